@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# xdpsplit build. `make` builds everything, `make check` runs every test,
+# `make deps` installs what a fresh Debian 12 machine lacks. V=1 shows commands.
+
+BUILD     ?= build
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= gcc
+PKGS      := libbpf libxdp libelf libmnl
+ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
+	     -I. -I$(BUILD) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -I. -I$(ARCH_INC)
+
+BPF_PROGS := xdp_split xdp_decap
+BPF_OBJS  := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
+SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
+BPF_HEADERS := $(wildcard maps/*.h bpf/*.h)
+HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h tests/*.h)
+
+LIB_SRCS  := $(wildcard user/lib/*.c)
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB       := $(BUILD)/libxdpsplit.a
+
+TEST_SRCS := $(wildcard tests/*.c)
+TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS))
+TEST_BIN  := $(BUILD)/xdpsplit-tests
+
+.PHONY: all check deps clean
+.DELETE_ON_ERROR:
+
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(TEST_BIN)
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  BPF      $@")
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(if $(Q),@echo "  SKEL     $@")
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/%.o: %.c $(HEADERS) $(SKELS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC       $@")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(Q)$(AR) rcs $@ $^
+
+$(TEST_BIN): $(TEST_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# The tests load programs, create namespaces and veths: they need root.
+check: all
+	$(Q)scripts/run-tests.sh $(TEST_BIN)
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Map definitions of the splitter, one comment per map. Keys and values come
+ * from maps/contract.h. Every map is pinned by name, so a reloaded program
+ * picks up the same maps and no flow or setting is lost. max_entries here are
+ * the defaults; the loader sets the real sizes before the first load.
+ */
+#ifndef XDPSPLIT_BPF_MAPS_H
+#define XDPSPLIT_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "../maps/contract.h"
+
+/* Seeds, sizes and tunnel sources: one entry, read once per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xs_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} config SEC(".maps");
+
+/* (address, port, protocol) -> VIP. No prealloc: a replaced entry is freed
+ * after an RCU grace period, so a reader never sees a half-written one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XS_DEFAULT_MAX_VIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xs_vip_key);
+	__type(value, struct xs_vip);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vips SEC(".maps");
+
+/* vip_id -> weights and live pool, 8 bytes written by one atomic store. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_DEFAULT_MAX_VIPS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xs_route);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} routes SEC(".maps");
+
+/* (vip_id, pool) -> flush epoch, written by one atomic store. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_DEFAULT_MAX_VIPS * XS_POOL_COUNT);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pool_epochs SEC(".maps");
+
+/* One pool's Maglev table: slot -> backend id. */
+struct maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_DEFAULT_MAGLEV_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/* (vip_id, pool) -> Maglev table. A rebuilt table is swapped in with one
+ * update of this array, so new flows never see a half-written table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XS_DEFAULT_MAX_VIPS * XS_POOL_COUNT);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct maglev_table);
+} maglev SEC(".maps");
+
+/* backend id -> address, MAC, state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_DEFAULT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xs_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backends SEC(".maps");
+
+/* 5-tuple -> chosen backend. One hash table shared by all CPUs for lookups,
+ * with per-CPU LRU lists so inserts on one CPU do not contend with another's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XS_DEFAULT_MAX_FLOWS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct xs_flow_key);
+	__type(value, struct xs_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows SEC(".maps");
+
+/* (vip_id, client prefix) -> pool, for testers and dogfooding. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XS_DEFAULT_MAX_OVERRIDES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xs_override_key);
+	__type(value, struct xs_override);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} overrides SEC(".maps");
+
+/* ifindex -> the LB's MAC there, for l2dsr backends behind another NIC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XS_MAX_EGRESS_INTERFACES);
+	__type(key, __u32);
+	__type(value, struct xs_egress);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} egress_macs SEC(".maps");
+
+/* (vip_id, pool) -> traffic and handshake health, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XS_DEFAULT_MAX_VIPS * XS_POOL_COUNT);
+	__type(key, __u32);
+	__type(value, struct xs_pool_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pool_stats SEC(".maps");
+
+/* backend id -> traffic, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XS_DEFAULT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xs_backend_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backend_stats SEC(".maps");
+
+/* enum xs_counter -> packets, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XS_COUNTER_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} global_stats SEC(".maps");
+
+#endif /* XDPSPLIT_BPF_MAPS_H */

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xdp_split: sends each connection to a VIP to its blue, green or canary pool
+ * by the VIP's weights, then to one backend of that pool, and forwards it.
+ * Everything that is not for a VIP is passed to the kernel untouched.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <xdp/xdp_helpers.h>
+#include "maps.bpf.h"
+#include "parsing.bpf.h"
+#include "stats.bpf.h"
+#include "choose.bpf.h"
+#include "flow.bpf.h"
+#include "forward.bpf.h"
+
+#define XDPSPLIT_RUN_PRIORITY 20
+
+/* libxdp: run early among the NIC's programs; go on to the next one when we
+ * pass a packet (it is not ours) */
+struct {
+	__uint(priority, XDPSPLIT_RUN_PRIORITY);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(xdp_split);
+
+static __always_inline struct xs_vip *find_vip(const struct packet *p)
+{
+	struct xs_vip_key key = {
+		.port = p->key.vip_port,
+		.protocol = p->key.protocol,
+		.family = p->key.family,
+	};
+	struct xs_vip *vip;
+
+	__builtin_memcpy(key.address, p->key.vip, sizeof(key.address));
+	vip = bpf_map_lookup_elem(&vips, &key);
+	if (vip)
+		return vip;
+	/* port 0: a VIP that takes every port of its address */
+	key.port = 0;
+	return bpf_map_lookup_elem(&vips, &key);
+}
+
+/* ICMP too-big about a VIP flow goes to the backend that has the flow, so
+ * path MTU discovery works through the LB. */
+static __always_inline int handle_icmp_too_big(struct xdp_md *ctx,
+					       const struct packet *p,
+					       const struct xs_config *config,
+					       const struct xs_vip *vip)
+{
+	struct xs_backend *backend;
+	struct xs_flow *flow;
+	__u32 reason, backend_id;
+	int action;
+
+	flow = bpf_map_lookup_elem(&flows, &p->key);
+	if (!flow)
+		return finish(XS_PASS_ICMP_NO_FLOW, XDP_PASS);
+	backend_id = flow->backend_id;
+	backend = bpf_map_lookup_elem(&backends, &backend_id);
+	if (!backend_keeps_flows(backend))
+		return finish(XS_PASS_ICMP_NO_FLOW, XDP_PASS);
+	action = forward(ctx, p, config, vip, backend, &reason);
+	if (reason == XS_FORWARD_L2DSR || reason == XS_FORWARD_IPIP)
+		reason = XS_FORWARD_ICMP_TOO_BIG;
+	return finish(reason, action);
+}
+
+/* A later fragment has no ports: only a client-split VIP that takes every
+ * port can place it, by the client address alone, without the flow table. */
+static __always_inline int handle_later_fragment(struct xdp_md *ctx,
+						 const struct packet *p,
+						 const struct xs_config *config,
+						 const struct xs_vip *vip)
+{
+	struct choice choice;
+	__u32 reason;
+	int action;
+
+	if (vip->split_key != XS_SPLIT_CLIENT)
+		return finish(XS_PASS_FRAGMENT, XDP_PASS);
+	reason = choose(config, vip, &p->key, &choice);
+	if (reason)
+		return fail(reason);
+	count_pool_traffic(vip->vip_id, choice.pool, p->frame_length, 0);
+	count_backend_traffic(choice.backend_id, p->frame_length, 0);
+	action = forward(ctx, p, config, vip, choice.backend, &reason);
+	if (reason == XS_FORWARD_L2DSR || reason == XS_FORWARD_IPIP)
+		reason = XS_FORWARD_FRAGMENT;
+	return finish(reason, action);
+}
+
+SEC("xdp")
+int xdp_split(struct xdp_md *ctx)
+{
+	struct flow_result flow = {};
+	struct xs_config *settings;
+	struct packet p = {};
+	struct xs_vip *vip;
+	__u32 zero = 0, reason;
+	int action;
+
+	reason = parse_packet(ctx, &p);
+	if (reason)
+		return finish(reason, XDP_PASS);
+	vip = find_vip(&p);
+	if (!vip)
+		return finish(p.kind == PACKET_LATER_FRAGMENT ? XS_PASS_FRAGMENT :
+								XS_PASS_NOT_VIP,
+			      XDP_PASS);
+	settings = bpf_map_lookup_elem(&config, &zero);
+	if (!settings || !settings->maglev_size)
+		return finish(XS_PASS_NO_CONFIG, XDP_PASS);
+
+	if (p.kind == PACKET_ICMP_TOO_BIG)
+		return handle_icmp_too_big(ctx, &p, settings, vip);
+	if (p.kind == PACKET_LATER_FRAGMENT)
+		return handle_later_fragment(ctx, &p, settings, vip);
+
+	reason = flow_lookup_or_choose(&p, settings, vip, &flow);
+	if (reason)
+		return fail(reason);
+
+	count_pool_traffic(vip->vip_id, flow.pool, p.frame_length,
+			   flow.new_flow);
+	count_backend_traffic(flow.backend_id, p.frame_length, flow.new_flow);
+	action = forward(ctx, &p, settings, vip, flow.backend, &reason);
+	return finish(reason, action);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

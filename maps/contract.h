@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The contract between the XDP data plane and userspace: every map's key and
+ * value, and the constants both sides agree on. Fixed-width types and explicit
+ * padding only, so the layout is the same for clang's BPF target and for gcc,
+ * and BTF lets `bpftool map dump` print every field by name.
+ */
+#ifndef XDPSPLIT_MAPS_CONTRACT_H
+#define XDPSPLIT_MAPS_CONTRACT_H
+
+#include <linux/types.h>
+
+/* Pools of a VIP. The order is also the layout of the split range. */
+enum xs_pool {
+	XS_POOL_BLUE = 0,
+	XS_POOL_GREEN = 1,
+	XS_POOL_CANARY = 2,
+	XS_POOL_COUNT = 3,
+};
+
+/* Weights are basis points; a valid route's weights add up to this. */
+#define XS_WEIGHT_TOTAL 10000
+
+enum xs_family {
+	XS_FAMILY_IPV4 = 4,
+	XS_FAMILY_IPV6 = 6,
+};
+
+enum xs_forward_mode {
+	XS_MODE_L2DSR = 0, /* rewrite MACs, the backend has the VIP on lo */
+	XS_MODE_IPIP = 1,    /* IPv4-in-IPv4 or IPv6-in-IPv6 to the backend */
+};
+
+enum xs_split_key {
+	XS_SPLIT_FLOW = 0,   /* 5-tuple: each connection is split on its own */
+	XS_SPLIT_CLIENT = 1, /* client address: a client sees one version */
+};
+
+enum xs_backend_state {
+	XS_BACKEND_ABSENT = 0,   /* slot unused; flows on it are re-chosen */
+	XS_BACKEND_UP = 1,       /* in the Maglev table, takes new flows */
+	XS_BACKEND_DRAINING = 2, /* keeps its flows, gets no new ones */
+	XS_BACKEND_DOWN = 3,     /* its flows are re-chosen */
+};
+
+/* xs_vip.flags */
+#define XS_VIP_HAS_OVERRIDES (1U << 0) /* look client overrides up */
+
+/* Defaults of the sizes a loader may change before the first load. */
+#define XS_DEFAULT_MAX_VIPS 256
+#define XS_DEFAULT_MAX_BACKENDS 4096
+#define XS_DEFAULT_MAX_FLOWS (1U << 20)
+#define XS_DEFAULT_MAX_OVERRIDES 16384
+#define XS_DEFAULT_MAGLEV_SIZE 16381 /* prime */
+#define XS_MAX_EGRESS_INTERFACES 64
+
+/* A 128-bit address field holds IPv4 in word 0 and zeroes elsewhere. */
+#define XS_ADDRESS_WORDS 4
+
+/* vips: which VIP a packet is for. Port 0 matches every port. */
+struct xs_vip_key {
+	__be32 address[XS_ADDRESS_WORDS];
+	__be16 port;
+	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;   /* enum xs_family */
+};
+
+struct xs_vip {
+	__u32 vip_id; /* index into routes, pool_epochs, maglev, pool_stats */
+	__u8 forward_mode; /* enum xs_forward_mode */
+	__u8 split_key;    /* enum xs_split_key */
+	__u16 flags;       /* XS_VIP_* */
+};
+
+/*
+ * routes[vip_id]: the split of new flows. Exactly 8 bytes in a mmapable array,
+ * written by userspace with one 64-bit atomic store and read by the program
+ * with one 64-bit load, so a packet sees the old entry or the new one, never a
+ * mix. A weight change and a blue/green switch are each one such store.
+ */
+struct xs_route {
+	__u16 weight[XS_POOL_COUNT]; /* basis points, indexed by enum xs_pool */
+	__u8 live_pool; /* BLUE or GREEN: where flows go when a pool is empty */
+	__u8 reserved;
+};
+
+union xs_route_word {
+	__u64 raw;
+	struct xs_route route;
+};
+
+/*
+ * pool_epochs[vip_id * XS_POOL_COUNT + pool]: bumped to flush a pool. A flow
+ * remembers the epoch it was chosen in and is re-chosen when they differ.
+ * Mmapable, written with one 32-bit atomic store.
+ */
+
+/* maglev (outer array, same index as pool_epochs) holds one inner array of
+ * maglev_size backend ids per pool; no inner array means no usable backend. */
+
+/* backends[backend_id]. Id 0 is never used, so 0 means "none". */
+struct xs_backend {
+	__be32 address[XS_ADDRESS_WORDS];
+	__u8 mac[6];   /* l2dsr: destination MAC */
+	__u8 family;   /* enum xs_family */
+	__u8 state;    /* enum xs_backend_state */
+	__u32 vip_id;  /* the VIP it serves */
+	__u32 ifindex; /* l2dsr egress; 0: the interface the packet came in on */
+	__u16 weight;  /* Maglev weight, relative within the pool */
+	__u8 pool;     /* enum xs_pool */
+	__u8 reserved;
+};
+
+/* flows: one entry per connection, keyed by its 5-tuple. */
+struct xs_flow_key {
+	__be32 client[XS_ADDRESS_WORDS];
+	__be32 vip[XS_ADDRESS_WORDS];
+	__be16 client_port;
+	__be16 vip_port;
+	__u8 protocol;
+	__u8 family;
+	__u16 reserved;
+};
+
+enum xs_flow_state {
+	XS_FLOW_DATAGRAM = 0,    /* UDP */
+	XS_FLOW_SYN_SEEN = 1,    /* client SYN forwarded, waiting for its ACK */
+	XS_FLOW_ESTABLISHED = 2, /* client ACK seen after the SYN */
+	XS_FLOW_MIDSTREAM = 3,   /* first packet seen was not a SYN */
+	XS_FLOW_CLOSED = 4,      /* client sent RST or FIN */
+};
+
+struct xs_flow {
+	__u64 syn_time_ns; /* bpf_ktime_get_ns() of the first SYN */
+	__u32 backend_id;
+	__u32 epoch; /* pool epoch when chosen */
+	__u8 pool;
+	__u8 state; /* enum xs_flow_state */
+	__u16 reserved;
+	__u32 reserved2;
+};
+
+/* overrides: LPM trie. prefix_len counts the 32 bits of vip_id first. */
+struct xs_override_key {
+	__u32 prefix_len;
+	__be32 vip_id; /* big-endian, so the trie matches it byte by byte */
+	__be32 client[XS_ADDRESS_WORDS];
+};
+#define XS_OVERRIDE_VIP_BITS 32
+
+struct xs_override {
+	__u8 pool;
+	__u8 reserved[3];
+};
+
+/* config[0]: written once by the loader, read on every packet. */
+struct xs_config {
+	__u32 split_seed;   /* pool choice hash */
+	__u32 backend_seed; /* Maglev slot hash, independent of the split */
+	__u32 maglev_size;
+	__u32 max_vips;
+	__u32 max_backends;
+	__u32 max_flows;
+	__u32 max_overrides;
+	__be32 tunnel_source_v4; /* ipip outer source */
+	__be32 tunnel_source_v6[XS_ADDRESS_WORDS];
+};
+
+/* egress_macs[ifindex]: the LB's own MAC on an interface l2dsr redirects to */
+struct xs_egress {
+	__u8 mac[6];
+	__u16 reserved;
+};
+
+/* Handshake latency histogram: bucket i counts [2^i, 2^(i+1)) ns. */
+#define XS_LATENCY_BUCKETS 32
+
+/* pool_stats[vip_id * XS_POOL_COUNT + pool], per CPU */
+struct xs_pool_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+	__u64 syn_retransmits;
+	__u64 handshakes_completed;
+	__u64 client_resets;
+	__u64 fallbacks; /* new flows this pool could not take */
+	__u64 handshake_latency[XS_LATENCY_BUCKETS];
+};
+
+/* backend_stats[backend_id], per CPU */
+struct xs_backend_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+};
+
+#include "counters.h"
+
+#endif /* XDPSPLIT_MAPS_CONTRACT_H */

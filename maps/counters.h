@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * global_stats[counter], per CPU: every verdict and every reason a packet was
+ * passed, dropped or forwarded, by name. One list feeds the enum the program
+ * counts with and the names userspace prints, so they cannot drift apart.
+ */
+#ifndef XDPSPLIT_MAPS_COUNTERS_H
+#define XDPSPLIT_MAPS_COUNTERS_H
+
+#define XS_COUNTER_LIST(X)                                                    \
+	/* verdicts */                                                        \
+	X(VERDICT_PASS, "verdict_pass")                                       \
+	X(VERDICT_TX, "verdict_tx")                                           \
+	X(VERDICT_REDIRECT, "verdict_redirect")                               \
+	X(VERDICT_DROP, "verdict_drop")                                       \
+	/* passed untouched: not ours */                                      \
+	X(PASS_NOT_IP, "pass_not_ip")                                         \
+	X(PASS_NOT_TCP_UDP, "pass_not_tcp_udp")                               \
+	X(PASS_NOT_VIP, "pass_not_vip")                                       \
+	/* passed untouched: malformed or unparseable */                      \
+	X(PASS_TRUNCATED_ETHERNET, "pass_truncated_ethernet")                 \
+	X(PASS_TRUNCATED_VLAN, "pass_truncated_vlan")                         \
+	X(PASS_TOO_MANY_VLANS, "pass_too_many_vlans")                         \
+	X(PASS_TRUNCATED_IPV4, "pass_truncated_ipv4")                         \
+	X(PASS_BAD_IPV4_HEADER_LENGTH, "pass_bad_ipv4_header_length")         \
+	X(PASS_BAD_IP_LENGTH, "pass_bad_ip_length")                           \
+	X(PASS_TRUNCATED_IPV6, "pass_truncated_ipv6")                         \
+	X(PASS_TRUNCATED_EXTENSION, "pass_truncated_extension_header")        \
+	X(PASS_EXTENSION_CHAIN_TOO_LONG, "pass_extension_chain_too_long")     \
+	X(PASS_TRUNCATED_L4, "pass_truncated_l4")                             \
+	X(PASS_BAD_TCP_OFFSET, "pass_bad_tcp_data_offset")                    \
+	X(PASS_FRAGMENT, "pass_fragment")                                     \
+	X(PASS_TRUNCATED_ICMP, "pass_truncated_icmp")                         \
+	X(PASS_ICMP_NO_FLOW, "pass_icmp_no_flow")                             \
+	/* passed: a VIP's configuration cannot be used */                    \
+	X(PASS_INVALID_ROUTE, "pass_invalid_route")                           \
+	X(PASS_NO_CONFIG, "pass_no_config")                                   \
+	/* dropped: a VIP packet that cannot be delivered */                  \
+	X(DROP_NO_BACKEND, "drop_no_backend")                                 \
+	X(DROP_ENCAP_FAILED, "drop_encap_failed")                             \
+	X(DROP_FIB_LOOKUP_FAILED, "drop_fib_lookup_failed")                   \
+	X(DROP_FORWARDING_DISABLED, "drop_forwarding_disabled")               \
+	X(DROP_NO_NEIGHBOUR, "drop_no_neighbour")                             \
+	X(DROP_TOO_BIG_FOR_TUNNEL, "drop_too_big_for_tunnel")                 \
+	X(DROP_NO_EGRESS_MAC, "drop_no_egress_mac")                           \
+	/* forwarded */                                                       \
+	X(FORWARD_L2DSR, "forward_l2dsr")                                     \
+	X(FORWARD_IPIP, "forward_ipip")                                       \
+	X(FORWARD_ICMP_TOO_BIG, "forward_icmp_too_big")                       \
+	X(FORWARD_FRAGMENT, "forward_fragment")                               \
+	/* flow table events */                                               \
+	X(FLOW_RECHOSEN_BACKEND_DOWN, "flow_rechosen_backend_down")           \
+	X(FLOW_RECHOSEN_POOL_FLUSHED, "flow_rechosen_pool_flushed")           \
+	X(FLOW_RECHOSEN_NEW_SYN, "flow_rechosen_new_syn")                     \
+	X(FLOW_INSERT_FAILED, "flow_insert_failed")                           \
+	X(BACKEND_NOT_UP_IN_TABLE, "backend_not_up_in_table")
+
+#define XS_COUNTER_ENUM(name, text) XS_##name,
+enum xs_counter {
+	XS_COUNTER_LIST(XS_COUNTER_ENUM)
+	XS_COUNTER_COUNT
+};
+#undef XS_COUNTER_ENUM
+
+#endif /* XDPSPLIT_MAPS_COUNTERS_H */

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The pure decision logic: hashing, pool choice and Maglev slot. Compiled
+ * into the XDP program and into userspace alike, so `splitctl explain` and
+ * the tests predict the data plane's choice exactly. No map access here.
+ */
+#ifndef XDPSPLIT_MAPS_DECISION_H
+#define XDPSPLIT_MAPS_DECISION_H
+
+#include "contract.h"
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/* the BPF target needs fixed-count loops unrolled; gcc has no such pragma */
+#ifdef __clang__
+#define XS_UNROLL _Pragma("unroll")
+#else
+#define XS_UNROLL
+#endif
+
+static __always_inline __u32 xs_rotl32(__u32 x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+/*
+ * MurmurHash3 (x86, 32-bit) over whole words. Words are read in host order
+ * on both sides, so BPF and userspace on one host hash identically; seeds
+ * come from config, so hosts behind one ECMP group decide identically.
+ */
+static __always_inline __u32 xs_hash_words(const __u32 *words, int count,
+					   __u32 seed)
+{
+	__u32 h = seed;
+	int i;
+
+XS_UNROLL
+	for (i = 0; i < count; i++) {
+		__u32 k = words[i];
+
+		k *= 0xcc9e2d51;
+		k = xs_rotl32(k, 15);
+		k *= 0x1b873593;
+		h ^= k;
+		h = xs_rotl32(h, 13);
+		h = h * 5 + 0xe6546b64;
+	}
+	h ^= (__u32)count * 4;
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+#define XS_FLOW_KEY_WORDS (sizeof(struct xs_flow_key) / sizeof(__u32))
+
+/* The hash a VIP's split key names: the whole 5-tuple or the client only. */
+static __always_inline __u32 xs_flow_hash(const struct xs_flow_key *key,
+					  __u8 split_key, __u32 seed)
+{
+	if (split_key == XS_SPLIT_CLIENT)
+		return xs_hash_words(key->client, XS_ADDRESS_WORDS, seed);
+	return xs_hash_words((const __u32 *)key, XS_FLOW_KEY_WORDS, seed);
+}
+
+/* Map a hash onto [0, range) without a division (Lemire's reduction). */
+static __always_inline __u32 xs_reduce(__u32 hash, __u32 range)
+{
+	return (__u32)(((__u64)hash * range) >> 32);
+}
+
+static __always_inline int xs_route_is_valid(const struct xs_route *route)
+{
+	__u32 sum = (__u32)route->weight[XS_POOL_BLUE] +
+		    route->weight[XS_POOL_GREEN] +
+		    route->weight[XS_POOL_CANARY];
+
+	return sum == XS_WEIGHT_TOTAL && (route->live_pool == XS_POOL_BLUE ||
+					  route->live_pool == XS_POOL_GREEN);
+}
+
+/*
+ * The split range [0, 10000) is laid out blue, green, canary, with the canary
+ * at the top. Growing the canary moves its lower edge down and takes only
+ * points from its neighbour, so a client in the canary at 5% is still in it
+ * at 10%; the same holds for green growing into blue.
+ */
+static __always_inline __u8 xs_pool_for_point(const struct xs_route *route,
+					      __u32 point)
+{
+	__u32 blue = route->weight[XS_POOL_BLUE];
+
+	if (point < blue)
+		return XS_POOL_BLUE;
+	if (point < blue + route->weight[XS_POOL_GREEN])
+		return XS_POOL_GREEN;
+	return XS_POOL_CANARY;
+}
+
+static __always_inline __u32 xs_split_point(__u32 split_hash)
+{
+	return xs_reduce(split_hash, XS_WEIGHT_TOTAL);
+}
+
+static __always_inline __u32 xs_maglev_slot(__u32 backend_hash,
+					    __u32 maglev_size)
+{
+	return xs_reduce(backend_hash, maglev_size);
+}
+
+static __always_inline __u32 xs_pool_index(__u32 vip_id, __u8 pool)
+{
+	return vip_id * XS_POOL_COUNT + pool;
+}
+
+#endif /* XDPSPLIT_MAPS_DECISION_H */

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* A small test runner: each test returns 0 or -1; CHECK says why it failed. */
+#ifndef XDPSPLIT_TESTS_HARNESS_H
+#define XDPSPLIT_TESTS_HARNESS_H
+
+#include <stdio.h>
+
+struct test_case {
+	const char *name;
+	int (*run)(const void *arg);
+	const void *arg; /* a fixture row, for table-driven tests */
+};
+
+#define CHECK(condition, ...)                                                  \
+	do {                                                                   \
+		if (!(condition)) {                                            \
+			fprintf(stderr, "    %s:%d: %s: ", __FILE__, __LINE__,  \
+				#condition);                                   \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+			return -1;                                             \
+		}                                                              \
+	} while (0)
+
+#define CHECK_OK(expression)                                                   \
+	do {                                                                   \
+		int check_ok_err_ = (expression);                              \
+		CHECK(check_ok_err_ == 0, "returned %d", check_ok_err_);       \
+	} while (0)
+
+#endif /* XDPSPLIT_TESTS_HARNESS_H */

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Runs every test, or those whose name contains argv[1]. Ends with the line
+ * "N passed, N failed" so a run that executed nothing is visible.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <time.h>
+#include "user/lib/log.h"
+#include "env.h"
+#include "harness.h"
+#include "tests.h"
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	const char *filter = argc > 1 ? argv[1] : "";
+	int passed = 0, failed = 0;
+	size_t count;
+	const struct test_case *tests = all_tests(&count);
+
+	xs_log_set_level(getenv("XDPSPLIT_TEST_VERBOSE") ? XS_LOG_DEBUG :
+							  XS_LOG_WARN);
+	/* a fresh machine may have no bpffs mounted yet; never stack a second
+	 * one over an existing mount, that would hide its pins */
+	struct statfs fs;
+	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
+		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
+	if (env_make_network()) {
+		fprintf(stderr, "Couldn't make the test network namespace (are we root?)\n");
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		double start;
+		int rc;
+
+		if (!strstr(tests[i].name, filter))
+			continue;
+		start = now();
+		rc = tests[i].run(tests[i].arg);
+		printf("%s %s (%.2fs)\n", rc ? "FAIL" : "ok  ", tests[i].name,
+		       now() - start);
+		fflush(stdout);
+		if (rc)
+			failed++;
+		else
+			passed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed || !passed ? 1 : 0;
+}

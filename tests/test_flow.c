@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The flow table: stickiness through weight changes and switches, pool
+ * flushes, DOWN and DRAINING backends, fallback, and TCP health counters. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include "env.h"
+#include "tests.h"
+#include "traffic.h"
+
+#define FLOWS 2000
+#define SYN 0x02
+#define ACK 0x10
+
+struct pools {
+	__u32 vip_id;
+	__u32 backends[XS_POOL_COUNT][3];
+	__u32 pool_of[64];
+};
+
+static void make_vip(struct test_env *env, struct pools *v)
+{
+	char address[32];
+
+	v->vip_id = env_add_vip(env, 4, "10.100.0.1", 80, IPPROTO_TCP,
+				XS_MODE_L2DSR, XS_SPLIT_FLOW, NULL);
+	for (int pool = 0; pool < XS_POOL_COUNT; pool++)
+		for (int i = 0; i < 3; i++) {
+			snprintf(address, sizeof(address), "10.0.%d.%d",
+				 pool + 1, i + 1);
+			v->backends[pool][i] = env_add_backend(
+				env, v->vip_id, pool, 4, address, 1);
+			v->pool_of[v->backends[pool][i]] = pool;
+		}
+}
+
+/* Opens FLOWS connections (SYN, then ACK) and records their backends. */
+static int open_flows(struct test_env *env, __u64 seed, __u32 *backend)
+{
+	struct flow_source flows;
+
+	flow_source_init(&flows, 4, seed);
+	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
+		backend[i] = send_flow_packet(env, &flows, "10.100.0.1", 80, SYN);
+		if (!backend[i] || send_flow_packet(env, &flows, "10.100.0.1",
+						    80, ACK) != backend[i])
+			return -1;
+	}
+	return 0;
+}
+
+/* Sends one more data packet on each flow: how many changed backend. */
+static int moved_flows(struct test_env *env, __u64 seed, __u32 *backend,
+		       __u32 only_from)
+{
+	struct flow_source flows;
+	int moved = 0;
+
+	flow_source_init(&flows, 4, seed);
+	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
+		__u32 now = send_flow_packet(env, &flows, "10.100.0.1", 80, ACK);
+
+		if (only_from && backend[i] != only_from)
+			continue;
+		moved += now != backend[i];
+		backend[i] = now;
+	}
+	return moved;
+}
+
+static int established_flows_stay_through_switch(const void *arg)
+{
+	__u32 backend[FLOWS], copy[FLOWS];
+	struct flow_source flows;
+	struct test_env env;
+	struct pools v;
+	int failed = 0, moved, new_on_green = 0;
+
+	(void)arg;
+	CHECK_OK(env_setup(&env));
+	make_vip(&env, &v);
+	env_set_weights(&env, v.vip_id, 9000, 0, 1000, XS_POOL_BLUE);
+	if (open_flows(&env, 1, backend))
+		failed = 1;
+	memcpy(copy, backend, sizeof(copy));
+	/* weight change, then blue -> green switch, then canary out */
+	env_set_weights(&env, v.vip_id, 5000, 0, 5000, XS_POOL_BLUE);
+	moved = moved_flows(&env, 1, backend, 0);
+	env_set_weights(&env, v.vip_id, 0, 9000, 1000, XS_POOL_GREEN);
+	moved += moved_flows(&env, 1, backend, 0);
+	env_set_weights(&env, v.vip_id, 0, 10000, 0, XS_POOL_GREEN);
+	moved += moved_flows(&env, 1, backend, 0);
+	/* new connections all go green now */
+	flow_source_init(&flows, 4, 2);
+	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows))
+		new_on_green += v.pool_of[send_flow_packet(
+					&env, &flows, "10.100.0.1", 80, SYN)] ==
+				XS_POOL_GREEN;
+	printf("     %d established flows moved through 3 changes; %d/%d new flows on green\n",
+	       moved, new_on_green, FLOWS);
+	if (moved || new_on_green != FLOWS ||
+	    memcmp(copy, backend, sizeof(copy)))
+		failed = 1;
+	env_teardown(&env);
+	return failed ? -1 : 0;
+}
+
+/* Flushing blue after a switch re-chooses exactly blue's flows. */
+static int flush_rechooses_exactly_that_pool(const void *arg)
+{
+	__u32 backend[FLOWS], before[FLOWS];
+	struct test_env env;
+	struct pools v;
+	int failed = 0, wrong = 0, blue = 0;
+
+	(void)arg;
+	CHECK_OK(env_setup(&env));
+	make_vip(&env, &v);
+	env_set_weights(&env, v.vip_id, 8000, 0, 2000, XS_POOL_BLUE);
+	if (open_flows(&env, 3, backend))
+		failed = 1;
+	memcpy(before, backend, sizeof(before));
+	env_set_weights(&env, v.vip_id, 0, 8000, 2000, XS_POOL_GREEN);
+	xs_pool_flush(&env.dp, v.vip_id, XS_POOL_BLUE);
+	moved_flows(&env, 3, backend, 0);
+	for (int i = 0; i < FLOWS; i++) {
+		if (v.pool_of[before[i]] == XS_POOL_BLUE) {
+			blue++;
+			/* a blue flow is decided afresh: green or canary */
+			wrong += v.pool_of[backend[i]] == XS_POOL_BLUE;
+		} else {
+			wrong += backend[i] != before[i];
+		}
+	}
+	printf("     %d blue flows re-chosen, %d flows misplaced\n", blue, wrong);
+	if (wrong || !blue ||
+	    env_counter(&env, XS_FLOW_RECHOSEN_POOL_FLUSHED) != (__u64)blue)
+		failed = 1;
+	env_teardown(&env);
+	return failed ? -1 : 0;
+}
+
+static int down_moves_flows_draining_keeps_them(const void *arg)
+{
+	__u32 backend[FLOWS], before[FLOWS];
+	struct flow_source flows;
+	struct test_env env;
+	struct pools v;
+	__u32 down, draining;
+	int failed = 0, wrong = 0, on_down = 0, new_on_draining = 0;
+
+	(void)arg;
+	CHECK_OK(env_setup(&env));
+	make_vip(&env, &v);
+	down = v.backends[XS_POOL_BLUE][0];
+	draining = v.backends[XS_POOL_BLUE][1];
+	if (open_flows(&env, 4, backend))
+		failed = 1;
+	memcpy(before, backend, sizeof(before));
+	CHECK_OK(xs_backend_set_state(&env.dp, down, XS_BACKEND_DOWN));
+	CHECK_OK(xs_backend_set_state(&env.dp, draining, XS_BACKEND_DRAINING));
+	moved_flows(&env, 4, backend, 0);
+	for (int i = 0; i < FLOWS; i++) {
+		if (before[i] == down) {
+			on_down++;
+			wrong += backend[i] == down ||
+				 v.pool_of[backend[i]] != XS_POOL_BLUE;
+		} else {
+			wrong += backend[i] != before[i];
+		}
+	}
+	flow_source_init(&flows, 4, 5);
+	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
+		__u32 b = send_flow_packet(&env, &flows, "10.100.0.1", 80, SYN);
+
+		new_on_draining += b == draining || b == down;
+	}
+	printf("     %d flows left the DOWN backend, %d misplaced, %d new flows on DOWN/DRAINING\n",
+	       on_down, wrong, new_on_draining);
+	if (wrong || !on_down || new_on_draining)
+		failed = 1;
+	env_teardown(&env);
+	return failed ? -1 : 0;
+}
+
+/* An empty chosen pool sends its flows to the live pool and counts it. */
+static int empty_pool_falls_back_to_live(const void *arg)
+{
+	struct flow_source flows;
+	struct test_env env;
+	struct xs_pool_stats canary;
+	struct pools v;
+	int failed = 0, on_blue = 0;
+
+	(void)arg;
+	CHECK_OK(env_setup(&env));
+	make_vip(&env, &v);
+	for (int i = 0; i < 3; i++)
+		xs_backend_set_state(&env.dp, v.backends[XS_POOL_CANARY][i],
+				     XS_BACKEND_DOWN);
+	env_set_weights(&env, v.vip_id, 5000, 0, 5000, XS_POOL_BLUE);
+	flow_source_init(&flows, 4, 6);
+	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows))
+		on_blue += v.pool_of[send_flow_packet(&env, &flows,
+						      "10.100.0.1", 80, SYN)] ==
+			   XS_POOL_BLUE;
+	xs_pool_stats_read(&env.dp, v.vip_id, XS_POOL_CANARY, &canary);
+	printf("     %d/%d flows on blue, canary fallbacks %llu\n", on_blue,
+	       FLOWS, (unsigned long long)canary.fallbacks);
+	if (on_blue != FLOWS ||
+	    !within_binomial_bound(canary.fallbacks, FLOWS, 0.5))
+		failed = 1;
+	env_teardown(&env);
+	return failed ? -1 : 0;
+}
+
+/* SYN, a retransmitted SYN, the client's ACK, then RST: the pool's health
+ * counters and latency histogram see each exactly once. */
+static int handshake_counters(const void *arg)
+{
+	struct xs_pool_stats stats;
+	struct flow_source flow;
+	struct test_env env;
+	__u64 histogram = 0;
+	struct pools v;
+	__u32 first;
+	int failed = 0;
+
+	(void)arg;
+	CHECK_OK(env_setup(&env));
+	make_vip(&env, &v);
+	flow_source_init(&flow, 4, 7);
+	first = send_flow_packet(&env, &flow, "10.100.0.1", 80, SYN);
+	failed |= send_flow_packet(&env, &flow, "10.100.0.1", 80, SYN) != first;
+	failed |= send_flow_packet(&env, &flow, "10.100.0.1", 80, ACK) != first;
+	failed |= send_flow_packet(&env, &flow, "10.100.0.1", 80, ACK) != first;
+	failed |= send_flow_packet(&env, &flow, "10.100.0.1", 80, 0x14) != first;
+	xs_pool_stats_read(&env.dp, v.vip_id, XS_POOL_BLUE, &stats);
+	for (int i = 0; i < XS_LATENCY_BUCKETS; i++)
+		histogram += stats.handshake_latency[i];
+	if (failed || stats.new_flows != 1 || stats.syn_retransmits != 1 ||
+	    stats.handshakes_completed != 1 || histogram != 1 ||
+	    stats.client_resets != 1 || stats.packets != 5) {
+		fprintf(stderr, "    new %llu retrans %llu handshakes %llu histogram %llu resets %llu packets %llu\n",
+			(unsigned long long)stats.new_flows,
+			(unsigned long long)stats.syn_retransmits,
+			(unsigned long long)stats.handshakes_completed,
+			(unsigned long long)histogram,
+			(unsigned long long)stats.client_resets,
+			(unsigned long long)stats.packets);
+		failed = 1;
+	}
+	/* a new SYN on the closed tuple is a new connection: decided afresh */
+	send_flow_packet(&env, &flow, "10.100.0.1", 80, SYN);
+	if (env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN) != 1)
+		failed = 1;
+	env_teardown(&env);
+	return failed ? -1 : 0;
+}
+
+/* A route that does not add up is refused and the old one stays. */
+static int invalid_route_is_refused(const void *arg)
+{
+	struct xs_route route = { .weight = { 5000, 0, 4000 },
+				  .live_pool = XS_POOL_BLUE }, now;
+	struct test_env env;
+	int failed = 0;
+
+	(void)arg;
+	CHECK_OK(env_setup(&env));
+	env_add_vip(&env, 4, "10.100.0.1", 80, IPPROTO_TCP, XS_MODE_L2DSR,
+		    XS_SPLIT_FLOW, NULL);
+	failed |= xs_route_write(&env.dp, 0, &route) != -EINVAL;
+	route = (struct xs_route){ .weight = { 0, 10000, 0 }, .live_pool = 2 };
+	failed |= xs_route_write(&env.dp, 0, &route) != -EINVAL;
+	xs_route_read(&env.dp, 0, &now);
+	failed |= now.weight[0] != 10000 || now.live_pool != XS_POOL_BLUE;
+	env_teardown(&env);
+	return failed ? -1 : 0;
+}
+
+const struct test_case *flow_tests(size_t *count)
+{
+	static const struct test_case cases[] = {
+		{ "flows: established flows stay through weights and switch",
+		  established_flows_stay_through_switch, NULL },
+		{ "flows: flushing a pool re-chooses exactly its flows",
+		  flush_rechooses_exactly_that_pool, NULL },
+		{ "flows: DOWN backend's flows move, DRAINING's stay",
+		  down_moves_flows_draining_keeps_them, NULL },
+		{ "flows: an empty pool falls back to the live pool",
+		  empty_pool_falls_back_to_live, NULL },
+		{ "flows: handshake, retransmit and reset counters",
+		  handshake_counters, NULL },
+		{ "routes: a route that does not sum to 100% is refused",
+		  invalid_route_is_refused, NULL },
+	};
+	*count = sizeof(cases) / sizeof(cases[0]);
+	return cases;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef XDPSPLIT_TESTS_TESTS_H
+#define XDPSPLIT_TESTS_TESTS_H
+
+#include <stddef.h>
+#include "harness.h"
+
+/* Each test file exports its cases; all_tests() concatenates them. */
+const struct test_case *fixture_tests(size_t *count);
+const struct test_case *split_tests(size_t *count);
+const struct test_case *flow_tests(size_t *count);
+const struct test_case *maglev_tests(size_t *count);
+const struct test_case *atomic_tests(size_t *count);
+const struct test_case *load_tests(size_t *count);
+
+const struct test_case *all_tests(size_t *count);
+
+#endif

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Userspace's handle on the pinned maps of one xdpsplit instance, and the
+ * writes the data plane relies on being atomic: a route entry and a pool
+ * epoch are each one atomic store into a mmapped array, and a Maglev table
+ * is swapped in with one update of the outer map. Works on the pins alone,
+ * so any process (CLI, daemon, test) can use it without the loader.
+ */
+#ifndef XDPSPLIT_DATAPLANE_H
+#define XDPSPLIT_DATAPLANE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include "maps/contract.h"
+
+enum xs_map_id {
+	XS_MAP_ID_CONFIG,
+	XS_MAP_ID_VIPS,
+	XS_MAP_ID_ROUTES,
+	XS_MAP_ID_POOL_EPOCHS,
+	XS_MAP_ID_MAGLEV,
+	XS_MAP_ID_BACKENDS,
+	XS_MAP_ID_FLOWS,
+	XS_MAP_ID_OVERRIDES,
+	XS_MAP_ID_EGRESS_MACS,
+	XS_MAP_ID_POOL_STATS,
+	XS_MAP_ID_BACKEND_STATS,
+	XS_MAP_ID_GLOBAL_STATS,
+	XS_MAP_ID_COUNT,
+};
+
+extern const char *const xs_map_names[XS_MAP_ID_COUNT];
+
+struct xs_dataplane {
+	char pin_dir[PATH_MAX];
+	int map_fd[XS_MAP_ID_COUNT];
+	struct xs_config config;
+	/* the mmapped routes and pool_epochs arrays; element stride 8 bytes */
+	void *routes;
+	size_t routes_length;
+	void *pool_epochs;
+	size_t pool_epochs_length;
+};
+
+/* Opens every pinned map under pin_dir; negative errno and a message if the
+ * data plane is not loaded there. */
+int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir);
+void xs_dataplane_close(struct xs_dataplane *dp);
+
+int xs_route_read(const struct xs_dataplane *dp, __u32 vip_id,
+		  struct xs_route *route);
+/* Refuses (-EINVAL) a route whose weights do not sum to XS_WEIGHT_TOTAL. */
+int xs_route_write(struct xs_dataplane *dp, __u32 vip_id,
+		   const struct xs_route *route);
+
+__u32 xs_pool_epoch(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool);
+/* Re-chooses the established flows of one pool, on their next packet. */
+int xs_pool_flush(struct xs_dataplane *dp, __u32 vip_id, __u8 pool);
+
+/* Installs a Maglev table of config.maglev_size backend ids for a pool, or
+ * with table NULL marks the pool as having no usable backend. */
+int xs_maglev_install(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
+		      const __u32 *table);
+/* Reads a pool's table into table (maglev_size entries); -ENOENT if none. */
+int xs_maglev_read(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
+		   __u32 *table);
+/* Rebuilds a pool's table from the backends map: its UP backends, weighted.
+ * A backend id given as `leaving` is left out whatever its state. */
+int xs_pool_rebuild(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
+		    __u32 leaving);
+/* Changes a backend's state in the order that keeps new flows off a backend
+ * that is not UP: out of the table first, then marked; or marked UP first,
+ * then into the table. */
+int xs_backend_set_state(struct xs_dataplane *dp, __u32 backend_id,
+			 __u8 state);
+
+int xs_vip_read(const struct xs_dataplane *dp, const struct xs_vip_key *key,
+		struct xs_vip *vip);
+int xs_vip_write(struct xs_dataplane *dp, const struct xs_vip_key *key,
+		 const struct xs_vip *vip);
+
+int xs_backend_read(const struct xs_dataplane *dp, __u32 backend_id,
+		    struct xs_backend *backend);
+int xs_backend_write(struct xs_dataplane *dp, __u32 backend_id,
+		     const struct xs_backend *backend);
+
+int xs_override_write(struct xs_dataplane *dp, __u32 vip_id, __u8 family,
+		      const __be32 *client, __u32 client_prefix_length,
+		      __u8 pool);
+int xs_override_lookup(const struct xs_dataplane *dp, __u32 vip_id,
+		       __u8 family, const __be32 *client, __u8 *pool);
+
+/* Sums a per-CPU counter map's entries over all CPUs. */
+int xs_global_counters(const struct xs_dataplane *dp, __u64 *values);
+int xs_pool_stats_read(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
+		       struct xs_pool_stats *sum);
+int xs_backend_stats_read(const struct xs_dataplane *dp, __u32 backend_id,
+			  struct xs_backend_stats *sum);
+
+extern const char *const xs_counter_names[];
+
+#endif /* XDPSPLIT_DATAPLANE_H */

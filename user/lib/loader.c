@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "maps/names.h"
+#include "xdp_split.skel.h"
+#include "dataplane.h"
+#include "loader.h"
+#include "maglev.h"
+#include "log.h"
+
+static __u32 or_default(__u32 value, __u32 fallback)
+{
+	return value ? value : fallback;
+}
+
+/* The config a first load writes: sizes and seeds from the options. */
+static void config_from_options(const struct xs_load_options *o,
+				struct xs_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_vips = or_default(o->max_vips, XS_DEFAULT_MAX_VIPS);
+	c->max_backends = or_default(o->max_backends, XS_DEFAULT_MAX_BACKENDS);
+	c->max_flows = or_default(o->max_flows, XS_DEFAULT_MAX_FLOWS);
+	c->max_overrides = or_default(o->max_overrides,
+				      XS_DEFAULT_MAX_OVERRIDES);
+	c->maglev_size = or_default(o->maglev_size, XS_DEFAULT_MAGLEV_SIZE);
+	c->split_seed = or_default(o->split_seed, XS_DEFAULT_SPLIT_SEED);
+	c->backend_seed = or_default(o->backend_seed, XS_DEFAULT_BACKEND_SEED);
+	c->tunnel_source_v4 = o->tunnel_source_v4;
+	memcpy(c->tunnel_source_v6, o->tunnel_source_v6,
+	       sizeof(c->tunnel_source_v6));
+}
+
+/* A config already pinned wins: the maps exist with its sizes. */
+static int pinned_config(const char *pin_dir, struct xs_config *c)
+{
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, XS_MAP_CONFIG);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -ENOENT;
+	err = bpf_map_lookup_elem(fd, &zero, c) ? -errno : 0;
+	close(fd);
+	return err || !c->maglev_size ? -ENOENT : 0;
+}
+
+static int set_sizes(struct xdp_split *skel, const struct xs_config *c)
+{
+	typeof(skel->maps) *m = &skel->maps;
+	__u32 pool_slots = c->max_vips * XS_POOL_COUNT;
+	int err = 0;
+
+	err |= bpf_map__set_max_entries(m->vips, c->max_vips);
+	err |= bpf_map__set_max_entries(m->routes, c->max_vips);
+	err |= bpf_map__set_max_entries(m->pool_epochs, pool_slots);
+	err |= bpf_map__set_max_entries(m->maglev, pool_slots);
+	err |= bpf_map__set_max_entries(m->pool_stats, pool_slots);
+	err |= bpf_map__set_max_entries(m->backends, c->max_backends);
+	err |= bpf_map__set_max_entries(m->backend_stats, c->max_backends);
+	err |= bpf_map__set_max_entries(m->flows, c->max_flows);
+	err |= bpf_map__set_max_entries(m->overrides, c->max_overrides);
+	return err ? -EINVAL : 0;
+}
+
+static int validate_config(const struct xs_config *c)
+{
+	if (!xs_is_prime(c->maglev_size) || c->maglev_size < 7) {
+		pr_warn("Maglev table size %u is not a prime >= 7; try %u\n",
+			c->maglev_size, XS_DEFAULT_MAGLEV_SIZE);
+		return -EINVAL;
+	}
+	if (!c->max_vips || c->max_vips > (1U << 20) / XS_POOL_COUNT ||
+	    c->max_backends < 2 || !c->max_flows || !c->max_overrides) {
+		pr_warn("Map sizes out of range (vips %u, backends %u, flows %u, overrides %u)\n",
+			c->max_vips, c->max_backends, c->max_flows,
+			c->max_overrides);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int open_sized(const struct xs_load_options *options,
+		      struct xs_loaded *loaded, struct xs_config *config,
+		      bool *fresh)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts,
+		    .pin_root_path = options->pin_dir);
+	int err;
+
+	memset(loaded, 0, sizeof(*loaded));
+	loaded->inner_template_fd = -1;
+	if (mkdir(options->pin_dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		pr_warn("Couldn't create pin directory '%s': %s; is bpffs mounted (mount -t bpf bpf /sys/fs/bpf)?\n",
+			options->pin_dir, strerror(errno));
+		return err;
+	}
+	*fresh = pinned_config(options->pin_dir, config) != 0;
+	if (*fresh)
+		config_from_options(options, config);
+	err = validate_config(config);
+	if (err)
+		return err;
+
+	loaded->skel = xdp_split__open_opts(&open_opts);
+	if (!loaded->skel) {
+		err = -errno;
+		pr_warn("Couldn't open the xdp_split object: %s\n",
+			strerror(errno));
+		return err;
+	}
+	err = set_sizes(loaded->skel, config);
+	if (err) {
+		pr_warn("Couldn't size the maps\n");
+		return err;
+	}
+	/* Maglev tables must have the template's size. libbpf 1.1 cannot
+	 * resize the template declared in the object, so give it one. */
+	loaded->inner_template_fd =
+		bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_table",
+			       sizeof(__u32), sizeof(__u32), config->maglev_size,
+			       NULL);
+	if (loaded->inner_template_fd < 0) {
+		err = -errno;
+		pr_warn("Couldn't create the Maglev table template: %s\n",
+			strerror(errno));
+		return err;
+	}
+	return bpf_map__set_inner_map_fd(loaded->skel->maps.maglev,
+					 loaded->inner_template_fd);
+}
+
+/* Writes the config entry after the first load. Until then the program
+ * passes every packet (no config means no maglev_size). */
+static int finish_load(struct xs_loaded *loaded,
+		       const struct xs_config *config, bool fresh)
+{
+	__u32 zero = 0;
+
+	if (!fresh)
+		return 0;
+	if (bpf_map__update_elem(loaded->skel->maps.config, &zero,
+				 sizeof(zero), config, sizeof(*config),
+				 BPF_ANY)) {
+		int err = -errno;
+
+		pr_warn("Couldn't write the config map: %s\n", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int xs_load(const struct xs_load_options *options, struct xs_loaded *loaded)
+{
+	struct xs_config config;
+	bool fresh;
+	int err;
+
+	err = open_sized(options, loaded, &config, &fresh);
+	if (!err) {
+		err = xdp_split__load(loaded->skel);
+		if (err)
+			pr_warn("Couldn't load xdp_split: %s%s\n", strerror(-err),
+				fresh ? "" :
+					"; the pinned maps may be of another version (remove the pin directory to start afresh)");
+	}
+	if (!err)
+		err = finish_load(loaded, &config, fresh);
+	if (err)
+		xs_unload(loaded);
+	return err;
+}
+
+int xs_load_and_attach(const struct xs_load_options *options, int ifindex,
+		       enum xdp_attach_mode mode, struct xs_loaded *loaded)
+{
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, xdp_opts);
+	struct xs_config config;
+	bool fresh;
+	int err;
+
+	err = open_sized(options, loaded, &config, &fresh);
+	if (err)
+		goto fail;
+	xdp_opts.obj = loaded->skel->obj;
+	xdp_opts.prog_name = XS_PROG_SPLIT;
+	loaded->xdp_prog = xdp_program__create(&xdp_opts);
+	err = libxdp_get_error(loaded->xdp_prog);
+	if (err) {
+		loaded->xdp_prog = NULL;
+		pr_warn("Couldn't prepare xdp_split for libxdp: %s\n",
+			strerror(-err));
+		goto fail;
+	}
+	/* libxdp loads the object (with our pinned maps) and attaches it,
+	 * through its dispatcher where the kernel allows, alone otherwise */
+	err = xdp_program__attach(loaded->xdp_prog, ifindex, mode, 0);
+	if (err) {
+		pr_warn("Couldn't attach xdp_split to ifindex %d in %s mode: %s%s\n",
+			ifindex, mode == XDP_MODE_NATIVE ? "native" : "generic",
+			strerror(-err),
+			mode == XDP_MODE_NATIVE ?
+				"; if the driver lacks native XDP, try generic mode" :
+				"");
+		goto fail;
+	}
+	err = finish_load(loaded, &config, fresh);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	xs_unload(loaded);
+	return err;
+}
+
+int xs_detach(struct xs_loaded *loaded, int ifindex, enum xdp_attach_mode mode)
+{
+	int err = xdp_program__detach(loaded->xdp_prog, ifindex, mode, 0);
+
+	if (err)
+		pr_warn("Couldn't detach xdp_split from ifindex %d: %s\n",
+			ifindex, strerror(-err));
+	return err;
+}
+
+void xs_unload(struct xs_loaded *loaded)
+{
+	/* libxdp's handle shares the skeleton's object; close it first and
+	 * let the skeleton free the object */
+	if (loaded->xdp_prog)
+		xdp_program__close(loaded->xdp_prog);
+	loaded->xdp_prog = NULL;
+	xdp_split__destroy(loaded->skel);
+	loaded->skel = NULL;
+	if (loaded->inner_template_fd >= 0)
+		close(loaded->inner_template_fd);
+	loaded->inner_template_fd = -1;
+}
+
+int xs_unpin(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	int err = 0;
+
+	for (int i = 0; i < XS_MAP_ID_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, xs_map_names[i]);
+		if (unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
+	if (rmdir(pin_dir) && errno != ENOENT)
+		err = -errno;
+	return err;
+}

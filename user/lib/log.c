@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stdio.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include "log.h"
+
+static enum xs_log_level current_level = XS_LOG_WARN;
+
+/* libbpf and libxdp print through this: their warnings are noise to an
+ * operator unless asked for with -v, since we report failures ourselves. */
+static int libbpf_print(enum libbpf_print_level level, const char *format,
+			va_list args)
+{
+	if (current_level < XS_LOG_DEBUG && level != LIBBPF_WARN)
+		return 0;
+	if (current_level < XS_LOG_INFO)
+		return 0;
+	return vfprintf(stderr, format, args);
+}
+
+static int libxdp_print(enum libxdp_print_level level, const char *format,
+			va_list args)
+{
+	return libbpf_print((enum libbpf_print_level)level, format, args);
+}
+
+void xs_log_set_level(enum xs_log_level level)
+{
+	current_level = level;
+	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
+}
+
+enum xs_log_level xs_log_get_level(void)
+{
+	return current_level;
+}
+
+void xs_log(enum xs_log_level level, const char *format, ...)
+{
+	va_list args;
+
+	if (level > current_level)
+		return;
+	va_start(args, format);
+	vfprintf(stderr, format, args);
+	va_end(args);
+}
