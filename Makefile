@@ -9,6 +9,13 @@ CC        ?= gcc
 PKGS      := libbpf libxdp libelf libmnl
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
 
+# Everything but `make deps` and `make clean` needs the libraries.
+ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
+ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo found),found)
+$(error pkg-config finds no $(PKGS): run 'make deps' first)
+endif
+endif
+
 ifeq ($(V),1)
 Q :=
 else
@@ -35,7 +42,7 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS))
 TEST_BIN  := $(BUILD)/xdpsplit-tests
 
-.PHONY: all check deps clean
+.PHONY: all check deps clean demo
 .DELETE_ON_ERROR:
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(TEST_BIN)
@@ -67,6 +74,11 @@ check: all
 
 deps:
 	$(Q)scripts/install-deps.sh
+
+# The demo needs the daemon; until it exists, say what runs today.
+demo:
+	@echo "make demo arrives with splitd, the daemon. Today: 'make check' runs the data plane's tests." >&2
+	@exit 2
 
 clean:
 	rm -rf $(BUILD)

@@ -79,12 +79,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backends SEC(".maps");
 
-/* 5-tuple -> chosen backend. One hash table shared by all CPUs for lookups,
- * with per-CPU LRU lists so inserts on one CPU do not contend with another's. */
+/* 5-tuple -> chosen backend. One LRU list for all CPUs: BPF_F_NO_COMMON_LRU
+ * would split the capacity per CPU, and a NIC whose flows land on few queues
+ * would then evict live flows long before the table is full. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XS_DEFAULT_MAX_FLOWS);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct xs_flow_key);
 	__type(value, struct xs_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -323,6 +323,15 @@ int xs_override_lookup(const struct xs_dataplane *dp, __u32 vip_id,
 	return 0;
 }
 
+int xs_egress_write(struct xs_dataplane *dp, __u32 ifindex, const __u8 *mac)
+{
+	struct xs_egress egress = { 0 };
+
+	memcpy(egress.mac, mac, sizeof(egress.mac));
+	return bpf_map_update_elem(dp->map_fd[XS_MAP_ID_EGRESS_MACS], &ifindex,
+				   &egress, BPF_ANY) ? -errno : 0;
+}
+
 static int percpu_sum(int fd, __u32 key, __u64 *sum, size_t words)
 {
 	int cpus = libbpf_num_possible_cpus();

@@ -90,6 +90,9 @@ int xs_override_write(struct xs_dataplane *dp, __u32 vip_id, __u8 family,
 int xs_override_lookup(const struct xs_dataplane *dp, __u32 vip_id,
 		       __u8 family, const __be32 *client, __u8 *pool);
 
+/* The LB's own MAC on an interface that l2dsr backends sit behind. */
+int xs_egress_write(struct xs_dataplane *dp, __u32 ifindex, const __u8 *mac);
+
 /* Sums a per-CPU counter map's entries over all CPUs. */
 int xs_global_counters(const struct xs_dataplane *dp, __u64 *values);
 int xs_pool_stats_read(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
