@@ -54,7 +54,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS)
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(if $(Q),@echo "  SKEL     $@")
-	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@ 2> $@.log || { cat $@.log; false; }
 
 $(BUILD)/%.o: %.c $(HEADERS) $(SKELS)
 	@mkdir -p $(@D)

@@ -127,7 +127,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backend_stats SEC(".maps");
 
-/* enum xs_counter -> packets, per CPU. */
+/* enum xs_counter -> packets, per CPU. (The kernel takes only an integer
+ * as an array's key type, so the names are in maps/counters.h.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XS_COUNTER_COUNT);

@@ -98,7 +98,9 @@ union xs_route_word {
 /* maglev (outer array, same index as pool_epochs) holds one inner array of
  * maglev_size backend ids per pool; no inner array means no usable backend. */
 
-/* backends[backend_id]. Id 0 is never used, so 0 means "none". */
+/* backends[backend_id]. Id 0 is never used, so 0 means "none". Written with
+ * one array update, which copies in place: a packet racing a MAC change may
+ * see it half done. State is one byte and is always seen whole. */
 struct xs_backend {
 	__be32 address[XS_ADDRESS_WORDS];
 	__u8 mac[6];   /* l2dsr: destination MAC */
