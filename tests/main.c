@@ -7,6 +7,8 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <time.h>
@@ -37,6 +39,14 @@ int main(int argc, char **argv)
 	struct statfs fs;
 	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
 		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
+	/* libxdp keeps its own state under bpffs: give it ours, so a run
+	 * leaves nothing behind in the host's /sys/fs/bpf/xdp */
+	char libxdp_dir[128], command[160];
+	snprintf(libxdp_dir, sizeof(libxdp_dir),
+		 "/sys/fs/bpf/xdpsplit-test-%d-libxdp", getpid());
+	mkdir(libxdp_dir, 0700);
+	setenv("LIBXDP_BPFFS", libxdp_dir, 1);
+
 	if (env_make_network()) {
 		fprintf(stderr, "Couldn't make the test network namespace (are we root?)\n");
 		printf("0 passed, 1 failed\n");
@@ -58,6 +68,9 @@ int main(int argc, char **argv)
 		else
 			passed++;
 	}
+	snprintf(command, sizeof(command), "rm -rf %s", libxdp_dir);
+	if (system(command))
+		fprintf(stderr, "warning: couldn't remove %s\n", libxdp_dir);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed || !passed ? 1 : 0;
 }
