@@ -28,15 +28,19 @@ CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -I. -I$(ARCH_INC)
 
-BPF_PROGS := xdp_split xdp_decap
+BPF_PROGS := xdp_split xdp_decap xdp_pass
 BPF_OBJS  := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 BPF_HEADERS := $(wildcard maps/*.h bpf/*.h)
-HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h tests/*.h)
+HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h user/splitctl/*.h tests/*.h)
 
 LIB_SRCS  := $(wildcard user/lib/*.c)
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libxdpsplit.a
+
+SPLITCTL_SRCS := $(wildcard user/splitctl/*.c)
+SPLITCTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(SPLITCTL_SRCS))
+SPLITCTL  := $(BUILD)/splitctl
 
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS))
@@ -45,7 +49,7 @@ TEST_BIN  := $(BUILD)/xdpsplit-tests
 .PHONY: all check deps clean demo
 .DELETE_ON_ERROR:
 
-all: $(BPF_OBJS) $(SKELS) $(LIB) $(TEST_BIN)
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(TEST_BIN)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS)
 	@mkdir -p $(@D)
@@ -63,6 +67,10 @@ $(BUILD)/%.o: %.c $(HEADERS) $(SKELS)
 
 $(LIB): $(LIB_OBJS)
 	$(Q)$(AR) rcs $@ $^
+
+$(SPLITCTL): $(SPLITCTL_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")

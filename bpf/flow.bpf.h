@@ -34,7 +34,8 @@ static __always_inline __u32 stale_reason(const struct packet *p,
 	__u32 backend_id = flow->backend_id;
 
 	*backend = bpf_map_lookup_elem(&backends, &backend_id);
-	if (!backend_keeps_flows(*backend))
+	/* a removed backend's id may since serve another VIP */
+	if (!backend_keeps_flows(*backend) || (*backend)->vip_id != vip_id)
 		return XS_FLOW_RECHOSEN_BACKEND_DOWN;
 	if (pool_epoch(vip_id, flow->pool) != flow->epoch)
 		return XS_FLOW_RECHOSEN_POOL_FLUSHED;

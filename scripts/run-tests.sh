@@ -1,18 +1,40 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Runs the test binary as root and removes any pin directory a crashed run
-# left behind, so a failed run never poisons the next.
+# Runs the BPF/unit tests, then the end-to-end tests in network namespaces,
+# and ends with one line counting both. Removes any pin directory a crashed
+# run left behind, so a failed run never poisons the next.
+# Usage: run-tests.sh TEST_BINARY [FILTER]
 set -u
 tests="$1"; shift
+here="$(cd "$(dirname "$0")/.." && pwd)"
 if [ "$(id -u)" != 0 ]; then
-	echo "Error: the tests load BPF programs and make network namespaces; run 'sudo make check'" >&2
+	echo "Error: the tests load BPF programs and make network namespaces; run 'make check' as root" >&2
 	exit 2
 fi
-"$tests" "$@"
-rc=$?
+
+passed=0 failed=0
+count() {
+	local summary
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	if [ -z "$summary" ]; then
+		failed=$((failed + 1)) # the runner died before its summary
+		return
+	fi
+	passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
+	failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
+}
+
+log=$(mktemp)
+"$tests" "$@" | tee "$log"
+count "$log"
+/usr/bin/python3 "$here/tests/e2e/run.py" "$@" | tee "$log"
+count "$log"
+rm -f "$log"
+
 for dir in /sys/fs/bpf/xdpsplit-test-*; do
 	[ -d "$dir" ] || continue
 	echo "warning: removing leftover pins in $dir" >&2
 	rm -rf "$dir"
 done
-exit $rc
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

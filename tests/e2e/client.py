@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""The client side of the end-to-end tests; prints its findings as JSON.
+
+connect ADDRESS PORT COUNT   COUNT TCP connections, one after another: which
+                             server answered each, and how many failed.
+connect_from ADDRESS PORT LOCAL_PORT...
+                             One connection from each local port.
+udp ADDRESS PORT COUNT       COUNT datagrams, each from its own socket.
+hold ADDRESS PORT HELD SECONDS
+                             Opens HELD long-lived connections, prints
+                             "ready", then for SECONDS keeps opening new
+                             connections and sending a line on every held one
+                             every 100 ms. Reports each new connection with
+                             its CLOCK_MONOTONIC time, and each held
+                             connection's port, server, and whether it broke.
+"""
+import json
+import socket
+import sys
+import time
+
+TIMEOUT = 2.0
+
+
+def family_of(address):
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def read_line(sock):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed by peer")
+        data += chunk
+    return data.decode().strip()
+
+
+def one_connection(address, port):
+    """Returns (server name, local port) or raises."""
+    sock = socket.socket(family_of(address), socket.SOCK_STREAM)
+    sock.settimeout(TIMEOUT)
+    try:
+        sock.connect((address, port))
+        local_port = sock.getsockname()[1]
+        return read_line(sock), local_port
+    finally:
+        sock.close()
+
+
+def connect(address, port, count):
+    servers, errors, flows = {}, [], []
+    for _ in range(count):
+        try:
+            name, local_port = one_connection(address, port)
+            servers[name] = servers.get(name, 0) + 1
+            flows.append([local_port, name])
+        except OSError as error:
+            errors.append(str(error))
+    return {"servers": servers, "errors": errors, "flows": flows}
+
+
+def connect_from(address, port, local_ports):
+    """One connection from each given local port: which server answered."""
+    answers = []
+    for local_port in local_ports:
+        sock = socket.socket(family_of(address), socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.settimeout(TIMEOUT)
+        try:
+            sock.bind(("", local_port))
+            sock.connect((address, port))
+            answers.append([local_port, read_line(sock)])
+        except OSError as error:
+            answers.append([local_port, "error: " + str(error)])
+        finally:
+            sock.close()
+    return {"answers": answers}
+
+
+def udp(address, port, count):
+    servers, errors = {}, []
+    for _ in range(count):
+        sock = socket.socket(family_of(address), socket.SOCK_DGRAM)
+        sock.settimeout(TIMEOUT)
+        try:
+            sock.sendto(b"ping", (address, port))
+            name = sock.recv(2048).decode()
+            servers[name] = servers.get(name, 0) + 1
+        except OSError as error:
+            errors.append(str(error))
+        finally:
+            sock.close()
+    return {"servers": servers, "errors": errors}
+
+
+def hold(address, port, held_count, seconds):
+    held = []
+    for _ in range(held_count):
+        sock = socket.socket(family_of(address), socket.SOCK_STREAM)
+        sock.settimeout(TIMEOUT)
+        sock.connect((address, port))
+        held.append({"socket": sock, "port": sock.getsockname()[1],
+                     "server": read_line(sock), "servers_seen": [],
+                     "broken": None, "broken_at": None, "lines": 0})
+    print("ready", flush=True)
+
+    new, deadline, next_ping = [], time.monotonic() + seconds, 0.0
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        try:
+            name, _ = one_connection(address, port)
+            new.append([started, name])
+        except OSError as error:
+            new.append([started, "error: " + str(error)])
+        if started >= next_ping:
+            next_ping = started + 0.1
+            for connection in held:
+                if connection["broken"]:
+                    continue
+                try:
+                    connection["socket"].sendall(b"ping\n")
+                    name = read_line(connection["socket"]).split()[0]
+                    connection["lines"] += 1
+                    if name not in connection["servers_seen"]:
+                        connection["servers_seen"].append(name)
+                except OSError as error:
+                    connection["broken"] = str(error)
+                    connection["broken_at"] = time.monotonic()
+        time.sleep(0.005)
+    for connection in held:
+        connection["socket"].close()
+        del connection["socket"]
+    return {"new": new, "held": held}
+
+
+def main():
+    command, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if command == "connect":
+        result = connect(address, port, int(sys.argv[4]))
+    elif command == "connect_from":
+        result = connect_from(address, port, [int(p) for p in sys.argv[4:]])
+    elif command == "udp":
+        result = udp(address, port, int(sys.argv[4]))
+    elif command == "hold":
+        result = hold(address, port, int(sys.argv[4]), float(sys.argv[5]))
+    else:
+        sys.exit("unknown command " + command)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

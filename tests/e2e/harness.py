@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""End-to-end harness: the namespace topology, real servers, the client,
+and splitctl run the way an operator runs it (a separate process, on the
+pinned maps, inside the LB's network namespace)."""
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, "build")
+PYTHON = "/usr/bin/python3"
+BACKENDS = {"blue1": "10.77.0.11", "blue2": "10.77.0.12",
+            "green1": "10.77.0.21", "green2": "10.77.0.22",
+            "canary1": "10.77.0.31", "canary2": "10.77.0.32"}
+BACKENDS_V6 = {name: "fd77::" + address.split(".")[-1]
+               for name, address in BACKENDS.items()}
+CLIENT = "10.77.0.2"
+SERVER_PORT = 80
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def within_binomial_bound(observed, n, p):
+    """99.9% two-sided bound."""
+    return abs(observed - n * p) <= 3.29 * math.sqrt(n * p * (1 - p))
+
+
+class Lab:
+    """One topology, one attached splitter, servers on every backend."""
+
+    def __init__(self):
+        self.prefix = "xse%d" % (os.getpid() % 100000)
+        self.pin_dir = "/sys/fs/bpf/xdpsplit-test-e2e-%d" % os.getpid()
+        self.state_dir = "/tmp/xdpsplit-e2e-%d" % os.getpid()
+        self.servers = []
+
+    def ns(self, name):
+        return "%s-%s" % (self.prefix, name)
+
+    def up(self):
+        subprocess.run([os.path.join(ROOT, "scripts/topology.sh"), "up",
+                        self.prefix, BUILD], check=True)
+        for name in BACKENDS:
+            self.start_server(name)
+        time.sleep(0.3)
+        result = self.splitctl("attach", "eth0", "flows", "65536")
+        check(result.returncode == 0, "attach failed: " + result.stderr)
+
+    def start_server(self, name):
+        self.servers.append(subprocess.Popen(
+            ["ip", "netns", "exec", self.ns(name), PYTHON,
+             os.path.join(ROOT, "tests/e2e/server.py"), name, str(SERVER_PORT)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    def down(self):
+        for server in self.servers:
+            server.kill()
+            server.wait()
+        subprocess.run([os.path.join(ROOT, "scripts/topology.sh"), "down",
+                        self.prefix], check=False)
+        subprocess.run(["rm", "-rf", self.pin_dir, self.state_dir], check=False)
+
+    def environment(self):
+        env = dict(os.environ)
+        env["XDPSPLIT_PIN_DIR"] = self.pin_dir
+        env["XDPSPLIT_STATE_DIR"] = self.state_dir
+        return env
+
+    def splitctl(self, *args):
+        """splitctl in the LB's namespace; nsenter keeps the host's bpffs."""
+        return subprocess.run(
+            ["nsenter", "--net=/run/netns/" + self.ns("lb"),
+             os.path.join(BUILD, "splitctl")] + list(args),
+            capture_output=True, text=True, env=self.environment(), timeout=60)
+
+    def ok(self, *args):
+        result = self.splitctl(*args)
+        check(result.returncode == 0, "splitctl %s failed (%d): %s" %
+              (" ".join(args), result.returncode, result.stderr.strip()))
+        return result.stdout
+
+    def json(self, *args):
+        return json.loads(self.ok("-j", *args))
+
+    def client(self, *args):
+        result = subprocess.run(
+            ["ip", "netns", "exec", self.ns("client"), PYTHON,
+             os.path.join(ROOT, "tests/e2e/client.py")] + [str(a) for a in args],
+            capture_output=True, text=True, timeout=300)
+        check(result.returncode == 0, "client failed: " + result.stderr[-500:])
+        return json.loads(result.stdout)
+
+    def client_background(self, *args):
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns("client"), PYTHON,
+             os.path.join(ROOT, "tests/e2e/client.py")] + [str(a) for a in args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = process.stdout.readline().strip()
+        check(line == "ready", "client did not get ready: %r %s" %
+              (line, process.stderr.read()[-500:] if process.poll() is not None else ""))
+        return process
+
+    def finish(self, process):
+        out, err = process.communicate(timeout=120)
+        check(process.returncode == 0, "client failed: " + err[-500:])
+        return json.loads(out)
+
+    def backend_new_flows(self, vip):
+        """splitctl's count of new flows per backend address."""
+        stats = self.json("stats", vip)
+        return {b["backend"]: b["new_flows"]
+                for v in stats["vips"] for b in v["backends"]}
+
+    def service(self, vip, pools, mode="l2dsr", split="flow", v6=False):
+        """A VIP with backends {pool: [backend names]}."""
+        self.ok("vip", "add", vip, "mode", mode, "split", split)
+        addresses = BACKENDS_V6 if v6 else BACKENDS
+        for pool, names in pools.items():
+            for name in names:
+                self.ok("backend", "add", vip, pool, addresses[name])
+
+
+TESTS = []
+
+
+def test(function):
+    TESTS.append(function)
+    return function
+
+
+def run(selected=None):
+    lab = Lab()
+    passed = failed = 0
+    try:
+        lab.up()
+    except (Failure, subprocess.CalledProcessError) as error:
+        print("FAIL e2e: topology: %s" % error)
+        lab.down()
+        print("0 passed, 1 failed")
+        return 1
+    try:
+        for function in TESTS:
+            name = "e2e: " + (function.__doc__ or function.__name__).strip().splitlines()[0]
+            if selected and selected not in name:
+                continue
+            started = time.monotonic()
+            try:
+                function(lab)
+                passed += 1
+                print("ok   %s (%.2fs)" % (name, time.monotonic() - started), flush=True)
+            except Exception as error:  # a test's failure, whatever raised it
+                failed += 1
+                print("FAIL %s (%.2fs)\n    %s: %s" % (
+                    name, time.monotonic() - started, type(error).__name__, error),
+                    flush=True)
+            finally:
+                for vip in lab.json("vip", "list"):
+                    lab.splitctl("vip", "del", vip["vip"])
+    finally:
+        lab.down()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed or not passed else 0

@@ -1,0 +1,11 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""Runs the end-to-end tests (or those whose name contains argv[1])."""
+import sys
+
+import harness
+import test_traffic  # noqa: F401  (registers its tests)
+import test_cli  # noqa: F401
+
+if __name__ == "__main__":
+    sys.exit(harness.run(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""A backend for the end-to-end tests: answers with its own name.
+
+TCP (IPv4 and IPv6, port given): sends "NAME\n" on accept, then answers each
+line it reads with "NAME LINE". UDP on the same port: answers each datagram
+with "NAME". Runs until killed.
+"""
+import selectors
+import socket
+import sys
+
+
+def main():
+    name, port = sys.argv[1], int(sys.argv[2])
+    selector = selectors.DefaultSelector()
+
+    listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    listener.bind(("::", port))
+    listener.listen(4096)
+    listener.setblocking(False)
+    selector.register(listener, selectors.EVENT_READ, "accept")
+
+    datagrams = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    datagrams.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    datagrams.bind(("::", port))
+    datagrams.setblocking(False)
+    selector.register(datagrams, selectors.EVENT_READ, "udp")
+
+    greeting = (name + "\n").encode()
+    buffers = {}
+    while True:
+        for key, _ in selector.select():
+            if key.data == "accept":
+                try:
+                    connection, _ = listener.accept()
+                except BlockingIOError:
+                    continue
+                connection.setblocking(False)
+                try:
+                    connection.send(greeting)
+                except OSError:
+                    connection.close()
+                    continue
+                buffers[connection] = b""
+                selector.register(connection, selectors.EVENT_READ, "tcp")
+            elif key.data == "udp":
+                try:
+                    _, peer = datagrams.recvfrom(2048)
+                    datagrams.sendto(name.encode(), peer)
+                except OSError:
+                    pass
+            else:
+                connection = key.fileobj
+                try:
+                    data = connection.recv(4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    selector.unregister(connection)
+                    buffers.pop(connection, None)
+                    connection.close()
+                    continue
+                buffers[connection] += data
+                while b"\n" in buffers[connection]:
+                    line, buffers[connection] = buffers[connection].split(b"\n", 1)
+                    try:
+                        connection.send(name.encode() + b" " + line + b"\n")
+                    except OSError:
+                        pass
+
+
+if __name__ == "__main__":
+    main()

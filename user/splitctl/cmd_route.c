@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* weights and switch: each one atomic write of the VIP's route entry. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "user/lib/parse.h"
+#include "splitctl.h"
+
+static char *describe_route(const struct xs_route *route)
+{
+	out_capture_begin();
+	out_object_begin(NULL);
+	out_basis_points("blue", route->weight[XS_POOL_BLUE]);
+	out_basis_points("green", route->weight[XS_POOL_GREEN]);
+	out_basis_points("canary", route->weight[XS_POOL_CANARY]);
+	out_string("live", xs_pool_name(route->live_pool));
+	out_object_end();
+	return out_capture_end();
+}
+
+/* Writes the route, audits before/after, and says what changed. */
+static int write_route(struct ctl *ctl, const char *vip_text,
+		       const struct xs_vip_entry *vip,
+		       const struct xs_route *route, const char *extra)
+{
+	char *before, *after;
+	int rc, err;
+
+	err = xs_route_write(&ctl->dp, vip->vip.vip_id, route);
+	if (err)
+		return runtime_error("Couldn't write the route of %s: %s",
+				     vip_text, strerror(-err));
+	before = describe_route(&vip->route);
+	after = describe_route(route);
+	ctl_done("%s: blue %u.%02u%%, green %u.%02u%%, canary %u.%02u%%, live %s%s",
+		 vip_text, route->weight[0] / 100, route->weight[0] % 100,
+		 route->weight[1] / 100, route->weight[1] % 100,
+		 route->weight[2] / 100, route->weight[2] % 100,
+		 xs_pool_name(route->live_pool), extra);
+	rc = ctl_audit(ctl, before, after);
+	free(before);
+	free(after);
+	return rc;
+}
+
+int cmd_weights(struct ctl *ctl, int argc, char **argv)
+{
+	struct xs_route route = { 0 };
+	struct xs_vip_entry vip;
+	int seen[XS_POOL_COUNT] = { 0 }, rc;
+	__u32 sum;
+
+	if (argc >= 1 && !strcmp(argv[0], "help")) {
+		printf("Usage: splitctl weights VIP blue PERCENT green PERCENT canary PERCENT\n"
+		       "PERCENT has at most two decimals; the three must add up to 100.\n");
+		return EXIT_OK;
+	}
+	if (argc != 7)
+		return usage_error("weights", "give all three pools: weights VIP blue B green G canary C");
+	for (int i = 1; i < 7; i += 2) {
+		__u8 pool;
+
+		if (xs_parse_pool(argv[i], &pool) || seen[pool]++)
+			return usage_error("weights", "expected each of blue, green and canary once, not '%s'",
+					   argv[i]);
+		if (xs_parse_percent(argv[i + 1], &route.weight[pool]))
+			return usage_error("weights", "'%s' is not a percentage from 0 to 100 with at most two decimals",
+					   argv[i + 1]);
+	}
+	sum = (__u32)route.weight[0] + route.weight[1] + route.weight[2];
+	if (sum != XS_WEIGHT_TOTAL)
+		return usage_error("weights", "weights add up to %u.%02u%%, not 100%%",
+				   sum / 100, sum % 100);
+	rc = ctl_begin_change(ctl);
+	if (!rc)
+		rc = need_vip(ctl, "weights", argv[0], &vip);
+	if (rc)
+		return rc;
+	/* the live pool is where flows go when their pool is empty; it
+	 * follows the share when one color is emptied in favour of the other */
+	route.live_pool = vip.route.live_pool;
+	if (route.weight[route.live_pool] == 0) {
+		__u8 other = route.live_pool == XS_POOL_BLUE ? XS_POOL_GREEN :
+							       XS_POOL_BLUE;
+		if (route.weight[other])
+			route.live_pool = other;
+	}
+	if (!memcmp(&route, &vip.route, sizeof(route)))
+		return ctl_unchanged("%s already has these weights", argv[0]);
+	return write_route(ctl, argv[0], &vip, &route, "");
+}
+
+int cmd_switch(struct ctl *ctl, int argc, char **argv)
+{
+	struct xs_vip_entry vip;
+	struct xs_route route;
+	__u8 color, old_color;
+	int flush = 0, rc;
+
+	if (argc >= 1 && !strcmp(argv[0], "help")) {
+		printf("Usage: splitctl switch VIP { blue | green } [ --flush ]\n"
+		       "Moves the whole non-canary share to the color in one write.\n"
+		       "Established flows of the other color stay until they end;\n"
+		       "with --flush they are re-chosen on their next packet.\n");
+		return EXIT_OK;
+	}
+	if (argc < 2 || argc > 3)
+		return usage_error("switch", "usage: switch VIP { blue | green } [ --flush ]");
+	if (xs_parse_pool(argv[1], &color) || color == XS_POOL_CANARY)
+		return usage_error("switch", "switch to blue or green, not '%s'",
+				   argv[1]);
+	if (argc == 3) {
+		if (strcmp(argv[2], "--flush") && strcmp(argv[2], "flush"))
+			return usage_error("switch", "unexpected '%s'", argv[2]);
+		flush = 1;
+	}
+	rc = ctl_begin_change(ctl);
+	if (!rc)
+		rc = need_vip(ctl, "switch", argv[0], &vip);
+	if (rc)
+		return rc;
+	old_color = color == XS_POOL_BLUE ? XS_POOL_GREEN : XS_POOL_BLUE;
+	route = vip.route;
+	route.weight[color] += route.weight[old_color];
+	route.weight[old_color] = 0;
+	route.live_pool = color;
+	if (!memcmp(&route, &vip.route, sizeof(route)) && !flush)
+		return ctl_unchanged("%s is on %s", argv[0], argv[1]);
+	if (memcmp(&route, &vip.route, sizeof(route))) {
+		rc = write_route(ctl, argv[0], &vip, &route,
+				 flush ? "; flushing the old color's flows" : "");
+		if (rc)
+			return rc;
+	}
+	/* after the switch, so re-chosen flows land on the new color */
+	if (flush) {
+		int err = xs_pool_flush(&ctl->dp, vip.vip.vip_id, old_color);
+
+		if (err)
+			return runtime_error("switched, but couldn't flush %s's flows: %s",
+					     xs_pool_name(old_color),
+					     strerror(-err));
+		ctl_done("flushed %s: its established flows move on their next packet",
+			 xs_pool_name(old_color));
+		char flushed[64];
+
+		snprintf(flushed, sizeof(flushed), "{\"flushed\":\"%s\"}",
+			 xs_pool_name(old_color));
+		rc = ctl_audit(ctl, NULL, flushed);
+	}
+	return rc;
+}

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* stats: per pool and per backend traffic and handshake health, global
+ * verdicts and reasons; with --watch, rates over each interval. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "user/lib/parse.h"
+#include "splitctl.h"
+
+struct snapshot {
+	struct xs_vip_entry *vips;
+	size_t vip_count;
+	struct xs_pool_stats *pools; /* vip_count * XS_POOL_COUNT */
+	struct xs_backend_entry *backends;
+	struct xs_backend_stats *backend_stats;
+	size_t backend_count;
+	__u64 global[XS_COUNTER_COUNT];
+};
+
+static void snapshot_free(struct snapshot *s)
+{
+	free(s->vips);
+	free(s->pools);
+	free(s->backends);
+	free(s->backend_stats);
+	memset(s, 0, sizeof(*s));
+}
+
+static int snapshot_take(struct ctl *ctl, const struct xs_vip_entry *only,
+			 struct snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (only) {
+		s->vips = malloc(sizeof(*s->vips));
+		if (s->vips) {
+			*s->vips = *only;
+			s->vip_count = 1;
+		}
+	} else {
+		s->vips = xs_vip_all(&ctl->dp, &s->vip_count);
+	}
+	s->backends = xs_backend_all(&ctl->dp,
+				     only ? only->vip.vip_id : ~0U,
+				     &s->backend_count);
+	s->pools = calloc(s->vip_count * XS_POOL_COUNT + 1, sizeof(*s->pools));
+	s->backend_stats = calloc(s->backend_count + 1,
+				  sizeof(*s->backend_stats));
+	if (!s->vips || !s->backends || !s->pools || !s->backend_stats)
+		return -1;
+	for (size_t v = 0; v < s->vip_count; v++)
+		for (__u8 p = 0; p < XS_POOL_COUNT; p++)
+			xs_pool_stats_read(&ctl->dp, s->vips[v].vip.vip_id, p,
+					   &s->pools[v * XS_POOL_COUNT + p]);
+	for (size_t b = 0; b < s->backend_count; b++)
+		xs_backend_stats_read(&ctl->dp, s->backends[b].id,
+				      &s->backend_stats[b]);
+	return xs_global_counters(&ctl->dp, s->global);
+}
+
+/* The q-quantile of a log2 histogram, interpolated inside its bucket. */
+static double latency_quantile_us(const __u64 *buckets, double q)
+{
+	__u64 total = 0, seen = 0;
+
+	for (int i = 0; i < XS_LATENCY_BUCKETS; i++)
+		total += buckets[i];
+	if (!total)
+		return 0;
+	for (int i = 0; i < XS_LATENCY_BUCKETS; i++) {
+		if (buckets[i] && seen + buckets[i] >= q * total) {
+			double low = i ? ldexp(1, i) : 0, high = ldexp(1, i + 1);
+			double inside = (q * total - seen) / buckets[i];
+
+			return (low + (high - low) * inside) / 1000.0;
+		}
+		seen += buckets[i];
+	}
+	return ldexp(1, XS_LATENCY_BUCKETS) / 1000.0;
+}
+
+static void print_rate(const char *key, __u64 now, __u64 then, double seconds)
+{
+	if (seconds > 0)
+		out_double(key, (double)(now - then) / seconds, 1);
+}
+
+static void print_pool(const char *name, const struct xs_pool_stats *now,
+		       const struct xs_pool_stats *then, double seconds)
+{
+	double ratio = now->new_flows ? (double)now->handshakes_completed /
+						now->new_flows :
+					0;
+
+	out_object_begin(NULL);
+	out_string("pool", name);
+	out_u64("packets", now->packets);
+	out_u64("bytes", now->bytes);
+	out_u64("new_flows", now->new_flows);
+	if (then) {
+		print_rate("packets_per_second", now->packets, then->packets,
+			   seconds);
+		print_rate("bytes_per_second", now->bytes, then->bytes, seconds);
+		print_rate("new_flows_per_second", now->new_flows,
+			   then->new_flows, seconds);
+	}
+	out_u64("handshakes", now->handshakes_completed);
+	out_double("handshake_ratio", ratio, 3);
+	out_u64("syn_retransmits", now->syn_retransmits);
+	out_u64("client_resets", now->client_resets);
+	out_u64("fallbacks", now->fallbacks);
+	out_double("latency_p50_us",
+		   latency_quantile_us(now->handshake_latency, 0.5), 1);
+	out_double("latency_p90_us",
+		   latency_quantile_us(now->handshake_latency, 0.9), 1);
+	out_double("latency_p99_us",
+		   latency_quantile_us(now->handshake_latency, 0.99), 1);
+	out_object_end();
+}
+
+static void print_snapshot(const struct snapshot *now,
+			   const struct snapshot *then, double seconds)
+{
+	out_object_begin(NULL);
+	out_array_begin("vips");
+	for (size_t v = 0; v < now->vip_count; v++) {
+		char text[80];
+
+		xs_format_vip(&now->vips[v].key, text, sizeof(text));
+		out_object_begin(NULL);
+		out_string("vip", text);
+		out_array_begin("pools");
+		for (__u8 p = 0; p < XS_POOL_COUNT; p++) {
+			size_t i = v * XS_POOL_COUNT + p;
+			const struct xs_pool_stats *before =
+				then && v < then->vip_count ? &then->pools[i] :
+							      NULL;
+
+			print_pool(xs_pool_name(p), &now->pools[i], before,
+				   seconds);
+		}
+		out_array_end();
+		out_array_begin("backends");
+		for (size_t b = 0; b < now->backend_count; b++) {
+			const struct xs_backend_stats *s = &now->backend_stats[b];
+			char address[64];
+
+			if (now->backends[b].backend.vip_id !=
+			    now->vips[v].vip.vip_id)
+				continue;
+			xs_format_address(now->backends[b].backend.family,
+					  now->backends[b].backend.address,
+					  address, sizeof(address));
+			out_object_begin(NULL);
+			out_string("backend", address);
+			out_string("pool",
+				   xs_pool_name(now->backends[b].backend.pool));
+			out_string("state",
+				   xs_state_name(now->backends[b].backend.state));
+			out_u64("packets", s->packets);
+			out_u64("bytes", s->bytes);
+			out_u64("new_flows", s->new_flows);
+			if (then && b < then->backend_count &&
+			    then->backends[b].id == now->backends[b].id)
+				print_rate("packets_per_second", s->packets,
+					   then->backend_stats[b].packets,
+					   seconds);
+			out_object_end();
+		}
+		out_array_end();
+		out_object_end();
+	}
+	out_array_end();
+	out_object_begin("global");
+	for (int c = 0; c < XS_COUNTER_COUNT; c++)
+		if (now->global[c] || out_is_json())
+			out_u64(xs_counter_names[c], now->global[c]);
+	out_object_end();
+	out_object_end();
+	out_finish();
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int signal)
+{
+	(void)signal;
+	stop = 1;
+}
+
+int cmd_stats(struct ctl *ctl, int argc, char **argv)
+{
+	struct snapshot then, now;
+	struct xs_vip_entry vip, *only = NULL;
+	__u32 watch = 0, count = 0;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "help")) {
+			printf("Usage: splitctl stats [ VIP ] [ --watch SECONDS [ --count N ] ]\n");
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--watch") || !strcmp(argv[i], "watch")) {
+			if (i + 1 >= argc ||
+			    xs_parse_u32(argv[++i], 1, 3600, &watch))
+				return usage_error("stats", "--watch takes 1 to 3600 seconds");
+		} else if (!strcmp(argv[i], "--count") || !strcmp(argv[i], "count")) {
+			if (i + 1 >= argc ||
+			    xs_parse_u32(argv[++i], 1, 1000000, &count))
+				return usage_error("stats", "--count takes a positive number");
+		} else if (!only) {
+			rc = need_vip(ctl, "stats", argv[i], &vip);
+			if (rc)
+				return rc;
+			only = &vip;
+		} else {
+			return usage_error("stats", "unexpected '%s'", argv[i]);
+		}
+	}
+	if (count && !watch)
+		return usage_error("stats", "--count goes with --watch");
+	rc = ctl_open(ctl);
+	if (rc)
+		return rc;
+	if (snapshot_take(ctl, only, &then))
+		return runtime_error("Couldn't read the counters");
+	if (!watch) {
+		print_snapshot(&then, NULL, 0);
+		snapshot_free(&then);
+		return EXIT_OK;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (__u32 round = 0; !stop && (!count || round < count); round++) {
+		struct timespec start, end;
+
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		sleep(watch);
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		if (stop || snapshot_take(ctl, only, &now))
+			break;
+		if (!out_is_json() && round)
+			printf("\n");
+		print_snapshot(&now, &then,
+			       (end.tv_sec - start.tv_sec) +
+				       (end.tv_nsec - start.tv_nsec) / 1e9);
+		snapshot_free(&then);
+		then = now;
+	}
+	snapshot_free(&then);
+	return EXIT_OK;
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* vip add | del | list | show */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "user/lib/parse.h"
+#include "splitctl.h"
+
+static int vip_add(struct ctl *ctl, int argc, char **argv)
+{
+	__u8 mode = XS_MODE_L2DSR, split = XS_SPLIT_FLOW;
+	struct xs_vip_entry entry;
+	struct xs_vip_key key;
+	char *after;
+	__u32 vip_id;
+	int rc, err;
+
+	if (argc < 1)
+		return usage_error("vip", "missing VIP (ADDRESS:PORT/PROTO)");
+	if (xs_parse_vip(argv[0], &key))
+		return usage_error("vip", "'%s' is not a VIP; write ADDRESS:PORT/tcp, ADDRESS:PORT/udp or [IPV6]:PORT/PROTO",
+				   argv[0]);
+	for (int i = 1; i < argc; i += 2) {
+		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (is_keyword(argv[i], "mode") && value &&
+		    (!strcmp(value, "l2dsr") || !strcmp(value, "ipip")))
+			mode = strcmp(value, "ipip") ? XS_MODE_L2DSR :
+						       XS_MODE_IPIP;
+		else if (is_keyword(argv[i], "split") && value &&
+			 (!strcmp(value, "flow") || !strcmp(value, "client")))
+			split = strcmp(value, "client") ? XS_SPLIT_FLOW :
+							  XS_SPLIT_CLIENT;
+		else
+			return usage_error("vip", "expected 'mode { l2dsr | ipip }' or 'split { flow | client }', not '%s%s%s'",
+					   argv[i], value ? " " : "",
+					   value ? value : "");
+	}
+	rc = ctl_begin_change(ctl);
+	if (rc)
+		return rc;
+	if (!xs_vip_lookup(&ctl->dp, &key, &entry)) {
+		if (entry.vip.forward_mode == mode && entry.vip.split_key == split)
+			return ctl_unchanged("VIP %s exists with mode %s, split %s",
+					     argv[0], xs_mode_name(mode),
+					     xs_split_name(split));
+		return runtime_error("VIP %s exists with mode %s, split %s; delete it first to change them",
+				     argv[0],
+				     xs_mode_name(entry.vip.forward_mode),
+				     xs_split_name(entry.vip.split_key));
+	}
+	err = xs_vip_create(&ctl->dp, &key, mode, split, &vip_id);
+	if (err == -ENOSPC)
+		return runtime_error("no room for VIP %s: all %u VIP slots are in use",
+				     argv[0], ctl->dp.config.max_vips);
+	if (err)
+		return runtime_error("Couldn't add VIP %s: %s", argv[0],
+				     strerror(-err));
+	xs_vip_lookup(&ctl->dp, &key, &entry);
+	after = describe_vip(&entry);
+	ctl_done("added VIP %s (id %u, mode %s, split %s, 100%% blue)", argv[0],
+		 vip_id, xs_mode_name(mode), xs_split_name(split));
+	rc = ctl_audit(ctl, NULL, after);
+	free(after);
+	return rc;
+}
+
+static int vip_del(struct ctl *ctl, int argc, char **argv)
+{
+	struct xs_vip_entry entry;
+	char *before;
+	int rc, err;
+
+	if (argc != 1)
+		return usage_error("vip", argc ? "unexpected '%s'" :
+						 "missing VIP%s",
+				   argc ? argv[1] : "");
+	rc = ctl_begin_change(ctl);
+	if (!rc)
+		rc = need_vip(ctl, "vip", argv[0], &entry);
+	if (rc)
+		return rc;
+	before = describe_vip(&entry);
+	err = xs_vip_remove(&ctl->dp, &entry.key);
+	if (err) {
+		free(before);
+		return runtime_error("Couldn't delete VIP %s: %s", argv[0],
+				     strerror(-err));
+	}
+	ctl_done("deleted VIP %s with its backends and overrides", argv[0]);
+	rc = ctl_audit(ctl, before, NULL);
+	free(before);
+	return rc;
+}
+
+static int vip_list(struct ctl *ctl, int argc, char **argv)
+{
+	struct xs_vip_entry *all;
+	size_t count;
+	int rc;
+
+	(void)argv;
+	if (argc)
+		return usage_error("vip", "list takes no arguments");
+	rc = ctl_open(ctl);
+	if (rc)
+		return rc;
+	all = xs_vip_all(&ctl->dp, &count);
+	out_array_begin(NULL);
+	for (size_t i = 0; all && i < count; i++) {
+		out_object_begin(NULL);
+		print_vip(&all[i]);
+		out_object_end();
+	}
+	out_array_end();
+	out_finish();
+	free(all);
+	return EXIT_OK;
+}
+
+static int vip_show(struct ctl *ctl, int argc, char **argv)
+{
+	struct xs_backend_entry *backends;
+	struct xs_override_entry *overrides;
+	struct xs_vip_entry entry;
+	size_t count;
+	int rc;
+
+	if (argc != 1)
+		return usage_error("vip", "show takes one VIP");
+	rc = need_vip(ctl, "vip", argv[0], &entry);
+	if (rc)
+		return rc;
+	out_object_begin(NULL);
+	print_vip(&entry);
+	out_array_begin("backends");
+	backends = xs_backend_all(&ctl->dp, entry.vip.vip_id, &count);
+	for (size_t i = 0; backends && i < count; i++) {
+		out_object_begin(NULL);
+		print_backend(&backends[i]);
+		out_object_end();
+	}
+	free(backends);
+	out_array_end();
+	out_array_begin("overrides");
+	overrides = xs_override_all(&ctl->dp, entry.vip.vip_id, &count);
+	for (size_t i = 0; overrides && i < count; i++) {
+		char prefix[64], text[80];
+
+		xs_format_address(entry.key.family, overrides[i].client, prefix,
+				  sizeof(prefix));
+		snprintf(text, sizeof(text), "%s/%u", prefix,
+			 overrides[i].prefix_length);
+		out_object_begin(NULL);
+		out_string("override", text);
+		out_string("pool", xs_pool_name(overrides[i].pool));
+		out_object_end();
+	}
+	free(overrides);
+	out_array_end();
+	out_object_end();
+	out_finish();
+	return EXIT_OK;
+}
+
+static const struct command vip_commands[] = {
+	{ "add", vip_add, "add VIP [ mode { l2dsr | ipip } ] [ split { flow | client } ]" },
+	{ "del", vip_del, "del VIP" },
+	{ "list", vip_list, "list" },
+	{ "show", vip_show, "show VIP" },
+	{ NULL, NULL, NULL },
+};
+
+int cmd_vip(struct ctl *ctl, int argc, char **argv)
+{
+	return run_subcommand(ctl, vip_commands, "vip", argc, argv);
+}
