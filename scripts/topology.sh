@@ -11,8 +11,8 @@
 # The client routes the VIPs (10.77.100.0/24, fd77:100::/64) via the LB.
 # Backends hold every VIP on lo (arp_ignore/arp_announce so they never
 # answer ARP for it) and reply to clients directly: direct server return.
-# With "ipip", backends run xdp_decap on eth0 instead of receiving frames
-# for the VIP as they are.
+# Backends run xdp_decap on eth0, so they take ipip (which it strips) and
+# l2dsr (which it passes) alike.
 #
 # Usage: topology.sh up PREFIX BUILD_DIR | down PREFIX
 set -euo pipefail

@@ -50,15 +50,14 @@ def one_connection(address, port):
 
 
 def connect(address, port, count):
-    servers, errors, flows = {}, [], []
+    servers, errors = {}, []
     for _ in range(count):
         try:
-            name, local_port = one_connection(address, port)
+            name, _ = one_connection(address, port)
             servers[name] = servers.get(name, 0) + 1
-            flows.append([local_port, name])
         except OSError as error:
             errors.append(str(error))
-    return {"servers": servers, "errors": errors, "flows": flows}
+    return {"servers": servers, "errors": errors}
 
 
 def connect_from(address, port, local_ports):

@@ -42,12 +42,15 @@ class Lab:
         self.prefix = "xse%d" % (os.getpid() % 100000)
         self.pin_dir = "/sys/fs/bpf/xdpsplit-test-e2e-%d" % os.getpid()
         self.state_dir = "/tmp/xdpsplit-e2e-%d" % os.getpid()
+        # libxdp keeps state under bpffs; ours, so the host's stays clean
+        self.libxdp_dir = self.pin_dir + "-libxdp"
         self.servers = []
 
     def ns(self, name):
         return "%s-%s" % (self.prefix, name)
 
     def up(self):
+        os.makedirs(self.libxdp_dir, exist_ok=True)
         subprocess.run([os.path.join(ROOT, "scripts/topology.sh"), "up",
                         self.prefix, BUILD], check=True)
         for name in BACKENDS:
@@ -68,12 +71,14 @@ class Lab:
             server.wait()
         subprocess.run([os.path.join(ROOT, "scripts/topology.sh"), "down",
                         self.prefix], check=False)
-        subprocess.run(["rm", "-rf", self.pin_dir, self.state_dir], check=False)
+        subprocess.run(["rm", "-rf", self.pin_dir, self.state_dir, self.libxdp_dir],
+                       check=False)
 
     def environment(self):
         env = dict(os.environ)
         env["XDPSPLIT_PIN_DIR"] = self.pin_dir
         env["XDPSPLIT_STATE_DIR"] = self.state_dir
+        env["LIBXDP_BPFFS"] = self.libxdp_dir
         return env
 
     def splitctl(self, *args):

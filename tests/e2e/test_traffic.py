@@ -49,8 +49,11 @@ def switch_under_load(lab, flush):
     failed = [n for n in new if n[1].startswith("error")]
     before = [n for n in new if n[0] < issued]
     after = [n for n in new if n[0] > switched]
-    print("     switch took %.1f ms; %d new connections before, %d after, %d failed"
-          % ((switched - issued) * 1000, len(before), len(after), len(failed)))
+    first_green = min((n[0] for n in new if n[1].startswith("green")), default=0)
+    print("     switch command %.1f ms; first connection on green started %.1f ms after"
+          " the command; %d new connections before, %d after, %d failed"
+          % ((switched - issued) * 1000, (first_green - issued) * 1000,
+             len(before), len(after), len(failed)))
     check(not failed, "failed new connections: %s" % failed[:3])
     check(before and all(n[1].startswith("blue") for n in before),
           "before the switch not all on blue")

@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# bash completion for splitctl: objects, commands, keywords, interfaces,
+# and VIPs read from the running instance.
+_splitctl_vips()
+{
+	splitctl -j vip list 2>/dev/null | grep -o '"vip":"[^"]*"' | cut -d'"' -f4
+}
+
+_splitctl()
+{
+	local cur prev words cword
+	_init_completion || return
+	local objects="attach detach status vip backend weights switch override stats explain history help"
+	local i object="" command="" position=0
+
+	for ((i = 1; i < cword; i++)); do
+		case "${words[i]}" in
+		-*) [[ ${words[i]} == --pin-dir || ${words[i]} == --state-dir ]] && ((i++)) ;;
+		*)
+			if [[ -z $object ]]; then object=${words[i]}
+			elif [[ -z $command ]]; then command=${words[i]}
+			fi
+			((position++))
+			;;
+		esac
+	done
+
+	case "$prev" in
+	--pin-dir | --state-dir) _filedir -d; return ;;
+	mode) COMPREPLY=($(compgen -W "l2dsr ipip" -- "$cur")); return ;;
+	split) COMPREPLY=($(compgen -W "flow client" -- "$cur")); return ;;
+	state) COMPREPLY=($(compgen -W "up draining down" -- "$cur")); return ;;
+	esac
+
+	if [[ -z $object ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--json --pretty --verbose --pin-dir --state-dir --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$objects" -- "$cur"))
+		fi
+		return
+	fi
+	case "$object" in
+	attach | detach)
+		if ((position == 1)); then
+			COMPREPLY=($(compgen -W "$(ls /sys/class/net)" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "native generic flows vips backends maglev seed" -- "$cur"))
+		fi ;;
+	vip | backend | override)
+		if [[ -z $command ]]; then
+			case "$object" in
+			vip) COMPREPLY=($(compgen -W "add del list show help" -- "$cur")) ;;
+			backend) COMPREPLY=($(compgen -W "add del set list help" -- "$cur")) ;;
+			override) COMPREPLY=($(compgen -W "add del list help" -- "$cur")) ;;
+			esac
+		elif ((position == 2)) && [[ $command != add || $object != vip ]]; then
+			COMPREPLY=($(compgen -W "$(_splitctl_vips)" -- "$cur"))
+		elif [[ $object == backend && $command == add && position -eq 3 ]] ||
+			[[ $object == override && $command == add && position -eq 4 ]]; then
+			COMPREPLY=($(compgen -W "blue green canary" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "mode split weight mac dev state" -- "$cur"))
+		fi ;;
+	weights | switch | stats | explain)
+		if ((position == 1)); then
+			COMPREPLY=($(compgen -W "$(_splitctl_vips) help" -- "$cur"))
+		elif [[ $object == weights ]]; then
+			COMPREPLY=($(compgen -W "blue green canary" -- "$cur"))
+		elif [[ $object == switch ]]; then
+			COMPREPLY=($(compgen -W "blue green --flush" -- "$cur"))
+		elif [[ $object == stats ]]; then
+			COMPREPLY=($(compgen -W "--watch --count" -- "$cur"))
+		fi ;;
+	history) COMPREPLY=($(compgen -W "--last" -- "$cur")) ;;
+	esac
+}
+complete -F _splitctl splitctl
