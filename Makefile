@@ -6,7 +6,7 @@ BUILD     ?= build
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 CC        ?= gcc
-PKGS      := libbpf libxdp libelf libmnl
+PKGS      := libbpf libxdp libelf libmnl yaml-0.1
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
 
 # Everything but `make deps` and `make clean` needs the libraries.
