@@ -154,3 +154,37 @@ def explain_predicts_real_connections(lab):
     for port, server in answers[:5]:
         flow = lab.json("explain", VIP, "10.77.0.2", str(port))["existing_flow"]
         check(flow["backend"] == BACKENDS[server], "existing flow %s" % flow)
+
+
+@test
+def apply_shows_diff_and_applies(lab):
+    """apply: dry run changes nothing; apply makes the file's state; bad file refused"""
+    example = os.path.join(os.path.dirname(__file__), "../../examples/xdpsplit.yaml")
+    before = dump_maps(lab)
+    dry = lab.json("apply", "-f", example, "--dry-run")
+    check(not dry["applied"] and len(dry["changes"]) == 8, "dry run: %s" % dry)
+    check(dump_maps(lab) == before, "the dry run changed the maps")
+    applied = lab.json("apply", "-f", example)
+    check(applied["applied"] and applied["changes"] == dry["changes"],
+          "apply did other than the dry run said")
+    shown = lab.json("vip", "show", VIP)
+    check(len(shown["backends"]) == 6 and shown["blue"] == 100, "after apply: %s" % shown)
+    check(lab.ok("apply", "-f", example).startswith("unchanged"), "second apply")
+    state = dump_maps(lab)
+    with open(example) as source:
+        text = source.read()
+    edited = os.path.join(lab.state_dir, "edited.yaml")
+    with open(edited, "w") as out:
+        out.write(text.replace("      - {address: 10.77.0.32, pool: canary, weight: 1}\n", "")
+                  .replace("{address: 10.77.0.12, pool: blue}",
+                           "{address: 10.77.0.12, pool: blue, weight: 3}"))
+    changes = lab.json("apply", "-f", edited)["changes"]
+    check(sorted(c[0] for c in changes) == ["-", "~"], "edit: %s" % changes)
+    broken = os.path.join(lab.state_dir, "broken.yaml")
+    with open(broken, "w") as out:
+        out.write(text.replace("pool: green}", "pool: teal}", 1))
+    state = dump_maps(lab)
+    result = lab.splitctl("apply", "-f", broken)
+    check(result.returncode == 1 and ":23:" in result.stderr and "pool" in result.stderr,
+          "bad file: %d %s" % (result.returncode, result.stderr))
+    check(dump_maps(lab) == state, "a bad file changed the maps")

@@ -30,6 +30,7 @@ static const struct command objects[] = {
 	{ "stats", cmd_stats, "stats [ VIP ] [ --watch SECONDS [ --count N ] ]" },
 	{ "explain", cmd_explain, "explain VIP CLIENT [ PORT ]" },
 	{ "history", cmd_history, "history [ --last N ]" },
+	{ "apply", cmd_apply, "apply -f FILE [ --dry-run ]" },
 	{ NULL, NULL, NULL },
 };
 

@@ -76,5 +76,6 @@ int cmd_override(struct ctl *ctl, int argc, char **argv);
 int cmd_stats(struct ctl *ctl, int argc, char **argv);
 int cmd_explain(struct ctl *ctl, int argc, char **argv);
 int cmd_history(struct ctl *ctl, int argc, char **argv);
+int cmd_apply(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* apply -f FILE [--dry-run]: make the running VIPs and backends what the
+ * configuration file says, showing the diff first. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "user/lib/apply.h"
+#include "splitctl.h"
+
+static void print_plan_text(const struct xs_plan *plan, int applied);
+
+/* The diff: a line per change in text, a list of them in JSON. */
+static void print_plan(const struct xs_plan *plan, int applied)
+{
+	if (!out_is_json()) {
+		print_plan_text(plan, applied);
+		return;
+	}
+	out_object_begin(NULL);
+	out_array_begin("changes");
+	for (size_t i = 0; i < plan->count; i++)
+		out_string(NULL, plan->changes[i].text);
+	out_array_end();
+	out_bool("applied", applied);
+	out_object_end();
+	out_finish();
+}
+
+static void print_plan_text(const struct xs_plan *plan, int applied)
+{
+	for (size_t i = 0; i < plan->count; i++)
+		printf("%s\n", plan->changes[i].text);
+	printf(applied ? "applied %zu change%s\n" :
+			 "dry run: %zu change%s, nothing applied\n",
+	       plan->count, plan->count == 1 ? "" : "s");
+}
+
+static char *describe_plan(const char *file, const struct xs_plan *plan)
+{
+	out_capture_begin();
+	out_object_begin(NULL);
+	out_string("file", file);
+	out_array_begin("changes");
+	for (size_t i = 0; i < plan->count; i++)
+		out_string(NULL, plan->changes[i].text);
+	out_array_end();
+	out_object_end();
+	return out_capture_end();
+}
+
+int cmd_apply(struct ctl *ctl, int argc, char **argv)
+{
+	struct xs_config_file *config;
+	const char *file = NULL;
+	struct xs_plan plan;
+	char error[512], *after;
+	int dry_run = 0, rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "help")) {
+			printf("Usage: splitctl apply -f FILE [ --dry-run ]\n"
+			       "Shows the changes that make the running VIPs and backends match FILE,\n"
+			       "then makes them (not with --dry-run). VIPs missing from FILE are removed.\n");
+			return EXIT_OK;
+		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) &&
+			   i + 1 < argc && !file) {
+			file = argv[++i];
+		} else if (!strcmp(argv[i], "--dry-run") || !strcmp(argv[i], "-n")) {
+			dry_run = 1;
+		} else {
+			return usage_error("apply", "unexpected '%s'", argv[i]);
+		}
+	}
+	if (!file)
+		return usage_error("apply", "missing -f FILE");
+	config = calloc(1, sizeof(*config));
+	if (!config)
+		return runtime_error("out of memory");
+	if (xs_config_load(file, config, error, sizeof(error))) {
+		free(config);
+		return runtime_error("%s", error);
+	}
+	rc = dry_run ? ctl_open(ctl) : ctl_begin_change(ctl);
+	if (!rc && xs_apply_plan(&ctl->dp, config, &plan, error, sizeof(error)))
+		rc = runtime_error("%s; nothing was changed", error);
+	free(config);
+	if (rc)
+		return rc;
+	if (!plan.count) {
+		xs_plan_free(&plan);
+		if (out_is_json())
+			print_plan(&plan, 0);
+		return ctl_unchanged("the running state matches %s", file);
+	}
+	if (dry_run) {
+		print_plan(&plan, 0);
+		xs_plan_free(&plan);
+		return EXIT_OK;
+	}
+	if (xs_apply_execute(&ctl->dp, &plan, error, sizeof(error))) {
+		print_plan(&plan, 0);
+		xs_plan_free(&plan);
+		return runtime_error("%s; the changes listed before it were made", error);
+	}
+	print_plan(&plan, 1);
+	after = describe_plan(file, &plan);
+	xs_plan_free(&plan);
+	rc = ctl_audit(ctl, NULL, after);
+	free(after);
+	return rc;
+}
