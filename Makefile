@@ -6,7 +6,7 @@ BUILD     ?= build
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 CC        ?= gcc
-PKGS      := libbpf libxdp libelf libmnl yaml-0.1
+PKGS      := libbpf libxdp libelf libmnl yaml-0.1 json-c libcurl libmicrohttpd
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
 
 # Everything but `make deps` and `make clean` needs the libraries.
@@ -32,7 +32,7 @@ BPF_PROGS := xdp_split xdp_decap xdp_pass
 BPF_OBJS  := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 BPF_HEADERS := $(wildcard maps/*.h bpf/*.h)
-HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h user/splitctl/*.h tests/*.h)
+HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h user/splitctl/*.h user/splitd/*.h tests/*.h)
 
 LIB_SRCS  := $(wildcard user/lib/*.c)
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
@@ -42,6 +42,10 @@ SPLITCTL_SRCS := $(wildcard user/splitctl/*.c)
 SPLITCTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(SPLITCTL_SRCS))
 SPLITCTL  := $(BUILD)/splitctl
 
+SPLITD_SRCS := $(wildcard user/splitd/*.c)
+SPLITD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(SPLITD_SRCS))
+SPLITD    := $(BUILD)/splitd
+
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS))
 TEST_BIN  := $(BUILD)/xdpsplit-tests
@@ -49,7 +53,7 @@ TEST_BIN  := $(BUILD)/xdpsplit-tests
 .PHONY: all check deps clean demo
 .DELETE_ON_ERROR:
 
-all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(TEST_BIN)
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS)
 	@mkdir -p $(@D)
@@ -69,6 +73,10 @@ $(LIB): $(LIB_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 $(SPLITCTL): $(SPLITCTL_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(SPLITD): $(SPLITD_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 

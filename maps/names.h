@@ -8,6 +8,8 @@
 
 #define XS_DEFAULT_PIN_DIR "/sys/fs/bpf/xdpsplit"
 #define XS_PIN_DIR_ENV "XDPSPLIT_PIN_DIR"
+#define XS_DEFAULT_RUN_DIR "/run/xdpsplit"
+#define XS_RUN_DIR_ENV "XDPSPLIT_RUN_DIR"
 
 #define XS_PROG_SPLIT "xdp_split"
 #define XS_PROG_DECAP "xdp_decap"

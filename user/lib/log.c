@@ -7,14 +7,14 @@
 
 static enum xs_log_level current_level = XS_LOG_WARN;
 
-/* libbpf and libxdp print through this: their warnings are noise to an
- * operator unless asked for with -v, since we report failures ourselves. */
+/* libbpf and libxdp print through this. Their warnings are noise to an
+ * operator (libxdp falling back from its dispatcher, for one), and we
+ * report every failure ourselves: shown only at debug level. */
 static int libbpf_print(enum libbpf_print_level level, const char *format,
 			va_list args)
 {
-	if (current_level < XS_LOG_DEBUG && level != LIBBPF_WARN)
-		return 0;
-	if (current_level < XS_LOG_INFO)
+	(void)level;
+	if (current_level < XS_LOG_DEBUG)
 		return 0;
 	return vfprintf(stderr, format, args);
 }

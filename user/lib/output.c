@@ -189,6 +189,15 @@ void out_bool(const char *key, int value)
 	fputs(value ? "true" : "false", stream);
 }
 
+void out_null(const char *key)
+{
+	if (out_is_json())
+		json_key(key);
+	else
+		text_key(key);
+	fputs(out_is_json() ? "null" : "none", stream);
+}
+
 void out_basis_points(const char *key, unsigned int basis_points)
 {
 	if (out_is_json()) {

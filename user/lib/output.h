@@ -26,6 +26,8 @@ void out_string(const char *key, const char *value);
 void out_u64(const char *key, unsigned long long value);
 void out_double(const char *key, double value, int decimals);
 void out_bool(const char *key, int value);
+/* JSON null; "none" in text */
+void out_null(const char *key);
 /* percent from basis points: "12.50" in text, 12.5 in JSON */
 void out_basis_points(const char *key, unsigned int basis_points);
 /* Ends the document (a newline; JSON closes nothing implicitly). */

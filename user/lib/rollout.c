@@ -167,17 +167,21 @@ static void evaluate(const struct xs_policy *p, struct xs_rollout *r,
 		    !(rule->failure_limit &&
 		      r->total_failures[i] >= rule->failure_limit))
 			continue;
+		char low[32] = "-inf", high[32] = "inf";
+
+		if (rule->has_min)
+			snprintf(low, sizeof(low), "%g", rule->min);
+		if (rule->has_max)
+			snprintf(high, sizeof(high), "%g", rule->max);
 		snprintf(r->reason, sizeof(r->reason),
-			 "%s: %s of %s %.4g%s outside [%s%.4g, %s%.4g] for %u interval%s (%u in all)",
+			 "%s: %s of %s was %.4g%s, outside [%s, %s], for %u interval%s (%u in all)",
 			 rule->name, xs_metric_name(rule->metric),
 			 rule->pool == XS_POOL_CANARY ? "canary" :
 			 rule->pool == XS_POOL_GREEN  ? "green" :
 							"blue",
-			 measured[i].value, rule->relative ? " (relative)" : "",
-			 rule->has_min ? "" : "-inf ", rule->has_min ? rule->min : 0,
-			 rule->has_max ? "" : "inf ", rule->has_max ? rule->max : 0,
-			 r->consecutive[i], r->consecutive[i] == 1 ? "" : "s",
-			 r->total_failures[i]);
+			 measured[i].value, rule->relative ? " relative to live" : "",
+			 low, high, r->consecutive[i],
+			 r->consecutive[i] == 1 ? "" : "s", r->total_failures[i]);
 		if (p->on_failure == XS_ON_FAILURE_ROLLBACK) {
 			restore(p, r, XS_PHASE_ROLLED_BACK, out);
 		} else if (r->phase == XS_PHASE_RUNNING) {

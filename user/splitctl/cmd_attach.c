@@ -9,97 +9,11 @@
 #include <bpf/bpf.h>
 #include <xdp/libxdp.h>
 #include "maps/names.h"
+#include "user/lib/attached.h"
 #include "user/lib/loader.h"
 #include "user/lib/lock.h"
 #include "user/lib/parse.h"
 #include "splitctl.h"
-
-/* The id of the pinned config map, which every program of this instance
- * uses: it tells our xdp_split from one of another pin directory. */
-static __u32 pinned_config_id(const char *pin_dir)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 length = sizeof(info);
-	char path[512];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, XS_MAP_CONFIG);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &length))
-		info.id = 0;
-	close(fd);
-	return info.id;
-}
-
-static int prog_uses_map(int prog_fd, __u32 map_id)
-{
-	__u32 map_ids[64], length;
-	struct bpf_prog_info info = { 0 };
-
-	length = sizeof(info);
-	info.nr_map_ids = 64;
-	info.map_ids = (__u64)(unsigned long)map_ids;
-	if (!map_id || bpf_obj_get_info_by_fd(prog_fd, &info, &length))
-		return 0;
-	for (__u32 i = 0; i < info.nr_map_ids && i < 64; i++)
-		if (map_ids[i] == map_id)
-			return 1;
-	return 0;
-}
-
-struct attached {
-	struct xdp_multiprog *mp;
-	struct xdp_program *prog; /* our xdp_split, if attached */
-	enum xdp_attach_mode mode;
-	int other;                /* something else is attached */
-};
-
-static void find_attached(int ifindex, const char *pin_dir,
-			  struct attached *a)
-{
-	__u32 config_id = pinned_config_id(pin_dir);
-	struct xdp_program *p = NULL;
-
-	memset(a, 0, sizeof(*a));
-	a->mp = xdp_multiprog__get_from_ifindex(ifindex);
-	if (!a->mp || libxdp_get_error(a->mp)) {
-		a->mp = NULL;
-		return;
-	}
-	a->mode = xdp_multiprog__attach_mode(a->mp);
-	if (xdp_multiprog__is_legacy(a->mp)) {
-		p = xdp_multiprog__main_prog(a->mp);
-		if (p && !strcmp(xdp_program__name(p), XS_PROG_SPLIT) &&
-		    prog_uses_map(xdp_program__fd(p), config_id))
-			a->prog = p;
-		else if (p)
-			a->other = 1;
-		return;
-	}
-	while ((p = xdp_multiprog__next_prog(p, a->mp))) {
-		if (!strcmp(xdp_program__name(p), XS_PROG_SPLIT) &&
-		    prog_uses_map(xdp_program__fd(p), config_id))
-			a->prog = p;
-		else
-			a->other = 1;
-	}
-}
-
-static const char *mode_name(enum xdp_attach_mode mode)
-{
-	switch (mode) {
-	case XDP_MODE_NATIVE:
-		return "native";
-	case XDP_MODE_SKB:
-		return "generic";
-	case XDP_MODE_HW:
-		return "offload";
-	default:
-		return "unknown";
-	}
-}
 
 static int need_interface(const char *object, const char *name, int *ifindex)
 {
@@ -117,7 +31,7 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 	struct xs_load_options options = { .pin_dir = ctl->pin_dir };
 	enum xdp_attach_mode mode = XDP_MODE_NATIVE;
 	struct xs_loaded loaded;
-	struct attached current;
+	struct xs_attached current;
 	char after[256];
 	int ifindex, rc, i;
 
@@ -161,11 +75,11 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 	if (options.split_seed)
 		options.backend_seed = options.split_seed ^ 0x9e3779b9U;
 
-	find_attached(ifindex, ctl->pin_dir, &current);
+	xs_find_attached(ifindex, ctl->pin_dir, &current);
 	if (current.prog) {
 		rc = ctl_unchanged("xdp_split is attached to %s (program id %u, %s mode)",
 				   argv[0], xdp_program__id(current.prog),
-				   mode_name(current.mode));
+				   xs_attach_mode_name(current.mode));
 		xdp_multiprog__close(current.mp);
 		return rc;
 	}
@@ -181,15 +95,15 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 		return runtime_error("Couldn't lock '%s'", ctl->pin_dir);
 	if (xs_load_and_attach(&options, ifindex, mode, &loaded))
 		return runtime_error("Couldn't attach xdp_split to '%s' in %s mode (see the message above)%s",
-				     argv[0], mode_name(mode),
+				     argv[0], xs_attach_mode_name(mode),
 				     mode == XDP_MODE_NATIVE ?
 					     "; if the driver lacks native XDP, try 'generic'" :
 					     "");
 	snprintf(after, sizeof(after),
 		 "{\"interface\":\"%s\",\"mode\":\"%s\",\"program_id\":%u}",
-		 argv[0], mode_name(mode), xdp_program__id(loaded.xdp_prog));
+		 argv[0], xs_attach_mode_name(mode), xdp_program__id(loaded.xdp_prog));
 	ctl_done("attached xdp_split to %s (program id %u, %s mode), maps pinned in %s",
-		 argv[0], xdp_program__id(loaded.xdp_prog), mode_name(mode),
+		 argv[0], xdp_program__id(loaded.xdp_prog), xs_attach_mode_name(mode),
 		 ctl->pin_dir);
 	xs_unload(&loaded);
 	return ctl_audit(ctl, NULL, after);
@@ -197,7 +111,7 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 
 int cmd_detach(struct ctl *ctl, int argc, char **argv)
 {
-	struct attached current;
+	struct xs_attached current;
 	char before[256];
 	int ifindex, rc, err;
 
@@ -211,7 +125,7 @@ int cmd_detach(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if (argc > 1)
 		return usage_error("detach", "unexpected '%s'", argv[1]);
-	find_attached(ifindex, ctl->pin_dir, &current);
+	xs_find_attached(ifindex, ctl->pin_dir, &current);
 	if (!current.prog) {
 		if (current.mp)
 			xdp_multiprog__close(current.mp);
@@ -222,7 +136,7 @@ int cmd_detach(struct ctl *ctl, int argc, char **argv)
 	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, 10000);
 	snprintf(before, sizeof(before),
 		 "{\"interface\":\"%s\",\"mode\":\"%s\",\"program_id\":%u}",
-		 argv[0], mode_name(current.mode),
+		 argv[0], xs_attach_mode_name(current.mode),
 		 xdp_program__id(current.prog));
 	err = current.other ? xdp_program__detach(current.prog, ifindex,
 						  current.mode, 0) :
@@ -281,13 +195,13 @@ int cmd_status(struct ctl *ctl, int argc, char **argv)
 	out_array_begin("interfaces");
 	interfaces = if_nameindex();
 	for (i = interfaces; i && i->if_index; i++) {
-		struct attached a;
+		struct xs_attached a;
 
-		find_attached(i->if_index, ctl->pin_dir, &a);
+		xs_find_attached(i->if_index, ctl->pin_dir, &a);
 		if (a.prog) {
 			out_object_begin(NULL);
 			out_string("interface", i->if_name);
-			out_string("mode", mode_name(a.mode));
+			out_string("mode", xs_attach_mode_name(a.mode));
 			out_u64("program_id", xdp_program__id(a.prog));
 			out_bool("dispatcher", !xdp_multiprog__is_legacy(a.mp));
 			out_object_end();

@@ -2,12 +2,12 @@
 /* stats: per pool and per backend traffic and handshake health, global
  * verdicts and reasons; with --watch, rates over each interval. */
 #include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "user/lib/measure.h"
 #include "user/lib/parse.h"
 #include "splitctl.h"
 
@@ -61,25 +61,9 @@ static int snapshot_take(struct ctl *ctl, const struct xs_vip_entry *only,
 	return xs_global_counters(&ctl->dp, s->global);
 }
 
-/* The q-quantile of a log2 histogram, interpolated inside its bucket. */
 static double latency_quantile_us(const __u64 *buckets, double q)
 {
-	__u64 total = 0, seen = 0;
-
-	for (int i = 0; i < XS_LATENCY_BUCKETS; i++)
-		total += buckets[i];
-	if (!total)
-		return 0;
-	for (int i = 0; i < XS_LATENCY_BUCKETS; i++) {
-		if (buckets[i] && seen + buckets[i] >= q * total) {
-			double low = i ? ldexp(1, i) : 0, high = ldexp(1, i + 1);
-			double inside = (q * total - seen) / buckets[i];
-
-			return (low + (high - low) * inside) / 1000.0;
-		}
-		seen += buckets[i];
-	}
-	return ldexp(1, XS_LATENCY_BUCKETS) / 1000.0;
+	return xs_latency_quantile_ns(buckets, q) / 1000.0;
 }
 
 static void print_rate(const char *key, __u64 now, __u64 then, double seconds)

@@ -31,6 +31,7 @@ static const struct command objects[] = {
 	{ "explain", cmd_explain, "explain VIP CLIENT [ PORT ]" },
 	{ "history", cmd_history, "history [ --last N ]" },
 	{ "apply", cmd_apply, "apply -f FILE [ --dry-run ]" },
+	{ "rollout", cmd_rollout, "rollout { start | status | pause | resume | promote | abort | undo } [ VIP ] ..." },
 	{ NULL, NULL, NULL },
 };
 
@@ -47,6 +48,7 @@ static void usage(FILE *stream)
 		"OPTIONS := { -j | --json } { -p | --pretty } { -v | --verbose }\n"
 		"           --pin-dir DIR (or $" XS_PIN_DIR_ENV ", default " XS_DEFAULT_PIN_DIR ")\n"
 		"           --state-dir DIR (or $" XS_STATE_DIR_ENV ", default " XS_DEFAULT_STATE_DIR ")\n"
+		"           --run-dir DIR (or $" XS_RUN_DIR_ENV ", default " XS_DEFAULT_RUN_DIR "): splitd's socket\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
@@ -235,6 +237,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "run-dir", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -245,6 +248,7 @@ int main(int argc, char **argv)
 
 	ctl.pin_dir = getenv(XS_PIN_DIR_ENV) ?: XS_DEFAULT_PIN_DIR;
 	ctl.state_dir = getenv(XS_STATE_DIR_ENV) ?: XS_DEFAULT_STATE_DIR;
+	ctl.run_dir = getenv(XS_RUN_DIR_ENV) ?: XS_DEFAULT_RUN_DIR;
 	/* '+': options end at the object, whose own options follow it */
 	while ((opt = getopt_long(argc, argv, "+jpvh", options, NULL)) != -1) {
 		switch (opt) {
@@ -254,6 +258,7 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			mode = XS_OUTPUT_PRETTY_JSON;
+			ctl.pretty = true;
 			break;
 		case 'v':
 			if (verbosity < XS_LOG_DEBUG)
@@ -264,6 +269,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			ctl.state_dir = optarg;
+			break;
+		case 'R':
+			ctl.run_dir = optarg;
 			break;
 		case 'h':
 			usage(stdout);

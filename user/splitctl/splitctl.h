@@ -16,6 +16,8 @@
 struct ctl {
 	const char *pin_dir;
 	const char *state_dir;
+	const char *run_dir;
+	bool pretty;
 	struct xs_dataplane dp;
 	bool dp_open;
 	int lock_fd;
@@ -77,5 +79,6 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv);
 int cmd_explain(struct ctl *ctl, int argc, char **argv);
 int cmd_history(struct ctl *ctl, int argc, char **argv);
 int cmd_apply(struct ctl *ctl, int argc, char **argv);
+int cmd_rollout(struct ctl *ctl, int argc, char **argv);
 
 #endif

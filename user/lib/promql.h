@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* A PromQL query against a Prometheus server's HTTP API (libcurl,
+ * json-c) as an analysis source: the first sample's value. */
+#ifndef XDPSPLIT_PROMQL_H
+#define XDPSPLIT_PROMQL_H
+
+#include "rollout.h"
+
+#define XS_PROMQL_TIMEOUT_MS 2000
+
+/* Invalid (no verdict) when the server does not answer, the query fails
+ * or returns no sample, so a Prometheus outage never rolls back alone. */
+struct xs_measurement xs_promql_measure(const struct xs_rule *rule);
+/* 0 with *value, or a negative errno and a message. */
+int xs_promql_query(const char *url, const char *query, double *value,
+		    char *error, size_t error_size);
+
+#endif

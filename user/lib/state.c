@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "state.h"
+
+#define HEADER "xdpsplit-state 1\n"
+
+static void list(FILE *out, const char *name, const __u32 *values)
+{
+	fprintf(out, " %s=", name);
+	for (int i = 0; i < XS_MAX_RULES; i++)
+		fprintf(out, "%s%u", i ? "," : "", values[i]);
+}
+
+int xs_state_save(const char *dir, const struct xs_rollout_record *records,
+		  size_t count)
+{
+	char path[PATH_MAX], temporary[PATH_MAX];
+	FILE *out;
+	int fd, err = 0;
+
+	if (strlen(dir) + sizeof(XS_STATE_FILE_NAME) + 8 > sizeof(path))
+		return -ENAMETOOLONG;
+	snprintf(path, sizeof(path), "%s/%s", dir, XS_STATE_FILE_NAME);
+	snprintf(temporary, sizeof(temporary), "%s/%s.tmp", dir,
+		 XS_STATE_FILE_NAME);
+	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0640);
+	if (fd < 0)
+		return -errno;
+	out = fdopen(fd, "w");
+	if (!out) {
+		close(fd);
+		return -errno;
+	}
+	fputs(HEADER, out);
+	for (size_t i = 0; i < count; i++) {
+		const struct xs_rollout *r = &records[i].rollout;
+		char reason[sizeof(r->reason)];
+
+		/* one line per rollout: no newline may hide in the reason */
+		snprintf(reason, sizeof(reason), "%s", r->reason);
+		for (char *c = reason; *c; c++)
+			if (*c == '\n' || *c == '\r')
+				*c = ' ';
+		fprintf(out,
+			"rollout %s %s phase=%d step=%u started=%llu paused=%llu from=%u to=%u canary=%u switched=%d promote=%d pending=%d",
+			records[i].vip, records[i].policy, r->phase, r->step,
+			(unsigned long long)r->step_started_ms,
+			(unsigned long long)r->paused_at_ms, r->from_color,
+			r->to_color, r->canary_bp, r->switched, r->promote,
+			records[i].route_pending);
+		list(out, "consecutive", r->consecutive);
+		list(out, "total", r->total_failures);
+		fprintf(out, " reason=%s\n", reason);
+	}
+	if (fflush(out) || fsync(fd))
+		err = -errno;
+	if (fclose(out) && !err)
+		err = -errno;
+	if (!err && rename(temporary, path))
+		err = -errno;
+	if (!err) {
+		/* the rename itself must reach the disk */
+		int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dir_fd >= 0) {
+			fsync(dir_fd);
+			close(dir_fd);
+		}
+	} else {
+		unlink(temporary);
+	}
+	return err;
+}
+
+static int parse_list(const char *text, __u32 *values)
+{
+	for (int i = 0; i < XS_MAX_RULES; i++) {
+		char *end;
+
+		values[i] = (__u32)strtoul(text, &end, 10);
+		if (end == text || (*end != ',' && i + 1 < XS_MAX_RULES))
+			return -1;
+		text = end + 1;
+	}
+	return 0;
+}
+
+static int parse_record(char *line, struct xs_rollout_record *record)
+{
+	struct xs_rollout *r = &record->rollout;
+	char consecutive[128], total[128];
+	unsigned long long started, paused;
+	unsigned int phase, step, from, to, canary;
+	int switched, promote, pending, used = 0;
+	char *reason = strstr(line, " reason=");
+
+	memset(record, 0, sizeof(*record));
+	if (!reason)
+		return -1;
+	*reason = '\0';
+	if (sscanf(line,
+		   "rollout %79s %63s phase=%u step=%u started=%llu paused=%llu from=%u to=%u canary=%u switched=%d promote=%d pending=%d consecutive=%127s total=%127s%n",
+		   record->vip, record->policy, &phase, &step, &started, &paused,
+		   &from, &to, &canary, &switched, &promote, &pending,
+		   consecutive, total, &used) != 14 || line[used])
+		return -1;
+	if (phase > XS_PHASE_ABORTED || step > XS_MAX_STEPS ||
+	    from >= XS_POOL_CANARY || to >= XS_POOL_CANARY || from == to ||
+	    canary > XS_WEIGHT_TOTAL || parse_list(consecutive, r->consecutive) ||
+	    parse_list(total, r->total_failures))
+		return -1;
+	r->phase = phase;
+	r->step = step;
+	r->step_started_ms = started;
+	r->paused_at_ms = paused;
+	r->from_color = from;
+	r->to_color = to;
+	r->canary_bp = canary;
+	r->switched = switched;
+	r->promote = promote;
+	record->route_pending = pending;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason + 8);
+	r->reason[strcspn(r->reason, "\n")] = '\0';
+	return 0;
+}
+
+int xs_state_load(const char *dir, struct xs_rollout_record *records,
+		  size_t max, size_t *count, char *error, size_t error_size)
+{
+	char path[PATH_MAX], line[1024];
+	size_t number = 1;
+	FILE *in;
+
+	*count = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, XS_STATE_FILE_NAME);
+	in = fopen(path, "re");
+	if (!in)
+		return errno == ENOENT ? 0 : -errno;
+	if (!fgets(line, sizeof(line), in) || strcmp(line, HEADER)) {
+		snprintf(error, error_size, "%s:1: not an xdpsplit state file", path);
+		fclose(in);
+		return -EINVAL;
+	}
+	while (fgets(line, sizeof(line), in)) {
+		number++;
+		if (*count == max || parse_record(line, &records[*count])) {
+			snprintf(error, error_size, "%s:%zu: damaged record", path,
+				 number);
+			fclose(in);
+			*count = 0;
+			return -EINVAL;
+		}
+		(*count)++;
+	}
+	fclose(in);
+	return 0;
+}

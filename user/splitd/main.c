@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * splitd: loads (or adopts) the splitter, makes the maps what the
+ * configuration says, runs rollouts with their analysis, and serves the
+ * control socket and the Prometheus endpoint.
+ *
+ * Fail-static by design: splitd never detaches the program or clears a map
+ * when it stops or crashes. The data plane keeps forwarding at the last
+ * weights, and a restarted splitd resumes every rollout where its state
+ * file says it was.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "maps/names.h"
+#include "user/lib/apply.h"
+#include "user/lib/attached.h"
+#include "user/lib/audit.h"
+#include "user/lib/loader.h"
+#include "user/lib/log.h"
+#include "splitd.h"
+
+volatile sig_atomic_t splitd_stop;
+
+static void on_signal(int signal)
+{
+	(void)signal;
+	splitd_stop = 1;
+}
+
+static void usage(FILE *stream)
+{
+	fprintf(stream,
+		"Usage: splitd [ -c FILE ] [ --pin-dir DIR ] [ --state-dir DIR ]\n"
+		"              [ --run-dir DIR ] [ --group NAME ] [ -v ]\n"
+		"  -c, --config FILE  configuration (default " XS_DEFAULT_CONFIG_FILE ")\n"
+		"  --pin-dir DIR      pinned maps (default " XS_DEFAULT_PIN_DIR ")\n"
+		"  --state-dir DIR    rollout state and audit log (default " XS_DEFAULT_STATE_DIR ")\n"
+		"  --run-dir DIR      control socket (default " XS_DEFAULT_RUN_DIR ")\n"
+		"  --group NAME       a group allowed on the control socket besides root\n"
+		"  -v, --verbose      more messages (twice: libbpf and libxdp too)\n");
+}
+
+/* Attaches to each configured interface, or adopts what is attached. */
+static int attach_interfaces(struct daemon *d)
+{
+	struct xs_load_options options = { .pin_dir = d->pin_dir };
+
+	for (__u32 i = 0; i < d->config->interface_count; i++) {
+		const struct xs_config_interface *iface = &d->config->interfaces[i];
+		int ifindex = (int)if_nametoindex(iface->name);
+		struct xs_attached current;
+		struct xs_loaded loaded;
+
+		if (!ifindex) {
+			pr_warn("Interface '%s' from the configuration does not exist\n",
+				iface->name);
+			return -ENODEV;
+		}
+		xs_find_attached(ifindex, d->pin_dir, &current);
+		if (current.prog) {
+			pr_info("Adopting xdp_split on %s (program id %u)\n",
+				iface->name, xdp_program__id(current.prog));
+			xs_attached_close(&current);
+			continue;
+		}
+		xs_attached_close(&current);
+		if (xs_load_and_attach(&options, ifindex,
+				       iface->generic ? XDP_MODE_SKB : XDP_MODE_NATIVE,
+				       &loaded)) {
+			pr_warn("Couldn't attach to %s\n", iface->name);
+			return -EIO;
+		}
+		pr_info("Attached xdp_split to %s (program id %u)\n", iface->name,
+			xdp_program__id(loaded.xdp_prog));
+		xs_unload(&loaded);
+	}
+	return 0;
+}
+
+/* The configuration's VIPs and backends; a VIP whose rollout is under way
+ * keeps the weights the rollout gave it. */
+static int apply_configuration(struct daemon *d)
+{
+	struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
+	struct xs_config_file *wanted;
+	struct xs_plan plan;
+	char error[512] = "";
+	size_t count = 0;
+	int err;
+
+	err = xs_state_load(d->state_dir, records, XS_CONFIG_MAX_VIPS, &count,
+			    error, sizeof(error));
+	if (err) {
+		pr_warn("Couldn't read the rollout state: %s\n", error);
+		return err;
+	}
+	wanted = malloc(sizeof(*wanted));
+	if (!wanted)
+		return -ENOMEM;
+	*wanted = *d->config;
+	for (size_t r = 0; r < count; r++) {
+		if (records[r].rollout.phase != XS_PHASE_RUNNING &&
+		    records[r].rollout.phase != XS_PHASE_PAUSED)
+			continue;
+		for (__u32 v = 0; v < wanted->vip_count; v++)
+			if (!strcmp(wanted->vips[v].text, records[r].vip))
+				wanted->vips[v].has_weights = false;
+	}
+	err = xs_apply_plan(&d->dp, wanted, &plan, error, sizeof(error));
+	free(wanted);
+	if (!err && plan.count) {
+		for (size_t i = 0; i < plan.count; i++)
+			pr_info("%s\n", plan.changes[i].text);
+		err = xs_apply_execute(&d->dp, &plan, error, sizeof(error));
+		if (!err)
+			xs_audit_append(d->state_dir, "splitd: apply configuration",
+					NULL, NULL);
+	}
+	xs_plan_free(&plan);
+	if (err)
+		pr_warn("Couldn't apply %s: %s\n", d->config_path, error);
+	return err;
+}
+
+static void run(struct daemon *d)
+{
+	while (!splitd_stop) {
+		__u64 now = now_ms(), deadline = rollouts_next_deadline(d, now);
+		struct pollfd p = { .fd = d->control_fd, .events = POLLIN };
+
+		if (poll(&p, 1, (int)(deadline - now)) > 0)
+			control_serve(d);
+		rollouts_tick(d, now_ms());
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "run-dir", required_argument, NULL, 'R' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon d = { .control_fd = -1 };
+	int verbosity = XS_LOG_INFO, opt, rc = 1;
+	char error[512] = "";
+	struct group *group;
+
+	d.config_path = XS_DEFAULT_CONFIG_FILE;
+	d.pin_dir = getenv(XS_PIN_DIR_ENV) ?: XS_DEFAULT_PIN_DIR;
+	d.state_dir = getenv(XS_STATE_DIR_ENV) ?: XS_DEFAULT_STATE_DIR;
+	d.run_dir = getenv(XS_RUN_DIR_ENV) ?: XS_DEFAULT_RUN_DIR;
+	while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'P':
+			d.pin_dir = optarg;
+			break;
+		case 'S':
+			d.state_dir = optarg;
+			break;
+		case 'R':
+			d.run_dir = optarg;
+			break;
+		case 'g':
+			group = getgrnam(optarg);
+			if (!group) {
+				fprintf(stderr, "Error: no group '%s'\n", optarg);
+				return 2;
+			}
+			d.control_group = group->gr_gid;
+			d.has_control_group = true;
+			break;
+		case 'v':
+			verbosity++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	xs_log_set_level(verbosity > XS_LOG_DEBUG ? XS_LOG_DEBUG : verbosity);
+	d.config = calloc(1, sizeof(*d.config));
+	if (!d.config)
+		return 1;
+	if (xs_config_load(d.config_path, d.config, error, sizeof(error))) {
+		fprintf(stderr, "Error: %s\n", error);
+		free(d.config);
+		return 2;
+	}
+	pthread_mutex_init(&d.lock, NULL);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (mkdir(d.state_dir, 0750) && errno != EEXIST) {
+		pr_warn("Couldn't create the state directory %s: %s\n", d.state_dir,
+			strerror(errno));
+		goto out;
+	}
+	if (attach_interfaces(&d) || xs_dataplane_open(&d.dp, d.pin_dir))
+		goto out;
+	if (apply_configuration(&d) || rollouts_restore(&d) ||
+	    control_open(&d) || metrics_start(&d))
+		goto close;
+	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",
+		d.config->vip_count, d.run_dir, XS_CONTROL_SOCKET_NAME,
+		d.config->metrics);
+	run(&d);
+	pr_info("splitd stopping; the data plane keeps forwarding\n");
+	rc = 0;
+close:
+	metrics_stop(&d);
+	control_close(&d);
+	xs_dataplane_close(&d.dp);
+out:
+	free(d.config);
+	return rc;
+}

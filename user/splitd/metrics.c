@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * GET /metrics in the Prometheus text format (libmicrohttpd). Names start
+ * with xdpsplit_, counters end in _total, units are base units; labels are
+ * the VIP, pool, backend and reason, all of bounded number.
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "user/lib/log.h"
+#include "user/lib/parse.h"
+#include "splitd.h"
+
+struct text {
+	char *data;
+	size_t length, capacity;
+};
+
+static void put(struct text *t, const char *format, ...)
+{
+	va_list args;
+	int n;
+
+	for (;;) {
+		va_start(args, format);
+		n = vsnprintf(t->data + t->length, t->capacity - t->length,
+			      format, args);
+		va_end(args);
+		if (n >= 0 && t->length + (size_t)n < t->capacity) {
+			t->length += (size_t)n;
+			return;
+		}
+		t->capacity = t->capacity * 2 + (size_t)(n > 0 ? n : 0) + 4096;
+		t->data = realloc(t->data, t->capacity);
+		if (!t->data)
+			abort();
+	}
+}
+
+static void family(struct text *t, const char *name, const char *type,
+		   const char *help)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+struct pool_field {
+	const char *name, *help;
+	size_t offset;
+};
+
+static const struct pool_field pool_fields[] = {
+	{ "xdpsplit_pool_packets_total", "Packets the pool received.",
+	  offsetof(struct xs_pool_stats, packets) },
+	{ "xdpsplit_pool_bytes_total", "Bytes the pool received.",
+	  offsetof(struct xs_pool_stats, bytes) },
+	{ "xdpsplit_pool_new_flows_total", "Connections the pool was given.",
+	  offsetof(struct xs_pool_stats, new_flows) },
+	{ "xdpsplit_pool_handshakes_total",
+	  "Handshakes completed (the client's first ACK after its SYN).",
+	  offsetof(struct xs_pool_stats, handshakes_completed) },
+	{ "xdpsplit_pool_syn_retransmits_total",
+	  "SYNs repeated while a handshake was pending.",
+	  offsetof(struct xs_pool_stats, syn_retransmits) },
+	{ "xdpsplit_pool_client_resets_total", "Connections the client reset.",
+	  offsetof(struct xs_pool_stats, client_resets) },
+	{ "xdpsplit_pool_fallbacks_total",
+	  "New flows this pool could not take (no usable backend).",
+	  offsetof(struct xs_pool_stats, fallbacks) },
+};
+
+static void pools(struct daemon *d, struct text *t,
+		  const struct xs_vip_entry *vips, size_t count)
+{
+	for (size_t f = 0; f < sizeof(pool_fields) / sizeof(pool_fields[0]); f++) {
+		family(t, pool_fields[f].name, "counter", pool_fields[f].help);
+		for (size_t v = 0; v < count; v++) {
+			char vip[80];
+
+			xs_format_vip(&vips[v].key, vip, sizeof(vip));
+			for (__u8 p = 0; p < XS_POOL_COUNT; p++) {
+				struct xs_pool_stats s;
+
+				if (xs_pool_stats_read(&d->dp, vips[v].vip.vip_id, p, &s))
+					continue;
+				put(t, "%s{vip=\"%s\",pool=\"%s\"} %llu\n",
+				    pool_fields[f].name, vip, xs_pool_name(p),
+				    *(unsigned long long *)((char *)&s +
+							    pool_fields[f].offset));
+			}
+		}
+	}
+	family(t, "xdpsplit_pool_weight_ratio", "gauge",
+	       "Share of new flows the route gives the pool, 0 to 1.");
+	for (size_t v = 0; v < count; v++) {
+		char vip[80];
+
+		xs_format_vip(&vips[v].key, vip, sizeof(vip));
+		for (__u8 p = 0; p < XS_POOL_COUNT; p++)
+			put(t, "xdpsplit_pool_weight_ratio{vip=\"%s\",pool=\"%s\"} %.4f\n",
+			    vip, xs_pool_name(p), vips[v].route.weight[p] / 10000.0);
+	}
+	family(t, "xdpsplit_handshake_latency_seconds", "histogram",
+	       "SYN to the client's first ACK as seen at the load balancer (sum estimated from bucket midpoints).");
+	for (size_t v = 0; v < count; v++) {
+		char vip[80];
+
+		xs_format_vip(&vips[v].key, vip, sizeof(vip));
+		for (__u8 p = 0; p < XS_POOL_COUNT; p++) {
+			struct xs_pool_stats s;
+			__u64 cumulative = 0;
+			double sum = 0;
+
+			if (xs_pool_stats_read(&d->dp, vips[v].vip.vip_id, p, &s))
+				continue;
+			for (int b = 0; b < XS_LATENCY_BUCKETS; b++) {
+				cumulative += s.handshake_latency[b];
+				sum += s.handshake_latency[b] * ldexp(1.5, b) / 1e9;
+				put(t, "xdpsplit_handshake_latency_seconds_bucket{vip=\"%s\",pool=\"%s\",le=\"%.9g\"} %llu\n",
+				    vip, xs_pool_name(p), ldexp(1, b + 1) / 1e9,
+				    (unsigned long long)cumulative);
+			}
+			put(t, "xdpsplit_handshake_latency_seconds_bucket{vip=\"%s\",pool=\"%s\",le=\"+Inf\"} %llu\n",
+			    vip, xs_pool_name(p), (unsigned long long)cumulative);
+			put(t, "xdpsplit_handshake_latency_seconds_sum{vip=\"%s\",pool=\"%s\"} %.9f\n",
+			    vip, xs_pool_name(p), sum);
+			put(t, "xdpsplit_handshake_latency_seconds_count{vip=\"%s\",pool=\"%s\"} %llu\n",
+			    vip, xs_pool_name(p), (unsigned long long)cumulative);
+		}
+	}
+}
+
+static void backends(struct daemon *d, struct text *t,
+		     const struct xs_vip_entry *vips, size_t vip_count)
+{
+	struct xs_backend_entry *all;
+	size_t count;
+	static const char *const names[] = { "packets", "bytes", "new_flows" };
+
+	all = xs_backend_all(&d->dp, ~0U, &count);
+	for (int f = 0; f < 4 && all; f++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), f < 3 ? "xdpsplit_backend_%s_total" :
+						     "xdpsplit_backend_up",
+			 f < 3 ? names[f] : "");
+		family(t, name, f < 3 ? "counter" : "gauge",
+		       f < 3 ? "Traffic the backend received." :
+			       "1 if the backend takes new flows (UP), else 0.");
+		for (size_t i = 0; i < count; i++) {
+			struct xs_backend_stats s;
+			char vip[80] = "?", address[64];
+			__u64 values[3];
+
+			for (size_t v = 0; v < vip_count; v++)
+				if (vips[v].vip.vip_id == all[i].backend.vip_id)
+					xs_format_vip(&vips[v].key, vip, sizeof(vip));
+			xs_format_address(all[i].backend.family,
+					  all[i].backend.address, address,
+					  sizeof(address));
+			if (xs_backend_stats_read(&d->dp, all[i].id, &s))
+				continue;
+			values[0] = s.packets;
+			values[1] = s.bytes;
+			values[2] = s.new_flows;
+			put(t, "%s{vip=\"%s\",pool=\"%s\",backend=\"%s\"} %llu\n",
+			    name, vip, xs_pool_name(all[i].backend.pool), address,
+			    f < 3 ? (unsigned long long)values[f] :
+				    all[i].backend.state == XS_BACKEND_UP);
+		}
+	}
+	free(all);
+}
+
+static void rollouts(struct daemon *d, struct text *t)
+{
+	family(t, "xdpsplit_rollout_step", "gauge",
+	       "The rollout's current step, from 1.");
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->rollout_count; i++)
+		put(t, "xdpsplit_rollout_step{vip=\"%s\"} %u\n",
+		    d->rollouts[i].record.vip, d->rollouts[i].record.rollout.step + 1);
+	family(t, "xdpsplit_rollout_phase", "gauge",
+	       "1 for the rollout's current phase.");
+	for (size_t i = 0; i < d->rollout_count; i++)
+		for (int p = XS_PHASE_IDLE; p <= XS_PHASE_ABORTED; p++)
+			put(t, "xdpsplit_rollout_phase{vip=\"%s\",phase=\"%s\"} %d\n",
+			    d->rollouts[i].record.vip, xs_phase_name(p),
+			    d->rollouts[i].record.rollout.phase == (enum xs_phase)p);
+	family(t, "xdpsplit_rollbacks_total", "counter",
+	       "Automatic rollbacks since splitd started.");
+	for (size_t i = 0; i < d->rollout_count; i++)
+		put(t, "xdpsplit_rollbacks_total{vip=\"%s\"} %llu\n",
+		    d->rollouts[i].record.vip,
+		    (unsigned long long)d->rollouts[i].rollbacks);
+	family(t, "xdpsplit_state_write_failures_total", "counter",
+	       "Rollout decisions not taken because the state could not be written.");
+	put(t, "xdpsplit_state_write_failures_total %llu\n",
+	    (unsigned long long)d->state_write_failures);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void global(struct daemon *d, struct text *t)
+{
+	__u64 values[XS_COUNTER_COUNT];
+
+	if (xs_global_counters(&d->dp, values))
+		return;
+	family(t, "xdpsplit_packets_total", "counter",
+	       "Packets by verdict or by the reason they were passed, dropped or forwarded.");
+	for (int c = 0; c < XS_COUNTER_COUNT; c++)
+		put(t, "xdpsplit_packets_total{reason=\"%s\"} %llu\n",
+		    xs_counter_names[c], (unsigned long long)values[c]);
+}
+
+static enum MHD_Result answer(void *context, struct MHD_Connection *connection,
+			      const char *url, const char *method,
+			      const char *version, const char *upload,
+			      size_t *upload_size, void **request)
+{
+	struct daemon *d = context;
+	struct MHD_Response *response;
+	struct xs_vip_entry *vips;
+	struct text t = { 0 };
+	enum MHD_Result result;
+	size_t count;
+
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)request;
+	if (strcmp(method, "GET") || strcmp(url, "/metrics")) {
+		static const char missing[] = "only GET /metrics is here\n";
+
+		response = MHD_create_response_from_buffer(
+			sizeof(missing) - 1, (void *)missing, MHD_RESPMEM_PERSISTENT);
+		result = MHD_queue_response(connection, MHD_HTTP_NOT_FOUND, response);
+		MHD_destroy_response(response);
+		return result;
+	}
+	vips = xs_vip_all(&d->dp, &count);
+	pools(d, &t, vips, vips ? count : 0);
+	backends(d, &t, vips, vips ? count : 0);
+	free(vips);
+	rollouts(d, &t);
+	global(d, &t);
+	response = MHD_create_response_from_buffer(t.length, t.data,
+						   MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(response, "Content-Type",
+				"text/plain; version=0.0.4");
+	result = MHD_queue_response(connection, MHD_HTTP_OK, response);
+	MHD_destroy_response(response);
+	return result;
+}
+
+int metrics_start(struct daemon *d)
+{
+	struct sockaddr_in address = { .sin_family = AF_INET };
+	char host[64];
+	unsigned int port;
+	char *colon;
+
+	snprintf(host, sizeof(host), "%s", d->config->metrics);
+	colon = strrchr(host, ':');
+	if (!colon || sscanf(colon + 1, "%u", &port) != 1 || port > 65535) {
+		pr_warn("daemon.metrics '%s' is not ADDRESS:PORT\n", d->config->metrics);
+		return -1;
+	}
+	*colon = '\0';
+	if (inet_pton(AF_INET, host, &address.sin_addr) != 1) {
+		pr_warn("daemon.metrics '%s' needs an IPv4 address\n",
+			d->config->metrics);
+		return -1;
+	}
+	address.sin_port = htons(port);
+	d->metrics = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+					      MHD_USE_ERROR_LOG,
+				      0, NULL, NULL, answer, d, MHD_OPTION_SOCK_ADDR,
+				      (struct sockaddr *)&address,
+				      MHD_OPTION_CONNECTION_TIMEOUT, 10U,
+				      MHD_OPTION_END);
+	if (!d->metrics) {
+		pr_warn("Couldn't serve metrics on %s\n", d->config->metrics);
+		return -1;
+	}
+	return 0;
+}
+
+void metrics_stop(struct daemon *d)
+{
+	if (d->metrics)
+		MHD_stop_daemon(d->metrics);
+	d->metrics = NULL;
+}

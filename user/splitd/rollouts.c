@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Running rollouts: each interval, measure the VIP's pools, let the state
+ * machine decide, record the decision, then write the map. The state is
+ * persisted before the map write it leads to, and marked pending until the
+ * write is done, so a crash at any point resumes to a consistent route.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "user/lib/audit.h"
+#include "user/lib/log.h"
+#include "user/lib/measure.h"
+#include "user/lib/output.h"
+#include "user/lib/parse.h"
+#include "user/lib/promql.h"
+#include "splitd.h"
+
+__u64 now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (__u64)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static bool active(const struct daemon_rollout *r)
+{
+	return r->record.rollout.phase == XS_PHASE_RUNNING ||
+	       r->record.rollout.phase == XS_PHASE_PAUSED;
+}
+
+static int save_all(struct daemon *d)
+{
+	struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
+
+	for (size_t i = 0; i < d->rollout_count; i++)
+		records[i] = d->rollouts[i].record;
+	return xs_state_save(d->state_dir, records, d->rollout_count);
+}
+
+static void remember(struct daemon_rollout *r, const char *what)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%H:%M:%SZ", &tm);
+	snprintf(r->history[r->history_next++ % XS_HISTORY_SIZE],
+		 sizeof(r->history[0]), "%s %s", when, what);
+}
+
+static void print_route(const char *key, const struct xs_route *route)
+{
+	out_object_begin(key);
+	out_basis_points("blue", route->weight[XS_POOL_BLUE]);
+	out_basis_points("green", route->weight[XS_POOL_GREEN]);
+	out_basis_points("canary", route->weight[XS_POOL_CANARY]);
+	out_string("live", xs_pool_name(route->live_pool));
+	out_object_end();
+}
+
+static void print_measurements(const struct daemon_rollout *r)
+{
+	out_array_begin("analysis");
+	for (__u32 i = 0; r->policy && i < r->policy->rule_count; i++) {
+		const struct xs_rule *rule = &r->policy->rules[i];
+		const struct xs_measurement *m = &r->record.rollout.last[i];
+
+		out_object_begin(NULL);
+		out_string("rule", rule->name);
+		out_string("metric", xs_metric_name(rule->metric));
+		if (m->valid)
+			out_double("value", m->value, 4);
+		else
+			out_null("value"); /* too few samples: no verdict */
+		out_u64("samples", m->samples);
+		if (rule->has_min)
+			out_double("min", rule->min, 4);
+		if (rule->has_max)
+			out_double("max", rule->max, 4);
+		out_u64("consecutive_failures", r->record.rollout.consecutive[i]);
+		out_u64("failures", r->record.rollout.total_failures[i]);
+		out_object_end();
+	}
+	out_array_end();
+}
+
+/* The decision in the audit log and the rollout's own history. */
+static void record_decision(struct daemon *d, struct daemon_rollout *r,
+			    const char *what, const struct xs_route *before,
+			    const struct xs_route *after)
+{
+	char command[512];
+	char *before_json = NULL, *after_json;
+
+	snprintf(command, sizeof(command), "splitd rollout %s: %s",
+		 r->record.vip, what);
+	if (before) {
+		out_capture_begin();
+		print_route(NULL, before);
+		before_json = out_capture_end();
+	}
+	out_capture_begin();
+	out_object_begin(NULL);
+	out_string("phase", xs_phase_name(r->record.rollout.phase));
+	out_u64("step", r->record.rollout.step + 1);
+	if (after)
+		print_route("route", after);
+	print_measurements(r);
+	out_object_end();
+	after_json = out_capture_end();
+	if (xs_audit_append(d->state_dir, command, before_json, after_json))
+		pr_warn("Couldn't append to the audit log in %s\n", d->state_dir);
+	free(before_json);
+	free(after_json);
+	remember(r, what);
+	pr_info("%s\n", command);
+}
+
+/*
+ * Makes next the rollout's state: persisted (with the route write marked
+ * pending), then the map written, then the pending mark cleared. If the
+ * state cannot be recorded, nothing advances and the maps stay as they are.
+ */
+static int commit(struct daemon *d, struct daemon_rollout *r,
+		  const struct xs_rollout *next, const struct xs_actions *a,
+		  const char *what)
+{
+	struct xs_rollout previous = r->record.rollout;
+	struct xs_route before;
+	int err;
+
+	if (!a->changed && !a->write_route)
+		return 0;
+	xs_route_read(&d->dp, r->vip_id, &before);
+	r->record.rollout = *next;
+	r->record.route_pending = a->write_route;
+	err = save_all(d);
+	if (err) {
+		r->record.rollout = previous;
+		r->record.route_pending = false;
+		d->state_write_failures++;
+		pr_warn("Couldn't record the rollout of %s in %s: %s; it does not advance and the data plane keeps its weights\n",
+			r->record.vip, d->state_dir, strerror(-err));
+		return err;
+	}
+	if (a->write_route) {
+		err = xs_route_write(&d->dp, r->vip_id, &a->route);
+		if (err)
+			pr_warn("Couldn't write the route of %s: %s\n",
+				r->record.vip, strerror(-err));
+		for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++)
+			if (a->flush[pool])
+				xs_pool_flush(&d->dp, r->vip_id, pool);
+		r->record.route_pending = false;
+		if (!err)
+			save_all(d);
+		record_decision(d, r, what, &before, &a->route);
+	} else if (what) {
+		record_decision(d, r, what, NULL, NULL);
+	}
+	return 0;
+}
+
+static void describe_step(const struct daemon_rollout *r, char *out,
+			  size_t size)
+{
+	const struct xs_rollout *ro = &r->record.rollout;
+
+	if (ro->step < r->policy->step_count)
+		snprintf(out, size, "step %u/%u (%s), %s", ro->step + 1,
+			 r->policy->step_count,
+			 xs_step_name(r->policy->steps[ro->step].kind),
+			 xs_phase_name(ro->phase));
+	else
+		snprintf(out, size, "%s: %s", xs_phase_name(ro->phase),
+			 ro->reason);
+}
+
+static void measure(struct daemon *d, struct daemon_rollout *r,
+		    struct xs_measurement *measured)
+{
+	struct xs_pool_stats now[XS_POOL_COUNT], window[XS_POOL_COUNT];
+
+	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++) {
+		xs_pool_stats_read(&d->dp, r->vip_id, pool, &now[pool]);
+		if (r->have_last)
+			xs_pool_stats_delta(&r->last[pool], &now[pool], &window[pool]);
+		else
+			memset(&window[pool], 0, sizeof(window[pool]));
+	}
+	memcpy(r->last, now, sizeof(now));
+	r->have_last = true;
+	for (__u32 i = 0; i < r->policy->rule_count; i++) {
+		const struct xs_rule *rule = &r->policy->rules[i];
+
+		if (rule->metric == XS_METRIC_PROMQL)
+			measured[i] = xs_promql_measure(rule);
+		else
+			measured[i] = xs_measure(rule, window,
+						 xs_rollout_route(&r->record.rollout).live_pool);
+	}
+}
+
+static void tick_one(struct daemon *d, struct daemon_rollout *r, __u64 now)
+{
+	struct xs_measurement measured[XS_MAX_RULES] = { 0 };
+	struct xs_rollout next = r->record.rollout;
+	enum xs_phase phase = next.phase;
+	__u32 step = next.step;
+	struct xs_actions a;
+	char what[400];
+
+	measure(d, r, measured);
+	xs_rollout_tick(r->policy, &next, now, measured, &a);
+	if (next.phase == XS_PHASE_ROLLED_BACK && phase != XS_PHASE_ROLLED_BACK) {
+		snprintf(what, sizeof(what), "rolled back: %s", next.reason);
+		r->rollbacks++;
+	} else if (next.phase != phase || next.step != step) {
+		describe_step(&(struct daemon_rollout){ .record = { .rollout = next },
+							.policy = r->policy },
+			      what, sizeof(what));
+	} else {
+		/* failures counted, nothing else: persist without a story */
+		commit(d, r, &next, &a, NULL);
+		return;
+	}
+	commit(d, r, &next, &a, what);
+}
+
+void rollouts_tick(struct daemon *d, __u64 now)
+{
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->rollout_count; i++) {
+		struct daemon_rollout *r = &d->rollouts[i];
+
+		if (!active(r) || !r->policy || now < r->next_tick_ms)
+			continue;
+		tick_one(d, r, now);
+		r->next_tick_ms = now + r->policy->interval_ms;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+__u64 rollouts_next_deadline(struct daemon *d, __u64 now)
+{
+	__u64 next = now + 1000;
+
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->rollout_count; i++)
+		if (active(&d->rollouts[i]) && d->rollouts[i].next_tick_ms < next)
+			next = d->rollouts[i].next_tick_ms;
+	pthread_mutex_unlock(&d->lock);
+	return next > now ? next : now;
+}
+
+/* Ties a persisted record to the running VIP and its policy. */
+static int bind_record(struct daemon *d, struct daemon_rollout *r)
+{
+	struct xs_vip_entry vip;
+
+	r->policy = xs_config_policy(d->config, r->record.policy);
+	if (xs_parse_vip(r->record.vip, &r->key) ||
+	    xs_vip_lookup(&d->dp, &r->key, &vip))
+		return -ENOENT;
+	r->vip_id = vip.vip.vip_id;
+	return 0;
+}
+
+int rollouts_restore(struct daemon *d)
+{
+	struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
+	char error[512] = "";
+	size_t count;
+	int err;
+
+	err = xs_state_load(d->state_dir, records, XS_CONFIG_MAX_VIPS, &count,
+			    error, sizeof(error));
+	if (err) {
+		pr_warn("Couldn't read the rollout state: %s\n",
+			error[0] ? error : strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct daemon_rollout *r = &d->rollouts[d->rollout_count];
+
+		memset(r, 0, sizeof(*r));
+		r->record = records[i];
+		if (bind_record(d, r)) {
+			pr_warn("Dropping the rollout of %s: the VIP is gone\n",
+				records[i].vip);
+			continue;
+		}
+		if (!r->policy && active(r)) {
+			pr_warn("The rollout of %s uses policy '%s', which the configuration no longer has; pausing it\n",
+				r->record.vip, r->record.policy);
+			r->record.rollout.phase = XS_PHASE_PAUSED;
+		}
+		/* a crash between recording a decision and writing it */
+		if (r->record.route_pending) {
+			struct xs_route route = xs_rollout_route(&r->record.rollout);
+
+			xs_route_write(&d->dp, r->vip_id, &route);
+			r->record.route_pending = false;
+			pr_info("Rewrote the route of %s that a crash interrupted\n",
+				r->record.vip);
+		}
+		if (active(r))
+			pr_info("Resuming the rollout of %s at step %u (%s)\n",
+				r->record.vip, r->record.rollout.step + 1,
+				xs_phase_name(r->record.rollout.phase));
+		d->rollout_count++;
+	}
+	return save_all(d);
+}
+
+static struct daemon_rollout *find(struct daemon *d,
+				   const struct xs_vip_key *key)
+{
+	for (size_t i = 0; i < d->rollout_count; i++)
+		if (!memcmp(&d->rollouts[i].key, key, sizeof(*key)))
+			return &d->rollouts[i];
+	return NULL;
+}
+
+static void print_status(const struct daemon_rollout *r, __u64 now)
+{
+	const struct xs_rollout *ro = &r->record.rollout;
+	struct xs_route route = xs_rollout_route(ro);
+
+	out_object_begin(NULL);
+	out_string("vip", r->record.vip);
+	out_string("policy", r->record.policy);
+	out_string("phase", xs_phase_name(ro->phase));
+	out_u64("step", ro->step + 1);
+	out_u64("steps", r->policy ? r->policy->step_count : 0);
+	if (r->policy && ro->step < r->policy->step_count) {
+		const struct xs_step *step = &r->policy->steps[ro->step];
+
+		out_string("step_kind", xs_step_name(step->kind));
+		if ((step->kind == XS_STEP_PAUSE || step->kind == XS_STEP_BAKE) &&
+		    ro->phase == XS_PHASE_RUNNING) {
+			__u64 end = ro->step_started_ms + step->duration_ms;
+
+			out_double("next_step_in_seconds",
+				   end > now ? (end - now) / 1000.0 : 0, 1);
+		}
+	}
+	print_route("route", &route);
+	if (ro->reason[0])
+		out_string("reason", ro->reason);
+	out_u64("rollbacks", r->rollbacks);
+	print_measurements(r);
+	out_array_begin("history");
+	for (__u32 i = 0; i < XS_HISTORY_SIZE; i++) {
+		const char *line =
+			r->history[(r->history_next + i) % XS_HISTORY_SIZE];
+
+		if (line[0])
+			out_string(NULL, line);
+	}
+	out_array_end();
+	out_object_end();
+}
+
+static int start(struct daemon *d, const struct xs_vip_key *key,
+		 const char *vip_text, const char *policy_name, __u64 now,
+		 char *message, size_t size)
+{
+	struct daemon_rollout *r = find(d, key), fresh;
+	const struct xs_config_vip *configured = NULL;
+	struct xs_vip_entry vip;
+	struct xs_rollout next;
+	struct xs_actions a;
+	char what[400];
+
+	if (xs_vip_lookup(&d->dp, key, &vip)) {
+		snprintf(message, size, "no VIP %s in the data plane", vip_text);
+		return -ENOENT;
+	}
+	for (__u32 i = 0; i < d->config->vip_count; i++)
+		if (!memcmp(&d->config->vips[i].key, key, sizeof(*key)))
+			configured = &d->config->vips[i];
+	if (!policy_name || !*policy_name)
+		policy_name = configured && configured->rollout[0] ?
+				      configured->rollout :
+				      NULL;
+	if (!policy_name || !xs_config_policy(d->config, policy_name)) {
+		snprintf(message, size, policy_name ?
+					  "no rollout policy '%s' in the configuration" :
+					  "%s names no rollout policy; give one",
+			 policy_name ? policy_name : vip_text);
+		return -EINVAL;
+	}
+	if (r && active(r)) {
+		snprintf(message, size, "a rollout of %s is already %s; pause, resume, promote or abort it",
+			 vip_text, xs_phase_name(r->record.rollout.phase));
+		return -EBUSY;
+	}
+	if (!r) {
+		if (d->rollout_count == XS_CONFIG_MAX_VIPS) {
+			snprintf(message, size, "too many rollouts");
+			return -ENOSPC;
+		}
+		r = &d->rollouts[d->rollout_count++];
+		memset(r, 0, sizeof(*r));
+	}
+	fresh = *r;
+	memset(&fresh.record, 0, sizeof(fresh.record));
+	snprintf(fresh.record.vip, sizeof(fresh.record.vip), "%s", vip_text);
+	snprintf(fresh.record.policy, sizeof(fresh.record.policy), "%s",
+		 policy_name);
+	fresh.policy = xs_config_policy(d->config, policy_name);
+	fresh.key = *key;
+	fresh.vip_id = vip.vip.vip_id;
+	fresh.have_last = false;
+	fresh.next_tick_ms = now + fresh.policy->interval_ms;
+	*r = fresh;
+	next = r->record.rollout;
+	xs_rollout_start(r->policy, &next, &vip.route, now, &a);
+	snprintf(what, sizeof(what), "started with policy %s", policy_name);
+	if (commit(d, r, &next, &a, what)) {
+		snprintf(message, size, "couldn't record the rollout state in %s; not started",
+			 d->state_dir);
+		return -EIO;
+	}
+	snprintf(message, size, "rollout of %s started (%s)", vip_text,
+		 policy_name);
+	return 0;
+}
+
+void rollouts_command(struct daemon *d, const char *verb, const char *vip_text,
+		      const char *policy, uid_t uid, char *reply,
+		      size_t reply_size)
+{
+	char message[400] = "", what[400];
+	struct xs_vip_key key;
+	struct daemon_rollout *r = NULL;
+	struct xs_rollout next;
+	struct xs_actions a;
+	__u64 now = now_ms();
+	int err = 0;
+	char *json;
+
+	pthread_mutex_lock(&d->lock);
+	if (!strcmp(verb, "status") && !*vip_text) {
+		out_capture_begin();
+		out_object_begin(NULL);
+		out_bool("ok", true);
+		out_array_begin("rollouts");
+		for (size_t i = 0; i < d->rollout_count; i++)
+			print_status(&d->rollouts[i], now);
+		out_array_end();
+		out_object_end();
+		goto reply;
+	}
+	if (xs_parse_vip(vip_text, &key)) {
+		snprintf(message, sizeof(message), "'%s' is not a VIP", vip_text);
+		err = -EINVAL;
+		goto fail;
+	}
+	if (!strcmp(verb, "start")) {
+		err = start(d, &key, vip_text, policy, now, message, sizeof(message));
+		if (err)
+			goto fail;
+		r = find(d, &key);
+		goto done;
+	}
+	r = find(d, &key);
+	if (!r) {
+		snprintf(message, sizeof(message), "no rollout of %s; start one with 'splitctl rollout start %s'",
+			 vip_text, vip_text);
+		err = -ENOENT;
+		goto fail;
+	}
+	if (!strcmp(verb, "status"))
+		goto done;
+	next = r->record.rollout;
+	if (!strcmp(verb, "pause"))
+		err = xs_rollout_pause(&next, now, &a);
+	else if (!strcmp(verb, "resume"))
+		err = xs_rollout_resume(&next, now, &a);
+	else if (!strcmp(verb, "promote") && r->policy)
+		err = xs_rollout_promote(r->policy, &next, now, &a);
+	else if (!strcmp(verb, "abort") && r->policy)
+		err = xs_rollout_abort(r->policy, &next, "aborted by an operator", &a);
+	else if (!strcmp(verb, "undo") && r->policy)
+		err = xs_rollout_undo(r->policy, &next, &a);
+	else
+		err = -EINVAL;
+	if (err) {
+		snprintf(message, sizeof(message), "can't %s the rollout of %s: it is %s",
+			 verb, vip_text, xs_phase_name(r->record.rollout.phase));
+		goto fail;
+	}
+	snprintf(what, sizeof(what), "%s by uid %u: now %s, step %u", verb,
+		 (unsigned)uid, xs_phase_name(next.phase), next.step + 1);
+	if (commit(d, r, &next, &a, a.changed ? what : NULL)) {
+		snprintf(message, sizeof(message), "couldn't record the state in %s; nothing changed",
+			 d->state_dir);
+		err = -EIO;
+		goto fail;
+	}
+	snprintf(message, sizeof(message), a.changed ? "%s: done" :
+						       "%s: unchanged", verb);
+done:
+	out_capture_begin();
+	out_object_begin(NULL);
+	out_bool("ok", true);
+	out_string("message", message);
+	out_array_begin("rollouts");
+	if (r)
+		print_status(r, now);
+	out_array_end();
+	out_object_end();
+	goto reply;
+fail:
+	out_capture_begin();
+	out_object_begin(NULL);
+	out_bool("ok", false);
+	out_string("error", message);
+	out_object_end();
+reply:
+	json = out_capture_end();
+	snprintf(reply, reply_size, "%s", json ? json : "{\"ok\":false}");
+	free(json);
+	pthread_mutex_unlock(&d->lock);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* splitd's shared state: one file per concern (main loop, rollouts,
+ * control socket, metrics endpoint). */
+#ifndef XDPSPLIT_SPLITD_H
+#define XDPSPLIT_SPLITD_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include "maps/names.h"
+#include "user/lib/config.h"
+#include "user/lib/dataplane.h"
+#include "user/lib/service.h"
+#include "user/lib/state.h"
+
+#define XS_CONTROL_SOCKET_NAME "splitd.sock"
+#define XS_CONTROL_MAX_MESSAGE 4096
+#define XS_HISTORY_SIZE 16
+
+struct daemon_rollout {
+	struct xs_rollout_record record;
+	const struct xs_policy *policy;
+	struct xs_vip_key key;
+	__u32 vip_id;
+	struct xs_pool_stats last[XS_POOL_COUNT];
+	bool have_last;
+	__u64 next_tick_ms;
+	__u64 rollbacks;
+	char history[XS_HISTORY_SIZE][256]; /* the latest decisions */
+	__u32 history_next;
+};
+
+struct daemon {
+	const char *config_path;
+	const char *pin_dir;
+	const char *state_dir;
+	const char *run_dir;
+	gid_t control_group; /* besides root, who may use the socket */
+	bool has_control_group;
+	struct xs_config_file *config;
+	struct xs_dataplane dp;
+	pthread_mutex_t lock; /* rollouts, against the metrics thread */
+	struct daemon_rollout rollouts[XS_CONFIG_MAX_VIPS];
+	size_t rollout_count;
+	int control_fd;
+	void *metrics; /* struct MHD_Daemon */
+	__u64 state_write_failures;
+};
+
+extern volatile sig_atomic_t splitd_stop;
+
+/* Wall-clock milliseconds: persisted step times must survive a restart. */
+__u64 now_ms(void);
+
+/* rollouts.c */
+int rollouts_restore(struct daemon *d);
+void rollouts_tick(struct daemon *d, __u64 now);
+__u64 rollouts_next_deadline(struct daemon *d, __u64 now);
+/* Runs an operator command; fills a JSON reply. */
+void rollouts_command(struct daemon *d, const char *verb, const char *vip,
+		      const char *policy, uid_t uid, char *reply,
+		      size_t reply_size);
+
+/* control.c */
+int control_open(struct daemon *d);
+void control_serve(struct daemon *d);
+void control_close(struct daemon *d);
+
+/* metrics.c */
+int metrics_start(struct daemon *d);
+void metrics_stop(struct daemon *d);
+
+#endif
