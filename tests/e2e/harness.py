@@ -5,6 +5,7 @@ pinned maps, inside the LB's network namespace)."""
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -45,6 +46,8 @@ class Lab:
         # libxdp keeps state under bpffs; ours, so the host's stays clean
         self.libxdp_dir = self.pin_dir + "-libxdp"
         self.servers = []
+        self.run_dir = self.state_dir + "-run"
+        self.splitd = None
 
     def ns(self, name):
         return "%s-%s" % (self.prefix, name)
@@ -65,13 +68,73 @@ class Lab:
              os.path.join(ROOT, "tests/e2e/server.py"), name, str(SERVER_PORT)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
+    def start_splitd(self, config_text):
+        """splitd in the LB's namespace with this configuration."""
+        os.makedirs(self.state_dir, exist_ok=True)
+        path = os.path.join(self.state_dir, "splitd.yaml")
+        with open(path, "w") as config:
+            config.write(config_text)
+        self.splitd_log = open(os.path.join(self.state_dir, "splitd.log"), "a")
+        self.splitd = subprocess.Popen(
+            ["nsenter", "--net=/run/netns/" + self.ns("lb"),
+             os.path.join(BUILD, "splitd"), "-c", path],
+            env=self.environment(), stdout=self.splitd_log, stderr=subprocess.STDOUT)
+        socket_path = os.path.join(self.run_dir, "splitd.sock")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            check(self.splitd.poll() is None, "splitd exited: " + self.splitd_output())
+            # a socket file may be a killed predecessor's: ready means it answers
+            probe = socket.socket(socket.AF_UNIX)
+            try:
+                probe.connect(socket_path)
+                return self.splitd
+            except OSError:
+                time.sleep(0.05)
+            finally:
+                probe.close()
+        raise Failure("splitd did not open its socket: " + self.splitd_output())
+
+    def splitd_output(self):
+        with open(os.path.join(self.state_dir, "splitd.log")) as log:
+            return log.read()[-2000:]
+
+    def stop_splitd(self, kill=False):
+        if self.splitd and self.splitd.poll() is None:
+            if kill:
+                self.splitd.kill()
+            else:
+                self.splitd.terminate()
+            self.splitd.wait(timeout=10)
+        self.splitd = None
+
+    def forget_rollouts(self):
+        for name in ("rollouts.state", "rollouts.state.tmp"):
+            try:
+                os.unlink(os.path.join(self.state_dir, name))
+            except FileNotFoundError:
+                pass
+
+    def stop_server(self, name):
+        subprocess.run(["pkill", "-f", "tests/e2e/server.py %s " % name], check=False)
+
+    def metrics(self):
+        result = subprocess.run(
+            ["ip", "netns", "exec", self.ns("lb"), PYTHON, "-c",
+             "import urllib.request;print(urllib.request.urlopen("
+             "'http://127.0.0.1:9464/metrics', timeout=5).read().decode())"],
+            capture_output=True, text=True, timeout=20)
+        check(result.returncode == 0, "metrics: " + result.stderr[-300:])
+        return result.stdout
+
     def down(self):
+        self.stop_splitd()
         for server in self.servers:
             server.kill()
             server.wait()
         subprocess.run([os.path.join(ROOT, "scripts/topology.sh"), "down",
                         self.prefix], check=False)
-        subprocess.run(["rm", "-rf", self.pin_dir, self.state_dir, self.libxdp_dir],
+        subprocess.run(["rm", "-rf", self.pin_dir, self.state_dir, self.libxdp_dir,
+                        self.run_dir],
                        check=False)
 
     def environment(self):
@@ -79,6 +142,7 @@ class Lab:
         env["XDPSPLIT_PIN_DIR"] = self.pin_dir
         env["XDPSPLIT_STATE_DIR"] = self.state_dir
         env["LIBXDP_BPFFS"] = self.libxdp_dir
+        env["XDPSPLIT_RUN_DIR"] = self.run_dir
         return env
 
     def splitctl(self, *args):
@@ -91,7 +155,8 @@ class Lab:
     def ok(self, *args):
         result = self.splitctl(*args)
         check(result.returncode == 0, "splitctl %s failed (%d): %s" %
-              (" ".join(args), result.returncode, result.stderr.strip()))
+              (" ".join(args), result.returncode,
+               (result.stderr + result.stdout).strip()[-500:]))
         return result.stdout
 
     def json(self, *args):
@@ -169,6 +234,8 @@ def run(selected=None):
                     name, time.monotonic() - started, type(error).__name__, error),
                     flush=True)
             finally:
+                lab.stop_splitd()
+                lab.forget_rollouts()
                 for vip in lab.json("vip", "list"):
                     lab.splitctl("vip", "del", vip["vip"])
     finally:

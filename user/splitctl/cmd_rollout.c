@@ -54,9 +54,10 @@ static const char *field(struct json_object *o, const char *key)
 {
 	struct json_object *value;
 
-	return json_object_object_get_ex(o, key, &value) ?
-		       json_object_get_string(value) :
-		       "";
+	/* a JSON null (no verdict yet) reads as empty, like a missing key */
+	if (!json_object_object_get_ex(o, key, &value) || !value)
+		return "";
+	return json_object_get_string(value);
 }
 
 static void print_text(struct json_object *reply)

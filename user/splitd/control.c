@@ -95,9 +95,11 @@ static int read_request(int fd, char *line, size_t size)
 			return -1;
 		used += (size_t)n;
 		line[used] = '\0';
-		if (strchr(line, '\n')) {
-			*strchr(line, '\n') = '\0';
-			return 0;
+		char *end = memchr(line, '\n', used);
+		if (end) {
+			*end = '\0';
+			/* a NUL inside would hide the rest from the parser */
+			return memchr(line, '\0', (size_t)(end - line)) ? -1 : 0;
 		}
 	}
 	return -1;
@@ -138,7 +140,7 @@ static void handle(struct daemon *d, int fd)
 		return;
 	}
 	if (read_request(fd, line, sizeof(line))) {
-		respond(fd, "{\"ok\":false,\"error\":\"a request is one line of at most 4096 bytes\"}");
+		respond(fd, "{\"ok\":false,\"error\":\"a request is one line of text of at most 4096 bytes\"}");
 		return;
 	}
 	words = sscanf(line, "rollout %15s %95s %63s %1s", verb, vip, policy,

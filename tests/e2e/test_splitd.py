@@ -1,0 +1,210 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""splitd end to end: automatic rollback of a broken canary, a healthy
+rollout through a blue->green switch, kill -9 in the middle of a rollout,
+and the control socket refusing what it must."""
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+
+from harness import check, test
+
+VIP = "10.77.100.1:80/tcp"
+
+CONFIG = """
+daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
+vips:
+  - vip: 10.77.100.1:80/tcp
+    rollout: %(policy)s
+    backends:
+      - {address: 10.77.0.11, pool: blue}
+      - {address: 10.77.0.12, pool: blue}
+      - {address: 10.77.0.21, pool: green}
+      - {address: 10.77.0.22, pool: green}
+      - {address: 10.77.0.31, pool: canary}
+      - {address: 10.77.0.32, pool: canary}
+rollouts:
+  - name: broken-canary
+    interval: 500ms
+    steps:
+      - weights: {canary: 20}
+      - pause: 60s
+    analysis:
+      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
+         min_samples: 5, failures: 1}
+  - name: healthy
+    interval: 500ms
+    steps:
+      - weights: {canary: 10}
+      - pause: 1s
+      - weights: {canary: 50}
+      - pause: 1s
+      - gate
+      - weights: {canary: 0}
+      - switch
+      - bake: 1s
+    analysis:
+      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
+         min_samples: 5, failures: 2}
+  - name: slow
+    interval: 500ms
+    steps:
+      - weights: {canary: 10}
+      - pause: 2s
+      - weights: {canary: 20}
+      - pause: 60s
+"""
+
+
+def config(policy):
+    return CONFIG % {"policy": policy}
+
+
+def status(lab):
+    return lab.json("rollout", "status", VIP)["rollouts"][0]
+
+
+def wait_for(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def audit_entries(lab, needle):
+    with open(os.path.join(lab.state_dir, "audit.log")) as log:
+        return [json.loads(line) for line in log if needle in line]
+
+
+def audit_time(entry):
+    """Seconds since the epoch of an audit entry's time stamp."""
+    stamp = time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S")
+    return time.mktime(stamp) - time.timezone + int(entry["time"][20:23]) / 1000.0
+
+
+@test
+def broken_canary_rolls_back(lab):
+    """splitd: a canary whose servers stop is rolled back within one interval"""
+    lab.start_splitd(config("broken-canary"))
+    lab.ok("rollout", "start", VIP)
+    process = lab.client_background("hold", "10.77.100.1", 80, 1, 6)
+    try:
+        time.sleep(2.0)
+        killed_wall, killed = time.time(), time.monotonic()
+        lab.stop_server("canary1")
+        lab.stop_server("canary2")
+        result = lab.finish(process)
+    finally:
+        lab.start_server("canary1")
+        lab.start_server("canary2")
+    state = status(lab)
+    check(state["phase"] == "rolled-back", "phase %s" % state["phase"])
+    check(state["route"]["canary"] == 0, "route %s" % state["route"])
+    rollback = audit_entries(lab, "rolled back")[-1]
+    reaction = audit_time(rollback) - killed_wall
+    failed = [n for n in result["new"] if n[1].startswith("error")]
+    late = [n for n in result["new"] if n[0] > killed + reaction + 0.5 and
+            (n[1].startswith("error") or n[1].startswith("canary"))]
+    print("     rollback %.0f ms after the canary's servers stopped (interval 500 ms); "
+          "%d of %d new connections failed, all before it; %d reached the canary after"
+          % (reaction * 1000, len(failed), len(result["new"]), len(late)))
+    check(reaction < 1.5, "reaction %.2f s" % reaction)
+    check(not late, "after the rollback: %s" % late[:3])
+    check("canary-handshakes" in rollback["command"], "audit reason: %s" % rollback)
+    check(re.search(r'xdpsplit_rollbacks_total\{vip="%s"\} 1' % re.escape(VIP),
+                    lab.metrics()), "xdpsplit_rollbacks_total is not 1")
+
+
+@test
+def healthy_rollout_switches_to_green(lab):
+    """splitd: a healthy rollout reaches the gate, is promoted and switches to green"""
+    lab.start_splitd(config("healthy"))
+    lab.ok("rollout", "start", VIP)
+    process = lab.client_background("hold", "10.77.100.1", 80, 10, 7)
+    wait_for(lambda: status(lab)["step_kind"] == "gate", 10, "the gate")
+    gate = status(lab)
+    lab.ok("rollout", "promote", VIP)
+    result = lab.finish(process)
+    final = wait_for(lambda: status(lab)["phase"] == "succeeded" and status(lab), 10,
+                     "success")
+    failed = [n for n in result["new"] if n[1].startswith("error")]
+    print("     at the gate: canary %s%%; after: %s; %d new connections, %d failed"
+          % (gate["route"]["canary"], final["route"], len(result["new"]), len(failed)))
+    check(gate["route"]["canary"] == 50, "gate route %s" % gate["route"])
+    check(final["route"]["green"] == 100 and final["route"]["live"] == "green",
+          "final route %s" % final["route"])
+    check(not failed, "failed: %s" % failed[:3])
+    check(all(not h["broken"] for h in result["held"]), "a long-lived connection broke")
+    shown = lab.json("vip", "show", VIP)
+    check(shown["green"] == 100, "the map says %s" % shown)
+
+
+@test
+def kill_splitd_mid_rollout(lab):
+    """splitd: kill -9 mid-rollout keeps traffic flowing; restart resumes the step"""
+    lab.start_splitd(config("slow"))
+    lab.ok("rollout", "start", VIP)
+    wait_for(lambda: status(lab)["step"] == 4, 10, "step 4")
+    before = status(lab)
+    process = lab.client_background("hold", "10.77.100.1", 80, 10, 4)
+    lab.stop_splitd(kill=True)
+    time.sleep(1.5)
+    shown = lab.json("vip", "show", VIP)
+    lab.start_splitd(config("slow"))
+    after = status(lab)
+    result = lab.finish(process)
+    failed = [n for n in result["new"] if n[1].startswith("error")]
+    print("     killed at step %d (canary %s%%); restarted at step %d (%s), canary %s%%; "
+          "%d connections during, %d failed"
+          % (before["step"], before["route"]["canary"], after["step"], after["phase"],
+             after["route"]["canary"], len(result["new"]), len(failed)))
+    check(shown["canary"] == 20, "weights changed while splitd was dead: %s" % shown)
+    check(after["step"] == 4 and after["phase"] == "running", "resumed at %s" % after)
+    check(after["route"]["canary"] == 20, "route after restart %s" % after["route"])
+    check(not failed and all(not h["broken"] for h in result["held"]),
+          "connections failed while splitd was down")
+
+
+def raw_request(lab, payload, user=None):
+    """Sends bytes to the control socket (as another user if given)."""
+    code = ("import socket,sys;s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1]);"
+            "s.sendall(sys.stdin.buffer.read());s.shutdown(socket.SHUT_WR);"
+            "print(s.recv(65536).decode())")
+    command = ["/usr/bin/python3", "-c", code, os.path.join(lab.run_dir, "splitd.sock")]
+    if user:
+        command = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user,
+                   "--clear-groups"] + command
+    result = subprocess.run(command, input=payload, capture_output=True, timeout=20)
+    return result.stdout.decode() + result.stderr.decode()
+
+
+@test
+def control_socket_refuses_bad_requests(lab):
+    """splitd: malformed, oversized and unauthorised control requests change nothing"""
+    lab.start_splitd(config("slow"))
+    os.chmod(lab.run_dir, 0o755)
+    before = lab.json("vip", "show", VIP)
+    for payload, expect in ((b"rollout launch 10.77.100.1:80/tcp\n", "unknown request"),
+                            (b"rollout start\n", "unknown request"),
+                            (b"rollout start 10.77.100.1:80/tcp slow extra\n", "unknown request"),
+                            (b"\x00\xff garbage\n", "one line of text"),
+                            (b"\xff\xfe rollout\n", "unknown request"),
+                            (b"x" * 10000 + b"\n", "at most 4096 bytes"),
+                            (b"rollout status", "one line of text"),
+                            (b"rollout start not-a-vip\n", "not a VIP"),
+                            (b"rollout start 10.77.100.9:80/tcp\n", "no VIP"),
+                            (b"rollout start 10.77.100.1:80/tcp nosuch\n", "no rollout policy")):
+        answer = raw_request(lab, payload)
+        check(expect in answer, "%r: %s" % (payload[:40], answer[:200]))
+    os.chmod(lab.run_dir, 0o755)
+    answer = raw_request(lab, b"rollout start 10.77.100.1:80/tcp\n", user=65534)
+    check("permission denied" in answer or "Permission denied" in answer,
+          "nobody was let in: %s" % answer[:200])
+    check(lab.json("rollout", "status")["rollouts"] == [], "a rollout exists")
+    check(lab.json("vip", "show", VIP) == before, "the VIP changed")
+    check(lab.splitd.poll() is None, "splitd died")
