@@ -4,7 +4,8 @@
 
 TCP (IPv4 and IPv6, port given): sends "NAME\n" on accept, then answers each
 line it reads with "NAME LINE". UDP on the same port: answers each datagram
-with "NAME". Runs until killed.
+with "NAME". HTTP on port 8080 for health probes: GET /healthz answers 200,
+any other path 500. Runs until killed.
 """
 import selectors
 import socket
@@ -29,6 +30,14 @@ def main():
     datagrams.setblocking(False)
     selector.register(datagrams, selectors.EVENT_READ, "udp")
 
+    health = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    health.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    health.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    health.bind(("::", 8080))
+    health.listen(64)
+    health.setblocking(False)
+    selector.register(health, selectors.EVENT_READ, "health")
+
     greeting = (name + "\n").encode()
     buffers = {}
     while True:
@@ -46,6 +55,16 @@ def main():
                     continue
                 buffers[connection] = b""
                 selector.register(connection, selectors.EVENT_READ, "tcp")
+            elif key.data == "health":
+                try:
+                    connection, _ = health.accept()
+                    connection.settimeout(1)
+                    request = connection.recv(1024).decode(errors="replace")
+                    status = "200 OK" if request.startswith("GET /healthz ") else "500 Error"
+                    connection.sendall(("HTTP/1.0 %s\r\n\r\n%s\n" % (status, name)).encode())
+                    connection.close()
+                except OSError:
+                    pass
             elif key.data == "udp":
                 try:
                     _, peer = datagrams.recvfrom(2048)

@@ -208,3 +208,58 @@ def control_socket_refuses_bad_requests(lab):
     check(lab.json("rollout", "status")["rollouts"] == [], "a rollout exists")
     check(lab.json("vip", "show", VIP) == before, "the VIP changed")
     check(lab.splitd.poll() is None, "splitd died")
+
+
+PROBED = """
+daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
+vips:
+  - vip: 10.77.100.1:80/tcp
+    probe: {type: %s, port: 80, interval: 200ms, timeout: 150ms, rise: 2, fall: 2}
+    backends:
+      - {address: 10.77.0.11, pool: blue}
+      - {address: 10.77.0.12, pool: blue}
+"""
+
+
+def backend_state(lab, address):
+    return [b for b in lab.json("backend", "list", VIP) if b["backend"] == address][0]["state"]
+
+
+@test
+def probe_takes_a_dead_backend_out_and_back(lab):
+    """probes: a backend that stops answering goes DOWN, and UP when it is back"""
+    lab.start_splitd(PROBED % "tcp")
+    check(backend_state(lab, "10.77.0.11") == "up", "blue1 not up at start")
+    try:
+        stopped = time.monotonic()
+        lab.stop_server("blue1")
+        wait_for(lambda: backend_state(lab, "10.77.0.11") == "down", 5, "blue1 DOWN")
+        detected = time.monotonic() - stopped
+        result = lab.client("connect", "10.77.100.1", 80, 200)
+    finally:
+        lab.start_server("blue1")
+    wait_for(lambda: backend_state(lab, "10.77.0.11") == "up", 5, "blue1 UP again")
+    back = lab.client("connect", "10.77.100.1", 80, 200)
+    print("     DOWN %.0f ms after its server stopped (200 ms interval, fall 2); "
+          "while down %s; back up: %s" % (detected * 1000, result["servers"], back["servers"]))
+    check(result["servers"] == {"blue2": 200} and not result["errors"],
+          "while down: %s %s" % (result["servers"], result["errors"][:2]))
+    check(back["servers"].get("blue1", 0) > 0, "blue1 gets nothing after coming back")
+    check(audit_entries(lab, "DOWN after 2 failed probes"), "no audit entry for DOWN")
+
+
+@test
+def http_probe_checks_the_status(lab):
+    """probes: an HTTP probe keeps 200-answering backends UP and takes down the others"""
+    healthy = (PROBED % "http").replace("port: 80,", "port: 8080, path: /healthz, status: 200,")
+    lab.start_splitd(healthy)
+    time.sleep(1.5)
+    check(backend_state(lab, "10.77.0.11") == "up" and
+          backend_state(lab, "10.77.0.12") == "up", "a healthy backend went down")
+    lab.stop_splitd()
+    lab.start_splitd(healthy.replace("/healthz", "/broken"))
+    wait_for(lambda: backend_state(lab, "10.77.0.11") == "down" and
+             backend_state(lab, "10.77.0.12") == "down", 5, "both DOWN on HTTP 500")
+    result = lab.client("connect", "10.77.100.1", 80, 2)
+    check(len(result["errors"]) == 2, "a VIP with no healthy backend still served: %s"
+          % result["servers"])

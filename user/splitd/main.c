@@ -222,7 +222,7 @@ int main(int argc, char **argv)
 	if (attach_interfaces(&d) || xs_dataplane_open(&d.dp, d.pin_dir))
 		goto out;
 	if (apply_configuration(&d) || rollouts_restore(&d) ||
-	    control_open(&d) || metrics_start(&d))
+	    control_open(&d) || metrics_start(&d) || probes_start(&d))
 		goto close;
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",
 		d.config->vip_count, d.run_dir, XS_CONTROL_SOCKET_NAME,
@@ -231,6 +231,8 @@ int main(int argc, char **argv)
 	pr_info("splitd stopping; the data plane keeps forwarding\n");
 	rc = 0;
 close:
+	splitd_stop = 1;
+	probes_stop();
 	metrics_stop(&d);
 	control_close(&d);
 	xs_dataplane_close(&d.dp);

@@ -66,6 +66,10 @@ int control_open(struct daemon *d);
 void control_serve(struct daemon *d);
 void control_close(struct daemon *d);
 
+/* probes.c: a thread of its own, stopped by splitd_stop */
+int probes_start(struct daemon *d);
+void probes_stop(void);
+
 /* metrics.c */
 int metrics_start(struct daemon *d);
 void metrics_stop(struct daemon *d);
