@@ -4,6 +4,8 @@
 
 connect ADDRESS PORT COUNT   COUNT TCP connections, one after another: which
                              server answered each, and how many failed.
+steady ADDRESS PORT RATE     RATE connections a second until killed, with a
+                             JSON line of totals every second.
 connect_from ADDRESS PORT LOCAL_PORT...
                              One connection from each local port.
 udp ADDRESS PORT COUNT       COUNT datagrams, each from its own socket.
@@ -134,6 +136,22 @@ def hold(address, port, held_count, seconds):
     return {"new": new, "held": held}
 
 
+def steady(address, port, rate):
+    """Connections at RATE per second until killed; a JSON line of totals a second."""
+    servers, failed, next_report = {}, 0, time.monotonic() + 1
+    while True:
+        started = time.monotonic()
+        try:
+            name, _ = one_connection(address, port)
+            servers[name] = servers.get(name, 0) + 1
+        except OSError:
+            failed += 1
+        if started >= next_report:
+            print(json.dumps({"servers": servers, "failed": failed}), flush=True)
+            next_report += 1
+        time.sleep(max(0, 1.0 / rate - (time.monotonic() - started)))
+
+
 def main():
     command, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if command == "connect":
@@ -142,6 +160,9 @@ def main():
         result = connect_from(address, port, [int(p) for p in sys.argv[4:]])
     elif command == "udp":
         result = udp(address, port, int(sys.argv[4]))
+    elif command == "steady":
+        steady(address, port, float(sys.argv[4]))
+        return
     elif command == "hold":
         result = hold(address, port, int(sys.argv[4]), float(sys.argv[5]))
     else:

@@ -45,28 +45,31 @@ class Lab:
         self.state_dir = "/tmp/xdpsplit-e2e-%d" % os.getpid()
         # libxdp keeps state under bpffs; ours, so the host's stays clean
         self.libxdp_dir = self.pin_dir + "-libxdp"
-        self.servers = []
+        self.servers = {}
         self.run_dir = self.state_dir + "-run"
         self.splitd = None
 
     def ns(self, name):
         return "%s-%s" % (self.prefix, name)
 
-    def up(self):
+    def up(self, attach=True):
         os.makedirs(self.libxdp_dir, exist_ok=True)
         subprocess.run([os.path.join(ROOT, "scripts/topology.sh"), "up",
                         self.prefix, BUILD], check=True)
         for name in BACKENDS:
             self.start_server(name)
         time.sleep(0.3)
-        result = self.splitctl("attach", "eth0", "flows", "65536")
-        check(result.returncode == 0, "attach failed: " + result.stderr)
+        if attach:
+            result = self.splitctl("attach", "eth0", "flows", "65536")
+            check(result.returncode == 0, "attach failed: " + result.stderr)
 
     def start_server(self, name):
-        self.servers.append(subprocess.Popen(
+        # ip netns exec execs the server: this process is the server itself
+        self.servers[name] = (subprocess.Popen(
             ["ip", "netns", "exec", self.ns(name), PYTHON,
              os.path.join(ROOT, "tests/e2e/server.py"), name, str(SERVER_PORT)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(0.1)
 
     def start_splitd(self, config_text):
         """splitd in the LB's namespace with this configuration."""
@@ -115,7 +118,10 @@ class Lab:
                 pass
 
     def stop_server(self, name):
-        subprocess.run(["pkill", "-f", "tests/e2e/server.py %s " % name], check=False)
+        server = self.servers.pop(name, None)
+        if server:
+            server.kill()
+            server.wait()
 
     def metrics(self):
         result = subprocess.run(
@@ -128,9 +134,10 @@ class Lab:
 
     def down(self):
         self.stop_splitd()
-        for server in self.servers:
+        for server in self.servers.values():
             server.kill()
             server.wait()
+        self.servers = {}
         subprocess.run([os.path.join(ROOT, "scripts/topology.sh"), "down",
                         self.prefix], check=False)
         subprocess.run(["rm", "-rf", self.pin_dir, self.state_dir, self.libxdp_dir,

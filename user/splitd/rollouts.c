@@ -336,7 +336,9 @@ static void print_status(const struct daemon_rollout *r, __u64 now)
 	out_string("vip", r->record.vip);
 	out_string("policy", r->record.policy);
 	out_string("phase", xs_phase_name(ro->phase));
-	out_u64("step", ro->step + 1);
+	/* 1-based; a finished rollout stands on its last step */
+	out_u64("step", r->policy && ro->step >= r->policy->step_count ?
+				r->policy->step_count : ro->step + 1);
 	out_u64("steps", r->policy ? r->policy->step_count : 0);
 	if (r->policy && ro->step < r->policy->step_count) {
 		const struct xs_step *step = &r->policy->steps[ro->step];
