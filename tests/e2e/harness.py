@@ -63,11 +63,12 @@ class Lab:
             result = self.splitctl("attach", "eth0", "flows", "65536")
             check(result.returncode == 0, "attach failed: " + result.stderr)
 
-    def start_server(self, name):
+    def start_server(self, name, errors=False):
         # ip netns exec execs the server: this process is the server itself
         self.servers[name] = (subprocess.Popen(
             ["ip", "netns", "exec", self.ns(name), PYTHON,
-             os.path.join(ROOT, "tests/e2e/server.py"), name, str(SERVER_PORT)],
+             os.path.join(ROOT, "tests/e2e/server.py"), name, str(SERVER_PORT)]
+            + (["errors"] if errors else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         time.sleep(0.1)
 
@@ -123,6 +124,49 @@ class Lab:
             server.kill()
             server.wait()
 
+    def start_prometheus(self):
+        """A real Prometheus in the LB's namespace: scrapes splitd and the
+        backends' own /metrics every second; its API on 127.0.0.1:9090."""
+        directory = os.path.join(self.state_dir, "prometheus")
+        os.makedirs(directory, exist_ok=True)
+        targets = "\n".join(
+            "      - targets: ['%s:8080']\n        labels: {pool: %s}" % (address, name[:-1])
+            for name, address in BACKENDS.items())
+        with open(os.path.join(directory, "prometheus.yml"), "w") as config:
+            config.write("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+                         "scrape_configs:\n"
+                         "  - job_name: splitd\n"
+                         "    static_configs: [{targets: ['127.0.0.1:9464']}]\n"
+                         "  - job_name: backends\n"
+                         "    static_configs:\n" + targets + "\n")
+        self.prometheus = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns("lb"), "prometheus",
+             "--config.file=" + os.path.join(directory, "prometheus.yml"),
+             "--storage.tsdb.path=" + os.path.join(directory, "data"),
+             "--web.listen-address=127.0.0.1:9090"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(directory, "log"), "w"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.prometheus_query("up") is not None:
+                return
+            time.sleep(0.5)
+        raise Failure("Prometheus did not start")
+
+    def prometheus_query(self, query):
+        """The query's result list, or None if Prometheus does not answer."""
+        code = ("import json,sys,urllib.parse,urllib.request;"
+                "u='http://127.0.0.1:9090/api/v1/query?query='+urllib.parse.quote(sys.argv[1]);"
+                "print(json.dumps(json.load(urllib.request.urlopen(u,timeout=3))['data']['result']))")
+        result = subprocess.run(["ip", "netns", "exec", self.ns("lb"), PYTHON, "-c", code,
+                                 query], capture_output=True, text=True, timeout=20)
+        return json.loads(result.stdout) if result.returncode == 0 else None
+
+    def stop_prometheus(self):
+        if getattr(self, "prometheus", None):
+            self.prometheus.kill()
+            self.prometheus.wait()
+            self.prometheus = None
+
     def metrics(self):
         result = subprocess.run(
             ["ip", "netns", "exec", self.ns("lb"), PYTHON, "-c",
@@ -134,6 +178,7 @@ class Lab:
 
     def down(self):
         self.stop_splitd()
+        self.stop_prometheus()
         for server in self.servers.values():
             server.kill()
             server.wait()
@@ -242,6 +287,7 @@ def run(selected=None):
                     flush=True)
             finally:
                 lab.stop_splitd()
+                lab.stop_prometheus()
                 lab.forget_rollouts()
                 for vip in lab.json("vip", "list"):
                     lab.splitctl("vip", "del", vip["vip"])

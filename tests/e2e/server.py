@@ -4,8 +4,11 @@
 
 TCP (IPv4 and IPv6, port given): sends "NAME\n" on accept, then answers each
 line it reads with "NAME LINE". UDP on the same port: answers each datagram
-with "NAME". HTTP on port 8080 for health probes: GET /healthz answers 200,
-any other path 500. Runs until killed.
+with "NAME". HTTP on port 8080: GET /healthz answers 200 (health probes),
+GET /metrics the Prometheus counters backend_requests_total and
+backend_errors_total (every TCP connection is a request; with a third
+argument "errors", every one is also an error, as a broken release would
+report), any other path 500. Runs until killed.
 """
 import selectors
 import socket
@@ -14,6 +17,8 @@ import sys
 
 def main():
     name, port = sys.argv[1], int(sys.argv[2])
+    failing = len(sys.argv) > 3 and sys.argv[3] == "errors"
+    requests = errors = 0
     selector = selectors.DefaultSelector()
 
     listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -48,6 +53,8 @@ def main():
                 except BlockingIOError:
                     continue
                 connection.setblocking(False)
+                requests += 1
+                errors += failing
                 try:
                     connection.send(greeting)
                 except OSError:
@@ -60,8 +67,15 @@ def main():
                     connection, _ = health.accept()
                     connection.settimeout(1)
                     request = connection.recv(1024).decode(errors="replace")
-                    status = "200 OK" if request.startswith("GET /healthz ") else "500 Error"
-                    connection.sendall(("HTTP/1.0 %s\r\n\r\n%s\n" % (status, name)).encode())
+                    if request.startswith("GET /metrics "):
+                        body = ("backend_requests_total{backend=\"%s\"} %d\n"
+                                "backend_errors_total{backend=\"%s\"} %d\n"
+                                % (name, requests, name, errors))
+                        status = "200 OK"
+                    else:
+                        body = name + "\n"
+                        status = "200 OK" if request.startswith("GET /healthz ") else "500 Error"
+                    connection.sendall(("HTTP/1.0 %s\r\n\r\n%s" % (status, body)).encode())
                     connection.close()
                 except OSError:
                     pass

@@ -263,3 +263,57 @@ def http_probe_checks_the_status(lab):
     result = lab.client("connect", "10.77.100.1", 80, 2)
     check(len(result["errors"]) == 2, "a VIP with no healthy backend still served: %s"
           % result["servers"])
+
+
+PROMQL = """
+daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
+vips:
+  - vip: 10.77.100.1:80/tcp
+    rollout: promql
+    backends:
+      - {address: 10.77.0.11, pool: blue}
+      - {address: 10.77.0.12, pool: blue}
+      - {address: 10.77.0.31, pool: canary}
+      - {address: 10.77.0.32, pool: canary}
+rollouts:
+  - name: promql
+    interval: 1s
+    steps:
+      - weights: {canary: 20}
+      - pause: 120s
+    analysis:
+      - name: canary-errors
+        prometheus: http://127.0.0.1:9090
+        query: sum(rate(backend_errors_total{pool="canary"}[5s]))
+        max: 0.5
+"""
+
+
+@test
+def prometheus_scrapes_and_fails_a_canary(lab):
+    """prometheus: a real server scrapes splitd, and its PromQL fails an erroring canary"""
+    lab.start_prometheus()
+    for name in ("canary1", "canary2"):
+        lab.stop_server(name)
+        lab.start_server(name, errors=True)
+    try:
+        lab.start_splitd(PROMQL)
+        lab.ok("rollout", "start", VIP)
+        started = time.monotonic()
+        process = lab.client_background("hold", "10.77.100.1", 80, 1, 25)
+        rolled = wait_for(lambda: status(lab)["phase"] != "running" and status(lab), 25,
+                          "the PromQL rollback")
+        took = time.monotonic() - started
+        process.kill()
+        process.wait()
+        scraped = wait_for(lambda: lab.prometheus_query(
+            'sum(xdpsplit_pool_new_flows_total{pool="canary"})'), 10, "splitd's series")
+    finally:
+        for name in ("canary1", "canary2"):
+            lab.stop_server(name)
+            lab.start_server(name)
+    print("     rolled back %.1f s after the start: %s; Prometheus has splitd's canary "
+          "new flows = %s" % (took, rolled["reason"], scraped[0]["value"][1]))
+    check(rolled["phase"] == "rolled-back" and "canary-errors" in rolled["reason"],
+          "phase %s: %s" % (rolled["phase"], rolled.get("reason")))
+    check(float(scraped[0]["value"][1]) > 0, "Prometheus did not scrape splitd")

@@ -173,15 +173,22 @@ static void evaluate(const struct xs_policy *p, struct xs_rollout *r,
 			snprintf(low, sizeof(low), "%g", rule->min);
 		if (rule->has_max)
 			snprintf(high, sizeof(high), "%g", rule->max);
+		char what[96];
+
+		if (rule->metric == XS_METRIC_PROMQL)
+			snprintf(what, sizeof(what), "the query");
+		else
+			snprintf(what, sizeof(what), "%s of %s%s",
+				 xs_metric_name(rule->metric),
+				 rule->pool == XS_POOL_CANARY ? "canary" :
+				 rule->pool == XS_POOL_GREEN  ? "green" :
+								"blue",
+				 rule->relative ? " relative to live" : "");
 		snprintf(r->reason, sizeof(r->reason),
-			 "%s: %s of %s was %.4g%s, outside [%s, %s], for %u interval%s (%u in all)",
-			 rule->name, xs_metric_name(rule->metric),
-			 rule->pool == XS_POOL_CANARY ? "canary" :
-			 rule->pool == XS_POOL_GREEN  ? "green" :
-							"blue",
-			 measured[i].value, rule->relative ? " relative to live" : "",
-			 low, high, r->consecutive[i],
-			 r->consecutive[i] == 1 ? "" : "s", r->total_failures[i]);
+			 "%s: %s was %.4g, outside [%s, %s], for %u interval%s (%u in all)",
+			 rule->name, what, measured[i].value, low, high,
+			 r->consecutive[i], r->consecutive[i] == 1 ? "" : "s",
+			 r->total_failures[i]);
 		if (p->on_failure == XS_ON_FAILURE_ROLLBACK) {
 			restore(p, r, XS_PHASE_ROLLED_BACK, out);
 		} else if (r->phase == XS_PHASE_RUNNING) {
