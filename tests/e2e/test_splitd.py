@@ -116,8 +116,9 @@ def broken_canary_rolls_back(lab):
     check(reaction < 1.5, "reaction %.2f s" % reaction)
     check(not late, "after the rollback: %s" % late[:3])
     check("canary-handshakes" in rollback["command"], "audit reason: %s" % rollback)
-    check(re.search(r'xdpsplit_rollbacks_total\{vip="%s"\} 1' % re.escape(VIP),
-                    lab.metrics()), "xdpsplit_rollbacks_total is not 1")
+    check(re.search(r'xdpsplit_rollbacks_total\{vip="%s",reason="canary-handshakes"\} 1'
+                    % re.escape(VIP), lab.metrics()),
+          "xdpsplit_rollbacks_total{reason=canary-handshakes} is not 1")
 
 
 @test
@@ -317,3 +318,31 @@ def prometheus_scrapes_and_fails_a_canary(lab):
     check(rolled["phase"] == "rolled-back" and "canary-errors" in rolled["reason"],
           "phase %s: %s" % (rolled["phase"], rolled.get("reason")))
     check(float(scraped[0]["value"][1]) > 0, "Prometheus did not scrape splitd")
+
+
+@test
+def backend_mac_change_is_followed(lab):
+    """neighbours: when a backend's MAC changes in the neighbour table, its entry follows"""
+    lab.start_splitd(PROBED.replace("    probe: {type: %s, port: 80, interval: 200ms, "
+                                    "timeout: 150ms, rise: 2, fall: 2}\n", ""))
+    new_mac = "02:77:00:00:00:12"
+    old = [b for b in lab.json("backend", "list", VIP) if b["backend"] == "10.77.0.12"][0]
+    subprocess.run(["ip", "-n", lab.ns("blue2"), "link", "set", "eth0", "address", new_mac],
+                   check=True)
+    try:
+        # what the LB's kernel learns when blue2 next answers ARP
+        subprocess.run(["ip", "-n", lab.ns("lb"), "neigh", "replace", "10.77.0.12",
+                        "lladdr", new_mac, "dev", "eth0", "nud", "reachable"], check=True)
+        wait_for(lambda: [b for b in lab.json("backend", "list", VIP)
+                          if b["backend"] == "10.77.0.12"][0]["mac"] == new_mac, 5,
+                 "the backend entry to follow")
+        result = lab.client("connect", "10.77.100.1", 80, 100)
+    finally:
+        subprocess.run(["ip", "-n", lab.ns("blue2"), "link", "set", "eth0", "address",
+                        old["mac"]], check=True)
+        subprocess.run(["ip", "-n", lab.ns("lb"), "neigh", "replace", "10.77.0.12",
+                        "lladdr", old["mac"], "dev", "eth0", "nud", "reachable"], check=True)
+    print("     %s -> %s; then %s, %d failed" % (old["mac"], new_mac, result["servers"],
+                                                 len(result["errors"])))
+    check(not result["errors"] and result["servers"].get("blue2", 0) > 0,
+          "after the MAC change: %s %s" % (result["servers"], result["errors"][:2]))

@@ -189,6 +189,7 @@ static void evaluate(const struct xs_policy *p, struct xs_rollout *r,
 			 rule->name, what, measured[i].value, low, high,
 			 r->consecutive[i], r->consecutive[i] == 1 ? "" : "s",
 			 r->total_failures[i]);
+		r->failed_rule = i;
 		if (p->on_failure == XS_ON_FAILURE_ROLLBACK) {
 			restore(p, r, XS_PHASE_ROLLED_BACK, out);
 		} else if (r->phase == XS_PHASE_RUNNING) {

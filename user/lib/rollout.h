@@ -103,6 +103,7 @@ struct xs_rollout {
 	__u32 total_failures[XS_MAX_RULES];
 	struct xs_measurement last[XS_MAX_RULES];
 	char reason[256];      /* why it paused, rolled back or ended */
+	__u32 failed_rule;     /* index of the rule that failed it, if one did */
 };
 
 /* What the daemon must do after a tick or a command. */

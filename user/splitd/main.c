@@ -134,10 +134,17 @@ static void run(struct daemon *d)
 {
 	while (!splitd_stop) {
 		__u64 now = now_ms(), deadline = rollouts_next_deadline(d, now);
-		struct pollfd p = { .fd = d->control_fd, .events = POLLIN };
+		struct pollfd p[2] = {
+			{ .fd = d->control_fd, .events = POLLIN },
+			{ .fd = neighbours_fd(), .events = POLLIN },
+		};
 
-		if (poll(&p, 1, (int)(deadline - now)) > 0)
-			control_serve(d);
+		if (poll(p, 2, (int)(deadline - now)) > 0) {
+			if (p[0].revents)
+				control_serve(d);
+			if (p[1].revents)
+				neighbours_read(d);
+		}
 		rollouts_tick(d, now_ms());
 	}
 }
@@ -224,6 +231,7 @@ int main(int argc, char **argv)
 	if (apply_configuration(&d) || rollouts_restore(&d) ||
 	    control_open(&d) || metrics_start(&d) || probes_start(&d))
 		goto close;
+	neighbours_open(&d); /* without it splitd still runs: it says so */
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",
 		d.config->vip_count, d.run_dir, XS_CONTROL_SOCKET_NAME,
 		d.config->metrics);
@@ -233,6 +241,7 @@ int main(int argc, char **argv)
 close:
 	splitd_stop = 1;
 	probes_stop();
+	neighbours_close();
 	metrics_stop(&d);
 	control_close(&d);
 	xs_dataplane_close(&d.dp);

@@ -191,11 +191,15 @@ static void rollouts(struct daemon *d, struct text *t)
 			    d->rollouts[i].record.vip, xs_phase_name(p),
 			    d->rollouts[i].record.rollout.phase == (enum xs_phase)p);
 	family(t, "xdpsplit_rollbacks_total", "counter",
-	       "Automatic rollbacks since splitd started.");
-	for (size_t i = 0; i < d->rollout_count; i++)
-		put(t, "xdpsplit_rollbacks_total{vip=\"%s\"} %llu\n",
-		    d->rollouts[i].record.vip,
-		    (unsigned long long)d->rollouts[i].rollbacks);
+	       "Automatic rollbacks since splitd started, by the analysis rule that failed.");
+	for (size_t i = 0; i < d->rollout_count; i++) {
+		const struct daemon_rollout *r = &d->rollouts[i];
+
+		for (__u32 k = 0; r->policy && k < r->policy->rule_count; k++)
+			put(t, "xdpsplit_rollbacks_total{vip=\"%s\",reason=\"%s\"} %llu\n",
+			    r->record.vip, r->policy->rules[k].name,
+			    (unsigned long long)r->rollbacks[k]);
+	}
 	family(t, "xdpsplit_state_write_failures_total", "counter",
 	       "Rollout decisions not taken because the state could not be written.");
 	put(t, "xdpsplit_state_write_failures_total %llu\n",

@@ -219,7 +219,8 @@ static void tick_one(struct daemon *d, struct daemon_rollout *r, __u64 now)
 	xs_rollout_tick(r->policy, &next, now, measured, &a);
 	if (next.phase == XS_PHASE_ROLLED_BACK && phase != XS_PHASE_ROLLED_BACK) {
 		snprintf(what, sizeof(what), "rolled back: %s", next.reason);
-		r->rollbacks++;
+		if (next.failed_rule < XS_MAX_RULES)
+			r->rollbacks[next.failed_rule]++;
 	} else if (next.phase != phase || next.step != step) {
 		describe_step(&(struct daemon_rollout){ .record = { .rollout = next },
 							.policy = r->policy },
@@ -355,7 +356,13 @@ static void print_status(const struct daemon_rollout *r, __u64 now)
 	print_route("route", &route);
 	if (ro->reason[0])
 		out_string("reason", ro->reason);
-	out_u64("rollbacks", r->rollbacks);
+	{
+		__u64 total = 0;
+
+		for (int i = 0; i < XS_MAX_RULES; i++)
+			total += r->rollbacks[i];
+		out_u64("rollbacks", total);
+	}
 	print_measurements(r);
 	out_array_begin("history");
 	for (__u32 i = 0; i < XS_HISTORY_SIZE; i++) {

@@ -25,7 +25,7 @@ struct daemon_rollout {
 	struct xs_pool_stats last[XS_POOL_COUNT];
 	bool have_last;
 	__u64 next_tick_ms;
-	__u64 rollbacks;
+	__u64 rollbacks[XS_MAX_RULES]; /* automatic, by the rule that failed */
 	char history[XS_HISTORY_SIZE][256]; /* the latest decisions */
 	__u32 history_next;
 };
@@ -69,6 +69,12 @@ void control_close(struct daemon *d);
 /* probes.c: a thread of its own, stopped by splitd_stop */
 int probes_start(struct daemon *d);
 void probes_stop(void);
+
+/* neighbours.c: MAC changes of l2dsr backends follow the kernel's table */
+int neighbours_open(struct daemon *d);
+int neighbours_fd(void);
+void neighbours_read(struct daemon *d);
+void neighbours_close(void);
 
 /* metrics.c */
 int metrics_start(struct daemon *d);
