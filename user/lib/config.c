@@ -404,6 +404,34 @@ static int parse_vip(struct walker *w, yaml_node_t *node, const char *path,
 	return 0;
 }
 
+/* Walks a YAML list, at most max elements, naming each "path[i]" for
+ * messages; parse_one gets the element, its path and its index. */
+typedef int (*element_parser)(struct walker *w, yaml_node_t *node,
+			      const char *path, __u32 index, void *context);
+
+static int parse_list(struct walker *w, yaml_node_t *list, const char *path,
+		      const char *what, __u32 max, __u32 *count,
+		      element_parser parse_one, void *context)
+{
+	if (list->type != YAML_SEQUENCE_NODE)
+		return fail(w, list, path, "must be a list of %s", what);
+	for (yaml_node_item_t *item = list->data.sequence.items.start;
+	     item < list->data.sequence.items.top; item++) {
+		char element[192];
+		int err;
+
+		snprintf(element, sizeof(element), "%s[%u]", path, *count);
+		if (*count == max)
+			return fail(w, node_at(w, *item), element,
+				    "more than %u %s", max, what);
+		err = parse_one(w, node_at(w, *item), element, *count, context);
+		if (err)
+			return err;
+		(*count)++;
+	}
+	return 0;
+}
+
 static int parse_step(struct walker *w, yaml_node_t *node, const char *path,
 		      struct xs_step *step)
 {
@@ -545,6 +573,18 @@ static int parse_rule(struct walker *w, yaml_node_t *node, const char *path,
 	return err;
 }
 
+static int step_element(struct walker *w, yaml_node_t *node, const char *path,
+			__u32 index, void *policy)
+{
+	return parse_step(w, node, path, &((struct xs_policy *)policy)->steps[index]);
+}
+
+static int rule_element(struct walker *w, yaml_node_t *node, const char *path,
+			__u32 index, void *policy)
+{
+	return parse_rule(w, node, path, &((struct xs_policy *)policy)->rules[index]);
+}
+
 static int parse_policy(struct walker *w, yaml_node_t *node, const char *path,
 			struct xs_policy *p)
 {
@@ -581,46 +621,18 @@ static int parse_policy(struct walker *w, yaml_node_t *node, const char *path,
 		err = get_bool(w, get(w, node, "flush_canary"), field,
 			       &p->flush_canary_on_rollback);
 	FIELD(field, path, "steps");
-	if (!err && (!steps || steps->type != YAML_SEQUENCE_NODE ||
-		     steps->data.sequence.items.top ==
-			     steps->data.sequence.items.start))
+	if (!err && (!steps || (steps->type == YAML_SEQUENCE_NODE &&
+				steps->data.sequence.items.top ==
+					steps->data.sequence.items.start)))
 		err = fail(w, steps ?: node, field, "must be a list of steps");
-	for (yaml_node_item_t *item = steps && !err ?
-					      steps->data.sequence.items.start :
-					      NULL;
-	     item && item < steps->data.sequence.items.top; item++) {
-		char element[192];
-
-		snprintf(element, sizeof(element), "%s[%u]", field,
-			 p->step_count);
-		if (p->step_count == XS_MAX_STEPS)
-			return fail(w, node_at(w, *item), element,
-				    "more than %d steps", XS_MAX_STEPS);
-		err = parse_step(w, node_at(w, *item), element,
-				 &p->steps[p->step_count++]);
-		if (err)
-			return err;
-	}
+	if (!err)
+		err = parse_list(w, steps, field, "steps", XS_MAX_STEPS,
+				 &p->step_count, step_element, p);
 	rules = get(w, node, "analysis");
 	FIELD(field, path, "analysis");
-	if (!err && rules && rules->type != YAML_SEQUENCE_NODE)
-		err = fail(w, rules, field, "must be a list of rules");
-	for (yaml_node_item_t *item = rules && !err ?
-					      rules->data.sequence.items.start :
-					      NULL;
-	     item && item < rules->data.sequence.items.top; item++) {
-		char element[192];
-
-		snprintf(element, sizeof(element), "%s[%u]", field,
-			 p->rule_count);
-		if (p->rule_count == XS_MAX_RULES)
-			return fail(w, node_at(w, *item), element,
-				    "more than %d rules", XS_MAX_RULES);
-		err = parse_rule(w, node_at(w, *item), element,
-				 &p->rules[p->rule_count++]);
-		if (err)
-			return err;
-	}
+	if (!err && rules)
+		err = parse_list(w, rules, field, "rules", XS_MAX_RULES,
+				 &p->rule_count, rule_element, p);
 	return err;
 }
 
@@ -686,6 +698,20 @@ static int cross_check(struct walker *w, yaml_node_t *root,
 	return 0;
 }
 
+static int policy_element(struct walker *w, yaml_node_t *node,
+			  const char *path, __u32 index, void *config)
+{
+	return parse_policy(w, node, path,
+			    &((struct xs_config_file *)config)->policies[index]);
+}
+
+static int vip_element(struct walker *w, yaml_node_t *node, const char *path,
+		       __u32 index, void *config)
+{
+	return parse_vip(w, node, path,
+			 &((struct xs_config_file *)config)->vips[index]);
+}
+
 static int parse_root(struct walker *w, yaml_node_t *root,
 		      struct xs_config_file *c)
 {
@@ -710,31 +736,14 @@ static int parse_root(struct walker *w, yaml_node_t *root,
 					 sizeof(c->metrics));
 	}
 	list = get(w, root, "rollouts");
-	if (!err && list && list->type != YAML_SEQUENCE_NODE)
-		err = fail(w, list, "rollouts", "must be a list");
-	for (yaml_node_item_t *item = list && !err ? list->data.sequence.items.start : NULL;
-	     item && item < list->data.sequence.items.top && !err; item++) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "rollouts[%u]", c->policy_count);
-		if (c->policy_count == XS_CONFIG_MAX_POLICIES)
-			return fail(w, node_at(w, *item), path, "too many policies");
-		err = parse_policy(w, node_at(w, *item), path,
-				   &c->policies[c->policy_count++]);
-	}
+	if (!err && list)
+		err = parse_list(w, list, "rollouts", "policies",
+				 XS_CONFIG_MAX_POLICIES, &c->policy_count,
+				 policy_element, c);
 	list = get(w, root, "vips");
-	if (!err && list && list->type != YAML_SEQUENCE_NODE)
-		err = fail(w, list, "vips", "must be a list");
-	for (yaml_node_item_t *item = list && !err ? list->data.sequence.items.start : NULL;
-	     item && item < list->data.sequence.items.top && !err; item++) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "vips[%u]", c->vip_count);
-		if (c->vip_count == XS_CONFIG_MAX_VIPS)
-			return fail(w, node_at(w, *item), path, "too many VIPs");
-		err = parse_vip(w, node_at(w, *item), path,
-				&c->vips[c->vip_count++]);
-	}
+	if (!err && list)
+		err = parse_list(w, list, "vips", "VIPs", XS_CONFIG_MAX_VIPS,
+				 &c->vip_count, vip_element, c);
 	return err ? err : cross_check(w, root, c);
 }
 
