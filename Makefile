@@ -51,10 +51,35 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS))
 TEST_BIN  := $(BUILD)/xdpsplit-tests
 
-.PHONY: all check deps clean demo
+.PHONY: all check deps clean demo bench
 .DELETE_ON_ERROR:
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN)
+
+# Benchmark baselines and drivers (make bench)
+BENCH_BPF := $(BUILD)/floors.bpf.o
+BENCH_BIN := $(BUILD)/xdpsplit-bench
+BENCH_OBJS := $(BUILD)/bench/testrun.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+SCALE_BIN := $(BUILD)/xdpsplit-scale
+SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+
+$(BUILD)/%.bpf.o: bench/%.bpf.c $(BPF_HEADERS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  BPF      $@")
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/testrun.o: $(BUILD)/floors.skel.h
+
+$(BENCH_BIN): $(BENCH_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(SCALE_BIN): $(SCALE_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+bench: all $(BENCH_BIN) $(SCALE_BIN)
+	$(Q)scripts/bench.sh $(BUILD)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS)
 	@mkdir -p $(@D)

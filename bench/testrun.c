@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Per-packet cost in BPF_PROG_TEST_RUN, repeat = 1 (a rewriting program
+ * must see a fresh packet every run), 100,000 packets per class and
+ * program, three rounds. Reports the median and p90 of the kernel's own
+ * timing of each run, minus the null program's median, for xdp_split and
+ * the two floors, and xdp_split's ratio to the stateful floor.
+ * Writes a table (markdown) to stdout and the figures to argv[1] (TSV).
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <sched.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "floors.skel.h"
+#include "user/lib/log.h"
+#include "tests/env.h"
+
+#define PACKETS 100000
+#define ROUNDS 3
+
+enum program { SPLIT, STATEFUL, STATELESS, NULL_PROGRAM, PROGRAMS };
+
+struct class {
+	const char *name;
+	int family;
+	const char *vip;
+	__u8 protocol;
+	__u32 flows;     /* established flows cycled through; 0: new each */
+	bool tcp_syn;    /* the measured packets are SYNs */
+	bool floor;      /* the stateful floor does this work (TCP/IPv4 VIP) */
+};
+
+static const struct class classes[] = {
+	{ "TCP v4 established, 1,000 flows", 4, "10.100.0.1", IPPROTO_TCP, 1000, false, true },
+	{ "TCP v4 established, 65,536 flows", 4, "10.100.0.1", IPPROTO_TCP, 65536, false, true },
+	{ "TCP v4 new flow every packet", 4, "10.100.0.1", IPPROTO_TCP, 0, true, true },
+	{ "UDP v4, 1,000 flows", 4, "10.100.0.1", IPPROTO_UDP, 1000, false, false },
+	{ "TCP v6 established, 1,000 flows", 6, "fd00:100::1", IPPROTO_TCP, 1000, false, false },
+	{ "non-VIP, passed", 4, "10.200.0.1", IPPROTO_TCP, 1000, false, false },
+	{ "canary 5% + 1,000 overrides, new flows", 4, "10.100.0.2", IPPROTO_TCP, 0, true, true },
+};
+#define CLASSES (sizeof(classes) / sizeof(classes[0]))
+
+static int program_fd[PROGRAMS];
+static struct test_env env;
+static __u32 durations[PACKETS];
+/* [class][program][round] medians and p90s, ns */
+static double median_ns[CLASSES][PROGRAMS][ROUNDS], p90_ns[CLASSES][PROGRAMS][ROUNDS];
+
+static void flow_spec(const struct class *c, __u64 n, __u8 flags,
+		      struct packet_spec *spec, char *client)
+{
+	if (c->family == 4)
+		snprintf(client, 64, "198.18.%u.%u", (unsigned)(n >> 8) & 0xff,
+			 (unsigned)n & 0xff);
+	else
+		snprintf(client, 64, "2001:2::%x", (unsigned)(n & 0xffff));
+	memset(spec, 0, sizeof(*spec));
+	spec->family = c->family;
+	spec->client = client;
+	spec->vip = c->vip;
+	spec->client_port = 1024 + (n >> 16) % 60000;
+	spec->vip_port = 80;
+	spec->protocol = c->protocol;
+	spec->tcp_flags = flags;
+	parse_mac(TEST_LB_MAC, spec->destination_mac);
+	parse_mac(TEST_CLIENT_MAC, spec->source_mac);
+}
+
+static int run_one(int fd, const __u8 *frame, __u32 length, __u32 *duration)
+{
+	static __u8 out[FRAME_CAPACITY];
+	struct xdp_md context = { .data_end = length,
+				  .ingress_ifindex = env.ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
+		    .data_size_in = length, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &context,
+		    .ctx_size_in = sizeof(context), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(fd, &opts))
+		return -1;
+	*duration = opts.duration;
+	return 0;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+	return (x > y) - (x < y);
+}
+
+/* Runs one class through one program; fills that round's figures. */
+static int measure(size_t ci, int p, int round)
+{
+	const struct class *c = &classes[ci];
+	__u8 frame[FRAME_CAPACITY];
+	struct packet_spec spec;
+	char client[64];
+	__u64 base = ((__u64)round * PROGRAMS + p) * PACKETS * 4 + ci * PACKETS * 64;
+	size_t length;
+
+	/* established classes: the flows exist before the clock starts */
+	for (__u32 f = 0; f < c->flows; f++) {
+		flow_spec(c, f, c->protocol == IPPROTO_TCP ? 0x02 : 0, &spec, client);
+		length = build_packet(&spec, frame);
+		if (run_one(program_fd[p], frame, length, &durations[0]))
+			return -1;
+	}
+	for (__u32 i = 0; i < PACKETS; i++) {
+		__u64 n = c->flows ? i % c->flows : base + i;
+
+		flow_spec(c, n, c->tcp_syn ? 0x02 : 0x10, &spec, client);
+		length = build_packet(&spec, frame);
+		if (run_one(program_fd[p], frame, length, &durations[i]))
+			return -1;
+	}
+	qsort(durations, PACKETS, sizeof(durations[0]), by_value);
+	median_ns[ci][p][round] = durations[PACKETS / 2];
+	p90_ns[ci][p][round] = durations[PACKETS * 9 / 10];
+	return 0;
+}
+
+static void setup_vips(void)
+{
+	struct xs_vip_key key;
+	struct xs_vip vip;
+	__u32 plain = env_add_vip(&env, 4, "10.100.0.1", 80, IPPROTO_TCP,
+				  XS_MODE_L2DSR, XS_SPLIT_FLOW, NULL);
+	__u32 udp = env_add_vip(&env, 4, "10.100.0.1", 80, IPPROTO_UDP,
+				XS_MODE_L2DSR, XS_SPLIT_FLOW, NULL);
+	__u32 v6 = env_add_vip(&env, 6, "fd00:100::1", 80, IPPROTO_TCP,
+			       XS_MODE_L2DSR, XS_SPLIT_FLOW, NULL);
+	__u32 canary = env_add_vip(&env, 4, "10.100.0.2", 80, IPPROTO_TCP,
+				   XS_MODE_L2DSR, XS_SPLIT_FLOW, &key);
+	char address[64];
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(address, sizeof(address), "10.0.1.%d", i + 1);
+		env_add_backend(&env, plain, XS_POOL_BLUE, 4, address, 1);
+		env_add_backend(&env, udp, XS_POOL_BLUE, 4, address, 1);
+		env_add_backend(&env, canary, i < 2 ? XS_POOL_BLUE : XS_POOL_CANARY,
+				4, address, 1);
+		snprintf(address, sizeof(address), "fd00:1::%d", i + 1);
+		env_add_backend(&env, v6, XS_POOL_BLUE, 6, address, 1);
+	}
+	env_set_weights(&env, canary, 9500, 0, 500, XS_POOL_BLUE);
+	for (int i = 0; i < 1000; i++) {
+		__be32 prefix[4] = { htonl(0xac100000 | (i << 8)) };
+
+		xs_override_write(&env.dp, canary, XS_FAMILY_IPV4, prefix, 24,
+				  XS_POOL_CANARY);
+	}
+	xs_vip_read(&env.dp, &key, &vip);
+	vip.flags |= XS_VIP_HAS_OVERRIDES;
+	xs_vip_write(&env.dp, &key, &vip);
+}
+
+static double median3(const double *v)
+{
+	double a = v[0], b = v[1], c = v[2];
+
+	return a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
+}
+
+static double lowest(const double *v)
+{
+	double m = v[0];
+	for (int i = 1; i < ROUNDS; i++)
+		m = v[i] < m ? v[i] : m;
+	return m;
+}
+
+static double highest(const double *v)
+{
+	double m = v[0];
+	for (int i = 1; i < ROUNDS; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+int main(int argc, char **argv)
+{
+	struct xs_load_options defaults = { 0 };
+	struct floors *floors;
+	struct statfs fs;
+	FILE *tsv;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s FIGURES.tsv\n", argv[0]);
+		return 2;
+	}
+	/* one CPU for every run: per-CPU maps and caches stay put */
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(1, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	xs_log_set_level(XS_LOG_WARN);
+	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
+		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
+	if (env_make_network() || env_setup_with(&env, &defaults)) {
+		fprintf(stderr, "Couldn't set up (are we root?)\n");
+		return 1;
+	}
+	floors = floors__open_and_load();
+	if (!floors) {
+		env_teardown(&env);
+		return 1;
+	}
+	setup_vips();
+	program_fd[SPLIT] = env.prog_fd;
+	program_fd[STATEFUL] = bpf_program__fd(floors->progs.xdp_stateful_floor);
+	program_fd[STATELESS] = bpf_program__fd(floors->progs.xdp_stateless_floor);
+	program_fd[NULL_PROGRAM] = bpf_program__fd(floors->progs.xdp_null);
+
+	for (int round = 0; round < ROUNDS; round++)
+		for (size_t c = 0; c < CLASSES; c++)
+			for (int p = 0; p < PROGRAMS; p++)
+				if (measure(c, p, round)) {
+					fprintf(stderr, "test run failed\n");
+					return 1;
+				}
+
+	tsv = fopen(argv[1], "w");
+	printf("| class (BPF_PROG_TEST_RUN, ns/packet minus null, median [range] of %d rounds; p90) | xdp_split | stateful floor | stateless floor | xdp_split / stateful | reproduce |\n",
+	       ROUNDS);
+	printf("| --- | --- | --- | --- | --- | --- |\n");
+	for (size_t c = 0; c < CLASSES; c++) {
+		double null = median3(median_ns[c][NULL_PROGRAM]);
+		double cost[PROGRAMS];
+
+		printf("| %s |", classes[c].name);
+		for (int p = 0; p < NULL_PROGRAM; p++) {
+			double m = median3(median_ns[c][p]) - null;
+
+			cost[p] = m;
+			if (p == STATEFUL && !classes[c].floor) {
+				printf(" n/a (the floor parses TCP/IPv4 only) |");
+				continue;
+			}
+			printf(" %.0f [%.0f–%.0f]; p90 %.0f |", m,
+			       lowest(median_ns[c][p]) - null,
+			       highest(median_ns[c][p]) - null,
+			       median3(p90_ns[c][p]) - null);
+		}
+		if (classes[c].floor && cost[STATEFUL] > 0)
+			printf(" %.2f |", cost[SPLIT] / cost[STATEFUL]);
+		else
+			printf(" – |");
+		printf(" `build/xdpsplit-bench F.tsv` |\n");
+		/* NaN: gnuplot leaves out a floor that does not do this work */
+		if (tsv)
+			fprintf(tsv, "\"%s\"\t%.1f\t%.1f\t%.1f\n", classes[c].name,
+				cost[SPLIT], classes[c].floor ? cost[STATEFUL] : NAN,
+				cost[STATELESS]);
+	}
+	printf("\nnull program: %.0f ns median (subtracted above)\n",
+	       median3(median_ns[0][NULL_PROGRAM]));
+	if (tsv)
+		fclose(tsv);
+	floors__destroy(floors);
+	env_teardown(&env);
+	return 0;
+}
