@@ -33,7 +33,7 @@ BPF_PROGS := xdp_split xdp_decap xdp_pass
 BPF_OBJS  := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 BPF_HEADERS := $(wildcard maps/*.h bpf/*.h)
-HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h user/splitctl/*.h user/splitd/*.h tests/*.h)
+HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h user/splitctl/*.h user/splitd/*.h tests/*.h bench/*.h)
 
 LIB_SRCS  := $(wildcard user/lib/*.c)
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
@@ -57,9 +57,11 @@ TEST_BIN  := $(BUILD)/xdpsplit-tests
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN)
 
 # Benchmark baselines and drivers (make bench)
-BENCH_BPF := $(BUILD)/floors.bpf.o
+BENCH_BPF := $(BUILD)/floors.bpf.o $(BUILD)/generator.bpf.o
 BENCH_BIN := $(BUILD)/xdpsplit-bench
-BENCH_OBJS := $(BUILD)/bench/testrun.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+BENCH_OBJS := $(BUILD)/bench/testrun.o $(BUILD)/bench/classes.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+LIVE_BIN := $(BUILD)/xdpsplit-live
+LIVE_OBJS := $(BUILD)/bench/live.o $(BUILD)/bench/classes.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 SCALE_BIN := $(BUILD)/xdpsplit-scale
 SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 
@@ -69,6 +71,11 @@ $(BUILD)/%.bpf.o: bench/%.bpf.c $(BPF_HEADERS)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bench/testrun.o: $(BUILD)/floors.skel.h
+$(BUILD)/bench/live.o: $(BUILD)/floors.skel.h $(BUILD)/generator.skel.h
+
+$(LIVE_BIN): $(LIVE_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(BENCH_BIN): $(BENCH_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
@@ -78,7 +85,7 @@ $(SCALE_BIN): $(SCALE_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-bench: all $(BENCH_BIN) $(SCALE_BIN)
+bench: all $(BENCH_BIN) $(LIVE_BIN) $(SCALE_BIN)
 	$(Q)scripts/bench.sh $(BUILD)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS)

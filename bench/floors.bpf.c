@@ -2,6 +2,8 @@
 /*
  * Baselines for `make bench`, measured the same way as xdp_split:
  * - xdp_null: returns at once; its cost is subtracted from every figure.
+ * - xdp_drop_all: the same for live frames, where a pass would cost a trip
+ *   through the kernel's stack.
  * - xdp_stateless_floor: swaps the MACs and sends the frame back.
  * - xdp_stateful_floor: the least a stateful splitter must do: parse
  *   Ethernet/IPv4/TCP, one lookup in a flow table of xdp_split's type, key
@@ -28,6 +30,14 @@ int xdp_null(struct xdp_md *ctx)
 {
 	(void)ctx;
 	return XDP_PASS;
+}
+
+/* the empty program of live-frame runs: bpf_stats' own cost per run */
+SEC("xdp")
+int xdp_drop_all(struct xdp_md *ctx)
+{
+	(void)ctx;
+	return XDP_DROP;
 }
 
 SEC("xdp")

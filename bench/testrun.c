@@ -21,59 +21,21 @@
 #include <bpf/libbpf.h>
 #include "floors.skel.h"
 #include "user/lib/log.h"
-#include "tests/env.h"
+#include "classes.h"
 
 #define PACKETS 100000
 #define ROUNDS 3
 
 enum program { SPLIT, STATEFUL, STATELESS, NULL_PROGRAM, PROGRAMS };
 
-struct class {
-	const char *name;
-	int family;
-	const char *vip;
-	__u8 protocol;
-	__u32 flows;     /* established flows cycled through; 0: new each */
-	bool tcp_syn;    /* the measured packets are SYNs */
-	bool floor;      /* the stateful floor does this work (TCP/IPv4 VIP) */
-};
-
-static const struct class classes[] = {
-	{ "TCP v4 established, 1,000 flows", 4, "10.100.0.1", IPPROTO_TCP, 1000, false, true },
-	{ "TCP v4 established, 65,536 flows", 4, "10.100.0.1", IPPROTO_TCP, 65536, false, true },
-	{ "TCP v4 new flow every packet", 4, "10.100.0.1", IPPROTO_TCP, 0, true, true },
-	{ "UDP v4, 1,000 flows", 4, "10.100.0.1", IPPROTO_UDP, 1000, false, false },
-	{ "TCP v6 established, 1,000 flows", 6, "fd00:100::1", IPPROTO_TCP, 1000, false, false },
-	{ "non-VIP, passed", 4, "10.200.0.1", IPPROTO_TCP, 1000, false, false },
-	{ "canary 5% + 1,000 overrides, new flows", 4, "10.100.0.2", IPPROTO_TCP, 0, true, true },
-};
-#define CLASSES (sizeof(classes) / sizeof(classes[0]))
+#define CLASSES class_count
+#define MAX_CLASSES 16
 
 static int program_fd[PROGRAMS];
 static struct test_env env;
 static __u32 durations[PACKETS];
 /* [class][program][round] medians and p90s, ns */
-static double median_ns[CLASSES][PROGRAMS][ROUNDS], p90_ns[CLASSES][PROGRAMS][ROUNDS];
-
-static void flow_spec(const struct class *c, __u64 n, __u8 flags,
-		      struct packet_spec *spec, char *client)
-{
-	if (c->family == 4)
-		snprintf(client, 64, "198.18.%u.%u", (unsigned)(n >> 8) & 0xff,
-			 (unsigned)n & 0xff);
-	else
-		snprintf(client, 64, "2001:2::%x", (unsigned)(n & 0xffff));
-	memset(spec, 0, sizeof(*spec));
-	spec->family = c->family;
-	spec->client = client;
-	spec->vip = c->vip;
-	spec->client_port = 1024 + (n >> 16) % 60000;
-	spec->vip_port = 80;
-	spec->protocol = c->protocol;
-	spec->tcp_flags = flags;
-	parse_mac(TEST_LB_MAC, spec->destination_mac);
-	parse_mac(TEST_CLIENT_MAC, spec->source_mac);
-}
+static double median_ns[MAX_CLASSES][PROGRAMS][ROUNDS], p90_ns[MAX_CLASSES][PROGRAMS][ROUNDS];
 
 static int run_one(int fd, const __u8 *frame, __u32 length, __u32 *duration)
 {
@@ -128,41 +90,6 @@ static int measure(size_t ci, int p, int round)
 	return 0;
 }
 
-static void setup_vips(void)
-{
-	struct xs_vip_key key;
-	struct xs_vip vip;
-	__u32 plain = env_add_vip(&env, 4, "10.100.0.1", 80, IPPROTO_TCP,
-				  XS_MODE_L2DSR, XS_SPLIT_FLOW, NULL);
-	__u32 udp = env_add_vip(&env, 4, "10.100.0.1", 80, IPPROTO_UDP,
-				XS_MODE_L2DSR, XS_SPLIT_FLOW, NULL);
-	__u32 v6 = env_add_vip(&env, 6, "fd00:100::1", 80, IPPROTO_TCP,
-			       XS_MODE_L2DSR, XS_SPLIT_FLOW, NULL);
-	__u32 canary = env_add_vip(&env, 4, "10.100.0.2", 80, IPPROTO_TCP,
-				   XS_MODE_L2DSR, XS_SPLIT_FLOW, &key);
-	char address[64];
-
-	for (int i = 0; i < 4; i++) {
-		snprintf(address, sizeof(address), "10.0.1.%d", i + 1);
-		env_add_backend(&env, plain, XS_POOL_BLUE, 4, address, 1);
-		env_add_backend(&env, udp, XS_POOL_BLUE, 4, address, 1);
-		env_add_backend(&env, canary, i < 2 ? XS_POOL_BLUE : XS_POOL_CANARY,
-				4, address, 1);
-		snprintf(address, sizeof(address), "fd00:1::%d", i + 1);
-		env_add_backend(&env, v6, XS_POOL_BLUE, 6, address, 1);
-	}
-	env_set_weights(&env, canary, 9500, 0, 500, XS_POOL_BLUE);
-	for (int i = 0; i < 1000; i++) {
-		__be32 prefix[4] = { htonl(0xac100000 | (i << 8)) };
-
-		xs_override_write(&env.dp, canary, XS_FAMILY_IPV4, prefix, 24,
-				  XS_POOL_CANARY);
-	}
-	xs_vip_read(&env.dp, &key, &vip);
-	vip.flags |= XS_VIP_HAS_OVERRIDES;
-	xs_vip_write(&env.dp, &key, &vip);
-}
-
 static double median3(const double *v)
 {
 	double a = v[0], b = v[1], c = v[2];
@@ -193,7 +120,7 @@ int main(int argc, char **argv)
 	struct statfs fs;
 	FILE *tsv;
 
-	if (argc != 2) {
+	if (argc != 2 || CLASSES > MAX_CLASSES) {
 		fprintf(stderr, "usage: %s FIGURES.tsv\n", argv[0]);
 		return 2;
 	}
@@ -214,7 +141,7 @@ int main(int argc, char **argv)
 		env_teardown(&env);
 		return 1;
 	}
-	setup_vips();
+	setup_vips(&env);
 	program_fd[SPLIT] = env.prog_fd;
 	program_fd[STATEFUL] = bpf_program__fd(floors->progs.xdp_stateful_floor);
 	program_fd[STATELESS] = bpf_program__fd(floors->progs.xdp_stateless_floor);

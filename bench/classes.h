@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The traffic classes every benchmark measures, and the VIPs they hit. */
+#ifndef XDPSPLIT_BENCH_CLASSES_H
+#define XDPSPLIT_BENCH_CLASSES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "tests/env.h"
+
+struct class {
+	const char *name;
+	int family;
+	const char *vip;
+	__u8 protocol;
+	__u32 flows;     /* established flows cycled through; 0: new each */
+	bool tcp_syn;    /* the measured packets are SYNs */
+	bool floor;      /* the stateful floor does this work (TCP/IPv4 VIP) */
+};
+
+extern const struct class classes[];
+extern const size_t class_count;
+
+/* The packet of flow n of a class: client 198.18.x.y (or 2001:2::n),
+ * port 1024 + n / 65536. */
+void flow_spec(const struct class *c, __u64 n, __u8 flags,
+	       struct packet_spec *spec, char *client);
+/* The VIPs the classes address, with backends, a 5% canary and 1,000
+ * client overrides on 10.100.0.2. */
+void setup_vips(struct test_env *env);
+
+#endif

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The load generator and the sink for live-frame benchmarks.
+ * xdp_generator runs under BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES:
+ * each run writes the whole packet template again (live-frame pages are
+ * recycled as the receiver left them), gives it the next client address and
+ * port, and sends it with XDP_TX into the veth whose peer runs the program
+ * under test. xdp_sink, attached to the generator's side, counts and drops
+ * what comes back.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "generator.h"
+
+struct template template;
+__u64 sent;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sink_count SEC(".maps");
+
+static __always_inline void put16(__u8 *p, __u16 value)
+{
+	p[0] = value >> 8;
+	p[1] = value;
+}
+
+SEC("xdp")
+int xdp_generator(struct xdp_md *ctx)
+{
+	__u8 *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 n = sent++;
+	__u32 flow = template.flows ? n % template.flows : n;
+
+	if ((void *)(data + TEMPLATE_BYTES) > end)
+		return XDP_DROP;
+	__builtin_memcpy(data, template.bytes, TEMPLATE_BYTES);
+	/* client address: the low 16 bits; client port: the rest */
+	if (template.ipv6) {
+		put16(data + 14 + 8 + 14, flow & 0xffff);
+		put16(data + 14 + 40, 1024 + (flow >> 16));
+	} else {
+		put16(data + 14 + 12 + 2, flow & 0xffff);
+		put16(data + 14 + 20, 1024 + (flow >> 16));
+	}
+	return XDP_TX;
+}
+
+SEC("xdp")
+int xdp_sink(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 *count = bpf_map_lookup_elem(&sink_count, &zero);
+
+	(void)ctx;
+	if (count)
+		*count += 1;
+	return XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

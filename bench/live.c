@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Per-packet cost and packet rate on live frames. A generator program run
+ * with BPF_F_TEST_XDP_LIVE_FRAMES sends each class's packets into lb0; the
+ * program under test runs native on lb0 and sends them back with XDP_TX to
+ * lb0peer, where a sink counts them. With run-time statistics on
+ * (BPF_ENABLE_STATS), ns/packet is run_time_ns / run_cnt of the program
+ * under test, minus that of a program that only drops. Packets/s is what
+ * the sink received over the wall time, everything on one core.
+ * Writes a markdown table to stdout and the figures to argv[1] (TSV).
+ */
+#include <math.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "floors.skel.h"
+#include "generator.h"
+#include "generator.skel.h"
+#include "user/lib/log.h"
+#include "classes.h"
+
+#define PACKETS 1000000
+#define ROUNDS 3
+
+enum program { SPLIT, STATEFUL, STATELESS, EMPTY, PROGRAMS };
+
+static struct test_env env;
+static struct generator *gen;
+static int program_fd[PROGRAMS], sink_ifindex;
+static double ns[16][PROGRAMS][ROUNDS], pps[16][PROGRAMS][ROUNDS];
+
+static double seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void run_stats(int fd, __u64 *run_time, __u64 *runs)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 length = sizeof(info);
+
+	bpf_obj_get_info_by_fd(fd, &info, &length);
+	*run_time = info.run_time_ns;
+	*runs = info.run_cnt;
+}
+
+static __u64 sunk(void)
+{
+	int cpus = libbpf_num_possible_cpus();
+	__u64 values[cpus], total = 0;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(gen->maps.sink_count), &zero, values))
+		return 0;
+	for (int i = 0; i < cpus; i++)
+		total += values[i];
+	return total;
+}
+
+static int generate(__u32 packets)
+{
+	static __u8 frame[TEMPLATE_BYTES];
+	struct xdp_md context = { .data_end = TEMPLATE_BYTES,
+				  .ingress_ifindex = sink_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
+		    .data_size_in = TEMPLATE_BYTES, .ctx_in = &context,
+		    .ctx_size_in = sizeof(context), .repeat = packets,
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+
+	memcpy(frame, gen->bss->template.bytes, TEMPLATE_BYTES);
+	return bpf_prog_test_run_opts(bpf_program__fd(gen->progs.xdp_generator),
+				      &opts);
+}
+
+static int measure(size_t ci, int p, int round)
+{
+	const struct class *c = &classes[ci];
+	struct packet_spec spec;
+	char client[64];
+	__u8 frame[FRAME_CAPACITY];
+	__u64 time0, runs0, time1, runs1, sunk0;
+	double start;
+
+	if (bpf_xdp_attach(env.ifindex, program_fd[p], XDP_FLAGS_DRV_MODE, NULL))
+		return -1;
+	flow_spec(c, 0, c->tcp_syn ? 0x02 : 0x10, &spec, client);
+	memset(frame, 0, sizeof(frame));
+	build_packet(&spec, frame);
+	memcpy(gen->bss->template.bytes, frame, TEMPLATE_BYTES);
+	gen->bss->template.flows = c->flows;
+	gen->bss->template.ipv6 = c->family == 6;
+	/* established classes: every flow exists before the clock starts */
+	if (c->flows && generate(c->flows))
+		return -1;
+	run_stats(program_fd[p], &time0, &runs0);
+	sunk0 = sunk();
+	start = seconds();
+	if (generate(PACKETS))
+		return -1;
+	pps[ci][p][round] = (sunk() - sunk0) / (seconds() - start);
+	run_stats(program_fd[p], &time1, &runs1);
+	ns[ci][p][round] = runs1 > runs0 ? (double)(time1 - time0) / (runs1 - runs0) : 0;
+	return 0;
+}
+
+static double median3(const double *v)
+{
+	double a = v[0], b = v[1], c = v[2];
+
+	return a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
+}
+
+static void range(const double *v, double *low, double *high)
+{
+	*low = *high = v[0];
+	for (int i = 1; i < ROUNDS; i++) {
+		*low = v[i] < *low ? v[i] : *low;
+		*high = v[i] > *high ? v[i] : *high;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct xs_load_options defaults = { 0 };
+	struct floors *floors;
+	struct statfs fs;
+	cpu_set_t one;
+	int stats_fd, rc = 1;
+	FILE *tsv = argc > 1 ? fopen(argv[1], "w") : NULL;
+
+	CPU_ZERO(&one);
+	CPU_SET(1, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	xs_log_set_level(XS_LOG_WARN);
+	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
+		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
+	if (class_count > 16 || env_make_network() || env_setup_with(&env, &defaults)) {
+		fprintf(stderr, "Couldn't set up (are we root?)\n");
+		return 1;
+	}
+	floors = floors__open_and_load();
+	gen = generator__open_and_load();
+	sink_ifindex = (int)if_nametoindex("lb0peer");
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (!floors || !gen || stats_fd < 0 ||
+	    bpf_xdp_attach(sink_ifindex, bpf_program__fd(gen->progs.xdp_sink),
+			   XDP_FLAGS_DRV_MODE, NULL)) {
+		fprintf(stderr, "Couldn't load the generator, sink or floors\n");
+		goto out;
+	}
+	setup_vips(&env);
+	program_fd[SPLIT] = env.prog_fd;
+	program_fd[STATEFUL] = bpf_program__fd(floors->progs.xdp_stateful_floor);
+	program_fd[STATELESS] = bpf_program__fd(floors->progs.xdp_stateless_floor);
+	program_fd[EMPTY] = bpf_program__fd(floors->progs.xdp_drop_all);
+
+	for (int round = 0; round < ROUNDS; round++)
+		for (size_t c = 0; c < class_count; c++)
+			for (int p = 0; p < PROGRAMS; p++)
+				if (measure(c, p, round)) {
+					fprintf(stderr, "live run failed\n");
+					goto out;
+				}
+
+	printf("| class (live frames, one core; ns/packet from bpf_stats minus an XDP_DROP program; median [range] of %d rounds of %d packets) | xdp_split ns | stateful floor ns | stateless floor ns | xdp_split / stateful | xdp_split Mpps | stateless floor Mpps | Mpps ratio | reproduce |\n",
+	       ROUNDS, PACKETS);
+	printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+	for (size_t c = 0; c < class_count; c++) {
+		double empty = median3(ns[c][EMPTY]), cost[PROGRAMS], low, high;
+
+		printf("| %s |", classes[c].name);
+		for (int p = 0; p < EMPTY; p++) {
+			cost[p] = median3(ns[c][p]) - empty;
+			range(ns[c][p], &low, &high);
+			if (p == STATEFUL && !classes[c].floor)
+				printf(" n/a |");
+			else
+				printf(" %.0f [%.0f–%.0f] |", cost[p], low - empty,
+				       high - empty);
+		}
+		if (classes[c].floor && cost[STATEFUL] > 0)
+			printf(" %.2f |", cost[SPLIT] / cost[STATEFUL]);
+		else
+			printf(" – |");
+		/* NaN: gnuplot leaves out a floor that does not do this work */
+		if (tsv)
+			fprintf(tsv, "\"%s\"\t%.1f\t%.1f\t%.1f\n", classes[c].name,
+				cost[SPLIT], classes[c].floor ? cost[STATEFUL] : NAN,
+				cost[STATELESS]);
+		if (median3(pps[c][SPLIT]) < 1) /* XDP_PASS: nothing comes back */
+			printf(" – (passed to the stack) | %.2f | – |",
+			       median3(pps[c][STATELESS]) / 1e6);
+		else
+			printf(" %.2f | %.2f | %.2f |", median3(pps[c][SPLIT]) / 1e6,
+			       median3(pps[c][STATELESS]) / 1e6,
+			       median3(pps[c][SPLIT]) / median3(pps[c][STATELESS]));
+		printf(" `build/xdpsplit-live F.tsv` |\n");
+	}
+	printf("\nempty (XDP_DROP) program under bpf_stats: %.0f ns/packet (subtracted above)\n",
+	       median3(ns[0][EMPTY]));
+	rc = 0;
+out:
+	if (tsv)
+		fclose(tsv);
+	bpf_xdp_detach(env.ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	if (sink_ifindex)
+		bpf_xdp_detach(sink_ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	generator__destroy(gen);
+	floors__destroy(floors);
+	env_teardown(&env);
+	return rc;
+}
