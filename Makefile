@@ -62,6 +62,8 @@ BENCH_BIN := $(BUILD)/xdpsplit-bench
 BENCH_OBJS := $(BUILD)/bench/testrun.o $(BUILD)/bench/classes.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 LIVE_BIN := $(BUILD)/xdpsplit-live
 LIVE_OBJS := $(BUILD)/bench/live.o $(BUILD)/bench/classes.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+SWITCH_BIN := $(BUILD)/xdpsplit-switch
+SWITCH_OBJS := $(BUILD)/bench/switch.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 SCALE_BIN := $(BUILD)/xdpsplit-scale
 SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 
@@ -85,7 +87,11 @@ $(SCALE_BIN): $(SCALE_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-bench: all $(BENCH_BIN) $(LIVE_BIN) $(SCALE_BIN)
+$(SWITCH_BIN): $(SWITCH_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+bench: all $(BENCH_BIN) $(LIVE_BIN) $(SCALE_BIN) $(SWITCH_BIN)
 	$(Q)scripts/bench.sh $(BUILD)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS)

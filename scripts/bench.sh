@@ -19,6 +19,8 @@ echo "per-packet cost and rate on live frames (about two minutes) ..." >&2
 "$build/xdpsplit-live" "$work/live.tsv" > "$work/live.md"
 echo "control plane and scale ..." >&2
 "$build/xdpsplit-scale" > "$work/scale.md"
+echo "switch command to first packet, 100 times ..." >&2
+"$build/xdpsplit-switch" "$build/splitctl" >> "$work/scale.md"
 
 gnuplot <<GNUPLOT
 set terminal pngcairo size 1100,520 noenhanced font ",10"
@@ -75,9 +77,9 @@ GNUPLOT
 	echo "## Not measured yet"
 	echo
 	echo "HAProxy and nginx side by side, packets/s with the LB's NAPI on its own"
-	echo "core, command-to-first-packet over 100 switches and rollback reaction over"
-	echo "20 are the next steps of the benchmark issue; the end-to-end tests already"
-	echo "print single measurements of the last two (\`make check\`)."
+	echo "core, and rollback reaction over 20 breaches at 1 s and 100 ms intervals"
+	echo "are the next steps of the benchmark issue; the end-to-end tests print"
+	echo "single rollback reactions (\`make check\`)."
 } > "$here/BENCHMARKS.md"
 cat "$work/live.md" "$work/testrun.md" "$work/scale.md"
 echo "written: BENCHMARKS.md, bench/ns-per-packet.png" >&2
