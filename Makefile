@@ -64,6 +64,8 @@ LIVE_BIN := $(BUILD)/xdpsplit-live
 LIVE_OBJS := $(BUILD)/bench/live.o $(BUILD)/bench/classes.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 SWITCH_BIN := $(BUILD)/xdpsplit-switch
 SWITCH_OBJS := $(BUILD)/bench/switch.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+ROLLBACK_BIN := $(BUILD)/xdpsplit-rollback
+ROLLBACK_OBJS := $(BUILD)/bench/rollback.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 SCALE_BIN := $(BUILD)/xdpsplit-scale
 SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 
@@ -91,7 +93,11 @@ $(SWITCH_BIN): $(SWITCH_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-bench: all $(BENCH_BIN) $(LIVE_BIN) $(SCALE_BIN) $(SWITCH_BIN)
+$(ROLLBACK_BIN): $(ROLLBACK_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+bench: all $(BENCH_BIN) $(LIVE_BIN) $(SCALE_BIN) $(SWITCH_BIN) $(ROLLBACK_BIN)
 	$(Q)scripts/bench.sh $(BUILD)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS)
