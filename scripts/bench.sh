@@ -24,6 +24,9 @@ echo "switch command to first packet, 100 times ..." >&2
 echo "rollback reaction, 20 breaches at 1 s and at 100 ms (about a minute) ..." >&2
 "$build/xdpsplit-rollback" "$build/splitd" "$build/splitctl" >> "$work/scale.md"
 
+echo "xdpsplit, HAProxy, nginx and no load balancer with wrk (about two minutes) ..." >&2
+/usr/bin/python3 "$here/bench/compare.py" > "$work/compare.md"
+
 gnuplot <<GNUPLOT
 set terminal pngcairo size 1100,520 noenhanced font ",10"
 set output "$here/bench/ns-per-packet.png"
@@ -72,15 +75,24 @@ GNUPLOT
 	echo
 	cat "$work/testrun.md"
 	echo
+	echo "## Against HAProxy and nginx, and no load balancer"
+	echo
+	echo "The same client workload through each, on the same namespaces, nginx"
+	echo "backends (blue1, blue2, canary1; 95/5). Extra machine CPU is the busy time"
+	echo "of all CPUs (/proc/stat) per connection, minus the no-LB run's: XDP's work"
+	echo "is in softirq and in no process, so per-process CPU would miss it."
+	echo
+	cat "$work/compare.md"
+	echo
 	echo "## Control plane and scale"
 	echo
 	cat "$work/scale.md"
 	echo
 	echo "## Not measured yet"
 	echo
-	echo "HAProxy and nginx side by side (connections/s, latency, canary fraction,"
-	echo "machine CPU per connection against no load balancer) and packets/s with"
-	echo "the LB's NAPI on its own core are the next steps of the benchmark issue."
+	echo "Packets/s with the LB's NAPI on its own core (veth runs the receiver's"
+	echo "NAPI on the sending CPU; pinning it elsewhere needs a NIC or threaded"
+	echo "NAPI set up this kernel's veth does not offer here)."
 } > "$here/BENCHMARKS.md"
-cat "$work/live.md" "$work/testrun.md" "$work/scale.md"
+cat "$work/live.md" "$work/testrun.md" "$work/compare.md" "$work/scale.md"
 echo "written: BENCHMARKS.md, bench/ns-per-packet.png" >&2
