@@ -191,6 +191,12 @@ def main():
                 summary([r["canary"] for r in rs], "%.3f") if "no load" not in name else "–",
                 summary(extra, "%.1f") if "no load" not in name else "0 (the base)",
                 sum(r["errors"] for r in rs)))
+        xdp = statistics.median((r["cpu"] - base) for r in results[targets[1][0]])
+        haproxy = statistics.median((r["cpu"] - base) for r in results[targets[2][0]])
+        print("target: extra machine CPU per connection >= 20x lower than HAProxy's: %.1fx lower"
+              % (haproxy / xdp if xdp > 0 else float("inf")))
+        print("target: connections/s >= 0.95x the no-LB ceiling: %.2fx"
+              % (statistics.median(r["rate"] for r in results[targets[1][0]]) / ceiling))
     finally:
         for process in processes:
             process.kill()
