@@ -2,7 +2,14 @@
 # xdpsplit build. `make` builds everything, `make check` runs every test,
 # `make deps` installs what a fresh Debian 12 machine lacks. V=1 shows commands.
 
+# SANITIZE=1: userspace with AddressSanitizer and UndefinedBehaviorSanitizer,
+# in a build directory of its own
+ifeq ($(SANITIZE),1)
+BUILD     ?= build-sanitize
+SANITIZER_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
 BUILD     ?= build
+endif
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 CC        ?= gcc
@@ -27,6 +34,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
 	     -I. -I$(BUILD) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CFLAGS    += $(SANITIZER_FLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -I. -I$(ARCH_INC)
 
 BPF_PROGS := xdp_split xdp_decap xdp_pass
@@ -131,7 +139,7 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB)
 
 # The tests load programs, create namespaces and veths: they need root.
 check: all
-	$(Q)scripts/run-tests.sh $(TEST_BIN)
+	$(Q)XDPSPLIT_BUILD=$(BUILD) scripts/run-tests.sh $(TEST_BIN)
 
 deps:
 	$(Q)scripts/install-deps.sh

@@ -11,7 +11,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.join(ROOT, "build")
+# make check SANITIZE=1 runs the e2e tests against the sanitized binaries
+BUILD = os.path.join(ROOT, os.environ.get("XDPSPLIT_BUILD", "build"))
 PYTHON = "/usr/bin/python3"
 BACKENDS = {"blue1": "10.77.0.11", "blue2": "10.77.0.12",
             "green1": "10.77.0.21", "green2": "10.77.0.22",
