@@ -67,15 +67,15 @@ all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN)
 # Benchmark baselines and drivers (make bench)
 BENCH_BPF := $(BUILD)/floors.bpf.o $(BUILD)/generator.bpf.o
 BENCH_BIN := $(BUILD)/xdpsplit-bench
-BENCH_OBJS := $(BUILD)/bench/testrun.o $(BUILD)/bench/classes.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+BENCH_OBJS := $(BUILD)/bench/testrun.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 LIVE_BIN := $(BUILD)/xdpsplit-live
-LIVE_OBJS := $(BUILD)/bench/live.o $(BUILD)/bench/classes.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+LIVE_OBJS := $(BUILD)/bench/live.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 SWITCH_BIN := $(BUILD)/xdpsplit-switch
-SWITCH_OBJS := $(BUILD)/bench/switch.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+SWITCH_OBJS := $(BUILD)/bench/switch.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 ROLLBACK_BIN := $(BUILD)/xdpsplit-rollback
-ROLLBACK_OBJS := $(BUILD)/bench/rollback.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+ROLLBACK_OBJS := $(BUILD)/bench/rollback.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 SCALE_BIN := $(BUILD)/xdpsplit-scale
-SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 
 $(BUILD)/%.bpf.o: bench/%.bpf.c $(BPF_HEADERS)
 	@mkdir -p $(@D)

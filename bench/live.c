@@ -29,9 +29,10 @@
 #include "generator.skel.h"
 #include "user/lib/log.h"
 #include "classes.h"
+#include "common.h"
 
 #define PACKETS 1000000
-#define ROUNDS 3
+#define ROUNDS BENCH_ROUNDS
 
 enum program { SPLIT, STATEFUL, STATELESS, EMPTY, PROGRAMS };
 
@@ -39,14 +40,6 @@ static struct test_env env;
 static struct generator *gen;
 static int program_fd[PROGRAMS], sink_ifindex;
 static double ns[16][PROGRAMS][ROUNDS], pps[16][PROGRAMS][ROUNDS];
-
-static double seconds(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
 
 static void run_stats(int fd, __u64 *run_time, __u64 *runs)
 {
@@ -108,10 +101,10 @@ static int measure(size_t ci, int p, int round)
 		return -1;
 	run_stats(program_fd[p], &time0, &runs0);
 	sunk0 = sunk();
-	start = seconds();
+	start = bench_now();
 	if (generate(PACKETS))
 		return -1;
-	pps[ci][p][round] = (sunk() - sunk0) / (seconds() - start);
+	pps[ci][p][round] = (sunk() - sunk0) / (bench_now() - start);
 	run_stats(program_fd[p], &time1, &runs1);
 	ns[ci][p][round] = runs1 > runs0 ? (double)(time1 - time0) / (runs1 - runs0) : 0;
 	return 0;
@@ -164,41 +157,15 @@ static int napi_on_own_core(bool on)
 	return pinned ? 0 : -1;
 }
 
-static double median3(const double *v)
-{
-	double a = v[0], b = v[1], c = v[2];
-
-	return a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
-}
-
-static void range(const double *v, double *low, double *high)
-{
-	*low = *high = v[0];
-	for (int i = 1; i < ROUNDS; i++) {
-		*low = v[i] < *low ? v[i] : *low;
-		*high = v[i] > *high ? v[i] : *high;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct xs_load_options defaults = { 0 };
 	struct floors *floors;
-	struct statfs fs;
-	cpu_set_t one;
 	int stats_fd, rc = 1;
 	FILE *tsv = argc > 1 ? fopen(argv[1], "w") : NULL;
 
-	CPU_ZERO(&one);
-	CPU_SET(1, &one);
-	sched_setaffinity(0, sizeof(one), &one);
-	xs_log_set_level(XS_LOG_WARN);
-	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
-		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
-	if (class_count > 16 || env_make_network() || env_setup_with(&env, &defaults)) {
-		fprintf(stderr, "Couldn't set up (are we root?)\n");
+	if (class_count > 16 || bench_setup(&env, &defaults))
 		return 1;
-	}
 	floors = floors__open_and_load();
 	gen = generator__open_and_load();
 	sink_ifindex = (int)if_nametoindex("lb0peer");
@@ -227,12 +194,12 @@ int main(int argc, char **argv)
 	       ROUNDS, PACKETS);
 	printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
 	for (size_t c = 0; c < class_count; c++) {
-		double empty = median3(ns[c][EMPTY]), cost[PROGRAMS], low, high;
+		double empty = bench_median(ns[c][EMPTY]), cost[PROGRAMS], low, high;
 
 		printf("| %s |", classes[c].name);
 		for (int p = 0; p < EMPTY; p++) {
-			cost[p] = median3(ns[c][p]) - empty;
-			range(ns[c][p], &low, &high);
+			cost[p] = bench_median(ns[c][p]) - empty;
+			bench_range(ns[c][p], &low, &high);
 			if (p == STATEFUL && !classes[c].floor)
 				printf(" n/a |");
 			else
@@ -248,29 +215,29 @@ int main(int argc, char **argv)
 			fprintf(tsv, "\"%s\"\t%.1f\t%.1f\t%.1f\n", classes[c].name,
 				cost[SPLIT], classes[c].floor ? cost[STATEFUL] : NAN,
 				cost[STATELESS]);
-		if (median3(pps[c][SPLIT]) < 1) /* XDP_PASS: nothing comes back */
+		if (bench_median(pps[c][SPLIT]) < 1) /* XDP_PASS: nothing comes back */
 			printf(" – (passed to the stack) | %.2f | – |",
-			       median3(pps[c][STATELESS]) / 1e6);
+			       bench_median(pps[c][STATELESS]) / 1e6);
 		else
-			printf(" %.2f | %.2f | %.2f |", median3(pps[c][SPLIT]) / 1e6,
-			       median3(pps[c][STATELESS]) / 1e6,
-			       median3(pps[c][SPLIT]) / median3(pps[c][STATELESS]));
+			printf(" %.2f | %.2f | %.2f |", bench_median(pps[c][SPLIT]) / 1e6,
+			       bench_median(pps[c][STATELESS]) / 1e6,
+			       bench_median(pps[c][SPLIT]) / bench_median(pps[c][STATELESS]));
 		printf(" `build/xdpsplit-live F.tsv` |\n");
 	}
 	printf("\nempty (XDP_DROP) program under bpf_stats: %.0f ns/packet (subtracted above)\n",
-	       median3(ns[0][EMPTY]));
+	       bench_median(ns[0][EMPTY]));
 	/* where we stand against the targets, from this run */
 	{
-		double e0 = median3(ns[0][EMPTY]), e2 = median3(ns[2][EMPTY]);
+		double e0 = bench_median(ns[0][EMPTY]), e2 = bench_median(ns[2][EMPTY]);
 
 		printf("target: established-flow cost <= 1.3x the stateful floor: %.2fx (%s)\n",
-		       (median3(ns[0][SPLIT]) - e0) / (median3(ns[0][STATEFUL]) - e0),
+		       (bench_median(ns[0][SPLIT]) - e0) / (bench_median(ns[0][STATEFUL]) - e0),
 		       classes[0].name);
 		printf("target: new-flow cost <= 2x the stateful floor's insert path: %.2fx (%s)\n",
-		       (median3(ns[2][SPLIT]) - e2) / (median3(ns[2][STATEFUL]) - e2),
+		       (bench_median(ns[2][SPLIT]) - e2) / (bench_median(ns[2][STATEFUL]) - e2),
 		       classes[2].name);
 		printf("target: packets/s >= 0.8x the stateless floor's, single core, 1,000 flows: %.2fx\n",
-		       median3(pps[0][SPLIT]) / median3(pps[0][STATELESS]));
+		       bench_median(pps[0][SPLIT]) / bench_median(pps[0][STATELESS]));
 	}
 
 	/* the same first class with the LB's NAPI on a core of its own */
@@ -286,8 +253,8 @@ int main(int argc, char **argv)
 					own[p][round] = pps[0][p == 0 ? SPLIT : STATELESS][round];
 		napi_on_own_core(false);
 		printf("\n%s with the LB's NAPI in its own thread on CPU 0, the generator on CPU 1: xdp_split %.2f Mpps, stateless floor %.2f Mpps, ratio %.2f\n",
-		       classes[0].name, median3(own[0]) / 1e6, median3(own[1]) / 1e6,
-		       median3(own[1]) > 0 ? median3(own[0]) / median3(own[1]) : 0);
+		       classes[0].name, bench_median(own[0]) / 1e6, bench_median(own[1]) / 1e6,
+		       bench_median(own[1]) > 0 ? bench_median(own[0]) / bench_median(own[1]) : 0);
 	}
 	rc = 0;
 out:

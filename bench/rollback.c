@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include "user/lib/log.h"
-#include "tests/env.h"
+#include "common.h"
 
 #define BREACHES 20
 
@@ -32,14 +32,6 @@ extern char **environ;
 
 static struct test_env env;
 static atomic_int broken, stop;
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
 
 /* New flows, about 2,000 a second: SYN then ACK while healthy, SYN only
  * while "broken". */
@@ -75,8 +67,11 @@ static int run(char *const args[], bool quiet)
 	int status;
 
 	posix_spawn_file_actions_init(&actions);
-	if (quiet)
+	if (quiet) {
 		posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+		/* "is it running?" while splitd starts is expected */
+		posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+	}
 	if (posix_spawn(&pid, args[0], &actions, NULL, args, environ) ||
 	    waitpid(pid, &status, 0) < 0)
 		return -1;
@@ -89,12 +84,6 @@ static int canary_bp(void)
 
 	xs_route_read(&env.dp, 0, &route);
 	return route.weight[XS_POOL_CANARY];
-}
-
-static int by_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 /* One splitd at this interval, BREACHES breaches; the reactions, sorted. */
@@ -146,15 +135,15 @@ static int measure(const char *splitd, char *splitctl, const char *dir,
 		while (canary_bp() != 5000)
 			usleep(1000);
 		usleep(atoi(interval) * (strstr(interval, "ms") ? 1000 : 1000000) * 2);
-		breached = now();
+		breached = bench_now();
 		atomic_store(&broken, 1);
-		while (canary_bp() != 0 && now() - breached < 30)
+		while (canary_bp() != 0 && bench_now() - breached < 30)
 			usleep(200);
-		reactions[i] = now() - breached;
+		reactions[i] = bench_now() - breached;
 	}
 	kill(daemon, SIGTERM);
 	waitpid(daemon, NULL, 0);
-	qsort(reactions, BREACHES, sizeof(double), by_double);
+	qsort(reactions, BREACHES, sizeof(double), bench_by_double);
 	return 0;
 }
 
@@ -165,16 +154,12 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/xdpsplit-rollback-XXXXXX", command[128];
 	double reactions[BREACHES];
 	pthread_t thread;
-	struct statfs fs;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s SPLITD SPLITCTL\n", argv[0]);
 		return 2;
 	}
-	xs_log_set_level(XS_LOG_WARN);
-	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
-		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
-	if (!mkdtemp(dir) || env_make_network() || env_setup_with(&env, &options))
+	if (!mkdtemp(dir) || bench_setup(&env, &options))
 		return 1;
 	setenv("XDPSPLIT_PIN_DIR", env.pin_dir, 1);
 	setenv("XDPSPLIT_STATE_DIR", dir, 1);

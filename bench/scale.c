@@ -18,21 +18,7 @@
 #include <bpf/bpf.h>
 #include "user/lib/log.h"
 #include "user/lib/maglev.h"
-#include "tests/env.h"
-
-static double now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
-static int by_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
+#include "common.h"
 
 static unsigned long long memlock(int fd)
 {
@@ -60,12 +46,12 @@ static void route_write(struct test_env *env)
 	for (int i = 0; i < WRITES; i++) {
 		struct xs_route route = { .weight = { 9500 - i % 2 * 500, 0,
 						      500 + i % 2 * 500 } };
-		double start = now_ns();
+		double start = (bench_now() * 1e9);
 
 		xs_route_write(&env->dp, vip, &route);
-		samples[i] = now_ns() - start;
+		samples[i] = (bench_now() * 1e9) - start;
 	}
-	qsort(samples, WRITES, sizeof(samples[0]), by_double);
+	qsort(samples, WRITES, sizeof(samples[0]), bench_by_double);
 	printf("| route write (weights or switch), the map write alone | %.0f ns median, p99 %.0f ns, max %.0f ns (%d writes) | `build/xdpsplit-scale` |\n",
 	       samples[WRITES / 2], samples[WRITES * 99 / 100],
 	       samples[WRITES - 1], WRITES);
@@ -85,16 +71,16 @@ static void maglev(struct test_env *env)
 		backends[i].weight = 1 + i % 3;
 	}
 	for (int r = 0; r < ROUNDS; r++) {
-		double start = now_ns();
+		double start = (bench_now() * 1e9);
 
 		xs_maglev_build(backends, BACKENDS, size, table);
-		build[r] = now_ns() - start;
-		start = now_ns();
+		build[r] = (bench_now() * 1e9) - start;
+		start = (bench_now() * 1e9);
 		xs_maglev_install(&env->dp, 0, XS_POOL_BLUE, table);
-		install[r] = now_ns() - start;
+		install[r] = (bench_now() * 1e9) - start;
 	}
-	qsort(build, ROUNDS, sizeof(double), by_double);
-	qsort(install, ROUNDS, sizeof(double), by_double);
+	qsort(build, ROUNDS, sizeof(double), bench_by_double);
+	qsort(install, ROUNDS, sizeof(double), bench_by_double);
 	printf("| Maglev table of a 1,000-backend pool (%u slots, weights 1–3) | build %.1f ms [%.1f–%.1f], write and swap in %.1f ms [%.1f–%.1f] (%d rounds) | `build/xdpsplit-scale` |\n",
 	       size, build[ROUNDS / 2] / 1e6, build[0] / 1e6,
 	       build[ROUNDS - 1] / 1e6, install[ROUNDS / 2] / 1e6,
@@ -186,15 +172,9 @@ int main(void)
 	struct xs_load_options larger = { .max_flows = 4 << 20, .max_vips = 1024,
 					  .max_backends = 16384 };
 	struct test_env env;
-	struct statfs fs;
 
-	xs_log_set_level(XS_LOG_WARN);
-	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
-		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
-	if (env_make_network() || env_setup_with(&env, &defaults)) {
-		fprintf(stderr, "Couldn't set up (are we root?)\n");
+	if (bench_setup(&env, &defaults))
 		return 1;
-	}
 	printf("| control plane and scale | measured | reproduce |\n| --- | --- | --- |\n");
 	route_write(&env);
 	maglev(&env);

@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include "user/lib/log.h"
-#include "tests/env.h"
+#include "common.h"
 
 #define SWITCHES 100
 
@@ -33,14 +33,6 @@ static __u32 pool_of_backend[16];
 static atomic_int wanted = -1;     /* the color we wait for */
 static _Atomic double seen_at;     /* when a packet first reached it */
 static atomic_int stop;
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
 
 static void *packets(void *arg)
 {
@@ -66,7 +58,7 @@ static void *packets(void *arg)
 		if (color >= 0 && backend < 16 &&
 		    pool_of_backend[backend] == (__u32)color &&
 		    atomic_load(&seen_at) == 0)
-			atomic_store(&seen_at, now());
+			atomic_store(&seen_at, bench_now());
 	}
 	return NULL;
 }
@@ -81,30 +73,19 @@ static int remove_audit(const char *dir)
 	return rmdir(dir) ? 1 : 0;
 }
 
-static int by_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
 	static double first_packet[SWITCHES], command[SWITCHES];
 	struct xs_load_options options = { .max_flows = 1 << 20 };
 	char state_dir[] = "/tmp/xdpsplit-switch-XXXXXX";
 	pthread_t thread;
-	struct statfs fs;
 	__u32 vip;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s SPLITCTL\n", argv[0]);
 		return 2;
 	}
-	xs_log_set_level(XS_LOG_WARN);
-	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
-		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
-	if (!mkdtemp(state_dir) || env_make_network() ||
-	    env_setup_with(&env, &options))
+	if (!mkdtemp(state_dir) || bench_setup(&env, &options))
 		return 1;
 	vip = env_add_vip(&env, 4, "10.100.0.1", 80, IPPROTO_TCP, XS_MODE_L2DSR,
 			  XS_SPLIT_FLOW, NULL);
@@ -128,14 +109,14 @@ int main(int argc, char **argv)
 
 		atomic_store(&seen_at, 0);
 		atomic_store(&wanted, i % 2 ? XS_POOL_BLUE : XS_POOL_GREEN);
-		start = now();
+		start = bench_now();
 		if (posix_spawn(&pid, argv[1], &quiet, NULL, args, environ) ||
 		    waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 		    WEXITSTATUS(status)) {
 			fprintf(stderr, "splitctl switch failed\n");
 			return 1;
 		}
-		command[i] = now() - start;
+		command[i] = bench_now() - start;
 		while (atomic_load(&seen_at) == 0)
 			usleep(100);
 		first_packet[i] = atomic_load(&seen_at) - start;
@@ -144,8 +125,8 @@ int main(int argc, char **argv)
 	}
 	atomic_store(&stop, 1);
 	pthread_join(thread, NULL);
-	qsort(first_packet, SWITCHES, sizeof(double), by_double);
-	qsort(command, SWITCHES, sizeof(double), by_double);
+	qsort(first_packet, SWITCHES, sizeof(double), bench_by_double);
+	qsort(command, SWITCHES, sizeof(double), bench_by_double);
 	printf("| `splitctl switch` to the first new flow on the new color (%d switches) | median %.2f ms, max %.2f ms; the command itself (exec, lock, atomic store, audit fsync) median %.2f ms, max %.2f ms | `build/xdpsplit-switch build/splitctl` |\n",
 	       SWITCHES, first_packet[SWITCHES / 2] * 1e3,
 	       first_packet[SWITCHES - 1] * 1e3, command[SWITCHES / 2] * 1e3,

@@ -22,9 +22,10 @@
 #include "floors.skel.h"
 #include "user/lib/log.h"
 #include "classes.h"
+#include "common.h"
 
 #define PACKETS 100000
-#define ROUNDS 3
+#define ROUNDS BENCH_ROUNDS
 
 enum program { SPLIT, STATEFUL, STATELESS, NULL_PROGRAM, PROGRAMS };
 
@@ -90,52 +91,18 @@ static int measure(size_t ci, int p, int round)
 	return 0;
 }
 
-static double median3(const double *v)
-{
-	double a = v[0], b = v[1], c = v[2];
-
-	return a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
-}
-
-static double lowest(const double *v)
-{
-	double m = v[0];
-	for (int i = 1; i < ROUNDS; i++)
-		m = v[i] < m ? v[i] : m;
-	return m;
-}
-
-static double highest(const double *v)
-{
-	double m = v[0];
-	for (int i = 1; i < ROUNDS; i++)
-		m = v[i] > m ? v[i] : m;
-	return m;
-}
-
 int main(int argc, char **argv)
 {
 	struct xs_load_options defaults = { 0 };
 	struct floors *floors;
-	struct statfs fs;
 	FILE *tsv;
 
 	if (argc != 2 || CLASSES > MAX_CLASSES) {
 		fprintf(stderr, "usage: %s FIGURES.tsv\n", argv[0]);
 		return 2;
 	}
-	/* one CPU for every run: per-CPU maps and caches stay put */
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	CPU_SET(1, &one);
-	sched_setaffinity(0, sizeof(one), &one);
-	xs_log_set_level(XS_LOG_WARN);
-	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
-		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
-	if (env_make_network() || env_setup_with(&env, &defaults)) {
-		fprintf(stderr, "Couldn't set up (are we root?)\n");
+	if (bench_setup(&env, &defaults))
 		return 1;
-	}
 	floors = floors__open_and_load();
 	if (!floors) {
 		env_teardown(&env);
@@ -160,22 +127,23 @@ int main(int argc, char **argv)
 	       ROUNDS);
 	printf("| --- | --- | --- | --- | --- | --- |\n");
 	for (size_t c = 0; c < CLASSES; c++) {
-		double null = median3(median_ns[c][NULL_PROGRAM]);
+		double null = bench_median(median_ns[c][NULL_PROGRAM]);
 		double cost[PROGRAMS];
 
 		printf("| %s |", classes[c].name);
 		for (int p = 0; p < NULL_PROGRAM; p++) {
-			double m = median3(median_ns[c][p]) - null;
+			double m = bench_median(median_ns[c][p]) - null;
 
 			cost[p] = m;
 			if (p == STATEFUL && !classes[c].floor) {
 				printf(" n/a (the floor parses TCP/IPv4 only) |");
 				continue;
 			}
-			printf(" %.0f [%.0f–%.0f]; p90 %.0f |", m,
-			       lowest(median_ns[c][p]) - null,
-			       highest(median_ns[c][p]) - null,
-			       median3(p90_ns[c][p]) - null);
+			double low, high;
+
+			bench_range(median_ns[c][p], &low, &high);
+			printf(" %.0f [%.0f–%.0f]; p90 %.0f |", m, low - null,
+			       high - null, bench_median(p90_ns[c][p]) - null);
 		}
 		if (classes[c].floor && cost[STATEFUL] > 0)
 			printf(" %.2f |", cost[SPLIT] / cost[STATEFUL]);
@@ -189,7 +157,7 @@ int main(int argc, char **argv)
 				cost[STATELESS]);
 	}
 	printf("\nnull program: %.0f ns median (subtracted above)\n",
-	       median3(median_ns[0][NULL_PROGRAM]));
+	       bench_median(median_ns[0][NULL_PROGRAM]));
 	if (tsv)
 		fclose(tsv);
 	floors__destroy(floors);

@@ -87,7 +87,10 @@ done
 	echo "The same client workload through each, on the same namespaces, nginx"
 	echo "backends (blue1, blue2, canary1; 95/5). Extra machine CPU is the busy time"
 	echo "of all CPUs (/proc/stat) per connection, minus the no-LB run's: XDP's work"
-	echo "is in softirq and in no process, so per-process CPU would miss it."
+	echo "is in softirq and in no process, so per-process CPU would miss it. The"
+	echo "ceiling sends every connection to one nginx worker while the load balancers"
+	echo "spread them over three backends: a ratio above 1 or a negative extra CPU"
+	echo "means that one backend, not the path, was the limit in that run."
 	echo
 	cat "$work/compare.md"
 	echo
