@@ -59,10 +59,31 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS))
 TEST_BIN  := $(BUILD)/xdpsplit-tests
 
-.PHONY: all check deps clean demo bench
+.PHONY: all check deps clean demo bench fuzz
 .DELETE_ON_ERROR:
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN)
+
+# libFuzzer targets for every parser of outside input (make fuzz; a short
+# run of each is part of make check)
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
+	       $(shell pkg-config --cflags yaml-0.1 2>/dev/null)
+FUZZ_TARGETS := config arguments control state
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_SECONDS ?= 60
+fuzz_sources_config := user/lib/config.c user/lib/parse.c user/lib/rollout.c
+fuzz_sources_arguments := user/lib/parse.c
+fuzz_sources_control := user/splitd/request.c
+fuzz_sources_state := user/lib/state.c
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HEADERS) $(wildcard user/lib/*.c user/splitd/request.c)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  FUZZ     $@")
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(fuzz_sources_$*) \
+		$(shell pkg-config --libs yaml-0.1 2>/dev/null) -o $@
+
+fuzz: $(FUZZ_BINS)
+	$(Q)scripts/fuzz.sh $(BUILD) $(FUZZ_SECONDS)
 
 # Benchmark baselines and drivers (make bench)
 BENCH_BPF := $(BUILD)/floors.bpf.o $(BUILD)/generator.bpf.o
@@ -138,7 +159,7 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The tests load programs, create namespaces and veths: they need root.
-check: all
+check: all $(FUZZ_BINS)
 	$(Q)XDPSPLIT_BUILD=$(BUILD) scripts/run-tests.sh $(TEST_BIN)
 
 deps:

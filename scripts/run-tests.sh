@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Runs the BPF/unit tests, then the end-to-end tests in network namespaces,
-# and ends with one line counting both. Removes any pin directory a crashed
+# Runs the BPF/unit tests, the end-to-end tests in network namespaces and a
+# short run of each fuzz target, and ends with one line counting them all. Removes any pin directory a crashed
 # run left behind, so a failed run never poisons the next.
 # Usage: run-tests.sh TEST_BINARY [FILTER]
 set -u
@@ -29,6 +29,11 @@ log=$(mktemp)
 count "$log"
 /usr/bin/python3 "$here/tests/e2e/run.py" "$@" | tee "$log"
 count "$log"
+# a short run of every fuzz target (make fuzz runs them longer)
+if [ $# -eq 0 ]; then
+	"$here/scripts/fuzz.sh" "$(dirname "$tests")" 5 | tee "$log"
+	count "$log"
+fi
 rm -f "$log"
 
 for dir in /sys/fs/bpf/xdpsplit-test-*; do

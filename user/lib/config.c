@@ -6,14 +6,15 @@
 #include <string.h>
 #include <yaml.h>
 #include "config.h"
-#include "maglev.h"
 #include "parse.h"
 
 #define MAX_CONFIG_BYTES (4 << 20)
 
 /* field paths ("vips[0].backends[2].weight") only go into messages: a
  * truncated one is still a useful pointer */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 struct walker {
 	yaml_document_t *doc;

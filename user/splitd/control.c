@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "user/lib/log.h"
+#include "request.h"
 #include "splitd.h"
 
 #define REQUEST_TIMEOUT_MS 1000
@@ -122,15 +123,10 @@ static void respond(int fd, const char *reply)
 
 static void handle(struct daemon *d, int fd)
 {
-	static const char *const verbs[] = { "start", "status", "pause",
-					     "resume", "promote", "abort",
-					     "undo", NULL };
 	char line[XS_CONTROL_MAX_MESSAGE + 1], reply[65536];
-	char verb[16] = "", vip[96] = "", policy[XS_NAME_SIZE] = "", extra[2];
+	struct control_request request;
 	struct ucred peer;
 	socklen_t length = sizeof(peer);
-	bool known = false;
-	int words;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) ||
 	    !allowed(d, &peer)) {
@@ -143,17 +139,12 @@ static void handle(struct daemon *d, int fd)
 		respond(fd, "{\"ok\":false,\"error\":\"a request is one line of text of at most 4096 bytes\"}");
 		return;
 	}
-	words = sscanf(line, "rollout %15s %95s %63s %1s", verb, vip, policy,
-		       extra);
-	for (const char *const *v = verbs; words >= 1 && *v; v++)
-		known |= !strcmp(verb, *v);
-	if (words < 1 || words > 3 || !known ||
-	    (words == 1 && strcmp(verb, "status")) ||
-	    (words == 3 && strcmp(verb, "start"))) {
+	if (control_parse_request(line, &request)) {
 		respond(fd, "{\"ok\":false,\"error\":\"unknown request; expected 'rollout { start | status | pause | resume | promote | abort | undo } VIP [POLICY]'\"}");
 		return;
 	}
-	rollouts_command(d, verb, vip, policy, peer.uid, reply, sizeof(reply));
+	rollouts_command(d, request.verb, request.vip, request.policy, peer.uid,
+			 reply, sizeof(reply));
 	respond(fd, reply);
 }
 
