@@ -84,6 +84,7 @@ struct flow_result {
 	__u8 pool;
 	__u8 new_flow;
 	struct xs_backend *backend;
+	struct xs_pool_stats *stats; /* the pool's, looked up once per packet */
 };
 
 /* Finds or makes the flow of a TCP/UDP packet; 0 or a pass/drop reason. */
@@ -103,7 +104,8 @@ static __always_inline int flow_lookup_or_choose(const struct packet *p,
 	if (flow) {
 		stale = stale_reason(p, vip->vip_id, flow, &backend);
 		if (!stale) {
-			track_tcp(p, flow, pool_stats_of(vip->vip_id, flow->pool));
+			out->stats = pool_stats_of(vip->vip_id, flow->pool);
+			track_tcp(p, flow, out->stats);
 			out->backend_id = flow->backend_id;
 			out->pool = flow->pool;
 			out->backend = backend;
@@ -129,6 +131,7 @@ static __always_inline int flow_lookup_or_choose(const struct packet *p,
 	out->backend_id = choice.backend_id;
 	out->pool = choice.pool;
 	out->backend = choice.backend;
+	out->stats = pool_stats_of(vip->vip_id, choice.pool);
 	out->new_flow = 1;
 	return 0;
 }

@@ -22,11 +22,9 @@ static __always_inline struct xs_pool_stats *pool_stats_of(__u32 vip_id,
 	return bpf_map_lookup_elem(&pool_stats, &index);
 }
 
-static __always_inline void count_pool_traffic(__u32 vip_id, __u8 pool,
+static __always_inline void count_pool_traffic(struct xs_pool_stats *stats,
 					       __u32 bytes, int new_flow)
 {
-	struct xs_pool_stats *stats = pool_stats_of(vip_id, pool);
-
 	if (stats) {
 		stats->packets++;
 		stats->bytes += bytes;

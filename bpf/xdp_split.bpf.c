@@ -82,7 +82,8 @@ static __always_inline int handle_later_fragment(struct xdp_md *ctx,
 	reason = choose(config, vip, &p->key, &choice);
 	if (reason)
 		return fail(reason);
-	count_pool_traffic(vip->vip_id, choice.pool, p->frame_length, 0);
+	count_pool_traffic(pool_stats_of(vip->vip_id, choice.pool),
+			   p->frame_length, 0);
 	count_backend_traffic(choice.backend_id, p->frame_length, 0);
 	action = forward(ctx, p, config, vip, choice.backend, &reason);
 	if (reason == XS_FORWARD_L2DSR || reason == XS_FORWARD_IPIP)
@@ -121,8 +122,7 @@ int xdp_split(struct xdp_md *ctx)
 	if (reason)
 		return fail(reason);
 
-	count_pool_traffic(vip->vip_id, flow.pool, p.frame_length,
-			   flow.new_flow);
+	count_pool_traffic(flow.stats, p.frame_length, flow.new_flow);
 	count_backend_traffic(flow.backend_id, p.frame_length, flow.new_flow);
 	action = forward(ctx, &p, settings, vip, flow.backend, &reason);
 	return finish(reason, action);

@@ -20,6 +20,22 @@ static int prefix_of_vip(const char *text, const struct xs_vip_entry *vip,
 	return EXIT_OK;
 }
 
+/* The pool an existing override of exactly this prefix sends to, or -1. */
+static int existing_override(struct ctl *ctl, __u32 vip_id,
+			     const __be32 *client, __u32 length)
+{
+	size_t count;
+	struct xs_override_entry *all = xs_override_all(&ctl->dp, vip_id, &count);
+	int pool = -1;
+
+	for (size_t i = 0; all && i < count; i++)
+		if (all[i].prefix_length == length &&
+		    !memcmp(all[i].client, client, 16))
+			pool = all[i].pool;
+	free(all);
+	return pool;
+}
+
 static char *describe_override(const char *prefix, const char *pool)
 {
 	out_capture_begin();
@@ -35,7 +51,7 @@ static int override_add(struct ctl *ctl, int argc, char **argv)
 	struct xs_vip_entry vip;
 	__be32 client[4];
 	__u32 length;
-	__u8 pool, current;
+	__u8 pool;
 	char *after;
 	int rc, err;
 
@@ -50,23 +66,9 @@ static int override_add(struct ctl *ctl, int argc, char **argv)
 		rc = prefix_of_vip(argv[1], &vip, client, &length);
 	if (rc)
 		return rc;
-	{
-		size_t count;
-		struct xs_override_entry *all =
-			xs_override_all(&ctl->dp, vip.vip.vip_id, &count);
-		int found = 0;
-
-		for (size_t i = 0; all && i < count; i++)
-			if (all[i].prefix_length == length &&
-			    !memcmp(all[i].client, client, 16)) {
-				found = 1;
-				current = all[i].pool;
-			}
-		free(all);
-		if (found && current == pool)
-			return ctl_unchanged("%s of %s goes to %s", argv[1],
-					     argv[0], argv[2]);
-	}
+	if (existing_override(ctl, vip.vip.vip_id, client, length) == pool)
+		return ctl_unchanged("%s of %s goes to %s", argv[1], argv[0],
+				     argv[2]);
 	err = xs_override_write(&ctl->dp, vip.vip.vip_id, vip.key.family,
 				client, length, pool);
 	if (!err && !(vip.vip.flags & XS_VIP_HAS_OVERRIDES))
@@ -88,7 +90,6 @@ static int override_add(struct ctl *ctl, int argc, char **argv)
 
 static int override_del(struct ctl *ctl, int argc, char **argv)
 {
-	struct xs_override_entry *all;
 	struct xs_vip_entry vip;
 	__be32 client[4];
 	__u32 length;
@@ -105,17 +106,10 @@ static int override_del(struct ctl *ctl, int argc, char **argv)
 		rc = prefix_of_vip(argv[1], &vip, client, &length);
 	if (rc)
 		return rc;
-	all = xs_override_all(&ctl->dp, vip.vip.vip_id, &count);
-	for (size_t i = 0; all && i < count; i++)
-		if (all[i].prefix_length == length &&
-		    !memcmp(all[i].client, client, 16))
-			found = (int)i;
-	if (found < 0) {
-		free(all);
+	found = existing_override(ctl, vip.vip.vip_id, client, length);
+	if (found < 0)
 		return runtime_error("%s has no override for %s", argv[0], argv[1]);
-	}
-	before = describe_override(argv[1], xs_pool_name(all[found].pool));
-	free(all);
+	before = describe_override(argv[1], xs_pool_name(found));
 	if (xs_override_remove(&ctl->dp, vip.vip.vip_id, client, length)) {
 		free(before);
 		return runtime_error("Couldn't remove override %s", argv[1]);
