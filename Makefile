@@ -37,7 +37,7 @@ LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 CFLAGS    += $(SANITIZER_FLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -I. -I$(ARCH_INC)
 
-BPF_PROGS := xdp_split xdp_decap xdp_pass
+BPF_PROGS := xdp_split xdp_decap xdp_pass map_entries
 BPF_OBJS  := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 BPF_HEADERS := $(wildcard maps/*.h bpf/*.h)
@@ -59,10 +59,20 @@ TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS))
 TEST_BIN  := $(BUILD)/xdpsplit-tests
 
+# The SYN flood of the flood test: the live-frames generator with forged
+# sources
+FLOOD_BIN := $(BUILD)/xdpsplit-flood
+FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(BUILD)/tests/packet.o
+
 .PHONY: all check deps clean demo bench fuzz
 .DELETE_ON_ERROR:
 
-all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN)
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN)
+
+$(BUILD)/tests/flood/flood.o: $(BUILD)/generator.skel.h
+$(FLOOD_BIN): $(FLOOD_OBJS)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # libFuzzer targets for every parser of outside input (make fuzz; a short
 # run of each is part of make check)

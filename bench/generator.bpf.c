@@ -29,6 +29,50 @@ static __always_inline void put16(__u8 *p, __u16 value)
 	p[1] = value;
 }
 
+static __always_inline __u16 get16(const __u8 *p)
+{
+	return (__u16)(p[0] << 8 | p[1]);
+}
+
+/* One's complement checksum after a 16-bit word changed (RFC 1624). */
+static __always_inline void fix_checksum(__u8 *check, __u16 old, __u16 new)
+{
+	__u32 sum = (__u16)~get16(check) + (__u16)~old + new;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	put16(check, ~sum);
+}
+
+/* A 32-bit mix of the packet number: sources that look random and repeat
+ * only after 2^32 packets. */
+static __always_inline __u32 scatter(__u64 n)
+{
+	__u32 x = (__u32)n;
+
+	x *= 0x9e3779b1U;
+	x ^= x >> 15;
+	x *= 0x85ebca77U;
+	x ^= x >> 13;
+	return x;
+}
+
+/* IPv4 TCP or UDP: new low address bits and port, checksums kept right. */
+static __always_inline void forge_source(__u8 *data, __u64 n)
+{
+	__u8 *ip = data + 14, *l4 = ip + 20;
+	__u8 *l4_check = l4 + (ip[9] == 6 ? 16 : 6);
+	__u32 r = scatter(n);
+	__u16 old_address = get16(ip + 14), old_port = get16(l4);
+	__u16 address = r & 0xffff, port = 1024 + (r >> 16) % 64512;
+
+	put16(ip + 14, address);
+	put16(l4, port);
+	fix_checksum(ip + 10, old_address, address);
+	fix_checksum(l4_check, old_address, address);
+	fix_checksum(l4_check, old_port, port);
+}
+
 SEC("xdp")
 int xdp_generator(struct xdp_md *ctx)
 {
@@ -40,6 +84,10 @@ int xdp_generator(struct xdp_md *ctx)
 	if ((void *)(data + TEMPLATE_BYTES) > end)
 		return XDP_DROP;
 	__builtin_memcpy(data, template.bytes, TEMPLATE_BYTES);
+	if (template.random_sources) {
+		forge_source(data, n);
+		return XDP_TX;
+	}
 	/* client address: the low 16 bits; client port: the rest */
 	if (template.ipv6) {
 		put16(data + 14 + 8 + 14, flow & 0xffff);

@@ -11,6 +11,10 @@ struct template {
 	__u8 bytes[TEMPLATE_BYTES];
 	__u32 flows; /* cycle through this many flows; 0: a new one each run */
 	__u32 ipv6;  /* where the client's address and port are */
+	/* IPv4 only: scatter the client's address (low 16 bits) and port by a
+	 * hash of the packet number, and fix the IP and TCP/UDP checksums so a
+	 * receiver takes the packet as a real one (a flood from forged sources) */
+	__u32 random_sources;
 };
 
 #endif

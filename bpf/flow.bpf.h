@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The flow table: an established flow keeps its backend whatever the weights
+ * The flow tables: an established flow keeps its backend whatever the weights
  * do. It is re-chosen only when its backend is DOWN or gone, when its pool
  * was flushed, or when a client starts a new connection (SYN) on a tuple it
- * had closed. The entry is written when a flow is created or re-chosen and
- * when its TCP state changes, never on an ordinary packet.
+ * had closed. A flow seen once lives in pending_flows; its client's second
+ * packet (the handshake's ACK, or more data) moves it to flows, which a flood
+ * of first packets therefore never touches. An entry is written when a flow
+ * is created, confirmed or re-chosen, and when its TCP state changes, never
+ * on an ordinary packet.
  */
 #ifndef XDPSPLIT_BPF_FLOW_H
 #define XDPSPLIT_BPF_FLOW_H
@@ -87,33 +90,94 @@ struct flow_result {
 	struct xs_pool_stats *stats; /* the pool's, looked up once per packet */
 };
 
+/* Writes a flow entry, counting `inserted` when the key was absent, so that
+ * inserts minus entries is the number of entries the LRU evicted. */
+static __always_inline void flow_write(void *table,
+				       const struct xs_flow_key *key,
+				       const struct xs_flow *value,
+				       __u32 inserted)
+{
+	if (!bpf_map_update_elem(table, key, value, BPF_NOEXIST)) {
+		count(inserted);
+		return;
+	}
+	/* present already (re-chosen, or another CPU was first) */
+	if (bpf_map_update_elem(table, key, value, BPF_EXIST))
+		count(XS_FLOW_INSERT_FAILED);
+}
+
+/* A client's second packet: the flow moves from pending_flows to flows. */
+static __always_inline void confirm(const struct packet *p,
+				    const struct xs_flow *confirmed)
+{
+	flow_write(&flows, &p->key, confirmed, XS_FLOW_CONFIRMED);
+	if (!bpf_map_delete_elem(&pending_flows, &p->key))
+		count(XS_FLOW_PENDING_REMOVED);
+}
+
+/* An entry of either table that is still good: advances its TCP state and
+ * confirms a pending flow on its client's second packet. */
+static __always_inline void use_flow(const struct packet *p, __u32 vip_id,
+				     struct xs_flow *flow, int is_pending,
+				     struct xs_backend *backend,
+				     struct flow_result *out)
+{
+	struct xs_pool_stats *stats = pool_stats_of(vip_id, flow->pool);
+	struct xs_flow advanced;
+
+	out->stats = stats;
+	out->backend_id = flow->backend_id;
+	out->pool = flow->pool;
+	out->backend = backend;
+	out->new_flow = 0;
+	if (!is_pending || (p->key.protocol == IPPROTO_TCP && is_syn(p))) {
+		track_tcp(p, flow, stats); /* or counts a retransmitted SYN */
+		return;
+	}
+	/* track a copy: the pending entry changes only if it stays there; a
+	 * closing packet keeps it out of flows, which is for live connections */
+	advanced = *flow;
+	track_tcp(p, &advanced, stats);
+	if (advanced.state == XS_FLOW_CLOSED)
+		flow->state = XS_FLOW_CLOSED;
+	else
+		confirm(p, &advanced);
+}
+
 /* Finds or makes the flow of a TCP/UDP packet; 0 or a pass/drop reason. */
 static __always_inline int flow_lookup_or_choose(const struct packet *p,
 						 const struct xs_config *config,
 						 const struct xs_vip *vip,
 						 struct flow_result *out)
 {
+	__u32 inserted = XS_FLOW_CONFIRMED, stale;
 	struct xs_backend *backend = 0;
+	void *table = &flows;
 	struct xs_flow *flow;
 	struct choice choice;
 	struct xs_flow fresh;
-	__u32 stale = 0;
-	int reason;
+	int reason, is_pending = 0;
 
 	flow = bpf_map_lookup_elem(&flows, &p->key);
+	if (!flow) {
+		flow = bpf_map_lookup_elem(&pending_flows, &p->key);
+		is_pending = 1;
+	}
 	if (flow) {
 		stale = stale_reason(p, vip->vip_id, flow, &backend);
 		if (!stale) {
-			out->stats = pool_stats_of(vip->vip_id, flow->pool);
-			track_tcp(p, flow, out->stats);
-			out->backend_id = flow->backend_id;
-			out->pool = flow->pool;
-			out->backend = backend;
-			out->new_flow = 0;
+			use_flow(p, vip->vip_id, flow, is_pending, backend, out);
 			return 0;
 		}
 		count(stale);
 	}
+	/* a re-chosen confirmed flow stays confirmed; anything else is pending */
+	if (is_pending) {
+		table = &pending_flows;
+		inserted = XS_FLOW_PENDING_INSERTED;
+	}
+	if (!flow && p->key.protocol == IPPROTO_TCP && !is_syn(p))
+		count(XS_FLOW_MIDSTREAM_PICKUP);
 
 	reason = choose(config, vip, &p->key, &choice);
 	if (reason)
@@ -125,8 +189,7 @@ static __always_inline int flow_lookup_or_choose(const struct packet *p,
 	fresh.state = initial_state(p);
 	if (fresh.state == XS_FLOW_SYN_SEEN)
 		fresh.syn_time_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&flows, &p->key, &fresh, BPF_ANY))
-		count(XS_FLOW_INSERT_FAILED);
+	flow_write(table, &p->key, &fresh, inserted);
 
 	out->backend_id = choice.backend_id;
 	out->pool = choice.pool;
@@ -134,6 +197,14 @@ static __always_inline int flow_lookup_or_choose(const struct packet *p,
 	out->stats = pool_stats_of(vip->vip_id, choice.pool);
 	out->new_flow = 1;
 	return 0;
+}
+
+/* The flow a packet belongs to in either table, or NULL. */
+static __always_inline struct xs_flow *find_flow(const struct xs_flow_key *key)
+{
+	struct xs_flow *flow = bpf_map_lookup_elem(&flows, key);
+
+	return flow ? flow : bpf_map_lookup_elem(&pending_flows, key);
 }
 
 #endif /* XDPSPLIT_BPF_FLOW_H */

@@ -79,9 +79,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backends SEC(".maps");
 
-/* 5-tuple -> chosen backend. One LRU list for all CPUs: BPF_F_NO_COMMON_LRU
- * would split the capacity per CPU, and a NIC whose flows land on few queues
- * would then evict live flows long before the table is full. */
+/* 5-tuple -> chosen backend, for confirmed flows only: those whose client
+ * sent a second packet (the handshake's ACK, or more data). A flood of new
+ * flows from forged addresses never confirms one, so it never writes here and
+ * cannot evict a live connection. One LRU list for all CPUs:
+ * BPF_F_NO_COMMON_LRU would split the capacity per CPU, and a NIC whose flows
+ * land on few queues would then evict live flows long before the table is
+ * full. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XS_DEFAULT_MAX_FLOWS);
@@ -89,6 +93,18 @@ struct {
 	__type(value, struct xs_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flows SEC(".maps");
+
+/* 5-tuple -> chosen backend for flows seen once (a SYN, a first datagram, a
+ * first packet picked up mid-stream). A flood churns this table alone; a real
+ * flow evicted from it before its second packet is chosen again by the same
+ * hash, so it lands on the same backend unless the weights moved meanwhile. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XS_DEFAULT_MAX_FLOWS / XS_PENDING_FLOWS_DIVISOR);
+	__type(key, struct xs_flow_key);
+	__type(value, struct xs_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pending_flows SEC(".maps");
 
 /* (vip_id, client prefix) -> pool, for testers and dogfooding. */
 struct {

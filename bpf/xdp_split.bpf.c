@@ -53,7 +53,7 @@ static __always_inline int handle_icmp_too_big(struct xdp_md *ctx,
 	__u32 reason, backend_id;
 	int action;
 
-	flow = bpf_map_lookup_elem(&flows, &p->key);
+	flow = find_flow(&p->key);
 	if (!flow)
 		return finish(XS_PASS_ICMP_NO_FLOW, XDP_PASS);
 	backend_id = flow->backend_id;

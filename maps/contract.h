@@ -50,6 +50,17 @@ enum xs_backend_state {
 #define XS_DEFAULT_MAX_VIPS 256
 #define XS_DEFAULT_MAX_BACKENDS 4096
 #define XS_DEFAULT_MAX_FLOWS (1U << 20)
+/* pending_flows holds flows seen once: a quarter of the confirmed table, at
+ * least XS_MIN_PENDING_FLOWS. */
+#define XS_PENDING_FLOWS_DIVISOR 4
+#define XS_MIN_PENDING_FLOWS 1024U
+
+static inline __u32 xs_pending_flows_capacity(__u32 max_flows)
+{
+	__u32 quarter = max_flows / XS_PENDING_FLOWS_DIVISOR;
+
+	return quarter > XS_MIN_PENDING_FLOWS ? quarter : XS_MIN_PENDING_FLOWS;
+}
 #define XS_DEFAULT_MAX_OVERRIDES 16384
 #define XS_DEFAULT_MAGLEV_SIZE 16381 /* prime */
 #define XS_MAX_EGRESS_INTERFACES 64

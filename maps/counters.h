@@ -53,6 +53,10 @@
 	X(FLOW_RECHOSEN_POOL_FLUSHED, "flow_rechosen_pool_flushed")           \
 	X(FLOW_RECHOSEN_NEW_SYN, "flow_rechosen_new_syn")                     \
 	X(FLOW_INSERT_FAILED, "flow_insert_failed")                           \
+	X(FLOW_PENDING_INSERTED, "flow_pending_inserted")                     \
+	X(FLOW_PENDING_REMOVED, "flow_pending_removed")                       \
+	X(FLOW_CONFIRMED, "flow_confirmed")                                   \
+	X(FLOW_MIDSTREAM_PICKUP, "flow_midstream_pickup")                     \
 	X(BACKEND_NOT_UP_IN_TABLE, "backend_not_up_in_table")
 
 #define XS_COUNTER_ENUM(name, text) XS_##name,

@@ -60,6 +60,9 @@ up() {
 	# the client: complete checksums (XDP forwards frames as they are),
 	# VIPs through the LB
 	in_ns "$prefix-client" ethtool -K eth0 tx off >/dev/null
+	# the flood test's generator sends live frames out of the client's
+	# eth0: the bridge port takes them only with XDP on it
+	ip -n "$prefix-sw" link set p-client xdpdrv obj "$build/xdp_pass.bpf.o" sec xdp
 	in_ns "$prefix-client" ip route add 10.77.100.0/24 via 10.77.0.1
 	in_ns "$prefix-client" ip -6 route add fd77:100::/64 via fd77::1
 

@@ -166,11 +166,11 @@ int env_set_weights(struct test_env *env, __u32 vip_id, __u16 blue,
 	return xs_route_write(&env->dp, vip_id, &route);
 }
 
-int env_clear_flows(struct test_env *env)
+static int clear_table(int fd, size_t capacity)
 {
-	int fd = env->dp.map_fd[XS_MAP_ID_FLOWS], err = 0;
-	size_t count = 0, capacity = env->dp.config.max_flows;
 	struct xs_flow_key *keys = calloc(capacity, sizeof(*keys));
+	size_t count = 0;
+	int err = 0;
 
 	/* collect first: deleting while walking restarts the walk */
 	if (!keys)
@@ -184,6 +184,15 @@ int env_clear_flows(struct test_env *env)
 			err = -errno;
 	free(keys);
 	return err;
+}
+
+int env_clear_flows(struct test_env *env)
+{
+	__u32 max_flows = env->dp.config.max_flows;
+
+	return clear_table(env->dp.map_fd[XS_MAP_ID_FLOWS], max_flows) ?:
+	       clear_table(env->dp.map_fd[XS_MAP_ID_PENDING_FLOWS],
+			   xs_pending_flows_capacity(max_flows));
 }
 
 int env_run(struct test_env *env, const __u8 *frame, __u32 length,

@@ -9,11 +9,11 @@ steady ADDRESS PORT RATE     RATE connections a second until killed, with a
 connect_from ADDRESS PORT LOCAL_PORT...
                              One connection from each local port.
 udp ADDRESS PORT COUNT       COUNT datagrams, each from its own socket.
-hold ADDRESS PORT HELD SECONDS
+hold ADDRESS PORT HELD SECONDS [PING_INTERVAL]
                              Opens HELD long-lived connections, prints
                              "ready", then for SECONDS keeps opening new
                              connections and sending a line on every held one
-                             every 100 ms. Reports each new connection with
+                             PING_INTERVAL s (0.1). Reports each new connection with
                              its CLOCK_MONOTONIC time, and each held
                              connection's port, server, and whether it broke.
 """
@@ -96,7 +96,7 @@ def udp(address, port, count):
     return {"servers": servers, "errors": errors}
 
 
-def hold(address, port, held_count, seconds):
+def hold(address, port, held_count, seconds, ping_interval=0.1):
     held = []
     for _ in range(held_count):
         sock = socket.socket(family_of(address), socket.SOCK_STREAM)
@@ -116,7 +116,7 @@ def hold(address, port, held_count, seconds):
         except OSError as error:
             new.append([started, "error: " + str(error)])
         if started >= next_ping:
-            next_ping = started + 0.1
+            next_ping = started + ping_interval
             for connection in held:
                 if connection["broken"]:
                     continue
@@ -164,7 +164,8 @@ def main():
         steady(address, port, float(sys.argv[4]))
         return
     elif command == "hold":
-        result = hold(address, port, int(sys.argv[4]), float(sys.argv[5]))
+        result = hold(address, port, int(sys.argv[4]), float(sys.argv[5]),
+                      *[float(a) for a in sys.argv[6:7]])
     else:
         sys.exit("unknown command " + command)
     print(json.dumps(result), flush=True)

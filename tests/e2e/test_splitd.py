@@ -116,9 +116,16 @@ def broken_canary_rolls_back(lab):
     check(reaction < 1.5, "reaction %.2f s" % reaction)
     check(not late, "after the rollback: %s" % late[:3])
     check("canary-handshakes" in rollback["command"], "audit reason: %s" % rollback)
+    metrics = lab.metrics()
     check(re.search(r'xdpsplit_rollbacks_total\{vip="%s",reason="canary-handshakes"\} 1'
-                    % re.escape(VIP), lab.metrics()),
+                    % re.escape(VIP), metrics),
           "xdpsplit_rollbacks_total{reason=canary-handshakes} is not 1")
+    # every connection of the test confirmed its flow: none is only pending
+    confirmed = re.search(r'xdpsplit_flow_table_entries\{table="confirmed"\} (\d+)', metrics)
+    check(confirmed and int(confirmed.group(1)) >= len(result["new"]) - len(failed),
+          "confirmed flow entries: %s" % (confirmed and confirmed.group(1)))
+    check('xdpsplit_flow_table_capacity{table="pending"} 16384' in metrics,
+          "no pending table capacity in the metrics")
 
 
 @test

@@ -66,6 +66,8 @@ static int set_sizes(struct xdp_split *skel, const struct xs_config *c)
 	err |= bpf_map__set_max_entries(m->backends, c->max_backends);
 	err |= bpf_map__set_max_entries(m->backend_stats, c->max_backends);
 	err |= bpf_map__set_max_entries(m->flows, c->max_flows);
+	err |= bpf_map__set_max_entries(m->pending_flows,
+					xs_pending_flows_capacity(c->max_flows));
 	err |= bpf_map__set_max_entries(m->overrides, c->max_overrides);
 	return err ? -EINVAL : 0;
 }

@@ -10,6 +10,8 @@
 #include <xdp/libxdp.h>
 #include "maps/names.h"
 #include "user/lib/attached.h"
+#include "user/lib/flow_usage.h"
+#include "user/lib/log.h"
 #include "user/lib/loader.h"
 #include "user/lib/lock.h"
 #include "user/lib/parse.h"
@@ -150,21 +152,6 @@ int cmd_detach(struct ctl *ctl, int argc, char **argv)
 	return ctl_audit(ctl, before, NULL);
 }
 
-static __u64 count_keys(int fd, size_t key_size, __u64 limit)
-{
-	char key[64], next[64];
-	__u64 n = 0;
-
-	if (key_size > sizeof(key))
-		return 0;
-	for (int more = !bpf_map_get_next_key(fd, NULL, next);
-	     more && n < limit; more = !bpf_map_get_next_key(fd, key, next)) {
-		memcpy(key, next, key_size);
-		n++;
-	}
-	return n;
-}
-
 static void print_fill(const char *name, __u64 used, __u64 max)
 {
 	out_object_begin(NULL);
@@ -172,6 +159,30 @@ static void print_fill(const char *name, __u64 used, __u64 max)
 	out_u64("entries", used);
 	out_u64("max", max);
 	out_object_end();
+}
+
+static void print_flow_tables(const struct xs_dataplane *dp)
+{
+	static const char *const maps[XS_FLOW_TABLE_COUNT] = {
+		[XS_FLOW_TABLE_CONFIRMED] = XS_MAP_FLOWS,
+		[XS_FLOW_TABLE_PENDING] = XS_MAP_PENDING_FLOWS,
+	};
+	struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT];
+	int err = xs_flow_usage_read(dp, usage);
+
+	if (err) {
+		pr_warn("Couldn't count the flow table entries: %s\n",
+			strerror(-err));
+		return;
+	}
+	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++) {
+		out_object_begin(NULL);
+		out_string("map", maps[i]);
+		out_u64("entries", usage[i].entries);
+		out_u64("max", usage[i].capacity);
+		out_u64("evicted", usage[i].evicted);
+		out_object_end();
+	}
 }
 
 int cmd_status(struct ctl *ctl, int argc, char **argv)
@@ -219,10 +230,7 @@ int cmd_status(struct ctl *ctl, int argc, char **argv)
 	print_fill("vips", vips, c->max_vips);
 	print_fill("backends", backends, c->max_backends - 1);
 	print_fill("overrides", overrides, c->max_overrides);
-	print_fill("flows",
-		   count_keys(ctl->dp.map_fd[XS_MAP_ID_FLOWS],
-			      sizeof(struct xs_flow_key), c->max_flows),
-		   c->max_flows);
+	print_flow_tables(&ctl->dp);
 	out_array_end();
 	out_object_end();
 	out_finish();

@@ -50,7 +50,7 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv)
 	struct xs_flow flow;
 	__u32 port = 0, low, high;
 	__u8 family;
-	int rc, has_flow;
+	int rc, has_flow, has_pending;
 
 	if (argc >= 1 && !strcmp(argv[0], "help")) {
 		printf("Usage: splitctl explain VIP CLIENT [ PORT ]\n"
@@ -77,6 +77,9 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv)
 	key.family = family;
 	has_flow = !bpf_map_lookup_elem(ctl->dp.map_fd[XS_MAP_ID_FLOWS], &key,
 					&flow);
+	has_pending = !has_flow &&
+		      !bpf_map_lookup_elem(ctl->dp.map_fd[XS_MAP_ID_PENDING_FLOWS],
+					   &key, &flow);
 	if (xs_predict(&ctl->dp, &vip.vip, &key, &prediction))
 		return runtime_error("the route of %s is not valid; the program passes its packets (pass_invalid_route)",
 				     argv[0]);
@@ -86,10 +89,12 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv)
 	out_string("client", argv[1]);
 	out_u64("client_port", port);
 	out_string("split_key", xs_split_name(vip.vip.split_key));
-	if (has_flow) {
+	if (has_flow || has_pending) {
 		out_object_begin("existing_flow");
 		out_string("pool", xs_pool_name(flow.pool));
 		out_string("state", flow_state_name(flow.state));
+		/* pending: seen once, not yet past its first packet */
+		out_string("table", has_flow ? "confirmed" : "pending");
 		print_backend_id(ctl, flow.backend_id);
 		out_object_end();
 	}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "user/lib/flow_usage.h"
 #include "user/lib/log.h"
 #include "user/lib/parse.h"
 #include "splitd.h"
@@ -220,6 +221,42 @@ static void global(struct daemon *d, struct text *t)
 		    xs_counter_names[c], (unsigned long long)values[c]);
 }
 
+/* Flow table pressure: fill and LRU evictions of each table. A flood of
+ * first packets shows as evictions of "pending"; evictions of "confirmed"
+ * mean live connections lost their entry (the table is too small). */
+static void flow_tables(struct daemon *d, struct text *t)
+{
+	/* the per-CPU counters and the count are read one after another: the
+	 * derived figure can dip by an entry or two, a counter must not */
+	static __u64 evicted_before[XS_FLOW_TABLE_COUNT];
+	struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT];
+
+	if (xs_flow_usage_read(&d->dp, usage))
+		return;
+	pthread_mutex_lock(&d->lock);
+	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++) {
+		if (usage[i].evicted < evicted_before[i])
+			usage[i].evicted = evicted_before[i];
+		evicted_before[i] = usage[i].evicted;
+	}
+	pthread_mutex_unlock(&d->lock);
+	family(t, "xdpsplit_flow_table_entries", "gauge",
+	       "Entries in the flow table: confirmed flows, or flows seen once.");
+	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++)
+		put(t, "xdpsplit_flow_table_entries{table=\"%s\"} %llu\n",
+		    xs_flow_table_names[i], (unsigned long long)usage[i].entries);
+	family(t, "xdpsplit_flow_table_capacity", "gauge",
+	       "Entries the flow table can hold.");
+	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++)
+		put(t, "xdpsplit_flow_table_capacity{table=\"%s\"} %llu\n",
+		    xs_flow_table_names[i], (unsigned long long)usage[i].capacity);
+	family(t, "xdpsplit_flow_table_evictions_total", "counter",
+	       "Entries the table's LRU pushed out to make room.");
+	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++)
+		put(t, "xdpsplit_flow_table_evictions_total{table=\"%s\"} %llu\n",
+		    xs_flow_table_names[i], (unsigned long long)usage[i].evicted);
+}
+
 static enum MHD_Result answer(void *context, struct MHD_Connection *connection,
 			      const char *url, const char *method,
 			      const char *version, const char *upload,
@@ -251,6 +288,7 @@ static enum MHD_Result answer(void *context, struct MHD_Connection *connection,
 	free(vips);
 	rollouts(d, &t);
 	global(d, &t);
+	flow_tables(d, &t);
 	response = MHD_create_response_from_buffer(t.length, t.data,
 						   MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(response, "Content-Type",
