@@ -84,7 +84,7 @@ FUZZ_SECONDS ?= 60
 fuzz_sources_config := user/lib/config.c user/lib/parse.c user/lib/rollout.c
 fuzz_sources_arguments := user/lib/parse.c
 fuzz_sources_control := user/splitd/request.c
-fuzz_sources_state := user/lib/state.c
+fuzz_sources_state := user/lib/state.c user/lib/fault.c
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HEADERS) $(wildcard user/lib/*.c user/splitd/request.c)
 	@mkdir -p $(@D)

@@ -73,8 +73,9 @@ class Lab:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         time.sleep(0.1)
 
-    def start_splitd(self, config_text):
-        """splitd in the LB's namespace with this configuration."""
+    def start_splitd(self, config_text, extra_env=None, wait=True):
+        """splitd in the LB's namespace with this configuration; returns once
+        its control socket answers (unless wait is False)."""
         os.makedirs(self.state_dir, exist_ok=True)
         path = os.path.join(self.state_dir, "splitd.yaml")
         with open(path, "w") as config:
@@ -83,7 +84,10 @@ class Lab:
         self.splitd = subprocess.Popen(
             ["nsenter", "--net=/run/netns/" + self.ns("lb"),
              os.path.join(BUILD, "splitd"), "-c", path],
-            env=self.environment(), stdout=self.splitd_log, stderr=subprocess.STDOUT)
+            env=dict(self.environment(), **(extra_env or {})),
+            stdout=self.splitd_log, stderr=subprocess.STDOUT)
+        if not wait:
+            return self.splitd
         socket_path = os.path.join(self.run_dir, "splitd.sock")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fault.h"
 #include "state.h"
 
 #define HEADER "xdpsplit-state 1\n"
@@ -39,6 +40,7 @@ int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 		return -errno;
 	}
 	fputs(HEADER, out);
+	xs_fault_point("state-partial", out);
 	for (size_t i = 0; i < count; i++) {
 		const struct xs_rollout *r = &records[i].rollout;
 		char reason[sizeof(r->reason)];
@@ -63,6 +65,8 @@ int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 		err = -errno;
 	if (fclose(out) && !err)
 		err = -errno;
+	if (!err)
+		xs_fault_point("state-before-rename", NULL);
 	if (!err && rename(temporary, path))
 		err = -errno;
 	if (!err) {
@@ -137,12 +141,19 @@ int xs_state_load(const char *dir, struct xs_rollout_record *records,
 	char path[PATH_MAX], line[1024];
 	size_t number = 1;
 	FILE *in;
+	int fd;
 
 	*count = 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, XS_STATE_FILE_NAME);
-	in = fopen(path, "re");
-	if (!in)
+	/* the state decides what the data plane gets: never through a link */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
+	in = fdopen(fd, "r");
+	if (!in) {
+		close(fd);
+		return -errno;
+	}
 	if (!fgets(line, sizeof(line), in) || strcmp(line, HEADER)) {
 		snprintf(error, error_size, "%s:1: not an xdpsplit state file", path);
 		fclose(in);

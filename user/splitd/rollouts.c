@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "user/lib/audit.h"
+#include "user/lib/fault.h"
 #include "user/lib/log.h"
 #include "user/lib/measure.h"
 #include "user/lib/output.h"
@@ -149,6 +150,7 @@ static int commit(struct daemon *d, struct daemon_rollout *r,
 		return err;
 	}
 	if (a->write_route) {
+		xs_fault_point("route-pending", NULL);
 		err = xs_route_write(&d->dp, r->vip_id, &a->route);
 		if (err)
 			pr_warn("Couldn't write the route of %s: %s\n",
