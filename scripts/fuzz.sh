@@ -8,7 +8,7 @@ set -u
 build="$1" seconds="$2"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 passed=0 failed=0
-for target in config arguments control state; do
+for target in config arguments control state audit packets; do
 	work="$build/fuzz/corpus-$target"
 	mkdir -p "$work"
 	cp -n "$here/tests/fuzz/corpus/$target/"* "$work/" 2>/dev/null
@@ -18,6 +18,8 @@ for target in config arguments control state; do
 		> "$log" 2>&1; then
 		runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -1 | cut -d' ' -f2)
 		echo "ok   fuzz: $target (${runs:-?} runs in ${seconds}s, $(( ${runs:-0} / seconds )) a second)"
+		# the packet fuzzer says what its invariants were checked on
+		grep -h '^fuzz_packets:' "$log" | sed 's/^/     /'
 		passed=$((passed + 1))
 	else
 		echo "FAIL fuzz: $target (see $log)"
@@ -26,5 +28,7 @@ for target in config arguments control state; do
 	fi
 done
 rm -rf /tmp/xdpsplit-fuzz-state-*
+# a packet fuzzer that crashed left its pin directory
+rm -rf /sys/fs/bpf/xdpsplit-test-* 2>/dev/null
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -17,6 +17,7 @@
 #include <string.h>
 #include "maps/decision.h"
 #include "env.h"
+#include "fixtures.h"
 #include "tests.h"
 
 /* V4_SYN(...) gives defaults that a row then overrides by name */
@@ -442,6 +443,33 @@ static size_t expected_frame(const struct fixture *f,
 	return length + outer_length;
 }
 
+static size_t input_frame(const struct fixture *f, __u8 *frame)
+{
+	struct packet_spec spec = f->spec;
+	size_t length;
+
+	parse_mac(TEST_LB_MAC, spec.destination_mac);
+	parse_mac(TEST_CLIENT_MAC, spec.source_mac);
+	length = build_packet(&spec, frame);
+	mutate(f, frame, &length);
+	return length;
+}
+
+void fixture_setup(struct test_env *env)
+{
+	struct fixture_setup setup = { 0 };
+
+	setup_vips(env, &setup);
+}
+
+size_t fixture_frame(size_t index, __u8 *frame)
+{
+	if (index >= sizeof(fixtures) / sizeof(fixtures[0]))
+		return 0;
+	memset(frame, 0, FRAME_CAPACITY);
+	return input_frame(&fixtures[index], frame);
+}
+
 static void dump(const char *what, const __u8 *frame, size_t length)
 {
 	fprintf(stderr, "    %s (%zu bytes):", what, length);
@@ -453,7 +481,6 @@ static void dump(const char *what, const __u8 *frame, size_t length)
 static int run_fixture(const void *arg)
 {
 	const struct fixture *f = arg;
-	struct packet_spec spec = f->spec;
 	static struct run_result result;
 	static __u8 in[FRAME_CAPACITY], expected[FRAME_CAPACITY];
 	struct fixture_setup setup = { 0 };
@@ -475,10 +502,7 @@ static int run_fixture(const void *arg)
 			failed = 1;
 	}
 
-	parse_mac(TEST_LB_MAC, spec.destination_mac);
-	parse_mac(TEST_CLIENT_MAC, spec.source_mac);
-	length = build_packet(&spec, in);
-	mutate(f, in, &length);
+	length = input_frame(f, in);
 	expected_length = expected_frame(f, &setup, in, length, expected);
 
 	verdict_counter = f->verdict == XDP_TX	  ? XS_VERDICT_TX :

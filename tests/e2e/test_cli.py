@@ -118,6 +118,26 @@ def audit_log_records_before_and_after(lab):
     text = lab.ok("history")
     check("weights " + VIP in text, "text history lacks the change")
 
+    # a damaged line (a torn write, a hand edit) is named and skipped; the
+    # entries after it still read
+    log_path = os.path.join(lab.state_dir, "audit.log")
+    with open(log_path, "a") as log:
+        log.write('{"time":"2026-11-26T06:4\n')
+    lab.ok("weights", VIP, "blue", "100", "green", "0", "canary", "0")
+    lines = sum(1 for _ in open(log_path))
+    result = lab.splitctl("-j", "history")
+    entries = json.loads(result.stdout)
+    check(result.returncode == 1 and "audit.log:%d: damaged line skipped" % (lines - 1)
+          in result.stderr, "damaged line not reported: %d %s" % (result.returncode,
+                                                                   result.stderr))
+    check(len(entries) == lines - 1 and entries[-1]["after"]["canary"] == 0,
+          "history around a damaged line: %s" % entries[-2:])
+    # later tests check that splitd never tears a line: leave none
+    with open(log_path) as log:
+        whole = [line for line in log if not line.startswith('{"time":"2026-11-26T06:4\n')]
+    with open(log_path, "w") as log:
+        log.writelines(whole)
+
 
 @test
 def json_output_parses(lab):

@@ -1,45 +1,39 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* history: the audit log, oldest first. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "user/lib/audit.h"
+#include "user/lib/audit_read.h"
+#include "user/lib/log.h"
 #include "user/lib/parse.h"
 #include "splitctl.h"
 
-/* The string value of "key" in one of our own audit lines. */
-static void field(const char *line, const char *key, char *out, size_t size)
+/* The log is opened without following a link: it is ours, in our directory. */
+static FILE *open_log(const char *path)
 {
-	char pattern[64];
-	const char *start, *p;
-	size_t n = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	FILE *log;
 
-	snprintf(pattern, sizeof(pattern), "\"%s\":", key);
-	start = strstr(line, pattern);
-	out[0] = '\0';
-	if (!start)
-		return;
-	p = start + strlen(pattern);
-	if (*p != '"') { /* a number or an object: up to the next comma */
-		while (*p && *p != ',' && *p != '}' && n + 1 < size)
-			out[n++] = *p++;
-		out[n] = '\0';
-		return;
-	}
-	for (p++; *p && *p != '"' && n + 1 < size; p++) {
-		if (*p == '\\' && p[1])
-			p++;
-		out[n++] = *p;
-	}
-	out[n] = '\0';
+	if (fd < 0)
+		return NULL;
+	log = fdopen(fd, "r");
+	if (!log)
+		close(fd);
+	return log;
 }
 
 int cmd_history(struct ctl *ctl, int argc, char **argv)
 {
-	char path[PATH_MAX], line[16384];
+	char path[PATH_MAX], *line = NULL;
+	size_t capacity = 0;
+	long total = 0, skip, damaged = 0, printed = 0;
+	ssize_t length;
 	__u32 last = 0;
-	long total = 0, skip;
 	FILE *log;
 
 	for (int i = 0; i < argc; i++) {
@@ -52,37 +46,47 @@ int cmd_history(struct ctl *ctl, int argc, char **argv)
 			return usage_error("history", "usage: history [ --last N ]");
 	}
 	snprintf(path, sizeof(path), "%s/%s", ctl->state_dir, XS_AUDIT_LOG_NAME);
-	log = fopen(path, "re");
+	log = open_log(path);
 	if (!log) {
+		if (errno != ENOENT)
+			return runtime_error("Couldn't read %s: %s", path,
+					     strerror(errno));
 		out_array_begin(NULL);
 		out_array_end();
 		out_finish();
 		return EXIT_OK;
 	}
-	while (fgets(line, sizeof(line), log))
+	while (getline(&line, &capacity, log) > 0)
 		total++;
 	skip = last && total > last ? total - last : 0;
 	rewind(log);
 	if (out_is_json())
 		printf("[");
-	for (long n = 0; fgets(line, sizeof(line), log); n++) {
-		char when[64], user[128], command[1024];
+	for (long n = 1; (length = getline(&line, &capacity, log)) > 0; n++) {
+		struct xs_audit_entry entry;
 
-		if (n < skip)
+		if (n <= skip)
 			continue;
-		line[strcspn(line, "\n")] = '\0';
-		if (out_is_json()) {
-			/* each line is a JSON object already */
-			printf("%s%s", n > skip ? "," : "", line);
+		if (line[length - 1] == '\n')
+			line[--length] = '\0';
+		if (xs_audit_parse(line, (size_t)length, &entry)) {
+			/* say so, and go on: the other entries are still good */
+			pr_warn("%s:%ld: damaged line skipped\n", path, n);
+			damaged++;
 			continue;
 		}
-		field(line, "time", when, sizeof(when));
-		field(line, "user", user, sizeof(user));
-		field(line, "command", command, sizeof(command));
-		printf("%s  %-8s  %s\n", when, user, command);
+		if (out_is_json())
+			printf("%s%s", printed++ ? "," : "",
+			       json_object_to_json_string_ext(
+				       entry.object, JSON_C_TO_STRING_PLAIN));
+		else
+			printf("%s  %-8s  %s\n", entry.time, entry.user,
+			       entry.command);
+		xs_audit_entry_free(&entry);
 	}
 	if (out_is_json())
 		printf("]\n");
+	free(line);
 	fclose(log);
-	return EXIT_OK;
+	return damaged ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Packet fuzzing: mutated frames (seeded from the fixture table) through the
+ * real XDP program with BPF_PROG_TEST_RUN, against the fixture VIP set, with
+ * these invariants on every run:
+ *   - the verdict is PASS, TX, DROP or REDIRECT (never ABORTED);
+ *   - a passed or dropped frame leaves the program byte for byte unchanged;
+ *   - a forwarded frame is well-formed: l2dsr changes the two MACs and
+ *     nothing else, to a backend of the packet's VIP and from our MAC; ipip
+ *     pushes one outer header with the right version, lengths, protocol and
+ *     (IPv4) checksum, to a backend of the VIP, and the inner packet intact;
+ *   - for a TCP/UDP packet whose key a plain parser finds (no IPv6 extension
+ *     headers, not a fragment), the program's backend is the one xs_predict,
+ *     the userspace decision model, names for a new flow.
+ * A violation prints the frames and aborts, so libFuzzer keeps the input.
+ *
+ * Needs root: it makes its own network namespace and pin directory.
+ * XDPSPLIT_WRITE_SEEDS=DIR writes the fixture frames to DIR and exits.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "user/lib/predict.h"
+#include "tests/env.h"
+#include "tests/fixtures.h"
+#include "tests/packet.h"
+
+static struct test_env env;
+static __u8 lb_mac[6];
+static unsigned long long runs, unchanged, forwarded, predicted;
+
+/* The program's coverage, as libFuzzer sees it: one counter per reason the
+ * program counted (libFuzzer clears them before every run), so inputs that
+ * reach a new exit of the program are kept in the corpus. */
+__attribute__((used, section("__libfuzzer_extra_counters")))
+static __u8 reasons_reached[XS_COUNTER_COUNT];
+static __u64 reason_totals[XS_COUNTER_COUNT];
+
+/* All the per-CPU counters in one batch read: a read per counter would
+ * cost ten times the run itself. */
+static int read_counters(__u64 *now)
+{
+	static __u32 keys[XS_COUNTER_COUNT];
+	static __u64 *values;
+	static int cpus;
+	__u32 count = XS_COUNTER_COUNT, batch;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (!values) {
+		cpus = libbpf_num_possible_cpus();
+		values = calloc((size_t)cpus * XS_COUNTER_COUNT, sizeof(__u64));
+		if (!values)
+			return -1;
+	}
+	if (bpf_map_lookup_batch(env.dp.map_fd[XS_MAP_ID_GLOBAL_STATS], NULL,
+				 &batch, keys, values, &count, &opts) &&
+	    errno != ENOENT)
+		return -1;
+	memset(now, 0, XS_COUNTER_COUNT * sizeof(__u64));
+	for (__u32 i = 0; i < count; i++)
+		for (int cpu = 0; cpu < cpus; cpu++)
+			now[keys[i]] += values[i * cpus + cpu];
+	return 0;
+}
+
+static void note_reasons(void)
+{
+	__u64 now[XS_COUNTER_COUNT];
+
+	if (read_counters(now))
+		return;
+	for (int c = 0; c < XS_COUNTER_COUNT; c++)
+		if (now[c] != reason_totals[c])
+			reasons_reached[c] = 1;
+	memcpy(reason_totals, now, sizeof(now));
+}
+
+static void write_seeds(const char *dir)
+{
+	static __u8 frame[FRAME_CAPACITY];
+	char path[512];
+	size_t length;
+
+	for (size_t i = 0; (length = fixture_frame(i, frame)); i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/fixture-%02zu", dir, i);
+		f = fopen(path, "wb");
+		if (!f || fwrite(frame, 1, length, f) != length) {
+			perror(path);
+			exit(1);
+		}
+		fclose(f);
+	}
+	exit(0);
+}
+
+static void cleanup(void)
+{
+	fprintf(stderr, "fuzz_packets: %llu frames: %llu passed or dropped unchanged, %llu forwarded well-formed, %llu of them checked against xs_predict\n",
+		runs, unchanged, forwarded, predicted);
+	env_teardown(&env);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *seeds = getenv("XDPSPLIT_WRITE_SEEDS");
+
+	(void)argc;
+	(void)argv;
+	if (seeds)
+		write_seeds(seeds);
+	if (env_make_network() || env_setup(&env)) {
+		fprintf(stderr, "fuzz_packets: no network namespace or program (run as root)\n");
+		exit(1);
+	}
+	fixture_setup(&env);
+	atexit(cleanup);
+	parse_mac(TEST_LB_MAC, lb_mac);
+	return 0;
+}
+
+static __u16 get16(const __u8 *p)
+{
+	return (__u16)(p[0] << 8 | p[1]);
+}
+
+/* The part of the model that needs no program: where L3 starts (after at
+ * most two VLAN tags) and its EtherType; 0 if the frame is not IP. */
+static size_t model_l3(const __u8 *frame, size_t length, __u16 *ethertype)
+{
+	size_t offset = 12;
+
+	for (int tags = 0; tags < 3 && offset + 2 <= length; tags++) {
+		__u16 type = get16(frame + offset);
+
+		if ((type == 0x8100 || type == 0x88a8) && tags < 2) {
+			offset += 4;
+			continue;
+		}
+		*ethertype = type;
+		return type == 0x0800 || type == 0x86dd ? offset + 2 : 0;
+	}
+	return 0;
+}
+
+/* A plain parser's flow key: TCP or UDP, no IPv6 extension header, not a
+ * fragment, headers inside the frame. 0 if it cannot say. */
+static int model_key(const __u8 *frame, size_t length,
+		     struct xs_flow_key *key)
+{
+	__u16 ethertype = 0;
+	size_t l3 = model_l3(frame, length, &ethertype), l4;
+	const __u8 *ip = frame + l3;
+
+	if (!l3)
+		return 0;
+	memset(key, 0, sizeof(*key));
+	if (ethertype == 0x0800) {
+		size_t header = (ip[0] & 0xf) * 4;
+
+		if (l3 + 20 > length || ip[0] >> 4 != 4 || header < 20 ||
+		    get16(ip + 6) & 0x3fff || l3 + get16(ip + 2) > length ||
+		    get16(ip + 2) < header)
+			return 0;
+		key->protocol = ip[9];
+		key->family = XS_FAMILY_IPV4;
+		memcpy(key->client, ip + 12, 4);
+		memcpy(key->vip, ip + 16, 4);
+		l4 = l3 + header;
+	} else {
+		if (l3 + 40 > length || ip[0] >> 4 != 6 ||
+		    l3 + 40 + get16(ip + 4) > length)
+			return 0;
+		key->protocol = ip[6];
+		key->family = XS_FAMILY_IPV6;
+		memcpy(key->client, ip + 8, 16);
+		memcpy(key->vip, ip + 24, 16);
+		l4 = l3 + 40;
+	}
+	if (key->protocol == IPPROTO_TCP) {
+		if (l4 + 20 > length || ip[l4 - l3 + 12] >> 4 < 5 ||
+		    l4 + (ip[l4 - l3 + 12] >> 4) * 4 > length)
+			return 0;
+	} else if (key->protocol != IPPROTO_UDP || l4 + 8 > length) {
+		return 0;
+	}
+	memcpy(&key->client_port, frame + l4, 2);
+	memcpy(&key->vip_port, frame + l4 + 2, 2);
+	return 1;
+}
+
+/* The VIP a key belongs to: its port, else the address's every-port VIP. */
+static int model_vip(const struct xs_flow_key *key, struct xs_vip *vip)
+{
+	struct xs_vip_key vip_key = { .port = key->vip_port,
+				      .protocol = key->protocol,
+				      .family = key->family };
+
+	memcpy(vip_key.address, key->vip, sizeof(vip_key.address));
+	if (!xs_vip_read(&env.dp, &vip_key, vip))
+		return 1;
+	vip_key.port = 0;
+	return !xs_vip_read(&env.dp, &vip_key, vip);
+}
+
+static void violation(const char *what, const __u8 *in, size_t in_length,
+		      const struct run_result *out)
+{
+	fprintf(stderr, "INVARIANT: %s (verdict %d)\n  in: ", what, out->action);
+	for (size_t i = 0; i < in_length && i < 128; i++)
+		fprintf(stderr, "%02x", in[i]);
+	fprintf(stderr, "\n  out:");
+	for (size_t i = 0; i < out->length && i < 128; i++)
+		fprintf(stderr, "%02x", out->frame[i]);
+	fputc('\n', stderr);
+	abort();
+}
+
+static __u16 checksum(const __u8 *p, size_t length)
+{
+	__u32 sum = 0;
+
+	for (size_t i = 0; i + 1 < length; i += 2)
+		sum += get16(p + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* The backend a forwarded frame went to, or 0 if it is not well-formed. */
+static __u32 forwarded_backend(const __u8 *in, size_t length,
+			       const struct run_result *out)
+{
+	struct xs_backend backend;
+	__u16 ethertype = 0;
+	size_t l3;
+
+	if (out->length == length) {
+		/* l2dsr: the MACs and nothing else */
+		__u32 id = env_backend_of_frame(out->frame);
+
+		if (memcmp(out->frame + 6, in, 6) ||
+		    memcmp(out->frame + 12, in + 12, length - 12))
+			return 0;
+		return id;
+	}
+	l3 = model_l3(in, length, &ethertype);
+	if (!l3 || memcmp(out->frame + 6, lb_mac, 6) ||
+	    memcmp(out->frame + 12, in + 12, l3 - 12))
+		return 0;
+	if (out->length == length + 20 && ethertype == 0x0800) {
+		const __u8 *outer = out->frame + l3;
+
+		/* the outer length covers the inner packet; an Ethernet
+		 * trailer after it rides along, as it came */
+		if (outer[0] != 0x45 || outer[9] != IPPROTO_IPIP ||
+		    get16(outer + 2) != 20 + get16(in + l3 + 2) ||
+		    checksum(outer, 20) != 0 ||
+		    memcmp(outer + 20, in + l3, length - l3))
+			return 0;
+		for (__u32 id = 1; id < 16; id++)
+			if (!xs_backend_read(&env.dp, id, &backend) &&
+			    backend.family == XS_FAMILY_IPV4 &&
+			    !memcmp(backend.address, outer + 16, 4))
+				return id;
+		return 0;
+	}
+	if (out->length == length + 40 && ethertype == 0x86dd) {
+		const __u8 *outer = out->frame + l3;
+
+		if (outer[0] >> 4 != 6 || outer[6] != IPPROTO_IPV6 ||
+		    get16(outer + 4) != 40 + get16(in + l3 + 4) ||
+		    memcmp(outer + 40, in + l3, length - l3))
+			return 0;
+		for (__u32 id = 1; id < 16; id++)
+			if (!xs_backend_read(&env.dp, id, &backend) &&
+			    backend.family == XS_FAMILY_IPV6 &&
+			    !memcmp(backend.address, outer + 24, 16))
+				return id;
+	}
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const __u8 *data, size_t size)
+{
+	static __u8 in[FRAME_CAPACITY];
+	static struct run_result out;
+	struct xs_prediction prediction;
+	struct xs_backend backend;
+	struct xs_flow_key key;
+	struct xs_vip vip;
+	int modelled;
+	__u32 backend_id;
+
+	/* the kernel takes at least an Ethernet header; room for an outer one */
+	if (size < 14 || size > FRAME_CAPACITY - 64)
+		return 0;
+	memcpy(in, data, size);
+	modelled = model_key(in, size, &key) && model_vip(&key, &vip);
+	if (modelled) {
+		/* a fresh decision: the one the model makes */
+		bpf_map_delete_elem(env.dp.map_fd[XS_MAP_ID_FLOWS], &key);
+		bpf_map_delete_elem(env.dp.map_fd[XS_MAP_ID_PENDING_FLOWS], &key);
+	}
+	if (env_run(&env, in, (__u32)size, &out))
+		violation("BPF_PROG_TEST_RUN failed", in, size, &out);
+	note_reasons();
+	runs++;
+
+	switch (out.action) {
+	case XDP_PASS:
+	case XDP_DROP:
+		if (out.length != size || memcmp(out.frame, in, size))
+			violation("a passed or dropped frame was changed", in,
+				  size, &out);
+		unchanged++;
+		return 0;
+	case XDP_TX:
+	case XDP_REDIRECT:
+		break;
+	default:
+		violation("verdict outside PASS, TX, DROP, REDIRECT", in, size,
+			  &out);
+	}
+	backend_id = forwarded_backend(in, size, &out);
+	if (!backend_id || xs_backend_read(&env.dp, backend_id, &backend))
+		violation("a forwarded frame is malformed or to no backend", in,
+			  size, &out);
+	forwarded++;
+	if (modelled) {
+		if (backend.vip_id != vip.vip_id)
+			violation("forwarded to a backend of another VIP", in,
+				  size, &out);
+		if (xs_predict(&env.dp, &vip, &key, &prediction) ||
+		    prediction.backend_id != backend_id)
+			violation("the program and xs_predict disagree", in,
+				  size, &out);
+		predicted++;
+	}
+	return 0;
+}
