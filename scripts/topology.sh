@@ -15,6 +15,7 @@
 # l2dsr (which it passes) alike.
 #
 # Usage: topology.sh up PREFIX BUILD_DIR | down PREFIX
+#        topology.sh backend PREFIX BUILD_DIR NAME   (re-creates one backend)
 set -euo pipefail
 
 BACKENDS="blue1:11 blue2:12 green1:21 green2:22 canary1:31 canary2:32"
@@ -48,9 +49,6 @@ up() {
 
 	add_host "$prefix" lb 10.77.0.1 fd77::1
 	add_host "$prefix" client 10.77.0.2 fd77::2
-	for backend in $BACKENDS; do
-		add_host "$prefix" "${backend%%:*}" "10.77.0.${backend##*:}" "fd77::${backend##*:}"
-	done
 
 	# the LB forwards with XDP_TX; its bridge port must run XDP to take
 	# those frames (see KERNEL-NOTES); ipip needs kernel forwarding on
@@ -67,13 +65,22 @@ up() {
 	in_ns "$prefix-client" ip -6 route add fd77:100::/64 via fd77::1
 
 	for backend in $BACKENDS; do
-		local ns=$prefix-${backend%%:*}
-		in_ns "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
-			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0
-		for vip in $VIP_ADDRESSES_V4; do in_ns "$ns" ip addr add "$vip/32" dev lo; done
-		for vip in $VIP_ADDRESSES_V6; do in_ns "$ns" ip -6 addr add "$vip/128" dev lo nodad; done
-		in_ns "$ns" ip link set dev eth0 xdpdrv obj "$build/xdp_decap.bpf.o" sec xdp
+		add_backend "$prefix" "$build" "$backend"
 	done
+}
+
+# A backend NAME:OCTET: its host, the VIPs on its loopback (answering no ARP
+# for them: direct server return), the tunnel decap on its eth0.
+add_backend() {
+	local prefix=$1 build=$2 backend=$3
+	local name=${backend%%:*} octet=${backend##*:}
+	local ns=$prefix-$name
+	add_host "$prefix" "$name" "10.77.0.$octet" "fd77::$octet"
+	in_ns "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0
+	for vip in $VIP_ADDRESSES_V4; do in_ns "$ns" ip addr add "$vip/32" dev lo; done
+	for vip in $VIP_ADDRESSES_V6; do in_ns "$ns" ip -6 addr add "$vip/128" dev lo nodad; done
+	in_ns "$ns" ip link set dev eth0 xdpdrv obj "$build/xdp_decap.bpf.o" sec xdp
 }
 
 down() {
@@ -89,5 +96,11 @@ up) [ $# -eq 3 ] || { echo "usage: $0 up PREFIX BUILD_DIR" >&2; exit 2; }
     down "$2"; up "$2" "$3" ;;
 down) [ $# -eq 2 ] || { echo "usage: $0 down PREFIX" >&2; exit 2; }
       down "$2" ;;
-*) echo "usage: $0 { up PREFIX BUILD_DIR | down PREFIX }" >&2; exit 2 ;;
+backend) # re-creates one backend host (a test deletes one mid-connection)
+	[ $# -eq 4 ] || { echo "usage: $0 backend PREFIX BUILD_DIR NAME" >&2; exit 2; }
+	for backend in $BACKENDS; do
+		[ "${backend%%:*}" = "$4" ] && { add_backend "$2" "$3" "$backend"; exit 0; }
+	done
+	echo "no backend $4" >&2; exit 2 ;;
+*) echo "usage: $0 { up PREFIX BUILD_DIR | down PREFIX | backend PREFIX BUILD_DIR NAME }" >&2; exit 2 ;;
 esac

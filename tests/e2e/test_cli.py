@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 
-from harness import BACKENDS, check, test
+from harness import BACKENDS, BUILD, check, test
 
 VIP = "10.77.100.1:80/tcp"
 USAGE, RUNTIME = 2, 1
@@ -208,3 +208,61 @@ def apply_shows_diff_and_applies(lab):
     check(result.returncode == 1 and ":23:" in result.stderr and "pool" in result.stderr,
           "bad file: %d %s" % (result.returncode, result.stderr))
     check(dump_maps(lab) == state, "a bad file changed the maps")
+
+
+@test
+def full_tables_refuse_cleanly(lab):
+    """cli: full VIP and backend tables and a too-big apply: a clear error, nothing written"""
+    pin_dir = lab.pin_dir + "-small"
+    env = dict(lab.environment(), XDPSPLIT_PIN_DIR=pin_dir)
+
+    def small(*args):
+        return subprocess.run(
+            ["nsenter", "--net=/run/netns/" + lab.ns("lb"),
+             os.path.join(BUILD, "splitctl")] + list(args),
+            capture_output=True, text=True, env=env, timeout=60)
+
+    def maps():
+        return [subprocess.run(["bpftool", "map", "dump", "pinned", pin_dir + "/" + name],
+                               capture_output=True, text=True).stdout
+                for name in ("vips", "routes", "backends", "maglev", "pool_epochs")]
+
+    def audit_lines():
+        path = os.path.join(lab.state_dir, "audit.log")
+        return sum(1 for _ in open(path)) if os.path.exists(path) else 0
+
+    subprocess.run(["ip", "-n", lab.ns("lb"), "link", "add", "cap0", "type", "veth",
+                    "peer", "name", "cap1"], check=True)
+    try:
+        check(small("attach", "cap0", "vips", "2", "backends", "4").returncode == 0,
+              "attach with small tables failed")
+        for vip in ("10.77.100.1:80/tcp", "10.77.100.2:80/tcp"):
+            check(small("vip", "add", vip).returncode == 0, "vip add %s failed" % vip)
+        for address in ("10.77.0.11", "10.77.0.12", "10.77.0.21"):
+            result = small("backend", "add", "10.77.100.1:80/tcp", "blue", address)
+            check(result.returncode == 0, "backend add failed: " + result.stderr)
+        before, lines = maps(), audit_lines()
+
+        third_vip = small("vip", "add", "10.77.100.3:80/tcp")
+        fourth_backend = small("backend", "add", "10.77.100.2:80/tcp", "blue", "10.77.0.22")
+        config = os.path.join(lab.state_dir, "too-big.yaml")
+        with open(config, "w") as f:
+            f.write("vips:\n" + "".join(
+                "  - vip: 10.77.100.%d:80/tcp\n    backends:\n"
+                "      - {address: 10.77.0.11, pool: blue}\n" % n for n in (1, 2, 3)))
+        too_big = small("apply", "-f", config)
+        print("     %s / %s / %s" % (third_vip.stderr.strip(), fourth_backend.stderr.strip(),
+                                    too_big.stderr.strip()))
+        check(third_vip.returncode == 1 and "all 2 VIP slots are in use" in third_vip.stderr,
+              "third VIP: %d %s" % (third_vip.returncode, third_vip.stderr))
+        check(fourth_backend.returncode == 1 and
+              "all 3 backend slots are in use" in fourth_backend.stderr,
+              "fourth backend: %d %s" % (fourth_backend.returncode, fourth_backend.stderr))
+        check(too_big.returncode == 1 and "more VIPs" in too_big.stderr,
+              "apply: %d %s" % (too_big.returncode, too_big.stderr))
+        check(maps() == before, "a refused change wrote to the maps")
+        check(audit_lines() == lines, "a refused change reached the audit log")
+    finally:
+        small("detach", "cap0")
+        subprocess.run(["ip", "-n", lab.ns("lb"), "link", "del", "cap0"], check=False)
+        subprocess.run(["rm", "-rf", pin_dir], check=False)

@@ -205,3 +205,22 @@ int xs_resolve_backend(__u8 family, const __be32 *address, int timeout_ms,
 		 timeout_ms, family == XS_FAMILY_IPV4 ? "ARP" : "neighbour");
 	return -EHOSTUNREACH;
 }
+
+int xs_forget_neighbour(__u8 family, const __be32 *address)
+{
+	struct reply reply;
+	int err, ifindex;
+
+	err = route_lookup(family, address, &reply);
+	if (err || !reply.found || !reply.ifindex || reply.via_gateway)
+		return err ? err : -ENETUNREACH;
+	ifindex = reply.ifindex;
+	err = neighbour_request(RTM_GETNEIGH, family, address, ifindex, &reply);
+	if (err || !reply.found)
+		return err == -ENOENT ? 0 : err;
+	/* an entry an operator pinned is theirs to change */
+	if (reply.state & (NUD_PERMANENT | NUD_NOARP))
+		return 0;
+	return neighbour_request(RTM_DELNEIGH, family, address, ifindex,
+				 &reply);
+}

@@ -21,4 +21,9 @@ struct xs_next_hop {
 int xs_resolve_backend(__u8 family, const __be32 *address, int timeout_ms,
 		       struct xs_next_hop *hop, char *why, size_t why_size);
 
+/* Drops the kernel's neighbour entry of a backend (not a permanent one), so
+ * the next packet to it asks ARP/ND afresh: a backend that stopped answering
+ * may be back on another machine, with another MAC. 0 or a negative errno. */
+int xs_forget_neighbour(__u8 family, const __be32 *address);
+
 #endif /* XDPSPLIT_NETLINK_H */

@@ -21,6 +21,7 @@
 #include "user/lib/audit.h"
 #include "user/lib/lock.h"
 #include "user/lib/log.h"
+#include "user/lib/netlink.h"
 #include "user/lib/parse.h"
 #include "splitd.h"
 
@@ -263,6 +264,10 @@ static void judge(struct daemon *d)
 			if (!set_state(d, t->backend_id, XS_BACKEND_DOWN)) {
 				t->taken_down = true;
 				note(d, t, what);
+				/* if it comes back on other hardware, the next
+				 * probe's ARP finds it, and the neighbour
+				 * watcher gives its entry the new MAC */
+				xs_forget_neighbour(t->family, t->address);
 			}
 		} else if (backend.state == XS_BACKEND_DOWN && t->taken_down &&
 			   t->successes == t->vip->probe.rise) {
