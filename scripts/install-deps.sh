@@ -9,7 +9,7 @@ PACKAGES="
 	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev libmnl-dev
 	libyaml-dev libjson-c-dev libcurl4-openssl-dev libmicrohttpd-dev
 	iproute2 ethtool procps util-linux python3 prometheus gnuplot-nox
-	haproxy nginx libnginx-mod-stream wrk libclang-rt-14-dev
+	haproxy nginx libnginx-mod-stream wrk libclang-rt-14-dev valgrind
 "
 
 missing=""

@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 2
 fi
 
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 count() {
 	local summary
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
@@ -21,7 +21,8 @@ count() {
 		return
 	fi
 	passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
-	failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
+	failed=$((failed + $(echo "$summary" | cut -d' ' -f3 | tr -d ,)))
+	skipped=$((skipped + $(echo "$summary" | sed -n 's/.*, \([0-9]*\) skipped.*/\1/p' | grep . || echo 0)))
 }
 
 log=$(mktemp)
@@ -41,5 +42,9 @@ for dir in /sys/fs/bpf/xdpsplit-test-*; do
 	echo "warning: removing leftover pins in $dir" >&2
 	rm -rf "$dir"
 done
-echo "total: $passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "total: $passed passed, $failed failed, $skipped skipped"
+else
+	echo "total: $passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

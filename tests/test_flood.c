@@ -187,7 +187,7 @@ static int flood_evicts_no_confirmed_flow(const void *arg)
 			send_flow_packet(&env, &flood, VIP, 80, i % 3 ? ACK : SYN);
 	}
 	lost = idle_flows_lost(&env, backend);
-	CHECK_OK(xs_flow_usage_read(&env.dp, usage));
+	CHECK_OK(xs_flow_usage_read(&env.dp, NULL, usage));
 	printf("     %d first packets through a %d-entry table: %d of %d idle connections lost; evicted: pending %llu, confirmed %llu\n",
 	       flood_packets, TABLE_SIZE, lost, IDLE_FLOWS,
 	       (unsigned long long)usage[XS_FLOW_TABLE_PENDING].evicted,
@@ -211,7 +211,7 @@ static int flood_evicts_no_confirmed_flow(const void *arg)
 		send_flow_packet(&env, &flood, VIP, 80, ACK);
 	}
 	control_lost = idle_flows_lost(&env, backend);
-	CHECK_OK(xs_flow_usage_read(&env.dp, usage));
+	CHECK_OK(xs_flow_usage_read(&env.dp, NULL, usage));
 	printf("     control: %d confirmed flows: %d of %d idle connections lost; confirmed evicted %llu\n",
 	       control_flows, control_lost, IDLE_FLOWS,
 	       (unsigned long long)usage[XS_FLOW_TABLE_CONFIRMED].evicted);

@@ -27,6 +27,10 @@ class Failure(Exception):
     pass
 
 
+class Skip(Exception):
+    """A test that cannot run in this build says why, and counts as skipped."""
+
+
 def check(condition, message):
     if not condition:
         raise Failure(message)
@@ -73,23 +77,25 @@ class Lab:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         time.sleep(0.1)
 
-    def start_splitd(self, config_text, extra_env=None, wait=True):
-        """splitd in the LB's namespace with this configuration; returns once
-        its control socket answers (unless wait is False)."""
+    def start_splitd(self, config_text, extra_env=None, wait=True, wrapper=(),
+                     seconds=10):
+        """splitd in the LB's namespace with this configuration (run by
+        wrapper, valgrind for one); returns once its control socket answers
+        (unless wait is False)."""
         os.makedirs(self.state_dir, exist_ok=True)
         path = os.path.join(self.state_dir, "splitd.yaml")
         with open(path, "w") as config:
             config.write(config_text)
         self.splitd_log = open(os.path.join(self.state_dir, "splitd.log"), "a")
         self.splitd = subprocess.Popen(
-            ["nsenter", "--net=/run/netns/" + self.ns("lb"),
-             os.path.join(BUILD, "splitd"), "-c", path],
+            ["nsenter", "--net=/run/netns/" + self.ns("lb")] + list(wrapper) +
+            [os.path.join(BUILD, "splitd"), "-c", path],
             env=dict(self.environment(), **(extra_env or {})),
             stdout=self.splitd_log, stderr=subprocess.STDOUT)
         if not wait:
             return self.splitd
         socket_path = os.path.join(self.run_dir, "splitd.sock")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             check(self.splitd.poll() is None, "splitd exited: " + self.splitd_output())
             # a socket file may be a killed predecessor's: ready means it answers
@@ -113,7 +119,7 @@ class Lab:
                 self.splitd.kill()
             else:
                 self.splitd.terminate()
-            self.splitd.wait(timeout=10)
+            self.splitd.wait(timeout=60)  # valgrind checks leaks at exit
         self.splitd = None
 
     def forget_rollouts(self):
@@ -267,7 +273,7 @@ def test(function):
 
 def run(selected=None):
     lab = Lab()
-    passed = failed = 0
+    passed = failed = skipped = 0
     try:
         lab.up()
     except (Failure, subprocess.CalledProcessError) as error:
@@ -285,6 +291,9 @@ def run(selected=None):
                 function(lab)
                 passed += 1
                 print("ok   %s (%.2fs)" % (name, time.monotonic() - started), flush=True)
+            except Skip as reason:
+                skipped += 1
+                print("skip %s: %s" % (name, reason), flush=True)
             except Exception as error:  # a test's failure, whatever raised it
                 failed += 1
                 print("FAIL %s (%.2fs)\n    %s: %s" % (
@@ -298,5 +307,6 @@ def run(selected=None):
                     lab.splitctl("vip", "del", vip["vip"])
     finally:
         lab.down()
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed%s" % (passed, failed,
+                                       ", %d skipped" % skipped if skipped else ""))
     return 1 if failed or not passed else 0

@@ -1,11 +1,46 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "map_entries.skel.h"
 #include "entries.h"
+
+struct xs_entry_counter {
+	struct map_entries *skel;
+	struct bpf_link *link;
+};
+
+struct xs_entry_counter *xs_entry_counter_open(void)
+{
+	struct xs_entry_counter *counter = calloc(1, sizeof(*counter));
+	int err;
+
+	if (!counter)
+		return NULL;
+	counter->skel = map_entries__open_and_load();
+	if (counter->skel)
+		counter->link = bpf_program__attach_iter(
+			counter->skel->progs.map_entries, NULL);
+	if (!counter->link) {
+		err = errno ?: EINVAL;
+		xs_entry_counter_close(counter);
+		errno = err;
+		return NULL;
+	}
+	return counter;
+}
+
+void xs_entry_counter_close(struct xs_entry_counter *counter)
+{
+	if (!counter)
+		return;
+	bpf_link__destroy(counter->link);
+	map_entries__destroy(counter->skel);
+	free(counter);
+}
 
 static int map_id(int fd, __u32 *id)
 {
@@ -33,10 +68,10 @@ static int read_counts(int iter_fd, const __u32 *ids, size_t count,
 	return n < 0 ? -errno : 0;
 }
 
-int xs_map_entries(const int *fds, size_t count, __u64 *entries)
+int xs_map_entries(struct xs_entry_counter *counter, const int *fds,
+		   size_t count, __u64 *entries)
 {
-	struct map_entries *skel;
-	struct bpf_link *link;
+	struct xs_entry_counter *own = NULL;
 	__u32 ids[16];
 	int iter_fd, err;
 
@@ -48,19 +83,15 @@ int xs_map_entries(const int *fds, size_t count, __u64 *entries)
 		if (err)
 			return err;
 	}
-	skel = map_entries__open_and_load();
-	if (!skel)
-		return -errno ?: -EINVAL;
-	link = bpf_program__attach_iter(skel->progs.map_entries, NULL);
-	err = link ? 0 : -errno;
-	if (link) {
-		iter_fd = bpf_iter_create(bpf_link__fd(link));
-		err = iter_fd < 0 ? -errno : read_counts(iter_fd, ids, count,
-							 entries);
-		if (iter_fd >= 0)
-			close(iter_fd);
-		bpf_link__destroy(link);
+	if (!counter) {
+		counter = own = xs_entry_counter_open();
+		if (!counter)
+			return -errno;
 	}
-	map_entries__destroy(skel);
+	iter_fd = bpf_iter_create(bpf_link__fd(counter->link));
+	err = iter_fd < 0 ? -errno : read_counts(iter_fd, ids, count, entries);
+	if (iter_fd >= 0)
+		close(iter_fd);
+	xs_entry_counter_close(own);
 	return err;
 }

@@ -14,6 +14,7 @@ static __u64 evicted(__u64 inserted, __u64 removed, __u64 present)
 }
 
 int xs_flow_usage_read(const struct xs_dataplane *dp,
+		       struct xs_entry_counter *counter,
 		       struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT])
 {
 	int fds[XS_FLOW_TABLE_COUNT] = {
@@ -27,7 +28,7 @@ int xs_flow_usage_read(const struct xs_dataplane *dp,
 	/* counters first: an insert seen in the count is then in the counter */
 	err = xs_global_counters(dp, counters);
 	if (!err)
-		err = xs_map_entries(fds, XS_FLOW_TABLE_COUNT, entries);
+		err = xs_map_entries(counter, fds, XS_FLOW_TABLE_COUNT, entries);
 	if (err)
 		return err;
 	confirmed = &usage[XS_FLOW_TABLE_CONFIRMED];

@@ -22,7 +22,11 @@ struct xs_flow_table_usage {
 	__u64 evicted;
 };
 
+struct xs_entry_counter;
+
+/* counter: a loaded entry counter (entries.h), or NULL to load one now. */
 int xs_flow_usage_read(const struct xs_dataplane *dp,
+		       struct xs_entry_counter *counter,
 		       struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT]);
 
 #endif

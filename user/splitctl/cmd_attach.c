@@ -168,7 +168,7 @@ static void print_flow_tables(const struct xs_dataplane *dp)
 		[XS_FLOW_TABLE_PENDING] = XS_MAP_PENDING_FLOWS,
 	};
 	struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT];
-	int err = xs_flow_usage_read(dp, usage);
+	int err = xs_flow_usage_read(dp, NULL, usage);
 
 	if (err) {
 		pr_warn("Couldn't count the flow table entries: %s\n",

@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon d = { .control_fd = -1 };
+	struct daemon d = { .control_fd = -1, .metrics_fd = -1 };
 	int verbosity = XS_LOG_INFO, opt, rc = 1;
 	char error[512] = "";
 	struct group *group;
@@ -229,7 +229,16 @@ int main(int argc, char **argv)
 	if (attach_interfaces(&d) || xs_dataplane_open(&d.dp, d.pin_dir))
 		goto out;
 	if (apply_configuration(&d) || rollouts_restore(&d) ||
-	    control_open(&d) || metrics_start(&d) || probes_start(&d))
+	    control_open(&d) || metrics_bind(&d))
+		goto close;
+	/* loaded while splitd may still load programs; without it the
+	 * metrics lack the flow table fill, and say nothing of it */
+	d.entry_counter = xs_entry_counter_open();
+	if (!d.entry_counter)
+		pr_warn("Couldn't load the flow table entry counter: %s\n",
+			strerror(errno));
+	/* before any thread starts: capabilities are per thread */
+	if (drop_privileges() || metrics_start(&d) || probes_start(&d))
 		goto close;
 	neighbours_open(&d); /* without it splitd still runs: it says so */
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",
@@ -243,6 +252,7 @@ close:
 	probes_stop();
 	neighbours_close();
 	metrics_stop(&d);
+	xs_entry_counter_close(d.entry_counter);
 	control_close(&d);
 	xs_dataplane_close(&d.dp);
 out:

@@ -5,12 +5,15 @@
  * the VIP, pool, backend and reason, all of bounded number.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "user/lib/flow_usage.h"
 #include "user/lib/log.h"
 #include "user/lib/parse.h"
@@ -231,7 +234,7 @@ static void flow_tables(struct daemon *d, struct text *t)
 	static __u64 evicted_before[XS_FLOW_TABLE_COUNT];
 	struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT];
 
-	if (xs_flow_usage_read(&d->dp, usage))
+	if (xs_flow_usage_read(&d->dp, d->entry_counter, usage))
 		return;
 	pthread_mutex_lock(&d->lock);
 	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++) {
@@ -298,12 +301,13 @@ static enum MHD_Result answer(void *context, struct MHD_Connection *connection,
 	return result;
 }
 
-int metrics_start(struct daemon *d)
+int metrics_bind(struct daemon *d)
 {
 	struct sockaddr_in address = { .sin_family = AF_INET };
 	char host[64];
 	unsigned int port;
 	char *colon;
+	int one = 1;
 
 	snprintf(host, sizeof(host), "%s", d->config->metrics);
 	colon = strrchr(host, ':');
@@ -318,10 +322,26 @@ int metrics_start(struct daemon *d)
 		return -1;
 	}
 	address.sin_port = htons(port);
+	d->metrics_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (d->metrics_fd < 0 ||
+	    setsockopt(d->metrics_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(d->metrics_fd, (struct sockaddr *)&address, sizeof(address)) ||
+	    listen(d->metrics_fd, 64)) {
+		pr_warn("Couldn't serve metrics on %s: %s\n", d->config->metrics,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int metrics_start(struct daemon *d)
+{
+	/* the socket was bound before splitd gave up its privileges (a port
+	 * below 1024 needs one); the HTTP thread never has them */
 	d->metrics = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 					      MHD_USE_ERROR_LOG,
-				      0, NULL, NULL, answer, d, MHD_OPTION_SOCK_ADDR,
-				      (struct sockaddr *)&address,
+				      0, NULL, NULL, answer, d,
+				      MHD_OPTION_LISTEN_SOCKET, d->metrics_fd,
 				      MHD_OPTION_CONNECTION_TIMEOUT, 10U,
 				      MHD_OPTION_END);
 	if (!d->metrics) {
@@ -333,7 +353,11 @@ int metrics_start(struct daemon *d)
 
 void metrics_stop(struct daemon *d)
 {
+	/* a running MHD closes the listening socket it was given */
 	if (d->metrics)
 		MHD_stop_daemon(d->metrics);
+	else if (d->metrics_fd >= 0)
+		close(d->metrics_fd);
 	d->metrics = NULL;
+	d->metrics_fd = -1;
 }

@@ -10,6 +10,7 @@
 #include "maps/names.h"
 #include "user/lib/config.h"
 #include "user/lib/dataplane.h"
+#include "user/lib/entries.h"
 #include "user/lib/service.h"
 #include "user/lib/state.h"
 
@@ -43,7 +44,9 @@ struct daemon {
 	struct daemon_rollout rollouts[XS_CONFIG_MAX_VIPS];
 	size_t rollout_count;
 	int control_fd;
-	void *metrics; /* struct MHD_Daemon */
+	int metrics_fd; /* bound before privileges are dropped */
+	void *metrics;  /* struct MHD_Daemon */
+	struct xs_entry_counter *entry_counter; /* flow table fill, loaded once */
 	__u64 state_write_failures;
 };
 
@@ -76,8 +79,12 @@ int neighbours_fd(void);
 void neighbours_read(struct daemon *d);
 void neighbours_close(void);
 
-/* metrics.c */
+/* metrics.c: bind (privileged), then start the HTTP thread */
+int metrics_bind(struct daemon *d);
 int metrics_start(struct daemon *d);
 void metrics_stop(struct daemon *d);
+
+/* privileges.c */
+int drop_privileges(void);
 
 #endif
