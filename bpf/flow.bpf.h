@@ -2,8 +2,8 @@
 /*
  * The flow tables: an established flow keeps its backend whatever the weights
  * do. It is re-chosen only when its backend is DOWN or gone, when its pool
- * was flushed, or when a client starts a new connection (SYN) on a tuple it
- * had closed. A flow seen once lives in pending_flows; its client's second
+ * was flushed, or when a client starts a new connection (a SYN that is not
+ * a retransmission) on the tuple. A flow seen once lives in pending_flows; its client's second
  * packet (the handshake's ACK, or more data) moves it to flows, which a flood
  * of first packets therefore never touches. An entry is written when a flow
  * is created, confirmed or re-chosen, and when its TCP state changes, never
@@ -42,7 +42,10 @@ static __always_inline __u32 stale_reason(const struct packet *p,
 		return XS_FLOW_RECHOSEN_BACKEND_DOWN;
 	if (pool_epoch(vip_id, flow->pool) != flow->epoch)
 		return XS_FLOW_RECHOSEN_POOL_FLUSHED;
-	if (flow->state == XS_FLOW_CLOSED && is_syn(p))
+	/* a bare SYN opens a new connection, unless it repeats the SYN of a
+	 * handshake under way: the tuple's old connection may have ended
+	 * unseen (a backend's reset or FIN never passes the LB) */
+	if (is_syn(p) && flow->state != XS_FLOW_SYN_SEEN)
 		return XS_FLOW_RECHOSEN_NEW_SYN;
 	return 0;
 }

@@ -129,6 +129,37 @@ static int second_packet_confirms(const void *arg)
 	return 0;
 }
 
+/* A connection whose end the LB never saw (the backend reset it: direct
+ * server return) and whose tuple the client uses again: the new SYN is a new
+ * connection, so a DRAINING backend gets it no more. */
+static int new_syn_on_an_established_tuple(const void *arg)
+{
+	struct test_env env;
+	struct xs_flow flow;
+	__u32 first, other;
+
+	(void)arg;
+	CHECK_OK(env_setup(&env));
+	add_vips(&env);
+	send_packet(&env, "198.18.0.5", 8000, IPPROTO_TCP, SYN);
+	send_packet(&env, "198.18.0.5", 8000, IPPROTO_TCP, ACK);
+	CHECK_WHERE(&env, "198.18.0.5", 8000, IPPROTO_TCP, CONFIRMED);
+	first = flow.backend_id;
+	other = first == 1 ? 2 : 1;
+	CHECK_OK(xs_backend_set_state(&env.dp, first, XS_BACKEND_DRAINING));
+	send_packet(&env, "198.18.0.5", 8000, IPPROTO_TCP, ACK);
+	CHECK_WHERE(&env, "198.18.0.5", 8000, IPPROTO_TCP, CONFIRMED);
+	CHECK(flow.backend_id == first, "the draining backend lost its flow");
+	send_packet(&env, "198.18.0.5", 8000, IPPROTO_TCP, SYN);
+	CHECK_WHERE(&env, "198.18.0.5", 8000, IPPROTO_TCP, CONFIRMED);
+	CHECK(flow.backend_id == other && flow.state == XS_FLOW_SYN_SEEN,
+	      "the new SYN went to backend %u in state %u", flow.backend_id,
+	      flow.state);
+	CHECK(env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN) == 1, "false");
+	env_teardown(&env);
+	return 0;
+}
+
 #define IDLE_FLOWS 1000
 #define TABLE_SIZE 4096 /* pending: 1,024 */
 
@@ -224,6 +255,8 @@ static int flood_evicts_no_confirmed_flow(const void *arg)
 static const struct test_case cases[] = {
 	{ "flows: a flow is confirmed by its client's second packet",
 	  second_packet_confirms, NULL },
+	{ "flows: a new SYN on an established tuple is a new connection",
+	  new_syn_on_an_established_tuple, NULL },
 	{ "flood: first packets through a full table evict no confirmed flow",
 	  flood_evicts_no_confirmed_flow, NULL },
 };
