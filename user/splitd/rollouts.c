@@ -122,6 +122,25 @@ static void record_decision(struct daemon *d, struct daemon_rollout *r,
 	pr_info("%s\n", command);
 }
 
+/* Loud, but not once per tick: the first failure, then every 10 seconds
+ * with the count in between, until a write succeeds again. */
+static void warn_unrecorded(struct daemon *d, const struct daemon_rollout *r,
+			    int err)
+{
+	__u64 now = now_ms();
+
+	if (d->last_unrecorded_warning_ms &&
+	    now - d->last_unrecorded_warning_ms < 10000) {
+		d->unrecorded_since_warning++;
+		return;
+	}
+	pr_warn("Couldn't record the rollout of %s in %s: %s; it does not advance and the data plane keeps its weights (%llu more failures since the last warning)\n",
+		r->record.vip, d->state_dir, strerror(-err),
+		(unsigned long long)d->unrecorded_since_warning);
+	d->last_unrecorded_warning_ms = now;
+	d->unrecorded_since_warning = 0;
+}
+
 /*
  * Makes next the rollout's state: persisted (with the route write marked
  * pending), then the map written, then the pending mark cleared. If the
@@ -145,9 +164,14 @@ static int commit(struct daemon *d, struct daemon_rollout *r,
 		r->record.rollout = previous;
 		r->record.route_pending = false;
 		d->state_write_failures++;
-		pr_warn("Couldn't record the rollout of %s in %s: %s; it does not advance and the data plane keeps its weights\n",
-			r->record.vip, d->state_dir, strerror(-err));
+		warn_unrecorded(d, r, err);
 		return err;
+	}
+	if (d->unrecorded_since_warning || d->last_unrecorded_warning_ms) {
+		pr_info("The state of the rollouts is recorded again in %s\n",
+			d->state_dir);
+		d->unrecorded_since_warning = 0;
+		d->last_unrecorded_warning_ms = 0;
 	}
 	if (a->write_route) {
 		xs_fault_point("route-pending", NULL);

@@ -48,6 +48,8 @@ struct daemon {
 	void *metrics;  /* struct MHD_Daemon */
 	struct xs_entry_counter *entry_counter; /* flow table fill, loaded once */
 	__u64 state_write_failures;
+	__u64 last_unrecorded_warning_ms; /* 0: the last state write worked */
+	__u64 unrecorded_since_warning;
 };
 
 extern volatile sig_atomic_t splitd_stop;
