@@ -51,14 +51,25 @@ int control_open(struct daemon *d)
 	memcpy(address.sun_path, path, strlen(path) + 1);
 	if (bind(fd, (struct sockaddr *)&address, sizeof(address)) ||
 	    chmod(path, d->has_control_group ? 0660 : 0600) ||
-	    (d->has_control_group && chown(path, 0, d->control_group)) ||
-	    listen(fd, 16)) {
+	    (d->has_control_group && chown(path, 0, d->control_group))) {
 		err = -errno;
 		pr_warn("Couldn't listen on %s: %s\n", path, strerror(errno));
 		close(fd);
 		return err;
 	}
 	d->control_fd = fd;
+	return 0;
+}
+
+int control_listen(struct daemon *d)
+{
+	/* only now does a client get through: splitd is ready, and has
+	 * given up its start-up privileges */
+	if (listen(d->control_fd, 16)) {
+		pr_warn("Couldn't listen on the control socket: %s\n",
+			strerror(errno));
+		return -errno;
+	}
 	return 0;
 }
 

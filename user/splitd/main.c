@@ -238,7 +238,8 @@ int main(int argc, char **argv)
 		pr_warn("Couldn't load the flow table entry counter: %s\n",
 			strerror(errno));
 	/* before any thread starts: capabilities are per thread */
-	if (drop_privileges() || metrics_start(&d) || probes_start(&d))
+	if (drop_privileges() || metrics_start(&d) || probes_start(&d) ||
+	    control_listen(&d))
 		goto close;
 	neighbours_open(&d); /* without it splitd still runs: it says so */
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",

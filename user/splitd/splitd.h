@@ -67,7 +67,9 @@ void rollouts_command(struct daemon *d, const char *verb, const char *vip,
 		      size_t reply_size);
 
 /* control.c */
+/* open (bound, owned: privileged), then listen once ready */
 int control_open(struct daemon *d);
+int control_listen(struct daemon *d);
 void control_serve(struct daemon *d);
 void control_close(struct daemon *d);
 
