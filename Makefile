@@ -62,14 +62,14 @@ TEST_BIN  := $(BUILD)/xdpsplit-tests
 # The SYN flood of the flood test: the live-frames generator with forged
 # sources
 FLOOD_BIN := $(BUILD)/xdpsplit-flood
-FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(BUILD)/tests/packet.o
+FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o $(BUILD)/tests/packet.o
 
 .PHONY: all check deps clean demo bench fuzz
 .DELETE_ON_ERROR:
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN)
 
-$(BUILD)/tests/flood/flood.o: $(BUILD)/generator.skel.h
+$(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o: $(BUILD)/generator.skel.h
 $(FLOOD_BIN): $(FLOOD_OBJS)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
@@ -109,7 +109,7 @@ BENCH_BPF := $(BUILD)/floors.bpf.o $(BUILD)/generator.bpf.o
 BENCH_BIN := $(BUILD)/xdpsplit-bench
 BENCH_OBJS := $(BUILD)/bench/testrun.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 LIVE_BIN := $(BUILD)/xdpsplit-live
-LIVE_OBJS := $(BUILD)/bench/live.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+LIVE_OBJS := $(BUILD)/bench/live.o $(BUILD)/bench/live_frames.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 SWITCH_BIN := $(BUILD)/xdpsplit-switch
 SWITCH_OBJS := $(BUILD)/bench/switch.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 ROLLBACK_BIN := $(BUILD)/xdpsplit-rollback

@@ -27,6 +27,7 @@
 #include "floors.skel.h"
 #include "generator.h"
 #include "generator.skel.h"
+#include "live_frames.h"
 #include "user/lib/log.h"
 #include "classes.h"
 #include "common.h"
@@ -64,21 +65,6 @@ static __u64 sunk(void)
 	return total;
 }
 
-static int generate(__u32 packets)
-{
-	static __u8 frame[TEMPLATE_BYTES];
-	struct xdp_md context = { .data_end = TEMPLATE_BYTES,
-				  .ingress_ifindex = sink_ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
-		    .data_size_in = TEMPLATE_BYTES, .ctx_in = &context,
-		    .ctx_size_in = sizeof(context), .repeat = packets,
-		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
-
-	memcpy(frame, gen->bss->template.bytes, TEMPLATE_BYTES);
-	return bpf_prog_test_run_opts(bpf_program__fd(gen->progs.xdp_generator),
-				      &opts);
-}
-
 static int measure(size_t ci, int p, int round)
 {
 	const struct class *c = &classes[ci];
@@ -97,12 +83,12 @@ static int measure(size_t ci, int p, int round)
 	gen->bss->template.flows = c->flows;
 	gen->bss->template.ipv6 = c->family == 6;
 	/* established classes: every flow exists before the clock starts */
-	if (c->flows && generate(c->flows))
+	if (c->flows && live_frames_send(gen, sink_ifindex, c->flows))
 		return -1;
 	run_stats(program_fd[p], &time0, &runs0);
 	sunk0 = sunk();
 	start = bench_now();
-	if (generate(PACKETS))
+	if (live_frames_send(gen, sink_ifindex, PACKETS))
 		return -1;
 	pps[ci][p][round] = (sunk() - sunk0) / (bench_now() - start);
 	run_stats(program_fd[p], &time1, &runs1);

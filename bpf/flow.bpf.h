@@ -94,18 +94,22 @@ struct flow_result {
 };
 
 /* Writes a flow entry, counting `inserted` when the key was absent, so that
- * inserts minus entries is the number of entries the LRU evicted. */
+ * inserts minus entries is the number of entries the LRU evicted. The flag
+ * the caller expects to succeed goes first: a failed update of an LRU map
+ * still takes a free node, which may evict another entry. */
 static __always_inline void flow_write(void *table,
 				       const struct xs_flow_key *key,
 				       const struct xs_flow *value,
-				       __u32 inserted)
+				       __u32 inserted, int present)
 {
+	if (present && !bpf_map_update_elem(table, key, value, BPF_EXIST))
+		return;
 	if (!bpf_map_update_elem(table, key, value, BPF_NOEXIST)) {
 		count(inserted);
 		return;
 	}
-	/* present already (re-chosen, or another CPU was first) */
-	if (bpf_map_update_elem(table, key, value, BPF_EXIST))
+	/* present after all (another CPU was first) */
+	if (present || bpf_map_update_elem(table, key, value, BPF_EXIST))
 		count(XS_FLOW_INSERT_FAILED);
 }
 
@@ -113,7 +117,7 @@ static __always_inline void flow_write(void *table,
 static __always_inline void confirm(const struct packet *p,
 				    const struct xs_flow *confirmed)
 {
-	flow_write(&flows, &p->key, confirmed, XS_FLOW_CONFIRMED);
+	flow_write(&flows, &p->key, confirmed, XS_FLOW_CONFIRMED, 0);
 	if (!bpf_map_delete_elem(&pending_flows, &p->key))
 		count(XS_FLOW_PENDING_REMOVED);
 }
@@ -192,7 +196,7 @@ static __always_inline int flow_lookup_or_choose(const struct packet *p,
 	fresh.state = initial_state(p);
 	if (fresh.state == XS_FLOW_SYN_SEEN)
 		fresh.syn_time_ns = bpf_ktime_get_ns();
-	flow_write(table, &p->key, &fresh, inserted);
+	flow_write(table, &p->key, &fresh, inserted, flow != NULL);
 
 	out->backend_id = choice.backend_id;
 	out->pool = choice.pool;

@@ -36,6 +36,17 @@ def check(condition, message):
         raise Failure(message)
 
 
+def wait_for(condition, seconds, what):
+    """Polls condition every 50 ms; its first true value, or a Failure."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise Failure("timed out waiting for " + what)
+
+
 def within_binomial_bound(observed, n, p):
     """99.9% two-sided bound."""
     return abs(observed - n * p) <= 3.29 * math.sqrt(n * p * (1 - p))

@@ -10,7 +10,7 @@ import re
 import subprocess
 import time
 
-from harness import check, test
+from harness import check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
 
@@ -161,15 +161,6 @@ def twenty_kills_during_a_rollout(lab):
     check(invalid == 0, "%d packets met an invalid route" % invalid)
     check(not failed, "connections failed: %s" % failed[:3])
     check(all(not h["broken"] for h in result["held"]), "a long-lived connection broke")
-
-
-def wait_for(condition, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    check(False, "timed out waiting for " + what)
 
 
 def state_write_failures(lab):

@@ -3,8 +3,9 @@
 real long-lived connections run and the service switches blue -> green.
 
 The flood comes in on a second LB interface (eth1, a veth straight from the
-client namespace, the splitter attached to it too): through the test bridge
-a veth takes only about 150,000 frames a second, straight about a million.
+client namespace, the splitter attached to it too): sent through the test
+bridge, about 240,000 of 3,000,000 frames reached the LB in a trial; sent
+straight, all of them do, at 0.5-0.7 million a second here.
 Both interfaces share the one set of maps, so the flood fills the same flow
 tables the real connections use."""
 import json

@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 
-from harness import BUILD, ROOT, check, test
+from harness import BUILD, ROOT, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
 
@@ -23,15 +23,6 @@ vips:
 
 def backend(lab, address):
     return [b for b in lab.json("backend", "list", VIP) if b["backend"] == address][0]
-
-
-def wait_for(condition, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return time.monotonic()
-        time.sleep(0.05)
-    check(False, "timed out waiting for " + what)
 
 
 def attached_program(lab):
@@ -74,7 +65,8 @@ def backend_host_deleted_mid_connection(lab):
     lab.servers.pop("blue1").kill()
     deleted = time.monotonic()
     subprocess.run(["ip", "netns", "del", lab.ns("blue1")], check=True)
-    down_at = wait_for(lambda: backend(lab, "10.77.0.11")["state"] == "down", 5, "blue1 DOWN")
+    wait_for(lambda: backend(lab, "10.77.0.11")["state"] == "down", 5, "blue1 DOWN")
+    down_at = time.monotonic()
     while_down = lab.client("connect", "10.77.100.1", 80, 200)
     old_mac = backend(lab, "10.77.0.11")["mac"]
     # the host comes back (a new veth, so a new MAC): the neighbour watcher
@@ -83,7 +75,8 @@ def backend_host_deleted_mid_connection(lab):
                     BUILD, "blue1"], check=True)
     lab.start_server("blue1")
     rebuilt = time.monotonic()
-    up_at = wait_for(lambda: backend(lab, "10.77.0.11")["state"] == "up", 30, "blue1 UP again")
+    wait_for(lambda: backend(lab, "10.77.0.11")["state"] == "up", 30, "blue1 UP again")
+    up_at = time.monotonic()
     back = lab.client("connect", "10.77.100.1", 80, 200)
     result = lab.finish(held)
     on_blue1 = [h for h in result["held"] if h["server"] == "blue1"]

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from harness import BUILD, Skip, check, test
+from harness import BUILD, Skip, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
 
@@ -64,16 +64,6 @@ def config(policy):
 
 def status(lab):
     return lab.json("rollout", "status", VIP)["rollouts"][0]
-
-
-def wait_for(condition, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def audit_entries(lab, needle):
