@@ -81,6 +81,14 @@ struct xs_vip {
 	__u8 forward_mode; /* enum xs_forward_mode */
 	__u8 split_key;    /* enum xs_split_key */
 	__u16 flags;       /* XS_VIP_* */
+	/*
+	 * The VIP's identity beyond its address: new each time it is created,
+	 * so a VIP deleted and created again (and given the freed id) is
+	 * another VIP to whoever remembers the old one, such as a rollout.
+	 * Its low byte is also the route entry's vip_tag. The program does
+	 * not read it.
+	 */
+	__u32 generation;
 };
 
 /*
@@ -92,7 +100,11 @@ struct xs_vip {
 struct xs_route {
 	__u16 weight[XS_POOL_COUNT]; /* basis points, indexed by enum xs_pool */
 	__u8 live_pool; /* BLUE or GREEN: where flows go when a pool is empty */
-	__u8 reserved;
+	/* low byte of the owning VIP's generation, one more than the previous
+	 * VIP's on this id: a writer that checked the VIP's identity writes
+	 * with a compare-and-swap that fails if the VIP was re-created since.
+	 * The program does not read it. */
+	__u8 vip_tag;
 };
 
 union xs_route_word {

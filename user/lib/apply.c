@@ -62,6 +62,28 @@ static void describe_backend_change(struct xs_change *c, char sign,
 		 sign, vip, xs_pool_name(b->pool), address, b->weight);
 }
 
+/* "~ weights VIP blue B green G canary C live L (was ...)": the file's
+ * weights win over what the map holds. */
+static void describe_weights(struct xs_change *c, const char *vip,
+			     const struct xs_route *was,
+			     const struct xs_route *w)
+{
+	char before[96] = "";
+
+	if (was)
+		snprintf(before, sizeof(before),
+			 " (was blue %u.%02u green %u.%02u canary %u.%02u live %s)",
+			 was->weight[0] / 100, was->weight[0] % 100,
+			 was->weight[1] / 100, was->weight[1] % 100,
+			 was->weight[2] / 100, was->weight[2] % 100,
+			 xs_pool_name(was->live_pool));
+	snprintf(c->text, sizeof(c->text),
+		 "~ weights %s blue %u.%02u green %u.%02u canary %u.%02u live %s%s",
+		 vip, w->weight[0] / 100, w->weight[0] % 100, w->weight[1] / 100,
+		 w->weight[1] % 100, w->weight[2] / 100, w->weight[2] % 100,
+		 xs_pool_name(w->live_pool), before);
+}
+
 /* The entry a configured backend should have; resolves its MAC if needed. */
 static int wanted_entry(const struct xs_config_vip *vip,
 			const struct xs_config_backend *cb, __u32 vip_id,
@@ -179,12 +201,7 @@ static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
 		}
 		c->key = vip->key;
 		c->route = *w;
-		snprintf(c->text, sizeof(c->text),
-			 "~ weights %s blue %u.%02u green %u.%02u canary %u.%02u live %s",
-			 vip->text, w->weight[0] / 100, w->weight[0] % 100,
-			 w->weight[1] / 100, w->weight[1] % 100,
-			 w->weight[2] / 100, w->weight[2] % 100,
-			 xs_pool_name(w->live_pool));
+		describe_weights(c, vip->text, running ? &running->route : NULL, w);
 	}
 out:
 	free(current);
@@ -193,6 +210,15 @@ out:
 
 int xs_apply_plan(struct xs_dataplane *dp, const struct xs_config_file *config,
 		  struct xs_plan *plan, char *error, size_t error_size)
+{
+	return xs_apply_plan_scoped(dp, config, NULL, NULL, plan, error,
+				    error_size);
+}
+
+int xs_apply_plan_scoped(struct xs_dataplane *dp,
+			 const struct xs_config_file *config,
+			 xs_apply_may_delete may_delete, void *context,
+			 struct xs_plan *plan, char *error, size_t error_size)
 {
 	struct xs_vip_entry *running;
 	size_t running_count, backend_count;
@@ -212,6 +238,10 @@ int xs_apply_plan(struct xs_dataplane *dp, const struct xs_config_file *config,
 		if (want && want->mode == running[i].vip.forward_mode &&
 		    want->split_key == running[i].vip.split_key)
 			continue;
+		if (!want && may_delete && !may_delete(&running[i].key, context)) {
+			running[i].vip.vip_id = ~0U; /* left alone */
+			continue;
+		}
 		/* not in the file, or its mode or split key changed */
 		c = add_change(plan, XS_CHANGE_DELETE_VIP);
 		if (!c) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "maps/decision.h"
@@ -70,6 +71,26 @@ static void zero_pool_stats(struct xs_dataplane *dp, __u32 vip_id)
 	free(zeros);
 }
 
+/*
+ * A generation for a VIP about to take vip_id: random above its low byte,
+ * and a low byte (the route entry's tag) one more than the tag the id's
+ * route entry has now, so a writer holding the previous VIP's tag fails.
+ */
+static int new_generation(const struct xs_dataplane *dp, __u32 vip_id,
+			  __u32 *generation)
+{
+	__u32 random;
+	__u8 tag;
+	int err = xs_route_read_tag(dp, vip_id, &tag);
+
+	if (err)
+		return err;
+	if (getrandom(&random, sizeof(random), 0) != sizeof(random))
+		return -errno;
+	*generation = (random & ~0xffU) | (__u8)(tag + 1);
+	return 0;
+}
+
 int xs_vip_create(struct xs_dataplane *dp, const struct xs_vip_key *key,
 		  __u8 mode, __u8 split_key, __u32 *vip_id)
 {
@@ -104,12 +125,15 @@ int xs_vip_create(struct xs_dataplane *dp, const struct xs_vip_key *key,
 	if (vip.vip_id == dp->config.max_vips)
 		return -ENOSPC;
 
+	err = new_generation(dp, vip.vip_id, &vip.generation);
+	if (err)
+		return err;
 	/* everything the id indexes is made ready before the VIP entry
 	 * makes it reachable */
 	zero_pool_stats(dp, vip.vip_id);
 	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++)
 		xs_maglev_install(dp, vip.vip_id, pool, NULL);
-	err = xs_route_write(dp, vip.vip_id, &route);
+	err = xs_route_init(dp, vip.vip_id, (__u8)vip.generation, &route);
 	if (!err)
 		err = xs_vip_write(dp, key, &vip);
 	if (!err)

@@ -14,16 +14,23 @@
 #define XS_STATE_FILE_NAME "rollouts.state"
 
 struct xs_rollout_record {
-	char vip[80];               /* as the operator wrote it */
+	struct xs_vip_key key;      /* the VIP, parsed */
+	char vip[80];               /* key, formatted: for messages and labels */
+	/* of the VIP the rollout was started on; 0 in a version 1 file,
+	 * which did not record it (the VIP found at restore is taken) */
+	__u32 generation;
 	char policy[XS_NAME_SIZE];
-	struct xs_rollout rollout;
+	struct xs_rollout rollout;  /* its times on xs_clock_ms() */
 	/* recorded, but its route write not known to be done: redo it */
 	bool route_pending;
 };
 
+/* Times are written with the boot they belong to and the moment of the
+ * write, so a load after a reboot keeps each step's elapsed time. */
 int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 		  size_t count);
-/* A missing file is no rollouts; a damaged one an error naming the line. */
+/* A missing file is no rollouts; a damaged one an error naming the line.
+ * Times come back on this boot's xs_clock_ms(). */
 int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		  size_t max, size_t *count, char *error, size_t error_size);
 

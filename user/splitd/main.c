@@ -85,13 +85,10 @@ static int attach_interfaces(struct daemon *d)
 	return 0;
 }
 
-/* The configuration's VIPs and backends; a VIP whose rollout is under way
- * keeps the weights the rollout gave it. */
+/* The configuration's VIPs and backends, by configure()'s rule. */
 static int apply_configuration(struct daemon *d)
 {
 	struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
-	struct xs_config_file *wanted;
-	struct xs_plan plan;
 	char error[512] = "";
 	size_t count = 0;
 	int err;
@@ -99,32 +96,12 @@ static int apply_configuration(struct daemon *d)
 	err = xs_state_load(d->state_dir, records, XS_CONFIG_MAX_VIPS, &count,
 			    error, sizeof(error));
 	if (err) {
-		pr_warn("Couldn't read the rollout state: %s\n", error);
+		pr_warn("Couldn't read the rollout state: %s\n",
+			error[0] ? error : strerror(-err));
 		return err;
 	}
-	wanted = malloc(sizeof(*wanted));
-	if (!wanted)
-		return -ENOMEM;
-	*wanted = *d->config;
-	for (size_t r = 0; r < count; r++) {
-		if (records[r].rollout.phase != XS_PHASE_RUNNING &&
-		    records[r].rollout.phase != XS_PHASE_PAUSED)
-			continue;
-		for (__u32 v = 0; v < wanted->vip_count; v++)
-			if (!strcmp(wanted->vips[v].text, records[r].vip))
-				wanted->vips[v].has_weights = false;
-	}
-	err = xs_apply_plan(&d->dp, wanted, &plan, error, sizeof(error));
-	free(wanted);
-	if (!err && plan.count) {
-		for (size_t i = 0; i < plan.count; i++)
-			pr_info("%s\n", plan.changes[i].text);
-		err = xs_apply_execute(&d->dp, &plan, error, sizeof(error));
-		if (!err)
-			xs_audit_append(d->state_dir, "splitd: apply configuration",
-					NULL, NULL);
-	}
-	xs_plan_free(&plan);
+	err = configure(d, d->config, records, count, "start", error,
+			sizeof(error));
 	if (err)
 		pr_warn("Couldn't apply %s: %s\n", d->config_path, error);
 	return err;
@@ -246,6 +223,7 @@ int main(int argc, char **argv)
 		d.config->vip_count, d.run_dir, XS_CONTROL_SOCKET_NAME,
 		d.config->metrics);
 	run(&d);
+	rollouts_save(&d);
 	pr_info("splitd stopping; the data plane keeps forwarding\n");
 	rc = 0;
 close:

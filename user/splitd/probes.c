@@ -7,6 +7,10 @@
  * rebuilt without it first); after `rise` successes a backend the probe
  * took down comes back UP. Backends an operator set DRAINING or DOWN are
  * left to the operator.
+ *
+ * Level-triggered: each round compares what the probes say with the
+ * backend's state in the map, so a change that could not be written (the
+ * pin directory's lock was busy) is written in a later round, never lost.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -223,10 +227,13 @@ static void note(struct daemon *d, const struct target *t, const char *what)
 	xs_audit_append(d->state_dir, command, NULL, NULL);
 }
 
-/* A state change under the pin directory's lock, as splitctl's are. */
+/* A state change under the pin directory's lock, as splitctl's are. The
+ * wait is short: a busy lock only defers the change to the next round. */
+#define STATE_LOCK_WAIT_MS 100
+
 static int set_state(struct daemon *d, __u32 backend_id, __u8 state)
 {
-	int lock = xs_lock_pin_dir(d->pin_dir, 2000), err;
+	int lock = xs_lock_pin_dir(d->pin_dir, STATE_LOCK_WAIT_MS), err;
 
 	if (lock < 0)
 		return lock;
@@ -258,7 +265,7 @@ static void judge(struct daemon *d)
 		if (xs_backend_read(&d->dp, t->backend_id, &backend))
 			continue;
 		if (backend.state == XS_BACKEND_UP &&
-		    t->failures == t->vip->probe.fall) {
+		    t->failures >= t->vip->probe.fall) {
 			snprintf(what, sizeof(what), "DOWN after %u failed probes",
 				 t->failures);
 			if (!set_state(d, t->backend_id, XS_BACKEND_DOWN)) {
@@ -270,7 +277,7 @@ static void judge(struct daemon *d)
 				xs_forget_neighbour(t->family, t->address);
 			}
 		} else if (backend.state == XS_BACKEND_DOWN && t->taken_down &&
-			   t->successes == t->vip->probe.rise) {
+			   t->successes >= t->vip->probe.rise) {
 			snprintf(what, sizeof(what), "UP after %u good probes",
 				 t->successes);
 			if (!set_state(d, t->backend_id, XS_BACKEND_UP)) {
