@@ -134,7 +134,8 @@ class Lab:
         self.splitd = None
 
     def forget_rollouts(self):
-        for name in ("rollouts.state", "rollouts.state.tmp"):
+        for name in ("rollouts.state", "rollouts.state.tmp", "config.applied",
+                     "config.applied.tmp"):
             try:
                 os.unlink(os.path.join(self.state_dir, name))
             except FileNotFoundError:

@@ -482,10 +482,15 @@ static struct daemon_rollout *find(struct daemon *d,
 	return NULL;
 }
 
-static void print_status(const struct daemon_rollout *r, __u64 now)
+static void print_status(struct daemon *d, struct daemon_rollout *r, __u64 now)
 {
 	const struct xs_rollout *ro = &r->record.rollout;
 	struct xs_route route = xs_rollout_route(ro);
+
+	/* what the data plane does, which an operator's --force may have
+	 * made differ from the rollout's own route while it is paused */
+	if (!own_vip(d, r))
+		xs_route_read(&d->dp, r->vip_id, &route);
 
 	out_object_begin(NULL);
 	out_string("vip", r->record.vip);
@@ -628,7 +633,7 @@ void rollouts_command(struct daemon *d, const struct control_request *request,
 		out_bool("ok", true);
 		out_array_begin("rollouts");
 		for (size_t i = 0; i < d->rollout_count; i++)
-			print_status(&d->rollouts[i], now);
+			print_status(d, &d->rollouts[i], now);
 		out_array_end();
 		out_object_end();
 		goto reply;
@@ -690,7 +695,7 @@ done:
 	out_string("message", message);
 	out_array_begin("rollouts");
 	if (r)
-		print_status(r, now);
+		print_status(d, r, now);
 	out_array_end();
 	out_object_end();
 	goto reply;
