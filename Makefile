@@ -67,7 +67,20 @@ FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o $(BUILD)
 .PHONY: all check deps clean demo bench fuzz
 .DELETE_ON_ERROR:
 
-all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN)
+# Other builds of xdp_split for the upgrade tests: a rebuild over the same
+# maps, and one whose global_stats has one more counter (another layout)
+UPGRADE_OBJS := $(BUILD)/upgrade/xdp_split_rebuild.bpf.o \
+		$(BUILD)/upgrade/xdp_split_layout.bpf.o
+upgrade_flags_rebuild := -DXS_BUILD_TAG=2
+upgrade_flags_layout := -DXS_BUILD_TAG=3 -DXS_TEST_EXTRA_COUNTERS=1
+
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN) \
+     $(UPGRADE_OBJS)
+
+$(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c $(BPF_HEADERS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  BPF      $@")
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(upgrade_flags_$*) -c $< -o $@
 
 $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o: $(BUILD)/generator.skel.h
 $(FLOOD_BIN): $(FLOOD_OBJS)

@@ -12,6 +12,12 @@
 #include <bpf/bpf_helpers.h>
 #include "../maps/contract.h"
 
+/* A test build with another map layout (as a build that adds a counter
+ * has): the upgrade tests' object that must be refused */
+#ifndef XS_TEST_EXTRA_COUNTERS
+#define XS_TEST_EXTRA_COUNTERS 0
+#endif
+
 /* Seeds, sizes and tunnel sources: one entry, read once per packet. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -147,7 +153,7 @@ struct {
  * as an array's key type, so the names are in maps/counters.h.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XS_COUNTER_COUNT);
+	__uint(max_entries, XS_COUNTER_COUNT + XS_TEST_EXTRA_COUNTERS);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
