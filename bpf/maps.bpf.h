@@ -18,6 +18,38 @@
 #define XS_TEST_EXTRA_COUNTERS 0
 #endif
 
+/* Test builds of the flow entry, of struct xs_flow's size: 1, two members
+ * swapped (another layout, refused); 2, a reserved field claimed by a new
+ * one (old entries hold zero there: the same layout) */
+#ifndef XS_TEST_FLOW_VALUE
+#define XS_TEST_FLOW_VALUE 0
+#endif
+#if XS_TEST_FLOW_VALUE == 1
+struct xs_flow_test {
+	__u64 syn_time_ns;
+	__u32 epoch;
+	__u32 backend_id;
+	__u8 pool;
+	__u8 state;
+	__u16 reserved;
+	__u32 reserved2;
+};
+#define XS_FLOW_VALUE struct xs_flow_test
+#elif XS_TEST_FLOW_VALUE == 2
+struct xs_flow_test {
+	__u64 syn_time_ns;
+	__u32 backend_id;
+	__u32 epoch;
+	__u8 pool;
+	__u8 state;
+	__u16 reserved;
+	__u32 last_seen;
+};
+#define XS_FLOW_VALUE struct xs_flow_test
+#else
+#define XS_FLOW_VALUE struct xs_flow
+#endif
+
 /* Seeds, sizes and tunnel sources: one entry, read once per packet. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -96,7 +128,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XS_DEFAULT_MAX_FLOWS);
 	__type(key, struct xs_flow_key);
-	__type(value, struct xs_flow);
+	__type(value, XS_FLOW_VALUE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flows SEC(".maps");
 

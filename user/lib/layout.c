@@ -26,63 +26,83 @@ static void add_difference(char *why, size_t why_size, const char *format, ...)
 	va_end(args);
 }
 
-/* A value type as a comparable string: its name and size, and for a
- * struct or union each member's name and bit offset. Two builds whose value
- * struct has the same size but fields moved or renamed differ here. */
-static void describe_type(const struct btf *btf, __u32 id, char *out,
-			  size_t out_size)
+/* Whether a pinned value type and the new build's are the same layout:
+ * same size, and for a struct or union the same members at the same
+ * offsets with the same sizes and names. A member called reserved* may
+ * become a named one (old entries hold zero there, as a new field must
+ * accept); any other rename or move is another layout, even of equal size.
+ * 0 and a description in why if they differ. */
+static int same_type_layout(const struct btf *pinned, __u32 pinned_id,
+			    const struct btf *wanted, __u32 wanted_id,
+			    char *why, size_t why_size)
 {
-	const struct btf_type *t;
-	size_t used;
-	__s64 size;
+	const struct btf_type *p, *w;
 
-	*out = 0;
-	if (!btf || !id)
-		return;
-	id = btf__resolve_type(btf, id);
-	t = btf__type_by_id(btf, id);
-	size = btf__resolve_size(btf, id);
-	if (!t)
-		return;
-	snprintf(out, out_size, "%s %s (%lld bytes)",
-		 btf_is_struct(t) ? "struct" : btf_is_union(t) ? "union" : "type",
-		 btf__name_by_offset(btf, t->name_off), (long long)size);
-	if (!btf_is_composite(t))
-		return;
-	for (__u16 i = 0; i < btf_vlen(t); i++) {
-		const struct btf_member *m = btf_members(t) + i;
-
-		used = strlen(out);
-		if (used + 1 >= out_size)
-			return;
-		snprintf(out + used, out_size - used, "%s%s@%u",
-			 i ? "," : " {", btf__name_by_offset(btf, m->name_off),
-			 btf_member_bit_offset(t, i));
+	pinned_id = btf__resolve_type(pinned, pinned_id);
+	wanted_id = btf__resolve_type(wanted, wanted_id);
+	p = btf__type_by_id(pinned, pinned_id);
+	w = btf__type_by_id(wanted, wanted_id);
+	if (!p || !w)
+		return 1; /* cannot tell; the sizes were compared already */
+	if (btf__resolve_size(pinned, pinned_id) != btf__resolve_size(wanted, wanted_id) ||
+	    btf_is_composite(p) != btf_is_composite(w)) {
+		snprintf(why, why_size, "pinned %s, new %s",
+			 btf__name_by_offset(pinned, p->name_off),
+			 btf__name_by_offset(wanted, w->name_off));
+		return 0;
 	}
-	used = strlen(out);
-	if (used + 1 < out_size)
-		snprintf(out + used, out_size - used, "}");
+	if (!btf_is_composite(p))
+		return 1;
+	if (btf_vlen(p) != btf_vlen(w)) {
+		snprintf(why, why_size, "%s has %u members pinned, %u new",
+			 btf__name_by_offset(wanted, w->name_off), btf_vlen(p),
+			 btf_vlen(w));
+		return 0;
+	}
+	for (__u16 i = 0; i < btf_vlen(p); i++) {
+		const struct btf_member *pm = btf_members(p) + i;
+		const struct btf_member *wm = btf_members(w) + i;
+		const char *pname = btf__name_by_offset(pinned, pm->name_off);
+		const char *wname = btf__name_by_offset(wanted, wm->name_off);
+
+		if (btf_member_bit_offset(p, i) == btf_member_bit_offset(w, i) &&
+		    btf_member_bitfield_size(p, i) == btf_member_bitfield_size(w, i) &&
+		    btf__resolve_size(pinned, pm->type) ==
+			    btf__resolve_size(wanted, wm->type) &&
+		    (!strcmp(pname, wname) || !strncmp(pname, "reserved", 8)))
+			continue;
+		snprintf(why, why_size,
+			 "%s member %u: pinned '%s' at bit %u (%lld bytes), new '%s' at bit %u (%lld bytes)",
+			 btf__name_by_offset(wanted, w->name_off), i, pname,
+			 btf_member_bit_offset(p, i),
+			 (long long)btf__resolve_size(pinned, pm->type), wname,
+			 btf_member_bit_offset(w, i),
+			 (long long)btf__resolve_size(wanted, wm->type));
+		return 0;
+	}
+	return 1;
 }
 
 /* The value types of the pinned map and of the new object's map agree
  * (or one side has no BTF for it, as an array of maps has not). */
 static int same_value_type(const struct bpf_map_info *info,
 			   const struct bpf_map *map, const struct btf *new_btf,
-			   char *pinned, char *wanted, size_t size)
+			   char *why, size_t why_size)
 {
 	struct btf *pinned_btf;
+	int same;
 
-	*pinned = *wanted = 0;
+	*why = 0;
 	if (!info->btf_id || !info->btf_value_type_id || !new_btf ||
 	    !bpf_map__btf_value_type_id(map))
 		return 1;
 	pinned_btf = btf__load_from_kernel_by_id(info->btf_id);
 	if (!pinned_btf)
 		return 1; /* cannot tell; the sizes were compared already */
-	describe_type(pinned_btf, info->btf_value_type_id, pinned, size);
-	describe_type(new_btf, bpf_map__btf_value_type_id(map), wanted, size);
+	same = same_type_layout(pinned_btf, info->btf_value_type_id, new_btf,
+				bpf_map__btf_value_type_id(map), why, why_size);
 	btf__free(pinned_btf);
-	return !strcmp(pinned, wanted);
+	return same;
 }
 
 /* 1 if the pinned map (its info) is what the new object declares, else 0
@@ -92,7 +112,7 @@ static int compare_map(const struct bpf_map_info *info,
 		       char *why, size_t why_size)
 {
 	const char *name = bpf_map__name(map);
-	char pinned[512], wanted[512];
+	char type_why[256];
 	int same = 1;
 
 #define COMPARE(field, getter, what)                                          \
@@ -110,11 +130,10 @@ static int compare_map(const struct bpf_map_info *info,
 	COMPARE(max_entries, bpf_map__max_entries, "max_entries");
 	COMPARE(map_flags, bpf_map__map_flags, "flags");
 #undef COMPARE
-	if (same && !same_value_type(info, map, new_btf, pinned, wanted,
-				     sizeof(pinned))) {
-		add_difference(why, why_size,
-			       "'%s' value type: pinned %s, new %s", name,
-			       pinned, wanted);
+	if (same && !same_value_type(info, map, new_btf, type_why,
+				     sizeof(type_why))) {
+		add_difference(why, why_size, "'%s' value type: %s", name,
+			       type_why);
 		same = 0;
 	}
 	return same;
