@@ -151,3 +151,33 @@ def upgrade_in_place_under_traffic(lab):
           "long-lived connections lost packets: %s"
           % [h for h in result["held"] if h["retransmissions"]][:3])
     check(flows_after["entries"] >= HELD, "flow entries lost: %s" % flows_after)
+
+
+@test
+def other_layout_attach_and_generic_upgrade(lab):
+    """upgrade: attach of another layout says why (not 'try generic'); an upgrade keeps generic mode"""
+    subprocess.run(["ip", "-n", lab.ns("lb"), "link", "add", "up0", "type", "veth", "peer",
+                    "name", "up1"], check=True)
+    try:
+        for device in ("up0", "up1"):
+            subprocess.run(["ip", "-n", lab.ns("lb"), "link", "set", device, "up"], check=True)
+        refused = lab.splitctl("attach", "up0", "object", OTHER_LAYOUT)
+        check(refused.returncode == 1 and "'global_stats' max_entries" in refused.stderr and
+              "try 'generic'" not in refused.stderr,
+              "attach of another layout: %d %s" % (refused.returncode, refused.stderr))
+        check(not [i for i in lab.json("status")["interfaces"] if i["interface"] == "up0"],
+              "something was attached to up0")
+        lab.ok("attach", "up0", "generic")
+        before = [i for i in lab.json("status")["interfaces"] if i["interface"] == "up0"][0]
+        upgraded = lab.json("upgrade", "up0", "object", REBUILD)
+        after = [i for i in lab.json("status")["interfaces"] if i["interface"] == "up0"][0]
+        print("     attach of another layout: %s; generic upgrade: program id %u -> %u"
+              % (refused.stderr.strip().splitlines()[0][:160], before["program_id"],
+                 after["program_id"]))
+        check(after["mode"] == "generic" and upgraded["mode"] == "generic",
+              "the mode changed: %s %s" % (after, upgraded))
+        check(after["program_id"] == upgraded["program_id"] != before["program_id"],
+              "program ids: before %s, upgrade said %s, now %s" % (before, upgraded, after))
+    finally:
+        lab.splitctl("detach", "up0")
+        subprocess.run(["ip", "-n", lab.ns("lb"), "link", "del", "up0"], check=False)
