@@ -134,10 +134,12 @@ def upgrade_in_place_under_traffic(lab):
               % (name, figures["took_ms"], len(broken_between(result, began, until)), HELD,
                  figures["connections"], figures["failed"], figures["retransmitted"],
                  figures["gap_ms"]))
+    whole = across(result, result["new"][0][0] + 0.5, result["new"][-1][0] - 0.5)
     print("     program id %u -> %u; flow entries %d before, %d after; overall %d of %d long-lived"
-          " broken, %d moved; %d of %d new connections failed"
+          " broken, %d moved; %d of %d new connections failed; longest gap in the whole run"
+          " %.0f ms"
           % (old_id, new_id, flows_before["entries"], flows_after["entries"], len(broken), HELD,
-             len(moved), len(failed), len(result["new"])))
+             len(moved), len(failed), len(result["new"]), whole["gap_ms"]))
     check(same_flows, "the new program has another flow table than the pinned one")
     check(not broken, "long-lived connections broken: %s" % broken[:3])
     check(not moved, "long-lived connections moved: %s" % moved[:3])

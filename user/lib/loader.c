@@ -283,7 +283,7 @@ int xs_load_and_attach(const struct xs_load_options *options, int ifindex,
 		pr_warn("Couldn't attach xdp_split to ifindex %d in %s mode: %s%s\n",
 			ifindex, mode == XDP_MODE_NATIVE ? "native" : "generic",
 			strerror(-err),
-			mode == XDP_MODE_NATIVE && err != -EEXIST ?
+			mode == XDP_MODE_NATIVE ?
 				"; if the driver lacks native XDP, try generic mode" :
 				"");
 		goto fail;
@@ -320,11 +320,11 @@ static int replace_alone(int ifindex, const struct xs_attached *current,
 	}
 	prog = bpf_object__find_program_by_name(object_of(loaded), XS_PROG_SPLIT);
 	fd = bpf_program__fd(prog);
-	if (bpf_xdp_attach(ifindex, fd, XDP_FLAGS_REPLACE | mode_flag(current->mode),
-			   &opts)) {
-		err = -errno;
+	err = bpf_xdp_attach(ifindex, fd,
+			     XDP_FLAGS_REPLACE | mode_flag(current->mode), &opts);
+	if (err) {
 		pr_warn("Couldn't replace program id %u on ifindex %d: %s%s\n",
-			xdp_program__id(current->prog), ifindex, strerror(errno),
+			xdp_program__id(current->prog), ifindex, strerror(-err),
 			err == -EEXIST ? " (another program was attached meanwhile)" : "");
 		return err;
 	}
