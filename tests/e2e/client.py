@@ -11,14 +11,19 @@ connect_from ADDRESS PORT LOCAL_PORT...
 udp ADDRESS PORT COUNT       COUNT datagrams, each from its own socket.
 hold ADDRESS PORT HELD SECONDS [PING_INTERVAL]
                              Opens HELD long-lived connections, prints
-                             "ready", then for SECONDS keeps opening new
+                             "ready", then for SECONDS (0: until a line comes
+                             on stdin, at most 300 s) keeps opening new
                              connections and sending a line on every held one
-                             PING_INTERVAL s (0.1). Reports each new connection with
-                             its CLOCK_MONOTONIC time, and each held
-                             connection's port, server, and whether it broke.
+                             PING_INTERVAL s (0.1). Reports each new connection
+                             with its CLOCK_MONOTONIC time, server and TCP
+                             retransmissions (a lost SYN shows there), and
+                             each held connection's port, server, whether it
+                             broke, and when it last answered.
 """
 import json
+import select
 import socket
+import struct
 import sys
 import time
 
@@ -39,16 +44,31 @@ def read_line(sock):
     return data.decode().strip()
 
 
-def one_connection(address, port):
-    """Returns (server name, local port) or raises."""
+def retransmissions(sock):
+    """tcpi_total_retrans of struct tcp_info (8 bytes of u8 fields, then
+    u32s; total_retrans is the 24th)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return struct.unpack_from("I", info, 100)[0]
+
+
+def one_connection(address, port, counted=None):
+    """Returns (server name, local port) or raises; counted (a list) gets
+    the connection's retransmissions."""
     sock = socket.socket(family_of(address), socket.SOCK_STREAM)
     sock.settimeout(TIMEOUT)
     try:
         sock.connect((address, port))
         local_port = sock.getsockname()[1]
-        return read_line(sock), local_port
+        name = read_line(sock)
+        if counted is not None:
+            counted.append(retransmissions(sock))
+        return name, local_port
     finally:
         sock.close()
+
+
+def stop_requested():
+    return bool(select.select([sys.stdin], [], [], 0)[0])
 
 
 def connect(address, port, count):
@@ -104,15 +124,19 @@ def hold(address, port, held_count, seconds, ping_interval=0.1):
         sock.connect((address, port))
         held.append({"socket": sock, "port": sock.getsockname()[1],
                      "server": read_line(sock), "servers_seen": [],
-                     "broken": None, "broken_at": None, "lines": 0})
+                     "broken": None, "broken_at": None, "lines": 0,
+                     "last_at": None})
     print("ready", flush=True)
 
-    new, deadline, next_ping = [], time.monotonic() + seconds, 0.0
-    while time.monotonic() < deadline:
+    until_stdin = seconds == 0
+    new, next_ping = [], 0.0
+    deadline = time.monotonic() + (300 if until_stdin else seconds)
+    while time.monotonic() < deadline and not (until_stdin and stop_requested()):
         started = time.monotonic()
+        counted = []
         try:
-            name, _ = one_connection(address, port)
-            new.append([started, name])
+            name, _ = one_connection(address, port, counted)
+            new.append([started, name, counted[0]])
         except OSError as error:
             new.append([started, "error: " + str(error)])
         if started >= next_ping:
@@ -124,6 +148,7 @@ def hold(address, port, held_count, seconds, ping_interval=0.1):
                     connection["socket"].sendall(b"ping\n")
                     name = read_line(connection["socket"]).split()[0]
                     connection["lines"] += 1
+                    connection["last_at"] = time.monotonic()
                     if name not in connection["servers_seen"]:
                         connection["servers_seen"].append(name)
                 except OSError as error:
@@ -131,6 +156,7 @@ def hold(address, port, held_count, seconds, ping_interval=0.1):
                     connection["broken_at"] = time.monotonic()
         time.sleep(0.005)
     for connection in held:
+        connection["retransmissions"] = retransmissions(connection["socket"])
         connection["socket"].close()
         del connection["socket"]
     return {"new": new, "held": held}

@@ -82,6 +82,7 @@ void print_backend(const struct xs_backend_entry *entry);
 
 int cmd_attach(struct ctl *ctl, int argc, char **argv);
 int cmd_detach(struct ctl *ctl, int argc, char **argv);
+int cmd_upgrade(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_vip(struct ctl *ctl, int argc, char **argv);
 int cmd_backend(struct ctl *ctl, int argc, char **argv);
