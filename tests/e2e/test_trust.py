@@ -6,6 +6,7 @@ transition, and a wall-clock step changes no decision."""
 import fcntl
 import json
 import os
+import signal
 import time
 
 from harness import check, test, wait_for
@@ -28,7 +29,7 @@ vips:
   - vip: 10.77.100.1:80/tcp
     weights: %(weights)s
     rollout: slow
-""" + BACKENDS + """
+""" + BACKENDS + """%(extra)s
 rollouts:
   - name: slow
     interval: 500ms
@@ -82,8 +83,14 @@ vips:
 """
 
 
-def config(weights="{blue: 100, green: 0, canary: 0}"):
-    return CONFIG % {"weights": weights}
+SECOND_VIP = """  - vip: 10.77.100.2:80/tcp
+    backends:
+      - {address: 10.77.0.12, pool: blue}
+"""
+
+
+def config(weights="{blue: 100, green: 0, canary: 0}", extra=""):
+    return CONFIG % {"weights": weights, "extra": extra}
 
 
 def status(lab, vip=VIP):
@@ -343,3 +350,41 @@ def wall_clock_steps_change_nothing(lab):
     print("     +1 h: the pause held; -1 h: the broken canary rolled back %.0f ms after "
           "its servers stopped" % ((rolled - stopped) * 1000))
     check(status(lab)["phase"] == "rolled-back", "phase %s" % status(lab)["phase"])
+
+
+def reload(lab, text, outcome):
+    """Writes the file splitd reads, sends SIGHUP, waits for the audit line."""
+    before = len(audit(lab, "splitd: reload"))
+    with open(os.path.join(lab.state_dir, "splitd.yaml"), "w") as config_file:
+        config_file.write(text)
+    sent = time.monotonic()
+    lab.splitd.send_signal(signal.SIGHUP)
+    entry = wait_for(lambda: len(audit(lab, "splitd: reload")) > before and
+                     audit(lab, "splitd: reload")[-1], 10, "the reload's audit line")
+    check(outcome in entry["command"], "reload said: %s" % entry["command"])
+    return time.monotonic() - sent
+
+
+@test
+def sighup_reloads(lab):
+    """trust: SIGHUP applies the edited file as apply -f would, audited; a bad file changes nothing; a rollout keeps its weights"""
+    lab.start_splitd(config())
+    took = reload(lab, config("{blue: 90, green: 0, canary: 10}", SECOND_VIP), "reloaded")
+    check(route(lab)["canary"] == 10, "the edited weights: %s" % route(lab))
+    check(sorted(v["vip"] for v in lab.json("vip", "list")) == [VIP, OTHER],
+          "VIPs after the reload: %s" % lab.json("vip", "list"))
+    before = (route(lab), lab.json("vip", "list"), lab.json("backend", "list", VIP))
+    reload(lab, "vips: [[[\n", "refused")
+    reload(lab, config("{blue: 90, green: 0, canary: 10}").replace("10.77.0.11", "10.77.0.311"),
+           "refused")
+    check(lab.splitd.poll() is None, "splitd died on a bad file")
+    check((route(lab), lab.json("vip", "list"), lab.json("backend", "list", VIP)) == before,
+          "a refused reload changed something")
+    lab.ok("rollout", "start", VIP, "slow")
+    wait_for(lambda: route(lab)["canary"] == 20, 10, "canary 20%")
+    reload(lab, config("{blue: 50, green: 0, canary: 50}", SECOND_VIP), "reloaded")
+    during = route(lab)
+    print("     reload applied in %.0f ms; two bad files refused, nothing changed; "
+          "under a rollout the file's 50/50 gave %s" % (took * 1000, during))
+    check(during["canary"] == 20, "the reload took the route from the rollout: %s" % during)
+    check(status(lab)["phase"] == "running", "the rollout after the reload: %s" % status(lab))

@@ -28,11 +28,14 @@
 #include "splitd.h"
 
 volatile sig_atomic_t splitd_stop;
+volatile sig_atomic_t splitd_reload;
 
 static void on_signal(int signal)
 {
-	(void)signal;
-	splitd_stop = 1;
+	if (signal == SIGHUP)
+		splitd_reload = 1;
+	else
+		splitd_stop = 1;
 }
 
 static void usage(FILE *stream)
@@ -122,6 +125,10 @@ static void run(struct daemon *d)
 			if (p[1].revents)
 				neighbours_read(d);
 		}
+		if (splitd_reload) {
+			splitd_reload = 0;
+			reload_request();
+		}
 		rollouts_tick(d, now_ms());
 	}
 }
@@ -197,6 +204,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&d.lock, NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (mkdir(d.state_dir, 0750) && errno != EEXIST) {
 		pr_warn("Couldn't create the state directory %s: %s\n", d.state_dir,
@@ -216,7 +224,7 @@ int main(int argc, char **argv)
 			strerror(errno));
 	/* before any thread starts: capabilities are per thread */
 	if (drop_privileges() || metrics_start(&d) || probes_start(&d) ||
-	    control_listen(&d))
+	    reload_start(&d) || control_listen(&d))
 		goto close;
 	neighbours_open(&d); /* without it splitd still runs: it says so */
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",
@@ -228,6 +236,7 @@ int main(int argc, char **argv)
 	rc = 0;
 close:
 	splitd_stop = 1;
+	reload_stop();
 	probes_stop();
 	neighbours_close();
 	metrics_stop(&d);

@@ -57,6 +57,7 @@ struct daemon {
 };
 
 extern volatile sig_atomic_t splitd_stop;
+extern volatile sig_atomic_t splitd_reload; /* SIGHUP arrived */
 
 /* The rollouts' clock (xs_clock_ms): never steps with the wall clock. */
 __u64 now_ms(void);
@@ -66,6 +67,11 @@ __u64 now_ms(void);
 int configure(struct daemon *d, const struct xs_config_file *config,
 	      const struct xs_rollout_record *records, size_t record_count,
 	      const char *why, char *error, size_t error_size);
+
+/* reload.c: SIGHUP's reload, in a thread of its own */
+int reload_start(struct daemon *d);
+void reload_request(void);
+void reload_stop(void);
 
 /* rollouts.c */
 int rollouts_restore(struct daemon *d);
