@@ -62,6 +62,7 @@ struct packet {
 	__u8 tcp_flags;
 	__u8 traffic_class; /* IPv4 TOS or IPv6 traffic class */
 	__u8 dont_fragment; /* IPv4 DF, copied to the outer header */
+	__be32 tcp_sequence; /* as on the wire; 0 for UDP */
 };
 
 /* ICMP headers as far as we read them; the uapi ones pull in libc */
@@ -252,6 +253,7 @@ static __always_inline int parse_ports(struct cursor *c, struct packet *p,
 		p->key.client_port = tcp->source;
 		p->key.vip_port = tcp->dest;
 		p->tcp_flags = ((__u8 *)tcp)[13];
+		p->tcp_sequence = tcp->seq;
 	} else {
 		struct udphdr *udp = c->pos;
 

@@ -150,7 +150,11 @@ struct xs_flow {
 	__u8 pool;
 	__u8 state; /* enum xs_flow_state */
 	__u16 reserved;
-	__u32 reserved2;
+	/* the sequence number of the SYN that opened the flow, as on the wire
+	 * (0 if no SYN was seen). A retransmitted SYN repeats it; a client's
+	 * new connection on the tuple has another one, so it is chosen afresh
+	 * by the weights of its time. Read on SYNs only. */
+	__be32 initial_sequence;
 };
 
 /* overrides: LPM trie. prefix_len counts the 32 bits of vip_id first. */

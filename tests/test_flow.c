@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include "env.h"
 #include "tests.h"
 #include "traffic.h"
@@ -259,6 +261,163 @@ static int handshake_counters(const void *arg)
 	return failed ? -1 : 0;
 }
 
+#define RETRIED_FLOWS 16
+#define ISN_A 0x1000aaaa
+#define ISN_B 0x7000bbbb
+
+/* The entry of the flow, untagged, and which table holds it: 1 flows,
+ * 2 pending_flows, 0 none. */
+static int flow_entry(struct test_env *env, const struct flow_source *s,
+		      struct xs_flow *flow)
+{
+	struct xs_flow_key key = { .client_port = htons(s->port),
+				   .vip_port = htons(80),
+				   .protocol = IPPROTO_TCP,
+				   .family = XS_FAMILY_IPV4 };
+
+	parse_address(4, s->client, key.client);
+	parse_address(4, "10.100.0.1", key.vip);
+	if (!bpf_map_lookup_elem(env->dp.map_fd[XS_MAP_ID_FLOWS], &key, flow))
+		return 1;
+	if (!bpf_map_lookup_elem(env->dp.map_fd[XS_MAP_ID_PENDING_FLOWS], &key,
+				 flow))
+		return 2;
+	return 0;
+}
+
+/* One packet of the flow, with this sequence number and (if not 0) in this
+ * VLAN; returns the backend it went to, 0 if it was not forwarded. */
+static __u32 send_tcp(struct test_env *env, const struct flow_source *s,
+		      __u8 flags, __u32 sequence, __u16 vlan_tag)
+{
+	static struct run_result result;
+	struct packet_spec spec = {
+		.family = s->family,
+		.client = s->client,
+		.vip = "10.100.0.1",
+		.client_port = s->port,
+		.vip_port = 80,
+		.protocol = IPPROTO_TCP,
+		.tcp_flags = flags,
+		.tcp_sequence = sequence,
+		.vlan_count = vlan_tag ? 1 : 0,
+		.vlan_tags = { vlan_tag },
+	};
+
+	if (env_run_spec(env, &spec, &result) || result.action != XDP_TX)
+		return 0;
+	return env_backend_of_frame(result.frame);
+}
+
+static void read_pools(struct test_env *env, __u32 vip_id,
+		       struct xs_pool_stats *stats)
+{
+	for (int pool = 0; pool < XS_POOL_COUNT; pool++)
+		xs_pool_stats_read(&env->dp, vip_id, pool, &stats[pool]);
+}
+
+/* The canary at 100% takes a SYN (ISN A) that is never answered; the
+ * canary goes to 0%. A retransmission (ISN A) stays on the canary and is
+ * counted as one; the client's next attempt (ISN B) is a new connection,
+ * chosen by today's weights. With `confirmed`, the tuple first carried a
+ * connection to blue, so the handshake under way lives in `flows`. */
+static int new_isn_rechooses(int confirmed)
+{
+	__u32 canary[RETRIED_FLOWS], blue[RETRIED_FLOWS];
+	struct xs_pool_stats stats[XS_POOL_COUNT];
+	struct flow_source flows;
+	struct test_env env;
+	struct pools v;
+	int wrong = 0;
+
+	CHECK_OK(env_setup(&env));
+	make_vip(&env, &v);
+	flow_source_init(&flows, 4, 8);
+	for (int i = 0; confirmed && i < RETRIED_FLOWS;
+	     i++, flow_source_next(&flows)) {
+		__u32 first = send_tcp(&env, &flows, SYN, 0x100, 0);
+
+		wrong += v.pool_of[first] != XS_POOL_BLUE ||
+			 send_tcp(&env, &flows, ACK, 0x101, 0) != first;
+	}
+	env_set_weights(&env, v.vip_id, 0, 0, 10000, XS_POOL_BLUE);
+	flow_source_init(&flows, 4, 8);
+	for (int i = 0; i < RETRIED_FLOWS; i++, flow_source_next(&flows)) {
+		struct xs_flow flow;
+
+		canary[i] = send_tcp(&env, &flows, SYN, ISN_A, 0);
+		wrong += v.pool_of[canary[i]] != XS_POOL_CANARY;
+		/* a handshake under way on a confirmed tuple stays in flows */
+		wrong += flow_entry(&env, &flows, &flow) != (confirmed ? 1 : 2) ||
+			 flow.state != XS_FLOW_SYN_SEEN ||
+			 flow.initial_sequence != htonl(ISN_A);
+	}
+	CHECK(!wrong, "%d flows not where they should be before the change",
+	      wrong);
+	read_pools(&env, v.vip_id, stats);
+	CHECK(stats[XS_POOL_CANARY].new_flows == RETRIED_FLOWS, "%llu",
+	      (unsigned long long)stats[XS_POOL_CANARY].new_flows);
+
+	env_set_weights(&env, v.vip_id, 10000, 0, 0, XS_POOL_BLUE);
+	flow_source_init(&flows, 4, 8);
+	for (int i = 0; i < RETRIED_FLOWS; i++, flow_source_next(&flows))
+		wrong += send_tcp(&env, &flows, SYN, ISN_A, 0) != canary[i];
+	read_pools(&env, v.vip_id, stats);
+	printf("     retransmitted SYNs (same ISN): %d of %d left the canary, canary syn_retransmits %llu\n",
+	       wrong, RETRIED_FLOWS,
+	       (unsigned long long)stats[XS_POOL_CANARY].syn_retransmits);
+	CHECK(!wrong && stats[XS_POOL_CANARY].syn_retransmits == RETRIED_FLOWS &&
+		      env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN) ==
+			      (confirmed ? RETRIED_FLOWS : 0),
+	      "a retransmission was taken for a new connection");
+
+	flow_source_init(&flows, 4, 8);
+	for (int i = 0; i < RETRIED_FLOWS; i++, flow_source_next(&flows)) {
+		blue[i] = send_tcp(&env, &flows, SYN, ISN_B, 0);
+		wrong += v.pool_of[blue[i]] != XS_POOL_BLUE;
+		/* its own retransmission and the handshake's ACK follow it */
+		wrong += send_tcp(&env, &flows, SYN, ISN_B, 0) != blue[i];
+		wrong += send_tcp(&env, &flows, ACK, ISN_B + 1, 0) != blue[i];
+	}
+	read_pools(&env, v.vip_id, stats);
+	printf("     new SYNs (ISN B) on the tuples: %d of %d misplaced; new_flows blue %llu canary %llu, syn_retransmits blue %llu canary %llu, handshakes blue %llu canary %llu\n",
+	       wrong, RETRIED_FLOWS,
+	       (unsigned long long)stats[XS_POOL_BLUE].new_flows,
+	       (unsigned long long)stats[XS_POOL_CANARY].new_flows,
+	       (unsigned long long)stats[XS_POOL_BLUE].syn_retransmits,
+	       (unsigned long long)stats[XS_POOL_CANARY].syn_retransmits,
+	       (unsigned long long)stats[XS_POOL_BLUE].handshakes_completed,
+	       (unsigned long long)stats[XS_POOL_CANARY].handshakes_completed);
+	CHECK(!wrong, "a new connection stayed on the canary");
+	CHECK(env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN) ==
+		      (confirmed ? 2 : 1) * RETRIED_FLOWS,
+	      "flow_rechosen_new_syn %llu",
+	      (unsigned long long)env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN));
+	CHECK(stats[XS_POOL_BLUE].new_flows ==
+			      (confirmed ? 2 : 1) * RETRIED_FLOWS &&
+		      stats[XS_POOL_CANARY].new_flows == RETRIED_FLOWS &&
+		      stats[XS_POOL_BLUE].syn_retransmits == RETRIED_FLOWS &&
+		      stats[XS_POOL_CANARY].syn_retransmits == RETRIED_FLOWS &&
+		      stats[XS_POOL_BLUE].handshakes_completed ==
+			      (confirmed ? 2 : 1) * RETRIED_FLOWS &&
+		      stats[XS_POOL_CANARY].handshakes_completed == 0,
+	      "pool counters");
+	env_teardown(&env);
+	return 0;
+}
+
+static int new_isn_on_pending_handshake(const void *arg)
+{
+	(void)arg;
+	return new_isn_rechooses(0);
+}
+
+static int new_isn_on_confirmed_tuple(const void *arg)
+{
+	(void)arg;
+	return new_isn_rechooses(1);
+}
+
 /* A route that does not add up is refused and the old one stays. */
 static int invalid_route_is_refused(const void *arg)
 {
@@ -293,6 +452,10 @@ const struct test_case *flow_tests(size_t *count)
 		  empty_pool_falls_back_to_live, NULL },
 		{ "flows: handshake, retransmit and reset counters",
 		  handshake_counters, NULL },
+		{ "flows: a SYN with another ISN on an unanswered handshake is a new connection",
+		  new_isn_on_pending_handshake, NULL },
+		{ "flows: a SYN with another ISN on a confirmed tuple's handshake is a new connection",
+		  new_isn_on_confirmed_tuple, NULL },
 		{ "routes: a route that does not sum to 100% is refused",
 		  invalid_route_is_refused, NULL },
 	};
