@@ -25,16 +25,16 @@ static __always_inline __u32 xs_rotl32(__u32 x, int r)
 	return (x << r) | (x >> (32 - r));
 }
 
-/*
- * MurmurHash3 (x86, 32-bit) over whole words. Words are read in host order
- * on both sides, so BPF and userspace on one host hash identically; seeds
- * come from config, so hosts behind one ECMP group decide identically.
- */
 /* Callers hash structs of fields narrower than a word (a flow key): read
  * as may_alias, so a compiler never drops or moves a field's store past
  * the read of its word (strict aliasing). */
 typedef __u32 __attribute__((__may_alias__)) xs_hash_word;
 
+/*
+ * MurmurHash3 (x86, 32-bit) over whole words. Words are read in host order
+ * on both sides, so BPF and userspace on one host hash identically; seeds
+ * come from config, so hosts behind one ECMP group decide identically.
+ */
 static __always_inline __u32 xs_hash_words(const __u32 *words, int count,
 					   __u32 seed)
 {
