@@ -9,6 +9,11 @@ steady ADDRESS PORT RATE     RATE connections a second until killed, with a
 connect_from ADDRESS PORT LOCAL_PORT...
                              One connection from each local port.
 udp ADDRESS PORT COUNT       COUNT datagrams, each from its own socket.
+syn ADDRESS PORT LOCAL_PORT SEQUENCE COUNT
+                             COUNT bare SYNs (IPv4) with this initial sequence
+                             number from LOCAL_PORT, through a raw socket:
+                             what a client's kernel sends and retransmits for
+                             a handshake nobody answers.
 hold ADDRESS PORT HELD SECONDS [PING_INTERVAL]
                              Opens HELD long-lived connections, prints
                              "ready", then for SECONDS (0: until a line comes
@@ -178,6 +183,38 @@ def steady(address, port, rate):
         time.sleep(max(0, 1.0 / rate - (time.monotonic() - started)))
 
 
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return ~total & 0xffff
+
+
+def syn(address, port, local_port, sequence, count):
+    """Bare SYNs from LOCAL_PORT, which no socket of this host holds: a
+    SYN-ACK would be reset by the kernel, a reset is ignored."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.connect((address, port))
+    source = probe.getsockname()[0]
+    probe.close()
+    header = struct.pack("!HHIIBBHHH", local_port, port, sequence, 0, 5 << 4,
+                         0x02, 64240, 0, 0)
+    pseudo = (socket.inet_aton(source) + socket.inet_aton(address) +
+              struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(header)))
+    header = header[:16] + struct.pack("!H", checksum(pseudo + header)) + header[18:]
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    try:
+        for i in range(count):
+            raw.sendto(header, (address, 0))
+            if i + 1 < count:
+                time.sleep(0.2)
+    finally:
+        raw.close()
+    return {"sent": count, "source": source}
+
+
 def main():
     command, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if command == "connect":
@@ -189,6 +226,9 @@ def main():
     elif command == "steady":
         steady(address, port, float(sys.argv[4]))
         return
+    elif command == "syn":
+        result = syn(address, port, int(sys.argv[4]), int(sys.argv[5], 0),
+                     int(sys.argv[6]))
     elif command == "hold":
         result = hold(address, port, int(sys.argv[4]), float(sys.argv[5]),
                       *[float(a) for a in sys.argv[6:7]])
