@@ -89,6 +89,14 @@ struct xs_vip {
 	 * not read it.
 	 */
 	__u32 generation;
+	/*
+	 * routes[route_id] splits its new flows: its own vip_id, or that of
+	 * the first VIP of its service. VIPs of one service (IPv4 and IPv6,
+	 * several ports) share one route entry, so one store changes the
+	 * weights of all of them at once. Pools, tables and counters stay
+	 * per VIP.
+	 */
+	__u32 route_id;
 };
 
 /*

@@ -524,6 +524,7 @@ static int vlan_is_no_part_of_the_decision(const void *arg)
 	make_vip(&env, &v);
 	env_set_weights(&env, v.vip_id, 4000, 2000, 4000, XS_POOL_BLUE);
 	vip = (struct xs_vip){ .vip_id = v.vip_id,
+			       .route_id = v.vip_id,
 			       .forward_mode = XS_MODE_L2DSR,
 			       .split_key = XS_SPLIT_FLOW };
 	flow_source_init(&flows, 4, 10);

@@ -14,6 +14,9 @@ syn ADDRESS PORT LOCAL_PORT SEQUENCE COUNT
                              number from LOCAL_PORT, through a raw socket:
                              what a client's kernel sends and retransmits for
                              a handshake nobody answers.
+alternate ADDRESS,ADDRESS... PORT SECONDS
+                             Connections to each address in turn: when, which
+                             address, which server.
 hold ADDRESS PORT HELD SECONDS [PING_INTERVAL]
                              Opens HELD long-lived connections, prints
                              "ready", then for SECONDS (0: until a line comes
@@ -167,6 +170,21 @@ def hold(address, port, held_count, seconds, ping_interval=0.1):
     return {"new": new, "held": held}
 
 
+def alternate(addresses, port, seconds):
+    """Connections to each address in turn for SECONDS: [time, address,
+    server] for each, in the order they were answered."""
+    answers, deadline = [], time.monotonic() + seconds
+    print("ready", flush=True)
+    while time.monotonic() < deadline:
+        for address in addresses:
+            try:
+                name, _ = one_connection(address, port)
+            except OSError as error:
+                name = "error: " + str(error)
+            answers.append([time.monotonic(), address, name])
+    return {"answers": answers}
+
+
 def steady(address, port, rate):
     """Connections at RATE per second until killed; a JSON line of totals a second."""
     servers, failed, next_report = {}, 0, time.monotonic() + 1
@@ -229,6 +247,8 @@ def main():
     elif command == "syn":
         result = syn(address, port, int(sys.argv[4]), int(sys.argv[5], 0),
                      int(sys.argv[6]))
+    elif command == "alternate":
+        result = alternate(address.split(","), port, float(sys.argv[4]))
     elif command == "hold":
         result = hold(address, port, int(sys.argv[4]), float(sys.argv[5]),
                       *[float(a) for a in sys.argv[6:7]])

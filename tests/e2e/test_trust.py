@@ -388,3 +388,97 @@ def sighup_reloads(lab):
           "under a rollout the file's 50/50 gave %s" % (took * 1000, during))
     check(during["canary"] == 20, "the reload took the route from the rollout: %s" % during)
     check(status(lab)["phase"] == "running", "the rollout after the reload: %s" % status(lab))
+
+
+V6 = "[fd77:100::1]:80/tcp"
+
+
+def first_mixed(answers):
+    """Connections answered by blue after another one had been answered by
+    green: moments when the two families saw different weights."""
+    seen_green, mixed = False, []
+    for when, address, server in sorted(answers):
+        if server.startswith("green"):
+            seen_green = True
+        elif server.startswith("blue") and seen_green:
+            mixed.append([when, address, server])
+    return mixed
+
+
+def switch_under_traffic(lab, commands):
+    process = lab.client_background("alternate", "10.77.100.1,fd77:100::1", 80, 3)
+    time.sleep(1.0)
+    for command in commands:
+        lab.ok(*command)
+    answers = lab.finish(process)["answers"]
+    failed = [a for a in answers if a[2].startswith("error")]
+    check(not failed, "connections failed: %s" % failed[:3])
+    for address in ("10.77.100.1", "fd77:100::1"):
+        servers = {a[2].rstrip("0123456789") for a in answers if a[1] == address}
+        check(servers == {"blue", "green"}, "%s saw %s" % (address, servers))
+    return answers, first_mixed(answers)
+
+
+@test
+def service_switches_as_one(lab):
+    """trust: a dual-stack service (v4 and v6 VIPs sharing one route) switches blue->green in one write: no moment where v4 and v6 clients see different weights"""
+    def services(shared):
+        lab.service(VIP, {"blue": ["blue1"], "green": ["green1"], "canary": ["canary1"]})
+        lab.ok("vip", "add", V6, *(["share", VIP] if shared else []))
+        for pool, name in (("blue", "blue1"), ("green", "green1"), ("canary", "canary1")):
+            lab.ok("backend", "add", V6, pool, "fd77::" + {"blue1": "11", "green1": "21",
+                                                           "canary1": "31"}[name])
+
+    def clear():
+        lab.ok("vip", "del", V6)
+        lab.ok("vip", "del", VIP)
+
+    services(shared=False)
+    answers, apart = switch_under_traffic(lab, [("switch", VIP, "green"),
+                                                ("switch", V6, "green")])
+    clear()
+    services(shared=True)
+    refused = lab.splitctl("vip", "del", VIP)
+    check(refused.returncode == 1 and "first of a service" in refused.stderr,
+          "deleting the service's first VIP: %s" % refused.stderr)
+    answers, together = switch_under_traffic(lab, [("switch", V6, "green")])
+    print("     %d connections alternating v4/v6 across the switch; two route entries: %d "
+          "answered by blue after another had green; one shared entry: %d"
+          % (len(answers), len(apart), len(together)))
+    check(not together, "v4 and v6 saw different weights: %s" % together[:3])
+    lab.start_splitd(CONFIG_SERVICE)
+    lab.ok("rollout", "start", V6, "slow")
+    wait_for(lambda: route(lab)["canary"] == 10 and route(lab, V6)["canary"] == 10, 10,
+             "canary 10% on both")
+    state = status(lab, V6)
+    check(state["vip"] == VIP and state["service"] == [VIP, V6],
+          "the service's rollout: %s %s" % (state["vip"], state["service"]))
+    check(lab.splitctl("weights", V6, "blue", "50", "green", "0", "canary", "50").returncode
+          == 1, "weights on the service's other VIP during its rollout")
+    lab.ok("rollout", "abort", V6)
+    check(route(lab)["canary"] == 0 and route(lab, V6)["canary"] == 0, "after the abort")
+    lab.stop_splitd()
+    clear()
+
+
+CONFIG_SERVICE = """
+daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
+vips:
+  - vip: 10.77.100.1:80/tcp
+    backends:
+      - {address: 10.77.0.11, pool: blue}
+      - {address: 10.77.0.21, pool: green}
+      - {address: 10.77.0.31, pool: canary}
+  - vip: "[fd77:100::1]:80/tcp"
+    share: 10.77.100.1:80/tcp
+    backends:
+      - {address: "fd77::11", pool: blue}
+      - {address: "fd77::21", pool: green}
+      - {address: "fd77::31", pool: canary}
+rollouts:
+  - name: slow
+    interval: 500ms
+    steps:
+      - weights: {canary: 10}
+      - pause: 60s
+"""

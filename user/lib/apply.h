@@ -26,6 +26,8 @@ struct xs_change {
 	enum xs_change_kind kind;
 	struct xs_vip_key key;
 	__u8 mode, split_key;  /* add VIP */
+	bool has_share;        /* add VIP: into share's service */
+	struct xs_vip_key share;
 	__u32 backend_id;      /* delete/update */
 	struct xs_backend backend; /* add/update: the wanted entry */
 	struct xs_route route;

@@ -28,8 +28,8 @@ static int write_route(struct ctl *ctl, const char *vip_text,
 	char *before, *after;
 	int rc, err;
 
-	err = xs_route_write_tagged(&ctl->dp, vip->vip.vip_id,
-				    (__u8)vip->vip.generation, route);
+	err = xs_route_write_tagged(&ctl->dp, vip->vip.route_id, vip->route_tag,
+				    route);
 	if (err)
 		return runtime_error("Couldn't write the route of %s: %s",
 				     vip_text, strerror(-err));
@@ -156,7 +156,7 @@ int cmd_switch(struct ctl *ctl, int argc, char **argv)
 	}
 	/* after the switch, so re-chosen flows land on the new color */
 	if (flush) {
-		int err = xs_pool_flush(&ctl->dp, vip.vip.vip_id, old_color);
+		int err = xs_service_flush(&ctl->dp, vip.vip.route_id, old_color);
 
 		if (err)
 			return runtime_error("switched, but couldn't flush %s's flows: %s",

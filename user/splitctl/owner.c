@@ -18,10 +18,16 @@ int rollout_owning(struct ctl *ctl, const struct xs_vip_entry *vip,
 		   struct xs_rollout_record *owner)
 {
 	static struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
+	struct xs_vip_entry service;
 	char error[512] = "";
 	size_t count;
 	int err = xs_state_load(ctl->state_dir, records, XS_CONFIG_MAX_VIPS,
 				&count, error, sizeof(error));
+
+	/* a service's rollout is kept under its first VIP */
+	if (!err && xs_service_primary(&ctl->dp, vip, &service))
+		err = -ENOENT;
+	vip = &service;
 
 	if (err) {
 		runtime_error("Couldn't tell whether a rollout owns the route of the VIP: %s; nothing was changed",

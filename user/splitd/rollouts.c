@@ -245,7 +245,7 @@ static int commit(struct daemon *d, struct daemon_rollout *r,
 				r->record.vip, strerror(-err));
 		for (__u8 pool = 0; !err && pool < XS_POOL_COUNT; pool++)
 			if (a->flush[pool])
-				xs_pool_flush(&d->dp, r->vip_id, pool);
+				xs_service_flush(&d->dp, r->vip_id, pool);
 		r->record.route_pending = false;
 		if (!err)
 			save_all(d);
@@ -277,7 +277,8 @@ static void measure(struct daemon *d, struct daemon_rollout *r,
 	struct xs_pool_stats now[XS_POOL_COUNT], window[XS_POOL_COUNT];
 
 	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++) {
-		xs_pool_stats_read(&d->dp, r->vip_id, pool, &now[pool]);
+		/* the service's: its VIPs (v4, v6, ports) are judged as one */
+		xs_service_pool_stats(&d->dp, r->vip_id, pool, &now[pool]);
 		if (r->have_last)
 			xs_pool_stats_delta(&r->last[pool], &now[pool], &window[pool]);
 		else
@@ -482,6 +483,25 @@ static struct daemon_rollout *find(struct daemon *d,
 	return NULL;
 }
 
+/* The VIPs the rollout drives: its own, and those sharing its route. */
+static void print_service(struct daemon *d, struct daemon_rollout *r)
+{
+	struct xs_vip_entry *members = NULL;
+	size_t count = 0;
+
+	if (!own_vip(d, r))
+		members = xs_service_members(&d->dp, r->vip_id, &count);
+	out_array_begin("service");
+	for (size_t i = 0; i < count; i++) {
+		char text[80];
+
+		xs_format_vip(&members[i].key, text, sizeof(text));
+		out_string(NULL, text);
+	}
+	out_array_end();
+	free(members);
+}
+
 static void print_status(struct daemon *d, struct daemon_rollout *r, __u64 now)
 {
 	const struct xs_rollout *ro = &r->record.rollout;
@@ -494,6 +514,7 @@ static void print_status(struct daemon *d, struct daemon_rollout *r, __u64 now)
 
 	out_object_begin(NULL);
 	out_string("vip", r->record.vip);
+	print_service(d, r);
 	out_string("policy", r->record.policy);
 	out_string("phase", xs_phase_name(ro->phase));
 	/* 1-based; a finished rollout stands on its last step */
@@ -612,6 +633,17 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 	return 0;
 }
 
+/* A VIP that shares another's route is part of that VIP's service: the
+ * service has one rollout, kept under its first VIP. */
+static void service_of(struct daemon *d, struct xs_vip_key *key)
+{
+	struct xs_vip_entry entry, primary;
+
+	if (!xs_vip_lookup(&d->dp, key, &entry) &&
+	    !xs_service_primary(&d->dp, &entry, &primary))
+		*key = primary.key;
+}
+
 void rollouts_command(struct daemon *d, const struct control_request *request,
 		      uid_t uid, char *reply, size_t reply_size)
 {
@@ -643,6 +675,7 @@ void rollouts_command(struct daemon *d, const struct control_request *request,
 		err = -EINVAL;
 		goto fail;
 	}
+	service_of(d, &key);
 	if (!strcmp(verb, "start")) {
 		err = start(d, &key, vip_text, policy, now, message, sizeof(message));
 		if (err)
