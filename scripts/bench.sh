@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 2
 fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"; rm -rf /sys/fs/bpf/xdpsplit-test-*' EXIT
+trap 'rm -rf "$work"; "$(dirname "$0")/clean-pins.sh"' EXIT
 
 echo "per-packet cost in BPF_PROG_TEST_RUN (under a minute) ..." >&2
 "$build/xdpsplit-bench" "$work/figures.tsv" > "$work/testrun.md"
