@@ -17,7 +17,7 @@
 int xs_audit_append(const char *state_dir, const char *command,
 		    const char *before, const char *after)
 {
-	char path[PATH_MAX], when[64], escaped_command[2048], user[128];
+	char path[PATH_MAX], when[64], *escaped_command, *user;
 	struct passwd *pw = getpwuid(getuid());
 	struct timeval now;
 	struct tm tm;
@@ -27,13 +27,16 @@ int xs_audit_append(const char *state_dir, const char *command,
 	gettimeofday(&now, NULL);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	json_escape(command, escaped_command, sizeof(escaped_command));
-	json_escape(pw ? pw->pw_name : "?", user, sizeof(user));
-	length = asprintf(&line,
+	/* whole, however long: a cut escape would end the line's JSON */
+	escaped_command = json_escape_dup(command);
+	user = json_escape_dup(pw ? pw->pw_name : "?");
+	length = !escaped_command || !user ? -1 : asprintf(&line,
 			  "{\"time\":\"%s.%03ldZ\",\"uid\":%u,\"user\":\"%s\",\"command\":\"%s\",\"before\":%s,\"after\":%s}\n",
 			  when, (long)(now.tv_usec / 1000), getuid(), user,
 			  escaped_command, before ? before : "null",
 			  after ? after : "null");
+	free(escaped_command);
+	free(user);
 	if (length < 0)
 		return -ENOMEM;
 

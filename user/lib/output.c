@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "output.h"
 
@@ -25,23 +26,95 @@ int out_is_json(void)
 	return mode != XS_OUTPUT_TEXT;
 }
 
-void json_escape(const char *in, char *out, size_t size)
+/* Length of the well-formed UTF-8 sequence at in (1 to 4), or 0 if the
+ * bytes there are not one (overlong, a surrogate, past U+10FFFF, cut). */
+static size_t utf8_sequence(const unsigned char *in)
 {
-	size_t o = 0;
+	size_t length;
+	unsigned int code;
 
-	for (; *in && o + 7 < size; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = c;
-		} else if (c < 0x20) {
-			o += snprintf(out + o, size - o, "\\u%04x", c);
-		} else {
-			out[o++] = c;
-		}
+	if (in[0] < 0x80)
+		return 1;
+	if (in[0] >= 0xc2 && in[0] <= 0xdf) {
+		length = 2;
+		code = in[0] & 0x1f;
+	} else if (in[0] >= 0xe0 && in[0] <= 0xef) {
+		length = 3;
+		code = in[0] & 0x0f;
+	} else if (in[0] >= 0xf0 && in[0] <= 0xf4) {
+		length = 4;
+		code = in[0] & 0x07;
+	} else {
+		return 0;
 	}
-	out[o] = '\0';
+	for (size_t i = 1; i < length; i++) {
+		if ((in[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		code = code << 6 | (in[i] & 0x3f);
+	}
+	if ((length == 3 && code < 0x800) || (length == 4 && code < 0x10000) ||
+	    (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+		return 0;
+	return length;
+}
+
+/*
+ * Calls put for each piece of in's JSON form: quotes, backslashes and
+ * control bytes escaped, bytes that are not UTF-8 replaced by U+FFFD, so
+ * whatever a name holds, the document stays valid JSON.
+ */
+static void json_escape_each(const char *text,
+			     void (*put)(const char *piece, size_t length,
+					 void *user),
+			     void *user)
+{
+	const unsigned char *in = (const unsigned char *)text;
+	char escape[8];
+
+	while (*in) {
+		size_t length = utf8_sequence(in);
+
+		if (*in == '"' || *in == '\\') {
+			escape[0] = '\\';
+			escape[1] = (char)*in;
+			put(escape, 2, user);
+		} else if (*in < 0x20 || *in == 0x7f) {
+			snprintf(escape, sizeof(escape), "\\u%04x", *in);
+			put(escape, 6, user);
+		} else if (!length) {
+			put("\\ufffd", 6, user);
+			length = 1;
+		} else {
+			put((const char *)in, length, user);
+		}
+		in += length ? length : 1;
+	}
+}
+
+static void put_stream(const char *piece, size_t length, void *user)
+{
+	fwrite(piece, 1, length, user);
+}
+
+void json_escape_to(FILE *out, const char *in)
+{
+	json_escape_each(in, put_stream, out);
+}
+
+char *json_escape_dup(const char *in)
+{
+	char *escaped = NULL;
+	size_t length = 0;
+	FILE *out = open_memstream(&escaped, &length);
+
+	if (!out)
+		return NULL;
+	json_escape_to(out, in);
+	if (fclose(out)) {
+		free(escaped);
+		return NULL;
+	}
+	return escaped;
 }
 
 static void json_newline(void)
@@ -56,17 +129,14 @@ static void json_newline(void)
 /* Separator and key before a JSON value. */
 static void json_key(const char *key)
 {
-	char escaped[256];
-
 	if (depth > 0 && count[depth]++)
 		fputc(',', stream);
 	if (depth > 0)
 		json_newline();
 	if (key) {
-		json_escape(key, escaped, sizeof(escaped));
-		fprintf(stream, mode == XS_OUTPUT_PRETTY_JSON ? "\"%s\": " :
-								"\"%s\":",
-			escaped);
+		fputc('"', stream);
+		json_escape_to(stream, key);
+		fputs(mode == XS_OUTPUT_PRETTY_JSON ? "\": " : "\":", stream);
 	}
 }
 
@@ -150,12 +220,11 @@ void out_array_end(void)
 
 void out_string(const char *key, const char *value)
 {
-	char escaped[1024];
-
 	if (out_is_json()) {
 		json_key(key);
-		json_escape(value, escaped, sizeof(escaped));
-		fprintf(stream, "\"%s\"", escaped);
+		fputc('"', stream);
+		json_escape_to(stream, value);
+		fputc('"', stream);
 	} else {
 		text_key(key);
 		fputs(value, stream);

@@ -36,7 +36,11 @@ void out_finish(void);
  * a malloc'd string (for the audit log), whatever the current mode. */
 void out_capture_begin(void);
 char *out_capture_end(void);
-/* Escapes a string for JSON into out; used by the audit log as well. */
-void json_escape(const char *in, char *out, size_t size);
+/* A string's JSON form without its quotes, whole (never cut): quotes,
+ * backslashes and control bytes escaped, invalid UTF-8 as U+FFFD. */
+void json_escape_to(FILE *out, const char *in);
+/* The same in a malloc'd string (NULL when out of memory); the audit log
+ * and hand-built JSON use it. */
+char *json_escape_dup(const char *in);
 
 #endif /* XDPSPLIT_OUTPUT_H */

@@ -29,6 +29,19 @@ static int need_interface(const char *object, const char *name, int *ifindex)
 	return EXIT_OK;
 }
 
+/* The audit log's record of an attachment: the name escaped, since an
+ * interface name may hold quotes, control bytes and any byte >= 0x80. */
+static void attachment_json(char *out, size_t size, const char *name,
+			    enum xdp_attach_mode mode, unsigned int program_id)
+{
+	char *escaped = json_escape_dup(name);
+
+	snprintf(out, size,
+		 "{\"interface\":\"%s\",\"mode\":\"%s\",\"program_id\":%u}",
+		 escaped ? escaped : "?", xs_attach_mode_name(mode), program_id);
+	free(escaped);
+}
+
 int cmd_attach(struct ctl *ctl, int argc, char **argv)
 {
 	struct xs_load_options options = { .pin_dir = ctl->pin_dir };
@@ -113,9 +126,8 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 				     mode == XDP_MODE_NATIVE ?
 					     "; if the driver lacks native XDP, try 'generic'" :
 					     "");
-	snprintf(after, sizeof(after),
-		 "{\"interface\":\"%s\",\"mode\":\"%s\",\"program_id\":%u}",
-		 argv[0], xs_attach_mode_name(mode), xdp_program__id(loaded.xdp_prog));
+	attachment_json(after, sizeof(after), argv[0], mode,
+			xdp_program__id(loaded.xdp_prog));
 	ctl_done("attached xdp_split to %s (program id %u, %s mode), maps pinned in %s",
 		 argv[0], xdp_program__id(loaded.xdp_prog), xs_attach_mode_name(mode),
 		 ctl->pin_dir);
@@ -255,10 +267,8 @@ int cmd_detach(struct ctl *ctl, int argc, char **argv)
 				     current.other ? " (another XDP program is; not touched)" : "");
 	}
 	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, 10000);
-	snprintf(before, sizeof(before),
-		 "{\"interface\":\"%s\",\"mode\":\"%s\",\"program_id\":%u}",
-		 argv[0], xs_attach_mode_name(current.mode),
-		 xdp_program__id(current.prog));
+	attachment_json(before, sizeof(before), argv[0], current.mode,
+			xdp_program__id(current.prog));
 	err = current.other ? xdp_program__detach(current.prog, ifindex,
 						  current.mode, 0) :
 			      xdp_multiprog__detach(current.mp);

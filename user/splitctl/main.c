@@ -59,10 +59,9 @@ static void print_error(const char *prefix, const char *format, va_list args)
 
 	vsnprintf(message, sizeof(message), format, args);
 	if (out_is_json()) {
-		char escaped[2048];
-
-		json_escape(message, escaped, sizeof(escaped));
-		printf("{\"error\":\"%s\"}\n", escaped);
+		printf("{\"error\":\"");
+		json_escape_to(stdout, message);
+		printf("\"}\n");
 	} else {
 		fprintf(stderr, "%s%s\n", prefix, message);
 	}

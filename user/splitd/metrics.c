@@ -45,6 +45,20 @@ static void put(struct text *t, const char *format, ...)
 	}
 }
 
+/* A label value as the text format wants it: \\, \" and \n escaped (a
+ * rule's name comes from the configuration and may hold any of them). */
+static void put_label(struct text *t, const char *value)
+{
+	for (; *value; value++) {
+		if (*value == '\\' || *value == '"')
+			put(t, "\\%c", *value);
+		else if (*value == '\n')
+			put(t, "\\n");
+		else
+			put(t, "%c", *value);
+	}
+}
+
 static void family(struct text *t, const char *name, const char *type,
 		   const char *help)
 {
@@ -199,10 +213,12 @@ static void rollouts(struct daemon *d, struct text *t)
 	for (size_t i = 0; i < d->rollout_count; i++) {
 		const struct daemon_rollout *r = &d->rollouts[i];
 
-		for (__u32 k = 0; r->policy && k < r->policy->rule_count; k++)
-			put(t, "xdpsplit_rollbacks_total{vip=\"%s\",reason=\"%s\"} %llu\n",
-			    r->record.vip, r->policy->rules[k].name,
-			    (unsigned long long)r->rollbacks[k]);
+		for (__u32 k = 0; r->policy && k < r->policy->rule_count; k++) {
+			put(t, "xdpsplit_rollbacks_total{vip=\"%s\",reason=\"",
+			    r->record.vip);
+			put_label(t, r->policy->rules[k].name);
+			put(t, "\"} %llu\n", (unsigned long long)r->rollbacks[k]);
+		}
 	}
 	family(t, "xdpsplit_state_write_failures_total", "counter",
 	       "Rollout decisions not taken because the state could not be written.");
