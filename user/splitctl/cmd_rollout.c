@@ -7,53 +7,92 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "user/lib/parse.h"
 #include "splitctl.h"
 
 #define REPLY_TIMEOUT_MS 5000
 
-static int ask(struct ctl *ctl, const char *request, char *reply, size_t size)
+static __u64 monotonic_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (__u64)t.tv_sec * 1000 + (__u64)t.tv_nsec / 1000000;
+}
+
+/* Sends the request and reads the whole reply, whatever its size (splitd
+ * closes the connection after it), all within REPLY_TIMEOUT_MS. */
+static int ask(struct ctl *ctl, const char *request, char **reply)
 {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
-	size_t used = 0;
-	int fd;
+	struct timeval timeout = { .tv_sec = REPLY_TIMEOUT_MS / 1000 };
+	__u64 deadline = monotonic_ms() + REPLY_TIMEOUT_MS;
+	size_t used = 0, capacity = 0, length = strlen(request);
+	char *buffer = NULL;
+	int fd, err = 0;
 
+	*reply = NULL;
 	snprintf(address.sun_path, sizeof(address.sun_path), "%s/splitd.sock",
 		 ctl->run_dir);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* bounds connect (a full backlog) and the write as well */
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof(address))) {
-		int err = -errno;
-
+		err = -errno;
 		if (fd >= 0)
 			close(fd);
 		return err;
 	}
-	if (write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
+	if (send(fd, request, length, MSG_NOSIGNAL) != (ssize_t)length) {
 		close(fd);
 		return -EIO;
 	}
-	while (used + 1 < size) {
+	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
+		__u64 now = monotonic_ms();
 		ssize_t n;
 
-		if (poll(&p, 1, REPLY_TIMEOUT_MS) != 1)
+		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) != 1) {
+			err = -ETIMEDOUT;
 			break;
-		n = read(fd, reply + used, size - 1 - used);
+		}
+		if (capacity - used < 65536) {
+			char *grown = realloc(buffer, capacity + 65536 + 1);
+
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			buffer = grown;
+			capacity += 65536;
+		}
+		n = read(fd, buffer + used, capacity - used);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			break;
 		used += (size_t)n;
 	}
-	reply[used] = '\0';
 	close(fd);
-	return used ? 0 : -ETIMEDOUT;
+	if (!err && !used)
+		err = -ECONNRESET;
+	if (err) {
+		free(buffer);
+		return err;
+	}
+	buffer[used] = '\0';
+	*reply = buffer;
+	return 0;
 }
 
-int splitd_request(struct ctl *ctl, const char *request, char *reply,
-		   size_t size)
+int splitd_request(struct ctl *ctl, const char *request, char **reply)
 {
-	return ask(ctl, request, reply, size);
+	return ask(ctl, request, reply);
 }
 
 static const char *field(struct json_object *o, const char *key)
@@ -116,7 +155,7 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 	static const char *const verbs[] = { "start", "status", "pause",
 					     "resume", "promote", "abort",
 					     "undo", NULL };
-	char request[512], reply[65536];
+	char request[512], *reply;
 	struct xs_vip_key key;
 	struct json_object *parsed, *ok;
 	const char *verb = NULL;
@@ -153,11 +192,12 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 		return usage_error("rollout", "'%s' is not a VIP", argv[1]);
 	snprintf(request, sizeof(request), "rollout %s %s %s\n", verb,
 		 argc >= 2 ? argv[1] : "", argc >= 3 ? argv[2] : "");
-	err = ask(ctl, request, reply, sizeof(reply));
+	err = ask(ctl, request, &reply);
 	if (err)
 		return runtime_error("Couldn't reach splitd at %s/splitd.sock: %s; is it running?",
 				     ctl->run_dir, strerror(-err));
 	parsed = json_tokener_parse(reply);
+	free(reply);
 	if (!parsed)
 		return runtime_error("splitd sent an answer that is not JSON");
 	if (!json_object_object_get_ex(parsed, "ok", &ok) ||

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "user/lib/config.h" /* splitd keeps a record per VIP */
 #include "user/lib/state.h"
@@ -52,7 +53,7 @@ int may_write_route(struct ctl *ctl, const char *object,
 		    const struct xs_vip_entry *vip, bool force, bool *paused)
 {
 	struct xs_rollout_record owner;
-	char request[256], reply[4096];
+	char request[256], *reply;
 	struct json_object *parsed, *ok;
 	int found = rollout_owning(ctl, vip, &owner), err;
 	bool done;
@@ -71,11 +72,12 @@ int may_write_route(struct ctl *ctl, const char *object,
 	if (owner.rollout.phase == XS_PHASE_PAUSED)
 		return EXIT_OK;
 	snprintf(request, sizeof(request), "rollout pause %s\n", owner.vip);
-	err = splitd_request(ctl, request, reply, sizeof(reply));
+	err = splitd_request(ctl, request, &reply);
 	if (err)
 		return runtime_error("--force: couldn't pause the rollout of %s: splitd at %s/splitd.sock: %s; nothing was changed",
 				     owner.vip, ctl->run_dir, strerror(-err));
 	parsed = json_tokener_parse(reply);
+	free(reply);
 	done = parsed && json_object_object_get_ex(parsed, "ok", &ok) &&
 	       json_object_get_boolean(ok);
 	json_object_put(parsed);

@@ -69,9 +69,9 @@ int rollout_owning(struct ctl *ctl, const struct xs_vip_entry *vip,
  * it, or force and splitd paused it (*paused). Else the error, printed. */
 int may_write_route(struct ctl *ctl, const char *object,
 		    const struct xs_vip_entry *vip, bool force, bool *paused);
-/* cmd_rollout.c: one request to splitd's control socket, its reply */
-int splitd_request(struct ctl *ctl, const char *request, char *reply,
-		   size_t size);
+/* cmd_rollout.c: one request to splitd's control socket, its whole reply
+ * (malloc'd, any size) */
+int splitd_request(struct ctl *ctl, const char *request, char **reply);
 
 /* JSON snapshots for the audit log. */
 char *describe_vip(const struct xs_vip_entry *entry);

@@ -10,6 +10,7 @@
  * file says it was.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <net/if.h>
@@ -29,13 +30,22 @@
 
 volatile sig_atomic_t splitd_stop;
 volatile sig_atomic_t splitd_reload;
+/* The signal's wake-up call to the main loop: whichever thread the kernel
+ * gives the signal to, the loop's poll returns at once. */
+static int wake_pipe[2] = { -1, -1 };
 
 static void on_signal(int signal)
 {
+	int saved = errno;
+
 	if (signal == SIGHUP)
 		splitd_reload = 1;
 	else
 		splitd_stop = 1;
+	/* a full pipe means a wake-up is pending anyway */
+	if (wake_pipe[1] >= 0 && write(wake_pipe[1], "", 1) < 0)
+		errno = saved;
+	errno = saved;
 }
 
 static void usage(FILE *stream)
@@ -110,21 +120,35 @@ static int apply_configuration(struct daemon *d)
 	return err;
 }
 
+/* Sleeps until the next rollout tick, the soonest control client's
+ * deadline, a readable socket or a signal, whichever comes first. */
 static void run(struct daemon *d)
 {
+	struct pollfd p[XS_CONTROL_CLIENTS + 3];
+
 	while (!splitd_stop) {
 		__u64 now = now_ms(), deadline = rollouts_next_deadline(d, now);
-		struct pollfd p[2] = {
-			{ .fd = d->control_fd, .events = POLLIN },
-			{ .fd = neighbours_fd(), .events = POLLIN },
-		};
+		int timeout = (int)(deadline - now), clients = control_poll_timeout_ms();
+		size_t count;
 
-		if (poll(p, 2, (int)(deadline - now)) > 0) {
-			if (p[0].revents)
-				control_serve(d);
-			if (p[1].revents)
-				neighbours_read(d);
+		p[0] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = neighbours_fd(), .events = POLLIN };
+		count = 2 + control_poll_fds(d, p + 2, XS_CONTROL_CLIENTS + 1);
+		if (clients >= 0 && clients < timeout)
+			timeout = clients;
+		if (poll(p, count, timeout) < 0 && errno != EINTR)
+			pr_warn("poll: %s\n", strerror(errno));
+		if (splitd_stop)
+			break;
+		if (p[0].revents) {
+			char drained[64];
+
+			while (read(wake_pipe[0], drained, sizeof(drained)) > 0)
+				;
 		}
+		if (p[1].revents)
+			neighbours_read(d);
+		control_serve(d, p + 2, count - 2);
 		if (splitd_reload) {
 			splitd_reload = 0;
 			reload_request();
@@ -202,6 +226,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pthread_mutex_init(&d.lock, NULL);
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK)) {
+		pr_warn("Couldn't make a pipe: %s\n", strerror(errno));
+		goto out;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);

@@ -646,8 +646,8 @@ static void service_of(struct daemon *d, struct xs_vip_key *key)
 		*key = primary.key;
 }
 
-void rollouts_command(struct daemon *d, const struct control_request *request,
-		      uid_t uid, char *reply, size_t reply_size)
+char *rollouts_command(struct daemon *d,
+		       const struct control_request *request, uid_t uid)
 {
 	const char *verb = request->verb, *vip_text = request->vip;
 	const char *policy = request->policy;
@@ -742,7 +742,6 @@ fail:
 	out_object_end();
 reply:
 	json = out_capture_end();
-	snprintf(reply, reply_size, "%s", json ? json : "{\"ok\":false}");
-	free(json);
 	pthread_mutex_unlock(&d->lock);
+	return json;
 }

@@ -4,6 +4,7 @@
 #ifndef XDPSPLIT_SPLITD_H
 #define XDPSPLIT_SPLITD_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -17,6 +18,9 @@
 #define XS_CONTROL_SOCKET_NAME "splitd.sock"
 #define XS_CONTROL_MAX_MESSAGE 4096
 #define XS_HISTORY_SIZE 16
+/* control clients served at once; the listening socket, the netlink
+ * socket and the signal pipe besides */
+#define XS_CONTROL_CLIENTS 64
 
 struct daemon_rollout {
 	struct xs_rollout_record record;
@@ -79,16 +83,23 @@ int rollouts_restore(struct daemon *d);
 void rollouts_save(struct daemon *d);
 void rollouts_tick(struct daemon *d, __u64 now);
 __u64 rollouts_next_deadline(struct daemon *d, __u64 now);
-/* Runs an operator command; fills a JSON reply. */
+/* Runs an operator command; its JSON reply (malloc'd, any size; NULL when
+ * out of memory). */
 struct control_request;
-void rollouts_command(struct daemon *d, const struct control_request *request,
-		      uid_t uid, char *reply, size_t reply_size);
+char *rollouts_command(struct daemon *d,
+		       const struct control_request *request, uid_t uid);
 
 /* control.c */
 /* open (bound, owned: privileged), then listen once ready */
 int control_open(struct daemon *d);
 int control_listen(struct daemon *d);
-void control_serve(struct daemon *d);
+/* The listening socket and every client, for the main loop's poll */
+size_t control_poll_fds(struct daemon *d, struct pollfd *fds, size_t size);
+/* ms until the soonest client deadline, -1 if no client is connected */
+int control_poll_timeout_ms(void);
+/* Reads, answers, writes and times out what poll said is ready; never
+ * blocks */
+void control_serve(struct daemon *d, const struct pollfd *fds, size_t count);
 void control_close(struct daemon *d);
 
 /* probes.c: a thread of its own, stopped by splitd_stop */
