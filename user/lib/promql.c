@@ -77,48 +77,90 @@ out:
 	return err;
 }
 
-int xs_promql_query(const char *url, const char *query, double *value,
-		    char *error, size_t error_size)
+int xs_promql_call_start(struct xs_promql_call *call, const char *url,
+			 const char *query)
 {
-	struct buffer body = { 0 };
-	char *escaped, *full;
-	long status = 0;
-	CURLcode rc;
-	CURL *curl = curl_easy_init();
-	int err;
+	struct buffer *body;
+	char *escaped;
+	CURL *curl;
 
-	if (!curl)
-		return -ENOMEM;
+	memset(call, 0, sizeof(*call));
+	curl = curl_easy_init();
+	body = calloc(1, sizeof(*body));
+	if (!curl || !body)
+		goto fail;
 	escaped = curl_easy_escape(curl, query, 0);
-	if (!escaped || asprintf(&full, "%s/api/v1/query?query=%s", url,
+	if (!escaped || asprintf(&call->url, "%s/api/v1/query?query=%s", url,
 				 escaped) < 0) {
+		call->url = NULL;
 		curl_free(escaped);
-		curl_easy_cleanup(curl);
-		return -ENOMEM;
+		goto fail;
 	}
-	curl_easy_setopt(curl, CURLOPT_URL, full);
+	curl_free(escaped);
+	curl_easy_setopt(curl, CURLOPT_URL, call->url);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)XS_PROMQL_TIMEOUT_MS);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-	rc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (rc != CURLE_OK) {
-		snprintf(error, error_size, "%s: %s", url, curl_easy_strerror(rc));
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+	call->curl = curl;
+	call->body = body;
+	return 0;
+fail:
+	if (curl)
+		curl_easy_cleanup(curl);
+	free(body);
+	return -ENOMEM;
+}
+
+int xs_promql_call_end(struct xs_promql_call *call, int result, double *value,
+		       char *error, size_t error_size)
+{
+	struct buffer *body = call->body;
+	const char *url = call->url ? call->url : "";
+	long status = 0;
+	int err;
+
+	if (!call->curl)
+		return -EINVAL;
+	curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (result != CURLE_OK) {
+		snprintf(error, error_size, "%s: %s", url,
+			 curl_easy_strerror((CURLcode)result));
 		err = -EIO;
 	} else if (status != 200) {
 		snprintf(error, error_size, "%s answered HTTP %ld", url, status);
 		err = -EIO;
 	} else {
-		err = first_value(body.data ? body.data : "", value, error,
+		err = first_value(body->data ? body->data : "", value, error,
 				  error_size);
 	}
-	free(body.data);
-	free(full);
-	curl_free(escaped);
-	curl_easy_cleanup(curl);
+	xs_promql_call_free(call);
 	return err;
+}
+
+void xs_promql_call_free(struct xs_promql_call *call)
+{
+	struct buffer *body = call->body;
+
+	if (call->curl)
+		curl_easy_cleanup(call->curl);
+	if (body)
+		free(body->data);
+	free(body);
+	free(call->url);
+	memset(call, 0, sizeof(*call));
+}
+
+int xs_promql_query(const char *url, const char *query, double *value,
+		    char *error, size_t error_size)
+{
+	struct xs_promql_call call;
+
+	if (xs_promql_call_start(&call, url, query))
+		return -ENOMEM;
+	return xs_promql_call_end(&call, curl_easy_perform(call.curl), value,
+				  error, error_size);
 }
 
 struct xs_measurement xs_promql_measure(const struct xs_rule *rule)

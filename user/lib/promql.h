@@ -15,4 +15,23 @@ struct xs_measurement xs_promql_measure(const struct xs_rule *rule);
 int xs_promql_query(const char *url, const char *query, double *value,
 		    char *error, size_t error_size);
 
+/*
+ * One query in parts, for a caller that runs many at once (a curl multi
+ * handle) and must be able to give up on them: start makes the request
+ * (call->curl, a CURL easy handle, not yet performed), end takes the
+ * transfer's CURLcode and gives what xs_promql_query gives; both free
+ * the call, as does free for one that is abandoned.
+ */
+struct xs_promql_call {
+	void *curl;
+	char *url;
+	void *body;
+};
+
+int xs_promql_call_start(struct xs_promql_call *call, const char *url,
+			 const char *query);
+int xs_promql_call_end(struct xs_promql_call *call, int result, double *value,
+		       char *error, size_t error_size);
+void xs_promql_call_free(struct xs_promql_call *call);
+
 #endif

@@ -9,6 +9,7 @@
  * weights, and a restarted splitd resumes every rollout where its state
  * file says it was.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -226,6 +227,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	pthread_mutex_init(&d.lock, NULL);
+	/* before any thread: it is not thread-safe */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK)) {
 		pr_warn("Couldn't make a pipe: %s\n", strerror(errno));
 		goto out;
@@ -252,7 +255,7 @@ int main(int argc, char **argv)
 			strerror(errno));
 	/* before any thread starts: capabilities are per thread */
 	if (drop_privileges() || metrics_start(&d) || probes_start(&d) ||
-	    reload_start(&d) || control_listen(&d))
+	    reload_start(&d) || queries_start(&d) || control_listen(&d))
 		goto close;
 	neighbours_open(&d); /* without it splitd still runs: it says so */
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",
@@ -266,12 +269,14 @@ close:
 	splitd_stop = 1;
 	reload_stop();
 	probes_stop();
+	queries_stop();
 	neighbours_close();
 	metrics_stop(&d);
 	xs_entry_counter_close(d.entry_counter);
 	control_close(&d);
 	xs_dataplane_close(&d.dp);
 out:
+	curl_global_cleanup();
 	free(d.config);
 	return rc;
 }

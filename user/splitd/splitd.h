@@ -32,6 +32,7 @@ struct daemon_rollout {
 	bool step_deferred; /* a step due between ticks could not be recorded */
 	__u64 rollbacks[XS_MAX_RULES]; /* automatic, by the rule that failed */
 	char history[XS_HISTORY_SIZE][256]; /* the latest decisions */
+	__u64 promql_seen[XS_MAX_RULES]; /* the answer each rule used last */
 	__u32 history_next;
 };
 
@@ -105,6 +106,14 @@ void control_close(struct daemon *d);
 /* probes.c: a thread of its own, stopped by splitd_stop */
 int probes_start(struct daemon *d);
 void probes_stop(void);
+
+/* queries.c: PromQL in a thread of its own, stopped by splitd_stop */
+int queries_start(struct daemon *d);
+void queries_stop(void);
+/* The rule's latest answer if newer than *seen (then *seen moves on);
+ * otherwise no verdict. Never waits on the network. */
+struct xs_measurement queries_latest(const struct xs_rule *rule,
+				     __u64 *seen);
 
 /* neighbours.c: MAC changes of l2dsr backends follow the kernel's table */
 int neighbours_open(struct daemon *d);
