@@ -218,6 +218,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	xs_log_set_level(verbosity > XS_LOG_DEBUG ? XS_LOG_DEBUG : verbosity);
+	/* first: a second splitd must leave the first one's socket, maps
+	 * and state alone */
+	if (single_instance_lock(&d))
+		return 1;
 	d.config = calloc(1, sizeof(*d.config));
 	if (!d.config)
 		return 1;

@@ -126,6 +126,10 @@ int metrics_bind(struct daemon *d);
 int metrics_start(struct daemon *d);
 void metrics_stop(struct daemon *d);
 
+/* single.c: exclusive locks on the state, pin and run dirs, held until
+ * exit; -1 (with the error printed) if another splitd holds one */
+int single_instance_lock(const struct daemon *d);
+
 /* privileges.c */
 int drop_privileges(void);
 
