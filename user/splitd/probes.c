@@ -238,7 +238,11 @@ static void run_round(__u64 now)
 			if (!timeout || (int)(t->probe.timeout_ms - elapsed) < timeout)
 				timeout = (int)(t->probe.timeout_ms - elapsed);
 		}
-		if (!waiting || poll(fds, waiting, timeout) < 0)
+		/* in slices, so that a stopping splitd is not held up by a
+		 * slow backend: SIGTERM is acted on within a second */
+		if (timeout > 100)
+			timeout = 100;
+		if (!waiting || splitd_stop || poll(fds, waiting, timeout) < 0)
 			break;
 		for (size_t w = 0; w < waiting; w++)
 			if (fds[w].revents)
@@ -325,6 +329,8 @@ static void *probe_loop(void *arg)
 	while (!splitd_stop) {
 		refresh_targets(d);
 		run_round(monotonic_ms());
+		if (splitd_stop) /* a cut round says nothing of the backends */
+			break;
 		judge(d);
 		usleep(50 * 1000);
 	}
