@@ -89,7 +89,7 @@ class Lab:
         time.sleep(0.1)
 
     def start_splitd(self, config_text, extra_env=None, wait=True, wrapper=(),
-                     seconds=10):
+                     seconds=10, args=()):
         """splitd in the LB's namespace with this configuration (run by
         wrapper, valgrind for one); returns once its control socket answers
         (unless wait is False)."""
@@ -100,7 +100,7 @@ class Lab:
         self.splitd_log = open(os.path.join(self.state_dir, "splitd.log"), "a")
         self.splitd = subprocess.Popen(
             ["nsenter", "--net=/run/netns/" + self.ns("lb")] + list(wrapper) +
-            [os.path.join(BUILD, "splitd"), "-c", path],
+            [os.path.join(BUILD, "splitd"), "-c", path] + list(args),
             env=dict(self.environment(), **(extra_env or {})),
             stdout=self.splitd_log, stderr=subprocess.STDOUT)
         if not wait:
@@ -201,6 +201,13 @@ class Lab:
 
     def down(self):
         self.stop_splitd()
+        # splitd's lock for the pin dir, named after its device and inode
+        try:
+            pins = os.stat(self.pin_dir)
+            os.unlink("/run/lock/xdpsplit/pin-dir-%d-%d-%d.lock" % (
+                os.major(pins.st_dev), os.minor(pins.st_dev), pins.st_ino))
+        except OSError:
+            pass
         self.stop_prometheus()
         for server in self.servers.values():
             server.kill()
