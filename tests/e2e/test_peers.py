@@ -159,8 +159,8 @@ def stalling_clients_do_not_stop_rollback(lab):
         lab.start_server("canary1")
         lab.start_server("canary2")
     rollbacks = audit_entries(lab, "rolled back")
-    check(rollbacks, "no rollback in the audit log; status: %s" % after_status.stdout[-300:])
-    reaction = audit_time(rollbacks[-1]) - killed_wall
+    # figures first, so that a failure shows them too (none: 99 s)
+    reaction = audit_time(rollbacks[-1]) - killed_wall if rollbacks else 99
     print("     with 50 idle clients and a trickler: rollback %.0f ms after the canary stopped"
           " (interval 500 ms); status %.0f ms, abort %.0f ms, status after %.0f ms; splitd"
           " closed %d stalling clients" % (reaction * 1000, status_took * 1000,
@@ -170,7 +170,7 @@ def stalling_clients_do_not_stop_rollback(lab):
     check(abort_took < 1.0, "abort took %.2f s" % abort_took)
     check(status_took < 1.0 and after_status_took < 1.0,
           "status took %.2f s, %.2f s" % (status_took, after_status_took))
-    check(reaction < 1.5, "rollback %.2f s after the break" % reaction)
+    check(reaction < 1.5, "rollback %.2f s after the break (99: none)" % reaction)
     check(status(lab, VIP)["phase"] == "rolled-back", "not rolled back")
     check(status(lab, OTHER_VIP)["phase"] == "aborted", "the other rollout is not aborted")
     check(closed > 0, "splitd closed none of the stalling clients")
@@ -279,7 +279,10 @@ import time, urllib.request
 worst = 0
 for _ in range(8):
     started = time.monotonic()
-    urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=15).read()
+    try:
+        urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=5).read()
+    except OSError:  # no answer in 5 s: as slow as that, at least
+        pass
     worst = max(worst, time.monotonic() - started)
     time.sleep(0.25)
 print(worst)
@@ -314,13 +317,13 @@ def slow_prometheus_stalls_nothing(lab):
         server.kill()
         server.wait()
     rollbacks = audit_entries(lab, "rolled back")
-    check(rollbacks, "no rollback in the audit log")
-    reaction = audit_time(rollbacks[-1]) - killed_wall
+    # figures first, so that a failure shows them too (none: 99 s)
+    reaction = audit_time(rollbacks[-1]) - killed_wall if rollbacks else 99
     print("     PromQL server answering in 10 s: slowest of 8 /metrics scrapes %.0f ms; the other"
           " VIP rolled back %.0f ms after its canary stopped; status %.0f ms"
           % (worst * 1000, reaction * 1000, status_took * 1000))
     check(worst < 0.5, "a /metrics scrape took %.2f s" % worst)
-    check(reaction < 1.5, "rollback %.2f s after the break" % reaction)
+    check(reaction < 1.5, "rollback %.2f s after the break (99: none)" % reaction)
     check(status_took < 1.0, "status took %.2f s" % status_took)
     check(status(lab, OTHER_VIP)["phase"] == "running", "the PromQL rollout changed phase")
 
