@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from harness import BUILD, PYTHON, check, test, wait_for
+from harness import BUILD, PYTHON, Failure, check, test, wait_for
 from test_splitd import audit_entries, audit_time
 
 VIP = "10.77.100.1:80/tcp"
@@ -503,3 +503,46 @@ def odd_names_stay_json(lab):
     metrics = lab.metrics()
     check(re.search(r'reason="we\\"ird\\\\', metrics) and 'reason="we"' not in metrics,
           "metric label not escaped: %s" % [m for m in metrics.splitlines() if "rollbacks_total{" in m])
+
+
+@test
+def locked_pin_dir_does_not_stall_the_loop(lab):
+    """peers: a neighbour change while splitctl holds the pin dir lock stalls nothing, and is made once it is free"""
+    import fcntl
+    lab.start_splitd(TWO_VIPS % {"other": "slow"})
+    lab.ok("rollout", "start", OTHER_VIP)
+    new_mac = "02:77:00:00:00:12"
+
+    def mac():
+        return [b for b in lab.json("backend", "list", VIP)
+                if b["backend"] == "10.77.0.12"][0]["mac"]
+    old_mac = mac()
+    holder = os.open(lab.pin_dir, os.O_RDONLY | os.O_DIRECTORY)
+    worst = 0
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)  # what a long splitctl change holds
+        subprocess.run(["ip", "-n", lab.ns("lb"), "neigh", "replace", "10.77.0.12",
+                        "lladdr", new_mac, "dev", "eth0", "nud", "reachable"], check=True)
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            answered, took = timed(lab, "rollout", "status", OTHER_VIP)
+            check(answered.returncode == 0, "status: %s" % answered.stderr)
+            worst = max(worst, took)
+        during = mac()
+        released = time.monotonic()
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        try:
+            wait_for(lambda: mac() == new_mac, 5, "the MAC")
+            followed = time.monotonic() - released
+        except Failure:
+            followed = None
+    finally:
+        os.close(holder)
+        subprocess.run(["ip", "-n", lab.ns("lb"), "neigh", "replace", "10.77.0.12",
+                        "lladdr", old_mac, "dev", "eth0", "nud", "reachable"], check=False)
+    print("     pin dir locked for 3 s: slowest rollout status %.0f ms; MAC %s while locked,"
+          " followed %s after the release" % (worst * 1000, during, "%.0f ms" % (followed * 1000)
+                                              if followed is not None else "never (5 s)"))
+    check(worst < 0.5, "a status took %.2f s while the pin dir was locked" % worst)
+    check(during == old_mac, "the MAC changed under the lock")
+    check(followed is not None, "the MAC did not follow once the lock was free")

@@ -30,6 +30,20 @@ int xs_lock_pin_dir(const char *pin_dir, int timeout_ms)
 	return fd;
 }
 
+int xs_try_lock_pin_dir(const char *pin_dir)
+{
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 void xs_unlock(int fd)
 {
 	if (fd >= 0) {

@@ -7,6 +7,9 @@
 /* Returns a descriptor holding the lock, or a negative errno after
  * waiting up to timeout_ms for another holder. */
 int xs_lock_pin_dir(const char *pin_dir, int timeout_ms);
+/* The lock if it is free now, else -EWOULDBLOCK at once and quietly: for
+ * a loop that must not wait, and retries later. */
+int xs_try_lock_pin_dir(const char *pin_dir);
 void xs_unlock(int fd);
 
 #endif

@@ -129,7 +129,8 @@ static void run(struct daemon *d)
 
 	while (!splitd_stop) {
 		__u64 now = now_ms(), deadline = rollouts_next_deadline(d, now);
-		int timeout = (int)(deadline - now), clients = control_poll_timeout_ms();
+		int timeout = (int)(deadline - now), clients = control_poll_timeout_ms(),
+		    retry = neighbours_timeout_ms();
 		size_t count;
 
 		p[0] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
@@ -137,6 +138,8 @@ static void run(struct daemon *d)
 		count = 2 + control_poll_fds(d, p + 2, XS_CONTROL_CLIENTS + 1);
 		if (clients >= 0 && clients < timeout)
 			timeout = clients;
+		if (retry >= 0 && retry < timeout)
+			timeout = retry;
 		if (poll(p, count, timeout) < 0 && errno != EINTR)
 			pr_warn("poll: %s\n", strerror(errno));
 		if (splitd_stop)
@@ -147,6 +150,7 @@ static void run(struct daemon *d)
 			while (read(wake_pipe[0], drained, sizeof(drained)) > 0)
 				;
 		}
+		neighbours_retry(d);
 		if (p[1].revents)
 			neighbours_read(d);
 		control_serve(d, p + 2, count - 2);

@@ -4,6 +4,10 @@
  * an l2dsr backend changes (a replaced NIC, a failover that moved its
  * address), the backend's entry follows, so the data plane does not keep
  * sending to a MAC nobody has any more.
+ *
+ * This runs on the main loop, which must never wait: when splitctl holds
+ * the pin directory's lock, the change is kept and tried again on the
+ * next turns of the loop (every PENDING_RETRY_MS) until the lock is free.
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -21,6 +25,9 @@
 #define NUD_USABLE (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | \
 		    NUD_PERMANENT | NUD_NOARP)
 
+#define MAX_PENDING 64
+#define PENDING_RETRY_MS 50
+
 static struct mnl_socket *watcher;
 
 struct neighbour {
@@ -29,6 +36,10 @@ struct neighbour {
 	__u8 mac[6];
 	bool has_address, has_mac;
 };
+
+/* changes not yet made: the pin directory was locked */
+static struct neighbour pending[MAX_PENDING];
+static size_t pending_count;
 
 static int attribute(const struct nlattr *attr, void *data)
 {
@@ -46,9 +57,11 @@ static int attribute(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-/* Points every l2dsr backend with this address at the new MAC. */
-static void follow(struct daemon *d, const struct neighbour *n)
+/* Points every l2dsr backend with this address at the new MAC; false if
+ * the pin directory is locked (nothing is written then). */
+static bool follow(struct daemon *d, const struct neighbour *n)
 {
+	bool done = true;
 	struct xs_backend_entry *all;
 	size_t count;
 	int lock = -1;
@@ -71,8 +84,10 @@ static void follow(struct daemon *d, const struct neighbour *n)
 		free(vips);
 		if (!l2dsr)
 			continue;
-		if (lock < 0 && (lock = xs_lock_pin_dir(d->pin_dir, 2000)) < 0)
+		if (lock < 0 && (lock = xs_try_lock_pin_dir(d->pin_dir)) < 0) {
+			done = false;
 			break;
+		}
 		xs_format_address(b->family, b->address, address, sizeof(address));
 		xs_format_mac(b->mac, old_mac, sizeof(old_mac));
 		xs_format_mac(n->mac, new_mac, sizeof(new_mac));
@@ -87,6 +102,42 @@ static void follow(struct daemon *d, const struct neighbour *n)
 	}
 	xs_unlock(lock);
 	free(all);
+	return done;
+}
+
+/* Kept for later; the latest change of an address replaces an older one. */
+static void defer(const struct neighbour *n)
+{
+	size_t i;
+
+	for (i = 0; i < pending_count; i++)
+		if (pending[i].family == n->family &&
+		    !memcmp(pending[i].address, n->address, sizeof(n->address)))
+			break;
+	if (i == MAX_PENDING) {
+		pr_warn("The pin directory stays locked: more than %d neighbour changes wait; dropping the oldest\n",
+			MAX_PENDING);
+		memmove(pending, pending + 1, sizeof(pending[0]) * (MAX_PENDING - 1));
+		i = MAX_PENDING - 1;
+	}
+	pending[i] = *n;
+	if (i == pending_count)
+		pending_count++;
+}
+
+void neighbours_retry(struct daemon *d)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < pending_count; i++)
+		if (!follow(d, &pending[i]))
+			pending[kept++] = pending[i];
+	pending_count = kept;
+}
+
+int neighbours_timeout_ms(void)
+{
+	return pending_count ? PENDING_RETRY_MS : -1;
 }
 
 static int message(const struct nlmsghdr *header, void *data)
@@ -103,8 +154,8 @@ static int message(const struct nlmsghdr *header, void *data)
 	else
 		return MNL_CB_OK;
 	mnl_attr_parse(header, sizeof(*ndm), attribute, &n);
-	if (n.has_address && n.has_mac)
-		follow(data, &n);
+	if (n.has_address && n.has_mac && !follow(data, &n))
+		defer(&n);
 	return MNL_CB_OK;
 }
 

@@ -119,6 +119,10 @@ struct xs_measurement queries_latest(const struct xs_rule *rule,
 int neighbours_open(struct daemon *d);
 int neighbours_fd(void);
 void neighbours_read(struct daemon *d);
+/* changes that found the pin directory locked: tried again, never waited
+ * for; the timeout is how soon (ms), -1 if none waits */
+void neighbours_retry(struct daemon *d);
+int neighbours_timeout_ms(void);
 void neighbours_close(void);
 
 /* metrics.c: bind (privileged), then start the HTTP thread */
