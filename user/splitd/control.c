@@ -15,15 +15,15 @@
  * client that has waited longest without finishing its request.
  */
 #include <errno.h>
-#include <stdlib.h>
-#include <time.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "user/lib/log.h"
 #include "request.h"
