@@ -15,6 +15,8 @@
 #include "splitctl.h"
 
 #define REPLY_TIMEOUT_MS 5000
+/* no real reply comes near it (64 rollouts' status is some 120 KiB) */
+#define REPLY_MAX_BYTES (64 << 20)
 
 static __u64 monotonic_ms(void)
 {
@@ -62,7 +64,9 @@ static int ask(struct ctl *ctl, const char *request, char **reply)
 			break;
 		}
 		if (capacity - used < 65536) {
-			char *grown = realloc(buffer, capacity + 65536 + 1);
+			char *grown = capacity < REPLY_MAX_BYTES ?
+					      realloc(buffer, capacity + 65536 + 1) :
+					      NULL;
 
 			if (!grown) {
 				err = -ENOMEM;
