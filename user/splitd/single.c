@@ -91,8 +91,10 @@ static int lock_file(const char *path, const char *what, const char *dir)
 static int make_dir(const char *dir, mode_t mode, const char *what)
 {
 	if (mkdir(dir, mode) && errno != EEXIST) {
-		fprintf(stderr, "Error: couldn't create the %s %s: %s\n", what,
-			dir, strerror(errno));
+		fprintf(stderr, "Error: couldn't create the %s %s: %s%s\n", what,
+			dir, strerror(errno),
+			strcmp(what, "pin directory") ? "" :
+				"; is bpffs mounted (mount -t bpf bpf /sys/fs/bpf)?");
 		return -1;
 	}
 	return 0;
@@ -128,8 +130,7 @@ int single_instance_lock(const struct daemon *d)
 	snprintf(path, sizeof(path), "%s/splitd.lock", d->state_dir);
 	if (lock_file(path, "state dir", d->state_dir))
 		return -1;
-	if (make_dir(d->pin_dir, 0700, "pin directory (is bpffs mounted?)") ||
-	    lock_dir())
+	if (make_dir(d->pin_dir, 0700, "pin directory") || lock_dir())
 		return -1;
 	if (stat(d->pin_dir, &pins)) {
 		fprintf(stderr, "Error: couldn't look at the pin directory %s: %s\n",
