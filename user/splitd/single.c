@@ -55,11 +55,14 @@ static int holder(int fd)
 	return pid;
 }
 
-/* Holds path locked for the life of the process: 0, or -1 with a message. */
+/* Holds path locked for the life of the process: 0, or -1 with a message.
+ * The descriptor that holds the lock is read-only: one open for writing
+ * would keep the state dir's file system from being remounted read-only. */
 static int lock_file(const char *path, const char *what, const char *dir)
 {
+	int fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600),
+	    pid_fd;
 	char pid[24];
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
 		fprintf(stderr, "Error: couldn't open the lock %s of %s %s: %s\n",
@@ -83,8 +86,11 @@ static int lock_file(const char *path, const char *what, const char *dir)
 	}
 	/* for the operator who looks; the lock is the flock, not this */
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) || write(fd, pid, strlen(pid)) < 0)
+	pid_fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+	if (pid_fd < 0 || write(pid_fd, pid, strlen(pid)) < 0)
 		pr_debug("Couldn't write the pid into %s\n", path);
+	if (pid_fd >= 0)
+		close(pid_fd);
 	return 0; /* fd stays open: the lock is held until splitd exits */
 }
 
