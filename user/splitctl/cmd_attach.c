@@ -138,9 +138,7 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 static void describe_program(char *out, size_t size, const char *iface,
 			     enum xdp_attach_mode mode, __u32 id)
 {
-	snprintf(out, size,
-		 "{\"interface\":\"%s\",\"mode\":\"%s\",\"program_id\":%u}",
-		 iface, xs_attach_mode_name(mode), id);
+	attachment_json(out, size, iface, mode, id);
 }
 
 /* The program id now attached to ifindex in mode (0: none), as the kernel
