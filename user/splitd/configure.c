@@ -168,6 +168,13 @@ int configure(struct daemon *d, const struct xs_config_file *config,
 	free(wanted);
 	if (err)
 		return err;
+	if (splitd_stop) {
+		/* planning can take seconds (MACs resolved): a stop that came
+		 * meanwhile is not held up by the writes */
+		xs_plan_free(&plan);
+		snprintf(error, error_size, "splitd is stopping");
+		return -ECANCELED;
+	}
 	note_created(d, &plan);
 	for (size_t i = 0; i < plan.count; i++)
 		pr_info("%s\n", plan.changes[i].text);

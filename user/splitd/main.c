@@ -275,7 +275,12 @@ int main(int argc, char **argv)
 	rc = 0;
 close:
 	splitd_stop = 1;
-	reload_stop();
+	if (!reload_stop()) {
+		/* a reload still resolving a MAC: it has written nothing,
+		 * and exiting ends it; the maps stay as they are */
+		pr_info("splitd stopping in the middle of a reload; nothing of it was applied\n");
+		return rc;
+	}
 	probes_stop();
 	queries_stop();
 	neighbours_close();

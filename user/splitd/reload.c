@@ -16,12 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "user/lib/audit.h"
 #include "user/lib/lock.h"
 #include "user/lib/log.h"
 #include "splitd.h"
 
 #define RELOAD_LOCK_WAIT_MS 5000
+#define RELOAD_LOCK_POLL_MS 20
 
 static pthread_t thread;
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -99,11 +102,19 @@ static void reload(struct daemon *d)
 	for (size_t i = 0; i < d->rollout_count; i++)
 		records[count++] = d->rollouts[i].record;
 	pthread_mutex_unlock(&d->lock);
-	/* as splitctl apply does: one writer of the VIPs and backends */
-	lock = xs_lock_pin_dir(d->pin_dir, RELOAD_LOCK_WAIT_MS);
+	/* as splitctl apply does: one writer of the VIPs and backends; the
+	 * wait gives way to a stop */
+	for (int waited = 0;
+	     (lock = xs_try_lock_pin_dir(d->pin_dir)) == -EWOULDBLOCK &&
+	     !splitd_stop && waited < RELOAD_LOCK_WAIT_MS;
+	     waited += RELOAD_LOCK_POLL_MS)
+		usleep(RELOAD_LOCK_POLL_MS * 1000);
 	if (lock < 0) {
 		say(d, "splitd: reload of %s refused, nothing changed: %s",
-		    "the pin directory stayed locked by another splitctl");
+		    splitd_stop ? "splitd is stopping" :
+		    lock == -EWOULDBLOCK ?
+				  "the pin directory stayed locked by another splitctl" :
+				  strerror(-lock));
 		free(next);
 		return;
 	}
@@ -156,14 +167,20 @@ void reload_request(void)
 	pthread_mutex_unlock(&reload_lock);
 }
 
-void reload_stop(void)
+bool reload_stop(void)
 {
+	struct timespec deadline;
+
 	if (!running)
-		return;
+		return true;
 	pthread_mutex_lock(&reload_lock);
 	stopping = true;
 	pthread_cond_signal(&reload_wanted);
 	pthread_mutex_unlock(&reload_lock);
-	pthread_join(thread, NULL);
+	clock_gettime(CLOCK_REALTIME, &deadline); /* the clock timedjoin takes */
+	deadline.tv_sec += 1;
+	if (pthread_timedjoin_np(thread, NULL, &deadline))
+		return false;
 	running = false;
+	return true;
 }
