@@ -482,3 +482,28 @@ rollouts:
       - weights: {canary: 10}
       - pause: 60s
 """
+
+
+@test
+def sigterm_during_a_reload(lab):
+    """trust: SIGTERM while a reload waits for a backend's MAC: splitd exits within 1 s and the reload changes nothing"""
+    lab.start_splitd(config())
+    before = (route(lab), lab.json("vip", "list"), lab.json("backend", "list", VIP))
+    # on the backends' network, but no host answers ARP for it: 3 s of resolving
+    with open(os.path.join(lab.state_dir, "splitd.yaml"), "w") as config_file:
+        config_file.write(config("{blue: 50, green: 50, canary: 0}").replace(
+            "      - {address: 10.77.0.32, pool: canary}\n",
+            "      - {address: 10.77.0.32, pool: canary}\n"
+            "      - {address: 10.77.0.99, pool: canary}\n"))
+    lab.splitd.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    sent = time.monotonic()
+    lab.splitd.terminate()
+    lab.splitd.wait(timeout=10)
+    took = time.monotonic() - sent
+    lab.splitd = None
+    after = (route(lab), lab.json("vip", "list"), lab.json("backend", "list", VIP))
+    print("     SIGTERM 0.5 s into a reload resolving an absent backend: exited in %.0f ms"
+          % (took * 1000))
+    check(took < 1.0, "splitd took %.2f s to stop" % took)
+    check(after == before, "the abandoned reload changed something")

@@ -25,6 +25,7 @@
 
 #define RELOAD_LOCK_WAIT_MS 5000
 #define RELOAD_LOCK_POLL_MS 20
+#define RELOAD_STOP_WAIT_MS 200
 
 static pthread_t thread;
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -177,8 +178,14 @@ bool reload_stop(void)
 	stopping = true;
 	pthread_cond_signal(&reload_wanted);
 	pthread_mutex_unlock(&reload_lock);
-	clock_gettime(CLOCK_REALTIME, &deadline); /* the clock timedjoin takes */
-	deadline.tv_sec += 1;
+	/* the clock timedjoin takes; a reload's writes take milliseconds, so
+	 * one not done by then is still planning */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += RELOAD_STOP_WAIT_MS * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	if (pthread_timedjoin_np(thread, NULL, &deadline))
 		return false;
 	running = false;

@@ -76,7 +76,7 @@ int configure(struct daemon *d, const struct xs_config_file *config,
 /* reload.c: SIGHUP's reload, in a thread of its own */
 int reload_start(struct daemon *d);
 void reload_request(void);
-/* Waits up to a second for a reload under way; false if it is still
+/* Waits up to 200 ms for a reload under way; false if it is still
  * planning (it writes nothing once splitd_stop is set). */
 bool reload_stop(void);
 
