@@ -187,6 +187,31 @@ static int parse_clock(const char *line, bool *same_boot, __u64 *written)
 	return 0;
 }
 
+bool xs_state_same_boot(const char *dir)
+{
+	char path[PATH_MAX], line[128];
+	bool same_boot = false;
+	__u64 written;
+	FILE *in;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, XS_STATE_FILE_NAME);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	in = fdopen(fd, "r");
+	if (!in) {
+		close(fd);
+		return false;
+	}
+	if (fgets(line, sizeof(line), in) && !strcmp(line, HEADER) &&
+	    fgets(line, sizeof(line), in) &&
+	    parse_clock(line, &same_boot, &written))
+		same_boot = false;
+	fclose(in);
+	return same_boot;
+}
+
 int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		  size_t max, size_t *count, char *error, size_t error_size)
 {

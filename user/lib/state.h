@@ -33,5 +33,8 @@ int xs_state_save(const char *dir, const struct xs_rollout_record *records,
  * Times come back on this boot's xs_clock_ms(). */
 int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		  size_t max, size_t *count, char *error, size_t error_size);
+/* Was the state file written in this boot (or is there none)? False for
+ * another boot's, a version 1 file, or one that cannot be read. */
+bool xs_state_same_boot(const char *dir);
 
 #endif

@@ -72,9 +72,15 @@ static void choose_weights(struct daemon *d, struct xs_config_file *wanted,
 		 * changed, so what runs stays */
 		bool edited = last && !same_weights(last, vip);
 
-		if (r && under_way(r)) {
+		if (vip->has_share) {
+			continue; /* its route is its service's first VIP's */
+		} else if (r && under_way(r) && (exists || !d->same_boot)) {
+			/* its own route, or, after a reboot, the route of the
+			 * VIP it is resumed on */
 			vip->has_weights = !exists;
 			vip->weights = xs_rollout_route(&r->rollout);
+		} else if (r && under_way(r)) {
+			continue; /* deleted in this boot: it ends, the file's */
 		} else if (edited) {
 			continue; /* the file's, as given */
 		} else if (exists) {

@@ -114,6 +114,7 @@ static int apply_configuration(struct daemon *d)
 			error[0] ? error : strerror(-err));
 		return err;
 	}
+	d->same_boot = xs_state_same_boot(d->state_dir);
 	err = configure(d, d->config, records, count, "start", error,
 			sizeof(error));
 	if (err)

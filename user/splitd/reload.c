@@ -3,13 +3,13 @@
  * SIGHUP: the configuration file read again, validated whole, and made
  * the maps' by the same rule as at start (configure.c), audited. A file
  * that does not load, or a plan that cannot be carried out, changes
- * nothing and splitd keeps running with what it had.
+ * nothing and splitd keeps running with what it had. A rollout under way
+ * goes on with the policy it started with.
  *
  * The reload runs in a thread of its own: resolving a new backend's MAC
  * or waiting for the pin directory's lock takes seconds, and the loop that
  * decides and rolls back must not wait for it. The new configuration
- * replaces the old under the daemon's lock, with every rollout's policy
- * looked up again by name in the same step; readers of the configuration
+ * replaces the old under the daemon's lock; readers of the configuration
  * (rollouts, probes, control requests) hold that lock while they read.
  */
 #include <errno.h>
@@ -57,29 +57,14 @@ static void warn_fixed(struct daemon *d, const struct xs_config_file *next)
 			d->config_path);
 }
 
-/* Under d->lock: the new configuration in, each rollout's policy found
- * again by name (one the file dropped pauses its rollout). */
+/* Under d->lock: the new configuration in. Rollouts under way keep the
+ * policy they run (their own copy); the next ones take the file's. */
 static struct xs_config_file *swap_in(struct daemon *d,
 				      struct xs_config_file *next)
 {
 	struct xs_config_file *old = d->config;
 
 	d->config = next;
-	for (size_t i = 0; i < d->rollout_count; i++) {
-		struct daemon_rollout *r = &d->rollouts[i];
-
-		r->policy = xs_config_policy(next, r->record.policy);
-		if (!r->policy && r->record.rollout.phase == XS_PHASE_RUNNING) {
-			pr_warn("Reload: the rollout of %s uses policy '%s', which %s no longer has; pausing it\n",
-				r->record.vip, r->record.policy, d->config_path);
-			r->record.rollout.phase = XS_PHASE_PAUSED;
-			r->record.rollout.paused_at_ms = now_ms();
-			snprintf(r->record.rollout.reason,
-				 sizeof(r->record.rollout.reason),
-				 "paused: its policy '%s' left the configuration",
-				 r->record.policy);
-		}
-	}
 	return old;
 }
 

@@ -390,6 +390,16 @@ __u64 rollouts_next_deadline(struct daemon *d, __u64 now)
 	return next > now ? next : now;
 }
 
+static void bind_policy(struct daemon_rollout *r, const struct xs_policy *p)
+{
+	if (!p) {
+		r->policy = NULL;
+		return;
+	}
+	r->own_policy = *p;
+	r->policy = &r->own_policy;
+}
+
 static bool created_at_start(const struct daemon *d,
 			     const struct xs_vip_key *key)
 {
@@ -409,10 +419,13 @@ static int bind_record(struct daemon *d, struct daemon_rollout *r)
 {
 	struct xs_vip vip;
 
-	r->policy = xs_config_policy(d->config, r->record.policy);
+	bind_policy(r, xs_config_policy(d->config, r->record.policy));
 	if (xs_vip_read(&d->dp, &r->record.key, &vip))
 		return -ENOENT;
-	if (!r->record.generation || created_at_start(d, &r->record.key))
+	/* a VIP this start created anew after a reboot is the record's;
+	 * within one boot, a VIP missing at start was deleted by someone */
+	if (!r->record.generation ||
+	    (!d->same_boot && created_at_start(d, &r->record.key)))
 		r->record.generation = vip.generation;
 	r->vip_id = vip.vip_id;
 	return vip.generation == r->record.generation ? 0 : -ESTALE;
@@ -617,11 +630,12 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 	xs_format_vip(key, fresh.record.vip, sizeof(fresh.record.vip));
 	snprintf(fresh.record.policy, sizeof(fresh.record.policy), "%s",
 		 policy_name);
-	fresh.policy = xs_config_policy(d->config, policy_name);
 	fresh.vip_id = vip.vip.vip_id;
 	fresh.have_last = false;
-	fresh.next_tick_ms = now + fresh.policy->interval_ms;
+	fresh.next_tick_ms =
+		now + xs_config_policy(d->config, policy_name)->interval_ms;
 	*r = fresh;
+	bind_policy(r, xs_config_policy(d->config, policy_name));
 	next = r->record.rollout;
 	xs_rollout_start(r->policy, &next, &vip.route, now, &a);
 	snprintf(what, sizeof(what), "started with policy %s", policy_name);

@@ -24,7 +24,10 @@
 
 struct daemon_rollout {
 	struct xs_rollout_record record;
-	const struct xs_policy *policy;
+	const struct xs_policy *policy; /* &own_policy, or NULL if none */
+	/* the policy as it was when the rollout started (or was resumed at
+	 * start): a reload that edits it changes the next rollout only */
+	struct xs_policy own_policy;
 	__u32 vip_id; /* of record.key, while its generation is record's */
 	struct xs_pool_stats last[XS_POOL_COUNT];
 	bool have_last;
@@ -52,6 +55,9 @@ struct daemon {
 	 * their recorded rollouts are theirs */
 	struct xs_vip_key created[XS_CONFIG_MAX_VIPS];
 	size_t created_count;
+	/* the state file is this boot's: a VIP missing at start was deleted,
+	 * not lost in a reboot */
+	bool same_boot;
 	int control_fd;
 	int metrics_fd; /* bound before privileges are dropped */
 	void *metrics;  /* struct MHD_Daemon */
