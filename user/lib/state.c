@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "fault.h"
+#include "log.h"
+#include "safe_open.h"
 #include "state.h"
 
 #define HEADER "xdpsplit-state 1\n"
@@ -21,7 +24,7 @@ static void list(FILE *out, const char *name, const __u32 *values)
 int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 		  size_t count)
 {
-	char path[PATH_MAX], temporary[PATH_MAX];
+	char path[PATH_MAX], temporary[PATH_MAX], why[400];
 	FILE *out;
 	int fd, err = 0;
 
@@ -30,10 +33,14 @@ int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 	snprintf(path, sizeof(path), "%s/%s", dir, XS_STATE_FILE_NAME);
 	snprintf(temporary, sizeof(temporary), "%s/%s.tmp", dir,
 		 XS_STATE_FILE_NAME);
-	fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0640);
-	if (fd < 0)
-		return -errno;
+	/* never blocks on a planted FIFO, never writes through a link, never
+	 * writes into a file or directory another user could change */
+	fd = xs_open_trusted(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0640, why,
+			     sizeof(why));
+	if (fd < 0) {
+		pr_warn("Couldn't write the rollout state: %s\n", why);
+		return fd;
+	}
 	out = fdopen(fd, "w");
 	if (!out) {
 		close(fd);
@@ -86,11 +93,17 @@ int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 static int parse_list(const char *text, __u32 *values)
 {
 	for (int i = 0; i < XS_MAX_RULES; i++) {
+		unsigned long long value;
 		char *end;
 
-		values[i] = (__u32)strtoul(text, &end, 10);
-		if (end == text || (*end != ',' && i + 1 < XS_MAX_RULES))
+		if (*text < '0' || *text > '9')
 			return -1;
+		errno = 0;
+		value = strtoull(text, &end, 10);
+		if (errno || value > UINT32_MAX ||
+		    (*end != ',' && i + 1 < XS_MAX_RULES))
+			return -1;
+		values[i] = (__u32)value;
 		text = end + 1;
 	}
 	return 0;
@@ -138,17 +151,23 @@ static int parse_record(char *line, struct xs_rollout_record *record)
 int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		  size_t max, size_t *count, char *error, size_t error_size)
 {
-	char path[PATH_MAX], line[1024];
+	char path[PATH_MAX], line[1024], why[400];
 	size_t number = 1;
 	FILE *in;
 	int fd;
 
 	*count = 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, XS_STATE_FILE_NAME);
-	/* the state decides what the data plane gets: never through a link */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+	/* the state decides what the data plane gets: never through a link,
+	 * never from a file another user wrote or could write */
+	fd = xs_open_trusted(path, O_RDONLY, 0, why, sizeof(why));
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0) {
+		snprintf(error, error_size, "%s; the state file is refused, nothing was applied",
+			 why);
+		return fd;
+	}
 	in = fdopen(fd, "r");
 	if (!in) {
 		close(fd);
