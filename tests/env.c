@@ -60,8 +60,11 @@ int env_setup_with(struct test_env *env, const struct xs_load_options *o)
 	options.pin_dir = env->pin_dir;
 	xs_unpin(env->pin_dir);
 	err = xs_load(&options, &env->loaded);
-	if (!err)
+	if (!err) {
 		err = xs_dataplane_open(&env->dp, env->pin_dir);
+		if (err)
+			fprintf(stderr, "    %s\n", env->dp.error);
+	}
 	if (err) {
 		xs_unpin(env->pin_dir);
 		return err;

@@ -6,13 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <time.h>
+#include "maps/names.h"
 #include "user/lib/log.h"
+#include "user/lib/pins.h"
 #include "env.h"
 #include "harness.h"
 #include "tests.h"
@@ -36,9 +35,9 @@ int main(int argc, char **argv)
 							  XS_LOG_WARN);
 	/* a fresh machine may have no bpffs mounted yet; never stack a second
 	 * one over an existing mount, that would hide its pins */
-	struct statfs fs;
-	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
-		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
+	char error[512];
+	if (xs_bpffs_ensure(XS_DEFAULT_PIN_DIR, error, sizeof(error)))
+		fprintf(stderr, "%s\n", error);
 	/* libxdp keeps its own state under bpffs: give it ours, so a run
 	 * leaves nothing behind in the host's /sys/fs/bpf/xdp */
 	char libxdp_dir[128], command[160];
