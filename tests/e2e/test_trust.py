@@ -111,17 +111,24 @@ def fifo_state_temp_refused(lab):
     """trust: a FIFO planted as the state temp file: rollout start fails fast, splitd keeps answering"""
     lab.start_splitd(config("slow"))
     route = lab.json("vip", "show", VIP)
-    os.mkfifo(os.path.join(lab.state_dir, "rollouts.state.tmp"), 0o640)
-    result, took = splitctl(lab, "rollout", "start", VIP)
-    status, status_took = splitctl(lab, "-j", "rollout", "status", VIP)
-    check(status.returncode == 0, "splitd stopped answering: %s" % status.stderr)
-    check(took < 5 and status_took < 5, "rollout start took %.2fs, status %.2fs" % (took, status_took))
-    log = wait_for(lambda: "rollouts.state.tmp' is a FIFO" in lab.splitd_output() and
-                   lab.splitd_output(), 5, "splitd to name the FIFO")
-    check(lab.json("vip", "show", VIP) == route, "the route changed without a record")
-    print("     rollout start answered in %.0f ms (rc %d), status in %.0f ms; splitd: %s"
-          % (took * 1e3, result.returncode, status_took * 1e3,
-             [line for line in log.splitlines() if "FIFO" in line][-1].strip()))
+    fifo = os.path.join(lab.state_dir, "rollouts.state.tmp")
+    os.mkfifo(fifo, 0o640)
+    try:
+        result, took = splitctl(lab, "rollout", "start", VIP)
+        status, status_took = splitctl(lab, "-j", "rollout", "status", VIP)
+        check(status.returncode == 0, "splitd stopped answering: %s" % status.stderr)
+        check(took < 5 and status_took < 5,
+              "rollout start took %.2fs, status %.2fs" % (took, status_took))
+        log = wait_for(lambda: "rollouts.state.tmp' is a FIFO" in lab.splitd_output() and
+                       lab.splitd_output(), 5, "splitd to name the FIFO")
+        check(lab.json("vip", "show", VIP) == route, "the route changed without a record")
+        print("     rollout start answered in %.0f ms (rc %d), status in %.0f ms; splitd: %s"
+              % (took * 1e3, result.returncode, status_took * 1e3,
+                 [line for line in log.splitlines() if "FIFO" in line][-1].strip()))
+    finally:
+        # a splitd stuck opening the FIFO would not stop on SIGTERM
+        lab.stop_splitd(kill=True)
+        os.unlink(fifo)
 
 
 @test
