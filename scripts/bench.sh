@@ -11,7 +11,10 @@ if [ "$(id -u)" != 0 ]; then
 	exit 2
 fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"; rm -rf /sys/fs/bpf/xdpsplit-test-*' EXIT
+# the benchmarks pin under directories of this run's own (tests/env.c), and
+# only those are removed: other runs' pins stay
+export XDPSPLIT_TEST_PIN_PREFIX=/sys/fs/bpf/xdpsplit-bench-$$
+trap 'rm -rf "$work" "$XDPSPLIT_TEST_PIN_PREFIX"-*' EXIT
 
 echo "per-packet cost in BPF_PROG_TEST_RUN (under a minute) ..." >&2
 "$build/xdpsplit-bench" "$work/figures.tsv" > "$work/testrun.md"

@@ -3,6 +3,7 @@
  * Runs every test, or those whose name contains argv[1]. Ends with the line
  * "N passed, N failed" so a run that executed nothing is visible.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "maps/names.h"
 #include "user/lib/log.h"
 #include "user/lib/pins.h"
+#include "user/lib/dataplane.h"
 #include "env.h"
 #include "harness.h"
 #include "tests.h"
@@ -22,6 +24,22 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Which of our map names exist at the bpffs root: a load that pinned
+ * outside its own directory would leave them there. */
+static unsigned int pins_at_root(void)
+{
+	unsigned int found = 0;
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (int i = 0; i < XS_MAP_ID_COUNT; i++) {
+		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", xs_map_names[i]);
+		if (!lstat(path, &st))
+			found |= 1U << i;
+	}
+	return found;
 }
 
 int main(int argc, char **argv)
@@ -46,6 +64,8 @@ int main(int argc, char **argv)
 	mkdir(libxdp_dir, 0700);
 	setenv("LIBXDP_BPFFS", libxdp_dir, 1);
 
+	unsigned int root_pins = pins_at_root();
+
 	if (env_make_network()) {
 		fprintf(stderr, "Couldn't make the test network namespace (are we root?)\n");
 		printf("0 passed, 1 failed\n");
@@ -66,6 +86,10 @@ int main(int argc, char **argv)
 			failed++;
 		else
 			passed++;
+	}
+	if (pins_at_root() & ~root_pins) {
+		printf("FAIL nothing pinned at the bpffs root: /sys/fs/bpf has map names of ours it did not have before\n");
+		failed++;
 	}
 	snprintf(command, sizeof(command), "rm -rf %s", libxdp_dir);
 	if (system(command))

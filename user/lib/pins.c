@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "maps/names.h"
 #include "maglev.h"
 #include "pins.h"
 #include "safe_open.h"
@@ -125,6 +126,7 @@ int xs_pin_dir_prepare(const char *pin_dir, bool create, char *error,
 		       size_t error_size)
 {
 	char why[400];
+	struct stat st;
 	int err;
 
 	if (!pin_dir || !*pin_dir) {
@@ -136,6 +138,14 @@ int xs_pin_dir_prepare(const char *pin_dir, bool create, char *error,
 	if (err)
 		return err;
 	err = xs_trusted_dir(pin_dir, create, 0700, why, sizeof(why));
+	/* a shared directory (the bpffs root is 1777) is nobody's pin
+	 * directory: there, any program pinning by name would meet ours */
+	if (!err && !lstat(pin_dir, &st) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(error, error_size,
+			 "Refusing pin directory '%s': it is shared (mode %04o), not a directory of xdpsplit's own; give a directory of its own, such as " XS_DEFAULT_PIN_DIR,
+			 pin_dir, (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
 	if (err == -ENOENT)
 		snprintf(error, error_size,
 			 "Couldn't open pin directory '%s': %s", pin_dir,
