@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "fault.h"
-#include "log.h"
 #include "safe_open.h"
 #include "state.h"
 
@@ -22,29 +21,32 @@ static void list(FILE *out, const char *name, const __u32 *values)
 }
 
 int xs_state_save(const char *dir, const struct xs_rollout_record *records,
-		  size_t count)
+		  size_t count, char *error, size_t error_size)
 {
-	char path[PATH_MAX], temporary[PATH_MAX], why[400];
+	char path[PATH_MAX], temporary[PATH_MAX];
 	FILE *out;
 	int fd, err = 0;
 
-	if (strlen(dir) + sizeof(XS_STATE_FILE_NAME) + 8 > sizeof(path))
+	if (strlen(dir) + sizeof(XS_STATE_FILE_NAME) + 8 > sizeof(path)) {
+		snprintf(error, error_size, "'%s': path too long", dir);
 		return -ENAMETOOLONG;
+	}
 	snprintf(path, sizeof(path), "%s/%s", dir, XS_STATE_FILE_NAME);
 	snprintf(temporary, sizeof(temporary), "%s/%s.tmp", dir,
 		 XS_STATE_FILE_NAME);
 	/* never blocks on a planted FIFO, never writes through a link, never
 	 * writes into a file or directory another user could change */
-	fd = xs_open_trusted(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0640, why,
-			     sizeof(why));
-	if (fd < 0) {
-		pr_warn("Couldn't write the rollout state: %s\n", why);
+	fd = xs_open_trusted(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0640,
+			     error, error_size);
+	if (fd < 0)
 		return fd;
-	}
 	out = fdopen(fd, "w");
 	if (!out) {
+		err = -errno;
+		snprintf(error, error_size, "'%s': %s", temporary,
+			 strerror(errno));
 		close(fd);
-		return -errno;
+		return err;
 	}
 	fputs(HEADER, out);
 	xs_fault_point("state-partial", out);
@@ -85,6 +87,8 @@ int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 			close(dir_fd);
 		}
 	} else {
+		snprintf(error, error_size, "'%s': %s", temporary,
+			 strerror(-err));
 		unlink(temporary);
 	}
 	return err;

@@ -21,8 +21,10 @@ struct xs_rollout_record {
 	bool route_pending;
 };
 
+/* On failure, error says what failed on which file (a planted FIFO, a full
+ * disk); nothing is renamed over the old state. */
 int xs_state_save(const char *dir, const struct xs_rollout_record *records,
-		  size_t count);
+		  size_t count, char *error, size_t error_size);
 /* A missing file is no rollouts; a damaged one an error naming the line. */
 int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		  size_t max, size_t *count, char *error, size_t error_size);
