@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -170,7 +171,54 @@ static int is_map_fd(int fd)
 	return !strcmp(target, "anon_inode:bpf-map");
 }
 
-/* The name of the struct a map's BTF gives its value, or NULL. */
+/* valgrind does not know that the kernel writes the BTF into our buffer */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define KERNEL_FILLED(address, length) VALGRIND_MAKE_MEM_DEFINED(address, length)
+#endif
+#endif
+#ifndef KERNEL_FILLED
+#define KERNEL_FILLED(address, length) ((void)0)
+#endif
+
+/* The map's BTF, read into a buffer of ours; NULL if it cannot be read. */
+static struct btf *map_btf(__u32 btf_id)
+{
+	struct bpf_btf_info info;
+	__u32 length = sizeof(info), size;
+	struct btf *btf = NULL;
+	void *data = NULL;
+	int fd = bpf_btf_get_fd_by_id(btf_id);
+
+	if (fd < 0)
+		return NULL;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &length) || !info.btf_size ||
+	    info.btf_size > (64U << 20))
+		goto out;
+	size = info.btf_size;
+	data = calloc(1, size);
+	if (!data)
+		goto out;
+	memset(&info, 0, sizeof(info));
+	info.btf = (__u64)(unsigned long)data;
+	info.btf_size = size;
+	length = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &length) || info.btf_size != size)
+		goto out;
+	KERNEL_FILLED(data, size);
+	btf = btf__new(data, size);
+	if (libbpf_get_error(btf))
+		btf = NULL;
+out:
+	free(data);
+	close(fd);
+	return btf;
+}
+
+/* Whether the struct the map's BTF gives its value is the expected one;
+ * true where the map has no BTF (the sizes were checked). */
 static int btf_value_matches(const struct bpf_map_info *info,
 			     const char *expected, char *actual, size_t size)
 {
@@ -180,7 +228,7 @@ static int btf_value_matches(const struct bpf_map_info *info,
 
 	if (!expected || !info->btf_id || !info->btf_value_type_id)
 		return 1;
-	btf = btf__load_from_kernel_by_id(info->btf_id);
+	btf = map_btf(info->btf_id);
 	if (!btf)
 		return 1; /* BTF not readable here: the sizes were checked */
 	type = btf__type_by_id(btf, info->btf_value_type_id);
