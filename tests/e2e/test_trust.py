@@ -88,7 +88,7 @@ def fifo_config_refused(lab):
 
 @test
 def fifo_audit_log_refused(lab):
-    """trust: a FIFO planted as the audit log refuses the change (splitctl) and the start (splitd), no hang"""
+    """trust: a FIFO planted as the audit log refuses the change, the history and splitd's start, no hang"""
     before = vips(lab)
     with Scratch(lab, "fifo-audit", 0o750) as scratch:
         os.mkfifo(scratch.file("audit.log"), 0o640)
@@ -96,14 +96,16 @@ def fifo_audit_log_refused(lab):
         result, took = splitctl(lab, "vip", "add", "10.77.100.9:80/tcp", env=env)
         message = refused(result, took, "audit.log' is a FIFO", "nothing was changed")
         check(vips(lab) == before, "the VIP was added anyway: %s" % vips(lab))
+        result, history_took = splitctl(lab, "history", env=env)
+        refused(result, history_took, "audit.log' is a FIFO")
         path = scratch.file("splitd.yaml")
         with open(path, "w") as f:
             f.write(config("slow"))
         result, splitd_took = splitd(lab, path, env=env)
         refused(result, splitd_took, "audit.log' is a FIFO")
         check(vips(lab) == before, "splitd applied its configuration: %s" % vips(lab))
-        print("     vip add refused in %.0f ms, splitd in %.0f ms: %s"
-              % (took * 1e3, splitd_took * 1e3, message))
+        print("     vip add refused in %.0f ms, history in %.0f ms, splitd in %.0f ms: %s"
+              % (took * 1e3, history_took * 1e3, splitd_took * 1e3, message))
 
 
 @test
