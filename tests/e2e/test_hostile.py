@@ -74,7 +74,7 @@ def vips(lab):
 
 @test
 def fifo_config_refused(lab):
-    """trust: a FIFO as the configuration is refused at once by apply -f and splitd -c"""
+    """hostile: a FIFO as the configuration is refused at once by apply -f and splitd -c"""
     with Scratch(lab, "fifo-config") as scratch:
         fifo = scratch.file("xdpsplit.yaml")
         os.mkfifo(fifo, 0o600)
@@ -88,7 +88,7 @@ def fifo_config_refused(lab):
 
 @test
 def fifo_audit_log_refused(lab):
-    """trust: a FIFO planted as the audit log refuses the change, the history and splitd's start, no hang"""
+    """hostile: a FIFO planted as the audit log refuses the change, the history and splitd's start, no hang"""
     before = vips(lab)
     with Scratch(lab, "fifo-audit", 0o750) as scratch:
         os.mkfifo(scratch.file("audit.log"), 0o640)
@@ -110,7 +110,7 @@ def fifo_audit_log_refused(lab):
 
 @test
 def fifo_state_temp_refused(lab):
-    """trust: a FIFO planted as the state temp file: rollout start fails fast, splitd keeps answering"""
+    """hostile: a FIFO planted as the state temp file: rollout start fails fast, splitd keeps answering"""
     lab.start_splitd(config("slow"))
     route = lab.json("vip", "show", VIP)
     fifo = os.path.join(lab.state_dir, "rollouts.state.tmp")
@@ -135,7 +135,7 @@ def fifo_state_temp_refused(lab):
 
 @test
 def foreign_state_file_refused(lab):
-    """trust: a state file owned by another user is refused at splitd start; the maps stay as they were"""
+    """hostile: a state file owned by another user is refused at splitd start; the maps stay as they were"""
     lab.start_splitd(config("slow"))
     lab.ok("rollout", "start", VIP)
     wait_for(lambda: lab.json("rollout", "status", VIP)["rollouts"][0]["step"] >= 2, 10,
@@ -168,7 +168,7 @@ def foreign_state_file_refused(lab):
 
 @test
 def writable_config_refused(lab):
-    """trust: a configuration writable by others, or in a directory writable by others, is refused"""
+    """hostile: a configuration writable by others, or in a directory writable by others, is refused"""
     with Scratch(lab, "writable", 0o777) as open_dir:
         inner = Scratch(lab, "writable-ok")
         try:
@@ -196,7 +196,7 @@ def writable_config_refused(lab):
 
 @test
 def deep_yaml_refused_fast(lab):
-    """trust: a 2 MB, million-deep YAML file is refused in milliseconds"""
+    """hostile: a 2 MB, million-deep YAML file is refused in milliseconds"""
     with Scratch(lab, "deep") as scratch:
         path = scratch.file("deep.yaml")
         with open(path, "w") as f:
@@ -227,7 +227,7 @@ OVERFLOWS = [
 
 @test
 def overflowing_numbers_refused(lab):
-    """trust: numbers and durations that overflow are refused, naming the field"""
+    """hostile: numbers and durations that overflow are refused, naming the field"""
     with Scratch(lab, "overflow") as scratch:
         for i, (text, needle) in enumerate(OVERFLOWS):
             path = scratch.file("%d.yaml" % i)
@@ -250,7 +250,7 @@ def planted_pin_dir(lab, name):
 
 @test
 def planted_pin_dirs_refused(lab):
-    """trust: a pin dir owned by nobody or writable by others, a pin of another size or a symlink: refused, named"""
+    """hostile: a pin dir owned by nobody or writable by others, a pin of another size or a symlink: refused, named"""
     path = planted_pin_dir(lab, "planted")
     try:
         # the copy itself is usable: what follows is refused for its flaw alone
@@ -335,7 +335,7 @@ ls /sys/fs/bpf/xdpsplit
 
 @test
 def bpffs_mounted_when_absent(lab):
-    """trust: with no bpffs mounted (private mount namespace), splitctl attach and splitd mount it"""
+    """hostile: with no bpffs mounted (private mount namespace), splitctl attach and splitd mount it"""
     host_before = sorted(os.listdir("/sys/fs/bpf"))
     for tool in ("splitctl", "splitd"):
         with Scratch(lab, "mount-" + tool) as scratch:
