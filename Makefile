@@ -67,7 +67,24 @@ FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o $(BUILD)
 .PHONY: all check deps clean demo bench fuzz
 .DELETE_ON_ERROR:
 
-all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN)
+# Other builds of xdp_split for the upgrade tests: a rebuild over the same
+# maps; one whose global_stats has one more counter and one whose flow entry
+# has two members swapped (other layouts); one whose flow entry claims a
+# reserved field (the same layout)
+UPGRADE_BUILDS := rebuild layout swapped claimed
+UPGRADE_OBJS := $(patsubst %,$(BUILD)/upgrade/xdp_split_%.bpf.o,$(UPGRADE_BUILDS))
+upgrade_flags_rebuild := -DXS_BUILD_TAG=2
+upgrade_flags_layout := -DXS_BUILD_TAG=3 -DXS_TEST_EXTRA_COUNTERS=1
+upgrade_flags_swapped := -DXS_BUILD_TAG=4 -DXS_TEST_FLOW_VALUE=1
+upgrade_flags_claimed := -DXS_BUILD_TAG=5 -DXS_TEST_FLOW_VALUE=2
+
+all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN) \
+     $(UPGRADE_OBJS)
+
+$(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c $(BPF_HEADERS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  BPF      $@")
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(upgrade_flags_$*) -c $< -o $@
 
 $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o: $(BUILD)/generator.skel.h
 $(FLOOD_BIN): $(FLOOD_OBJS)
@@ -84,7 +101,7 @@ FUZZ_SECONDS ?= 60
 fuzz_sources_config := user/lib/config.c user/lib/parse.c user/lib/rollout.c user/lib/safe_open.c
 fuzz_sources_arguments := user/lib/parse.c
 fuzz_sources_control := user/splitd/request.c
-fuzz_sources_state := user/lib/state.c user/lib/fault.c user/lib/safe_open.c
+fuzz_sources_state := user/lib/state.c user/lib/fault.c user/lib/clock.c user/lib/parse.c user/lib/atomic_file.c user/lib/safe_open.c
 fuzz_sources_audit := user/lib/audit_read.c
 fuzz_libs_audit := $(shell pkg-config --libs json-c 2>/dev/null)
 fuzz_flags_audit := $(shell pkg-config --cflags json-c 2>/dev/null)

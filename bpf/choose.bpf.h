@@ -101,7 +101,7 @@ static __always_inline int choose(const struct xs_config *config,
 	__u32 slot, backend_id;
 	__u8 pool;
 
-	if (load_route(vip->vip_id, &route))
+	if (load_route(vip->route_id, &route))
 		return XS_PASS_INVALID_ROUTE;
 	if (!override_pool(vip, key, &pool))
 		pool = xs_pool_for_point(

@@ -2,12 +2,13 @@
 /*
  * The flow tables: an established flow keeps its backend whatever the weights
  * do. It is re-chosen only when its backend is DOWN or gone, when its pool
- * was flushed, or when a client starts a new connection (a SYN that is not
- * a retransmission) on the tuple. A flow seen once lives in pending_flows; its client's second
- * packet (the handshake's ACK, or more data) moves it to flows, which a flood
- * of first packets therefore never touches. An entry is written when a flow
- * is created, confirmed or re-chosen, and when its TCP state changes, never
- * on an ordinary packet.
+ * was flushed, or when a client starts a new connection on the tuple (a SYN
+ * that is not a retransmission: another initial sequence number, or any SYN
+ * once the handshake is over). A flow seen once lives in pending_flows; its
+ * client's second packet (the handshake's ACK, or more data) moves it to
+ * flows, which a flood of first packets therefore never touches. An entry is
+ * written when a flow is created, confirmed or re-chosen, and when its TCP
+ * state changes, never on an ordinary packet.
  */
 #ifndef XDPSPLIT_BPF_FLOW_H
 #define XDPSPLIT_BPF_FLOW_H
@@ -43,9 +44,12 @@ static __always_inline __u32 stale_reason(const struct packet *p,
 	if (pool_epoch(vip_id, flow->pool) != flow->epoch)
 		return XS_FLOW_RECHOSEN_POOL_FLUSHED;
 	/* a bare SYN opens a new connection, unless it repeats the SYN of a
-	 * handshake under way: the tuple's old connection may have ended
-	 * unseen (a backend's reset or FIN never passes the LB) */
-	if (is_syn(p) && flow->state != XS_FLOW_SYN_SEEN)
+	 * handshake under way (same initial sequence number): the tuple's old
+	 * connection may have ended unseen (a backend's reset or FIN never
+	 * passes the LB), and a handshake never answered may be given up and
+	 * retried by the client as a new connection */
+	if (is_syn(p) && (flow->state != XS_FLOW_SYN_SEEN ||
+			  flow->initial_sequence != p->tcp_sequence))
 		return XS_FLOW_RECHOSEN_NEW_SYN;
 	return 0;
 }
@@ -194,8 +198,10 @@ static __always_inline int flow_lookup_or_choose(const struct packet *p,
 	fresh.epoch = choice.epoch;
 	fresh.pool = choice.pool;
 	fresh.state = initial_state(p);
-	if (fresh.state == XS_FLOW_SYN_SEEN)
+	if (fresh.state == XS_FLOW_SYN_SEEN) {
 		fresh.syn_time_ns = bpf_ktime_get_ns();
+		fresh.initial_sequence = p->tcp_sequence;
+	}
 	flow_write(table, &p->key, &fresh, inserted, flow != NULL);
 
 	out->backend_id = choice.backend_id;

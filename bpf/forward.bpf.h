@@ -207,7 +207,8 @@ static __always_inline int forward_ipip6(struct xdp_md *ctx,
 	if (!outer || (void *)(outer + 1) > (void *)(long)ctx->data_end)
 		return *reason = XS_DROP_ENCAP_FAILED, XDP_DROP;
 	/* the flow label gives ECMP routers between us and the backend the
-	 * entropy of the inner flow (RFC 6438) */
+	 * entropy of the inner flow (RFC 6438): its whole flow key, VLAN
+	 * included, hashed as it lies */
 	flow_label = xs_hash_words((const __u32 *)&p->key, XS_FLOW_KEY_WORDS,
 				   0) & 0xfffff;
 	outer->version = 6;

@@ -12,6 +12,45 @@
 #include <bpf/bpf_helpers.h>
 #include "../maps/contract.h"
 
+/* A test build with another map layout (as a build that adds a counter
+ * has): the upgrade tests' object that must be refused */
+#ifndef XS_TEST_EXTRA_COUNTERS
+#define XS_TEST_EXTRA_COUNTERS 0
+#endif
+
+/* Test builds of the flow entry, of struct xs_flow's size (kept in step
+ * with it by hand; the load test fails when they drift): 1, two members
+ * swapped (another layout, refused); 2, a reserved field claimed by a new
+ * one (old entries hold zero there: the same layout) */
+#ifndef XS_TEST_FLOW_VALUE
+#define XS_TEST_FLOW_VALUE 0
+#endif
+#if XS_TEST_FLOW_VALUE == 1
+struct xs_flow_test {
+	__u64 syn_time_ns;
+	__u32 epoch;
+	__u32 backend_id;
+	__u8 pool;
+	__u8 state;
+	__u16 reserved;
+	__be32 initial_sequence;
+};
+#define XS_FLOW_VALUE struct xs_flow_test
+#elif XS_TEST_FLOW_VALUE == 2
+struct xs_flow_test {
+	__u64 syn_time_ns;
+	__u32 backend_id;
+	__u32 epoch;
+	__u8 pool;
+	__u8 state;
+	__u16 last_seen;
+	__be32 initial_sequence;
+};
+#define XS_FLOW_VALUE struct xs_flow_test
+#else
+#define XS_FLOW_VALUE struct xs_flow
+#endif
+
 /* Seeds, sizes and tunnel sources: one entry, read once per packet. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -90,7 +129,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XS_DEFAULT_MAX_FLOWS);
 	__type(key, struct xs_flow_key);
-	__type(value, struct xs_flow);
+	__type(value, XS_FLOW_VALUE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flows SEC(".maps");
 
@@ -147,7 +186,7 @@ struct {
  * as an array's key type, so the names are in maps/counters.h.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XS_COUNTER_COUNT);
+	__uint(max_entries, XS_COUNTER_COUNT + XS_TEST_EXTRA_COUNTERS);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -7,7 +7,7 @@
  *
  * What is accepted:
  * - Ethernet with up to two VLAN tags (802.1Q or 802.1ad, any order); a
- *   third tag is passed.
+ *   third tag is passed. The outer tag's VLAN ID is part of the flow key.
  * - IPv4 with 5 <= ihl <= 15 (options skipped), total length within the frame
  *   and covering the header; trailing Ethernet padding is allowed.
  * - IPv6 with up to XS_MAX_EXTENSION_HEADERS hop-by-hop, routing,
@@ -52,7 +52,8 @@ enum packet_kind {
 };
 
 struct packet {
-	/* client -> VIP 5-tuple; for ICMP too-big, of the quoted flow */
+	/* client -> VIP 5-tuple and outer VLAN; for ICMP too-big, of the
+	 * quoted flow (on the VLAN the ICMP came in on) */
 	struct xs_flow_key key;
 	__u32 l2_length;   /* Ethernet header and VLAN tags */
 	__u32 ip_length;   /* the IP packet, without Ethernet padding */
@@ -62,6 +63,7 @@ struct packet {
 	__u8 tcp_flags;
 	__u8 traffic_class; /* IPv4 TOS or IPv6 traffic class */
 	__u8 dont_fragment; /* IPv4 DF, copied to the outer header */
+	__be32 tcp_sequence; /* as on the wire; 0 for UDP */
 };
 
 /* ICMP headers as far as we read them; the uapi ones pull in libc */
@@ -131,6 +133,9 @@ static __always_inline int parse_ethernet(struct cursor *c, struct packet *p,
 			break;
 		if (beyond(c, vlan + 1))
 			return XS_PASS_TRUNCATED_VLAN;
+		/* the outer tag names the network: part of the flow key */
+		if (i == 0)
+			p->key.vlan_id = bpf_ntohs(vlan->tci) & XS_VLAN_ID_MASK;
 		*proto = vlan->encapsulated_proto;
 		c->pos = vlan + 1;
 		p->vlan_count++;
@@ -252,6 +257,7 @@ static __always_inline int parse_ports(struct cursor *c, struct packet *p,
 		p->key.client_port = tcp->source;
 		p->key.vip_port = tcp->dest;
 		p->tcp_flags = ((__u8 *)tcp)[13];
+		p->tcp_sequence = tcp->seq;
 	} else {
 		struct udphdr *udp = c->pos;
 

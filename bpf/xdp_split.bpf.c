@@ -16,6 +16,12 @@
 
 #define XDPSPLIT_RUN_PRIORITY 20
 
+/* Which build this is; a rebuild with another tag (the upgrade tests' second
+ * object) is a different program over the same maps. */
+#ifndef XS_BUILD_TAG
+#define XS_BUILD_TAG 1
+#endif
+
 /* libxdp: run early among the NIC's programs; go on to the next one when we
  * pass a packet (it is not ours) */
 struct {
@@ -98,9 +104,11 @@ int xdp_split(struct xdp_md *ctx)
 	struct xs_config *settings;
 	struct packet p = {};
 	struct xs_vip *vip;
-	__u32 zero = 0, reason;
+	__u32 zero = 0, reason, build = XS_BUILD_TAG;
 	int action;
 
+	/* the tag in the instructions: two builds have two program tags */
+	asm volatile("" : "+r"(build));
 	reason = parse_packet(ctx, &p);
 	if (reason)
 		return finish(reason, XDP_PASS);

@@ -10,7 +10,7 @@ _splitctl()
 {
 	local cur prev words cword
 	_init_completion || return
-	local objects="attach detach status vip backend weights switch override stats explain history help"
+	local objects="attach detach upgrade status vip backend weights switch override stats explain history help"
 	local i object="" command="" position=0
 
 	for ((i = 1; i < cword; i++)); do
@@ -41,11 +41,15 @@ _splitctl()
 		return
 	fi
 	case "$object" in
-	attach | detach)
+	attach | detach | upgrade)
 		if ((position == 1)); then
 			COMPREPLY=($(compgen -W "$(ls /sys/class/net)" -- "$cur"))
-		else
-			COMPREPLY=($(compgen -W "native generic flows vips backends maglev seed" -- "$cur"))
+		elif [[ $prev == object ]]; then
+			_filedir o
+		elif [[ $object == upgrade ]]; then
+			COMPREPLY=($(compgen -W "object" -- "$cur"))
+		elif [[ $object == attach ]]; then
+			COMPREPLY=($(compgen -W "native generic flows vips backends maglev seed object" -- "$cur"))
 		fi ;;
 	vip | backend | override)
 		if [[ -z $command ]]; then

@@ -81,6 +81,22 @@ struct xs_vip {
 	__u8 forward_mode; /* enum xs_forward_mode */
 	__u8 split_key;    /* enum xs_split_key */
 	__u16 flags;       /* XS_VIP_* */
+	/*
+	 * The VIP's identity beyond its address: new each time it is created,
+	 * so a VIP deleted and created again (and given the freed id) is
+	 * another VIP to whoever remembers the old one, such as a rollout.
+	 * Its low byte is also the route entry's vip_tag. The program does
+	 * not read it.
+	 */
+	__u32 generation;
+	/*
+	 * routes[route_id] splits its new flows: its own vip_id, or that of
+	 * the first VIP of its service. VIPs of one service (IPv4 and IPv6,
+	 * several ports) share one route entry, so one store changes the
+	 * weights of all of them at once. Pools, tables and counters stay
+	 * per VIP.
+	 */
+	__u32 route_id;
 };
 
 /*
@@ -92,7 +108,11 @@ struct xs_vip {
 struct xs_route {
 	__u16 weight[XS_POOL_COUNT]; /* basis points, indexed by enum xs_pool */
 	__u8 live_pool; /* BLUE or GREEN: where flows go when a pool is empty */
-	__u8 reserved;
+	/* low byte of the owning VIP's generation, one more than the previous
+	 * VIP's on this id: a writer that checked the VIP's identity writes
+	 * with a compare-and-swap that fails if the VIP was re-created since.
+	 * The program does not read it. */
+	__u8 vip_tag;
 };
 
 union xs_route_word {
@@ -124,7 +144,25 @@ struct xs_backend {
 	__u8 reserved;
 };
 
-/* flows: one entry per connection, keyed by its 5-tuple. */
+/*
+ * flows: one entry per connection, keyed by its 5-tuple and the VLAN it
+ * came in on.
+ *
+ * Why the VLAN is in the key: an LB sees one client 5-tuple on two VLANs
+ * only when they are two networks (two tenants with overlapping addresses,
+ * say); the same connection never changes VLAN. Without it, one tenant's
+ * SYN would end or re-choose the other's connection, and each would be
+ * forwarded to the other's backend. Only the outer tag's 12-bit VLAN ID
+ * fits the 16 bits we have (the key must not grow: every packet hashes and
+ * compares it); the outer tag is the one that names the network on the
+ * LB's link (802.1ad: the service tag of the tenant), the priority bits
+ * are not part of it as they may change within a connection.
+ *
+ * The VLAN is not part of the split hash (see xs_flow_hash): the choice
+ * depends on the connection alone, so hosts whose NICs differ in VLAN
+ * stripping (a stripped tag is not in the frame XDP sees, and then counts
+ * as untagged) still decide alike, and `splitctl explain` needs no VLAN.
+ */
 struct xs_flow_key {
 	__be32 client[XS_ADDRESS_WORDS];
 	__be32 vip[XS_ADDRESS_WORDS];
@@ -132,8 +170,9 @@ struct xs_flow_key {
 	__be16 vip_port;
 	__u8 protocol;
 	__u8 family;
-	__u16 reserved;
+	__u16 vlan_id; /* host order, outer tag's VLAN ID; 0 untagged */
 };
+#define XS_VLAN_ID_MASK 0x0fff
 
 enum xs_flow_state {
 	XS_FLOW_DATAGRAM = 0,    /* UDP */
@@ -150,7 +189,11 @@ struct xs_flow {
 	__u8 pool;
 	__u8 state; /* enum xs_flow_state */
 	__u16 reserved;
-	__u32 reserved2;
+	/* the sequence number of the SYN that opened the flow, as on the wire
+	 * (0 if no SYN was seen). A retransmitted SYN repeats it; a client's
+	 * new connection on the tuple has another one, so it is chosen afresh
+	 * by the weights of its time. Read on SYNs only. */
+	__be32 initial_sequence;
 };
 
 /* overrides: LPM trie. prefix_len counts the 32 bits of vip_id first. */

@@ -25,6 +25,11 @@ static __always_inline __u32 xs_rotl32(__u32 x, int r)
 	return (x << r) | (x >> (32 - r));
 }
 
+/* Callers hash structs of fields narrower than a word (a flow key): read
+ * as may_alias, so a compiler never drops or moves a field's store past
+ * the read of its word (strict aliasing). */
+typedef __u32 __attribute__((__may_alias__)) xs_hash_word;
+
 /*
  * MurmurHash3 (x86, 32-bit) over whole words. Words are read in host order
  * on both sides, so BPF and userspace on one host hash identically; seeds
@@ -33,12 +38,13 @@ static __always_inline __u32 xs_rotl32(__u32 x, int r)
 static __always_inline __u32 xs_hash_words(const __u32 *words, int count,
 					   __u32 seed)
 {
+	const xs_hash_word *word = (const xs_hash_word *)words;
 	__u32 h = seed;
 	int i;
 
 XS_UNROLL
 	for (i = 0; i < count; i++) {
-		__u32 k = words[i];
+		__u32 k = word[i];
 
 		k *= 0xcc9e2d51;
 		k = xs_rotl32(k, 15);
@@ -58,13 +64,20 @@ XS_UNROLL
 
 #define XS_FLOW_KEY_WORDS (sizeof(struct xs_flow_key) / sizeof(__u32))
 
-/* The hash a VIP's split key names: the whole 5-tuple or the client only. */
+/* The hash a VIP's split key names: the whole 5-tuple or the client only.
+ * The VLAN separates flow entries but is no part of the decision (see
+ * struct xs_flow_key), so it is hashed as 0, which keeps every decision
+ * what it was before the VLAN joined the key. Only new flows hash. */
 static __always_inline __u32 xs_flow_hash(const struct xs_flow_key *key,
 					  __u8 split_key, __u32 seed)
 {
+	struct xs_flow_key tuple;
+
 	if (split_key == XS_SPLIT_CLIENT)
 		return xs_hash_words(key->client, XS_ADDRESS_WORDS, seed);
-	return xs_hash_words((const __u32 *)key, XS_FLOW_KEY_WORDS, seed);
+	tuple = *key;
+	tuple.vlan_id = 0;
+	return xs_hash_words((const __u32 *)&tuple, XS_FLOW_KEY_WORDS, seed);
 }
 
 /* Map a hash onto [0, range) without a division (Lemire's reduction). */

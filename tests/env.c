@@ -118,6 +118,7 @@ __u32 env_add_vip(struct test_env *env, int family, const char *address,
 	};
 
 	parse_address(family, address, key.address);
+	vip.route_id = vip.vip_id; /* a VIP of its own service */
 	if (xs_route_write(&env->dp, vip.vip_id, &route) ||
 	    xs_vip_write(&env->dp, &key, &vip))
 		abort();

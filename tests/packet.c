@@ -33,6 +33,12 @@ static void put16(__u8 *p, __u16 v)
 	p[1] = v;
 }
 
+static void put32(__u8 *p, __u32 v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
 static __u32 sum16(const __u8 *p, size_t length, __u32 sum)
 {
 	for (size_t i = 0; i + 1 < length; i += 2)
@@ -91,7 +97,8 @@ static size_t build_transport(const struct packet_spec *s, __u8 *l4)
 		memset(l4, 0, header);
 		put16(l4, s->client_port);
 		put16(l4 + 2, s->vip_port);
-		l4[4] = 0x12; /* sequence number, arbitrary */
+		put32(l4 + 4, s->tcp_sequence ? s->tcp_sequence :
+						0x12000000); /* arbitrary */
 		l4[12] = (header / 4) << 4;
 		l4[13] = s->tcp_flags;
 		put16(l4 + 14, 64240);
@@ -193,7 +200,8 @@ size_t build_packet(const struct packet_spec *s, __u8 *frame)
 	for (int i = 0; i < s->vlan_count; i++) {
 		put16(frame + offset, s->vlan_protocols[i] ? s->vlan_protocols[i] :
 							     0x8100);
-		put16(frame + offset + 2, 100 + i);
+		put16(frame + offset + 2,
+		      s->vlan_tags[i] ? s->vlan_tags[i] : 100 + i);
 		offset += 4;
 	}
 	put16(frame + offset, s->family == 4 ? 0x0800 : 0x86dd);

@@ -28,8 +28,10 @@ struct packet_spec {
 	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP(V6) */
 	__u8 tcp_flags;
 	__u8 tcp_options_length; /* multiple of 4 */
+	__u32 tcp_sequence; /* 0: 0x12000000 */
 	__u8 vlan_count;
 	__u16 vlan_protocols[3]; /* 0x8100 or 0x88a8; default 0x8100 */
+	__u16 vlan_tags[3]; /* TCI (priority, DEI, VLAN ID); 0: VLAN 100 + i */
 	__u8 ipv4_options_length; /* multiple of 4, at most 40 */
 	__u8 extension_count;
 	__u8 extensions[MAX_TEST_EXTENSIONS]; /* IPPROTO_HOPOPTS, ... */

@@ -139,6 +139,11 @@ static const struct fixture fixtures[] = {
 	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
 		 .quoted_protocol = IPPROTO_TCP),
 	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_TOO_BIG, L2DSR_FRAME, A },
+	{ "v4 icmp frag-needed in the flow's VLAN",
+	  "as above, the flow's SYN and the ICMP both in VLAN 100",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .quoted_protocol = IPPROTO_TCP, .vlan_count = 1),
+	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_TOO_BIG, L2DSR_FRAME, A },
 	{ "v6 packet-too-big for a flow",
 	  "router 2001:db8::1 -> VIP, quoting [fd00:100::1]:443 -> client",
 	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
@@ -425,6 +430,8 @@ static size_t expected_frame(const struct fixture *f,
 
 		parse_address(6, f->spec.client, key.client);
 		parse_address(6, f->spec.vip, key.vip);
+		if (l3 > 14) /* the flow key has the outer tag's VLAN ID */
+			key.vlan_id = ((in[14] << 8) | in[15]) & XS_VLAN_ID_MASK;
 		label = xs_hash_words((const __u32 *)&key, XS_FLOW_KEY_WORDS,
 				      0) & 0xfffff;
 		inner_length = 40 + ((in[l3 + 4] << 8) | in[l3 + 5]);

@@ -5,6 +5,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include "user/lib/predict.h"
 #include "env.h"
 #include "tests.h"
 #include "traffic.h"
@@ -259,6 +262,296 @@ static int handshake_counters(const void *arg)
 	return failed ? -1 : 0;
 }
 
+#define RETRIED_FLOWS 16
+#define ISN_A 0x1000aaaa
+#define ISN_B 0x7000bbbb
+
+/* The entry of the flow, untagged, and which table holds it: 1 flows,
+ * 2 pending_flows, 0 none. */
+static int flow_entry(struct test_env *env, const struct flow_source *s,
+		      struct xs_flow *flow)
+{
+	struct xs_flow_key key = { .client_port = htons(s->port),
+				   .vip_port = htons(80),
+				   .protocol = IPPROTO_TCP,
+				   .family = XS_FAMILY_IPV4 };
+
+	parse_address(4, s->client, key.client);
+	parse_address(4, "10.100.0.1", key.vip);
+	if (!bpf_map_lookup_elem(env->dp.map_fd[XS_MAP_ID_FLOWS], &key, flow))
+		return 1;
+	if (!bpf_map_lookup_elem(env->dp.map_fd[XS_MAP_ID_PENDING_FLOWS], &key,
+				 flow))
+		return 2;
+	return 0;
+}
+
+/* One packet of the flow, with this sequence number, in VLAN tags (TCI)
+ * `outer` and `inner` unless 0; returns the backend it went to, 0 if it was
+ * not forwarded. */
+static __u32 send_tagged(struct test_env *env, const struct flow_source *s,
+			 __u8 flags, __u32 sequence, __u16 outer, __u16 inner)
+{
+	static struct run_result result;
+	struct packet_spec spec = {
+		.family = s->family,
+		.client = s->client,
+		.vip = "10.100.0.1",
+		.client_port = s->port,
+		.vip_port = 80,
+		.protocol = IPPROTO_TCP,
+		.tcp_flags = flags,
+		.tcp_sequence = sequence,
+		.vlan_count = outer ? (inner ? 2 : 1) : 0,
+		.vlan_tags = { outer, inner },
+	};
+
+	if (env_run_spec(env, &spec, &result) || result.action != XDP_TX)
+		return 0;
+	return env_backend_of_frame(result.frame);
+}
+
+static __u32 send_tcp(struct test_env *env, const struct flow_source *s,
+		      __u8 flags, __u32 sequence)
+{
+	return send_tagged(env, s, flags, sequence, 0, 0);
+}
+
+static void read_pools(struct test_env *env, __u32 vip_id,
+		       struct xs_pool_stats *stats)
+{
+	for (int pool = 0; pool < XS_POOL_COUNT; pool++)
+		xs_pool_stats_read(&env->dp, vip_id, pool, &stats[pool]);
+}
+
+/* The canary at 100% takes a SYN (ISN A) that is never answered; the
+ * canary goes to 0%. A retransmission (ISN A) stays on the canary and is
+ * counted as one; the client's next attempt (ISN B) is a new connection,
+ * chosen by today's weights. With `confirmed`, the tuple first carried a
+ * connection to blue, so the handshake under way lives in `flows`. */
+static int new_isn_rechooses(int confirmed)
+{
+	__u32 canary[RETRIED_FLOWS], blue[RETRIED_FLOWS];
+	struct xs_pool_stats stats[XS_POOL_COUNT];
+	struct flow_source flows;
+	struct test_env env;
+	struct pools v;
+	int wrong = 0;
+
+	CHECK_OK(env_setup(&env));
+	make_vip(&env, &v);
+	flow_source_init(&flows, 4, 8);
+	for (int i = 0; confirmed && i < RETRIED_FLOWS;
+	     i++, flow_source_next(&flows)) {
+		__u32 first = send_tcp(&env, &flows, SYN, 0x100);
+
+		wrong += v.pool_of[first] != XS_POOL_BLUE ||
+			 send_tcp(&env, &flows, ACK, 0x101) != first;
+	}
+	env_set_weights(&env, v.vip_id, 0, 0, 10000, XS_POOL_BLUE);
+	flow_source_init(&flows, 4, 8);
+	for (int i = 0; i < RETRIED_FLOWS; i++, flow_source_next(&flows)) {
+		struct xs_flow flow;
+
+		canary[i] = send_tcp(&env, &flows, SYN, ISN_A);
+		wrong += v.pool_of[canary[i]] != XS_POOL_CANARY;
+		/* a handshake under way on a confirmed tuple stays in flows */
+		wrong += flow_entry(&env, &flows, &flow) != (confirmed ? 1 : 2) ||
+			 flow.state != XS_FLOW_SYN_SEEN ||
+			 flow.initial_sequence != htonl(ISN_A);
+	}
+	CHECK(!wrong, "%d flows not where they should be before the change",
+	      wrong);
+	read_pools(&env, v.vip_id, stats);
+	CHECK(stats[XS_POOL_CANARY].new_flows == RETRIED_FLOWS, "%llu",
+	      (unsigned long long)stats[XS_POOL_CANARY].new_flows);
+
+	env_set_weights(&env, v.vip_id, 10000, 0, 0, XS_POOL_BLUE);
+	flow_source_init(&flows, 4, 8);
+	for (int i = 0; i < RETRIED_FLOWS; i++, flow_source_next(&flows))
+		wrong += send_tcp(&env, &flows, SYN, ISN_A) != canary[i];
+	read_pools(&env, v.vip_id, stats);
+	printf("     retransmitted SYNs (same ISN): %d of %d left the canary, canary syn_retransmits %llu\n",
+	       wrong, RETRIED_FLOWS,
+	       (unsigned long long)stats[XS_POOL_CANARY].syn_retransmits);
+	CHECK(!wrong && stats[XS_POOL_CANARY].syn_retransmits == RETRIED_FLOWS &&
+		      env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN) ==
+			      (confirmed ? RETRIED_FLOWS : 0),
+	      "a retransmission was taken for a new connection");
+
+	flow_source_init(&flows, 4, 8);
+	for (int i = 0; i < RETRIED_FLOWS; i++, flow_source_next(&flows)) {
+		blue[i] = send_tcp(&env, &flows, SYN, ISN_B);
+		wrong += v.pool_of[blue[i]] != XS_POOL_BLUE;
+		/* its own retransmission and the handshake's ACK follow it */
+		wrong += send_tcp(&env, &flows, SYN, ISN_B) != blue[i];
+		wrong += send_tcp(&env, &flows, ACK, ISN_B + 1) != blue[i];
+	}
+	read_pools(&env, v.vip_id, stats);
+	printf("     new SYNs (ISN B) on the tuples: %d of %d misplaced; new_flows blue %llu canary %llu, syn_retransmits blue %llu canary %llu, handshakes blue %llu canary %llu\n",
+	       wrong, RETRIED_FLOWS,
+	       (unsigned long long)stats[XS_POOL_BLUE].new_flows,
+	       (unsigned long long)stats[XS_POOL_CANARY].new_flows,
+	       (unsigned long long)stats[XS_POOL_BLUE].syn_retransmits,
+	       (unsigned long long)stats[XS_POOL_CANARY].syn_retransmits,
+	       (unsigned long long)stats[XS_POOL_BLUE].handshakes_completed,
+	       (unsigned long long)stats[XS_POOL_CANARY].handshakes_completed);
+	CHECK(!wrong, "a new connection stayed on the canary");
+	CHECK(env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN) ==
+		      (confirmed ? 2 : 1) * RETRIED_FLOWS,
+	      "flow_rechosen_new_syn %llu",
+	      (unsigned long long)env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN));
+	CHECK(stats[XS_POOL_BLUE].new_flows ==
+			      (confirmed ? 2 : 1) * RETRIED_FLOWS &&
+		      stats[XS_POOL_CANARY].new_flows == RETRIED_FLOWS &&
+		      stats[XS_POOL_BLUE].syn_retransmits == RETRIED_FLOWS &&
+		      stats[XS_POOL_CANARY].syn_retransmits == RETRIED_FLOWS &&
+		      stats[XS_POOL_BLUE].handshakes_completed ==
+			      (confirmed ? 2 : 1) * RETRIED_FLOWS &&
+		      stats[XS_POOL_CANARY].handshakes_completed == 0,
+	      "pool counters");
+	env_teardown(&env);
+	return 0;
+}
+
+static int new_isn_on_pending_handshake(const void *arg)
+{
+	(void)arg;
+	return new_isn_rechooses(0);
+}
+
+static int new_isn_on_confirmed_tuple(const void *arg)
+{
+	(void)arg;
+	return new_isn_rechooses(1);
+}
+
+static int entries(int map_fd)
+{
+	struct xs_flow_key key, next;
+	int count = 0;
+
+	for (void *previous = NULL;
+	     !bpf_map_get_next_key(map_fd, previous, &next); previous = &key) {
+		key = next;
+		count++;
+	}
+	return count;
+}
+
+/* One client 5-tuple untagged, in VLAN 10 and in VLAN 20: three networks,
+ * three connections, each decided by the weights of its own time (canary,
+ * green, blue) and kept through the others' SYNs. The priority bits and an
+ * inner tag do not change which network a frame is from. */
+static int vlan_separates_flows(const void *arg)
+{
+	struct xs_pool_stats stats[XS_POOL_COUNT];
+	static const struct {
+		__u16 tag;
+		__u16 blue, green, canary;
+		__u8 live, pool;
+	} networks[] = {
+		{ 0, 0, 0, 10000, XS_POOL_BLUE, XS_POOL_CANARY },
+		{ 10, 0, 10000, 0, XS_POOL_GREEN, XS_POOL_GREEN },
+		{ 20, 10000, 0, 0, XS_POOL_BLUE, XS_POOL_BLUE },
+	};
+	__u32 backend[3], now[3];
+	struct flow_source flow;
+	struct test_env env;
+	struct pools v;
+	int wrong = 0;
+
+	(void)arg;
+	CHECK_OK(env_setup(&env));
+	make_vip(&env, &v);
+	flow_source_init(&flow, 4, 9);
+	for (int n = 0; n < 3; n++) {
+		env_set_weights(&env, v.vip_id, networks[n].blue,
+				networks[n].green, networks[n].canary,
+				networks[n].live);
+		backend[n] = send_tagged(&env, &flow, SYN, ISN_A,
+					 networks[n].tag, 0);
+		wrong += v.pool_of[backend[n]] != networks[n].pool;
+		wrong += send_tagged(&env, &flow, ACK, ISN_A + 1,
+				     networks[n].tag, 0) != backend[n];
+	}
+	/* untagged; VLAN 10 with priority 5; VLAN 20 around an inner tag 99 */
+	now[0] = send_tagged(&env, &flow, ACK, ISN_A + 1, 0, 0);
+	now[1] = send_tagged(&env, &flow, ACK, ISN_A + 1, (5 << 13) | 10, 0);
+	now[2] = send_tagged(&env, &flow, ACK, ISN_A + 1, 20, 99);
+	read_pools(&env, v.vip_id, stats);
+	printf("     untagged -> pool %d, VLAN 10 -> pool %d, VLAN 20 -> pool %d; %d confirmed entries, %d pending; new_flows blue %llu green %llu canary %llu\n",
+	       v.pool_of[now[0]], v.pool_of[now[1]], v.pool_of[now[2]],
+	       entries(env.dp.map_fd[XS_MAP_ID_FLOWS]),
+	       entries(env.dp.map_fd[XS_MAP_ID_PENDING_FLOWS]),
+	       (unsigned long long)stats[XS_POOL_BLUE].new_flows,
+	       (unsigned long long)stats[XS_POOL_GREEN].new_flows,
+	       (unsigned long long)stats[XS_POOL_CANARY].new_flows);
+	CHECK(!wrong, "%d packets went astray while the flows were opened",
+	      wrong);
+	CHECK(!memcmp(now, backend, sizeof(now)),
+	      "a network's flow moved to another's backend");
+	CHECK(entries(env.dp.map_fd[XS_MAP_ID_FLOWS]) == 3 &&
+		      entries(env.dp.map_fd[XS_MAP_ID_PENDING_FLOWS]) == 0,
+	      "not one confirmed entry per network");
+	for (int pool = 0; pool < XS_POOL_COUNT; pool++)
+		CHECK(stats[pool].new_flows == 1 &&
+			      stats[pool].handshakes_completed == 1,
+		      "pool %d: new_flows %llu handshakes %llu", pool,
+		      (unsigned long long)stats[pool].new_flows,
+		      (unsigned long long)stats[pool].handshakes_completed);
+	CHECK(env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN) == 0, "%llu",
+	      (unsigned long long)env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN));
+	env_teardown(&env);
+	return 0;
+}
+
+/* The VLAN separates entries but is no part of the decision: at one set of
+ * weights a 5-tuple goes to the same backend tagged or not (so hosts that
+ * differ in VLAN stripping agree), and xs_predict, given the tagged key,
+ * names that backend. */
+static int vlan_is_no_part_of_the_decision(const void *arg)
+{
+	struct xs_prediction prediction;
+	struct flow_source flows;
+	struct test_env env;
+	struct xs_vip vip;
+	struct pools v;
+	int differ = 0, mispredicted = 0, canary = 0;
+
+	(void)arg;
+	CHECK_OK(env_setup(&env));
+	make_vip(&env, &v);
+	env_set_weights(&env, v.vip_id, 4000, 2000, 4000, XS_POOL_BLUE);
+	vip = (struct xs_vip){ .vip_id = v.vip_id,
+			       .route_id = v.vip_id,
+			       .forward_mode = XS_MODE_L2DSR,
+			       .split_key = XS_SPLIT_FLOW };
+	flow_source_init(&flows, 4, 10);
+	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
+		struct xs_flow_key key = { .client_port = htons(flows.port),
+					   .vip_port = htons(80),
+					   .protocol = IPPROTO_TCP,
+					   .family = XS_FAMILY_IPV4,
+					   .vlan_id = 30 };
+		__u32 untagged = send_tcp(&env, &flows, SYN, ISN_A);
+		__u32 tagged = send_tagged(&env, &flows, SYN, ISN_A, 30, 0);
+
+		parse_address(4, flows.client, key.client);
+		parse_address(4, "10.100.0.1", key.vip);
+		differ += untagged != tagged;
+		mispredicted += xs_predict(&env.dp, &vip, &key, &prediction) ||
+				prediction.backend_id != tagged;
+		canary += v.pool_of[tagged] == XS_POOL_CANARY;
+	}
+	printf("     %d flows in VLAN 30 and untagged: %d went to different backends, %d mispredicted, %d on the canary\n",
+	       FLOWS, differ, mispredicted, canary);
+	CHECK(!differ && !mispredicted, "false");
+	CHECK(within_binomial_bound(canary, FLOWS, 0.4), "%d", canary);
+	env_teardown(&env);
+	return 0;
+}
+
 /* A route that does not add up is refused and the old one stays. */
 static int invalid_route_is_refused(const void *arg)
 {
@@ -293,6 +586,14 @@ const struct test_case *flow_tests(size_t *count)
 		  empty_pool_falls_back_to_live, NULL },
 		{ "flows: handshake, retransmit and reset counters",
 		  handshake_counters, NULL },
+		{ "flows: a SYN with another ISN on an unanswered handshake is a new connection",
+		  new_isn_on_pending_handshake, NULL },
+		{ "flows: a SYN with another ISN on a confirmed tuple's handshake is a new connection",
+		  new_isn_on_confirmed_tuple, NULL },
+		{ "flows: one 5-tuple in two VLANs and untagged is three flows",
+		  vlan_separates_flows, NULL },
+		{ "flows: the VLAN is no part of the split decision",
+		  vlan_is_no_part_of_the_decision, NULL },
 		{ "routes: a route that does not sum to 100% is refused",
 		  invalid_route_is_refused, NULL },
 	};

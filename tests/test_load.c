@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Loading, pinning, reloading, attaching through libxdp, and decap. */
+#include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <xdp/libxdp.h>
 #include "xdp_split.skel.h"
 #include "xdp_decap.skel.h"
+#include "maps/names.h"
 #include "user/lib/maglev.h"
 #include "env.h"
 #include "tests.h"
@@ -96,6 +98,80 @@ static int reload_keeps_pinned_state(const void *arg)
 			failed = 1;
 		}
 	}
+	env_teardown(&env);
+	return failed ? -1 : 0;
+}
+
+/* Other builds over the pins of a running one (what splitctl upgrade does
+ * before it swaps anything): the same layout loads and uses the pinned
+ * maps; another layout is refused with XS_ERR_LAYOUT and nothing pinned
+ * changes. The builds are the Makefile's upgrade test objects. */
+static int other_builds_over_the_pins(const void *arg)
+{
+	static const struct {
+		const char *build;
+		int expected;
+	} builds[] = {
+		{ "rebuild", 0 },             /* another program, same maps */
+		{ "claimed", 0 },             /* a reserved field named */
+		{ "layout", XS_ERR_LAYOUT },  /* global_stats grew */
+		{ "swapped", XS_ERR_LAYOUT }, /* flow entry members swapped */
+	};
+	const char *build_dir = getenv("XDPSPLIT_BUILD");
+	struct xs_load_options options = { 0 };
+	struct bpf_map_info pinned = { 0 }, used = { 0 };
+	__u32 length = sizeof(pinned);
+	struct test_env env;
+	char path[PATH_MAX];
+	int failed = 0, fd;
+
+	(void)arg;
+	CHECK_OK(env_setup(&env));
+	snprintf(path, sizeof(path), "%s/%s", env.pin_dir, XS_MAP_FLOWS);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &pinned, &length))
+		failed = 1;
+	if (fd >= 0)
+		close(fd);
+	options.pin_dir = env.pin_dir;
+	for (size_t i = 0; i < sizeof(builds) / sizeof(builds[0]) && fd >= 0; i++) {
+		struct xs_loaded other;
+		char object[PATH_MAX];
+		int err;
+
+		snprintf(object, sizeof(object), "%s/upgrade/xdp_split_%s.bpf.o",
+			 build_dir ? build_dir : "build", builds[i].build);
+		options.object_path = object;
+		err = xs_load(&options, &other);
+		if (err != builds[i].expected) {
+			fprintf(stderr, "    %s: %d, expected %d\n", builds[i].build,
+				err, builds[i].expected);
+			failed = 1;
+		}
+		if (err)
+			continue;
+		length = sizeof(used);
+		fd = bpf_map__fd(bpf_object__find_map_by_name(other.file_obj,
+							      XS_MAP_FLOWS));
+		if (bpf_obj_get_info_by_fd(fd, &used, &length) ||
+		    used.id != pinned.id) {
+			fprintf(stderr, "    %s: flow table id %u, pinned %u\n",
+				builds[i].build, used.id, pinned.id);
+			failed = 1;
+		}
+		xs_unload(&other);
+	}
+	/* the refused builds changed no pin */
+	snprintf(path, sizeof(path), "%s/%s", env.pin_dir, XS_MAP_FLOWS);
+	fd = bpf_obj_get(path);
+	length = sizeof(used);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &used, &length) ||
+	    used.id != pinned.id) {
+		fprintf(stderr, "    the pinned flow table changed\n");
+		failed = 1;
+	}
+	if (fd >= 0)
+		close(fd);
 	env_teardown(&env);
 	return failed ? -1 : 0;
 }
@@ -272,6 +348,8 @@ const struct test_case *load_tests(size_t *count)
 		  reload_keeps_pinned_state, NULL },
 		{ "load: never pins at the bpffs root or without a directory",
 		  never_pins_at_the_root, NULL },
+		{ "load: other builds over the pins: same layout reuses them, another is refused",
+		  other_builds_over_the_pins, NULL },
 		{ "attach: native XDP on a veth through libxdp",
 		  attach_native_to_veth, NULL },
 		{ "decap: restores the packet the splitter tunnelled",

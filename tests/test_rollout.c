@@ -73,10 +73,11 @@ static int steps_pauses_gate_switch_bake(const void *arg)
 	CHECK(r.phase == XS_PHASE_RUNNING, "the bake ended early");
 	xs_rollout_tick(&p, &r, 131 * SECOND, &healthy, &a);
 	CHECK(r.phase == XS_PHASE_SUCCEEDED && !a.write_route, "after the bake");
-	CHECK_OK(xs_rollout_undo(&p, &r, &a));
+	CHECK_OK(xs_rollout_undo(&r, false, &a));
 	CHECK(route_is(&a, 10000, 0, 0, XS_POOL_BLUE) &&
-	      r.phase == XS_PHASE_ROLLED_BACK, "undo brings blue back");
-	CHECK_OK(xs_rollout_undo(&p, &r, &a));
+	      r.phase == XS_PHASE_ROLLED_BACK && !a.flush[XS_POOL_CANARY],
+	      "undo brings blue back, the canary drains");
+	CHECK_OK(xs_rollout_undo(&r, false, &a));
 	CHECK(!a.write_route && !a.changed, "a second undo changed something");
 	return 0;
 }
@@ -123,7 +124,7 @@ static int consecutive_failures_roll_back(const void *arg)
 	      route_is(&a, 10000, 0, 0, XS_POOL_BLUE) &&
 	      a.flush[XS_POOL_CANARY], "rollback in the interval of the breach");
 	CHECK(strstr(r.reason, "handshakes") != NULL, "reason: %s", r.reason);
-	CHECK_OK(xs_rollout_abort(&p, &r, "again", &a));
+	CHECK_OK(xs_rollout_abort(&r, "again", false, &a));
 	CHECK(!a.write_route && r.phase == XS_PHASE_ROLLED_BACK,
 	      "replaying a rollback changed something");
 	return 0;

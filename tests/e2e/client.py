@@ -9,16 +9,29 @@ steady ADDRESS PORT RATE     RATE connections a second until killed, with a
 connect_from ADDRESS PORT LOCAL_PORT...
                              One connection from each local port.
 udp ADDRESS PORT COUNT       COUNT datagrams, each from its own socket.
+syn ADDRESS PORT LOCAL_PORT SEQUENCE COUNT
+                             COUNT bare SYNs (IPv4) with this initial sequence
+                             number from LOCAL_PORT, through a raw socket:
+                             what a client's kernel sends and retransmits for
+                             a handshake nobody answers.
+alternate ADDRESS,ADDRESS... PORT SECONDS
+                             Connections to each address in turn: when, which
+                             address, which server.
 hold ADDRESS PORT HELD SECONDS [PING_INTERVAL]
                              Opens HELD long-lived connections, prints
-                             "ready", then for SECONDS keeps opening new
+                             "ready", then for SECONDS (0: until a line comes
+                             on stdin, at most 300 s) keeps opening new
                              connections and sending a line on every held one
-                             PING_INTERVAL s (0.1). Reports each new connection with
-                             its CLOCK_MONOTONIC time, and each held
-                             connection's port, server, and whether it broke.
+                             PING_INTERVAL s (0.1). Reports each new connection
+                             with its CLOCK_MONOTONIC time, server and TCP
+                             retransmissions (a lost SYN shows there), and
+                             each held connection's port, server, whether it
+                             broke, and when it last answered.
 """
 import json
+import select
 import socket
+import struct
 import sys
 import time
 
@@ -39,16 +52,31 @@ def read_line(sock):
     return data.decode().strip()
 
 
-def one_connection(address, port):
-    """Returns (server name, local port) or raises."""
+def retransmissions(sock):
+    """tcpi_total_retrans of struct tcp_info (8 bytes of u8 fields, then
+    u32s; total_retrans is the 24th)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return struct.unpack_from("I", info, 100)[0]
+
+
+def one_connection(address, port, counted=None):
+    """Returns (server name, local port) or raises; counted (a list) gets
+    the connection's retransmissions."""
     sock = socket.socket(family_of(address), socket.SOCK_STREAM)
     sock.settimeout(TIMEOUT)
     try:
         sock.connect((address, port))
         local_port = sock.getsockname()[1]
-        return read_line(sock), local_port
+        name = read_line(sock)
+        if counted is not None:
+            counted.append(retransmissions(sock))
+        return name, local_port
     finally:
         sock.close()
+
+
+def stop_requested():
+    return bool(select.select([sys.stdin], [], [], 0)[0])
 
 
 def connect(address, port, count):
@@ -104,15 +132,19 @@ def hold(address, port, held_count, seconds, ping_interval=0.1):
         sock.connect((address, port))
         held.append({"socket": sock, "port": sock.getsockname()[1],
                      "server": read_line(sock), "servers_seen": [],
-                     "broken": None, "broken_at": None, "lines": 0})
+                     "broken": None, "broken_at": None, "lines": 0,
+                     "last_at": None})
     print("ready", flush=True)
 
-    new, deadline, next_ping = [], time.monotonic() + seconds, 0.0
-    while time.monotonic() < deadline:
+    until_stdin = seconds == 0
+    new, next_ping = [], 0.0
+    deadline = time.monotonic() + (300 if until_stdin else seconds)
+    while time.monotonic() < deadline and not (until_stdin and stop_requested()):
         started = time.monotonic()
+        counted = []
         try:
-            name, _ = one_connection(address, port)
-            new.append([started, name])
+            name, _ = one_connection(address, port, counted)
+            new.append([started, name, counted[0]])
         except OSError as error:
             new.append([started, "error: " + str(error)])
         if started >= next_ping:
@@ -124,6 +156,7 @@ def hold(address, port, held_count, seconds, ping_interval=0.1):
                     connection["socket"].sendall(b"ping\n")
                     name = read_line(connection["socket"]).split()[0]
                     connection["lines"] += 1
+                    connection["last_at"] = time.monotonic()
                     if name not in connection["servers_seen"]:
                         connection["servers_seen"].append(name)
                 except OSError as error:
@@ -131,9 +164,25 @@ def hold(address, port, held_count, seconds, ping_interval=0.1):
                     connection["broken_at"] = time.monotonic()
         time.sleep(0.005)
     for connection in held:
+        connection["retransmissions"] = retransmissions(connection["socket"])
         connection["socket"].close()
         del connection["socket"]
     return {"new": new, "held": held}
+
+
+def alternate(addresses, port, seconds):
+    """Connections to each address in turn for SECONDS: [time, address,
+    server] for each, in the order they were answered."""
+    answers, deadline = [], time.monotonic() + seconds
+    print("ready", flush=True)
+    while time.monotonic() < deadline:
+        for address in addresses:
+            try:
+                name, _ = one_connection(address, port)
+            except OSError as error:
+                name = "error: " + str(error)
+            answers.append([time.monotonic(), address, name])
+    return {"answers": answers}
 
 
 def steady(address, port, rate):
@@ -152,6 +201,38 @@ def steady(address, port, rate):
         time.sleep(max(0, 1.0 / rate - (time.monotonic() - started)))
 
 
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return ~total & 0xffff
+
+
+def syn(address, port, local_port, sequence, count):
+    """Bare SYNs from LOCAL_PORT, which no socket of this host holds: a
+    SYN-ACK would be reset by the kernel, a reset is ignored."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.connect((address, port))
+    source = probe.getsockname()[0]
+    probe.close()
+    header = struct.pack("!HHIIBBHHH", local_port, port, sequence, 0, 5 << 4,
+                         0x02, 64240, 0, 0)
+    pseudo = (socket.inet_aton(source) + socket.inet_aton(address) +
+              struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(header)))
+    header = header[:16] + struct.pack("!H", checksum(pseudo + header)) + header[18:]
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    try:
+        for i in range(count):
+            raw.sendto(header, (address, 0))
+            if i + 1 < count:
+                time.sleep(0.2)
+    finally:
+        raw.close()
+    return {"sent": count, "source": source}
+
+
 def main():
     command, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if command == "connect":
@@ -163,6 +244,11 @@ def main():
     elif command == "steady":
         steady(address, port, float(sys.argv[4]))
         return
+    elif command == "syn":
+        result = syn(address, port, int(sys.argv[4]), int(sys.argv[5], 0),
+                     int(sys.argv[6]))
+    elif command == "alternate":
+        result = alternate(address.split(","), port, float(sys.argv[4]))
     elif command == "hold":
         result = hold(address, port, int(sys.argv[4]), float(sys.argv[5]),
                       *[float(a) for a in sys.argv[6:7]])

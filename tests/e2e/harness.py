@@ -141,7 +141,8 @@ class Lab:
         self.splitd = None
 
     def forget_rollouts(self):
-        for name in ("rollouts.state", "rollouts.state.tmp"):
+        for name in ("rollouts.state", "rollouts.state.tmp", "config.applied",
+                     "config.applied.tmp"):
             try:
                 os.unlink(os.path.join(self.state_dir, name))
             except FileNotFoundError:
@@ -251,10 +252,13 @@ class Lab:
         check(result.returncode == 0, "client failed: " + result.stderr[-500:])
         return json.loads(result.stdout)
 
-    def client_background(self, *args):
+    def client_background(self, *args, until_told=False):
+        """A client in the background; until_told: one that runs until
+        finish() tells it to stop (hold with SECONDS 0)."""
         process = subprocess.Popen(
             ["ip", "netns", "exec", self.ns("client"), PYTHON,
              os.path.join(ROOT, "tests/e2e/client.py")] + [str(a) for a in args],
+            stdin=subprocess.PIPE if until_told else None,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = process.stdout.readline().strip()
         check(line == "ready", "client did not get ready: %r %s" %
@@ -262,7 +266,8 @@ class Lab:
         return process
 
     def finish(self, process):
-        out, err = process.communicate(timeout=120)
+        out, err = process.communicate(input="stop\n" if process.stdin else None,
+                                       timeout=120)
         check(process.returncode == 0, "client failed: " + err[-500:])
         return json.loads(out)
 

@@ -10,6 +10,8 @@ import test_splitd  # noqa: F401
 import test_flood  # noqa: F401
 import test_faults  # noqa: F401
 import test_network  # noqa: F401
+import test_trust  # noqa: F401
+import test_upgrade  # noqa: F401
 import test_hostile  # noqa: F401
 
 if __name__ == "__main__":

@@ -45,8 +45,9 @@ rollouts:
       - bake: 3s
 """
 
+CLOCK_LINE = re.compile(r"clock boot=[0-9a-f-]{36} now=\d+\n")
 STATE_LINE = re.compile(
-    r"rollout \S+ \S+ phase=\d+ step=\d+ started=\d+ paused=\d+ from=\d+ to=\d+"
+    r"rollout \S+ generation=[1-9]\d* \S+ phase=\d+ step=\d+ started=\d+ paused=\d+ from=\d+ to=\d+"
     r" canary=\d+ switched=[01] promote=[01] pending=[01]"
     r" consecutive=[\d,]+ total=[\d,]+ reason=.*\n")
 KILLS_AT = ["state-partial"] * 3 + ["state-before-rename"] * 3 + \
@@ -57,8 +58,9 @@ def state_is_whole(lab):
     """The state file is the header and whole records, nothing else."""
     with open(os.path.join(lab.state_dir, "rollouts.state")) as state:
         lines = state.readlines()
-    return lines and lines[0] == "xdpsplit-state 1\n" and \
-        all(STATE_LINE.fullmatch(line) for line in lines[1:])
+    return len(lines) >= 2 and lines[0] == "xdpsplit-state 2\n" and \
+        CLOCK_LINE.fullmatch(lines[1]) and \
+        all(STATE_LINE.fullmatch(line) for line in lines[2:])
 
 
 def audit_is_whole(lab):

@@ -3,7 +3,8 @@
 backend states, both forwarding modes, UDP and IPv6."""
 import time
 
-from harness import BACKENDS, BACKENDS_V6, check, test, within_binomial_bound
+from harness import (BACKENDS, BACKENDS_V6, CLIENT, check, test, wait_for,
+                     within_binomial_bound)
 
 VIP = "10.77.100.1:80/tcp"
 ALL_POOLS = {"blue": ["blue1", "blue2"], "green": ["green1", "green2"],
@@ -190,3 +191,62 @@ def reattach_keeps_connections(lab):
     check(flows_after["entries"] >= flows_before["entries"] >= 20,
           "flow table lost entries: %s -> %s" % (flows_before, flows_after))
     check(all(not h["broken"] for h in held), "a connection broke")
+
+
+def pool_counters(lab, vip):
+    """splitctl's per-pool counters of the VIP: {pool: {counter: value}}."""
+    stats = lab.json("stats", vip)
+    return {p["pool"]: p for v in stats["vips"] for p in v["pools"]}
+
+
+def counter_changes(before, after, pool):
+    return {name: after[pool][name] - before[pool][name]
+            for name in ("new_flows", "syn_retransmits", "handshakes")}
+
+
+@test
+def retried_connection_follows_todays_weights(lab):
+    """flows: a client's retry (another ISN) on a tuple the canary never answered goes where the weights say now"""
+    port, isn = 29999, 0x1000aaaa
+    lab.service(VIP, {"blue": ["blue1", "blue2"], "canary": ["canary1", "canary2"]})
+    lab.ok("weights", VIP, "blue", "0", "green", "0", "canary", "100")
+    # the canary refuses: its kernel resets the SYN straight to the client
+    # (direct server return), which ignores the reset; the LB sees no answer
+    for name in ("canary1", "canary2"):
+        lab.stop_server(name)
+    try:
+        before = pool_counters(lab, VIP)
+        lab.client("syn", "10.77.100.1", 80, port, isn, 2)  # a SYN, its retransmission
+        flow = wait_for(lambda: lab.json("explain", VIP, CLIENT, str(port)).get("existing_flow"),
+                        5, "the flow of the unanswered SYN")
+        refused = pool_counters(lab, VIP)
+    finally:
+        for name in ("canary1", "canary2"):
+            lab.start_server(name)
+    # the canary is rolled back; the client's kernel tries again from the
+    # same port, with an initial sequence number of its own
+    lab.ok("weights", VIP, "blue", "100", "green", "0", "canary", "0")
+    answer = lab.client("connect_from", "10.77.100.1", 80, port)["answers"][0][1]
+    after = pool_counters(lab, VIP)
+    retry = lab.json("explain", VIP, CLIENT, str(port)).get("existing_flow", {})
+    print("     unanswered SYN (ISN %#x, sent twice) at canary 100%%: flow on %s (%s, %s);"
+          " canary counters %s" % (isn, flow["pool"], flow["state"], flow["table"],
+                                   counter_changes(before, refused, "canary")))
+    print("     retry from port %d at canary 0%%: served by %s; flow now %s (%s);"
+          " blue %s, canary %s" % (port, answer, retry.get("pool"), retry.get("state"),
+                                   counter_changes(refused, after, "blue"),
+                                   counter_changes(refused, after, "canary")))
+    check(flow["pool"] == "canary" and flow["state"] == "syn-seen",
+          "the unanswered SYN's flow: %s" % flow)
+    check(counter_changes(before, refused, "canary") ==
+          {"new_flows": 1, "syn_retransmits": 1, "handshakes": 0},
+          "canary counters for the SYN and its retransmission: %s"
+          % counter_changes(before, refused, "canary"))
+    check(answer.startswith("blue"), "the retried connection was served by %s" % answer)
+    check(counter_changes(refused, after, "blue") ==
+          {"new_flows": 1, "syn_retransmits": 0, "handshakes": 1} and
+          counter_changes(refused, after, "canary") ==
+          {"new_flows": 0, "syn_retransmits": 0, "handshakes": 0},
+          "pool counters for the retry: blue %s, canary %s"
+          % (counter_changes(refused, after, "blue"),
+             counter_changes(refused, after, "canary")))

@@ -148,8 +148,9 @@ static size_t model_l3(const __u8 *frame, size_t length, __u16 *ethertype)
 	return 0;
 }
 
-/* A plain parser's flow key: TCP or UDP, no IPv6 extension header, not a
- * fragment, headers inside the frame. 0 if it cannot say. */
+/* A plain parser's flow key (with the outer VLAN): TCP or UDP, no IPv6
+ * extension header, not a fragment, headers inside the frame. 0 if it
+ * cannot say. */
 static int model_key(const __u8 *frame, size_t length,
 		     struct xs_flow_key *key)
 {
@@ -160,6 +161,8 @@ static int model_key(const __u8 *frame, size_t length,
 	if (!l3)
 		return 0;
 	memset(key, 0, sizeof(*key));
+	if (l3 > 14) /* tagged: the outer tag's VLAN ID is in the key */
+		key->vlan_id = get16(frame + 14) & XS_VLAN_ID_MASK;
 	if (ethertype == 0x0800) {
 		size_t header = (ip[0] & 0xf) * 4;
 

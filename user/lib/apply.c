@@ -62,6 +62,28 @@ static void describe_backend_change(struct xs_change *c, char sign,
 		 sign, vip, xs_pool_name(b->pool), address, b->weight);
 }
 
+/* "~ weights VIP blue B green G canary C live L (was ...)": the file's
+ * weights win over what the map holds. */
+static void describe_weights(struct xs_change *c, const char *vip,
+			     const struct xs_route *was,
+			     const struct xs_route *w)
+{
+	char before[96] = "";
+
+	if (was)
+		snprintf(before, sizeof(before),
+			 " (was blue %u.%02u green %u.%02u canary %u.%02u live %s)",
+			 was->weight[0] / 100, was->weight[0] % 100,
+			 was->weight[1] / 100, was->weight[1] % 100,
+			 was->weight[2] / 100, was->weight[2] % 100,
+			 xs_pool_name(was->live_pool));
+	snprintf(c->text, sizeof(c->text),
+		 "~ weights %s blue %u.%02u green %u.%02u canary %u.%02u live %s%s",
+		 vip, w->weight[0] / 100, w->weight[0] % 100, w->weight[1] / 100,
+		 w->weight[1] % 100, w->weight[2] / 100, w->weight[2] % 100,
+		 xs_pool_name(w->live_pool), before);
+}
+
 /* The entry a configured backend should have; resolves its MAC if needed. */
 static int wanted_entry(const struct xs_config_vip *vip,
 			const struct xs_config_backend *cb, __u32 vip_id,
@@ -116,9 +138,13 @@ static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
 		c->key = vip->key;
 		c->mode = vip->mode;
 		c->split_key = vip->split_key;
-		snprintf(c->text, sizeof(c->text), "+ vip %s mode %s split %s",
+		c->has_share = vip->has_share;
+		c->share = vip->share;
+		snprintf(c->text, sizeof(c->text), "+ vip %s mode %s split %s%s%s",
 			 vip->text, xs_mode_name(vip->mode),
-			 xs_split_name(vip->split_key));
+			 xs_split_name(vip->split_key),
+			 vip->has_share ? " share " : "",
+			 vip->has_share ? vip->share_text : "");
 	} else {
 		current = xs_backend_all(dp, running->vip.vip_id, &current_count);
 		for (size_t i = 0; current && i < current_count; i++) {
@@ -179,53 +205,97 @@ static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
 		}
 		c->key = vip->key;
 		c->route = *w;
-		snprintf(c->text, sizeof(c->text),
-			 "~ weights %s blue %u.%02u green %u.%02u canary %u.%02u live %s",
-			 vip->text, w->weight[0] / 100, w->weight[0] % 100,
-			 w->weight[1] / 100, w->weight[1] % 100,
-			 w->weight[2] / 100, w->weight[2] % 100,
-			 xs_pool_name(w->live_pool));
+		describe_weights(c, vip->text, running ? &running->route : NULL, w);
 	}
 out:
 	free(current);
 	return err;
 }
 
+/* Is running[i] in the service the file gives it (its own, or share's)? */
+static bool same_service(const struct xs_vip_entry *running, size_t count,
+			 size_t i, const struct xs_config_vip *want)
+{
+	if (!want->has_share)
+		return running[i].vip.route_id == running[i].vip.vip_id;
+	for (size_t j = 0; j < count; j++)
+		if (!memcmp(&running[j].key, &want->share, sizeof(want->share)))
+			return running[i].vip.route_id == running[j].vip.vip_id &&
+			       running[j].vip.route_id == running[j].vip.vip_id;
+	return false;
+}
+
 int xs_apply_plan(struct xs_dataplane *dp, const struct xs_config_file *config,
 		  struct xs_plan *plan, char *error, size_t error_size)
+{
+	return xs_apply_plan_scoped(dp, config, NULL, NULL, plan, error,
+				    error_size);
+}
+
+int xs_apply_plan_scoped(struct xs_dataplane *dp,
+			 const struct xs_config_file *config,
+			 xs_apply_may_delete may_delete, void *context,
+			 struct xs_plan *plan, char *error, size_t error_size)
 {
 	struct xs_vip_entry *running;
 	size_t running_count, backend_count;
 	__u32 new_vips = 0, deleted_vips = 0, new_backends = 0;
 	__u32 freed_backends = 0;
+	enum { STAYS, KEEP, DELETE } *doomed = NULL;
 	int err = 0;
 
 	memset(plan, 0, sizeof(*plan));
 	running = xs_vip_all(dp, &running_count);
 	if (!running)
 		return -ENOMEM;
+	doomed = calloc(running_count + 1, sizeof(*doomed));
+	if (!doomed) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < running_count; i++) {
 		const struct xs_config_vip *want = wanted_vip(config, &running[i].key);
-		struct xs_change *c;
-		char text[80];
 
 		if (want && want->mode == running[i].vip.forward_mode &&
-		    want->split_key == running[i].vip.split_key)
+		    want->split_key == running[i].vip.split_key &&
+		    same_service(running, running_count, i, want))
 			continue;
-		/* not in the file, or its mode or split key changed */
-		c = add_change(plan, XS_CHANGE_DELETE_VIP);
-		if (!c) {
-			err = -ENOMEM;
-			goto out;
+		if (!want && may_delete && !may_delete(&running[i].key, context)) {
+			doomed[i] = KEEP;
+			continue;
 		}
-		c->key = running[i].key;
-		xs_format_vip(&running[i].key, text, sizeof(text));
-		snprintf(c->text, sizeof(c->text), "- vip %s", text);
-		free(xs_backend_all(dp, running[i].vip.vip_id, &backend_count));
-		freed_backends += backend_count;
-		deleted_vips++;
-		running[i].vip.vip_id = ~0U; /* no longer counts as running */
+		/* not in the file, or its mode, split key or service changed */
+		doomed[i] = DELETE;
 	}
+	/* a service's VIPs go with its first one (they split by its route),
+	 * and before it */
+	for (size_t i = 0; i < running_count; i++)
+		for (size_t j = 0; doomed[i] == DELETE && j < running_count; j++)
+			if (j != i && running[j].vip.route_id == running[i].vip.vip_id)
+				doomed[j] = DELETE;
+	for (int primaries = 0; primaries < 2; primaries++)
+		for (size_t i = 0; i < running_count; i++) {
+			struct xs_change *c;
+			char text[80];
+
+			if (doomed[i] != DELETE ||
+			    (running[i].vip.route_id == running[i].vip.vip_id) != primaries)
+				continue;
+			c = add_change(plan, XS_CHANGE_DELETE_VIP);
+			if (!c) {
+				err = -ENOMEM;
+				goto out;
+			}
+			c->key = running[i].key;
+			xs_format_vip(&running[i].key, text, sizeof(text));
+			snprintf(c->text, sizeof(c->text), "- vip %s", text);
+			free(xs_backend_all(dp, running[i].vip.vip_id, &backend_count));
+			freed_backends += backend_count;
+			deleted_vips++;
+		}
+	for (size_t i = 0; i < running_count; i++)
+		if (doomed[i])
+			running[i].vip.vip_id = ~0U; /* no longer counts as running */
 	for (__u32 v = 0; v < config->vip_count && !err; v++) {
 		const struct xs_vip_entry *have = NULL;
 
@@ -256,6 +326,7 @@ int xs_apply_plan(struct xs_dataplane *dp, const struct xs_config_file *config,
 	}
 out:
 	free(running);
+	free(doomed);
 	if (err)
 		xs_plan_free(plan);
 	return err;
@@ -293,7 +364,9 @@ int xs_apply_execute(struct xs_dataplane *dp, const struct xs_plan *plan,
 				break;
 			case XS_CHANGE_ADD_VIP:
 				err = xs_vip_create(dp, &c->key, c->mode,
-						    c->split_key, &id);
+						    c->split_key,
+						    c->has_share ? &c->share : NULL,
+						    &id);
 				break;
 			case XS_CHANGE_ADD_BACKEND:
 				entry = c->backend;
@@ -306,7 +379,7 @@ int xs_apply_execute(struct xs_dataplane *dp, const struct xs_plan *plan,
 				err = xs_backend_update(dp, c->backend_id, &entry);
 				break;
 			case XS_CHANGE_SET_WEIGHTS:
-				err = xs_route_write(dp, vip.vip.vip_id, &c->route);
+				err = xs_route_write(dp, vip.vip.route_id, &c->route);
 				break;
 			}
 			if (err) {

@@ -26,6 +26,8 @@ struct xs_change {
 	enum xs_change_kind kind;
 	struct xs_vip_key key;
 	__u8 mode, split_key;  /* add VIP */
+	bool has_share;        /* add VIP: into share's service */
+	struct xs_vip_key share;
 	__u32 backend_id;      /* delete/update */
 	struct xs_backend backend; /* add/update: the wanted entry */
 	struct xs_route route;
@@ -41,6 +43,15 @@ struct xs_plan {
  * be carried out (a MAC does not resolve, no room for VIPs or backends). */
 int xs_apply_plan(struct xs_dataplane *dp, const struct xs_config_file *config,
 		  struct xs_plan *plan, char *error, size_t error_size);
+
+/* Whether a running VIP the file does not list may be deleted. */
+typedef bool (*xs_apply_may_delete)(const struct xs_vip_key *key, void *context);
+/* The same, deleting an unlisted VIP only where may_delete says so (NULL:
+ * every one, as apply -f does). */
+int xs_apply_plan_scoped(struct xs_dataplane *dp,
+			 const struct xs_config_file *config,
+			 xs_apply_may_delete may_delete, void *context,
+			 struct xs_plan *plan, char *error, size_t error_size);
 /* Carries the plan out in an order that keeps the data plane consistent:
  * deletions first, then VIPs, backends, weights. */
 int xs_apply_execute(struct xs_dataplane *dp, const struct xs_plan *plan,

@@ -353,7 +353,7 @@ static int parse_vip(struct walker *w, yaml_node_t *node, const char *path,
 {
 	static const char *const keys[] = { "vip", "mode", "split", "weights",
 					    "backends", "probe", "rollout",
-					    NULL };
+					    "share", NULL };
 	const char *mode = scalar(get(w, node, "mode"));
 	const char *split = scalar(get(w, node, "split"));
 	yaml_node_t *backends = get(w, node, "backends");
@@ -393,6 +393,19 @@ static int parse_vip(struct walker *w, yaml_node_t *node, const char *path,
 	if (!err && get(w, node, "rollout"))
 		err = get_string(w, get(w, node, "rollout"), field, vip->rollout,
 				 sizeof(vip->rollout));
+	FIELD(field, path, "share");
+	if (!err && get(w, node, "share")) {
+		vip->has_share = true;
+		err = get_string(w, get(w, node, "share"), field, vip->share_text,
+				 sizeof(vip->share_text));
+		if (!err && xs_parse_vip(vip->share_text, &vip->share))
+			err = fail(w, get(w, node, "share"), field,
+				   "'%s' is not a VIP", vip->share_text);
+		if (!err && (vip->has_weights || vip->rollout[0]))
+			err = fail(w, get(w, node, "share"), field,
+				   "a VIP that shares another's route has no weights or rollout of its own: they are %s's",
+				   vip->share_text);
+	}
 	if (err || !backends)
 		return err;
 	FIELD(field, path, "backends");
@@ -710,6 +723,19 @@ static int cross_check(struct walker *w, yaml_node_t *root,
 			return fail(w, get(w, root, "vips"), "vips",
 				    "VIP %s names rollout '%s', which is not in 'rollouts'",
 				    c->vips[v].text, c->vips[v].rollout);
+		if (c->vips[v].has_share) {
+			const struct xs_config_vip *service = NULL;
+
+			/* listed before, so apply creates it first */
+			for (__u32 u = 0; u < v; u++)
+				if (!memcmp(&c->vips[u].key, &c->vips[v].share,
+					    sizeof(c->vips[v].share)))
+					service = &c->vips[u];
+			if (!service || service->has_share)
+				return fail(w, get(w, root, "vips"), "vips",
+					    "VIP %s shares the route of %s, which must be listed before it and share no other's",
+					    c->vips[v].text, c->vips[v].share_text);
+		}
 	}
 	return 0;
 }

@@ -57,6 +57,11 @@ struct xs_config_vip {
 	__u32 backend_count;
 	struct xs_probe probe;
 	char rollout[XS_NAME_SIZE]; /* the policy 'rollout start' uses */
+	/* one service: this VIP splits by share's route entry (share is
+	 * listed before it, with the weights and rollout of both) */
+	bool has_share;
+	struct xs_vip_key share;
+	char share_text[80];
 };
 
 struct xs_config_interface {

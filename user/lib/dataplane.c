@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,11 @@ static __u32 *epoch_slot(const struct xs_dataplane *dp, __u32 vip_id,
 			 (size_t)xs_pool_index(vip_id, pool) * MMAP_STRIDE);
 }
 
+static __u64 route_load(const struct xs_dataplane *dp, __u32 vip_id)
+{
+	return __atomic_load_n(route_slot(dp, vip_id), __ATOMIC_ACQUIRE);
+}
+
 int xs_route_read(const struct xs_dataplane *dp, __u32 vip_id,
 		  struct xs_route *route)
 {
@@ -152,29 +158,89 @@ int xs_route_read(const struct xs_dataplane *dp, __u32 vip_id,
 
 	if (err)
 		return err;
-	word.raw = __atomic_load_n(route_slot(dp, vip_id), __ATOMIC_ACQUIRE);
+	word.raw = route_load(dp, vip_id);
 	*route = word.route;
+	route->vip_tag = 0; /* the weights and live pool; the tag apart */
+	return 0;
+}
+
+int xs_route_read_tag(const struct xs_dataplane *dp, __u32 vip_id, __u8 *tag)
+{
+	union xs_route_word word;
+	int err = check_vip_id(dp, vip_id);
+
+	if (err)
+		return err;
+	word.raw = route_load(dp, vip_id);
+	*tag = word.route.vip_tag;
+	return 0;
+}
+
+static int check_route(__u32 vip_id, const struct xs_route *route)
+{
+	if (xs_route_is_valid(route))
+		return 0;
+	pr_warn("Refusing route for VIP %u: weights %u+%u+%u must sum to %u and the live pool must be blue or green\n",
+		vip_id, route->weight[XS_POOL_BLUE], route->weight[XS_POOL_GREEN],
+		route->weight[XS_POOL_CANARY], XS_WEIGHT_TOTAL);
+	return -EINVAL;
+}
+
+/*
+ * The one store the data plane can observe, as a compare-and-swap that
+ * keeps the entry's vip_tag; with must_match, only while the tag is
+ * expected_tag (-ESTALE otherwise: the VIP was re-created).
+ */
+static int route_swap(struct xs_dataplane *dp, __u32 vip_id,
+		      const struct xs_route *route, bool must_match,
+		      __u8 expected_tag)
+{
+	__u64 *slot;
+	union xs_route_word old, new;
+	int err = check_vip_id(dp, vip_id);
+
+	if (err)
+		return err;
+	err = check_route(vip_id, route);
+	if (err)
+		return err;
+	slot = route_slot(dp, vip_id);
+	old.raw = route_load(dp, vip_id);
+	do {
+		if (must_match && old.route.vip_tag != expected_tag)
+			return -ESTALE;
+		new.route = *route;
+		new.route.vip_tag = old.route.vip_tag;
+	} while (!__atomic_compare_exchange_n(slot, &old.raw, new.raw, false,
+					      __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
 	return 0;
 }
 
 int xs_route_write(struct xs_dataplane *dp, __u32 vip_id,
 		   const struct xs_route *route)
 {
-	union xs_route_word word = { .raw = 0 };
+	return route_swap(dp, vip_id, route, false, 0);
+}
+
+int xs_route_write_tagged(struct xs_dataplane *dp, __u32 vip_id, __u8 tag,
+			  const struct xs_route *route)
+{
+	return route_swap(dp, vip_id, route, true, tag);
+}
+
+int xs_route_init(struct xs_dataplane *dp, __u32 vip_id, __u8 tag,
+		  const struct xs_route *route)
+{
+	union xs_route_word word = { .route = *route };
 	int err = check_vip_id(dp, vip_id);
 
 	if (err)
 		return err;
-	word.route = *route;
-	word.route.reserved = 0;
-	if (!xs_route_is_valid(&word.route)) {
-		pr_warn("Refusing route for VIP %u: weights %u+%u+%u must sum to %u and the live pool must be blue or green\n",
-			vip_id, route->weight[XS_POOL_BLUE],
-			route->weight[XS_POOL_GREEN],
-			route->weight[XS_POOL_CANARY], XS_WEIGHT_TOTAL);
-		return -EINVAL;
-	}
-	/* the one store the data plane can observe */
+	err = check_route(vip_id, route);
+	if (err)
+		return err;
+	word.route.vip_tag = tag;
 	__atomic_store_n(route_slot(dp, vip_id), word.raw, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -53,9 +53,20 @@ void xs_dataplane_close(struct xs_dataplane *dp);
 
 int xs_route_read(const struct xs_dataplane *dp, __u32 vip_id,
 		  struct xs_route *route);
-/* Refuses (-EINVAL) a route whose weights do not sum to XS_WEIGHT_TOTAL. */
+/* The route's tag: the low byte of the generation of the VIP it was
+ * created for. xs_route_read leaves it out (0). */
+int xs_route_read_tag(const struct xs_dataplane *dp, __u32 vip_id, __u8 *tag);
+/* Refuses (-EINVAL) a route whose weights do not sum to XS_WEIGHT_TOTAL.
+ * Keeps the entry's tag. */
 int xs_route_write(struct xs_dataplane *dp, __u32 vip_id,
 		   const struct xs_route *route);
+/* The same, only while the entry's tag is tag: -ESTALE once the VIP it was
+ * checked for has been deleted and its id given to another. */
+int xs_route_write_tagged(struct xs_dataplane *dp, __u32 vip_id, __u8 tag,
+			  const struct xs_route *route);
+/* A new VIP's first route, with its tag. */
+int xs_route_init(struct xs_dataplane *dp, __u32 vip_id, __u8 tag,
+		  const struct xs_route *route);
 
 __u32 xs_pool_epoch(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool);
 /* Re-chooses the established flows of one pool, on their next packet. */

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include "maps/names.h"
 #include "xdp_split.skel.h"
+#include "attached.h"
 #include "dataplane.h"
+#include "layout.h"
 #include "loader.h"
 #include "maglev.h"
 #include "log.h"
@@ -99,23 +103,41 @@ static int check_stray_pins(const char *pin_dir)
 	return 0;
 }
 
-static int set_sizes(struct xdp_split *skel, const struct xs_config *c)
+/* The object being loaded: the embedded skeleton's, or a build read from a
+ * file (an upgrade to a build other than this binary's). */
+static struct bpf_object *object_of(const struct xs_loaded *loaded)
 {
-	typeof(skel->maps) *m = &skel->maps;
+	return loaded->skel ? loaded->skel->obj : loaded->file_obj;
+}
+
+static int set_size(struct bpf_object *obj, const char *name, __u32 size)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+
+	if (!map) {
+		pr_warn("The object has no map '%s'\n", name);
+		return -ENOENT;
+	}
+	return bpf_map__set_max_entries(map, size);
+}
+
+/* By name, so that a build read from a file is sized like the skeleton. */
+static int set_sizes(struct bpf_object *obj, const struct xs_config *c)
+{
 	__u32 pool_slots = c->max_vips * XS_POOL_COUNT;
 	int err = 0;
 
-	err |= bpf_map__set_max_entries(m->vips, c->max_vips);
-	err |= bpf_map__set_max_entries(m->routes, c->max_vips);
-	err |= bpf_map__set_max_entries(m->pool_epochs, pool_slots);
-	err |= bpf_map__set_max_entries(m->maglev, pool_slots);
-	err |= bpf_map__set_max_entries(m->pool_stats, pool_slots);
-	err |= bpf_map__set_max_entries(m->backends, c->max_backends);
-	err |= bpf_map__set_max_entries(m->backend_stats, c->max_backends);
-	err |= bpf_map__set_max_entries(m->flows, c->max_flows);
-	err |= bpf_map__set_max_entries(m->pending_flows,
-					xs_pending_flows_capacity(c->max_flows));
-	err |= bpf_map__set_max_entries(m->overrides, c->max_overrides);
+	err |= set_size(obj, XS_MAP_VIPS, c->max_vips);
+	err |= set_size(obj, XS_MAP_ROUTES, c->max_vips);
+	err |= set_size(obj, XS_MAP_POOL_EPOCHS, pool_slots);
+	err |= set_size(obj, XS_MAP_MAGLEV, pool_slots);
+	err |= set_size(obj, XS_MAP_POOL_STATS, pool_slots);
+	err |= set_size(obj, XS_MAP_BACKENDS, c->max_backends);
+	err |= set_size(obj, XS_MAP_BACKEND_STATS, c->max_backends);
+	err |= set_size(obj, XS_MAP_FLOWS, c->max_flows);
+	err |= set_size(obj, XS_MAP_PENDING_FLOWS,
+			xs_pending_flows_capacity(c->max_flows));
+	err |= set_size(obj, XS_MAP_OVERRIDES, c->max_overrides);
 	return err ? -EINVAL : 0;
 }
 
@@ -134,6 +156,29 @@ static int validate_config(const struct xs_config *c)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Before anything is loaded: the pinned maps must be exactly what this
+ * build declares, and are then handed to it, so flows, routes and backends
+ * carry over. A build of another layout stops here. */
+static int reuse_pinned(const struct xs_load_options *options,
+			struct xs_loaded *loaded)
+{
+	char why[1024];
+	int err = xs_layout_reuse_pinned(object_of(loaded), why, sizeof(why));
+
+	if (err == -EINVAL) {
+		pr_warn("The maps pinned in '%s' have another layout than %s: %s\n",
+			options->pin_dir,
+			options->object_path ? options->object_path :
+					       "this build",
+			why);
+		return XS_ERR_LAYOUT;
+	}
+	if (err)
+		pr_warn("Couldn't reuse the maps pinned in '%s': %s\n",
+			options->pin_dir, why);
+	return err;
 }
 
 static int open_sized(const struct xs_load_options *options,
@@ -168,14 +213,31 @@ static int open_sized(const struct xs_load_options *options,
 	if (err)
 		return err;
 
-	loaded->skel = xdp_split__open_opts(&open_opts);
-	if (!loaded->skel) {
-		err = -errno;
-		pr_warn("Couldn't open the xdp_split object: %s\n",
-			strerror(errno));
-		return err;
+	if (options->object_path) {
+		loaded->file_obj = bpf_object__open_file(options->object_path,
+							 &open_opts);
+		if (!loaded->file_obj) {
+			err = -errno;
+			pr_warn("Couldn't open the object '%s': %s\n",
+				options->object_path, strerror(errno));
+			return err;
+		}
+		if (!bpf_object__find_program_by_name(loaded->file_obj,
+						      XS_PROG_SPLIT)) {
+			pr_warn("The object '%s' has no program %s\n",
+				options->object_path, XS_PROG_SPLIT);
+			return -ENOENT;
+		}
+	} else {
+		loaded->skel = xdp_split__open_opts(&open_opts);
+		if (!loaded->skel) {
+			err = -errno;
+			pr_warn("Couldn't open the xdp_split object: %s\n",
+				strerror(errno));
+			return err;
+		}
 	}
-	err = set_sizes(loaded->skel, config);
+	err = set_sizes(object_of(loaded), config);
 	if (err) {
 		pr_warn("Couldn't size the maps\n");
 		return err;
@@ -192,8 +254,12 @@ static int open_sized(const struct xs_load_options *options,
 			strerror(errno));
 		return err;
 	}
-	return bpf_map__set_inner_map_fd(loaded->skel->maps.maglev,
-					 loaded->inner_template_fd);
+	err = bpf_map__set_inner_map_fd(
+		bpf_object__find_map_by_name(object_of(loaded), XS_MAP_MAGLEV),
+		loaded->inner_template_fd);
+	if (err)
+		return err;
+	return reuse_pinned(options, loaded);
 }
 
 /* Writes the config entry after the first load. Until then the program
@@ -205,7 +271,9 @@ static int finish_load(struct xs_loaded *loaded,
 
 	if (!fresh)
 		return 0;
-	if (bpf_map__update_elem(loaded->skel->maps.config, &zero,
+	if (bpf_map__update_elem(bpf_object__find_map_by_name(object_of(loaded),
+							      XS_MAP_CONFIG),
+				 &zero,
 				 sizeof(zero), config, sizeof(*config),
 				 BPF_ANY)) {
 		int err = -errno;
@@ -216,6 +284,12 @@ static int finish_load(struct xs_loaded *loaded,
 	return 0;
 }
 
+static int load_object(struct xs_loaded *loaded)
+{
+	return loaded->skel ? xdp_split__load(loaded->skel) :
+			      bpf_object__load(loaded->file_obj);
+}
+
 int xs_load(const struct xs_load_options *options, struct xs_loaded *loaded)
 {
 	struct xs_config config;
@@ -224,7 +298,7 @@ int xs_load(const struct xs_load_options *options, struct xs_loaded *loaded)
 
 	err = open_sized(options, loaded, &config, &fresh);
 	if (!err) {
-		err = xdp_split__load(loaded->skel);
+		err = load_object(loaded);
 		if (err)
 			pr_warn("Couldn't load xdp_split: %s%s\n", strerror(-err),
 				fresh ? "" :
@@ -248,7 +322,7 @@ int xs_load_and_attach(const struct xs_load_options *options, int ifindex,
 	err = open_sized(options, loaded, &config, &fresh);
 	if (err)
 		goto fail;
-	xdp_opts.obj = loaded->skel->obj;
+	xdp_opts.obj = object_of(loaded);
 	xdp_opts.prog_name = XS_PROG_SPLIT;
 	loaded->xdp_prog = xdp_program__create(&xdp_opts);
 	err = libxdp_get_error(loaded->xdp_prog);
@@ -279,6 +353,111 @@ fail:
 	return err;
 }
 
+static __u32 mode_flag(enum xdp_attach_mode mode)
+{
+	return mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+/* The program alone on the interface (no dispatcher, as libxdp falls back
+ * to where the kernel refuses one): one netlink request swaps the old
+ * program for the new one, and only if the old one is still there. */
+static int replace_alone(int ifindex, const struct xs_attached *current,
+			 struct xs_loaded *loaded)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
+		    .old_prog_fd = xdp_program__fd(current->prog));
+	struct bpf_program *prog;
+	int err, fd;
+
+	err = load_object(loaded);
+	if (err) {
+		pr_warn("Couldn't load the new xdp_split: %s\n", strerror(-err));
+		return err;
+	}
+	prog = bpf_object__find_program_by_name(object_of(loaded), XS_PROG_SPLIT);
+	fd = bpf_program__fd(prog);
+	err = bpf_xdp_attach(ifindex, fd,
+			     XDP_FLAGS_REPLACE | mode_flag(current->mode), &opts);
+	if (err) {
+		pr_warn("Couldn't replace program id %u on ifindex %d: %s%s\n",
+			xdp_program__id(current->prog), ifindex, strerror(-err),
+			err == -EEXIST ? " (another program was attached meanwhile)" : "");
+		return err;
+	}
+	/* a handle of our own: the object closes its fd, libxdp its copy */
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	loaded->xdp_prog = fd >= 0 ? xdp_program__from_fd(fd) : NULL;
+	if (libxdp_get_error(loaded->xdp_prog) || !loaded->xdp_prog) {
+		if (fd >= 0)
+			close(fd);
+		loaded->xdp_prog = NULL;
+		pr_warn("Replaced, but couldn't describe the new program\n");
+	}
+	return 0;
+}
+
+/* Under libxdp's dispatcher: the new program joins it (the dispatcher is
+ * swapped atomically for one that runs both; they share every map, so they
+ * decide alike), then the old one leaves it (another atomic swap). */
+static int replace_in_dispatcher(int ifindex, const struct xs_attached *current,
+				 struct xs_loaded *loaded)
+{
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, xdp_opts,
+			    .obj = object_of(loaded),
+			    .prog_name = XS_PROG_SPLIT);
+	int err;
+
+	loaded->xdp_prog = xdp_program__create(&xdp_opts);
+	err = libxdp_get_error(loaded->xdp_prog);
+	if (err) {
+		loaded->xdp_prog = NULL;
+		pr_warn("Couldn't prepare the new xdp_split for libxdp: %s\n",
+			strerror(-err));
+		return err;
+	}
+	err = xdp_program__attach(loaded->xdp_prog, ifindex, current->mode, 0);
+	if (err) {
+		pr_warn("Couldn't add the new xdp_split to the dispatcher on ifindex %d: %s\n",
+			ifindex, strerror(-err));
+		return err;
+	}
+	err = xdp_program__detach(current->prog, ifindex, current->mode, 0);
+	if (err)
+		pr_warn("The new program runs, but the old one (id %u) couldn't be removed from the dispatcher: %s; both share the maps and decide alike; remove it with 'xdp-loader unload --id %u'\n",
+			xdp_program__id(current->prog), strerror(-err),
+			xdp_program__id(current->prog));
+	return 0;
+}
+
+int xs_replace(const struct xs_load_options *options, int ifindex,
+	       const struct xs_attached *current, struct xs_loaded *loaded)
+{
+	struct xs_config config;
+	bool fresh;
+	int err;
+
+	if (!current->prog)
+		return -ENOENT;
+	if (current->mode != XDP_MODE_NATIVE && current->mode != XDP_MODE_SKB) {
+		pr_warn("xdp_split is attached in %s mode; only native and generic programs are replaced in place\n",
+			xs_attach_mode_name(current->mode));
+		return -EOPNOTSUPP;
+	}
+	err = open_sized(options, loaded, &config, &fresh);
+	if (!err && fresh) {
+		pr_warn("No config is pinned in '%s', but a program using it is attached\n",
+			options->pin_dir);
+		err = -ENOENT;
+	}
+	if (!err)
+		err = xdp_multiprog__is_legacy(current->mp) ?
+			      replace_alone(ifindex, current, loaded) :
+			      replace_in_dispatcher(ifindex, current, loaded);
+	if (err)
+		xs_unload(loaded);
+	return err;
+}
+
 int xs_detach(struct xs_loaded *loaded, int ifindex, enum xdp_attach_mode mode)
 {
 	int err = xdp_program__detach(loaded->xdp_prog, ifindex, mode, 0);
@@ -298,6 +477,8 @@ void xs_unload(struct xs_loaded *loaded)
 	loaded->xdp_prog = NULL;
 	xdp_split__destroy(loaded->skel);
 	loaded->skel = NULL;
+	bpf_object__close(loaded->file_obj);
+	loaded->file_obj = NULL;
 	if (loaded->inner_template_fd >= 0)
 		close(loaded->inner_template_fd);
 	loaded->inner_template_fd = -1;

@@ -36,7 +36,7 @@ int xs_predict(const struct xs_dataplane *dp, const struct xs_vip *vip,
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = xs_route_read(dp, vip->vip_id, &out->route);
+	err = xs_route_read(dp, vip->route_id, &out->route);
 	if (err)
 		return err;
 	if (!xs_route_is_valid(&out->route))

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "rollout.h"
@@ -133,16 +134,18 @@ int xs_rollout_start(const struct xs_policy *p, struct xs_rollout *r,
 	return 0;
 }
 
-/* Canary to 0 and, after a switch, the old color back: one route write. */
-static void restore(const struct xs_policy *p, struct xs_rollout *r,
-		    enum xs_phase phase, struct xs_actions *out)
+/* Canary to 0 and, after a switch, the old color back: one route write.
+ * The canary's established flows are re-chosen only when flush says so:
+ * a canary judged broken (flush_canary) or an operator who asks. Otherwise
+ * they drain: they stay where they are and new flows go to the live pool. */
+static void restore(struct xs_rollout *r, enum xs_phase phase, bool flush,
+		    struct xs_actions *out)
 {
 	r->canary_bp = 0;
 	r->switched = false;
 	r->phase = phase;
 	emit_route(r, out);
-	if (p->flush_canary_on_rollback)
-		out->flush[XS_POOL_CANARY] = true;
+	out->flush[XS_POOL_CANARY] = flush;
 }
 
 static void evaluate(const struct xs_policy *p, struct xs_rollout *r,
@@ -191,7 +194,8 @@ static void evaluate(const struct xs_policy *p, struct xs_rollout *r,
 			 r->total_failures[i]);
 		r->failed_rule = i;
 		if (p->on_failure == XS_ON_FAILURE_ROLLBACK) {
-			restore(p, r, XS_PHASE_ROLLED_BACK, out);
+			restore(r, XS_PHASE_ROLLED_BACK,
+				p->flush_canary_on_rollback, out);
 		} else if (r->phase == XS_PHASE_RUNNING) {
 			r->phase = XS_PHASE_PAUSED;
 			r->paused_at_ms = now_ms;
@@ -209,6 +213,26 @@ void xs_rollout_tick(const struct xs_policy *p, struct xs_rollout *r,
 		return;
 	evaluate(p, r, now_ms, measured, out);
 	advance(p, r, now_ms, out);
+}
+
+void xs_rollout_advance(const struct xs_policy *p, struct xs_rollout *r,
+			__u64 now_ms, struct xs_actions *out)
+{
+	memset(out, 0, sizeof(*out));
+	advance(p, r, now_ms, out);
+}
+
+__u64 xs_rollout_step_ends(const struct xs_policy *p,
+			   const struct xs_rollout *r)
+{
+	const struct xs_step *step;
+
+	if (r->phase != XS_PHASE_RUNNING || r->step >= p->step_count)
+		return UINT64_MAX;
+	step = &p->steps[r->step];
+	if (step->kind != XS_STEP_PAUSE && step->kind != XS_STEP_BAKE)
+		return UINT64_MAX;
+	return r->step_started_ms + step->duration_ms;
 }
 
 int xs_rollout_pause(struct xs_rollout *r, __u64 now_ms, struct xs_actions *out)
@@ -265,8 +289,8 @@ int xs_rollout_promote(const struct xs_policy *p, struct xs_rollout *r,
 	return 0;
 }
 
-int xs_rollout_abort(const struct xs_policy *p, struct xs_rollout *r,
-		     const char *why, struct xs_actions *out)
+int xs_rollout_abort(struct xs_rollout *r, const char *why, bool flush,
+		     struct xs_actions *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (r->phase == XS_PHASE_ABORTED || r->phase == XS_PHASE_ROLLED_BACK)
@@ -274,19 +298,22 @@ int xs_rollout_abort(const struct xs_policy *p, struct xs_rollout *r,
 	if (r->phase != XS_PHASE_RUNNING && r->phase != XS_PHASE_PAUSED)
 		return -EINVAL;
 	snprintf(r->reason, sizeof(r->reason), "%s", why);
-	restore(p, r, XS_PHASE_ABORTED, out);
+	restore(r, XS_PHASE_ABORTED, flush, out);
 	return 0;
 }
 
-int xs_rollout_undo(const struct xs_policy *p, struct xs_rollout *r,
-		    struct xs_actions *out)
+int xs_rollout_undo(struct xs_rollout *r, bool flush, struct xs_actions *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (r->phase == XS_PHASE_ROLLED_BACK || r->phase == XS_PHASE_ABORTED)
 		return 0;
-	if (r->phase != XS_PHASE_SUCCEEDED)
+	/* a finished rollout, or one past its switch (the bake is there so
+	 * that the switch can be undone at once) */
+	if (r->phase != XS_PHASE_SUCCEEDED &&
+	    !((r->phase == XS_PHASE_RUNNING || r->phase == XS_PHASE_PAUSED) &&
+	      r->switched))
 		return -EINVAL;
 	snprintf(r->reason, sizeof(r->reason), "undone by an operator");
-	restore(p, r, XS_PHASE_ROLLED_BACK, out);
+	restore(r, XS_PHASE_ROLLED_BACK, flush, out);
 	return 0;
 }

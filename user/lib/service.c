@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "maps/decision.h"
@@ -32,7 +33,8 @@ struct xs_vip_entry *xs_vip_all(const struct xs_dataplane *dp, size_t *count)
 		all[n].key = key;
 		if (bpf_map_lookup_elem(fd, &key, &all[n].vip))
 			continue;
-		xs_route_read(dp, all[n].vip.vip_id, &all[n].route);
+		xs_route_read(dp, all[n].vip.route_id, &all[n].route);
+		xs_route_read_tag(dp, all[n].vip.route_id, &all[n].route_tag);
 		n++;
 	}
 	qsort(all, n, sizeof(*all), by_vip_id);
@@ -48,7 +50,80 @@ int xs_vip_lookup(const struct xs_dataplane *dp, const struct xs_vip_key *key,
 	if (err)
 		return err;
 	entry->key = *key;
-	return xs_route_read(dp, entry->vip.vip_id, &entry->route);
+	err = xs_route_read(dp, entry->vip.route_id, &entry->route);
+	return err ? err : xs_route_read_tag(dp, entry->vip.route_id,
+					     &entry->route_tag);
+}
+
+struct xs_vip_entry *xs_service_members(const struct xs_dataplane *dp,
+					__u32 route_id, size_t *count)
+{
+	struct xs_vip_entry *all = xs_vip_all(dp, count);
+	size_t n = 0;
+
+	for (size_t i = 0; all && i < *count; i++)
+		if (all[i].vip.route_id == route_id)
+			all[n++] = all[i];
+	*count = all ? n : 0;
+	return all;
+}
+
+int xs_service_flush(struct xs_dataplane *dp, __u32 route_id, __u8 pool)
+{
+	size_t count;
+	struct xs_vip_entry *members = xs_service_members(dp, route_id, &count);
+	int err = members ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < count && !err; i++)
+		err = xs_pool_flush(dp, members[i].vip.vip_id, pool);
+	free(members);
+	return err;
+}
+
+_Static_assert(sizeof(struct xs_pool_stats) % sizeof(__u64) == 0,
+	       "pool counters are summed as __u64 words");
+
+int xs_service_pool_stats(const struct xs_dataplane *dp, __u32 route_id,
+			  __u8 pool, struct xs_pool_stats *sum)
+{
+	size_t count;
+	struct xs_vip_entry *members = xs_service_members(dp, route_id, &count);
+	int err = members ? 0 : -ENOMEM;
+
+	memset(sum, 0, sizeof(*sum));
+	for (size_t i = 0; i < count && !err; i++) {
+		struct xs_pool_stats one;
+		__u64 *total = (__u64 *)sum, *add = (__u64 *)&one;
+
+		err = xs_pool_stats_read(dp, members[i].vip.vip_id, pool, &one);
+		/* every field is a __u64 counter */
+		for (size_t f = 0; !err && f < sizeof(one) / sizeof(__u64); f++)
+			total[f] += add[f];
+	}
+	free(members);
+	return err;
+}
+
+int xs_service_primary(const struct xs_dataplane *dp,
+		       const struct xs_vip_entry *member,
+		       struct xs_vip_entry *primary)
+{
+	struct xs_vip_entry *all;
+	size_t count;
+	int err = -ENOENT;
+
+	if (member->vip.route_id == member->vip.vip_id) {
+		*primary = *member;
+		return 0;
+	}
+	all = xs_vip_all(dp, &count);
+	for (size_t i = 0; all && i < count; i++)
+		if (all[i].vip.vip_id == member->vip.route_id) {
+			*primary = all[i];
+			err = 0;
+		}
+	free(all);
+	return err;
 }
 
 static void zero_pool_stats(struct xs_dataplane *dp, __u32 vip_id)
@@ -70,19 +145,47 @@ static void zero_pool_stats(struct xs_dataplane *dp, __u32 vip_id)
 	free(zeros);
 }
 
+/*
+ * A generation for a VIP about to take vip_id: random above its low byte,
+ * and a low byte (the route entry's tag) one more than the tag the id's
+ * route entry has now, so a writer holding the previous VIP's tag fails.
+ */
+static int new_generation(const struct xs_dataplane *dp, __u32 vip_id,
+			  __u32 *generation)
+{
+	__u32 random;
+	__u8 tag;
+	int err = xs_route_read_tag(dp, vip_id, &tag);
+
+	if (err)
+		return err;
+	if (getrandom(&random, sizeof(random), 0) != sizeof(random))
+		return -errno;
+	*generation = (random & ~0xffU) | (__u8)(tag + 1);
+	return 0;
+}
+
 int xs_vip_create(struct xs_dataplane *dp, const struct xs_vip_key *key,
-		  __u8 mode, __u8 split_key, __u32 *vip_id)
+		  __u8 mode, __u8 split_key, const struct xs_vip_key *share,
+		  __u32 *vip_id)
 {
 	struct xs_route route = { .weight = { XS_WEIGHT_TOTAL, 0, 0 },
 				  .live_pool = XS_POOL_BLUE };
 	struct xs_vip vip = { .forward_mode = mode, .split_key = split_key };
-	struct xs_vip_entry *all, existing;
+	struct xs_vip_entry *all, existing, service;
 	unsigned char *used;
 	size_t count;
 	int err;
 
 	if (!xs_vip_lookup(dp, key, &existing))
 		return -EEXIST;
+	if (share) {
+		err = xs_vip_lookup(dp, share, &service);
+		if (err)
+			return err;
+		if (service.vip.route_id != service.vip.vip_id)
+			return -EINVAL;
+	}
 	all = xs_vip_all(dp, &count);
 	used = calloc(dp->config.max_vips, 1);
 	if (!all || !used) {
@@ -104,12 +207,25 @@ int xs_vip_create(struct xs_dataplane *dp, const struct xs_vip_key *key,
 	if (vip.vip_id == dp->config.max_vips)
 		return -ENOSPC;
 
+	err = new_generation(dp, vip.vip_id, &vip.generation);
+	if (err)
+		return err;
 	/* everything the id indexes is made ready before the VIP entry
 	 * makes it reachable */
 	zero_pool_stats(dp, vip.vip_id);
 	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++)
 		xs_maglev_install(dp, vip.vip_id, pool, NULL);
-	err = xs_route_write(dp, vip.vip_id, &route);
+	if (share) {
+		/* its own route entry is left as it is: its tag goes on
+		 * counting for the next VIP with a route of its own there */
+		vip.route_id = service.vip.vip_id;
+		err = xs_vip_write(dp, key, &vip);
+		if (!err)
+			*vip_id = vip.vip_id;
+		return err;
+	}
+	vip.route_id = vip.vip_id;
+	err = xs_route_init(dp, vip.vip_id, (__u8)vip.generation, &route);
 	if (!err)
 		err = xs_vip_write(dp, key, &vip);
 	if (!err)
@@ -139,6 +255,14 @@ int xs_vip_remove(struct xs_dataplane *dp, const struct xs_vip_key *key)
 
 	if (err)
 		return err;
+	if (vip.route_id == vip.vip_id) {
+		struct xs_vip_entry *members =
+			xs_service_members(dp, vip.vip_id, &count);
+
+		free(members);
+		if (count > 1)
+			return -EBUSY;
+	}
 	/* unreachable first: no packet finds the VIP while it is taken apart */
 	if (bpf_map_delete_elem(dp->map_fd[XS_MAP_ID_VIPS], key))
 		return -errno;

@@ -13,18 +13,37 @@
 struct xs_vip_entry {
 	struct xs_vip_key key;
 	struct xs_vip vip;
-	struct xs_route route;
+	struct xs_route route;  /* routes[vip.route_id], its tag apart */
+	__u8 route_tag;         /* the tag it had when read */
 };
 
 /* All VIPs, sorted by id; *count set. Caller frees. */
 struct xs_vip_entry *xs_vip_all(const struct xs_dataplane *dp, size_t *count);
 int xs_vip_lookup(const struct xs_dataplane *dp, const struct xs_vip_key *key,
 		  struct xs_vip_entry *entry);
-/* -EEXIST if the VIP exists, -ENOSPC if max_vips are in use. */
+/* -EEXIST if the VIP exists, -ENOSPC if max_vips are in use. With share,
+ * the new VIP joins that VIP's service: it splits by its route entry
+ * (-ENOENT if share does not exist, -EINVAL if share itself shares
+ * another's); otherwise it gets a route of its own, 100% blue. */
 int xs_vip_create(struct xs_dataplane *dp, const struct xs_vip_key *key,
-		  __u8 mode, __u8 split_key, __u32 *vip_id);
-/* Removes the VIP, its backends, tables and overrides. */
+		  __u8 mode, __u8 split_key, const struct xs_vip_key *share,
+		  __u32 *vip_id);
+/* Removes the VIP, its backends, tables and overrides; -EBUSY while other
+ * VIPs share its route (they go first). */
 int xs_vip_remove(struct xs_dataplane *dp, const struct xs_vip_key *key);
+/* The VIPs splitting by route_id (its service), sorted by id. Caller
+ * frees. */
+struct xs_vip_entry *xs_service_members(const struct xs_dataplane *dp,
+					__u32 route_id, size_t *count);
+/* A pool flushed on every VIP of the service of route_id. */
+int xs_service_flush(struct xs_dataplane *dp, __u32 route_id, __u8 pool);
+/* A pool's counters summed over the VIPs of the service of route_id. */
+int xs_service_pool_stats(const struct xs_dataplane *dp, __u32 route_id,
+			  __u8 pool, struct xs_pool_stats *sum);
+/* The first VIP of a VIP's service (the one whose id is its route_id). */
+int xs_service_primary(const struct xs_dataplane *dp,
+		       const struct xs_vip_entry *member,
+		       struct xs_vip_entry *primary);
 int xs_vip_set_flags(struct xs_dataplane *dp, const struct xs_vip_key *key,
 		     __u16 flags);
 

@@ -7,11 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/time.h>
+#include "atomic_file.h"
+#include "clock.h"
 #include "fault.h"
 #include "safe_open.h"
+#include "parse.h"
 #include "state.h"
 
-#define HEADER "xdpsplit-state 1\n"
+/* Version 2 names the VIP's generation and writes times on the boot
+ * clock; version 1 (wall-clock times, no generation) is still read. */
+#define HEADER "xdpsplit-state 2\n"
+#define HEADER_V1 "xdpsplit-state 1\n"
 
 static void list(FILE *out, const char *name, const __u32 *values)
 {
@@ -23,46 +30,42 @@ static void list(FILE *out, const char *name, const __u32 *values)
 int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 		  size_t count, char *error, size_t error_size)
 {
-	char path[PATH_MAX], temporary[PATH_MAX];
+	struct xs_atomic_file file;
+	char boot[XS_BOOT_ID_SIZE];
 	FILE *out;
-	int fd, err = 0;
+	int err;
 
-	if (strlen(dir) + sizeof(XS_STATE_FILE_NAME) + 8 > sizeof(path)) {
-		snprintf(error, error_size, "'%s': path too long", dir);
-		return -ENAMETOOLONG;
-	}
-	snprintf(path, sizeof(path), "%s/%s", dir, XS_STATE_FILE_NAME);
-	snprintf(temporary, sizeof(temporary), "%s/%s.tmp", dir,
-		 XS_STATE_FILE_NAME);
-	/* never blocks on a planted FIFO, never writes through a link, never
-	 * writes into a file or directory another user could change */
-	fd = xs_open_trusted(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0640,
-			     error, error_size);
-	if (fd < 0)
-		return fd;
-	out = fdopen(fd, "w");
-	if (!out) {
-		err = -errno;
-		snprintf(error, error_size, "'%s': %s", temporary,
-			 strerror(errno));
-		close(fd);
+	/* the temporary file is created anew (atomic_file.h); the directory
+	 * it is created in must be one nobody else can write */
+	err = xs_trusted_dir(dir, false, 0, error, error_size);
+	if (err)
+		return err;
+	err = xs_atomic_file_begin(&file, dir, XS_STATE_FILE_NAME, 0640);
+
+	if (err) {
+		snprintf(error, error_size, "Couldn't create '%s/%s.tmp': %s", dir,
+			 XS_STATE_FILE_NAME, strerror(-err));
 		return err;
 	}
-	fputs(HEADER, out);
+	out = file.out;
+	xs_boot_id(boot);
+	fprintf(out, "%sclock boot=%s now=%llu\n", HEADER, boot,
+		(unsigned long long)xs_clock_ms());
 	xs_fault_point("state-partial", out);
 	for (size_t i = 0; i < count; i++) {
 		const struct xs_rollout *r = &records[i].rollout;
-		char reason[sizeof(r->reason)];
+		char reason[sizeof(r->reason)], vip[80];
 
 		/* one line per rollout: no newline may hide in the reason */
 		snprintf(reason, sizeof(reason), "%s", r->reason);
 		for (char *c = reason; *c; c++)
 			if (*c == '\n' || *c == '\r')
 				*c = ' ';
+		xs_format_vip(&records[i].key, vip, sizeof(vip));
 		fprintf(out,
-			"rollout %s %s phase=%d step=%u started=%llu paused=%llu from=%u to=%u canary=%u switched=%d promote=%d pending=%d",
-			records[i].vip, records[i].policy, r->phase, r->step,
-			(unsigned long long)r->step_started_ms,
+			"rollout %s generation=%u %s phase=%d step=%u started=%llu paused=%llu from=%u to=%u canary=%u switched=%d promote=%d pending=%d",
+			vip, records[i].generation, records[i].policy, r->phase,
+			r->step, (unsigned long long)r->step_started_ms,
 			(unsigned long long)r->paused_at_ms, r->from_color,
 			r->to_color, r->canary_bp, r->switched, r->promote,
 			records[i].route_pending);
@@ -70,27 +73,10 @@ int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 		list(out, "total", r->total_failures);
 		fprintf(out, " reason=%s\n", reason);
 	}
-	if (fflush(out) || fsync(fd))
-		err = -errno;
-	if (fclose(out) && !err)
-		err = -errno;
-	if (!err)
-		xs_fault_point("state-before-rename", NULL);
-	if (!err && rename(temporary, path))
-		err = -errno;
-	if (!err) {
-		/* the rename itself must reach the disk */
-		int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (dir_fd >= 0) {
-			fsync(dir_fd);
-			close(dir_fd);
-		}
-	} else {
-		snprintf(error, error_size, "'%s': %s", temporary,
-			 strerror(-err));
-		unlink(temporary);
-	}
+	err = xs_atomic_file_commit(&file, dir, "state-before-rename");
+	if (err)
+		snprintf(error, error_size, "Couldn't write '%s/%s': %s", dir,
+			 XS_STATE_FILE_NAME, strerror(-err));
 	return err;
 }
 
@@ -113,24 +99,20 @@ static int parse_list(const char *text, __u32 *values)
 	return 0;
 }
 
-static int parse_record(char *line, struct xs_rollout_record *record)
+/* The fields after the VIP (and, in version 2, its generation). */
+static int parse_fields(const char *line, struct xs_rollout_record *record)
 {
 	struct xs_rollout *r = &record->rollout;
 	char consecutive[128], total[128];
 	unsigned long long started, paused;
 	unsigned int phase, step, from, to, canary;
 	int switched, promote, pending, used = 0;
-	char *reason = strstr(line, " reason=");
 
-	memset(record, 0, sizeof(*record));
-	if (!reason)
-		return -1;
-	*reason = '\0';
 	if (sscanf(line,
-		   "rollout %79s %63s phase=%u step=%u started=%llu paused=%llu from=%u to=%u canary=%u switched=%d promote=%d pending=%d consecutive=%127s total=%127s%n",
-		   record->vip, record->policy, &phase, &step, &started, &paused,
-		   &from, &to, &canary, &switched, &promote, &pending,
-		   consecutive, total, &used) != 14 || line[used])
+		   "%63s phase=%u step=%u started=%llu paused=%llu from=%u to=%u canary=%u switched=%d promote=%d pending=%d consecutive=%127s total=%127s%n",
+		   record->policy, &phase, &step, &started, &paused, &from, &to,
+		   &canary, &switched, &promote, &pending, consecutive, total,
+		   &used) != 13 || line[used])
 		return -1;
 	if (phase > XS_PHASE_ABORTED || step > XS_MAX_STEPS ||
 	    from >= XS_POOL_CANARY || to >= XS_POOL_CANARY || from == to ||
@@ -147,8 +129,83 @@ static int parse_record(char *line, struct xs_rollout_record *record)
 	r->switched = switched;
 	r->promote = promote;
 	record->route_pending = pending;
-	snprintf(r->reason, sizeof(r->reason), "%s", reason + 8);
-	r->reason[strcspn(r->reason, "\n")] = '\0';
+	return 0;
+}
+
+static int parse_record(char *line, int version,
+			struct xs_rollout_record *record)
+{
+	char *reason = strstr(line, " reason="), vip[96];
+	int used = 0;
+
+	memset(record, 0, sizeof(*record));
+	if (!reason)
+		return -1;
+	*reason = '\0';
+	if (version == 1 ?
+		    sscanf(line, "rollout %95s %n", vip, &used) != 1 :
+		    sscanf(line, "rollout %95s generation=%u %n", vip,
+			   &record->generation, &used) != 2)
+		return -1;
+	/* compared parsed: 10.0.0.1:0080/tcp is 10.0.0.1:80/tcp */
+	if (!used || xs_parse_vip(vip, &record->key) ||
+	    (version == 2 && !record->generation) ||
+	    parse_fields(line + used, record))
+		return -1;
+	xs_format_vip(&record->key, record->vip, sizeof(record->vip));
+	snprintf(record->rollout.reason, sizeof(record->rollout.reason), "%s",
+		 reason + 8);
+	record->rollout.reason[strcspn(record->rollout.reason, "\n")] = '\0';
+	return 0;
+}
+
+/* A recorded time of the writer's clock, on ours: the same within one
+ * boot; after a reboot, as long before now as it was before the write. */
+static __u64 on_our_clock(__u64 recorded, __u64 written, __u64 now)
+{
+	__u64 before = written > recorded ? written - recorded : 0;
+
+	return now > before ? now - before : 0;
+}
+
+static void convert_times(struct xs_rollout_record *records, size_t count,
+			  bool same_boot, __u64 written)
+{
+	__u64 now = xs_clock_ms();
+
+	if (same_boot)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		struct xs_rollout *r = &records[i].rollout;
+
+		r->step_started_ms = on_our_clock(r->step_started_ms, written, now);
+		if (r->paused_at_ms)
+			r->paused_at_ms = on_our_clock(r->paused_at_ms, written, now);
+	}
+}
+
+static __u64 wall_clock_ms(void)
+{
+	struct timeval t;
+
+	gettimeofday(&t, NULL);
+	return (__u64)t.tv_sec * 1000 + (__u64)t.tv_usec / 1000;
+}
+
+/* Version 2's clock line: whether its times are this boot's, and when the
+ * file was written. */
+static int parse_clock(const char *line, bool *same_boot, __u64 *written)
+{
+	char boot[XS_BOOT_ID_SIZE], ours[XS_BOOT_ID_SIZE];
+	unsigned long long now;
+	int used = 0;
+
+	if (sscanf(line, "clock boot=%36s now=%llu%n", boot, &now, &used) != 2 ||
+	    line[used] != '\n')
+		return -1;
+	xs_boot_id(ours);
+	*same_boot = strcmp(ours, "unknown") && !strcmp(boot, ours);
+	*written = now;
 	return 0;
 }
 
@@ -157,8 +214,10 @@ int xs_state_load(const char *dir, struct xs_rollout_record *records,
 {
 	char path[PATH_MAX], line[1024], why[400];
 	size_t number = 1;
+	bool same_boot = false;
+	__u64 written = 0;
+	int fd, version;
 	FILE *in;
-	int fd;
 
 	*count = 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, XS_STATE_FILE_NAME);
@@ -177,14 +236,25 @@ int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		close(fd);
 		return -errno;
 	}
-	if (!fgets(line, sizeof(line), in) || strcmp(line, HEADER)) {
+	if (!fgets(line, sizeof(line), in) ||
+	    (strcmp(line, HEADER) && strcmp(line, HEADER_V1))) {
 		snprintf(error, error_size, "%s:1: not an xdpsplit state file", path);
+		fclose(in);
+		return -EINVAL;
+	}
+	version = strcmp(line, HEADER) ? 1 : 2;
+	if (version == 1) {
+		/* wall-clock times: as long ago as the wall clock says */
+		written = wall_clock_ms();
+	} else if (number++, !fgets(line, sizeof(line), in) ||
+		   parse_clock(line, &same_boot, &written)) {
+		snprintf(error, error_size, "%s:2: no clock line", path);
 		fclose(in);
 		return -EINVAL;
 	}
 	while (fgets(line, sizeof(line), in)) {
 		number++;
-		if (*count == max || parse_record(line, &records[*count])) {
+		if (*count == max || parse_record(line, version, &records[*count])) {
 			snprintf(error, error_size, "%s:%zu: damaged record", path,
 				 number);
 			fclose(in);
@@ -194,5 +264,6 @@ int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		(*count)++;
 	}
 	fclose(in);
+	convert_times(records, *count, same_boot, written);
 	return 0;
 }

@@ -14,18 +14,26 @@
 #define XS_STATE_FILE_NAME "rollouts.state"
 
 struct xs_rollout_record {
-	char vip[80];               /* as the operator wrote it */
+	struct xs_vip_key key;      /* the VIP, parsed */
+	char vip[80];               /* key, formatted: for messages and labels */
+	/* of the VIP the rollout was started on; 0 in a version 1 file,
+	 * which did not record it (the VIP found at restore is taken) */
+	__u32 generation;
 	char policy[XS_NAME_SIZE];
-	struct xs_rollout rollout;
+	struct xs_rollout rollout;  /* its times on xs_clock_ms() */
 	/* recorded, but its route write not known to be done: redo it */
 	bool route_pending;
 };
 
-/* On failure, error says what failed on which file (a planted FIFO, a full
- * disk); nothing is renamed over the old state. */
+/* Times are written with the boot they belong to and the moment of the
+ * write, so a load after a reboot keeps each step's elapsed time. On
+ * failure, error says what failed on which file (an untrusted directory, a
+ * full disk); nothing is renamed over the old state. */
 int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 		  size_t count, char *error, size_t error_size);
-/* A missing file is no rollouts; a damaged one an error naming the line. */
+/* A missing file is no rollouts; a damaged one an error naming the line.
+ * Times come back on this boot's xs_clock_ms(). The file must pass
+ * safe_open.h's checks: another user's file is refused, not applied. */
 int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		  size_t max, size_t *count, char *error, size_t error_size);
 

@@ -5,9 +5,57 @@
 #include <stdlib.h>
 #include <string.h>
 #include "user/lib/apply.h"
+#include "user/lib/state.h"
 #include "splitctl.h"
 
 static void print_plan_text(const struct xs_plan *plan, int applied);
+
+/* What the file says of a VIP that it does not get, and why. */
+struct kept {
+	char text[300];
+};
+
+/*
+ * The weights of a VIP under rollout are its rollout's: the file's are
+ * left out of the plan (and said so), whatever they are. Elsewhere the
+ * file's weights win, as given.
+ */
+static int yield_to_rollouts(struct ctl *ctl, struct xs_config_file *config,
+			     struct kept *kept, size_t *kept_count)
+{
+	*kept_count = 0;
+	for (__u32 v = 0; v < config->vip_count; v++) {
+		struct xs_config_vip *vip = &config->vips[v];
+		struct xs_rollout_record owner;
+		struct xs_vip_entry running;
+		int found;
+
+		if (!vip->has_weights || xs_vip_lookup(&ctl->dp, &vip->key, &running))
+			continue;
+		found = rollout_owning(ctl, &running, &owner);
+		if (found < 0)
+			return EXIT_RUNTIME;
+		if (!found)
+			continue;
+		vip->has_weights = false;
+		if (!memcmp(&running.route, &vip->weights, sizeof(vip->weights)))
+			continue;
+		snprintf(kept[*kept_count].text, sizeof(kept[0].text),
+			 "= weights %s: kept; the rollout under way (policy %s, step %u, %s) owns them, not the file",
+			 vip->text, owner.policy, owner.rollout.step + 1,
+			 xs_phase_name(owner.rollout.phase));
+		(*kept_count)++;
+	}
+	return EXIT_OK;
+}
+
+static void print_kept(const struct kept *kept, size_t count)
+{
+	if (out_is_json())
+		return;
+	for (size_t i = 0; i < count; i++)
+		printf("%s\n", kept[i].text);
+}
 
 /* The diff: a line per change in text, a list of them in JSON. */
 static void print_plan(const struct xs_plan *plan, int applied)
@@ -50,7 +98,9 @@ static char *describe_plan(const char *file, const struct xs_plan *plan)
 
 int cmd_apply(struct ctl *ctl, int argc, char **argv)
 {
+	static struct kept kept[XS_CONFIG_MAX_VIPS];
 	struct xs_config_file *config;
+	size_t kept_count = 0;
 	const char *file = NULL;
 	struct xs_plan plan;
 	char error[512], *after;
@@ -81,11 +131,14 @@ int cmd_apply(struct ctl *ctl, int argc, char **argv)
 		return runtime_error("%s", error);
 	}
 	rc = dry_run ? ctl_open(ctl) : ctl_begin_change(ctl);
+	if (!rc)
+		rc = yield_to_rollouts(ctl, config, kept, &kept_count);
 	if (!rc && xs_apply_plan(&ctl->dp, config, &plan, error, sizeof(error)))
 		rc = runtime_error("%s; nothing was changed", error);
 	free(config);
 	if (rc)
 		return rc;
+	print_kept(kept, kept_count);
 	if (!plan.count) {
 		xs_plan_free(&plan);
 		if (out_is_json())

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <linux/if_link.h>
 #include <xdp/libxdp.h>
 #include "maps/names.h"
 #include "user/lib/attached.h"
@@ -41,7 +42,10 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 	if (argc >= 1 && !strcmp(argv[0], "help")) {
 		printf("Usage: splitctl attach IFACE [ native | generic ] [ flows N ] [ vips N ]\n"
 		       "                              [ backends N ] [ maglev PRIME ] [ seed N ]\n"
-		       "Sizes and seed apply to the first attach; later ones reuse the pinned maps.\n");
+		       "                              [ object FILE ]\n"
+		       "Sizes and seed apply to the first attach; later ones reuse the pinned maps.\n"
+		       "Where xdp_split is attached already nothing changes: 'splitctl upgrade IFACE'\n"
+		       "replaces it with this build (or FILE's) in place.\n");
 		return EXIT_OK;
 	}
 	rc = need_interface("attach", argc ? argv[0] : NULL, &ifindex);
@@ -64,7 +68,11 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 			target = &options.maglev_size, max = 1U << 24;
 		else if (is_keyword(argv[i], "seed"))
 			target = &options.split_seed, max = ~0U;
-		else
+		else if (is_keyword(argv[i], "object")) {
+			if (i + 1 >= argc)
+				return usage_error("attach", "'object' needs a file (a build of xdp_split)");
+			options.object_path = argv[++i];
+		} else
 			return usage_error("attach", "unknown argument '%s'",
 					   argv[i]);
 		if (target) {
@@ -80,9 +88,9 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 
 	xs_find_attached(ifindex, ctl->pin_dir, &current);
 	if (current.prog) {
-		rc = ctl_unchanged("xdp_split is attached to %s (program id %u, %s mode)",
+		rc = ctl_unchanged("xdp_split is attached to %s (program id %u, %s mode); to load this build over it, 'splitctl upgrade %s'",
 				   argv[0], xdp_program__id(current.prog),
-				   xs_attach_mode_name(current.mode));
+				   xs_attach_mode_name(current.mode), argv[0]);
 		xdp_multiprog__close(current.mp);
 		return rc;
 	}
@@ -99,7 +107,11 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, 10000);
 	if (ctl->lock_fd < 0)
 		return runtime_error("Couldn't lock '%s'", ctl->pin_dir);
-	if (xs_load_and_attach(&options, ifindex, mode, &loaded))
+	rc = xs_load_and_attach(&options, ifindex, mode, &loaded);
+	if (rc == XS_ERR_LAYOUT)
+		return runtime_error("Couldn't attach xdp_split to '%s': the pinned maps are of another layout (see above); attach the build that made them, or detach it everywhere and remove '%s' to start afresh (every flow is lost)",
+				     argv[0], ctl->pin_dir);
+	if (rc)
 		return runtime_error("Couldn't attach xdp_split to '%s' in %s mode (see the message above)%s",
 				     argv[0], xs_attach_mode_name(mode),
 				     mode == XDP_MODE_NATIVE ?
@@ -113,6 +125,113 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 		 ctl->pin_dir);
 	xs_unload(&loaded);
 	return ctl_audit(ctl, NULL, after);
+}
+
+static void describe_program(char *out, size_t size, const char *iface,
+			     enum xdp_attach_mode mode, __u32 id)
+{
+	snprintf(out, size,
+		 "{\"interface\":\"%s\",\"mode\":\"%s\",\"program_id\":%u}",
+		 iface, xs_attach_mode_name(mode), id);
+}
+
+/* The program id now attached to ifindex in mode (0: none), as the kernel
+ * says: what an error message may promise the operator. */
+static __u32 attached_id(int ifindex, enum xdp_attach_mode mode)
+{
+	__u32 id = 0;
+
+	bpf_xdp_query_id(ifindex,
+			 mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE,
+			 &id);
+	return id;
+}
+
+int cmd_upgrade(struct ctl *ctl, int argc, char **argv)
+{
+	struct xs_load_options options = { .pin_dir = ctl->pin_dir };
+	struct xs_attached current;
+	struct xs_loaded loaded;
+	char before[256], after[256];
+	__u32 old_id, new_id;
+	int ifindex, rc, i;
+
+	if (argc >= 1 && !strcmp(argv[0], "help")) {
+		printf("Usage: splitctl upgrade IFACE [ object FILE ]\n"
+		       "Replaces the attached xdp_split with this build (or FILE's) in one atomic\n"
+		       "swap, in the same mode. The new program takes over the pinned maps, so every\n"
+		       "flow keeps its backend. A build whose maps differ from the pinned ones is\n"
+		       "refused before anything is touched.\n");
+		return EXIT_OK;
+	}
+	rc = need_interface("upgrade", argc ? argv[0] : NULL, &ifindex);
+	if (rc)
+		return rc;
+	for (i = 1; i < argc; i++) {
+		if (is_keyword(argv[i], "object") && i + 1 < argc)
+			options.object_path = argv[++i];
+		else if (is_keyword(argv[i], "object"))
+			return usage_error("upgrade", "'object' needs a file (a build of xdp_split)");
+		else
+			return usage_error("upgrade", "unknown argument '%s'", argv[i]);
+	}
+	/* locked before looking: two upgrades at once would race for the
+	 * same old program */
+	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, 10000);
+	if (ctl->lock_fd < 0)
+		return runtime_error("Couldn't lock '%s'", ctl->pin_dir);
+	xs_find_attached(ifindex, ctl->pin_dir, &current);
+	if (!current.prog) {
+		rc = current.other;
+		xs_attached_close(&current);
+		return runtime_error("xdp_split of '%s' is not attached to %s%s; use 'splitctl attach %s'",
+				     ctl->pin_dir, argv[0],
+				     rc ? " (another XDP program is; not touched)" : "",
+				     argv[0]);
+	}
+	old_id = xdp_program__id(current.prog);
+	describe_program(before, sizeof(before), argv[0], current.mode, old_id);
+	rc = xs_replace(&options, ifindex, &current, &loaded);
+	if (rc) {
+		__u32 now = attached_id(ifindex, current.mode);
+		char state[160];
+
+		if (now == old_id)
+			snprintf(state, sizeof(state),
+				 "nothing was detached: the running program (id %u, %s mode) still forwards",
+				 old_id, xs_attach_mode_name(current.mode));
+		else
+			snprintf(state, sizeof(state),
+				 "program id %u is not attached any more; see 'splitctl status'",
+				 old_id);
+		xs_attached_close(&current);
+		return runtime_error("Couldn't upgrade xdp_split on %s%s; %s",
+				     argv[0],
+				     rc == XS_ERR_LAYOUT ?
+					     ": the new build's maps differ from the pinned ones (see above), so its flow tables could not be kept" :
+					     " (see the message above)",
+				     state);
+	}
+	new_id = loaded.xdp_prog ? xdp_program__id(loaded.xdp_prog) :
+				   attached_id(ifindex, current.mode);
+	describe_program(after, sizeof(after), argv[0], current.mode, new_id);
+	if (out_is_json()) {
+		out_object_begin(NULL);
+		out_string("interface", argv[0]);
+		out_string("mode", xs_attach_mode_name(current.mode));
+		out_u64("old_program_id", old_id);
+		out_u64("program_id", new_id);
+		out_bool("dispatcher", !xdp_multiprog__is_legacy(current.mp));
+		out_string("maps", "kept");
+		out_object_end();
+		out_finish();
+	}
+	ctl_done("upgraded xdp_split on %s: program id %u replaced by %u (%s mode, in one swap); flow tables and settings kept in %s",
+		 argv[0], old_id, new_id, xs_attach_mode_name(current.mode),
+		 ctl->pin_dir);
+	xs_unload(&loaded);
+	xs_attached_close(&current);
+	return ctl_audit(ctl, before, after);
 }
 
 int cmd_detach(struct ctl *ctl, int argc, char **argv)

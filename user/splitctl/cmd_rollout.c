@@ -50,6 +50,12 @@ static int ask(struct ctl *ctl, const char *request, char *reply, size_t size)
 	return used ? 0 : -ETIMEDOUT;
 }
 
+int splitd_request(struct ctl *ctl, const char *request, char *reply,
+		   size_t size)
+{
+	return ask(ctl, request, reply, size);
+}
+
 static const char *field(struct json_object *o, const char *key)
 {
 	struct json_object *value;
@@ -119,7 +125,10 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 	if (argc < 1 || !strcmp(argv[0], "help")) {
 		printf("Usage: splitctl rollout start VIP [ POLICY ]\n"
 		       "       splitctl rollout status [ VIP ]\n"
-		       "       splitctl rollout { pause | resume | promote | abort | undo } VIP\n"
+		       "       splitctl rollout { pause | resume | promote } VIP\n"
+		       "       splitctl rollout { abort | undo } VIP [ --flush ]\n"
+		       "Abort and undo drain the canary: its connections stay, new ones go to\n"
+		       "the live color; --flush re-chooses them on their next packet.\n"
 		       "Talks to splitd over %s/splitd.sock.\n", ctl->run_dir);
 		return argc < 1 ? EXIT_USAGE : EXIT_OK;
 	}
@@ -129,10 +138,17 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 	if (!verb || !*verb)
 		return usage_error("rollout", "%s command '%s'",
 				   verb ? "ambiguous" : "unknown", argv[0]);
-	if (argc > (strcmp(verb, "start") ? 2 : 3) ||
-	    (argc < 2 && strcmp(verb, "status")))
+	if (argc == 3 && (!strcmp(verb, "abort") || !strcmp(verb, "undo")) &&
+	    !strcmp(argv[2], "--flush")) {
+		argv[2] = "flush"; /* the control socket's word for it */
+	} else if (argc > (strcmp(verb, "start") ? 2 : 3) ||
+		   (argc < 2 && strcmp(verb, "status"))) {
 		return usage_error("rollout", "usage: rollout %s %s", verb,
-				   strcmp(verb, "start") ? "VIP" : "VIP [ POLICY ]");
+				   !strcmp(verb, "start") ? "VIP [ POLICY ]" :
+				   !strcmp(verb, "abort") || !strcmp(verb, "undo") ?
+							  "VIP [ --flush ]" :
+							  "VIP");
+	}
 	if (argc >= 2 && xs_parse_vip(argv[1], &key))
 		return usage_error("rollout", "'%s' is not a VIP", argv[1]);
 	snprintf(request, sizeof(request), "rollout %s %s %s\n", verb,

@@ -18,7 +18,9 @@ static char *describe_route(const struct xs_route *route)
 	return out_capture_end();
 }
 
-/* Writes the route, audits before/after, and says what changed. */
+/* Writes the route, audits before/after, and says what changed. Only
+ * while the id holds the VIP looked up (its tag): the lock keeps splitctl
+ * from re-creating it meanwhile, not a splitd applying its file. */
 static int write_route(struct ctl *ctl, const char *vip_text,
 		       const struct xs_vip_entry *vip,
 		       const struct xs_route *route, const char *extra)
@@ -26,7 +28,8 @@ static int write_route(struct ctl *ctl, const char *vip_text,
 	char *before, *after;
 	int rc, err;
 
-	err = xs_route_write(&ctl->dp, vip->vip.vip_id, route);
+	err = xs_route_write_tagged(&ctl->dp, vip->vip.route_id, vip->route_tag,
+				    route);
 	if (err)
 		return runtime_error("Couldn't write the route of %s: %s",
 				     vip_text, strerror(-err));
@@ -48,12 +51,18 @@ int cmd_weights(struct ctl *ctl, int argc, char **argv)
 	struct xs_route route = { 0 };
 	struct xs_vip_entry vip;
 	int seen[XS_POOL_COUNT] = { 0 }, rc;
+	bool force = false, paused;
 	__u32 sum;
 
 	if (argc >= 1 && !strcmp(argv[0], "help")) {
-		printf("Usage: splitctl weights VIP blue PERCENT green PERCENT canary PERCENT\n"
-		       "PERCENT has at most two decimals; the three must add up to 100.\n");
+		printf("Usage: splitctl weights VIP blue PERCENT green PERCENT canary PERCENT [ --force ]\n"
+		       "PERCENT has at most two decimals; the three must add up to 100.\n"
+		       "Refused while a rollout owns the VIP; --force pauses it first.\n");
 		return EXIT_OK;
+	}
+	if (argc == 8 && !strcmp(argv[7], "--force")) {
+		force = true;
+		argc--;
 	}
 	if (argc != 7)
 		return usage_error("weights", "give all three pools: weights VIP blue B green G canary C");
@@ -87,7 +96,11 @@ int cmd_weights(struct ctl *ctl, int argc, char **argv)
 	}
 	if (!memcmp(&route, &vip.route, sizeof(route)))
 		return ctl_unchanged("%s already has these weights", argv[0]);
-	return write_route(ctl, argv[0], &vip, &route, "");
+	rc = may_write_route(ctl, "weights", &vip, force, &paused);
+	if (rc)
+		return rc;
+	return write_route(ctl, argv[0], &vip, &route,
+			   paused ? "; its rollout was paused first (--force)" : "");
 }
 
 int cmd_switch(struct ctl *ctl, int argc, char **argv)
@@ -96,23 +109,28 @@ int cmd_switch(struct ctl *ctl, int argc, char **argv)
 	struct xs_route route;
 	__u8 color, old_color;
 	int flush = 0, rc;
+	bool force = false, paused = false;
 
 	if (argc >= 1 && !strcmp(argv[0], "help")) {
-		printf("Usage: splitctl switch VIP { blue | green } [ --flush ]\n"
+		printf("Usage: splitctl switch VIP { blue | green } [ --flush ] [ --force ]\n"
 		       "Moves the whole non-canary share to the color in one write.\n"
 		       "Established flows of the other color stay until they end;\n"
-		       "with --flush they are re-chosen on their next packet.\n");
+		       "with --flush they are re-chosen on their next packet.\n"
+		       "Refused while a rollout owns the VIP; --force pauses it first.\n");
 		return EXIT_OK;
 	}
-	if (argc < 2 || argc > 3)
-		return usage_error("switch", "usage: switch VIP { blue | green } [ --flush ]");
+	if (argc < 2 || argc > 4)
+		return usage_error("switch", "usage: switch VIP { blue | green } [ --flush ] [ --force ]");
 	if (xs_parse_pool(argv[1], &color) || color == XS_POOL_CANARY)
 		return usage_error("switch", "switch to blue or green, not '%s'",
 				   argv[1]);
-	if (argc == 3) {
-		if (strcmp(argv[2], "--flush") && strcmp(argv[2], "flush"))
-			return usage_error("switch", "unexpected '%s'", argv[2]);
-		flush = 1;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--flush") || !strcmp(argv[i], "flush"))
+			flush = 1;
+		else if (!strcmp(argv[i], "--force"))
+			force = true;
+		else
+			return usage_error("switch", "unexpected '%s'", argv[i]);
 	}
 	rc = ctl_begin_change(ctl);
 	if (!rc)
@@ -126,15 +144,19 @@ int cmd_switch(struct ctl *ctl, int argc, char **argv)
 	route.live_pool = color;
 	if (!memcmp(&route, &vip.route, sizeof(route)) && !flush)
 		return ctl_unchanged("%s is on %s", argv[0], argv[1]);
+	rc = may_write_route(ctl, "switch", &vip, force, &paused);
+	if (rc)
+		return rc;
 	if (memcmp(&route, &vip.route, sizeof(route))) {
 		rc = write_route(ctl, argv[0], &vip, &route,
+				 paused ? "; its rollout was paused first (--force)" :
 				 flush ? "; flushing the old color's flows" : "");
 		if (rc)
 			return rc;
 	}
 	/* after the switch, so re-chosen flows land on the new color */
 	if (flush) {
-		int err = xs_pool_flush(&ctl->dp, vip.vip.vip_id, old_color);
+		int err = xs_service_flush(&ctl->dp, vip.vip.route_id, old_color);
 
 		if (err)
 			return runtime_error("switched, but couldn't flush %s's flows: %s",

@@ -9,8 +9,9 @@
 static int vip_add(struct ctl *ctl, int argc, char **argv)
 {
 	__u8 mode = XS_MODE_L2DSR, split = XS_SPLIT_FLOW;
-	struct xs_vip_entry entry;
-	struct xs_vip_key key;
+	struct xs_vip_entry entry, service;
+	struct xs_vip_key key, share;
+	const char *share_text = NULL;
 	char *after;
 	__u32 vip_id;
 	int rc, err;
@@ -31,14 +32,22 @@ static int vip_add(struct ctl *ctl, int argc, char **argv)
 			 (!strcmp(value, "flow") || !strcmp(value, "client")))
 			split = strcmp(value, "client") ? XS_SPLIT_FLOW :
 							  XS_SPLIT_CLIENT;
+		else if (is_keyword(argv[i], "share") && value &&
+			 !xs_parse_vip(value, &share) && !share_text)
+			share_text = value;
 		else
-			return usage_error("vip", "expected 'mode { l2dsr | ipip }' or 'split { flow | client }', not '%s%s%s'",
+			return usage_error("vip", "expected 'mode { l2dsr | ipip }', 'split { flow | client }' or 'share VIP', not '%s%s%s'",
 					   argv[i], value ? " " : "",
 					   value ? value : "");
 	}
 	rc = ctl_begin_change(ctl);
 	if (rc)
 		return rc;
+	if (share_text && xs_vip_lookup(&ctl->dp, &share, &service))
+		return runtime_error("no VIP %s to share the route of", share_text);
+	if (share_text && service.vip.route_id != service.vip.vip_id)
+		return runtime_error("VIP %s shares another's route itself: name the first VIP of its service",
+				     share_text);
 	if (!xs_vip_lookup(&ctl->dp, &key, &entry)) {
 		if (entry.vip.forward_mode == mode && entry.vip.split_key == split)
 			return ctl_unchanged("VIP %s exists with mode %s, split %s",
@@ -49,7 +58,8 @@ static int vip_add(struct ctl *ctl, int argc, char **argv)
 				     xs_mode_name(entry.vip.forward_mode),
 				     xs_split_name(entry.vip.split_key));
 	}
-	err = xs_vip_create(&ctl->dp, &key, mode, split, &vip_id);
+	err = xs_vip_create(&ctl->dp, &key, mode, split,
+			    share_text ? &share : NULL, &vip_id);
 	if (err == -ENOSPC)
 		return runtime_error("no room for VIP %s: all %u VIP slots are in use",
 				     argv[0], ctl->dp.config.max_vips);
@@ -58,8 +68,14 @@ static int vip_add(struct ctl *ctl, int argc, char **argv)
 				     strerror(-err));
 	xs_vip_lookup(&ctl->dp, &key, &entry);
 	after = describe_vip(&entry);
-	ctl_done("added VIP %s (id %u, mode %s, split %s, 100%% blue)", argv[0],
-		 vip_id, xs_mode_name(mode), xs_split_name(split));
+	if (share_text)
+		ctl_done("added VIP %s (id %u, mode %s, split %s) to the service of VIP id %u: one route for both",
+			 argv[0], vip_id, xs_mode_name(mode),
+			 xs_split_name(split), service.vip.vip_id);
+	else
+		ctl_done("added VIP %s (id %u, mode %s, split %s, 100%% blue)",
+			 argv[0], vip_id, xs_mode_name(mode),
+			 xs_split_name(split));
 	rc = ctl_audit(ctl, NULL, after);
 	free(after);
 	return rc;
@@ -82,6 +98,11 @@ static int vip_del(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	before = describe_vip(&entry);
 	err = xs_vip_remove(&ctl->dp, &entry.key);
+	if (err == -EBUSY) {
+		free(before);
+		return runtime_error("VIP %s is the first of a service: delete the VIPs that share its route first",
+				     argv[0]);
+	}
 	if (err) {
 		free(before);
 		return runtime_error("Couldn't delete VIP %s: %s", argv[0],
@@ -164,7 +185,7 @@ static int vip_show(struct ctl *ctl, int argc, char **argv)
 }
 
 static const struct command vip_commands[] = {
-	{ "add", vip_add, "add VIP [ mode { l2dsr | ipip } ] [ split { flow | client } ]" },
+	{ "add", vip_add, "add VIP [ mode { l2dsr | ipip } ] [ split { flow | client } ] [ share VIP ]" },
 	{ "del", vip_del, "del VIP" },
 	{ "list", vip_list, "list" },
 	{ "show", vip_show, "show VIP" },

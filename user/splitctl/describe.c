@@ -14,6 +14,8 @@ void print_vip(const struct xs_vip_entry *entry)
 	out_u64("id", entry->vip.vip_id);
 	out_string("mode", xs_mode_name(entry->vip.forward_mode));
 	out_string("split", xs_split_name(entry->vip.split_key));
+	/* its own id, or the first VIP's of its service */
+	out_u64("route", entry->vip.route_id);
 	out_basis_points("blue", entry->route.weight[XS_POOL_BLUE]);
 	out_basis_points("green", entry->route.weight[XS_POOL_GREEN]);
 	out_basis_points("canary", entry->route.weight[XS_POOL_CANARY]);

@@ -20,8 +20,9 @@
 #define LOCK_TIMEOUT_MS 10000
 
 static const struct command objects[] = {
-	{ "attach", cmd_attach, "attach IFACE [ native | generic ] [ flows N ] [ vips N ] [ backends N ] [ maglev PRIME ] [ seed N ]" },
+	{ "attach", cmd_attach, "attach IFACE [ native | generic ] [ flows N ] [ vips N ] [ backends N ] [ maglev PRIME ] [ seed N ] [ object FILE ]" },
 	{ "detach", cmd_detach, "detach IFACE" },
+	{ "upgrade", cmd_upgrade, "upgrade IFACE [ object FILE ]" },
 	{ "status", cmd_status, "status" },
 	{ "vip", cmd_vip, "vip { add | del | list | show | help } ..." },
 	{ "backend", cmd_backend, "backend { add | del | set | list | help } ..." },

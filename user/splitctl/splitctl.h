@@ -62,6 +62,19 @@ void ctl_done(const char *format, ...) __attribute__((format(printf, 1, 2)));
 int need_vip(struct ctl *ctl, const char *object, const char *text,
 	     struct xs_vip_entry *entry);
 
+/* owner.c: 1 and the record if a rollout under way owns the VIP's route,
+ * 0 if none, -EIO (error printed) if the state cannot be read. */
+struct xs_rollout_record;
+int rollout_owning(struct ctl *ctl, const struct xs_vip_entry *vip,
+		   struct xs_rollout_record *owner);
+/* EXIT_OK if the operator may write the VIP's route now: no rollout owns
+ * it, or force and splitd paused it (*paused). Else the error, printed. */
+int may_write_route(struct ctl *ctl, const char *object,
+		    const struct xs_vip_entry *vip, bool force, bool *paused);
+/* cmd_rollout.c: one request to splitd's control socket, its reply */
+int splitd_request(struct ctl *ctl, const char *request, char *reply,
+		   size_t size);
+
 /* JSON snapshots for the audit log. */
 char *describe_vip(const struct xs_vip_entry *entry);
 char *describe_backend(const struct xs_backend_entry *entry);
@@ -71,6 +84,7 @@ void print_backend(const struct xs_backend_entry *entry);
 
 int cmd_attach(struct ctl *ctl, int argc, char **argv);
 int cmd_detach(struct ctl *ctl, int argc, char **argv);
+int cmd_upgrade(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_vip(struct ctl *ctl, int argc, char **argv);
 int cmd_backend(struct ctl *ctl, int argc, char **argv);

@@ -154,8 +154,7 @@ static void handle(struct daemon *d, int fd)
 		respond(fd, "{\"ok\":false,\"error\":\"unknown request; expected 'rollout { start | status | pause | resume | promote | abort | undo } VIP [POLICY]'\"}");
 		return;
 	}
-	rollouts_command(d, request.verb, request.vip, request.policy, peer.uid,
-			 reply, sizeof(reply));
+	rollouts_command(d, &request, peer.uid, reply, sizeof(reply));
 	respond(fd, reply);
 }
 

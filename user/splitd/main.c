@@ -30,11 +30,14 @@
 #include "splitd.h"
 
 volatile sig_atomic_t splitd_stop;
+volatile sig_atomic_t splitd_reload;
 
 static void on_signal(int signal)
 {
-	(void)signal;
-	splitd_stop = 1;
+	if (signal == SIGHUP)
+		splitd_reload = 1;
+	else
+		splitd_stop = 1;
 }
 
 static void usage(FILE *stream)
@@ -87,13 +90,10 @@ static int attach_interfaces(struct daemon *d)
 	return 0;
 }
 
-/* The configuration's VIPs and backends; a VIP whose rollout is under way
- * keeps the weights the rollout gave it. */
+/* The configuration's VIPs and backends, by configure()'s rule. */
 static int apply_configuration(struct daemon *d)
 {
 	struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
-	struct xs_config_file *wanted;
-	struct xs_plan plan;
 	char error[512] = "";
 	size_t count = 0;
 	int err;
@@ -101,32 +101,12 @@ static int apply_configuration(struct daemon *d)
 	err = xs_state_load(d->state_dir, records, XS_CONFIG_MAX_VIPS, &count,
 			    error, sizeof(error));
 	if (err) {
-		pr_warn("Couldn't read the rollout state: %s\n", error);
+		pr_warn("Couldn't read the rollout state: %s\n",
+			error[0] ? error : strerror(-err));
 		return err;
 	}
-	wanted = malloc(sizeof(*wanted));
-	if (!wanted)
-		return -ENOMEM;
-	*wanted = *d->config;
-	for (size_t r = 0; r < count; r++) {
-		if (records[r].rollout.phase != XS_PHASE_RUNNING &&
-		    records[r].rollout.phase != XS_PHASE_PAUSED)
-			continue;
-		for (__u32 v = 0; v < wanted->vip_count; v++)
-			if (!strcmp(wanted->vips[v].text, records[r].vip))
-				wanted->vips[v].has_weights = false;
-	}
-	err = xs_apply_plan(&d->dp, wanted, &plan, error, sizeof(error));
-	free(wanted);
-	if (!err && plan.count) {
-		for (size_t i = 0; i < plan.count; i++)
-			pr_info("%s\n", plan.changes[i].text);
-		err = xs_apply_execute(&d->dp, &plan, error, sizeof(error));
-		if (!err)
-			xs_audit_append(d->state_dir, "splitd: apply configuration",
-					NULL, NULL);
-	}
-	xs_plan_free(&plan);
+	err = configure(d, d->config, records, count, "start", error,
+			sizeof(error));
 	if (err)
 		pr_warn("Couldn't apply %s: %s\n", d->config_path, error);
 	return err;
@@ -178,6 +158,10 @@ static void run(struct daemon *d)
 				control_serve(d);
 			if (p[1].revents)
 				neighbours_read(d);
+		}
+		if (splitd_reload) {
+			splitd_reload = 0;
+			reload_request();
 		}
 		rollouts_tick(d, now_ms());
 	}
@@ -254,6 +238,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&d.lock, NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (check_local_state(&d))
 		goto out;
@@ -274,17 +259,19 @@ int main(int argc, char **argv)
 			strerror(errno));
 	/* before any thread starts: capabilities are per thread */
 	if (drop_privileges() || metrics_start(&d) || probes_start(&d) ||
-	    control_listen(&d))
+	    reload_start(&d) || control_listen(&d))
 		goto close;
 	neighbours_open(&d); /* without it splitd still runs: it says so */
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",
 		d.config->vip_count, d.run_dir, XS_CONTROL_SOCKET_NAME,
 		d.config->metrics);
 	run(&d);
+	rollouts_save(&d);
 	pr_info("splitd stopping; the data plane keeps forwarding\n");
 	rc = 0;
 close:
 	splitd_stop = 1;
+	reload_stop();
 	probes_stop();
 	neighbours_close();
 	metrics_stop(&d);

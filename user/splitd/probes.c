@@ -7,6 +7,10 @@
  * rebuilt without it first); after `rise` successes a backend the probe
  * took down comes back UP. Backends an operator set DRAINING or DOWN are
  * left to the operator.
+ *
+ * Level-triggered: each round compares what the probes say with the
+ * backend's state in the map, so a change that could not be written (the
+ * pin directory's lock was busy) is written in a later round, never lost.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,7 +33,9 @@
 
 struct target {
 	__u32 backend_id;
-	const struct xs_config_vip *vip;
+	/* copied: a reload replaces the configuration under the daemon's lock */
+	struct xs_probe probe;
+	char vip_text[80];
 	__u8 family;
 	__be32 address[XS_ADDRESS_WORDS];
 	__u32 successes, failures; /* in a row */
@@ -54,21 +60,48 @@ static __u64 monotonic_ms(void)
 	return (__u64)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+struct probed_vip {
+	struct xs_vip_key key;
+	struct xs_probe probe;
+	char text[80];
+};
+
+/* The configuration's probes, copied under the daemon's lock (held only
+ * for the copy: the maps are read after it). */
+static size_t probed_vips(struct daemon *d, struct probed_vip *out)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (__u32 v = 0; v < d->config->vip_count; v++) {
+		const struct xs_config_vip *vip = &d->config->vips[v];
+
+		if (vip->probe.type == XS_PROBE_NONE)
+			continue;
+		out[n].key = vip->key;
+		out[n].probe = vip->probe;
+		snprintf(out[n].text, sizeof(out[n].text), "%s", vip->text);
+		n++;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
 /* Keeps targets in step with the maps (backends come and go), keeping
  * each one's counters by backend id. */
 static void refresh_targets(struct daemon *d)
 {
 	static struct target fresh[MAX_TARGETS];
-	size_t n = 0;
+	static struct probed_vip vips[XS_CONFIG_MAX_VIPS];
+	size_t n = 0, vip_count = probed_vips(d, vips);
 
-	for (__u32 v = 0; v < d->config->vip_count; v++) {
-		const struct xs_config_vip *vip = &d->config->vips[v];
+	for (size_t v = 0; v < vip_count; v++) {
+		const struct probed_vip *vip = &vips[v];
 		struct xs_backend_entry *all;
 		struct xs_vip_entry entry;
 		size_t count;
 
-		if (vip->probe.type == XS_PROBE_NONE ||
-		    xs_vip_lookup(&d->dp, &vip->key, &entry))
+		if (xs_vip_lookup(&d->dp, &vip->key, &entry))
 			continue;
 		all = xs_backend_all(&d->dp, entry.vip.vip_id, &count);
 		for (size_t i = 0; all && i < count && n < MAX_TARGETS; i++) {
@@ -76,7 +109,8 @@ static void refresh_targets(struct daemon *d)
 
 			memset(t, 0, sizeof(*t));
 			t->backend_id = all[i].id;
-			t->vip = vip;
+			t->probe = vip->probe;
+			snprintf(t->vip_text, sizeof(t->vip_text), "%s", vip->text);
 			t->family = all[i].backend.family;
 			memcpy(t->address, all[i].backend.address, sizeof(t->address));
 			t->fd = -1;
@@ -112,14 +146,14 @@ static void start_probe(struct target *t)
 		struct sockaddr_in *in = (struct sockaddr_in *)&address;
 
 		in->sin_family = AF_INET;
-		in->sin_port = htons(t->vip->probe.port);
+		in->sin_port = htons(t->probe.port);
 		memcpy(&in->sin_addr, t->address, 4);
 		length = sizeof(*in);
 	} else {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&address;
 
 		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(t->vip->probe.port);
+		in6->sin6_port = htons(t->probe.port);
 		memcpy(&in6->sin6_addr, t->address, 16);
 		length = sizeof(*in6);
 	}
@@ -131,7 +165,7 @@ static void start_probe(struct target *t)
 /* Advances a probe whose socket is ready. */
 static void step_probe(struct target *t, short events)
 {
-	const struct xs_probe *probe = &t->vip->probe;
+	const struct xs_probe *probe = &t->probe;
 	char buffer[256];
 	int error = 0;
 	socklen_t length = sizeof(error);
@@ -179,7 +213,7 @@ static void run_round(__u64 now)
 	for (size_t i = 0; i < target_count; i++)
 		if (targets[i].next_ms <= now) {
 			start_probe(&targets[i]);
-			targets[i].next_ms = now + targets[i].vip->probe.interval_ms;
+			targets[i].next_ms = now + targets[i].probe.interval_ms;
 		} else {
 			targets[i].done = true;
 			targets[i].fd = -2; /* not due: not counted */
@@ -194,15 +228,15 @@ static void run_round(__u64 now)
 
 			if (t->done)
 				continue;
-			if (elapsed >= t->vip->probe.timeout_ms) {
+			if (elapsed >= t->probe.timeout_ms) {
 				t->done = true; /* too slow counts as down */
 				continue;
 			}
 			fds[waiting].fd = t->fd;
 			fds[waiting].events = t->stage ? POLLIN : POLLOUT;
 			index[waiting++] = i;
-			if (!timeout || (int)(t->vip->probe.timeout_ms - elapsed) < timeout)
-				timeout = (int)(t->vip->probe.timeout_ms - elapsed);
+			if (!timeout || (int)(t->probe.timeout_ms - elapsed) < timeout)
+				timeout = (int)(t->probe.timeout_ms - elapsed);
 		}
 		if (!waiting || poll(fds, waiting, timeout) < 0)
 			break;
@@ -218,15 +252,18 @@ static void note(struct daemon *d, const struct target *t, const char *what)
 
 	xs_format_address(t->family, t->address, address, sizeof(address));
 	snprintf(command, sizeof(command), "splitd probe %s backend %s: %s",
-		 t->vip->text, address, what);
+		 t->vip_text, address, what);
 	pr_info("%s\n", command);
 	xs_audit_append(d->state_dir, command, NULL, NULL);
 }
 
-/* A state change under the pin directory's lock, as splitctl's are. */
+/* A state change under the pin directory's lock, as splitctl's are. The
+ * wait is short: a busy lock only defers the change to the next round. */
+#define STATE_LOCK_WAIT_MS 100
+
 static int set_state(struct daemon *d, __u32 backend_id, __u8 state)
 {
-	int lock = xs_lock_pin_dir(d->pin_dir, 2000), err;
+	int lock = xs_lock_pin_dir(d->pin_dir, STATE_LOCK_WAIT_MS), err;
 
 	if (lock < 0)
 		return lock;
@@ -258,7 +295,7 @@ static void judge(struct daemon *d)
 		if (xs_backend_read(&d->dp, t->backend_id, &backend))
 			continue;
 		if (backend.state == XS_BACKEND_UP &&
-		    t->failures == t->vip->probe.fall) {
+		    t->failures >= t->probe.fall) {
 			snprintf(what, sizeof(what), "DOWN after %u failed probes",
 				 t->failures);
 			if (!set_state(d, t->backend_id, XS_BACKEND_DOWN)) {
@@ -270,7 +307,7 @@ static void judge(struct daemon *d)
 				xs_forget_neighbour(t->family, t->address);
 			}
 		} else if (backend.state == XS_BACKEND_DOWN && t->taken_down &&
-			   t->successes == t->vip->probe.rise) {
+			   t->successes >= t->probe.rise) {
 			snprintf(what, sizeof(what), "UP after %u good probes",
 				 t->successes);
 			if (!set_state(d, t->backend_id, XS_BACKEND_UP)) {
@@ -294,14 +331,10 @@ static void *probe_loop(void *arg)
 	return NULL;
 }
 
+/* Started whether or not the configuration has probes now: a reload may
+ * add some. Without any, a round reads no map. */
 int probes_start(struct daemon *d)
 {
-	bool any = false;
-
-	for (__u32 v = 0; v < d->config->vip_count; v++)
-		any |= d->config->vips[v].probe.type != XS_PROBE_NONE;
-	if (!any)
-		return 0;
 	if (pthread_create(&thread, NULL, probe_loop, d))
 		return -1;
 	running = true;

@@ -19,8 +19,16 @@ int control_parse_request(const char *line, struct control_request *request)
 	for (const char *const *v = verbs; words >= 1 && *v; v++)
 		known |= !strcmp(request->verb, *v);
 	if (words < 1 || words > 3 || !known ||
-	    (words == 1 && strcmp(request->verb, "status")) ||
-	    (words == 3 && strcmp(request->verb, "start")))
+	    (words == 1 && strcmp(request->verb, "status")))
 		return -1;
+	if (words == 3 && strcmp(request->verb, "start")) {
+		/* abort and undo may ask for the canary's flows to be
+		 * re-chosen now instead of drained */
+		if (strcmp(request->policy, "flush") ||
+		    (strcmp(request->verb, "abort") && strcmp(request->verb, "undo")))
+			return -1;
+		request->policy[0] = '\0';
+		request->flush = true;
+	}
 	return 0;
 }

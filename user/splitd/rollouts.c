@@ -11,20 +11,19 @@
 #include <string.h>
 #include <time.h>
 #include "user/lib/audit.h"
+#include "user/lib/clock.h"
 #include "user/lib/fault.h"
 #include "user/lib/log.h"
 #include "user/lib/measure.h"
 #include "user/lib/output.h"
 #include "user/lib/parse.h"
 #include "user/lib/promql.h"
+#include "request.h"
 #include "splitd.h"
 
 __u64 now_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (__u64)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return xs_clock_ms();
 }
 
 static bool active(const struct daemon_rollout *r)
@@ -41,6 +40,16 @@ static int save_all(struct daemon *d)
 		records[i] = d->rollouts[i].record;
 	return xs_state_save(d->state_dir, records, d->rollout_count,
 			     d->state_error, sizeof(d->state_error));
+}
+
+void rollouts_save(struct daemon *d)
+{
+	pthread_mutex_lock(&d->lock);
+	/* the time of the write is what a load after a reboot counts from */
+	if (d->rollout_count && save_all(d))
+		pr_warn("Couldn't record the rollouts in %s at exit\n",
+			d->state_dir);
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void remember(struct daemon_rollout *r, const char *what)
@@ -143,6 +152,50 @@ static void warn_unrecorded(struct daemon *d, const struct daemon_rollout *r,
 	d->unrecorded_since_warning = 0;
 }
 
+/* Finds the rollout's VIP, if it is still the one the rollout was started
+ * on: -ENOENT when it is gone, -ESTALE when it was deleted and created
+ * again (its generation changed). */
+static int own_vip(struct daemon *d, struct daemon_rollout *r)
+{
+	struct xs_vip vip;
+
+	if (xs_vip_read(&d->dp, &r->record.key, &vip))
+		return -ENOENT;
+	if (vip.generation != r->record.generation)
+		return -ESTALE;
+	r->vip_id = vip.vip_id;
+	return 0;
+}
+
+static const char *why_not_owned(int err)
+{
+	return err == -ENOENT ? "its VIP was deleted" :
+				"its VIP was deleted and created again";
+}
+
+/*
+ * A rollout whose VIP is gone or is another VIP now ends where it is,
+ * audited, and never writes again: whatever has this address and id now
+ * is not what it was started on.
+ */
+static void end_orphaned(struct daemon *d, struct daemon_rollout *r, int why)
+{
+	char what[200];
+
+	if (r->record.rollout.phase != XS_PHASE_RUNNING &&
+	    r->record.rollout.phase != XS_PHASE_PAUSED)
+		return;
+	r->record.rollout.phase = XS_PHASE_ABORTED;
+	r->record.route_pending = false;
+	snprintf(r->record.rollout.reason, sizeof(r->record.rollout.reason),
+		 "ended: %s; nothing was written to it", why_not_owned(why));
+	if (save_all(d))
+		pr_warn("Couldn't record the end of the rollout of %s\n",
+			r->record.vip);
+	snprintf(what, sizeof(what), "ended: %s", why_not_owned(why));
+	record_decision(d, r, what, NULL, NULL);
+}
+
 /*
  * Makes next the rollout's state: persisted (with the route write marked
  * pending), then the map written, then the pending mark cleared. If the
@@ -158,6 +211,11 @@ static int commit(struct daemon *d, struct daemon_rollout *r,
 
 	if (!a->changed && !a->write_route)
 		return 0;
+	err = own_vip(d, r);
+	if (err) {
+		end_orphaned(d, r, err);
+		return err;
+	}
 	xs_route_read(&d->dp, r->vip_id, &before);
 	r->record.rollout = *next;
 	r->record.route_pending = a->write_route;
@@ -177,13 +235,19 @@ static int commit(struct daemon *d, struct daemon_rollout *r,
 	}
 	if (a->write_route) {
 		xs_fault_point("route-pending", NULL);
-		err = xs_route_write(&d->dp, r->vip_id, &a->route);
+		/* only while the id still holds the VIP checked above */
+		err = xs_route_write_tagged(&d->dp, r->vip_id,
+					    (__u8)r->record.generation, &a->route);
+		if (err == -ESTALE) {
+			end_orphaned(d, r, err);
+			return err;
+		}
 		if (err)
 			pr_warn("Couldn't write the route of %s: %s\n",
 				r->record.vip, strerror(-err));
-		for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++)
+		for (__u8 pool = 0; !err && pool < XS_POOL_COUNT; pool++)
 			if (a->flush[pool])
-				xs_pool_flush(&d->dp, r->vip_id, pool);
+				xs_service_flush(&d->dp, r->vip_id, pool);
 		r->record.route_pending = false;
 		if (!err)
 			save_all(d);
@@ -215,7 +279,8 @@ static void measure(struct daemon *d, struct daemon_rollout *r,
 	struct xs_pool_stats now[XS_POOL_COUNT], window[XS_POOL_COUNT];
 
 	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++) {
-		xs_pool_stats_read(&d->dp, r->vip_id, pool, &now[pool]);
+		/* the service's: its VIPs (v4, v6, ports) are judged as one */
+		xs_service_pool_stats(&d->dp, r->vip_id, pool, &now[pool]);
 		if (r->have_last)
 			xs_pool_stats_delta(&r->last[pool], &now[pool], &window[pool]);
 		else
@@ -261,14 +326,46 @@ static void tick_one(struct daemon *d, struct daemon_rollout *r, __u64 now)
 	commit(d, r, &next, &a, what);
 }
 
+/* A pause or bake that ends between two intervals: its next steps run
+ * now (the analysis keeps its interval). */
+static void step_on_time(struct daemon *d, struct daemon_rollout *r, __u64 now)
+{
+	struct xs_rollout next = r->record.rollout;
+	struct xs_actions a;
+	char what[400];
+
+	xs_rollout_advance(r->policy, &next, now, &a);
+	describe_step(&(struct daemon_rollout){ .record = { .rollout = next },
+						.policy = r->policy },
+		      what, sizeof(what));
+	/* not recorded (a full disk): the next interval tries again, not
+	 * every turn of the loop */
+	if (commit(d, r, &next, &a, a.changed ? what : NULL))
+		r->step_deferred = true;
+}
+
 void rollouts_tick(struct daemon *d, __u64 now)
 {
+	int err;
+
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < d->rollout_count; i++) {
 		struct daemon_rollout *r = &d->rollouts[i];
 
-		if (!active(r) || !r->policy || now < r->next_tick_ms)
+		if (!active(r) || !r->policy)
 			continue;
+		if (now < r->next_tick_ms) {
+			if (!r->step_deferred &&
+			    now >= xs_rollout_step_ends(r->policy, &r->record.rollout))
+				step_on_time(d, r, now);
+			continue;
+		}
+		r->step_deferred = false;
+		err = own_vip(d, r);
+		if (err) {
+			end_orphaned(d, r, err);
+			continue;
+		}
 		tick_one(d, r, now);
 		r->next_tick_ms = now + r->policy->interval_ms;
 	}
@@ -280,24 +377,47 @@ __u64 rollouts_next_deadline(struct daemon *d, __u64 now)
 	__u64 next = now + 1000;
 
 	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < d->rollout_count; i++)
-		if (active(&d->rollouts[i]) && d->rollouts[i].next_tick_ms < next)
-			next = d->rollouts[i].next_tick_ms;
+	for (size_t i = 0; i < d->rollout_count; i++) {
+		const struct daemon_rollout *r = &d->rollouts[i];
+
+		if (!active(r) || !r->policy)
+			continue;
+		if (r->next_tick_ms < next)
+			next = r->next_tick_ms;
+		if (!r->step_deferred &&
+		    xs_rollout_step_ends(r->policy, &r->record.rollout) < next)
+			next = xs_rollout_step_ends(r->policy, &r->record.rollout);
+	}
 	pthread_mutex_unlock(&d->lock);
 	return next > now ? next : now;
 }
 
-/* Ties a persisted record to the running VIP and its policy. */
+static bool created_at_start(const struct daemon *d,
+			     const struct xs_vip_key *key)
+{
+	for (size_t i = 0; i < d->created_count; i++)
+		if (!memcmp(&d->created[i], key, sizeof(*key)))
+			return true;
+	return false;
+}
+
+/*
+ * Ties a persisted record to the running VIP and its policy. A record is
+ * bound to the generation it was started on; a VIP that this start of
+ * splitd created from the configuration (after a reboot, the data plane
+ * is new) is the one the record was for, and takes its place.
+ */
 static int bind_record(struct daemon *d, struct daemon_rollout *r)
 {
-	struct xs_vip_entry vip;
+	struct xs_vip vip;
 
 	r->policy = xs_config_policy(d->config, r->record.policy);
-	if (xs_parse_vip(r->record.vip, &r->key) ||
-	    xs_vip_lookup(&d->dp, &r->key, &vip))
+	if (xs_vip_read(&d->dp, &r->record.key, &vip))
 		return -ENOENT;
-	r->vip_id = vip.vip.vip_id;
-	return 0;
+	if (!r->record.generation || created_at_start(d, &r->record.key))
+		r->record.generation = vip.generation;
+	r->vip_id = vip.vip_id;
+	return vip.generation == r->record.generation ? 0 : -ESTALE;
 }
 
 int rollouts_restore(struct daemon *d)
@@ -319,21 +439,30 @@ int rollouts_restore(struct daemon *d)
 
 		memset(r, 0, sizeof(*r));
 		r->record = records[i];
-		if (bind_record(d, r)) {
-			pr_warn("Dropping the rollout of %s: the VIP is gone\n",
-				records[i].vip);
+		err = bind_record(d, r);
+		if (err) {
+			/* audited if it was under way; then forgotten */
+			pr_warn("Dropping the rollout of %s: %s while splitd was not running\n",
+				r->record.vip, why_not_owned(err));
+			if (active(r)) {
+				d->rollout_count++;
+				end_orphaned(d, r, err);
+				d->rollout_count--;
+			}
 			continue;
 		}
 		if (!r->policy && active(r)) {
 			pr_warn("The rollout of %s uses policy '%s', which the configuration no longer has; pausing it\n",
 				r->record.vip, r->record.policy);
 			r->record.rollout.phase = XS_PHASE_PAUSED;
+			r->record.rollout.paused_at_ms = now_ms();
 		}
 		/* a crash between recording a decision and writing it */
 		if (r->record.route_pending) {
 			struct xs_route route = xs_rollout_route(&r->record.rollout);
 
-			xs_route_write(&d->dp, r->vip_id, &route);
+			xs_route_write_tagged(&d->dp, r->vip_id,
+					      (__u8)r->record.generation, &route);
 			r->record.route_pending = false;
 			pr_info("Rewrote the route of %s that a crash interrupted\n",
 				r->record.vip);
@@ -351,18 +480,43 @@ static struct daemon_rollout *find(struct daemon *d,
 				   const struct xs_vip_key *key)
 {
 	for (size_t i = 0; i < d->rollout_count; i++)
-		if (!memcmp(&d->rollouts[i].key, key, sizeof(*key)))
+		if (!memcmp(&d->rollouts[i].record.key, key, sizeof(*key)))
 			return &d->rollouts[i];
 	return NULL;
 }
 
-static void print_status(const struct daemon_rollout *r, __u64 now)
+/* The VIPs the rollout drives: its own, and those sharing its route. */
+static void print_service(struct daemon *d, struct daemon_rollout *r)
+{
+	struct xs_vip_entry *members = NULL;
+	size_t count = 0;
+
+	if (!own_vip(d, r))
+		members = xs_service_members(&d->dp, r->vip_id, &count);
+	out_array_begin("service");
+	for (size_t i = 0; i < count; i++) {
+		char text[80];
+
+		xs_format_vip(&members[i].key, text, sizeof(text));
+		out_string(NULL, text);
+	}
+	out_array_end();
+	free(members);
+}
+
+static void print_status(struct daemon *d, struct daemon_rollout *r, __u64 now)
 {
 	const struct xs_rollout *ro = &r->record.rollout;
 	struct xs_route route = xs_rollout_route(ro);
 
+	/* what the data plane does, which an operator's --force may have
+	 * made differ from the rollout's own route while it is paused */
+	if (!own_vip(d, r))
+		xs_route_read(&d->dp, r->vip_id, &route);
+
 	out_object_begin(NULL);
 	out_string("vip", r->record.vip);
+	print_service(d, r);
 	out_string("policy", r->record.policy);
 	out_string("phase", xs_phase_name(ro->phase));
 	/* 1-based; a finished rollout stands on its last step */
@@ -433,26 +587,37 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 			 policy_name ? policy_name : vip_text);
 		return -EINVAL;
 	}
+	/* a rollout whose VIP was replaced has ended, whether or not a tick
+	 * has noticed yet */
+	if (r && active(r) && own_vip(d, r))
+		end_orphaned(d, r, own_vip(d, r));
 	if (r && active(r)) {
 		snprintf(message, size, "a rollout of %s is already %s; pause, resume, promote or abort it",
-			 vip_text, xs_phase_name(r->record.rollout.phase));
+			 r->record.vip, xs_phase_name(r->record.rollout.phase));
 		return -EBUSY;
 	}
 	if (!r) {
-		if (d->rollout_count == XS_CONFIG_MAX_VIPS) {
+		/* a finished rollout's place, if all are taken */
+		for (size_t i = 0; d->rollout_count == XS_CONFIG_MAX_VIPS &&
+				   !r && i < d->rollout_count; i++)
+			if (!active(&d->rollouts[i]))
+				r = &d->rollouts[i];
+		if (!r && d->rollout_count == XS_CONFIG_MAX_VIPS) {
 			snprintf(message, size, "too many rollouts");
 			return -ENOSPC;
 		}
-		r = &d->rollouts[d->rollout_count++];
+		if (!r)
+			r = &d->rollouts[d->rollout_count++];
 		memset(r, 0, sizeof(*r));
 	}
 	fresh = *r;
 	memset(&fresh.record, 0, sizeof(fresh.record));
-	snprintf(fresh.record.vip, sizeof(fresh.record.vip), "%s", vip_text);
+	fresh.record.key = *key;
+	fresh.record.generation = vip.vip.generation;
+	xs_format_vip(key, fresh.record.vip, sizeof(fresh.record.vip));
 	snprintf(fresh.record.policy, sizeof(fresh.record.policy), "%s",
 		 policy_name);
 	fresh.policy = xs_config_policy(d->config, policy_name);
-	fresh.key = *key;
 	fresh.vip_id = vip.vip.vip_id;
 	fresh.have_last = false;
 	fresh.next_tick_ms = now + fresh.policy->interval_ms;
@@ -470,10 +635,22 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 	return 0;
 }
 
-void rollouts_command(struct daemon *d, const char *verb, const char *vip_text,
-		      const char *policy, uid_t uid, char *reply,
-		      size_t reply_size)
+/* A VIP that shares another's route is part of that VIP's service: the
+ * service has one rollout, kept under its first VIP. */
+static void service_of(struct daemon *d, struct xs_vip_key *key)
 {
+	struct xs_vip_entry entry, primary;
+
+	if (!xs_vip_lookup(&d->dp, key, &entry) &&
+	    !xs_service_primary(&d->dp, &entry, &primary))
+		*key = primary.key;
+}
+
+void rollouts_command(struct daemon *d, const struct control_request *request,
+		      uid_t uid, char *reply, size_t reply_size)
+{
+	const char *verb = request->verb, *vip_text = request->vip;
+	const char *policy = request->policy;
 	char message[400] = "", what[400];
 	struct xs_vip_key key;
 	struct daemon_rollout *r = NULL;
@@ -490,7 +667,7 @@ void rollouts_command(struct daemon *d, const char *verb, const char *vip_text,
 		out_bool("ok", true);
 		out_array_begin("rollouts");
 		for (size_t i = 0; i < d->rollout_count; i++)
-			print_status(&d->rollouts[i], now);
+			print_status(d, &d->rollouts[i], now);
 		out_array_end();
 		out_object_end();
 		goto reply;
@@ -500,6 +677,7 @@ void rollouts_command(struct daemon *d, const char *verb, const char *vip_text,
 		err = -EINVAL;
 		goto fail;
 	}
+	service_of(d, &key);
 	if (!strcmp(verb, "start")) {
 		err = start(d, &key, vip_text, policy, now, message, sizeof(message));
 		if (err)
@@ -523,10 +701,11 @@ void rollouts_command(struct daemon *d, const char *verb, const char *vip_text,
 		err = xs_rollout_resume(&next, now, &a);
 	else if (!strcmp(verb, "promote") && r->policy)
 		err = xs_rollout_promote(r->policy, &next, now, &a);
-	else if (!strcmp(verb, "abort") && r->policy)
-		err = xs_rollout_abort(r->policy, &next, "aborted by an operator", &a);
-	else if (!strcmp(verb, "undo") && r->policy)
-		err = xs_rollout_undo(r->policy, &next, &a);
+	else if (!strcmp(verb, "abort"))
+		err = xs_rollout_abort(&next, "aborted by an operator",
+				       request->flush, &a);
+	else if (!strcmp(verb, "undo"))
+		err = xs_rollout_undo(&next, request->flush, &a);
 	else
 		err = -EINVAL;
 	if (err) {
@@ -551,7 +730,7 @@ done:
 	out_string("message", message);
 	out_array_begin("rollouts");
 	if (r)
-		print_status(r, now);
+		print_status(d, r, now);
 	out_array_end();
 	out_object_end();
 	goto reply;

@@ -21,11 +21,11 @@
 struct daemon_rollout {
 	struct xs_rollout_record record;
 	const struct xs_policy *policy;
-	struct xs_vip_key key;
-	__u32 vip_id;
+	__u32 vip_id; /* of record.key, while its generation is record's */
 	struct xs_pool_stats last[XS_POOL_COUNT];
 	bool have_last;
 	__u64 next_tick_ms;
+	bool step_deferred; /* a step due between ticks could not be recorded */
 	__u64 rollbacks[XS_MAX_RULES]; /* automatic, by the rule that failed */
 	char history[XS_HISTORY_SIZE][256]; /* the latest decisions */
 	__u32 history_next;
@@ -43,6 +43,10 @@ struct daemon {
 	pthread_mutex_t lock; /* rollouts, against the metrics thread */
 	struct daemon_rollout rollouts[XS_CONFIG_MAX_VIPS];
 	size_t rollout_count;
+	/* VIPs this start created from the configuration (a new data plane):
+	 * their recorded rollouts are theirs */
+	struct xs_vip_key created[XS_CONFIG_MAX_VIPS];
+	size_t created_count;
 	int control_fd;
 	int metrics_fd; /* bound before privileges are dropped */
 	void *metrics;  /* struct MHD_Daemon */
@@ -54,18 +58,32 @@ struct daemon {
 };
 
 extern volatile sig_atomic_t splitd_stop;
+extern volatile sig_atomic_t splitd_reload; /* SIGHUP arrived */
 
-/* Wall-clock milliseconds: persisted step times must survive a restart. */
+/* The rollouts' clock (xs_clock_ms): never steps with the wall clock. */
 __u64 now_ms(void);
+
+/* configure.c: the maps as the configuration says, a restart changing no
+ * weights (the rule is in configure.c and splitd(8)) */
+int configure(struct daemon *d, const struct xs_config_file *config,
+	      const struct xs_rollout_record *records, size_t record_count,
+	      const char *why, char *error, size_t error_size);
+
+/* reload.c: SIGHUP's reload, in a thread of its own */
+int reload_start(struct daemon *d);
+void reload_request(void);
+void reload_stop(void);
 
 /* rollouts.c */
 int rollouts_restore(struct daemon *d);
+/* Records every rollout as it stands (at exit: elapsed times are kept). */
+void rollouts_save(struct daemon *d);
 void rollouts_tick(struct daemon *d, __u64 now);
 __u64 rollouts_next_deadline(struct daemon *d, __u64 now);
 /* Runs an operator command; fills a JSON reply. */
-void rollouts_command(struct daemon *d, const char *verb, const char *vip,
-		      const char *policy, uid_t uid, char *reply,
-		      size_t reply_size);
+struct control_request;
+void rollouts_command(struct daemon *d, const struct control_request *request,
+		      uid_t uid, char *reply, size_t reply_size);
 
 /* control.c */
 /* open (bound, owned: privileged), then listen once ready */

@@ -1,0 +1,484 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""The control plane left alone: a rollout writes only to the VIP it was
+started on, a restart changes no weights, one writer owns a route, an
+operator's abort or undo breaks no healthy connection, probes never lose a
+transition, and a wall-clock step changes no decision."""
+import fcntl
+import json
+import os
+import signal
+import time
+
+from harness import check, test, wait_for
+
+VIP = "10.77.100.1:80/tcp"
+OTHER = "10.77.100.2:80/tcp"
+
+BACKENDS = """    backends:
+      - {address: 10.77.0.11, pool: blue}
+      - {address: 10.77.0.12, pool: blue}
+      - {address: 10.77.0.21, pool: green}
+      - {address: 10.77.0.22, pool: green}
+      - {address: 10.77.0.31, pool: canary}
+      - {address: 10.77.0.32, pool: canary}
+"""
+
+CONFIG = """
+daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
+vips:
+  - vip: 10.77.100.1:80/tcp
+    weights: %(weights)s
+    rollout: slow
+""" + BACKENDS + """%(extra)s
+rollouts:
+  - name: slow
+    interval: 500ms
+    steps:
+      - weights: {canary: 10}
+      - pause: 2s
+      - weights: {canary: 20}
+      - pause: 60s
+  - name: green-now
+    interval: 500ms
+    steps:
+      - switch
+      - bake: 1s
+  - name: bake-long
+    interval: 500ms
+    steps:
+      - weights: {canary: 0}
+      - switch
+      - bake: 60s
+  - name: half-canary
+    interval: 500ms
+    flush_canary: true
+    steps:
+      - weights: {canary: 50}
+      - pause: 60s
+  - name: on-time
+    interval: 1s
+    steps:
+      - weights: {canary: 10}
+      - pause: 2200ms
+      - weights: {canary: 20}
+      - pause: 60s
+  - name: watched
+    interval: 500ms
+    steps:
+      - weights: {canary: 20}
+      - pause: 10s
+      - weights: {canary: 30}
+      - pause: 60s
+    analysis:
+      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
+         min_samples: 5, failures: 1}
+"""
+
+ONLY_OTHER = """
+daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
+vips:
+  - vip: 10.77.100.2:80/tcp
+    backends:
+      - {address: 10.77.0.11, pool: blue}
+"""
+
+
+SECOND_VIP = """  - vip: 10.77.100.2:80/tcp
+    backends:
+      - {address: 10.77.0.12, pool: blue}
+"""
+
+
+def config(weights="{blue: 100, green: 0, canary: 0}", extra=""):
+    return CONFIG % {"weights": weights, "extra": extra}
+
+
+def status(lab, vip=VIP):
+    return lab.json("rollout", "status", vip)["rollouts"][0]
+
+
+def route(lab, vip=VIP):
+    shown = lab.json("vip", "show", vip)
+    return {pool: shown[pool] for pool in ("blue", "green", "canary", "live")}
+
+
+def audit(lab, needle):
+    with open(os.path.join(lab.state_dir, "audit.log")) as log:
+        return [json.loads(line) for line in log if needle in line]
+
+
+def audit_time(entry):
+    stamp = time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S")
+    return time.mktime(stamp) - time.timezone + int(entry["time"][20:23]) / 1000.0
+
+
+def recreate(lab):
+    lab.service(VIP, {"blue": ["blue1"], "canary": ["canary1"]})
+
+
+def stays(get, good, seconds, what):
+    """good(get()) holds at every look for the whole time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = get()
+        check(good(value), "%s: %s" % (what, value))
+        time.sleep(0.1)
+
+
+@test
+def rollout_never_writes_to_a_recreated_vip(lab):
+    """trust: a rollout ends when its VIP is deleted or dropped by apply, and never writes to the VIP re-created on its id"""
+    lab.start_splitd(config())
+    for how in ("vip del", "apply"):
+        lab.ok("rollout", "start", VIP, "slow")
+        wait_for(lambda: route(lab)["canary"] == 10, 10, "canary 10%")
+        if how == "vip del":
+            lab.ok("vip", "del", VIP)
+        else:
+            path = os.path.join(lab.state_dir, "other.yaml")
+            with open(path, "w") as other:
+                other.write(ONLY_OTHER)
+            lab.ok("apply", "-f", path)
+            check(lab.json("vip", "list")[0]["vip"] == OTHER, "apply kept the VIP")
+        recreate(lab)
+        fresh = route(lab)
+        check(fresh["canary"] == 0 and fresh["blue"] == 100, "re-created as %s" % fresh)
+        # the old rollout's next step (canary 20%) is due 2 s after its first
+        stays(lambda: route(lab), lambda now: now == fresh, 3.5,
+              "the old rollout wrote to the re-created VIP (%s)" % how)
+        ended = status(lab)
+        print("     after %s and re-create: the rollout is %s (%s); the new VIP stayed %s"
+              % (how, ended["phase"], ended.get("reason"), fresh))
+        check(ended["phase"] == "aborted" and "deleted" in ended.get("reason", ""),
+              "rollout after %s: %s" % (how, ended))
+        check(audit(lab, "ended: its VIP was deleted"), "no audit line for the end")
+        for vip in lab.json("vip", "list"):
+            lab.ok("vip", "del", vip["vip"])
+        recreate(lab)
+        lab.forget_rollouts()
+        lab.stop_splitd()
+        lab.start_splitd(config())
+
+
+@test
+def restart_keeps_weights(lab):
+    """trust: restarts keep a rollout's weights (VIP written 10.77.100.1:0080/tcp) and a finished rollout's outcome; an edited file's weights take effect"""
+    lab.start_splitd(config())
+    lab.ok("rollout", "start", "10.77.100.1:0080/tcp", "slow")
+    wait_for(lambda: route(lab)["canary"] == 10, 10, "canary 10%")
+    lab.stop_splitd()
+    lab.start_splitd(config())
+    after = route(lab)
+    check(after["canary"] == 10, "restart mid-rollout gave %s" % after)
+    lab.ok("rollout", "abort", VIP)
+    lab.ok("rollout", "start", VIP, "green-now")
+    wait_for(lambda: status(lab)["phase"] == "succeeded", 10, "the switch to green")
+    finished = route(lab)
+    check(finished["green"] == 100 and finished["live"] == "green", "finished at %s" % finished)
+    lab.stop_splitd()
+    lab.start_splitd(config())  # the file still says blue 100
+    restarted = route(lab)
+    # a reboot: the data plane is new, the state directory is not
+    lab.stop_splitd()
+    lab.ok("vip", "del", VIP)
+    lab.start_splitd(config())
+    rebooted = route(lab)
+    lab.stop_splitd()
+    lab.start_splitd(config("{blue: 50, green: 50, canary: 0}"))
+    edited = route(lab)
+    print("     mid-rollout restart: canary %s%%; finished rollout %s; after a restart %s; "
+          "re-created %s; file edited to 50/50: %s" % (after["canary"], finished, restarted,
+                                                        rebooted, edited))
+    check(restarted == finished, "a restart changed the weights to %s" % restarted)
+    check(rebooted == finished, "a re-created data plane got %s" % rebooted)
+    check(edited["blue"] == 50 and edited["green"] == 50, "the edit was not applied: %s" % edited)
+
+
+@test
+def one_writer_per_route(lab):
+    """trust: weights, switch and apply on a VIP under rollout are refused or kept, naming it; --force pauses it first"""
+    lab.start_splitd(config())
+    lab.ok("rollout", "start", VIP, "slow")
+    wait_for(lambda: route(lab)["canary"] == 10, 10, "canary 10%")
+    before = route(lab)
+    weights = lab.splitctl("weights", VIP, "blue", "50", "green", "0", "canary", "50")
+    switch = lab.splitctl("switch", VIP, "green")
+    path = os.path.join(lab.state_dir, "half.yaml")
+    with open(path, "w") as half:
+        half.write(config("{blue: 50, green: 0, canary: 50}"))
+    dry = lab.ok("apply", "--dry-run", "-f", path)
+    print("     weights: exit %d: %s" % (weights.returncode, weights.stderr.strip()))
+    check(weights.returncode == 1 and "under a rollout" in weights.stderr and
+          "slow" in weights.stderr, "weights under a rollout: %d %s" %
+          (weights.returncode, weights.stderr))
+    check(switch.returncode == 1 and "under a rollout" in switch.stderr,
+          "switch under a rollout: %d %s" % (switch.returncode, switch.stderr))
+    check("= weights %s: kept" % VIP in dry and "~ weights" not in dry,
+          "apply --dry-run: %s" % dry)
+    check(route(lab) == before, "the route changed: %s" % route(lab))
+    lab.ok("weights", VIP, "blue", "50", "green", "0", "canary", "50", "--force")
+    forced = route(lab)
+    state = status(lab)
+    check(state["phase"] == "paused", "rollout after --force: %s" % state["phase"])
+    check(forced["canary"] == 50 and state["route"]["canary"] == 50,
+          "map %s, status %s" % (forced, state["route"]))
+    stays(lambda: route(lab), lambda now: now == forced, 3,
+          "the paused rollout wrote its route")
+    check(audit(lab, "pause by uid 0") and audit(lab, "--force"),
+          "the forced write or the pause is not in the audit log")
+
+
+@test
+def operator_abort_and_undo_drain(lab):
+    """trust: abort and undo keep the canary's healthy connections (drain); undo works during the bake"""
+    lab.start_splitd(config())
+    lab.ok("rollout", "start", VIP, "half-canary")
+    wait_for(lambda: route(lab)["canary"] == 50, 10, "canary 50%")
+    process = lab.client_background("hold", "10.77.100.1", 80, 30, 3)
+    time.sleep(0.5)
+    aborted = time.monotonic()
+    lab.ok("rollout", "abort", VIP)
+    result = lab.finish(process)
+    held_on_canary = [h for h in result["held"] if h["server"].startswith("canary")]
+    broken = [h for h in result["held"] if h["broken"]]
+    late = [n for n in result["new"] if n[0] > aborted + 0.2 and n[1].startswith("canary")]
+    print("     abort: %d of 30 long-lived connections on the canary, %d broken; "
+          "%d new connections to the canary after it" % (len(held_on_canary), len(broken),
+                                                        len(late)))
+    check(held_on_canary, "no long-lived connection on the canary")
+    check(not broken, "abort broke: %s" % broken[:2])
+    check(all(h["servers_seen"] == [h["server"].split()[0]] for h in result["held"]),
+          "a connection moved")
+    check(not late, "new connections still reach the canary: %s" % late[:3])
+    lab.ok("rollout", "start", VIP, "bake-long")
+    wait_for(lambda: status(lab).get("step_kind") == "bake", 10, "the bake")
+    undo = lab.splitctl("rollout", "undo", VIP)
+    check(undo.returncode == 0, "undo during the bake: %s" % undo.stderr)
+    state = status(lab)
+    check(state["phase"] == "rolled-back" and route(lab)["blue"] == 100 and
+          route(lab)["live"] == "blue", "after undo: %s %s" % (state["phase"], route(lab)))
+
+
+PROBED = """
+daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
+vips:
+  - vip: 10.77.100.1:80/tcp
+    probe: {type: tcp, port: 80, interval: 200ms, timeout: 150ms, rise: 2, fall: 2}
+    backends:
+      - {address: 10.77.0.11, pool: blue}
+      - {address: 10.77.0.12, pool: blue}
+"""
+
+
+def backend_state(lab, address):
+    return [b for b in lab.json("backend", "list", VIP) if b["backend"] == address][0]["state"]
+
+
+def hold_pin_lock(lab, seconds):
+    """Holds the pin directory's lock as a slow splitctl would."""
+    fd = os.open(lab.pin_dir, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    time.sleep(seconds)
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+    return time.monotonic()
+
+
+@test
+def probes_never_lose_a_transition(lab):
+    """trust: a backend that dies (or returns) while the pin lock is busy goes DOWN (or UP) once it is free"""
+    lab.start_splitd(PROBED)
+    wait_for(lambda: backend_state(lab, "10.77.0.11") == "up", 5, "blue1 up")
+    lab.stop_server("blue1")
+    released = hold_pin_lock(lab, 4)
+    down = wait_for(lambda: backend_state(lab, "10.77.0.11") == "down" and time.monotonic(),
+                    5, "blue1 DOWN after the lock was released")
+    lab.start_server("blue1")
+    released_up = hold_pin_lock(lab, 4)
+    up = wait_for(lambda: backend_state(lab, "10.77.0.11") == "up" and time.monotonic(),
+                  5, "blue1 UP after the lock was released")
+    print("     lock held 4 s each time: DOWN %.0f ms and UP %.0f ms after it was free"
+          % ((down - released) * 1000, (up - released_up) * 1000))
+
+
+@test
+def steps_end_on_time(lab):
+    """trust: a 2.2 s pause with a 1 s interval ends on time, across a restart"""
+    lab.start_splitd(config())
+    lab.ok("rollout", "start", VIP, "on-time")
+    wait_for(lambda: route(lab)["canary"] == 10, 10, "canary 10%")
+    started = audit_time(audit(lab, "started with policy on-time")[-1])
+    time.sleep(0.5)
+    lab.stop_splitd()
+    lab.start_splitd(config())
+    wait_for(lambda: route(lab)["canary"] == 20, 10, "canary 20%")
+    ended = audit_time(audit(lab, "step 4/4 (pause)")[-1])
+    late = ended - started - 2.2
+    print("     the pause lasted %.3f s (2.2 s asked, a restart in it): %.0f ms late"
+          % (ended - started, late * 1000))
+    check(-0.05 < late < 0.25, "the pause ended %.0f ms late" % (late * 1000))
+
+
+def step_wall_clock(seconds):
+    time.clock_settime(time.CLOCK_REALTIME, time.clock_gettime(time.CLOCK_REALTIME) + seconds)
+
+
+@test
+def wall_clock_steps_change_nothing(lab):
+    """trust: a wall-clock step of +1 h ends no pause, one of -1 h stops no analysis"""
+    lab.start_splitd(config())
+    lab.ok("rollout", "start", VIP, "watched")
+    wait_for(lambda: route(lab)["canary"] == 20, 10, "canary 20%")
+    wall, mono = time.clock_gettime(time.CLOCK_REALTIME), time.monotonic()
+    try:
+        step_wall_clock(3600)
+        stays(lambda: route(lab), lambda now: now["canary"] == 20, 2,
+              "+1 h ended the 10 s pause")
+        step_wall_clock(-7200)
+        process = lab.client_background("hold", "10.77.100.1", 80, 1, 4)
+        time.sleep(0.5)
+        lab.stop_server("canary1")
+        lab.stop_server("canary2")
+        stopped = time.monotonic()
+        rolled = wait_for(lambda: route(lab)["canary"] == 0 and time.monotonic(), 5,
+                          "a rollback with the clock 1 h behind")
+        lab.finish(process)
+    finally:
+        time.clock_settime(time.CLOCK_REALTIME, wall + time.monotonic() - mono)
+        lab.start_server("canary1")
+        lab.start_server("canary2")
+    print("     +1 h: the pause held; -1 h: the broken canary rolled back %.0f ms after "
+          "its servers stopped" % ((rolled - stopped) * 1000))
+    check(status(lab)["phase"] == "rolled-back", "phase %s" % status(lab)["phase"])
+
+
+def reload(lab, text, outcome):
+    """Writes the file splitd reads, sends SIGHUP, waits for the audit line."""
+    before = len(audit(lab, "splitd: reload"))
+    with open(os.path.join(lab.state_dir, "splitd.yaml"), "w") as config_file:
+        config_file.write(text)
+    sent = time.monotonic()
+    lab.splitd.send_signal(signal.SIGHUP)
+    entry = wait_for(lambda: len(audit(lab, "splitd: reload")) > before and
+                     audit(lab, "splitd: reload")[-1], 10, "the reload's audit line")
+    check(outcome in entry["command"], "reload said: %s" % entry["command"])
+    return time.monotonic() - sent
+
+
+@test
+def sighup_reloads(lab):
+    """trust: SIGHUP applies the edited file as apply -f would, audited; a bad file changes nothing; a rollout keeps its weights"""
+    lab.start_splitd(config())
+    took = reload(lab, config("{blue: 90, green: 0, canary: 10}", SECOND_VIP), "reloaded")
+    check(route(lab)["canary"] == 10, "the edited weights: %s" % route(lab))
+    check(sorted(v["vip"] for v in lab.json("vip", "list")) == [VIP, OTHER],
+          "VIPs after the reload: %s" % lab.json("vip", "list"))
+    before = (route(lab), lab.json("vip", "list"), lab.json("backend", "list", VIP))
+    reload(lab, "vips: [[[\n", "refused")
+    reload(lab, config("{blue: 90, green: 0, canary: 10}").replace("10.77.0.11", "10.77.0.311"),
+           "refused")
+    check(lab.splitd.poll() is None, "splitd died on a bad file")
+    check((route(lab), lab.json("vip", "list"), lab.json("backend", "list", VIP)) == before,
+          "a refused reload changed something")
+    lab.ok("rollout", "start", VIP, "slow")
+    wait_for(lambda: route(lab)["canary"] == 20, 10, "canary 20%")
+    reload(lab, config("{blue: 50, green: 0, canary: 50}", SECOND_VIP), "reloaded")
+    during = route(lab)
+    print("     reload applied in %.0f ms; two bad files refused, nothing changed; "
+          "under a rollout the file's 50/50 gave %s" % (took * 1000, during))
+    check(during["canary"] == 20, "the reload took the route from the rollout: %s" % during)
+    check(status(lab)["phase"] == "running", "the rollout after the reload: %s" % status(lab))
+
+
+V6 = "[fd77:100::1]:80/tcp"
+
+
+def first_mixed(answers):
+    """Connections answered by blue after another one had been answered by
+    green: moments when the two families saw different weights."""
+    seen_green, mixed = False, []
+    for when, address, server in sorted(answers):
+        if server.startswith("green"):
+            seen_green = True
+        elif server.startswith("blue") and seen_green:
+            mixed.append([when, address, server])
+    return mixed
+
+
+def switch_under_traffic(lab, commands):
+    process = lab.client_background("alternate", "10.77.100.1,fd77:100::1", 80, 3)
+    time.sleep(1.0)
+    for command in commands:
+        lab.ok(*command)
+    answers = lab.finish(process)["answers"]
+    failed = [a for a in answers if a[2].startswith("error")]
+    check(not failed, "connections failed: %s" % failed[:3])
+    for address in ("10.77.100.1", "fd77:100::1"):
+        servers = {a[2].rstrip("0123456789") for a in answers if a[1] == address}
+        check(servers == {"blue", "green"}, "%s saw %s" % (address, servers))
+    return answers, first_mixed(answers)
+
+
+@test
+def service_switches_as_one(lab):
+    """trust: a dual-stack service (v4 and v6 VIPs sharing one route) switches blue->green in one write: no moment where v4 and v6 clients see different weights"""
+    def services(shared):
+        lab.service(VIP, {"blue": ["blue1"], "green": ["green1"], "canary": ["canary1"]})
+        lab.ok("vip", "add", V6, *(["share", VIP] if shared else []))
+        for pool, name in (("blue", "blue1"), ("green", "green1"), ("canary", "canary1")):
+            lab.ok("backend", "add", V6, pool, "fd77::" + {"blue1": "11", "green1": "21",
+                                                           "canary1": "31"}[name])
+
+    def clear():
+        lab.ok("vip", "del", V6)
+        lab.ok("vip", "del", VIP)
+
+    services(shared=False)
+    answers, apart = switch_under_traffic(lab, [("switch", VIP, "green"),
+                                                ("switch", V6, "green")])
+    clear()
+    services(shared=True)
+    refused = lab.splitctl("vip", "del", VIP)
+    check(refused.returncode == 1 and "first of a service" in refused.stderr,
+          "deleting the service's first VIP: %s" % refused.stderr)
+    answers, together = switch_under_traffic(lab, [("switch", V6, "green")])
+    print("     %d connections alternating v4/v6 across the switch; two route entries: %d "
+          "answered by blue after another had green; one shared entry: %d"
+          % (len(answers), len(apart), len(together)))
+    check(not together, "v4 and v6 saw different weights: %s" % together[:3])
+    lab.start_splitd(CONFIG_SERVICE)
+    lab.ok("rollout", "start", V6, "slow")
+    wait_for(lambda: route(lab)["canary"] == 10 and route(lab, V6)["canary"] == 10, 10,
+             "canary 10% on both")
+    state = status(lab, V6)
+    check(state["vip"] == VIP and state["service"] == [VIP, V6],
+          "the service's rollout: %s %s" % (state["vip"], state["service"]))
+    check(lab.splitctl("weights", V6, "blue", "50", "green", "0", "canary", "50").returncode
+          == 1, "weights on the service's other VIP during its rollout")
+    lab.ok("rollout", "abort", V6)
+    check(route(lab)["canary"] == 0 and route(lab, V6)["canary"] == 0, "after the abort")
+    lab.stop_splitd()
+    clear()
+
+
+CONFIG_SERVICE = """
+daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
+vips:
+  - vip: 10.77.100.1:80/tcp
+    backends:
+      - {address: 10.77.0.11, pool: blue}
+      - {address: 10.77.0.21, pool: green}
+      - {address: 10.77.0.31, pool: canary}
+  - vip: "[fd77:100::1]:80/tcp"
+    share: 10.77.100.1:80/tcp
+    backends:
+      - {address: "fd77::11", pool: blue}
+      - {address: "fd77::21", pool: green}
+      - {address: "fd77::31", pool: canary}
+rollouts:
+  - name: slow
+    interval: 500ms
+    steps:
+      - weights: {canary: 10}
+      - pause: 60s
+"""

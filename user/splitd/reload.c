@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * SIGHUP: the configuration file read again, validated whole, and made
+ * the maps' by the same rule as at start (configure.c), audited. A file
+ * that does not load, or a plan that cannot be carried out, changes
+ * nothing and splitd keeps running with what it had.
+ *
+ * The reload runs in a thread of its own: resolving a new backend's MAC
+ * or waiting for the pin directory's lock takes seconds, and the loop that
+ * decides and rolls back must not wait for it. The new configuration
+ * replaces the old under the daemon's lock, with every rollout's policy
+ * looked up again by name in the same step; readers of the configuration
+ * (rollouts, probes, control requests) hold that lock while they read.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "user/lib/audit.h"
+#include "user/lib/lock.h"
+#include "user/lib/log.h"
+#include "splitd.h"
+
+#define RELOAD_LOCK_WAIT_MS 5000
+
+static pthread_t thread;
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reload_wanted = PTHREAD_COND_INITIALIZER;
+static bool wanted, running, stopping;
+
+static void say(struct daemon *d, const char *format, const char *detail)
+{
+	char command[700];
+
+	snprintf(command, sizeof(command), format, d->config_path, detail);
+	pr_info("%s\n", command);
+	xs_audit_append(d->state_dir, command, NULL, NULL);
+}
+
+/* What a reload cannot change in a running splitd: said, not applied. */
+static void warn_fixed(struct daemon *d, const struct xs_config_file *next)
+{
+	bool same = d->config->interface_count == next->interface_count;
+
+	for (__u32 i = 0; same && i < next->interface_count; i++)
+		same = !memcmp(&d->config->interfaces[i], &next->interfaces[i],
+			       sizeof(next->interfaces[i]));
+	if (!same)
+		pr_warn("Reload: the interfaces changed in %s; they take effect when splitd starts again\n",
+			d->config_path);
+	if (strcmp(d->config->metrics, next->metrics))
+		pr_warn("Reload: daemon.metrics changed in %s; it takes effect when splitd starts again\n",
+			d->config_path);
+}
+
+/* Under d->lock: the new configuration in, each rollout's policy found
+ * again by name (one the file dropped pauses its rollout). */
+static struct xs_config_file *swap_in(struct daemon *d,
+				      struct xs_config_file *next)
+{
+	struct xs_config_file *old = d->config;
+
+	d->config = next;
+	for (size_t i = 0; i < d->rollout_count; i++) {
+		struct daemon_rollout *r = &d->rollouts[i];
+
+		r->policy = xs_config_policy(next, r->record.policy);
+		if (!r->policy && r->record.rollout.phase == XS_PHASE_RUNNING) {
+			pr_warn("Reload: the rollout of %s uses policy '%s', which %s no longer has; pausing it\n",
+				r->record.vip, r->record.policy, d->config_path);
+			r->record.rollout.phase = XS_PHASE_PAUSED;
+			r->record.rollout.paused_at_ms = now_ms();
+			snprintf(r->record.rollout.reason,
+				 sizeof(r->record.rollout.reason),
+				 "paused: its policy '%s' left the configuration",
+				 r->record.policy);
+		}
+	}
+	return old;
+}
+
+static void reload(struct daemon *d)
+{
+	static struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
+	struct xs_config_file *next = calloc(1, sizeof(*next));
+	char error[512] = "";
+	size_t count = 0;
+	int lock, err;
+
+	if (!next)
+		return;
+	if (xs_config_load(d->config_path, next, error, sizeof(error))) {
+		say(d, "splitd: reload of %s refused, nothing changed: %s", error);
+		free(next);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	warn_fixed(d, next);
+	for (size_t i = 0; i < d->rollout_count; i++)
+		records[count++] = d->rollouts[i].record;
+	pthread_mutex_unlock(&d->lock);
+	/* as splitctl apply does: one writer of the VIPs and backends */
+	lock = xs_lock_pin_dir(d->pin_dir, RELOAD_LOCK_WAIT_MS);
+	if (lock < 0) {
+		say(d, "splitd: reload of %s refused, nothing changed: %s",
+		    "the pin directory stayed locked by another splitctl");
+		free(next);
+		return;
+	}
+	err = configure(d, next, records, count, "reload", error, sizeof(error));
+	xs_unlock(lock);
+	if (err) {
+		say(d, "splitd: reload of %s failed: %s", error);
+		free(next);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	next = swap_in(d, next);
+	pthread_mutex_unlock(&d->lock);
+	free(next);
+	say(d, "splitd: reloaded %s%s", "");
+}
+
+static void *reload_loop(void *arg)
+{
+	struct daemon *d = arg;
+
+	pthread_mutex_lock(&reload_lock);
+	while (!stopping) {
+		if (!wanted) {
+			pthread_cond_wait(&reload_wanted, &reload_lock);
+			continue;
+		}
+		wanted = false; /* signals during a reload make one more */
+		pthread_mutex_unlock(&reload_lock);
+		reload(d);
+		pthread_mutex_lock(&reload_lock);
+	}
+	pthread_mutex_unlock(&reload_lock);
+	return NULL;
+}
+
+int reload_start(struct daemon *d)
+{
+	if (pthread_create(&thread, NULL, reload_loop, d))
+		return -1;
+	running = true;
+	return 0;
+}
+
+void reload_request(void)
+{
+	pthread_mutex_lock(&reload_lock);
+	wanted = true;
+	pthread_cond_signal(&reload_wanted);
+	pthread_mutex_unlock(&reload_lock);
+}
+
+void reload_stop(void)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&reload_lock);
+	stopping = true;
+	pthread_cond_signal(&reload_wanted);
+	pthread_mutex_unlock(&reload_lock);
+	pthread_join(thread, NULL);
+	running = false;
+}
