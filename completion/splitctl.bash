@@ -10,7 +10,7 @@ _splitctl()
 {
 	local cur prev words cword
 	_init_completion || return
-	local objects="attach detach upgrade status vip backend weights switch override stats explain history help"
+	local objects="attach detach upgrade status vip backend weights switch override stats explain history apply rollout help"
 	local i object="" command="" position=0
 
 	for ((i = 1; i < cword; i++)); do
@@ -29,6 +29,8 @@ _splitctl()
 	--pin-dir | --state-dir) _filedir -d; return ;;
 	mode) COMPREPLY=($(compgen -W "l2dsr ipip" -- "$cur")); return ;;
 	split) COMPREPLY=($(compgen -W "flow client" -- "$cur")); return ;;
+	share) COMPREPLY=($(compgen -W "$(_splitctl_vips)" -- "$cur")); return ;;
+	-f | --file) _filedir; return ;;
 	state) COMPREPLY=($(compgen -W "up draining down" -- "$cur")); return ;;
 	esac
 
@@ -64,19 +66,28 @@ _splitctl()
 			[[ $object == override && $command == add && position -eq 4 ]]; then
 			COMPREPLY=($(compgen -W "blue green canary" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "mode split weight mac dev state" -- "$cur"))
+			COMPREPLY=($(compgen -W "mode split share weight mac dev state" -- "$cur"))
 		fi ;;
 	weights | switch | stats | explain)
 		if ((position == 1)); then
 			COMPREPLY=($(compgen -W "$(_splitctl_vips) help" -- "$cur"))
 		elif [[ $object == weights ]]; then
-			COMPREPLY=($(compgen -W "blue green canary" -- "$cur"))
+			COMPREPLY=($(compgen -W "blue green canary --force" -- "$cur"))
 		elif [[ $object == switch ]]; then
-			COMPREPLY=($(compgen -W "blue green --flush" -- "$cur"))
+			COMPREPLY=($(compgen -W "blue green --flush --force" -- "$cur"))
 		elif [[ $object == stats ]]; then
 			COMPREPLY=($(compgen -W "--watch --count" -- "$cur"))
 		fi ;;
 	history) COMPREPLY=($(compgen -W "--last" -- "$cur")) ;;
+	apply) COMPREPLY=($(compgen -W "-f --dry-run" -- "$cur")) ;;
+	rollout)
+		if [[ -z $command ]]; then
+			COMPREPLY=($(compgen -W "start status pause resume promote abort undo help" -- "$cur"))
+		elif ((position == 2)); then
+			COMPREPLY=($(compgen -W "$(_splitctl_vips)" -- "$cur"))
+		elif [[ $command == abort || $command == undo ]]; then
+			COMPREPLY=($(compgen -W "--flush" -- "$cur"))
+		fi ;;
 	esac
 }
 complete -F _splitctl splitctl

@@ -11,10 +11,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 2
 fi
 work=$(mktemp -d)
-# the benchmarks pin under directories of this run's own (tests/env.c), and
-# only those are removed: other runs' pins stay
-export XDPSPLIT_TEST_PIN_PREFIX=/sys/fs/bpf/xdpsplit-bench-$$
-trap 'rm -rf "$work" "$XDPSPLIT_TEST_PIN_PREFIX"-*' EXIT
+trap 'rm -rf "$work"; "$(dirname "$0")/clean-pins.sh"' EXIT
 
 echo "per-packet cost in BPF_PROG_TEST_RUN (under a minute) ..." >&2
 "$build/xdpsplit-bench" "$work/figures.tsv" > "$work/testrun.md"

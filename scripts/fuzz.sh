@@ -29,6 +29,6 @@ for target in config arguments control state audit packets; do
 done
 rm -rf /tmp/xdpsplit-fuzz-state-*
 # a packet fuzzer that crashed left its pin directory
-rm -rf /sys/fs/bpf/xdpsplit-test-* 2>/dev/null
+"$here/scripts/clean-pins.sh" 2>/dev/null
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -37,11 +37,7 @@ if [ $# -eq 0 ]; then
 fi
 rm -f "$log"
 
-for dir in /sys/fs/bpf/xdpsplit-test-*; do
-	[ -d "$dir" ] || continue
-	echo "warning: removing leftover pins in $dir" >&2
-	rm -rf "$dir"
-done
+"$here/scripts/clean-pins.sh"
 if [ "$skipped" -gt 0 ]; then
 	echo "total: $passed passed, $failed failed, $skipped skipped"
 else

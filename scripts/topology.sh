@@ -31,6 +31,9 @@ add_host() {
 	ip netns add "$ns"
 	ip link add eth0 netns "$ns" type veth peer name "p-$name" netns "$prefix-sw"
 	in_ns "$ns" ip link set lo up
+	# static addresses outlive the link going down, IPv6 ones too (as
+	# IPv4's always do): a test that downs the LB's link keeps its v6
+	in_ns "$ns" sysctl -qw net.ipv6.conf.all.keep_addr_on_down=1
 	in_ns "$ns" ip addr add "$v4/24" dev eth0
 	in_ns "$ns" ip -6 addr add "$v6/64" dev eth0 nodad
 	in_ns "$ns" ip link set eth0 up

@@ -53,13 +53,12 @@ int env_setup_with(struct test_env *env, const struct xs_load_options *o)
 	static int instance;
 	struct xs_load_options options = *o;
 	int err;
-	const char *prefix = getenv("XDPSPLIT_TEST_PIN_PREFIX") ?:
-			     "/sys/fs/bpf/xdpsplit-test";
 
 	memset(env, 0, sizeof(*env));
-	/* a directory of this run's own: nothing at the bpffs root */
-	snprintf(env->pin_dir, sizeof(env->pin_dir), "%s-%d-%d", prefix,
-		 getpid(), instance++);
+	/* a directory of this run's own (scripts/clean-pins.sh knows the
+	 * name): nothing at the bpffs root */
+	snprintf(env->pin_dir, sizeof(env->pin_dir),
+		 "/sys/fs/bpf/xdpsplit-test-%d-%d", getpid(), instance++);
 	options.pin_dir = env->pin_dir;
 	xs_unpin(env->pin_dir);
 	err = xs_load(&options, &env->loaded);

@@ -162,6 +162,8 @@ static int new_generation(const struct xs_dataplane *dp, __u32 vip_id,
 	if (getrandom(&random, sizeof(random), 0) != sizeof(random))
 		return -errno;
 	*generation = (random & ~0xffU) | (__u8)(tag + 1);
+	if (!*generation) /* 0 stands for "not recorded" in the state file */
+		*generation = 1U << 8;
 	return 0;
 }
 

@@ -26,14 +26,14 @@ static const struct command objects[] = {
 	{ "status", cmd_status, "status" },
 	{ "vip", cmd_vip, "vip { add | del | list | show | help } ..." },
 	{ "backend", cmd_backend, "backend { add | del | set | list | help } ..." },
-	{ "weights", cmd_weights, "weights VIP blue PERCENT green PERCENT canary PERCENT" },
-	{ "switch", cmd_switch, "switch VIP { blue | green } [ --flush ]" },
+	{ "weights", cmd_weights, "weights VIP blue PERCENT green PERCENT canary PERCENT [ --force ]" },
+	{ "switch", cmd_switch, "switch VIP { blue | green } [ --flush ] [ --force ]" },
 	{ "override", cmd_override, "override { add | del | list | help } ..." },
 	{ "stats", cmd_stats, "stats [ VIP ] [ --watch SECONDS [ --count N ] ]" },
 	{ "explain", cmd_explain, "explain VIP CLIENT [ PORT ]" },
 	{ "history", cmd_history, "history [ --last N ]" },
 	{ "apply", cmd_apply, "apply -f FILE [ --dry-run ]" },
-	{ "rollout", cmd_rollout, "rollout { start | status | pause | resume | promote | abort | undo } [ VIP ] ..." },
+	{ "rollout", cmd_rollout, "rollout { start | status | pause | resume | promote | abort | undo } [ VIP ] [ POLICY | --flush ]" },
 	{ NULL, NULL, NULL },
 };
 

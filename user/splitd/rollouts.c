@@ -568,6 +568,7 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 	struct xs_rollout next;
 	struct xs_actions a;
 	char what[400];
+	int gone;
 
 	if (xs_vip_lookup(&d->dp, key, &vip)) {
 		snprintf(message, size, "no VIP %s in the data plane", vip_text);
@@ -589,8 +590,9 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 	}
 	/* a rollout whose VIP was replaced has ended, whether or not a tick
 	 * has noticed yet */
-	if (r && active(r) && own_vip(d, r))
-		end_orphaned(d, r, own_vip(d, r));
+	gone = r && active(r) ? own_vip(d, r) : 0;
+	if (gone)
+		end_orphaned(d, r, gone);
 	if (r && active(r)) {
 		snprintf(message, size, "a rollout of %s is already %s; pause, resume, promote or abort it",
 			 r->record.vip, xs_phase_name(r->record.rollout.phase));
