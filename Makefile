@@ -98,10 +98,10 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
 FUZZ_TARGETS := config arguments control state audit packets
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 60
-fuzz_sources_config := user/lib/config.c user/lib/parse.c user/lib/rollout.c
+fuzz_sources_config := user/lib/config.c user/lib/parse.c user/lib/rollout.c user/lib/safe_open.c
 fuzz_sources_arguments := user/lib/parse.c
 fuzz_sources_control := user/splitd/request.c
-fuzz_sources_state := user/lib/state.c user/lib/fault.c user/lib/clock.c user/lib/parse.c user/lib/atomic_file.c
+fuzz_sources_state := user/lib/state.c user/lib/fault.c user/lib/clock.c user/lib/parse.c user/lib/atomic_file.c user/lib/safe_open.c
 fuzz_sources_audit := user/lib/audit_read.c
 fuzz_libs_audit := $(shell pkg-config --libs json-c 2>/dev/null)
 fuzz_flags_audit := $(shell pkg-config --cflags json-c 2>/dev/null)

@@ -4,15 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/mount.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
+#include "maps/names.h"
 #include "user/lib/log.h"
+#include "user/lib/pins.h"
 #include "common.h"
 
 int bench_setup(struct test_env *env, const struct xs_load_options *options)
 {
-	struct statfs fs;
+	char error[512];
 	cpu_set_t one;
 
 	/* one CPU for every run: per-CPU maps and caches stay put */
@@ -20,8 +19,8 @@ int bench_setup(struct test_env *env, const struct xs_load_options *options)
 	CPU_SET(1, &one);
 	sched_setaffinity(0, sizeof(one), &one);
 	xs_log_set_level(XS_LOG_WARN);
-	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
-		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
+	if (xs_bpffs_ensure(XS_DEFAULT_PIN_DIR, error, sizeof(error)))
+		fprintf(stderr, "%s\n", error);
 	if (env_make_network() || env_setup_with(env, options)) {
 		fprintf(stderr, "Couldn't set up the benchmark (are we root?)\n");
 		return -1;

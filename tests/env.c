@@ -55,13 +55,18 @@ int env_setup_with(struct test_env *env, const struct xs_load_options *o)
 	int err;
 
 	memset(env, 0, sizeof(*env));
+	/* a directory of this run's own (scripts/clean-pins.sh knows the
+	 * name): nothing at the bpffs root */
 	snprintf(env->pin_dir, sizeof(env->pin_dir),
 		 "/sys/fs/bpf/xdpsplit-test-%d-%d", getpid(), instance++);
 	options.pin_dir = env->pin_dir;
 	xs_unpin(env->pin_dir);
 	err = xs_load(&options, &env->loaded);
-	if (!err)
+	if (!err) {
 		err = xs_dataplane_open(&env->dp, env->pin_dir);
+		if (err)
+			fprintf(stderr, "    %s\n", env->dp.error);
+	}
 	if (err) {
 		xs_unpin(env->pin_dir);
 		return err;

@@ -3,16 +3,17 @@
  * Runs every test, or those whose name contains argv[1]. Ends with the line
  * "N passed, N failed" so a run that executed nothing is visible.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <time.h>
+#include "maps/names.h"
 #include "user/lib/log.h"
+#include "user/lib/pins.h"
+#include "user/lib/dataplane.h"
 #include "env.h"
 #include "harness.h"
 #include "tests.h"
@@ -23,6 +24,22 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Which of our map names exist at the bpffs root: a load that pinned
+ * outside its own directory would leave them there. */
+static unsigned int pins_at_root(void)
+{
+	unsigned int found = 0;
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (int i = 0; i < XS_MAP_ID_COUNT; i++) {
+		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", xs_map_names[i]);
+		if (!lstat(path, &st))
+			found |= 1U << i;
+	}
+	return found;
 }
 
 int main(int argc, char **argv)
@@ -36,9 +53,9 @@ int main(int argc, char **argv)
 							  XS_LOG_WARN);
 	/* a fresh machine may have no bpffs mounted yet; never stack a second
 	 * one over an existing mount, that would hide its pins */
-	struct statfs fs;
-	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC)
-		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
+	char error[512];
+	if (xs_bpffs_ensure(XS_DEFAULT_PIN_DIR, error, sizeof(error)))
+		fprintf(stderr, "%s\n", error);
 	/* libxdp keeps its own state under bpffs: give it ours, so a run
 	 * leaves nothing behind in the host's /sys/fs/bpf/xdp */
 	char libxdp_dir[128], command[160];
@@ -46,6 +63,8 @@ int main(int argc, char **argv)
 		 "/sys/fs/bpf/xdpsplit-test-%d-libxdp", getpid());
 	mkdir(libxdp_dir, 0700);
 	setenv("LIBXDP_BPFFS", libxdp_dir, 1);
+
+	unsigned int root_pins = pins_at_root();
 
 	if (env_make_network()) {
 		fprintf(stderr, "Couldn't make the test network namespace (are we root?)\n");
@@ -67,6 +86,10 @@ int main(int argc, char **argv)
 			failed++;
 		else
 			passed++;
+	}
+	if (pins_at_root() & ~root_pins) {
+		printf("FAIL nothing pinned at the bpffs root: /sys/fs/bpf has map names of ours it did not have before\n");
+		failed++;
 	}
 	snprintf(command, sizeof(command), "rm -rf %s", libxdp_dir);
 	if (system(command))

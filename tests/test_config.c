@@ -78,6 +78,19 @@ static const struct bad_config bad_configs[] = {
 	{ "interfaces:\n  - {name: eth0, mode: turbo}\n", "interfaces[0]: mode must be native or generic" },
 	{ "daemon: {interval: 10ms}\n", "daemon.interval: must be from 50ms" },
 	{ "", "the file is empty" },
+	/* 2^61 + 1 seconds wrap around to 1000 ms in 64 bits */
+	{ "daemon: {interval: 2305843009213693953s}\n",
+	  "daemon.interval: must be from 50ms to 24 hours" },
+	{ "daemon: {interval: 99999999999999999999999ms}\n",
+	  "daemon.interval: must be from 50ms to 24 hours" },
+	{ "rollouts:\n  - name: r\n    steps: [{bake: 307445734561825861m}]\n",
+	  "rollouts[0].steps[0].bake: must be from 0ms to 24 hours" },
+	{ "rollouts:\n  - name: r\n    steps: [switch]\n    analysis:\n      - {name: a, metric: handshake_ratio, max: 1e999}\n",
+	  "rollouts[0].analysis[0].max: must be a finite number" },
+	{ "rollouts:\n  - name: r\n    steps: [switch]\n    analysis:\n      - {name: a, metric: handshake_ratio, min: 1, min_samples: 4294967296}\n",
+	  "rollouts[0].analysis[0].min_samples: must be a whole number" },
+	{ "vips: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+	  "test.yaml:1:38: nested more than 32 levels deep" },
 };
 
 static int bad_configs_name_line_and_field(const void *arg)
@@ -104,7 +117,7 @@ const struct test_case *config_tests(size_t *count)
 	static const struct test_case cases[] = {
 		{ "config: the example parses into VIPs, probes and a policy",
 		  example_parses, NULL },
-		{ "config: 25 bad files are refused with line and field",
+		{ "config: 31 bad files are refused with line and field",
 		  bad_configs_name_line_and_field, NULL },
 	};
 	*count = sizeof(cases) / sizeof(cases[0]);

@@ -4,7 +4,10 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -297,6 +300,45 @@ static int decap_restores_the_inner_packet(const void *arg)
 	return failed ? -1 : 0;
 }
 
+/* A load must pin under a directory of its own: never at the bpffs root,
+ * where any program pinning by name would pick our maps up (and a later
+ * load would reuse theirs), nor with no directory at all. */
+static int never_pins_at_the_root(const void *arg)
+{
+	const char *shared[] = { "/sys/fs/bpf", "/sys/fs/bpf/", "", NULL };
+	char path[PATH_MAX];
+	struct stat st;
+	int failed = 0;
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		struct xs_load_options options = { .pin_dir = shared[i],
+						   .max_flows = 4096 };
+		struct xs_loaded loaded;
+
+		if (!xs_load(&options, &loaded)) {
+			fprintf(stderr, "    loaded with pin directory '%s'\n",
+				shared[i] ?: "(none)");
+			xs_unload(&loaded);
+			failed = 1;
+		}
+	}
+	for (int m = 0; m < XS_MAP_ID_COUNT; m++) {
+		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", xs_map_names[m]);
+		if (!lstat(path, &st)) {
+			fprintf(stderr, "    %s is pinned at the bpffs root\n", path);
+			failed = 1;
+		}
+	}
+	if (failed) /* ours, from this test: nothing else pins by these names */
+		for (int m = 0; m < XS_MAP_ID_COUNT; m++) {
+			snprintf(path, sizeof(path), "/sys/fs/bpf/%s",
+				 xs_map_names[m]);
+			unlink(path);
+		}
+	return failed ? -1 : 0;
+}
+
 const struct test_case *load_tests(size_t *count)
 {
 	static const struct test_case cases[] = {
@@ -304,6 +346,8 @@ const struct test_case *load_tests(size_t *count)
 		  defaults_fit_a_real_host, NULL },
 		{ "load: a reload keeps pinned flows and settings",
 		  reload_keeps_pinned_state, NULL },
+		{ "load: never pins at the bpffs root or without a directory",
+		  never_pins_at_the_root, NULL },
 		{ "load: other builds over the pins: same layout reuses them, another is refused",
 		  other_builds_over_the_pins, NULL },
 		{ "attach: native XDP on a veth through libxdp",

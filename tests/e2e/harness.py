@@ -69,7 +69,13 @@ class Lab:
         return "%s-%s" % (self.prefix, name)
 
     def up(self, attach=True):
-        os.makedirs(self.libxdp_dir, exist_ok=True)
+        # on a machine booted without bpffs, /sys/fs/bpf is a plain sysfs
+        # directory until splitctl attach mounts bpffs there; libxdp keeps
+        # no state when its directory is missing
+        try:
+            os.makedirs(self.libxdp_dir, exist_ok=True)
+        except OSError:
+            pass
         subprocess.run([os.path.join(ROOT, "scripts/topology.sh"), "up",
                         self.prefix, BUILD], check=True)
         for name in BACKENDS:
@@ -78,6 +84,7 @@ class Lab:
         if attach:
             result = self.splitctl("attach", "eth0", "flows", "65536")
             check(result.returncode == 0, "attach failed: " + result.stderr)
+            os.makedirs(self.libxdp_dir, exist_ok=True)
 
     def start_server(self, name, errors=False):
         # ip netns exec execs the server: this process is the server itself

@@ -8,6 +8,7 @@
 #include "maps/decision.h"
 #include "applied.h"
 #include "atomic_file.h"
+#include "safe_open.h"
 #include "parse.h"
 
 #define HEADER "xdpsplit-applied 1\n"
@@ -72,9 +73,13 @@ int xs_applied_load(const char *dir, struct xs_applied_vip *vips, size_t max,
 	*count = 0;
 	*found = false;
 	snprintf(path, sizeof(path), "%s/%s", dir, XS_APPLIED_FILE_NAME);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	/* what it says becomes the maps' weights: only a file no other user
+	 * wrote or could write (safe_open.h) */
+	fd = xs_open_trusted(path, O_RDONLY, 0, error, error_size);
+	if (fd == -ENOENT)
+		return 0;
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return fd;
 	in = fdopen(fd, "r");
 	if (!in) {
 		close(fd);

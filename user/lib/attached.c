@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include "maps/names.h"
 #include "attached.h"
+#include "pins.h"
 
 /* The id of the pinned config map, which every program of this instance
  * uses: it tells our xdp_split from one of another pin directory. */
@@ -14,11 +15,11 @@ static __u32 pinned_config_id(const char *pin_dir)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 length = sizeof(info);
-	char path[512];
+	char error[512];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, XS_MAP_CONFIG);
-	fd = bpf_obj_get(path);
+	/* an untrusted or foreign pin is no instance of ours */
+	fd = xs_pin_open(pin_dir, XS_MAP_ID_CONFIG, NULL, error, sizeof(error));
 	if (fd < 0)
 		return 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &length))

@@ -13,16 +13,36 @@
 #include "audit.h"
 #include "log.h"
 #include "output.h"
+#include "safe_open.h"
 
-int xs_audit_append(const char *state_dir, const char *command,
-		    const char *before, const char *after)
+int xs_audit_open(const char *state_dir)
 {
-	char path[PATH_MAX], when[64], *escaped_command, *user;
+	char path[PATH_MAX], why[400];
+	int fd;
+
+	if (xs_trusted_dir(state_dir, true, 0750, why, sizeof(why))) {
+		pr_warn("Couldn't use the state directory: %s\n", why);
+		return -EPERM;
+	}
+	snprintf(path, sizeof(path), "%s/%s", state_dir, XS_AUDIT_LOG_NAME);
+	/* no link, no FIFO (it would block us while we hold the lock), no
+	 * file another user could rewrite */
+	fd = xs_open_trusted(path, O_WRONLY | O_APPEND | O_CREAT, 0640, why,
+			     sizeof(why));
+	if (fd < 0)
+		pr_warn("Couldn't open the audit log: %s\n", why);
+	return fd;
+}
+
+int xs_audit_write(int fd, const char *command, const char *before,
+		   const char *after)
+{
+	char when[64], *escaped_command, *user;
 	struct passwd *pw = getpwuid(getuid());
 	struct timeval now;
 	struct tm tm;
 	char *line = NULL;
-	int fd, length, err = 0;
+	int length, err = 0;
 
 	gettimeofday(&now, NULL);
 	gmtime_r(&now.tv_sec, &tm);
@@ -39,29 +59,22 @@ int xs_audit_append(const char *state_dir, const char *command,
 	free(user);
 	if (length < 0)
 		return -ENOMEM;
-
-	if (mkdir(state_dir, 0750) && errno != EEXIST) {
-		err = -errno;
-		pr_warn("Couldn't create state directory '%s': %s\n", state_dir,
-			strerror(errno));
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/%s", state_dir, XS_AUDIT_LOG_NAME);
-	/* O_NOFOLLOW: a symlink planted here must not redirect our writes */
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		  0640);
-	if (fd < 0) {
-		err = -errno;
-		pr_warn("Couldn't open audit log '%s': %s\n", path,
-			strerror(errno));
-		goto out;
-	}
 	if (write(fd, line, length) != length || fsync(fd)) {
 		err = -EIO;
-		pr_warn("Couldn't append to audit log '%s'\n", path);
+		pr_warn("Couldn't append to the audit log\n");
 	}
-	close(fd);
-out:
 	free(line);
+	return err;
+}
+
+int xs_audit_append(const char *state_dir, const char *command,
+		    const char *before, const char *after)
+{
+	int fd = xs_audit_open(state_dir), err;
+
+	if (fd < 0)
+		return fd;
+	err = xs_audit_write(fd, command, before, after);
+	close(fd);
 	return err;
 }

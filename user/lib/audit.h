@@ -11,7 +11,14 @@
 #define XS_STATE_DIR_ENV "XDPSPLIT_STATE_DIR"
 #define XS_AUDIT_LOG_NAME "audit.log"
 
-/* before and after are JSON values (NULL writes null). */
+/* Opens the log for appending, creating the state directory and the file;
+ * both checked as safe_open.h says (a planted FIFO, link or foreign file is
+ * refused at once, with a message). An fd, or negative errno. */
+int xs_audit_open(const char *state_dir);
+/* One line on an fd from xs_audit_open. */
+int xs_audit_write(int fd, const char *command, const char *before,
+		   const char *after);
+/* Open, write, close. before and after are JSON values (NULL writes null). */
 int xs_audit_append(const char *state_dir, const char *command,
 		    const char *before, const char *after);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,8 +8,16 @@
 #include <yaml.h>
 #include "config.h"
 #include "parse.h"
+#include "safe_open.h"
 
 #define MAX_CONFIG_BYTES (4 << 20)
+/* The deepest real configuration nests 6 levels (rollouts, a policy, its
+ * steps, a step, its weights); libyaml's scanner and loader are quadratic
+ * in the depth, so a deeper file is refused while it is read. */
+#define MAX_CONFIG_DEPTH 32
+/* nodes of a document: far above a configuration at its limits (64 VIPs of
+ * 64 backends, 16 policies), far below what makes the loader slow */
+#define MAX_CONFIG_NODES 200000
 
 /* field paths ("vips[0].backends[2].weight") only go into messages: a
  * truncated one is still a useful pointer */
@@ -126,8 +135,9 @@ static int get_double(struct walker *w, yaml_node_t *node, const char *path,
 	if (!value || !*value)
 		return fail(w, node, path, "must be a number");
 	*out = strtod(value, &end);
-	if (*end || *out != *out)
-		return fail(w, node, path, "must be a number, not '%s'", value);
+	if (*end || !isfinite(*out))
+		return fail(w, node, path, "must be a finite number, not '%s'",
+			    value);
 	return 0;
 }
 
@@ -155,7 +165,10 @@ static int get_duration(struct walker *w, yaml_node_t *node, const char *path,
 
 	if (!value || *value < '0' || *value > '9')
 		return fail(w, node, path, "must be a duration like 500ms, 10s or 2m");
+	errno = 0;
 	number = strtoull(value, &unit, 10);
+	if (errno == ERANGE)
+		return fail(w, node, path, "must be from %ums to 24 hours", min_ms);
 	if (!strcmp(unit, "ms"))
 		scale = 1;
 	else if (!strcmp(unit, "s"))
@@ -164,7 +177,9 @@ static int get_duration(struct walker *w, yaml_node_t *node, const char *path,
 		scale = 60000;
 	else
 		return fail(w, node, path, "must be a duration like 500ms, 10s or 2m");
-	if (number * scale < min_ms || number * scale > 24ULL * 3600 * 1000)
+	/* compared before multiplying: a huge number must not wrap around */
+	if (number > 24ULL * 3600 * 1000 / scale ||
+	    number * scale < min_ms || number * scale > 24ULL * 3600 * 1000)
 		return fail(w, node, path, "must be from %ums to 24 hours", min_ms);
 	*out_ms = (__u32)(number * scale);
 	return 0;
@@ -774,6 +789,69 @@ static int parse_root(struct walker *w, yaml_node_t *root,
 	return err ? err : cross_check(w, root, c);
 }
 
+/* A first pass over the events, refusing a document nested deeper than
+ * MAX_CONFIG_DEPTH or with more than MAX_CONFIG_NODES nodes as soon as it
+ * gets there: libyaml's loader would build the whole tree first. */
+static int check_shape(const char *text, size_t length, const char *name,
+		       char *error, size_t error_size)
+{
+	yaml_parser_t parser;
+	yaml_event_t event;
+	size_t depth = 0, nodes = 0;
+	int err = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+				     length);
+	for (bool done = false; !done && !err;) {
+		if (!yaml_parser_parse(&parser, &event)) {
+			snprintf(error, error_size, "%s:%zu:%zu: not valid YAML: %s",
+				 name, parser.problem_mark.line + 1,
+				 parser.problem_mark.column + 1,
+				 parser.problem ? parser.problem : "parse error");
+			err = -EINVAL;
+			break;
+		}
+		switch (event.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > MAX_CONFIG_DEPTH) {
+				snprintf(error, error_size,
+					 "%s:%zu:%zu: nested more than %d levels deep: not an xdpsplit configuration",
+					 name, event.start_mark.line + 1,
+					 event.start_mark.column + 1,
+					 MAX_CONFIG_DEPTH);
+				err = -EINVAL;
+			}
+			/* fall through */
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+			if (!err && ++nodes > MAX_CONFIG_NODES) {
+				snprintf(error, error_size,
+					 "%s:%zu:%zu: more than %d values: not an xdpsplit configuration",
+					 name, event.start_mark.line + 1,
+					 event.start_mark.column + 1,
+					 MAX_CONFIG_NODES);
+				err = -EINVAL;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&event);
+	}
+	yaml_parser_delete(&parser);
+	return err;
+}
+
 int xs_config_parse(const char *text, size_t length, const char *name,
 		    struct xs_config_file *config, char *error,
 		    size_t error_size)
@@ -786,6 +864,9 @@ int xs_config_parse(const char *text, size_t length, const char *name,
 	int err;
 
 	memset(config, 0, sizeof(*config));
+	err = check_shape(text, length, name, error, error_size);
+	if (err)
+		return err;
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
@@ -812,27 +893,17 @@ int xs_config_parse(const char *text, size_t length, const char *name,
 int xs_config_load(const char *path, struct xs_config_file *config,
 		   char *error, size_t error_size)
 {
-	FILE *file = fopen(path, "re");
-	char *text;
+	char *text, why[400];
 	size_t length;
 	int err;
 
-	if (!file) {
-		snprintf(error, error_size, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	text = malloc(MAX_CONFIG_BYTES + 1);
-	if (!text) {
-		fclose(file);
-		return -ENOMEM;
-	}
-	length = fread(text, 1, MAX_CONFIG_BYTES + 1, file);
-	fclose(file);
-	if (length > MAX_CONFIG_BYTES) {
-		snprintf(error, error_size, "%s: larger than %d bytes", path,
-			 MAX_CONFIG_BYTES);
-		free(text);
-		return -EFBIG;
+	/* a FIFO, a link, a file another user could write: refused unread */
+	err = xs_read_trusted(path, MAX_CONFIG_BYTES, &text, &length, why,
+			      sizeof(why));
+	if (err) {
+		snprintf(error, error_size, "Couldn't read configuration: %s",
+			 why);
+		return err;
 	}
 	err = xs_config_parse(text, length, path, config, error, error_size);
 	free(text);

@@ -12,6 +12,7 @@
 #include "maps/decision.h"
 #include "dataplane.h"
 #include "log.h"
+#include "pins.h"
 
 const char *const xs_map_names[XS_MAP_ID_COUNT] = {
 	[XS_MAP_ID_CONFIG] = XS_MAP_CONFIG,
@@ -49,7 +50,6 @@ static void *map_mmap(int fd, __u32 entries, size_t *length)
 
 int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 {
-	char path[PATH_MAX];
 	__u32 zero = 0;
 	int i, err;
 
@@ -58,23 +58,35 @@ int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 		dp->map_fd[i] = -1;
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", pin_dir);
 
-	for (i = 0; i < XS_MAP_ID_COUNT; i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, xs_map_names[i]);
-		dp->map_fd[i] = bpf_obj_get(path);
-		if (dp->map_fd[i] < 0) {
-			err = -errno;
-			pr_warn("Couldn't open pinned map '%s': %s; is xdpsplit loaded with this pin directory?\n",
-				path, strerror(errno));
-			goto fail;
-		}
-	}
-	if (bpf_map_lookup_elem(dp->map_fd[XS_MAP_ID_CONFIG], &zero,
-				&dp->config) ||
-	    !dp->config.maglev_size) {
-		err = -ENODATA;
-		pr_warn("The config map under '%s' is not initialised; reload xdpsplit\n",
-			pin_dir);
+	err = xs_pin_dir_prepare(pin_dir, false, dp->error, sizeof(dp->error));
+	if (err)
 		goto fail;
+	/* the config map first, checked before a byte of it is read: its
+	 * sizes decide what every other map must be */
+	dp->map_fd[XS_MAP_ID_CONFIG] = err =
+		xs_pin_open(pin_dir, XS_MAP_ID_CONFIG, NULL, dp->error,
+			    sizeof(dp->error));
+	if (err < 0)
+		goto fail;
+	if (bpf_map_lookup_elem(dp->map_fd[XS_MAP_ID_CONFIG], &zero,
+				&dp->config)) {
+		err = -errno;
+		snprintf(dp->error, sizeof(dp->error),
+			 "Couldn't read the config map under '%s': %s", pin_dir,
+			 strerror(errno));
+		goto fail;
+	}
+	err = xs_config_sane(&dp->config, pin_dir, dp->error,
+			     sizeof(dp->error));
+	if (err)
+		goto fail;
+	for (i = 0; i < XS_MAP_ID_COUNT; i++) {
+		if (i == XS_MAP_ID_CONFIG)
+			continue;
+		dp->map_fd[i] = err = xs_pin_open(pin_dir, i, &dp->config,
+						  dp->error, sizeof(dp->error));
+		if (err < 0)
+			goto fail;
 	}
 	dp->routes = map_mmap(dp->map_fd[XS_MAP_ID_ROUTES],
 			      dp->config.max_vips, &dp->routes_length);
@@ -83,12 +95,14 @@ int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 				   &dp->pool_epochs_length);
 	if (!dp->routes || !dp->pool_epochs) {
 		err = -errno;
-		pr_warn("Couldn't map the routes and epochs of '%s': %s\n",
-			pin_dir, strerror(errno));
+		snprintf(dp->error, sizeof(dp->error),
+			 "Couldn't map the routes and epochs of '%s': %s",
+			 pin_dir, strerror(errno));
 		goto fail;
 	}
 	return 0;
 fail:
+	pr_debug("%s\n", dp->error);
 	xs_dataplane_close(dp);
 	return err;
 }
@@ -307,6 +321,22 @@ int xs_maglev_read(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
 	if (inner < 0)
 		return -errno;
 	size = dp->config.maglev_size;
+	/* the table is read slot by slot into table[]: its values must be
+	 * what we read them as */
+	{
+		struct bpf_map_info info = { 0 };
+		__u32 length = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(inner, &info, &length) ||
+		    info.type != BPF_MAP_TYPE_ARRAY ||
+		    info.key_size != sizeof(__u32) ||
+		    info.value_size != sizeof(__u32) || info.max_entries != size) {
+			pr_warn("The Maglev table of VIP %u pool %u is not an array of %u backend ids; rebuild it (splitctl backend commands do)\n",
+				vip_id, pool, size);
+			close(inner);
+			return -EINVAL;
+		}
+	}
 	for (__u32 slot = 0; slot < size && !err; slot++)
 		if (bpf_map_lookup_elem(inner, &slot, &table[slot]))
 			err = -errno;

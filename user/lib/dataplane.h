@@ -41,10 +41,13 @@ struct xs_dataplane {
 	size_t routes_length;
 	void *pool_epochs;
 	size_t pool_epochs_length;
+	/* why xs_dataplane_open failed, for the caller to print */
+	char error[512];
 };
 
-/* Opens every pinned map under pin_dir; negative errno and a message if the
- * data plane is not loaded there. */
+/* Opens every pinned map under pin_dir, each verified against the contract
+ * first (pins.h): negative errno and a message in dp->error if the data
+ * plane is not loaded there (-ENOENT) or the pins are not to be trusted. */
 int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir);
 void xs_dataplane_close(struct xs_dataplane *dp);
 

@@ -16,6 +16,7 @@
 #include "loader.h"
 #include "maglev.h"
 #include "log.h"
+#include "pins.h"
 
 static __u32 or_default(__u32 value, __u32 fallback)
 {
@@ -40,20 +41,66 @@ static void config_from_options(const struct xs_load_options *o,
 	       sizeof(c->tunnel_source_v6));
 }
 
-/* A config already pinned wins: the maps exist with its sizes. */
+/* A config already pinned wins: the maps exist with its sizes. Every pin
+ * already there is verified first, as xs_dataplane_open does: libbpf would
+ * reuse it by path (following a link), and our config read must not take
+ * another map's bytes. -ENOENT: no config pinned, a first load. */
 static int pinned_config(const char *pin_dir, struct xs_config *c)
 {
-	char path[PATH_MAX];
+	char error[512];
 	__u32 zero = 0;
 	int fd, err;
 
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, XS_MAP_CONFIG);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
+	fd = xs_pin_open(pin_dir, XS_MAP_ID_CONFIG, NULL, error, sizeof(error));
+	if (fd == -ENOENT)
 		return -ENOENT;
+	if (fd < 0) {
+		pr_warn("%s\n", error);
+		return fd;
+	}
 	err = bpf_map_lookup_elem(fd, &zero, c) ? -errno : 0;
 	close(fd);
-	return err || !c->maglev_size ? -ENOENT : 0;
+	if (!err && !c->maglev_size)
+		return -ENOENT; /* a load that died before writing it */
+	if (!err)
+		err = xs_config_sane(c, pin_dir, error, sizeof(error));
+	if (err) {
+		pr_warn("%s\n", error);
+		return err;
+	}
+	for (int i = 0; i < XS_MAP_ID_COUNT; i++) {
+		if (i == XS_MAP_ID_CONFIG)
+			continue;
+		fd = xs_pin_open(pin_dir, i, c, error, sizeof(error));
+		if (fd == -ENOENT)
+			continue; /* libbpf creates it */
+		if (fd < 0) {
+			pr_warn("%s\n", error);
+			return fd;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* With no config pinned, a pin that is there anyway must still be safe for
+ * libbpf to reuse: not a link, the right kind. */
+static int check_stray_pins(const char *pin_dir)
+{
+	char error[512];
+
+	for (int i = 0; i < XS_MAP_ID_COUNT; i++) {
+		int fd = xs_pin_open(pin_dir, i, NULL, error, sizeof(error));
+
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0) {
+			pr_warn("%s\n", error);
+			return fd;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 /* The object being loaded: the embedded skeleton's, or a build read from a
@@ -142,17 +189,26 @@ static int open_sized(const struct xs_load_options *options,
 		    .pin_root_path = options->pin_dir);
 	int err;
 
+	char error[512];
+
 	memset(loaded, 0, sizeof(*loaded));
 	loaded->inner_template_fd = -1;
-	if (mkdir(options->pin_dir, 0700) && errno != EEXIST) {
-		err = -errno;
-		pr_warn("Couldn't create pin directory '%s': %s; is bpffs mounted (mount -t bpf bpf /sys/fs/bpf)?\n",
-			options->pin_dir, strerror(errno));
+	/* never libbpf's default of pinning at the bpffs root */
+	err = xs_pin_dir_prepare(options->pin_dir, true, error, sizeof(error));
+	if (err) {
+		pr_warn("%s\n", error);
 		return err;
 	}
-	*fresh = pinned_config(options->pin_dir, config) != 0;
-	if (*fresh)
+	err = pinned_config(options->pin_dir, config);
+	if (err && err != -ENOENT)
+		return err;
+	*fresh = err == -ENOENT;
+	if (*fresh) {
+		err = check_stray_pins(options->pin_dir);
+		if (err)
+			return err;
 		config_from_options(options, config);
+	}
 	err = validate_config(config);
 	if (err)
 		return err;

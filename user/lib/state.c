@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "atomic_file.h"
 #include "clock.h"
 #include "fault.h"
+#include "safe_open.h"
 #include "parse.h"
 #include "state.h"
 
@@ -26,15 +28,25 @@ static void list(FILE *out, const char *name, const __u32 *values)
 }
 
 int xs_state_save(const char *dir, const struct xs_rollout_record *records,
-		  size_t count)
+		  size_t count, char *error, size_t error_size)
 {
 	struct xs_atomic_file file;
 	char boot[XS_BOOT_ID_SIZE];
 	FILE *out;
-	int err = xs_atomic_file_begin(&file, dir, XS_STATE_FILE_NAME, 0640);
+	int err;
 
+	/* the temporary file is created anew (atomic_file.h); the directory
+	 * it is created in must be one nobody else can write */
+	err = xs_trusted_dir(dir, false, 0, error, error_size);
 	if (err)
 		return err;
+	err = xs_atomic_file_begin(&file, dir, XS_STATE_FILE_NAME, 0640);
+
+	if (err) {
+		snprintf(error, error_size, "Couldn't create '%s/%s.tmp': %s", dir,
+			 XS_STATE_FILE_NAME, strerror(-err));
+		return err;
+	}
 	out = file.out;
 	xs_boot_id(boot);
 	fprintf(out, "%sclock boot=%s now=%llu\n", HEADER, boot,
@@ -61,17 +73,27 @@ int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 		list(out, "total", r->total_failures);
 		fprintf(out, " reason=%s\n", reason);
 	}
-	return xs_atomic_file_commit(&file, dir, "state-before-rename");
+	err = xs_atomic_file_commit(&file, dir, "state-before-rename");
+	if (err)
+		snprintf(error, error_size, "Couldn't write '%s/%s': %s", dir,
+			 XS_STATE_FILE_NAME, strerror(-err));
+	return err;
 }
 
 static int parse_list(const char *text, __u32 *values)
 {
 	for (int i = 0; i < XS_MAX_RULES; i++) {
+		unsigned long long value;
 		char *end;
 
-		values[i] = (__u32)strtoul(text, &end, 10);
-		if (end == text || (*end != ',' && i + 1 < XS_MAX_RULES))
+		if (*text < '0' || *text > '9')
 			return -1;
+		errno = 0;
+		value = strtoull(text, &end, 10);
+		if (errno || value > UINT32_MAX ||
+		    (*end != ',' && i + 1 < XS_MAX_RULES))
+			return -1;
+		values[i] = (__u32)value;
 		text = end + 1;
 	}
 	return 0;
@@ -215,7 +237,7 @@ bool xs_state_same_boot(const char *dir)
 int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		  size_t max, size_t *count, char *error, size_t error_size)
 {
-	char path[PATH_MAX], line[1024];
+	char path[PATH_MAX], line[1024], why[400];
 	size_t number = 1;
 	bool same_boot = false;
 	__u64 written = 0;
@@ -224,10 +246,16 @@ int xs_state_load(const char *dir, struct xs_rollout_record *records,
 
 	*count = 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, XS_STATE_FILE_NAME);
-	/* the state decides what the data plane gets: never through a link */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+	/* the state decides what the data plane gets: never through a link,
+	 * never from a file another user wrote or could write */
+	fd = xs_open_trusted(path, O_RDONLY, 0, why, sizeof(why));
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0) {
+		snprintf(error, error_size, "%s; the state file is refused, nothing was applied",
+			 why);
+		return fd;
+	}
 	in = fdopen(fd, "r");
 	if (!in) {
 		close(fd);

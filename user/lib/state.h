@@ -26,11 +26,14 @@ struct xs_rollout_record {
 };
 
 /* Times are written with the boot they belong to and the moment of the
- * write, so a load after a reboot keeps each step's elapsed time. */
+ * write, so a load after a reboot keeps each step's elapsed time. On
+ * failure, error says what failed on which file (an untrusted directory, a
+ * full disk); nothing is renamed over the old state. */
 int xs_state_save(const char *dir, const struct xs_rollout_record *records,
-		  size_t count);
+		  size_t count, char *error, size_t error_size);
 /* A missing file is no rollouts; a damaged one an error naming the line.
- * Times come back on this boot's xs_clock_ms(). */
+ * Times come back on this boot's xs_clock_ms(). The file must pass
+ * safe_open.h's checks: another user's file is refused, not applied. */
 int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		  size_t max, size_t *count, char *error, size_t error_size);
 /* Was the state file written in this boot (or is there none)? False for

@@ -16,6 +16,7 @@
 #include "user/lib/loader.h"
 #include "user/lib/lock.h"
 #include "user/lib/parse.h"
+#include "user/lib/pins.h"
 #include "splitctl.h"
 
 static int need_interface(const char *object, const char *name, int *ifindex)
@@ -48,7 +49,7 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 	enum xdp_attach_mode mode = XDP_MODE_NATIVE;
 	struct xs_loaded loaded;
 	struct xs_attached current;
-	char after[256];
+	char after[256], error[512];
 	int ifindex, rc, i;
 
 	if (argc >= 1 && !strcmp(argv[0], "help")) {
@@ -109,10 +110,13 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 	if (current.mp)
 		xdp_multiprog__close(current.mp);
 
-	/* the loader makes the pin directory; lock it before loading */
-	if (mkdir(ctl->pin_dir, 0700) && errno != EEXIST)
-		return runtime_error("Couldn't create pin directory '%s': %s; is bpffs mounted at /sys/fs/bpf?",
-				     ctl->pin_dir, strerror(errno));
+	/* the loader makes the pin directory; lock it before loading. bpffs
+	 * is mounted here if the machine has none yet. */
+	rc = ctl_open_audit(ctl);
+	if (rc)
+		return rc;
+	if (xs_pin_dir_prepare(ctl->pin_dir, true, error, sizeof(error)))
+		return runtime_error("%s", error);
 	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, 10000);
 	if (ctl->lock_fd < 0)
 		return runtime_error("Couldn't lock '%s'", ctl->pin_dir);
@@ -263,6 +267,11 @@ int cmd_detach(struct ctl *ctl, int argc, char **argv)
 		return runtime_error("xdp_split of '%s' is not attached to %s%s",
 				     ctl->pin_dir, argv[0],
 				     current.other ? " (another XDP program is; not touched)" : "");
+	}
+	rc = ctl_open_audit(ctl);
+	if (rc) {
+		xdp_multiprog__close(current.mp);
+		return rc;
 	}
 	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, 10000);
 	attachment_json(before, sizeof(before), argv[0], current.mode,

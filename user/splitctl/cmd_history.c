@@ -11,16 +11,20 @@
 #include "user/lib/audit_read.h"
 #include "user/lib/log.h"
 #include "user/lib/parse.h"
+#include "user/lib/safe_open.h"
 #include "splitctl.h"
 
-/* The log is opened without following a link: it is ours, in our directory. */
-static FILE *open_log(const char *path)
+/* The log is checked as every local file is (safe_open.h): a planted FIFO
+ * or link is refused at once instead of blocking or being followed. */
+static FILE *open_log(const char *path, char *error, size_t error_size)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = xs_open_trusted(path, O_RDONLY, 0, error, error_size);
 	FILE *log;
 
-	if (fd < 0)
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
+	}
 	log = fdopen(fd, "r");
 	if (!log)
 		close(fd);
@@ -29,7 +33,7 @@ static FILE *open_log(const char *path)
 
 int cmd_history(struct ctl *ctl, int argc, char **argv)
 {
-	char path[PATH_MAX], *line = NULL;
+	char path[PATH_MAX], error[512], *line = NULL;
 	size_t capacity = 0;
 	long total = 0, skip, damaged = 0, printed = 0;
 	ssize_t length;
@@ -46,11 +50,11 @@ int cmd_history(struct ctl *ctl, int argc, char **argv)
 			return usage_error("history", "usage: history [ --last N ]");
 	}
 	snprintf(path, sizeof(path), "%s/%s", ctl->state_dir, XS_AUDIT_LOG_NAME);
-	log = open_log(path);
+	log = open_log(path, error, sizeof(error));
 	if (!log) {
 		if (errno != ENOENT)
-			return runtime_error("Couldn't read %s: %s", path,
-					     strerror(errno));
+			return runtime_error("Couldn't read the audit log: %s",
+					     error);
 		out_array_begin(NULL);
 		out_array_end();
 		out_finish();

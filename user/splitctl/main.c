@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "maps/names.h"
 #include "user/lib/audit.h"
 #include "user/lib/lock.h"
@@ -171,15 +172,37 @@ int ctl_open(struct ctl *ctl)
 {
 	if (ctl->dp_open)
 		return EXIT_OK;
-	if (xs_dataplane_open(&ctl->dp, ctl->pin_dir))
+	int err = xs_dataplane_open(&ctl->dp, ctl->pin_dir);
+
+	if (err == -ENOENT)
 		return runtime_error("xdpsplit is not loaded with pin directory '%s'; run 'splitctl attach IFACE' first",
 				     ctl->pin_dir);
+	if (err)
+		return runtime_error("%s", ctl->dp.error);
 	ctl->dp_open = true;
+	return EXIT_OK;
+}
+
+/* The audit log is opened before the change: a log we may not write (a
+ * planted FIFO, another user's file) refuses the change, not just its
+ * record. */
+int ctl_open_audit(struct ctl *ctl)
+{
+	if (ctl->audit_fd >= 0)
+		return EXIT_OK;
+	ctl->audit_fd = xs_audit_open(ctl->state_dir);
+	if (ctl->audit_fd < 0)
+		return runtime_error("nothing was changed: the audit log under '%s' cannot be trusted or written (see above)",
+				     ctl->state_dir);
 	return EXIT_OK;
 }
 
 int ctl_begin_change(struct ctl *ctl)
 {
+	int rc = ctl_open_audit(ctl);
+
+	if (rc)
+		return rc;
 	if (ctl->lock_fd < 0) {
 		ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, LOCK_TIMEOUT_MS);
 		if (ctl->lock_fd < 0)
@@ -193,7 +216,10 @@ int ctl_begin_change(struct ctl *ctl)
 
 int ctl_audit(struct ctl *ctl, const char *before, const char *after)
 {
-	if (xs_audit_append(ctl->state_dir, ctl->command_line, before, after))
+	if ((ctl->audit_fd >= 0 ?
+		     xs_audit_write(ctl->audit_fd, ctl->command_line, before, after) :
+		     xs_audit_append(ctl->state_dir, ctl->command_line, before,
+				     after)))
 		return runtime_error("the change was made but not recorded in the audit log under '%s'",
 				     ctl->state_dir);
 	return EXIT_OK;
@@ -241,7 +267,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctl ctl = { .lock_fd = -1 };
+	struct ctl ctl = { .lock_fd = -1, .audit_fd = -1 };
 	enum xs_output_mode mode = XS_OUTPUT_TEXT;
 	const struct command *object;
 	int verbosity = XS_LOG_WARN, opt, rc;
@@ -299,5 +325,7 @@ int main(int argc, char **argv)
 	if (ctl.dp_open)
 		xs_dataplane_close(&ctl.dp);
 	xs_unlock(ctl.lock_fd);
+	if (ctl.audit_fd >= 0)
+		close(ctl.audit_fd);
 	return rc;
 }

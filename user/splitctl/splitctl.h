@@ -21,6 +21,7 @@ struct ctl {
 	struct xs_dataplane dp;
 	bool dp_open;
 	int lock_fd;
+	int audit_fd; /* opened (and checked) before the change it records */
 	char command_line[1024]; /* what the audit log records */
 };
 
@@ -49,6 +50,7 @@ int ctl_open(struct ctl *ctl);
 /* Locks the pin directory and opens the maps for a change. */
 int ctl_begin_change(struct ctl *ctl);
 /* Appends the change to the audit log (before/after as JSON). */
+int ctl_open_audit(struct ctl *ctl);
 int ctl_audit(struct ctl *ctl, const char *before, const char *after);
 /* Prints "unchanged: ..." for an idempotent repeat. */
 int ctl_unchanged(const char *format, ...)

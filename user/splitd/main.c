@@ -27,6 +27,8 @@
 #include "user/lib/audit.h"
 #include "user/lib/loader.h"
 #include "user/lib/log.h"
+#include "user/lib/safe_open.h"
+#include "user/lib/state.h"
 #include "splitd.h"
 
 volatile sig_atomic_t splitd_stop;
@@ -120,6 +122,38 @@ static int apply_configuration(struct daemon *d)
 	if (err)
 		pr_warn("Couldn't apply %s: %s\n", d->config_path, error);
 	return err;
+}
+
+/* Everything local splitd will read or write, checked before it changes
+ * anything (attaching included): the state directory, the rollout state
+ * and the audit log. A state file another user wrote or could write is
+ * refused, not applied. */
+static int check_local_state(struct daemon *d)
+{
+	struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
+	char error[512] = "";
+	size_t count;
+	int fd;
+
+	if (xs_trusted_dir(d->state_dir, true, 0750, error, sizeof(error))) {
+		fprintf(stderr, "Error: Couldn't use the state directory: %s\n",
+			error);
+		return -1;
+	}
+	if (xs_state_load(d->state_dir, records, XS_CONFIG_MAX_VIPS, &count,
+			  error, sizeof(error))) {
+		fprintf(stderr, "Error: Couldn't read the rollout state: %s\n",
+			error);
+		return -1;
+	}
+	fd = xs_audit_open(d->state_dir);
+	if (fd < 0) {
+		fprintf(stderr, "Error: the audit log under '%s' cannot be trusted or written (see above); nothing was changed\n",
+			d->state_dir);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* Sleeps until the next rollout tick, the soonest control client's
@@ -246,13 +280,14 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (mkdir(d.state_dir, 0750) && errno != EEXIST) {
-		pr_warn("Couldn't create the state directory %s: %s\n", d.state_dir,
-			strerror(errno));
+	if (check_local_state(&d))
+		goto out;
+	if (attach_interfaces(&d))
+		goto out;
+	if (xs_dataplane_open(&d.dp, d.pin_dir)) {
+		fprintf(stderr, "Error: %s\n", d.dp.error);
 		goto out;
 	}
-	if (attach_interfaces(&d) || xs_dataplane_open(&d.dp, d.pin_dir))
-		goto out;
 	if (apply_configuration(&d) || rollouts_restore(&d) ||
 	    control_open(&d) || metrics_bind(&d))
 		goto close;

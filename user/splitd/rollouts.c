@@ -38,7 +38,8 @@ static int save_all(struct daemon *d)
 
 	for (size_t i = 0; i < d->rollout_count; i++)
 		records[i] = d->rollouts[i].record;
-	return xs_state_save(d->state_dir, records, d->rollout_count);
+	return xs_state_save(d->state_dir, records, d->rollout_count,
+			     d->state_error, sizeof(d->state_error));
 }
 
 void rollouts_save(struct daemon *d)
@@ -144,7 +145,8 @@ static void warn_unrecorded(struct daemon *d, const struct daemon_rollout *r,
 		return;
 	}
 	pr_warn("Couldn't record the rollout of %s in %s: %s; it does not advance and the data plane keeps its weights (%llu more failures since the last warning)\n",
-		r->record.vip, d->state_dir, strerror(-err),
+		r->record.vip, d->state_dir,
+		d->state_error[0] ? d->state_error : strerror(-err),
 		(unsigned long long)d->unrecorded_since_warning);
 	d->last_unrecorded_warning_ms = now;
 	d->unrecorded_since_warning = 0;

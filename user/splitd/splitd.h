@@ -65,6 +65,7 @@ struct daemon {
 	__u64 state_write_failures;
 	__u64 last_unrecorded_warning_ms; /* 0: the last state write worked */
 	__u64 unrecorded_since_warning;
+	char state_error[512]; /* why the last state write failed */
 };
 
 extern volatile sig_atomic_t splitd_stop;
