@@ -7,7 +7,9 @@
 for dir in /sys/fs/bpf/xdpsplit-test-*; do
 	[ -d "$dir" ] || continue
 	pid=$(basename "$dir" | sed -n 's/^xdpsplit-test-\(e2e-\)\{0,1\}\([0-9][0-9]*\).*/\2/p')
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
+	# no pid in the name: not one of ours to judge; a live pid (seen in
+	# /proc, whoever owns it): still in use
+	[ -z "$pid" ] || [ -d "/proc/$pid" ] && continue
 	echo "removing leftover pins in $dir" >&2
 	rm -rf "$dir"
 done

@@ -270,9 +270,24 @@ int xs_apply_plan_scoped(struct xs_dataplane *dp,
 	/* a service's VIPs go with its first one (they split by its route),
 	 * and before it */
 	for (size_t i = 0; i < running_count; i++)
-		for (size_t j = 0; doomed[i] == DELETE && j < running_count; j++)
-			if (j != i && running[j].vip.route_id == running[i].vip.vip_id)
+		for (size_t j = 0; doomed[i] == DELETE && j < running_count; j++) {
+			char member[80], first[80];
+
+			if (j == i || running[j].vip.route_id != running[i].vip.vip_id)
+				continue;
+			if (doomed[j] != KEEP) {
 				doomed[j] = DELETE;
+				continue;
+			}
+			/* promised to be left alone, it cannot outlive its route */
+			xs_format_vip(&running[j].key, member, sizeof(member));
+			xs_format_vip(&running[i].key, first, sizeof(first));
+			snprintf(error, error_size,
+				 "VIP %s (not in the file) shares the route of %s, which the file removes or changes; delete %s first",
+				 member, first, member);
+			err = -EBUSY;
+			goto out;
+		}
 	for (int primaries = 0; primaries < 2; primaries++)
 		for (size_t i = 0; i < running_count; i++) {
 			struct xs_change *c;

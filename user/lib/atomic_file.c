@@ -39,8 +39,10 @@ int xs_atomic_file_commit(struct xs_atomic_file *file, const char *dir,
 {
 	int err = 0;
 
-	if (fflush(file->out) || fsync(fileno(file->out)))
-		err = -errno;
+	/* ferror: a write that failed in an earlier implicit flush (a full
+	 * disk) must not let a short file be renamed into place */
+	if (fflush(file->out) || ferror(file->out) || fsync(fileno(file->out)))
+		err = errno ? -errno : -EIO;
 	if (fclose(file->out) && !err)
 		err = -errno;
 	file->out = NULL;

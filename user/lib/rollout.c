@@ -142,10 +142,22 @@ static void restore(struct xs_rollout *r, enum xs_phase phase, bool flush,
 		    struct xs_actions *out)
 {
 	r->canary_bp = 0;
-	r->switched = false;
 	r->phase = phase;
-	emit_route(r, out);
 	out->flush[XS_POOL_CANARY] = flush;
+	r->switched = false;
+	emit_route(r, out);
+}
+
+/* An operator's flush: the canary's flows, and after the switch the new
+ * color's too (an undo is usually of a bad new color), re-chosen on the
+ * old one. */
+static void restore_flushing(struct xs_rollout *r, enum xs_phase phase,
+			     bool flush, struct xs_actions *out)
+{
+	bool switched = r->switched;
+
+	restore(r, phase, flush, out);
+	out->flush[r->to_color] = flush && switched;
 }
 
 static void evaluate(const struct xs_policy *p, struct xs_rollout *r,
@@ -212,13 +224,6 @@ void xs_rollout_tick(const struct xs_policy *p, struct xs_rollout *r,
 	if (r->phase != XS_PHASE_RUNNING && r->phase != XS_PHASE_PAUSED)
 		return;
 	evaluate(p, r, now_ms, measured, out);
-	advance(p, r, now_ms, out);
-}
-
-void xs_rollout_advance(const struct xs_policy *p, struct xs_rollout *r,
-			__u64 now_ms, struct xs_actions *out)
-{
-	memset(out, 0, sizeof(*out));
 	advance(p, r, now_ms, out);
 }
 
@@ -298,7 +303,7 @@ int xs_rollout_abort(struct xs_rollout *r, const char *why, bool flush,
 	if (r->phase != XS_PHASE_RUNNING && r->phase != XS_PHASE_PAUSED)
 		return -EINVAL;
 	snprintf(r->reason, sizeof(r->reason), "%s", why);
-	restore(r, XS_PHASE_ABORTED, flush, out);
+	restore_flushing(r, XS_PHASE_ABORTED, flush, out);
 	return 0;
 }
 
@@ -314,6 +319,6 @@ int xs_rollout_undo(struct xs_rollout *r, bool flush, struct xs_actions *out)
 	      r->switched))
 		return -EINVAL;
 	snprintf(r->reason, sizeof(r->reason), "undone by an operator");
-	restore(r, XS_PHASE_ROLLED_BACK, flush, out);
+	restore_flushing(r, XS_PHASE_ROLLED_BACK, flush, out);
 	return 0;
 }

@@ -126,10 +126,6 @@ void xs_rollout_tick(const struct xs_policy *p, struct xs_rollout *r,
 		     __u64 now_ms, const struct xs_measurement *measured,
 		     struct xs_actions *out);
 
-/* Runs the steps that are due without judging the analysis: a pause or
- * bake ends on time, not at the next interval. */
-void xs_rollout_advance(const struct xs_policy *p, struct xs_rollout *r,
-			__u64 now_ms, struct xs_actions *out);
 /* When the current timed step (pause, bake) ends; UINT64_MAX if none. */
 __u64 xs_rollout_step_ends(const struct xs_policy *p,
 			   const struct xs_rollout *r);
@@ -142,7 +138,8 @@ int xs_rollout_resume(struct xs_rollout *r, __u64 now_ms,
 int xs_rollout_promote(const struct xs_policy *p, struct xs_rollout *r,
 		       __u64 now_ms, struct xs_actions *out);
 /* Abort and undo set the canary to 0 and make the starting color live
- * again, in one route write; the canary's flows drain unless flush. Abort
+ * again, in one route write; the canary's flows drain unless flush (which
+ * after the switch flushes the new color too). Abort
  * applies while running or paused; undo once the rollout has switched
  * (during its bake) or finished. */
 int xs_rollout_abort(struct xs_rollout *r, const char *why, bool flush,

@@ -83,6 +83,12 @@ int cmd_weights(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_begin_change(ctl);
 	if (!rc)
 		rc = need_vip(ctl, "weights", argv[0], &vip);
+	if (!rc)
+		rc = may_write_route(ctl, "weights", &vip, force, &paused);
+	/* a rollout paused by --force may have stepped on before it stopped:
+	 * the route is computed from what it left */
+	if (!rc && paused)
+		rc = need_vip(ctl, "weights", argv[0], &vip);
 	if (rc)
 		return rc;
 	/* the live pool is where flows go when their pool is empty; it
@@ -96,9 +102,6 @@ int cmd_weights(struct ctl *ctl, int argc, char **argv)
 	}
 	if (!memcmp(&route, &vip.route, sizeof(route)))
 		return ctl_unchanged("%s already has these weights", argv[0]);
-	rc = may_write_route(ctl, "weights", &vip, force, &paused);
-	if (rc)
-		return rc;
 	return write_route(ctl, argv[0], &vip, &route,
 			   paused ? "; its rollout was paused first (--force)" : "");
 }
@@ -135,6 +138,10 @@ int cmd_switch(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_begin_change(ctl);
 	if (!rc)
 		rc = need_vip(ctl, "switch", argv[0], &vip);
+	if (!rc)
+		rc = may_write_route(ctl, "switch", &vip, force, &paused);
+	if (!rc && paused)
+		rc = need_vip(ctl, "switch", argv[0], &vip);
 	if (rc)
 		return rc;
 	old_color = color == XS_POOL_BLUE ? XS_POOL_GREEN : XS_POOL_BLUE;
@@ -144,9 +151,6 @@ int cmd_switch(struct ctl *ctl, int argc, char **argv)
 	route.live_pool = color;
 	if (!memcmp(&route, &vip.route, sizeof(route)) && !flush)
 		return ctl_unchanged("%s is on %s", argv[0], argv[1]);
-	rc = may_write_route(ctl, "switch", &vip, force, &paused);
-	if (rc)
-		return rc;
 	if (memcmp(&route, &vip.route, sizeof(route))) {
 		rc = write_route(ctl, argv[0], &vip, &route,
 				 paused ? "; its rollout was paused first (--force)" :

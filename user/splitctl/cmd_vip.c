@@ -49,14 +49,19 @@ static int vip_add(struct ctl *ctl, int argc, char **argv)
 		return runtime_error("VIP %s shares another's route itself: name the first VIP of its service",
 				     share_text);
 	if (!xs_vip_lookup(&ctl->dp, &key, &entry)) {
-		if (entry.vip.forward_mode == mode && entry.vip.split_key == split)
+		if (entry.vip.forward_mode == mode && entry.vip.split_key == split &&
+		    entry.vip.route_id == (share_text ? service.vip.vip_id :
+							entry.vip.vip_id))
 			return ctl_unchanged("VIP %s exists with mode %s, split %s",
 					     argv[0], xs_mode_name(mode),
 					     xs_split_name(split));
-		return runtime_error("VIP %s exists with mode %s, split %s; delete it first to change them",
+		return runtime_error("VIP %s exists with mode %s, split %s%s; delete it first to change them",
 				     argv[0],
 				     xs_mode_name(entry.vip.forward_mode),
-				     xs_split_name(entry.vip.split_key));
+				     xs_split_name(entry.vip.split_key),
+				     entry.vip.route_id == entry.vip.vip_id ?
+					     ", a route of its own" :
+					     ", in another service");
 	}
 	err = xs_vip_create(&ctl->dp, &key, mode, split,
 			    share_text ? &share : NULL, &vip_id);

@@ -92,6 +92,31 @@ static void choose_weights(struct daemon *d, struct xs_config_file *wanted,
 	}
 }
 
+/* Under d->lock: weight changes on a VIP whose rollout is under way now
+ * are left to the rollout (one may have started since the plan was made). */
+static void leave_owned_weights(struct daemon *d, struct xs_plan *plan)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < plan->count; i++) {
+		const struct xs_change *c = &plan->changes[i];
+		bool owned = false;
+
+		for (size_t r = 0; c->kind == XS_CHANGE_SET_WEIGHTS &&
+				   r < d->rollout_count; r++)
+			owned |= under_way(&d->rollouts[r].record) &&
+				 !memcmp(&d->rollouts[r].record.key, &c->key,
+					 sizeof(c->key));
+		if (owned) {
+			pr_info("= weights: kept, the rollout under way owns them (the file's were: %s)\n",
+				c->text);
+			continue;
+		}
+		plan->changes[kept++] = *c;
+	}
+	plan->count = kept;
+}
+
 struct listed_before {
 	const struct xs_applied_vip *applied;
 	size_t count;
@@ -182,26 +207,35 @@ int configure(struct daemon *d, const struct xs_config_file *config,
 		return -ECANCELED;
 	}
 	note_created(d, &plan);
+	/* the rollouts as they are now, not as they were when the plan was
+	 * made: one started meanwhile owns its route, and none starts or
+	 * writes while the plan is carried out (milliseconds) */
+	pthread_mutex_lock(&d->lock);
+	leave_owned_weights(d, &plan);
 	for (size_t i = 0; i < plan.count; i++)
 		pr_info("%s\n", plan.changes[i].text);
-	if (plan.count) {
+	if (plan.count)
 		err = xs_apply_execute(&d->dp, &plan, error, error_size);
-		if (!err) {
-			char command[128];
+	pthread_mutex_unlock(&d->lock);
+	if (plan.count) {
+		char command[700];
 
+		if (err)
+			snprintf(command, sizeof(command),
+				 "splitd: apply configuration (%s): %s; the changes before it were made",
+				 why, error);
+		else
 			snprintf(command, sizeof(command),
 				 "splitd: apply configuration (%s, %zu changes)",
 				 why, plan.count);
-			xs_audit_append(d->state_dir, command, NULL, NULL);
-		}
+		xs_audit_append(d->state_dir, command, NULL, NULL);
 	}
 	xs_plan_free(&plan);
-	if (!err) {
-		err = save_applied(d, config);
-		if (err)
-			snprintf(error, error_size,
-				 "couldn't record the applied configuration in %s: %s",
-				 d->state_dir, strerror(-err));
-	}
-	return err;
+	if (err)
+		return err;
+	/* the maps are the file's now, whatever happens to the record */
+	if (save_applied(d, config))
+		pr_warn("Couldn't record the applied configuration in %s: a restart will take the file's weights as an edit\n",
+			d->state_dir);
+	return 0;
 }

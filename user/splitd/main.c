@@ -26,6 +26,7 @@
 #include "user/lib/attached.h"
 #include "user/lib/audit.h"
 #include "user/lib/loader.h"
+#include "user/lib/lock.h"
 #include "user/lib/log.h"
 #include "user/lib/safe_open.h"
 #include "user/lib/state.h"
@@ -107,7 +108,7 @@ static int apply_configuration(struct daemon *d)
 	struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
 	char error[512] = "";
 	size_t count = 0;
-	int err;
+	int err, lock;
 
 	err = xs_state_load(d->state_dir, records, XS_CONFIG_MAX_VIPS, &count,
 			    error, sizeof(error));
@@ -117,8 +118,13 @@ static int apply_configuration(struct daemon *d)
 		return err;
 	}
 	d->same_boot = xs_state_same_boot(d->state_dir);
+	/* as splitctl's changes: one writer of VIPs and backends at a time */
+	lock = xs_lock_pin_dir(d->pin_dir, 5000);
+	if (lock < 0)
+		return lock;
 	err = configure(d, d->config, records, count, "start", error,
 			sizeof(error));
+	xs_unlock(lock);
 	if (err)
 		pr_warn("Couldn't apply %s: %s\n", d->config_path, error);
 	return err;

@@ -261,17 +261,24 @@ static void note(struct daemon *d, const struct target *t, const char *what)
 	xs_audit_append(d->state_dir, command, NULL, NULL);
 }
 
-/* A state change under the pin directory's lock, as splitctl's are. The
- * wait is short: a busy lock only defers the change to the next round. */
-#define STATE_LOCK_WAIT_MS 100
-
-static int set_state(struct daemon *d, __u32 backend_id, __u8 state)
+/*
+ * A state change under the pin directory's lock, as splitctl's are, and
+ * only from the state the round saw (an operator may have set the backend
+ * DRAINING or DOWN meanwhile: that stays). The lock is only tried: a busy
+ * one defers the change to the next round, quietly.
+ */
+static int set_state(struct daemon *d, __u32 backend_id, __u8 from, __u8 to)
 {
-	int lock = xs_lock_pin_dir(d->pin_dir, STATE_LOCK_WAIT_MS), err;
+	int lock = xs_try_lock_pin_dir(d->pin_dir), err;
+	struct xs_backend now;
 
 	if (lock < 0)
 		return lock;
-	err = xs_backend_set_state(&d->dp, backend_id, state);
+	err = xs_backend_read(&d->dp, backend_id, &now);
+	if (!err && now.state != from)
+		err = -EAGAIN;
+	if (!err)
+		err = xs_backend_set_state(&d->dp, backend_id, to);
 	xs_unlock(lock);
 	return err;
 }
@@ -302,7 +309,8 @@ static void judge(struct daemon *d)
 		    t->failures >= t->probe.fall) {
 			snprintf(what, sizeof(what), "DOWN after %u failed probes",
 				 t->failures);
-			if (!set_state(d, t->backend_id, XS_BACKEND_DOWN)) {
+			if (!set_state(d, t->backend_id, XS_BACKEND_UP,
+				       XS_BACKEND_DOWN)) {
 				t->taken_down = true;
 				note(d, t, what);
 				/* if it comes back on other hardware, the next
@@ -314,7 +322,8 @@ static void judge(struct daemon *d)
 			   t->successes >= t->probe.rise) {
 			snprintf(what, sizeof(what), "UP after %u good probes",
 				 t->successes);
-			if (!set_state(d, t->backend_id, XS_BACKEND_UP)) {
+			if (!set_state(d, t->backend_id, XS_BACKEND_DOWN,
+				       XS_BACKEND_UP)) {
 				t->taken_down = false;
 				note(d, t, what);
 			}

@@ -326,24 +326,6 @@ static void tick_one(struct daemon *d, struct daemon_rollout *r, __u64 now)
 	commit(d, r, &next, &a, what);
 }
 
-/* A pause or bake that ends between two intervals: its next steps run
- * now (the analysis keeps its interval). */
-static void step_on_time(struct daemon *d, struct daemon_rollout *r, __u64 now)
-{
-	struct xs_rollout next = r->record.rollout;
-	struct xs_actions a;
-	char what[400];
-
-	xs_rollout_advance(r->policy, &next, now, &a);
-	describe_step(&(struct daemon_rollout){ .record = { .rollout = next },
-						.policy = r->policy },
-		      what, sizeof(what));
-	/* not recorded (a full disk): the next interval tries again, not
-	 * every turn of the loop */
-	if (commit(d, r, &next, &a, a.changed ? what : NULL))
-		r->step_deferred = true;
-}
-
 void rollouts_tick(struct daemon *d, __u64 now)
 {
 	int err;
@@ -354,13 +336,14 @@ void rollouts_tick(struct daemon *d, __u64 now)
 
 		if (!active(r) || !r->policy)
 			continue;
-		if (now < r->next_tick_ms) {
-			if (!r->step_deferred &&
-			    now >= xs_rollout_step_ends(r->policy, &r->record.rollout))
-				step_on_time(d, r, now);
+		/* a pause or bake that ends between two intervals ends on
+		 * time, judged on the part of the interval that passed (the
+		 * bake's last moments are judged too); intervals go on from
+		 * there */
+		if (now < r->next_tick_ms &&
+		    (r->step_deferred ||
+		     now < xs_rollout_step_ends(r->policy, &r->record.rollout)))
 			continue;
-		}
-		r->step_deferred = false;
 		err = own_vip(d, r);
 		if (err) {
 			end_orphaned(d, r, err);
@@ -368,6 +351,10 @@ void rollouts_tick(struct daemon *d, __u64 now)
 		}
 		tick_one(d, r, now);
 		r->next_tick_ms = now + r->policy->interval_ms;
+		/* still due: not recorded (a full disk); the next interval
+		 * tries again, not every turn of the loop */
+		r->step_deferred =
+			now >= xs_rollout_step_ends(r->policy, &r->record.rollout);
 	}
 	pthread_mutex_unlock(&d->lock);
 }
@@ -641,7 +628,13 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 	next = r->record.rollout;
 	xs_rollout_start(r->policy, &next, &vip.route, now, &a);
 	snprintf(what, sizeof(what), "started with policy %s", policy_name);
-	if (commit(d, r, &next, &a, what)) {
+	gone = commit(d, r, &next, &a, what);
+	if (gone == -ENOENT || gone == -ESTALE) {
+		snprintf(message, size, "not started: %s while it started",
+			 why_not_owned(gone));
+		return gone;
+	}
+	if (gone) {
 		snprintf(message, size, "couldn't record the rollout state in %s; not started",
 			 d->state_dir);
 		return -EIO;
@@ -731,7 +724,13 @@ char *rollouts_command(struct daemon *d,
 	}
 	snprintf(what, sizeof(what), "%s by uid %u: now %s, step %u", verb,
 		 (unsigned)uid, xs_phase_name(next.phase), next.step + 1);
-	if (commit(d, r, &next, &a, a.changed ? what : NULL)) {
+	err = commit(d, r, &next, &a, a.changed ? what : NULL);
+	if (err == -ENOENT || err == -ESTALE) {
+		snprintf(message, sizeof(message), "the rollout of %s has ended: %s; nothing was written",
+			 r->record.vip, why_not_owned(err));
+		goto fail;
+	}
+	if (err) {
 		snprintf(message, sizeof(message), "couldn't record the state in %s; nothing changed",
 			 d->state_dir);
 		err = -EIO;

@@ -32,7 +32,7 @@ struct daemon_rollout {
 	struct xs_pool_stats last[XS_POOL_COUNT];
 	bool have_last;
 	__u64 next_tick_ms;
-	bool step_deferred; /* a step due between ticks could not be recorded */
+	bool step_deferred; /* a step's end could not be recorded */
 	__u64 rollbacks[XS_MAX_RULES]; /* automatic, by the rule that failed */
 	char history[XS_HISTORY_SIZE][256]; /* the latest decisions */
 	__u64 promql_seen[XS_MAX_RULES]; /* the answer each rule used last */
