@@ -331,6 +331,9 @@ def steps_end_on_time(lab):
 
 
 def step_wall_clock(seconds):
+    """The machine's real clock, as an operator's date(1) or a bad NTP
+    answer steps it: namespaces do not isolate it, so the test restores it
+    (from the monotonic time that passed) however it ends."""
     time.clock_settime(time.CLOCK_REALTIME, time.clock_gettime(time.CLOCK_REALTIME) + seconds)
 
 
