@@ -24,6 +24,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "user/lib/log.h"
+#include "user/lib/pins.h"
 #include "splitd.h"
 
 #define XS_LOCK_DIR "/run/lock/xdpsplit"
@@ -97,10 +98,8 @@ static int lock_file(const char *path, const char *what, const char *dir)
 static int make_dir(const char *dir, mode_t mode, const char *what)
 {
 	if (mkdir(dir, mode) && errno != EEXIST) {
-		fprintf(stderr, "Error: couldn't create the %s %s: %s%s\n", what,
-			dir, strerror(errno),
-			strcmp(what, "pin directory") ? "" :
-				"; is bpffs mounted (mount -t bpf bpf /sys/fs/bpf)?");
+		fprintf(stderr, "Error: couldn't create the %s %s: %s\n", what,
+			dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -127,7 +126,7 @@ static int lock_dir(void)
 
 int single_instance_lock(const struct daemon *d)
 {
-	char path[4096];
+	char path[4096], error[512];
 	struct stat pins;
 
 	/* the same modes as the code that would create them later */
@@ -136,7 +135,13 @@ int single_instance_lock(const struct daemon *d)
 	snprintf(path, sizeof(path), "%s/splitd.lock", d->state_dir);
 	if (lock_file(path, "state dir", d->state_dir))
 		return -1;
-	if (make_dir(d->pin_dir, 0700, "pin directory") || lock_dir())
+	/* bpffs mounted if absent, the directory made ours and checked: the
+	 * lock below is keyed by it */
+	if (xs_pin_dir_prepare(d->pin_dir, true, error, sizeof(error))) {
+		fprintf(stderr, "Error: %s\n", error);
+		return -1;
+	}
+	if (lock_dir())
 		return -1;
 	if (stat(d->pin_dir, &pins)) {
 		fprintf(stderr, "Error: couldn't look at the pin directory %s: %s\n",
