@@ -47,6 +47,22 @@ def wait_for(condition, seconds, what):
     raise Failure("timed out waiting for " + what)
 
 
+def audit_entries(lab, needle):
+    """The audit log's entries whose line holds needle, parsed."""
+    with open(os.path.join(lab.state_dir, "audit.log")) as log:
+        return [json.loads(line) for line in log if needle in line]
+
+
+def audit_time(entry):
+    """Seconds since the epoch of an audit entry's time stamp."""
+    stamp = time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S")
+    return time.mktime(stamp) - time.timezone + int(entry["time"][20:23]) / 1000.0
+
+
+def backend_state(lab, vip, address):
+    return [b for b in lab.json("backend", "list", vip) if b["backend"] == address][0]["state"]
+
+
 def within_binomial_bound(observed, n, p):
     """99.9% two-sided bound."""
     return abs(observed - n * p) <= 3.29 * math.sqrt(n * p * (1 - p))

@@ -14,7 +14,7 @@ import threading
 import time
 
 from harness import BUILD, PYTHON, Failure, check, test, wait_for
-from test_splitd import audit_entries, audit_time
+from harness import audit_entries, audit_time
 
 VIP = "10.77.100.1:80/tcp"
 OTHER_VIP = "10.77.100.2:80/tcp"

@@ -9,7 +9,8 @@ import socket
 import subprocess
 import time
 
-from harness import BUILD, Skip, check, test, wait_for
+import harness
+from harness import BUILD, Skip, audit_entries, audit_time, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
 
@@ -64,17 +65,6 @@ def config(policy):
 
 def status(lab):
     return lab.json("rollout", "status", VIP)["rollouts"][0]
-
-
-def audit_entries(lab, needle):
-    with open(os.path.join(lab.state_dir, "audit.log")) as log:
-        return [json.loads(line) for line in log if needle in line]
-
-
-def audit_time(entry):
-    """Seconds since the epoch of an audit entry's time stamp."""
-    stamp = time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S")
-    return time.mktime(stamp) - time.timezone + int(entry["time"][20:23]) / 1000.0
 
 
 @test
@@ -220,7 +210,7 @@ vips:
 
 
 def backend_state(lab, address):
-    return [b for b in lab.json("backend", "list", VIP) if b["backend"] == address][0]["state"]
+    return harness.backend_state(lab, VIP, address)
 
 
 @test

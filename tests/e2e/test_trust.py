@@ -4,12 +4,12 @@ started on, a restart changes no weights, one writer owns a route, an
 operator's abort or undo breaks no healthy connection, probes never lose a
 transition, and a wall-clock step changes no decision."""
 import fcntl
-import json
 import os
 import signal
 import time
 
-from harness import check, test, wait_for
+import harness
+from harness import audit_entries, audit_time, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
 OTHER = "10.77.100.2:80/tcp"
@@ -107,16 +107,6 @@ def route(lab, vip=VIP):
     return {pool: shown[pool] for pool in ("blue", "green", "canary", "live")}
 
 
-def audit(lab, needle):
-    with open(os.path.join(lab.state_dir, "audit.log")) as log:
-        return [json.loads(line) for line in log if needle in line]
-
-
-def audit_time(entry):
-    stamp = time.strptime(entry["time"][:19], "%Y-%m-%dT%H:%M:%S")
-    return time.mktime(stamp) - time.timezone + int(entry["time"][20:23]) / 1000.0
-
-
 def recreate(lab):
     lab.service(VIP, {"blue": ["blue1"], "canary": ["canary1"]})
 
@@ -159,7 +149,7 @@ def rollout_never_writes_to_a_recreated_vip(lab):
               % (how, ended["phase"], ended.get("reason"), fresh))
         check(ended["phase"] == "aborted" and "deleted" in ended.get("reason", ""),
               "rollout after %s: %s" % (how, ended))
-        check(audit(lab, "ended: its VIP was deleted"), "no audit line for the end")
+        check(audit_entries(lab, "ended: its VIP was deleted"), "no audit line for the end")
         for vip in lab.json("vip", "list"):
             lab.ok("vip", "del", vip["vip"])
         recreate(lab)
@@ -232,7 +222,7 @@ def one_writer_per_route(lab):
           "map %s, status %s" % (forced, state["route"]))
     stays(lambda: route(lab), lambda now: now == forced, 3,
           "the paused rollout wrote its route")
-    check(audit(lab, "pause by uid 0") and audit(lab, "--force"),
+    check(audit_entries(lab, "pause by uid 0") and audit_entries(lab, "--force"),
           "the forced write or the pause is not in the audit log")
 
 
@@ -279,7 +269,7 @@ vips:
 
 
 def backend_state(lab, address):
-    return [b for b in lab.json("backend", "list", VIP) if b["backend"] == address][0]["state"]
+    return harness.backend_state(lab, VIP, address)
 
 
 def hold_pin_lock(lab, seconds, address, state):
@@ -318,12 +308,12 @@ def steps_end_on_time(lab):
     lab.start_splitd(config())
     lab.ok("rollout", "start", VIP, "on-time")
     wait_for(lambda: route(lab)["canary"] == 10, 10, "canary 10%")
-    started = audit_time(audit(lab, "started with policy on-time")[-1])
+    started = audit_time(audit_entries(lab, "started with policy on-time")[-1])
     time.sleep(0.5)
     lab.stop_splitd()
     lab.start_splitd(config())
     wait_for(lambda: route(lab)["canary"] == 20, 10, "canary 20%")
-    ended = audit_time(audit(lab, "step 4/4 (pause)")[-1])
+    ended = audit_time(audit_entries(lab, "step 4/4 (pause)")[-1])
     late = ended - started - 4.2
     print("     the pause lasted %.3f s (4.2 s asked, a restart in it): %.0f ms late"
           % (ended - started, late * 1000))
@@ -368,13 +358,13 @@ def wall_clock_steps_change_nothing(lab):
 
 def reload(lab, text, outcome):
     """Writes the file splitd reads, sends SIGHUP, waits for the audit line."""
-    before = len(audit(lab, "splitd: reload"))
+    before = len(audit_entries(lab, "splitd: reload"))
     with open(os.path.join(lab.state_dir, "splitd.yaml"), "w") as config_file:
         config_file.write(text)
     sent = time.monotonic()
     lab.splitd.send_signal(signal.SIGHUP)
-    entry = wait_for(lambda: len(audit(lab, "splitd: reload")) > before and
-                     audit(lab, "splitd: reload")[-1], 10, "the reload's audit line")
+    entry = wait_for(lambda: len(audit_entries(lab, "splitd: reload")) > before and
+                     audit_entries(lab, "splitd: reload")[-1], 10, "the reload's audit line")
     check(outcome in entry["command"], "reload said: %s" % entry["command"])
     return time.monotonic() - sent
 
