@@ -10,6 +10,7 @@ import time
 
 import harness
 from harness import audit_entries, audit_time, check, test, wait_for
+from test_network import PROBED  # tcp probes every 200 ms, fall 2, rise 2
 
 VIP = "10.77.100.1:80/tcp"
 OTHER = "10.77.100.2:80/tcp"
@@ -255,17 +256,6 @@ def operator_abort_and_undo_drain(lab):
     state = status(lab)
     check(state["phase"] == "rolled-back" and route(lab)["blue"] == 100 and
           route(lab)["live"] == "blue", "after undo: %s %s" % (state["phase"], route(lab)))
-
-
-PROBED = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    probe: {type: tcp, port: 80, interval: 200ms, timeout: 150ms, rise: 2, fall: 2}
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-"""
 
 
 def backend_state(lab, address):

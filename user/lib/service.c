@@ -84,22 +84,24 @@ _Static_assert(sizeof(struct xs_pool_stats) % sizeof(__u64) == 0,
 	       "pool counters are summed as __u64 words");
 
 int xs_service_pool_stats(const struct xs_dataplane *dp, __u32 route_id,
-			  __u8 pool, struct xs_pool_stats *sum)
+			  struct xs_pool_stats sum[XS_POOL_COUNT])
 {
 	size_t count;
 	struct xs_vip_entry *members = xs_service_members(dp, route_id, &count);
 	int err = members ? 0 : -ENOMEM;
 
-	memset(sum, 0, sizeof(*sum));
-	for (size_t i = 0; i < count && !err; i++) {
-		struct xs_pool_stats one;
-		__u64 *total = (__u64 *)sum, *add = (__u64 *)&one;
+	memset(sum, 0, XS_POOL_COUNT * sizeof(*sum));
+	for (size_t i = 0; i < count && !err; i++)
+		for (__u8 pool = 0; pool < XS_POOL_COUNT && !err; pool++) {
+			struct xs_pool_stats one;
+			__u64 *total = (__u64 *)&sum[pool], *add = (__u64 *)&one;
 
-		err = xs_pool_stats_read(dp, members[i].vip.vip_id, pool, &one);
-		/* every field is a __u64 counter */
-		for (size_t f = 0; !err && f < sizeof(one) / sizeof(__u64); f++)
-			total[f] += add[f];
-	}
+			err = xs_pool_stats_read(dp, members[i].vip.vip_id, pool,
+						 &one);
+			/* every field is a __u64 counter */
+			for (size_t f = 0; !err && f < sizeof(one) / sizeof(__u64); f++)
+				total[f] += add[f];
+		}
 	free(members);
 	return err;
 }

@@ -37,9 +37,10 @@ struct xs_vip_entry *xs_service_members(const struct xs_dataplane *dp,
 					__u32 route_id, size_t *count);
 /* A pool flushed on every VIP of the service of route_id. */
 int xs_service_flush(struct xs_dataplane *dp, __u32 route_id, __u8 pool);
-/* A pool's counters summed over the VIPs of the service of route_id. */
+/* Each pool's counters summed over the VIPs of the service of route_id
+ * (the VIPs are listed once for all pools). */
 int xs_service_pool_stats(const struct xs_dataplane *dp, __u32 route_id,
-			  __u8 pool, struct xs_pool_stats *sum);
+			  struct xs_pool_stats sum[XS_POOL_COUNT]);
 /* The first VIP of a VIP's service (the one whose id is its route_id). */
 int xs_service_primary(const struct xs_dataplane *dp,
 		       const struct xs_vip_entry *member,

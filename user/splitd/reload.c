@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "user/lib/audit.h"
 #include "user/lib/lock.h"
@@ -31,6 +30,7 @@ static pthread_t thread;
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reload_wanted = PTHREAD_COND_INITIALIZER;
 static bool wanted, running, stopping;
+static bool finished; /* the thread has returned: joining it is at once */
 
 static void say(struct daemon *d, const char *format, const char *detail)
 {
@@ -133,6 +133,7 @@ static void *reload_loop(void *arg)
 		reload(d);
 		pthread_mutex_lock(&reload_lock);
 	}
+	finished = true;
 	pthread_mutex_unlock(&reload_lock);
 	return NULL;
 }
@@ -155,7 +156,7 @@ void reload_request(void)
 
 bool reload_stop(void)
 {
-	struct timespec deadline;
+	bool done = false;
 
 	if (!running)
 		return true;
@@ -163,16 +164,20 @@ bool reload_stop(void)
 	stopping = true;
 	pthread_cond_signal(&reload_wanted);
 	pthread_mutex_unlock(&reload_lock);
-	/* the clock timedjoin takes; a reload's writes take milliseconds, so
-	 * one not done by then is still planning */
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_nsec += RELOAD_STOP_WAIT_MS * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
+	/* a reload's writes take milliseconds, so one not done within the
+	 * wait is still planning; counted in sleeps, not against the wall
+	 * clock, which may step meanwhile */
+	for (int waited = 0; waited <= RELOAD_STOP_WAIT_MS; waited += 10) {
+		pthread_mutex_lock(&reload_lock);
+		done = finished;
+		pthread_mutex_unlock(&reload_lock);
+		if (done)
+			break;
+		usleep(10 * 1000);
 	}
-	if (pthread_timedjoin_np(thread, NULL, &deadline))
+	if (!done)
 		return false;
+	pthread_join(thread, NULL);
 	running = false;
 	return true;
 }

@@ -278,9 +278,9 @@ static void measure(struct daemon *d, struct daemon_rollout *r,
 {
 	struct xs_pool_stats now[XS_POOL_COUNT], window[XS_POOL_COUNT];
 
+	/* the service's: its VIPs (v4, v6, ports) are judged as one */
+	xs_service_pool_stats(&d->dp, r->vip_id, now);
 	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++) {
-		/* the service's: its VIPs (v4, v6, ports) are judged as one */
-		xs_service_pool_stats(&d->dp, r->vip_id, pool, &now[pool]);
 		if (r->have_last)
 			xs_pool_stats_delta(&r->last[pool], &now[pool], &window[pool]);
 		else
