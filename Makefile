@@ -37,7 +37,7 @@ LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 CFLAGS    += $(SANITIZER_FLAGS)
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -I. -I$(ARCH_INC)
 
-BPF_PROGS := xdp_split xdp_decap xdp_pass map_entries
+BPF_PROGS := xdp_split xdp_decap xdp_pass
 BPF_OBJS  := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 BPF_HEADERS := $(wildcard maps/*.h bpf/*.h)

@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The flow tables: an established flow keeps its backend whatever the weights
+ * What a flow is: an established flow keeps its backend whatever the weights
  * do. It is re-chosen only when its backend is DOWN or gone, when its pool
  * was flushed, or when a client starts a new connection on the tuple (a SYN
  * that is not a retransmission: another initial sequence number, or any SYN
- * once the handshake is over). A flow seen once lives in pending_flows; its
- * client's second packet (the handshake's ACK, or more data) moves it to
- * flows, which a flood of first packets therefore never touches. An entry is
- * written when a flow is created, confirmed or re-chosen, and when its TCP
- * state changes, never on an ordinary packet.
+ * once the handshake is over). A flow seen once is unconfirmed; its client's
+ * second packet (the handshake's ACK, or more data) confirms it where it is,
+ * and a flood of first packets never takes a confirmed flow's way
+ * (flow_table.bpf.h). An entry is written when a flow is created, confirmed
+ * or re-chosen, when its TCP state changes, and at most once a second to
+ * mark it seen, never otherwise on an ordinary packet.
  */
 #ifndef XDPSPLIT_BPF_FLOW_H
 #define XDPSPLIT_BPF_FLOW_H
 
 #include "choose.bpf.h"
+#include "flow_table.bpf.h"
 #include "parsing.bpf.h"
 #include "stats.bpf.h"
 
@@ -97,62 +99,37 @@ struct flow_result {
 	struct xs_pool_stats *stats; /* the pool's, looked up once per packet */
 };
 
-/* Writes a flow entry, counting `inserted` when the key was absent, so that
- * inserts minus entries is the number of entries the LRU evicted. The flag
- * the caller expects to succeed goes first: a failed update of an LRU map
- * still takes a free node, which may evict another entry. */
-static __always_inline void flow_write(void *table,
-				       const struct xs_flow_key *key,
-				       const struct xs_flow *value,
-				       __u32 inserted, int present)
-{
-	if (present && !bpf_map_update_elem(table, key, value, BPF_EXIST))
-		return;
-	if (!bpf_map_update_elem(table, key, value, BPF_NOEXIST)) {
-		count(inserted);
-		return;
-	}
-	/* present after all (another CPU was first) */
-	if (present || bpf_map_update_elem(table, key, value, BPF_EXIST))
-		count(XS_FLOW_INSERT_FAILED);
-}
-
-/* A client's second packet: the flow moves from pending_flows to flows. */
-static __always_inline void confirm(const struct packet *p,
-				    const struct xs_flow *confirmed)
-{
-	flow_write(&flows, &p->key, confirmed, XS_FLOW_CONFIRMED, 0);
-	if (!bpf_map_delete_elem(&pending_flows, &p->key))
-		count(XS_FLOW_PENDING_REMOVED);
-}
-
-/* An entry of either table that is still good: advances its TCP state and
- * confirms a pending flow on its client's second packet. */
+/* A flow found in the table that is still good: advances its TCP state,
+ * confirms it on its client's second packet, marks it seen. */
 static __always_inline void use_flow(const struct packet *p, __u32 vip_id,
-				     struct xs_flow *flow, int is_pending,
-				     struct xs_backend *backend,
+				     const struct flow_ref *ref,
+				     struct xs_flow *flow,
+				     struct xs_backend *backend, __u16 now,
 				     struct flow_result *out)
 {
 	struct xs_pool_stats *stats = pool_stats_of(vip_id, flow->pool);
-	struct xs_flow advanced;
+	__u8 state = flow->state, meta = flow_table_meta(ref), new_meta;
 
 	out->stats = stats;
 	out->backend_id = flow->backend_id;
 	out->pool = flow->pool;
 	out->backend = backend;
 	out->new_flow = 0;
-	if (!is_pending || (p->key.protocol == IPPROTO_TCP && is_syn(p))) {
-		track_tcp(p, flow, stats); /* or counts a retransmitted SYN */
-		return;
+	track_tcp(p, flow, stats); /* or counts a retransmitted SYN */
+	if (flow->state != state)
+		flow_table_set_state(ref, flow->state);
+	new_meta = meta;
+	if (flow->state == XS_FLOW_CLOSED && p->key.protocol == IPPROTO_TCP)
+		new_meta |= XS_FLOW_WAY_CLOSED;
+	/* the second packet: not a repeat of the SYN; a closing one leaves
+	 * the flow unconfirmed, the table's first to replace */
+	else if (!(meta & XS_FLOW_WAY_CONFIRMED) && !is_syn(p)) {
+		new_meta |= XS_FLOW_WAY_CONFIRMED;
+		count(XS_FLOW_CONFIRMED);
 	}
-	/* track a copy: the pending entry changes only if it stays there; a
-	 * closing packet keeps it out of flows, which is for live connections */
-	advanced = *flow;
-	track_tcp(p, &advanced, stats);
-	if (advanced.state == XS_FLOW_CLOSED)
-		flow->state = XS_FLOW_CLOSED;
-	else
-		confirm(p, &advanced);
+	if (new_meta != meta)
+		flow_table_set_meta(ref, new_meta);
+	flow_table_touch(ref, now);
 }
 
 /* Finds or makes the flow of a TCP/UDP packet; 0 or a pass/drop reason. */
@@ -161,48 +138,41 @@ static __always_inline int flow_lookup_or_choose(const struct packet *p,
 						 const struct xs_vip *vip,
 						 struct flow_result *out)
 {
-	__u32 inserted = XS_FLOW_CONFIRMED, stale;
 	struct xs_backend *backend = 0;
-	void *table = &flows;
-	struct xs_flow *flow;
+	__u16 now = flow_time_now();
+	struct flow_ref ref;
 	struct choice choice;
-	struct xs_flow fresh;
-	int reason, is_pending = 0;
+	struct xs_flow flow;
+	__u32 stale;
+	int reason;
 
-	flow = bpf_map_lookup_elem(&flows, &p->key);
-	if (!flow) {
-		flow = bpf_map_lookup_elem(&pending_flows, &p->key);
-		is_pending = 1;
-	}
-	if (flow) {
-		stale = stale_reason(p, vip->vip_id, flow, &backend);
+	if (flow_table_find(config, &p->key, &ref, &flow)) {
+		stale = stale_reason(p, vip->vip_id, &flow, &backend);
 		if (!stale) {
-			use_flow(p, vip->vip_id, flow, is_pending, backend, out);
+			use_flow(p, vip->vip_id, &ref, &flow, backend, now, out);
 			return 0;
 		}
 		count(stale);
-	}
-	/* a re-chosen confirmed flow stays confirmed; anything else is pending */
-	if (is_pending) {
-		table = &pending_flows;
-		inserted = XS_FLOW_PENDING_INSERTED;
-	}
-	if (!flow && p->key.protocol == IPPROTO_TCP && !is_syn(p))
+	} else if (p->key.protocol == IPPROTO_TCP && !is_syn(p)) {
 		count(XS_FLOW_MIDSTREAM_PICKUP);
+	}
 
 	reason = choose(config, vip, &p->key, &choice);
 	if (reason)
 		return reason;
-	__builtin_memset(&fresh, 0, sizeof(fresh));
-	fresh.backend_id = choice.backend_id;
-	fresh.epoch = choice.epoch;
-	fresh.pool = choice.pool;
-	fresh.state = initial_state(p);
-	if (fresh.state == XS_FLOW_SYN_SEEN) {
-		fresh.syn_time_ns = bpf_ktime_get_ns();
-		fresh.initial_sequence = p->tcp_sequence;
+	__builtin_memset(&flow, 0, sizeof(flow));
+	flow.backend_id = choice.backend_id;
+	flow.epoch = choice.epoch;
+	flow.pool = choice.pool;
+	flow.state = initial_state(p);
+	if (flow.state == XS_FLOW_SYN_SEEN) {
+		flow.syn_time_ns = bpf_ktime_get_ns();
+		flow.initial_sequence = p->tcp_sequence;
 	}
-	flow_write(table, &p->key, &fresh, inserted, flow != NULL);
+	if (ref.found)
+		flow_table_rewrite(&ref, &flow, now);
+	else
+		flow_table_insert(&ref, &p->key, &flow, now);
 
 	out->backend_id = choice.backend_id;
 	out->pool = choice.pool;
@@ -212,12 +182,14 @@ static __always_inline int flow_lookup_or_choose(const struct packet *p,
 	return 0;
 }
 
-/* The flow a packet belongs to in either table, or NULL. */
-static __always_inline struct xs_flow *find_flow(const struct xs_flow_key *key)
+/* The flow a packet belongs to, copied into *flow; 0 if there is none. */
+static __always_inline int find_flow(const struct xs_config *config,
+				     const struct xs_flow_key *key,
+				     struct xs_flow *flow)
 {
-	struct xs_flow *flow = bpf_map_lookup_elem(&flows, key);
+	struct flow_ref ref;
 
-	return flow ? flow : bpf_map_lookup_elem(&pending_flows, key);
+	return flow_table_find(config, key, &ref, flow);
 }
 
 #endif /* XDPSPLIT_BPF_FLOW_H */

@@ -50,6 +50,24 @@ struct xs_flow_test {
 #else
 #define XS_FLOW_VALUE struct xs_flow
 #endif
+#if XS_TEST_FLOW_VALUE
+/* struct xs_flow_bucket around the test build's flow entry */
+struct xs_flow_slot_test {
+	struct xs_flow_key key;
+	XS_FLOW_VALUE flow;
+};
+struct xs_flow_bucket_test {
+	__u32 tag[XS_FLOW_WAYS];
+	__u16 last_seen[XS_FLOW_WAYS];
+	__u8 meta[XS_FLOW_WAYS];
+	__u8 hand;
+	__u8 reserved[7];
+	struct xs_flow_slot_test slot[XS_FLOW_WAYS];
+};
+#define XS_FLOW_BUCKET struct xs_flow_bucket_test
+#else
+#define XS_FLOW_BUCKET struct xs_flow_bucket
+#endif
 
 /* Seeds, sizes and tunnel sources: one entry, read once per packet. */
 struct {
@@ -118,32 +136,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backends SEC(".maps");
 
-/* 5-tuple -> chosen backend, for confirmed flows only: those whose client
- * sent a second packet (the handshake's ACK, or more data). A flood of new
- * flows from forged addresses never confirms one, so it never writes here and
- * cannot evict a live connection. One LRU list for all CPUs:
- * BPF_F_NO_COMMON_LRU would split the capacity per CPU, and a NIC whose flows
- * land on few queues would then evict live flows long before the table is
- * full. */
+/* bucket -> XS_FLOW_WAYS flows, each a 5-tuple and its chosen backend
+ * (maps/contract.h says how a way is found, taken and replaced). An array:
+ * a lookup is one bucket read without a lock, and a connection costs no
+ * allocation and no LRU list, whose common lock every new flow of every
+ * CPU would take. Preallocated, so a flood cannot fail an allocation. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, XS_DEFAULT_MAX_FLOWS);
-	__type(key, struct xs_flow_key);
-	__type(value, XS_FLOW_VALUE);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XS_DEFAULT_MAX_FLOWS * XS_FLOW_WAYS_PER_FLOW /
+				    XS_FLOW_WAYS);
+	__type(key, __u32);
+	__type(value, XS_FLOW_BUCKET);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flows SEC(".maps");
-
-/* 5-tuple -> chosen backend for flows seen once (a SYN, a first datagram, a
- * first packet picked up mid-stream). A flood churns this table alone; a real
- * flow evicted from it before its second packet is chosen again by the same
- * hash, so it lands on the same backend unless the weights moved meanwhile. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, XS_DEFAULT_MAX_FLOWS / XS_PENDING_FLOWS_DIVISOR);
-	__type(key, struct xs_flow_key);
-	__type(value, struct xs_flow);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pending_flows SEC(".maps");
 
 /* (vip_id, client prefix) -> pool, for testers and dogfooding. */
 struct {

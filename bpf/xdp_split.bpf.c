@@ -55,14 +55,13 @@ static __always_inline int handle_icmp_too_big(struct xdp_md *ctx,
 					       const struct xs_vip *vip)
 {
 	struct xs_backend *backend;
-	struct xs_flow *flow;
+	struct xs_flow flow;
 	__u32 reason, backend_id;
 	int action;
 
-	flow = find_flow(&p->key);
-	if (!flow)
+	if (!find_flow(config, &p->key, &flow))
 		return finish(XS_PASS_ICMP_NO_FLOW, XDP_PASS);
-	backend_id = flow->backend_id;
+	backend_id = flow.backend_id;
 	backend = bpf_map_lookup_elem(&backends, &backend_id);
 	if (!backend_keeps_flows(backend))
 		return finish(XS_PASS_ICMP_NO_FLOW, XDP_PASS);

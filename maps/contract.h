@@ -50,17 +50,6 @@ enum xs_backend_state {
 #define XS_DEFAULT_MAX_VIPS 256
 #define XS_DEFAULT_MAX_BACKENDS 4096
 #define XS_DEFAULT_MAX_FLOWS (1U << 20)
-/* pending_flows holds flows seen once: a quarter of the confirmed table, at
- * least XS_MIN_PENDING_FLOWS. */
-#define XS_PENDING_FLOWS_DIVISOR 4
-#define XS_MIN_PENDING_FLOWS 1024U
-
-static inline __u32 xs_pending_flows_capacity(__u32 max_flows)
-{
-	__u32 quarter = max_flows / XS_PENDING_FLOWS_DIVISOR;
-
-	return quarter > XS_MIN_PENDING_FLOWS ? quarter : XS_MIN_PENDING_FLOWS;
-}
 #define XS_DEFAULT_MAX_OVERRIDES 16384
 #define XS_DEFAULT_MAGLEV_SIZE 16381 /* prime */
 #define XS_MAX_EGRESS_INTERFACES 64
@@ -196,6 +185,64 @@ struct xs_flow {
 	__be32 initial_sequence;
 };
 
+/*
+ * flows: the flow table, an array of buckets of XS_FLOW_WAYS ways each (a
+ * set-associative cache in an array map). A flow's bucket and tag come from
+ * xs_flow_table_hash (maps/decision.h) under config.flow_seed, so a lookup
+ * reads one bucket and no lock is taken: the header's line holds every way's
+ * tag, and only a way whose tag matches has its key compared.
+ *
+ * One table for every flow, two kinds of way: a flow seen once (a SYN, a
+ * first datagram, a first packet picked up mid-stream) is unconfirmed; its
+ * client's second packet confirms it in place. A new flow takes an empty way,
+ * else the way of a flow that is closed, unconfirmed, or confirmed but idle
+ * for XS_FLOW_IDLE_UNITS, the least recently seen first. It never takes the
+ * way of a live confirmed flow: a flood of first packets from forged sources
+ * churns the unconfirmed ways alone. A flow that finds its bucket full of
+ * live connections is forwarded by the hash, unstored (flow_not_stored).
+ *
+ * The table has XS_FLOW_WAYS_PER_FLOW ways for each flow of max_flows, so a
+ * bucket seldom fills before the table does.
+ *
+ * Writers take a way with a compare-and-swap of its tag to
+ * XS_FLOW_TAG_BUSY, write the slot and publish the tag with an exchange; a
+ * reader that sees the tag change across its read treats the way as absent.
+ * Two CPUs never write one way at once.
+ */
+#define XS_FLOW_WAYS 8
+#define XS_FLOW_WAYS_PER_FLOW 2
+#define XS_FLOW_TAG_EMPTY 0
+#define XS_FLOW_TAG_BUSY 2 /* never a tag: every tag is odd */
+/* xs_flow_bucket.meta[way] */
+#define XS_FLOW_WAY_CONFIRMED 0x01 /* its client sent a second packet */
+#define XS_FLOW_WAY_CLOSED 0x02    /* its client sent RST or FIN */
+/* last_seen counts units of 2^XS_FLOW_TIME_SHIFT ns (about 1.07 s) of
+ * bpf_ktime_get_coarse_ns, modulo 2^16; it is written at most once a unit */
+#define XS_FLOW_TIME_SHIFT 30
+#define XS_FLOW_IDLE_UNITS 60 /* about 64 s */
+
+struct xs_flow_slot {
+	struct xs_flow_key key;
+	struct xs_flow flow;
+};
+
+struct xs_flow_bucket {
+	__u32 tag[XS_FLOW_WAYS]; /* EMPTY, BUSY, or the flow's tag (odd) */
+	__u16 last_seen[XS_FLOW_WAYS];
+	__u8 meta[XS_FLOW_WAYS]; /* XS_FLOW_WAY_* */
+	__u8 hand; /* where the next search for a way to replace starts */
+	__u8 reserved[7];
+	struct xs_flow_slot slot[XS_FLOW_WAYS];
+};
+
+/* Buckets of a table sized for max_flows flows (at least one). */
+static inline __u32 xs_flow_buckets(__u32 max_flows)
+{
+	__u64 ways = (__u64)max_flows * XS_FLOW_WAYS_PER_FLOW;
+
+	return ways > XS_FLOW_WAYS ? (__u32)((ways + XS_FLOW_WAYS - 1) / XS_FLOW_WAYS) : 1;
+}
+
 /* overrides: LPM trie. prefix_len counts the 32 bits of vip_id first. */
 struct xs_override_key {
 	__u32 prefix_len;
@@ -220,6 +267,9 @@ struct xs_config {
 	__u32 max_overrides;
 	__be32 tunnel_source_v4; /* ipip outer source */
 	__be32 tunnel_source_v6[XS_ADDRESS_WORDS];
+	/* flow table hash: this host's own secret, so no one outside can aim
+	 * a flood at one bucket */
+	__u32 flow_seed;
 };
 
 /* egress_macs[ifindex]: the LB's own MAC on an interface l2dsr redirects to */

@@ -53,9 +53,11 @@
 	X(FLOW_RECHOSEN_POOL_FLUSHED, "flow_rechosen_pool_flushed")           \
 	X(FLOW_RECHOSEN_NEW_SYN, "flow_rechosen_new_syn")                     \
 	X(FLOW_INSERT_FAILED, "flow_insert_failed")                           \
+	X(FLOW_NOT_STORED, "flow_not_stored")                                 \
 	X(FLOW_PENDING_INSERTED, "flow_pending_inserted")                     \
-	X(FLOW_PENDING_REMOVED, "flow_pending_removed")                       \
+	X(FLOW_PENDING_EVICTED, "flow_pending_evicted")                       \
 	X(FLOW_CONFIRMED, "flow_confirmed")                                   \
+	X(FLOW_CONFIRMED_EVICTED, "flow_confirmed_evicted")                   \
 	X(FLOW_MIDSTREAM_PICKUP, "flow_midstream_pickup")                     \
 	X(BACKEND_NOT_UP_IN_TABLE, "backend_not_up_in_table")
 

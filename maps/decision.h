@@ -80,10 +80,31 @@ static __always_inline __u32 xs_flow_hash(const struct xs_flow_key *key,
 	return xs_hash_words((const __u32 *)&tuple, XS_FLOW_KEY_WORDS, seed);
 }
 
+/* The flow table's hash of the whole key, VLAN included: every packet of a
+ * known flow computes it once, for its bucket and its tag. */
+static __always_inline __u32 xs_flow_table_hash(const struct xs_flow_key *key,
+						__u32 seed)
+{
+	return xs_hash_words((const __u32 *)key, XS_FLOW_KEY_WORDS, seed);
+}
+
+/* A way's tag: odd, so never XS_FLOW_TAG_EMPTY or XS_FLOW_TAG_BUSY. The
+ * bucket takes the hash's high bits (xs_reduce), the tag its low ones. */
+static __always_inline __u32 xs_flow_tag(__u32 table_hash)
+{
+	return (table_hash << 1) | 1;
+}
+
 /* Map a hash onto [0, range) without a division (Lemire's reduction). */
 static __always_inline __u32 xs_reduce(__u32 hash, __u32 range)
 {
 	return (__u32)(((__u64)hash * range) >> 32);
+}
+
+static __always_inline __u32 xs_flow_bucket_index(__u32 table_hash,
+						  __u32 buckets)
+{
+	return xs_reduce(table_hash, buckets);
 }
 
 static __always_inline int xs_route_is_valid(const struct xs_route *route)

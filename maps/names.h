@@ -21,7 +21,6 @@
 #define XS_MAP_MAGLEV "maglev"
 #define XS_MAP_BACKENDS "backends"
 #define XS_MAP_FLOWS "flows"
-#define XS_MAP_PENDING_FLOWS "pending_flows"
 #define XS_MAP_OVERRIDES "overrides"
 #define XS_MAP_EGRESS_MACS "egress_macs"
 #define XS_MAP_POOL_STATS "pool_stats"

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include "xdp_split.skel.h"
 #include "env.h"
+#include "user/lib/flow_table.h"
 
 static int run(const char *command)
 {
@@ -172,33 +173,24 @@ int env_set_weights(struct test_env *env, __u32 vip_id, __u16 blue,
 	return xs_route_write(&env->dp, vip_id, &route);
 }
 
-static int clear_table(int fd, size_t capacity)
-{
-	struct xs_flow_key *keys = calloc(capacity, sizeof(*keys));
-	size_t count = 0;
-	int err = 0;
-
-	/* collect first: deleting while walking restarts the walk */
-	if (!keys)
-		return -ENOMEM;
-	while (count < capacity &&
-	       !bpf_map_get_next_key(fd, count ? &keys[count - 1] : NULL,
-				     &keys[count]))
-		count++;
-	for (size_t i = 0; i < count && !err; i++)
-		if (bpf_map_delete_elem(fd, &keys[i]) && errno != ENOENT)
-			err = -errno;
-	free(keys);
-	return err;
-}
-
+/* The table empty and the counters of its entries zero again, so the
+ * entry counts (flow_usage.c) start from nothing as well. */
 int env_clear_flows(struct test_env *env)
 {
-	__u32 max_flows = env->dp.config.max_flows;
+	static const __u32 counters[] = { XS_FLOW_PENDING_INSERTED,
+					  XS_FLOW_PENDING_EVICTED,
+					  XS_FLOW_CONFIRMED,
+					  XS_FLOW_CONFIRMED_EVICTED };
+	int cpus = libbpf_num_possible_cpus();
+	__u64 zeros[cpus > 0 ? cpus : 1];
+	int err = xs_flow_table_clear(&env->dp);
 
-	return clear_table(env->dp.map_fd[XS_MAP_ID_FLOWS], max_flows) ?:
-	       clear_table(env->dp.map_fd[XS_MAP_ID_PENDING_FLOWS],
-			   xs_pending_flows_capacity(max_flows));
+	memset(zeros, 0, sizeof(zeros));
+	for (size_t i = 0; !err && i < sizeof(counters) / sizeof(counters[0]); i++)
+		if (bpf_map_update_elem(env->dp.map_fd[XS_MAP_ID_GLOBAL_STATS],
+					&counters[i], zeros, BPF_ANY))
+			err = -errno;
+	return err;
 }
 
 int env_run(struct test_env *env, const __u8 *frame, __u32 length,

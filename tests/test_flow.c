@@ -7,6 +7,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include "user/lib/flow_table.h"
+#include "user/lib/flow_usage.h"
 #include "user/lib/predict.h"
 #include "env.h"
 #include "tests.h"
@@ -266,8 +268,8 @@ static int handshake_counters(const void *arg)
 #define ISN_A 0x1000aaaa
 #define ISN_B 0x7000bbbb
 
-/* The entry of the flow, untagged, and which table holds it: 1 flows,
- * 2 pending_flows, 0 none. */
+/* The entry of the flow, untagged, and which kind it is: 1 confirmed,
+ * 2 pending (seen once), 0 none. */
 static int flow_entry(struct test_env *env, const struct flow_source *s,
 		      struct xs_flow *flow)
 {
@@ -275,15 +277,13 @@ static int flow_entry(struct test_env *env, const struct flow_source *s,
 				   .vip_port = htons(80),
 				   .protocol = IPPROTO_TCP,
 				   .family = XS_FAMILY_IPV4 };
+	__u8 meta;
 
 	parse_address(4, s->client, key.client);
 	parse_address(4, "10.100.0.1", key.vip);
-	if (!bpf_map_lookup_elem(env->dp.map_fd[XS_MAP_ID_FLOWS], &key, flow))
-		return 1;
-	if (!bpf_map_lookup_elem(env->dp.map_fd[XS_MAP_ID_PENDING_FLOWS], &key,
-				 flow))
-		return 2;
-	return 0;
+	if (xs_flow_find(&env->dp, &key, flow, &meta))
+		return 0;
+	return meta & XS_FLOW_WAY_CONFIRMED ? 1 : 2;
 }
 
 /* One packet of the flow, with this sequence number, in VLAN tags (TCI)
@@ -426,17 +426,14 @@ static int new_isn_on_confirmed_tuple(const void *arg)
 	return new_isn_rechooses(1);
 }
 
-static int entries(int map_fd)
+/* Entries of one kind in the flow table, as splitctl status counts them. */
+static int entries(struct test_env *env, enum xs_flow_table kind)
 {
-	struct xs_flow_key key, next;
-	int count = 0;
+	struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT];
 
-	for (void *previous = NULL;
-	     !bpf_map_get_next_key(map_fd, previous, &next); previous = &key) {
-		key = next;
-		count++;
-	}
-	return count;
+	if (xs_flow_usage_read(&env->dp, usage))
+		return -1;
+	return (int)usage[kind].entries;
 }
 
 /* One client 5-tuple untagged, in VLAN 10 and in VLAN 20: three networks,
@@ -482,8 +479,8 @@ static int vlan_separates_flows(const void *arg)
 	read_pools(&env, v.vip_id, stats);
 	printf("     untagged -> pool %d, VLAN 10 -> pool %d, VLAN 20 -> pool %d; %d confirmed entries, %d pending; new_flows blue %llu green %llu canary %llu\n",
 	       v.pool_of[now[0]], v.pool_of[now[1]], v.pool_of[now[2]],
-	       entries(env.dp.map_fd[XS_MAP_ID_FLOWS]),
-	       entries(env.dp.map_fd[XS_MAP_ID_PENDING_FLOWS]),
+	       entries(&env, XS_FLOW_TABLE_CONFIRMED),
+	       entries(&env, XS_FLOW_TABLE_PENDING),
 	       (unsigned long long)stats[XS_POOL_BLUE].new_flows,
 	       (unsigned long long)stats[XS_POOL_GREEN].new_flows,
 	       (unsigned long long)stats[XS_POOL_CANARY].new_flows);
@@ -491,8 +488,8 @@ static int vlan_separates_flows(const void *arg)
 	      wrong);
 	CHECK(!memcmp(now, backend, sizeof(now)),
 	      "a network's flow moved to another's backend");
-	CHECK(entries(env.dp.map_fd[XS_MAP_ID_FLOWS]) == 3 &&
-		      entries(env.dp.map_fd[XS_MAP_ID_PENDING_FLOWS]) == 0,
+	CHECK(entries(&env, XS_FLOW_TABLE_CONFIRMED) == 3 &&
+		      entries(&env, XS_FLOW_TABLE_PENDING) == 0,
 	      "not one confirmed entry per network");
 	for (int pool = 0; pool < XS_POOL_COUNT; pool++)
 		CHECK(stats[pool].new_flows == 1 &&

@@ -29,12 +29,13 @@ static int defaults_fit_a_real_host(const void *arg)
 	(void)arg;
 	CHECK_OK(env_setup_with(&env, &defaults));
 	skel = env.loaded.skel;
-	if (bpf_map__max_entries(skel->maps.flows) < (1U << 20) ||
+	if ((__u64)bpf_map__max_entries(skel->maps.flows) * XS_FLOW_WAYS <
+		    (1U << 20) * XS_FLOW_WAYS_PER_FLOW ||
 	    bpf_map__max_entries(skel->maps.vips) < 256 ||
 	    bpf_map__max_entries(skel->maps.backends) < 4096 ||
 	    env.dp.config.maglev_size < 16381 ||
 	    !xs_is_prime(env.dp.config.maglev_size)) {
-		fprintf(stderr, "    flows %u vips %u backends %u maglev %u\n",
+		fprintf(stderr, "    flow buckets %u vips %u backends %u maglev %u\n",
 			bpf_map__max_entries(skel->maps.flows),
 			bpf_map__max_entries(skel->maps.vips),
 			bpf_map__max_entries(skel->maps.backends),

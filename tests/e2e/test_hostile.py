@@ -293,7 +293,7 @@ def planted_pin_dirs_refused(lab):
                        check=True)
         result, took = splitctl(lab, "--pin-dir", path, "vip", "list")
         print("     %s" % refused(result, took, "pinned map 'flows' in %s has type hash, "
-                                  "expected lru_hash" % path))
+                                  "expected array" % path))
 
         # a pin that is a symbolic link to the real one
         os.unlink(os.path.join(path, "flows"))

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "user/lib/flow_table.h"
 #include "user/lib/predict.h"
 #include "tests/env.h"
 #include "tests/fixtures.h"
@@ -307,8 +308,7 @@ int LLVMFuzzerTestOneInput(const __u8 *data, size_t size)
 	modelled = model_key(in, size, &key) && model_vip(&key, &vip);
 	if (modelled) {
 		/* a fresh decision: the one the model makes */
-		bpf_map_delete_elem(env.dp.map_fd[XS_MAP_ID_FLOWS], &key);
-		bpf_map_delete_elem(env.dp.map_fd[XS_MAP_ID_PENDING_FLOWS], &key);
+		xs_flow_remove(&env.dp, &key);
 	}
 	if (env_run(&env, in, (__u32)size, &out))
 		violation("BPF_PROG_TEST_RUN failed", in, size, &out);

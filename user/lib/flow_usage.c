@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-#include "entries.h"
 #include "flow_usage.h"
 
 const char *const xs_flow_table_names[XS_FLOW_TABLE_COUNT] = {
@@ -7,40 +6,37 @@ const char *const xs_flow_table_names[XS_FLOW_TABLE_COUNT] = {
 	[XS_FLOW_TABLE_PENDING] = "pending",
 };
 
-static __u64 evicted(__u64 inserted, __u64 removed, __u64 present)
+/* added minus taken away, never negative: the per-CPU counters are read one
+ * CPU after another while packets move them */
+static __u64 left(__u64 added, __u64 taken)
 {
-	/* the counters are per CPU and read one after another: never negative */
-	return inserted > removed + present ? inserted - removed - present : 0;
+	return added > taken ? added - taken : 0;
 }
 
+/* Every entry is counted in by the program as it is written (pending) and
+ * moved or counted out as it is confirmed or replaced, so the counters say
+ * what a walk of the whole table would, without one. */
 int xs_flow_usage_read(const struct xs_dataplane *dp,
-		       struct xs_entry_counter *counter,
 		       struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT])
 {
-	int fds[XS_FLOW_TABLE_COUNT] = {
-		[XS_FLOW_TABLE_CONFIRMED] = dp->map_fd[XS_MAP_ID_FLOWS],
-		[XS_FLOW_TABLE_PENDING] = dp->map_fd[XS_MAP_ID_PENDING_FLOWS],
-	};
-	__u64 entries[XS_FLOW_TABLE_COUNT], counters[XS_COUNTER_COUNT];
-	struct xs_flow_table_usage *confirmed, *pending;
-	int err;
+	__u64 c[XS_COUNTER_COUNT], ways;
+	int err = xs_global_counters(dp, c);
 
-	/* counters first: an insert seen in the count is then in the counter */
-	err = xs_global_counters(dp, counters);
-	if (!err)
-		err = xs_map_entries(counter, fds, XS_FLOW_TABLE_COUNT, entries);
 	if (err)
 		return err;
-	confirmed = &usage[XS_FLOW_TABLE_CONFIRMED];
-	pending = &usage[XS_FLOW_TABLE_PENDING];
-	confirmed->entries = entries[XS_FLOW_TABLE_CONFIRMED];
-	confirmed->capacity = dp->config.max_flows;
-	confirmed->evicted = evicted(counters[XS_FLOW_CONFIRMED], 0,
-				     confirmed->entries);
-	pending->entries = entries[XS_FLOW_TABLE_PENDING];
-	pending->capacity = xs_pending_flows_capacity(dp->config.max_flows);
-	pending->evicted = evicted(counters[XS_FLOW_PENDING_INSERTED],
-				   counters[XS_FLOW_PENDING_REMOVED],
-				   pending->entries);
+	ways = (__u64)xs_flow_buckets(dp->config.max_flows) * XS_FLOW_WAYS;
+	usage[XS_FLOW_TABLE_CONFIRMED] = (struct xs_flow_table_usage){
+		.entries = left(c[XS_FLOW_CONFIRMED],
+				c[XS_FLOW_CONFIRMED_EVICTED]),
+		.capacity = ways,
+		.evicted = c[XS_FLOW_CONFIRMED_EVICTED],
+	};
+	usage[XS_FLOW_TABLE_PENDING] = (struct xs_flow_table_usage){
+		.entries = left(c[XS_FLOW_PENDING_INSERTED],
+				c[XS_FLOW_CONFIRMED] +
+					c[XS_FLOW_PENDING_EVICTED]),
+		.capacity = ways,
+		.evicted = c[XS_FLOW_PENDING_EVICTED],
+	};
 	return 0;
 }

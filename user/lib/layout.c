@@ -31,10 +31,33 @@ static void add_difference(char *why, size_t why_size, const char *format, ...)
  * offsets with the same sizes and names. A member called reserved* may
  * become a named one (old entries hold zero there, as a new field must
  * accept); any other rename or move is another layout, even of equal size.
+ * Members that are structs, or arrays of them (a flow bucket's slots), are
+ * compared the same way, to a bounded depth.
  * 0 and a description in why if they differ. */
+#define MAX_LAYOUT_DEPTH 8
+
+/* The struct or union a member is made of (through arrays), or 0. */
+static __u32 composite_of(const struct btf *btf, __u32 id)
+{
+	const struct btf_type *t;
+
+	for (int i = 0; i < MAX_LAYOUT_DEPTH; i++) {
+		id = btf__resolve_type(btf, id);
+		t = btf__type_by_id(btf, id);
+		if (!t)
+			return 0;
+		if (btf_is_composite(t))
+			return id;
+		if (!btf_is_array(t))
+			return 0;
+		id = btf_array(t)->type;
+	}
+	return 0;
+}
+
 static int same_type_layout(const struct btf *pinned, __u32 pinned_id,
 			    const struct btf *wanted, __u32 wanted_id,
-			    char *why, size_t why_size)
+			    char *why, size_t why_size, int depth)
 {
 	const struct btf_type *p, *w;
 
@@ -65,12 +88,22 @@ static int same_type_layout(const struct btf *pinned, __u32 pinned_id,
 		const char *pname = btf__name_by_offset(pinned, pm->name_off);
 		const char *wname = btf__name_by_offset(wanted, wm->name_off);
 
+		__u32 pinned_inner = composite_of(pinned, pm->type);
+		__u32 wanted_inner = composite_of(wanted, wm->type);
+
 		if (btf_member_bit_offset(p, i) == btf_member_bit_offset(w, i) &&
 		    btf_member_bitfield_size(p, i) == btf_member_bitfield_size(w, i) &&
 		    btf__resolve_size(pinned, pm->type) ==
 			    btf__resolve_size(wanted, wm->type) &&
-		    (!strcmp(pname, wname) || !strncmp(pname, "reserved", 8)))
-			continue;
+		    (!strcmp(pname, wname) || !strncmp(pname, "reserved", 8)) &&
+		    !pinned_inner == !wanted_inner) {
+			if (!pinned_inner || depth >= MAX_LAYOUT_DEPTH ||
+			    same_type_layout(pinned, pinned_inner, wanted,
+					     wanted_inner, why, why_size,
+					     depth + 1))
+				continue;
+			return 0;
+		}
 		snprintf(why, why_size,
 			 "%s member %u: pinned '%s' at bit %u (%lld bytes), new '%s' at bit %u (%lld bytes)",
 			 btf__name_by_offset(wanted, w->name_off), i, pname,
@@ -100,7 +133,8 @@ static int same_value_type(const struct bpf_map_info *info,
 	if (!pinned_btf)
 		return 1; /* cannot tell; the sizes were compared already */
 	same = same_type_layout(pinned_btf, info->btf_value_type_id, new_btf,
-				bpf_map__btf_value_type_id(map), why, why_size);
+				bpf_map__btf_value_type_id(map), why, why_size,
+				0);
 	btf__free(pinned_btf);
 	return same;
 }

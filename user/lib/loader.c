@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,6 +25,21 @@ static __u32 or_default(__u32 value, __u32 fallback)
 	return value ? value : fallback;
 }
 
+/* The flow table's seed: secret and this host's own. It places flows in
+ * buckets and decides nothing, so unlike the split seeds it need not agree
+ * across hosts. Without getrandom (never on Linux 3.17+) the clock still
+ * differs per host and per load. */
+static __u32 flow_table_seed(void)
+{
+	struct timespec now;
+	__u32 seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		return seed;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (__u32)now.tv_nsec ^ (__u32)now.tv_sec ^ (__u32)getpid();
+}
+
 /* The config a first load writes: sizes and seeds from the options. */
 static void config_from_options(const struct xs_load_options *o,
 				struct xs_config *c)
@@ -36,6 +53,7 @@ static void config_from_options(const struct xs_load_options *o,
 	c->maglev_size = or_default(o->maglev_size, XS_DEFAULT_MAGLEV_SIZE);
 	c->split_seed = or_default(o->split_seed, XS_DEFAULT_SPLIT_SEED);
 	c->backend_seed = or_default(o->backend_seed, XS_DEFAULT_BACKEND_SEED);
+	c->flow_seed = flow_table_seed();
 	c->tunnel_source_v4 = o->tunnel_source_v4;
 	memcpy(c->tunnel_source_v6, o->tunnel_source_v6,
 	       sizeof(c->tunnel_source_v6));
@@ -134,9 +152,7 @@ static int set_sizes(struct bpf_object *obj, const struct xs_config *c)
 	err |= set_size(obj, XS_MAP_POOL_STATS, pool_slots);
 	err |= set_size(obj, XS_MAP_BACKENDS, c->max_backends);
 	err |= set_size(obj, XS_MAP_BACKEND_STATS, c->max_backends);
-	err |= set_size(obj, XS_MAP_FLOWS, c->max_flows);
-	err |= set_size(obj, XS_MAP_PENDING_FLOWS,
-			xs_pending_flows_capacity(c->max_flows));
+	err |= set_size(obj, XS_MAP_FLOWS, xs_flow_buckets(c->max_flows));
 	err |= set_size(obj, XS_MAP_OVERRIDES, c->max_overrides);
 	return err ? -EINVAL : 0;
 }

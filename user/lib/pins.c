@@ -43,11 +43,9 @@ static const struct map_contract {
 			       sizeof(__u32), 0, NULL },
 	[XS_MAP_ID_BACKENDS] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 				 sizeof(struct xs_backend), 0, "xs_backend" },
-	[XS_MAP_ID_FLOWS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct xs_flow_key),
-			      sizeof(struct xs_flow), 0, "xs_flow" },
-	[XS_MAP_ID_PENDING_FLOWS] = { BPF_MAP_TYPE_LRU_HASH,
-				      sizeof(struct xs_flow_key),
-				      sizeof(struct xs_flow), 0, "xs_flow" },
+	[XS_MAP_ID_FLOWS] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+			      sizeof(struct xs_flow_bucket), 0,
+			      "xs_flow_bucket" },
 	[XS_MAP_ID_OVERRIDES] = { BPF_MAP_TYPE_LPM_TRIE,
 				  sizeof(struct xs_override_key),
 				  sizeof(struct xs_override), BPF_F_NO_PREALLOC,
@@ -92,9 +90,7 @@ static __u32 expected_entries(enum xs_map_id id, const struct xs_config *c)
 	case XS_MAP_ID_BACKEND_STATS:
 		return c->max_backends;
 	case XS_MAP_ID_FLOWS:
-		return c->max_flows;
-	case XS_MAP_ID_PENDING_FLOWS:
-		return xs_pending_flows_capacity(c->max_flows);
+		return xs_flow_buckets(c->max_flows);
 	case XS_MAP_ID_OVERRIDES:
 		return c->max_overrides;
 	default:

@@ -299,12 +299,8 @@ static void print_fill(const char *name, __u64 used, __u64 max)
 
 static void print_flow_tables(const struct xs_dataplane *dp)
 {
-	static const char *const maps[XS_FLOW_TABLE_COUNT] = {
-		[XS_FLOW_TABLE_CONFIRMED] = XS_MAP_FLOWS,
-		[XS_FLOW_TABLE_PENDING] = XS_MAP_PENDING_FLOWS,
-	};
 	struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT];
-	int err = xs_flow_usage_read(dp, NULL, usage);
+	int err = xs_flow_usage_read(dp, usage);
 
 	if (err) {
 		pr_warn("Couldn't count the flow table entries: %s\n",
@@ -313,7 +309,9 @@ static void print_flow_tables(const struct xs_dataplane *dp)
 	}
 	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++) {
 		out_object_begin(NULL);
-		out_string("map", maps[i]);
+		/* one map, two kinds of entry sharing its ways */
+		out_string("map", XS_MAP_FLOWS);
+		out_string("kind", xs_flow_table_names[i]);
 		out_u64("entries", usage[i].entries);
 		out_u64("max", usage[i].capacity);
 		out_u64("evicted", usage[i].evicted);

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "user/lib/flow_table.h"
 #include "user/lib/parse.h"
 #include "user/lib/predict.h"
 #include "splitctl.h"
@@ -50,7 +51,8 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv)
 	struct xs_flow flow;
 	__u32 port = 0, low, high;
 	__u8 family;
-	int rc, has_flow, has_pending;
+	int rc, has_flow;
+	__u8 meta = 0;
 
 	if (argc >= 1 && !strcmp(argv[0], "help")) {
 		printf("Usage: splitctl explain VIP CLIENT [ PORT ]\n"
@@ -75,11 +77,7 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv)
 	key.vip_port = vip.key.port;
 	key.protocol = vip.key.protocol;
 	key.family = family;
-	has_flow = !bpf_map_lookup_elem(ctl->dp.map_fd[XS_MAP_ID_FLOWS], &key,
-					&flow);
-	has_pending = !has_flow &&
-		      !bpf_map_lookup_elem(ctl->dp.map_fd[XS_MAP_ID_PENDING_FLOWS],
-					   &key, &flow);
+	has_flow = !xs_flow_find(&ctl->dp, &key, &flow, &meta);
 	if (xs_predict(&ctl->dp, &vip.vip, &key, &prediction))
 		return runtime_error("the route of %s is not valid; the program passes its packets (pass_invalid_route)",
 				     argv[0]);
@@ -89,12 +87,13 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv)
 	out_string("client", argv[1]);
 	out_u64("client_port", port);
 	out_string("split_key", xs_split_name(vip.vip.split_key));
-	if (has_flow || has_pending) {
+	if (has_flow) {
 		out_object_begin("existing_flow");
 		out_string("pool", xs_pool_name(flow.pool));
 		out_string("state", flow_state_name(flow.state));
 		/* pending: seen once, not yet past its first packet */
-		out_string("table", has_flow ? "confirmed" : "pending");
+		out_string("table", meta & XS_FLOW_WAY_CONFIRMED ? "confirmed" :
+								   "pending");
 		print_backend_id(ctl, flow.backend_id);
 		out_object_end();
 	}

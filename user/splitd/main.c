@@ -297,12 +297,6 @@ int main(int argc, char **argv)
 	if (apply_configuration(&d) || rollouts_restore(&d) ||
 	    control_open(&d) || metrics_bind(&d))
 		goto close;
-	/* loaded while splitd may still load programs; without it the
-	 * metrics lack the flow table fill, and say nothing of it */
-	d.entry_counter = xs_entry_counter_open();
-	if (!d.entry_counter)
-		pr_warn("Couldn't load the flow table entry counter: %s\n",
-			strerror(errno));
 	/* before any thread starts: capabilities are per thread */
 	if (drop_privileges() || metrics_start(&d) || probes_start(&d) ||
 	    reload_start(&d) || queries_start(&d) || control_listen(&d))
@@ -327,7 +321,6 @@ close:
 	queries_stop();
 	neighbours_close();
 	metrics_stop(&d);
-	xs_entry_counter_close(d.entry_counter);
 	control_close(&d);
 	xs_dataplane_close(&d.dp);
 out:

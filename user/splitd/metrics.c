@@ -240,37 +240,29 @@ static void global(struct daemon *d, struct text *t)
 		    xs_counter_names[c], (unsigned long long)values[c]);
 }
 
-/* Flow table pressure: fill and LRU evictions of each table. A flood of
- * first packets shows as evictions of "pending"; evictions of "confirmed"
- * mean live connections lost their entry (the table is too small). */
+/* Flow table pressure: fill and replacements of each kind of entry. A
+ * flood of first packets shows as evictions of "pending"; evictions of
+ * "confirmed" are of connections closed or idle for a minute whose way a
+ * new flow took. flow_not_stored (global counters) counts new flows that
+ * found their bucket full of live connections: the table is too small. */
 static void flow_tables(struct daemon *d, struct text *t)
 {
-	/* the per-CPU counters and the count are read one after another: the
-	 * derived figure can dip by an entry or two, a counter must not */
-	static __u64 evicted_before[XS_FLOW_TABLE_COUNT];
 	struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT];
 
-	if (xs_flow_usage_read(&d->dp, d->entry_counter, usage))
+	if (xs_flow_usage_read(&d->dp, usage))
 		return;
-	pthread_mutex_lock(&d->lock);
-	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++) {
-		if (usage[i].evicted < evicted_before[i])
-			usage[i].evicted = evicted_before[i];
-		evicted_before[i] = usage[i].evicted;
-	}
-	pthread_mutex_unlock(&d->lock);
 	family(t, "xdpsplit_flow_table_entries", "gauge",
 	       "Entries in the flow table: confirmed flows, or flows seen once.");
 	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++)
 		put(t, "xdpsplit_flow_table_entries{table=\"%s\"} %llu\n",
 		    xs_flow_table_names[i], (unsigned long long)usage[i].entries);
 	family(t, "xdpsplit_flow_table_capacity", "gauge",
-	       "Entries the flow table can hold.");
+	       "Entries the flow table can hold, of either kind: the two share its ways.");
 	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++)
 		put(t, "xdpsplit_flow_table_capacity{table=\"%s\"} %llu\n",
 		    xs_flow_table_names[i], (unsigned long long)usage[i].capacity);
 	family(t, "xdpsplit_flow_table_evictions_total", "counter",
-	       "Entries the table's LRU pushed out to make room.");
+	       "Entries a new flow replaced.");
 	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++)
 		put(t, "xdpsplit_flow_table_evictions_total{table=\"%s\"} %llu\n",
 		    xs_flow_table_names[i], (unsigned long long)usage[i].evicted);

@@ -11,7 +11,6 @@
 #include "maps/names.h"
 #include "user/lib/config.h"
 #include "user/lib/dataplane.h"
-#include "user/lib/entries.h"
 #include "user/lib/service.h"
 #include "user/lib/state.h"
 
@@ -61,7 +60,6 @@ struct daemon {
 	int control_fd;
 	int metrics_fd; /* bound before privileges are dropped */
 	void *metrics;  /* struct MHD_Daemon */
-	struct xs_entry_counter *entry_counter; /* flow table fill, loaded once */
 	__u64 state_write_failures;
 	__u64 last_unrecorded_warning_ms; /* 0: the last state write worked */
 	__u64 unrecorded_since_warning;
