@@ -38,12 +38,12 @@ static __always_inline __u32 read_tag(const struct xs_flow_bucket *bucket,
 static __always_inline int same_key(const struct xs_flow_key *a,
 				    const struct xs_flow_key *b)
 {
-	const xs_hash_word *x = (const xs_hash_word *)a;
-	const xs_hash_word *y = (const xs_hash_word *)b;
-	__u32 difference = 0;
+	const xs_hash_dword *x = (const xs_hash_dword *)a;
+	const xs_hash_dword *y = (const xs_hash_dword *)b;
+	__u64 difference = 0;
 
 XS_UNROLL
-	for (int i = 0; i < (int)XS_FLOW_KEY_WORDS; i++)
+	for (int i = 0; i < (int)XS_FLOW_KEY_DWORDS; i++)
 		difference |= x[i] ^ y[i];
 	return !difference;
 }

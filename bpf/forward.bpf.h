@@ -206,11 +206,7 @@ static __always_inline int forward_ipip6(struct xdp_md *ctx,
 	outer = push_outer_header(ctx, p->vlan_count, sizeof(*outer));
 	if (!outer || (void *)(outer + 1) > (void *)(long)ctx->data_end)
 		return *reason = XS_DROP_ENCAP_FAILED, XDP_DROP;
-	/* the flow label gives ECMP routers between us and the backend the
-	 * entropy of the inner flow (RFC 6438): its whole flow key, VLAN
-	 * included, hashed as it lies */
-	flow_label = xs_hash_words((const __u32 *)&p->key, XS_FLOW_KEY_WORDS,
-				   0) & 0xfffff;
+	flow_label = xs_flow_label(&p->key);
 	outer->version = 6;
 	outer->priority = p->traffic_class >> 4;
 	outer->flow_lbl[0] = ((p->traffic_class & 0xf) << 4) | (flow_label >> 16);

@@ -160,7 +160,7 @@ struct xs_flow_key {
 	__u8 protocol;
 	__u8 family;
 	__u16 vlan_id; /* host order, outer tag's VLAN ID; 0 untagged */
-};
+} __attribute__((aligned(8))); /* hashed and compared as 64-bit words */
 #define XS_VLAN_ID_MASK 0x0fff
 
 enum xs_flow_state {

@@ -432,8 +432,7 @@ static size_t expected_frame(const struct fixture *f,
 		parse_address(6, f->spec.vip, key.vip);
 		if (l3 > 14) /* the flow key has the outer tag's VLAN ID */
 			key.vlan_id = ((in[14] << 8) | in[15]) & XS_VLAN_ID_MASK;
-		label = xs_hash_words((const __u32 *)&key, XS_FLOW_KEY_WORDS,
-				      0) & 0xfffff;
+		label = xs_flow_label(&key);
 		inner_length = 40 + ((in[l3 + 4] << 8) | in[l3 + 5]);
 		memset(outer, 0, 40);
 		outer[0] = 0x60 | (traffic_class >> 4);
