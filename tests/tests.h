@@ -9,6 +9,7 @@
 const struct test_case *fixture_tests(size_t *count);
 const struct test_case *split_tests(size_t *count);
 const struct test_case *flow_tests(size_t *count);
+const struct test_case *handshake_tests(size_t *count);
 const struct test_case *flood_tests(size_t *count);
 const struct test_case *maglev_tests(size_t *count);
 const struct test_case *atomic_tests(size_t *count);

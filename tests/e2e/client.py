@@ -27,8 +27,19 @@ hold ADDRESS PORT HELD SECONDS [PING_INTERVAL]
                              retransmissions (a lost SYN shows there), and
                              each held connection's port, server, whether it
                              broke, and when it last answered.
+race ADDRESS PORT WORKERS SECONDS
+                             WORKERS processes each opening connections one
+                             after another for SECONDS (after "ready"): a
+                             connection reads the server's greeting, sends
+                             a numbered line and reads the answer. Reports
+                             each as [started, connected, greeting server,
+                             answering server or "error: ...", local port,
+                             retransmissions] (CLOCK_MONOTONIC times: the SYN
+                             leaves at started, the handshake's ACK at
+                             connected).
 """
 import json
+import multiprocessing
 import select
 import socket
 import struct
@@ -170,6 +181,50 @@ def hold(address, port, held_count, seconds, ping_interval=0.1):
     return {"new": new, "held": held}
 
 
+def race_worker(arguments):
+    """One client's connections until the deadline (its own process: no
+    thread waits for another's interpreter lock between its timestamps and
+    its packets)."""
+    address, port, number, deadline = arguments
+    results, sequence = [], 0
+    while time.monotonic() < deadline:
+        sequence += 1
+        line = "race %d %d" % (number, sequence)
+        sock = socket.socket(family_of(address), socket.SOCK_STREAM)
+        sock.settimeout(TIMEOUT)
+        connected, greeting, local_port, retransmitted = None, None, 0, 0
+        started = time.monotonic()
+        try:
+            sock.connect((address, port))
+            connected = time.monotonic()
+            local_port = sock.getsockname()[1]
+            greeting = read_line(sock)
+            sock.sendall((line + "\n").encode())
+            reply = read_line(sock)
+            answer = (reply.split()[0] if reply.endswith(" " + line)
+                      else "error: answer %r to %r" % (reply, line))
+            retransmitted = retransmissions(sock)
+        except OSError as error:
+            answer = "error: %s" % error
+        finally:
+            sock.close()
+        results.append([started, connected, greeting, answer, local_port,
+                        retransmitted])
+    return results
+
+
+def race(address, port, workers, seconds):
+    """Connections from WORKERS processes for SECONDS; each one's timeline,
+    who greeted it and who answered its data."""
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        print("ready", flush=True)
+        deadline = time.monotonic() + seconds
+        results = pool.map(race_worker, [(address, port, n, deadline)
+                                         for n in range(workers)])
+    return {"connections": [c for worker in results for c in worker]}
+
+
 def alternate(addresses, port, seconds):
     """Connections to each address in turn for SECONDS: [time, address,
     server] for each, in the order they were answered."""
@@ -247,6 +302,8 @@ def main():
     elif command == "syn":
         result = syn(address, port, int(sys.argv[4]), int(sys.argv[5], 0),
                      int(sys.argv[6]))
+    elif command == "race":
+        result = race(address, port, int(sys.argv[4]), float(sys.argv[5]))
     elif command == "alternate":
         result = alternate(address.split(","), port, float(sys.argv[4]))
     elif command == "hold":
