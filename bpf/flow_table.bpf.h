@@ -216,10 +216,15 @@ static __always_inline void flow_table_insert(struct flow_ref *ref,
 	bucket->hand = WAY(way + 1);
 	publish_way(bucket, way, ref->tag);
 	count(XS_FLOW_PENDING_INSERTED);
-	if (old_tag != XS_FLOW_TAG_EMPTY)
-		count(old_meta & XS_FLOW_WAY_CONFIRMED ?
-			      XS_FLOW_CONFIRMED_EVICTED :
-			      XS_FLOW_PENDING_EVICTED);
+	if (old_tag == XS_FLOW_TAG_EMPTY)
+		return;
+	/* a closed connection's way is no loss; an open one's is */
+	if (!(old_meta & XS_FLOW_WAY_CONFIRMED))
+		count(XS_FLOW_PENDING_EVICTED);
+	else if (old_meta & XS_FLOW_WAY_CLOSED)
+		count(XS_FLOW_CLOSED_REPLACED);
+	else
+		count(XS_FLOW_CONFIRMED_EVICTED);
 }
 
 /* Re-chooses a found flow in place. It stays confirmed if it was and is

@@ -58,6 +58,7 @@
 	X(FLOW_PENDING_EVICTED, "flow_pending_evicted")                       \
 	X(FLOW_CONFIRMED, "flow_confirmed")                                   \
 	X(FLOW_CONFIRMED_EVICTED, "flow_confirmed_evicted")                   \
+	X(FLOW_CLOSED_REPLACED, "flow_closed_replaced")                       \
 	X(FLOW_MIDSTREAM_PICKUP, "flow_midstream_pickup")                     \
 	X(BACKEND_NOT_UP_IN_TABLE, "backend_not_up_in_table")
 

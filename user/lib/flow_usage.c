@@ -27,7 +27,8 @@ int xs_flow_usage_read(const struct xs_dataplane *dp,
 	ways = (__u64)xs_flow_buckets(dp->config.max_flows) * XS_FLOW_WAYS;
 	usage[XS_FLOW_TABLE_CONFIRMED] = (struct xs_flow_table_usage){
 		.entries = left(c[XS_FLOW_CONFIRMED],
-				c[XS_FLOW_CONFIRMED_EVICTED]),
+				c[XS_FLOW_CONFIRMED_EVICTED] +
+					c[XS_FLOW_CLOSED_REPLACED]),
 		.capacity = ways,
 		.evicted = c[XS_FLOW_CONFIRMED_EVICTED],
 	};

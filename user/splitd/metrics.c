@@ -242,9 +242,10 @@ static void global(struct daemon *d, struct text *t)
 
 /* Flow table pressure: fill and replacements of each kind of entry. A
  * flood of first packets shows as evictions of "pending"; evictions of
- * "confirmed" are of connections closed or idle for a minute whose way a
- * new flow took. flow_not_stored (global counters) counts new flows that
- * found their bucket full of live connections: the table is too small. */
+ * "confirmed" are of open connections idle for a minute whose way a new
+ * flow took (a closed one's is flow_closed_replaced, no loss).
+ * flow_not_stored (global counters) counts new flows that found their
+ * bucket full of live connections: the table is too small. */
 static void flow_tables(struct daemon *d, struct text *t)
 {
 	struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT];
