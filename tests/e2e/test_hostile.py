@@ -5,6 +5,7 @@ or pin someone else planted are refused at once, by the real splitctl and
 splitd, with an error naming what and why, and nothing changes. With no
 bpffs mounted, splitctl and splitd mount it (in a private mount namespace,
 so the host's bpffs and everyone's pins stay untouched)."""
+import json
 import os
 import shutil
 import stat
@@ -15,7 +16,14 @@ from harness import BUILD, Failure, check, test, wait_for
 from test_splitd import VIP, config
 
 NOBODY = 65534
-CONFIG_VALUE_SIZE = 48  # sizeof(struct xs_config), maps/contract.h
+
+
+def config_value_size(lab):
+    """sizeof(struct xs_config), as the lab's own pinned config map has it."""
+    shown = subprocess.run(["bpftool", "-j", "map", "show", "pinned",
+                            os.path.join(lab.pin_dir, "config")],
+                           capture_output=True, text=True, check=True)
+    return json.loads(shown.stdout)["bytes_value"]
 
 
 class Scratch:
@@ -276,7 +284,7 @@ def planted_pin_dirs_refused(lab):
                             "config"], check=True)
             result, took = splitctl(lab, "--pin-dir", path, "vip", "add", "10.77.100.9:80/tcp")
             message = refused(result, took, "pinned map 'config' in %s has value size %d, "
-                              "expected %d" % (path, size, CONFIG_VALUE_SIZE),
+                              "expected %d" % (path, size, config_value_size(lab)),
                               "use another --pin-dir")
         print("     %s" % message)
         # the same through the loader (splitctl attach, splitd) before libbpf reuses it
