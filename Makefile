@@ -64,7 +64,7 @@ TEST_BIN  := $(BUILD)/xdpsplit-tests
 FLOOD_BIN := $(BUILD)/xdpsplit-flood
 FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o $(BUILD)/tests/packet.o
 
-.PHONY: all check deps clean demo bench fuzz
+.PHONY: all check deps clean demo bench bench-idle fuzz
 .DELETE_ON_ERROR:
 
 # Other builds of xdp_split for the upgrade tests: a rebuild over the same
@@ -164,6 +164,11 @@ $(ROLLBACK_BIN): $(ROLLBACK_OBJS) $(LIB)
 
 bench: all $(BENCH_BIN) $(LIVE_BIN) $(SCALE_BIN) $(SWITCH_BIN) $(ROLLBACK_BIN)
 	$(Q)scripts/bench.sh $(BUILD)
+
+# One line of make bench on its own: idle splitd's CPU with probes on
+# (bench/idle.py; needs root, as make bench)
+bench-idle: all
+	$(Q)/usr/bin/python3 bench/idle.py $(BUILD)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS)
 	@mkdir -p $(@D)

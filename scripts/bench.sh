@@ -23,6 +23,8 @@ echo "switch command to first packet, 100 times ..." >&2
 "$build/xdpsplit-switch" "$build/splitctl" >> "$work/scale.md"
 echo "rollback reaction, 20 breaches at 1 s and at 100 ms (about a minute) ..." >&2
 "$build/xdpsplit-rollback" "$build/splitd" "$build/splitctl" >> "$work/scale.md"
+echo "idle splitd with probes on: CPU over 10 s on the e2e lab (under a minute) ..." >&2
+/usr/bin/python3 "$here/bench/idle.py" "$build" >> "$work/scale.md"
 
 echo "xdpsplit, HAProxy, nginx and no load balancer with wrk (about two minutes) ..." >&2
 /usr/bin/python3 "$here/bench/compare.py" > "$work/compare.md"

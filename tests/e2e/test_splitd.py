@@ -253,6 +253,25 @@ def http_probe_checks_the_status(lab):
           % result["servers"])
 
 
+@test
+def probe_finds_a_backend_splitctl_adds(lab):
+    """probes: a backend splitctl adds while splitd runs is probed within a second: DOWN with no server, UP once it has one"""
+    lab.start_splitd(PROBED % "tcp")
+    # splitd reads the backends map when splitctl lets go of the pin
+    # directory (about fall probe intervals to DOWN then), and every second
+    # if it cannot watch the directory: 2 s bounds both
+    lab.stop_server("green1")
+    try:
+        added = time.monotonic()
+        lab.ok("backend", "add", VIP, "green", "10.77.0.21")
+        wait_for(lambda: backend_state(lab, "10.77.0.21") == "down", 2, "the added backend DOWN")
+        down = time.monotonic() - added
+    finally:
+        lab.start_server("green1")
+    wait_for(lambda: backend_state(lab, "10.77.0.21") == "up", 2, "the added backend UP again")
+    print("     added with no server: DOWN %.0f ms later (200 ms interval, fall 2)" % (down * 1000))
+
+
 PROMQL = """
 daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
 vips:

@@ -370,6 +370,46 @@ int xs_backend_read(const struct xs_dataplane *dp, __u32 backend_id,
 				   backend) ? -errno : 0;
 }
 
+int xs_backend_read_all(const struct xs_dataplane *dp,
+			struct xs_backend *backends)
+{
+	__u32 total = dp->config.max_backends, done = 0, next = 0, *keys;
+	int fd = dp->map_fd[XS_MAP_ID_BACKENDS], err = 0;
+
+	keys = calloc(total, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	/* an array's batch runs from slot 0 in key order, so the values land
+	 * at their own index; -ENOENT means it reached the last slot */
+	while (done < total && !err) {
+		__u32 count = total - done;
+
+		err = bpf_map_lookup_batch(fd, done ? &next : NULL, &next,
+					   keys + done, backends + done, &count,
+					   NULL);
+		if (err && err != -ENOENT)
+			break;
+		done += count;
+		if (err == -ENOENT || !count)
+			break;
+		err = 0;
+	}
+	if (err == -ENOENT && done == total)
+		err = 0;
+	for (__u32 i = 0; !err && i < done; i++)
+		if (keys[i] != i)
+			err = -EIO; /* not the array we know: read slot by slot */
+	if (err || done != total) {
+		err = 0;
+		memset(backends, 0, total * sizeof(*backends));
+		for (__u32 id = 0; id < total && !err; id++)
+			if (bpf_map_lookup_elem(fd, &id, &backends[id]))
+				err = -errno;
+	}
+	free(keys);
+	return err;
+}
+
 int xs_backend_write(struct xs_dataplane *dp, __u32 backend_id,
 		     const struct xs_backend *backend)
 {

@@ -97,6 +97,11 @@ int xs_backend_read(const struct xs_dataplane *dp, __u32 backend_id,
 		    struct xs_backend *backend);
 int xs_backend_write(struct xs_dataplane *dp, __u32 backend_id,
 		     const struct xs_backend *backend);
+/* Every slot of the backends map into backends[0..max_backends), in one
+ * batched read where the kernel has them (one system call instead of one
+ * per slot), else slot by slot. */
+int xs_backend_read_all(const struct xs_dataplane *dp,
+			struct xs_backend *backends);
 
 int xs_override_write(struct xs_dataplane *dp, __u32 vip_id, __u8 family,
 		      const __be32 *client, __u32 client_prefix_length,

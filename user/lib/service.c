@@ -306,24 +306,31 @@ struct xs_backend_entry *xs_backend_all(const struct xs_dataplane *dp,
 					__u32 vip_id, size_t *count)
 {
 	struct xs_backend_entry *all;
+	struct xs_backend *slots;
 	size_t n = 0;
 
 	*count = 0;
 	all = calloc(dp->config.max_backends, sizeof(*all));
-	if (!all)
+	/* the whole map in one read: splitd's probes and neighbour watcher
+	 * call this often, and one lookup per slot was most of their cost */
+	slots = calloc(dp->config.max_backends, sizeof(*slots));
+	if (!all || !slots || xs_backend_read_all(dp, slots)) {
+		free(all);
+		free(slots);
 		return NULL;
+	}
 	for (__u32 id = 1; id < dp->config.max_backends; id++) {
-		struct xs_backend backend;
+		const struct xs_backend *backend = &slots[id];
 
-		if (xs_backend_read(dp, id, &backend) ||
-		    backend.state == XS_BACKEND_ABSENT)
+		if (backend->state == XS_BACKEND_ABSENT)
 			continue;
-		if (vip_id != ~0U && backend.vip_id != vip_id)
+		if (vip_id != ~0U && backend->vip_id != vip_id)
 			continue;
 		all[n].id = id;
-		all[n].backend = backend;
+		all[n].backend = *backend;
 		n++;
 	}
+	free(slots);
 	qsort(all, n, sizeof(*all), by_pool_then_address);
 	*count = n;
 	return all;

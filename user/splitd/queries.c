@@ -20,7 +20,11 @@
 #include "splitd.h"
 
 #define MAX_QUERIES 64
+/* how often the thread looks at the rollouts and its queries: often while
+ * a rule has a query, seldom with none (queries_wake cuts that short; the
+ * second is for a change that does not call it) */
 #define POLL_MS 50
+#define IDLE_POLL_MS 1000
 
 struct query {
 	bool used;
@@ -40,6 +44,7 @@ static pthread_mutex_t queries_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t thread;
 static bool running;
 static __u64 sequence;
+static CURLM *waking; /* the thread's multi handle, under queries_lock */
 
 static __u64 monotonic_ms(void)
 {
@@ -189,6 +194,18 @@ static void finish_done(CURLM *multi)
 	}
 }
 
+/* True if any query is wanted or in flight. */
+static bool any_query(void)
+{
+	bool any = false;
+
+	pthread_mutex_lock(&queries_lock);
+	for (int i = 0; i < MAX_QUERIES && !any; i++)
+		any = queries[i].used;
+	pthread_mutex_unlock(&queries_lock);
+	return any;
+}
+
 static void *query_loop(void *arg)
 {
 	struct daemon *d = arg;
@@ -198,6 +215,9 @@ static void *query_loop(void *arg)
 		pr_warn("Couldn't start the PromQL queries: no curl multi handle\n");
 		return NULL;
 	}
+	pthread_mutex_lock(&queries_lock);
+	waking = multi;
+	pthread_mutex_unlock(&queries_lock);
 	while (!splitd_stop) {
 		__u64 now = monotonic_ms();
 		int active;
@@ -206,10 +226,13 @@ static void *query_loop(void *arg)
 		start_due(multi, now);
 		curl_multi_perform(multi, &active);
 		finish_done(multi);
-		/* bounded, so that splitd_stop is seen within POLL_MS */
-		curl_multi_poll(multi, NULL, 0, POLL_MS, NULL);
+		/* bounded, so that a query's interval is kept; a stop or a
+		 * rollout's change wakes it (queries_wake) */
+		curl_multi_poll(multi, NULL, 0, any_query() ? POLL_MS : IDLE_POLL_MS,
+				NULL);
 	}
 	pthread_mutex_lock(&queries_lock);
+	waking = NULL;
 	for (int i = 0; i < MAX_QUERIES; i++)
 		if (queries[i].call.curl) {
 			curl_multi_remove_handle(multi, queries[i].call.curl);
@@ -220,8 +243,16 @@ static void *query_loop(void *arg)
 	return NULL;
 }
 
+void queries_wake(void)
+{
+	pthread_mutex_lock(&queries_lock);
+	if (waking)
+		curl_multi_wakeup(waking);
+	pthread_mutex_unlock(&queries_lock);
+}
+
 /* Always: a SIGHUP may bring the first PromQL rule; idle, the thread only
- * looks at the rollouts every POLL_MS. */
+ * looks at the rollouts every IDLE_POLL_MS. */
 int queries_start(struct daemon *d)
 {
 	if (pthread_create(&thread, NULL, query_loop, d))
@@ -232,6 +263,7 @@ int queries_start(struct daemon *d)
 
 void queries_stop(void)
 {
+	queries_wake();
 	if (running)
 		pthread_join(thread, NULL);
 	running = false;

@@ -115,6 +115,8 @@ static void reload(struct daemon *d)
 	next = swap_in(d, next);
 	pthread_mutex_unlock(&d->lock);
 	free(next);
+	probes_wake();
+	queries_wake();
 	say(d, "splitd: reloaded %s%s", "");
 }
 

@@ -758,5 +758,8 @@ fail:
 reply:
 	json = out_capture_end();
 	pthread_mutex_unlock(&d->lock);
+	/* a rollout started or resumed may have PromQL rules: their first
+	 * query now, not when the idle query thread next looks */
+	queries_wake();
 	return json;
 }

@@ -112,10 +112,28 @@ void control_close(struct daemon *d);
 
 /* probes.c: a thread of its own, stopped by splitd_stop */
 int probes_start(struct daemon *d);
+/* The configuration changed: its probes are read now, not at the next
+ * full read */
+void probes_wake(void);
 void probes_stop(void);
+
+/* pin_watch.c: the probe thread's sleep, cut short when a writer of the
+ * pin directory lets go of its lock or splitd stops */
+/* 0; errno if the directory cannot be watched (splitd runs on without);
+ * -errno if the thread could not be woken either */
+int pin_watch_open(const char *pin_dir);
+bool pin_watch_active(void);
+/* Sleeps up to timeout_ms (or until pin_watch_wake); true if a writer was
+ * done with the pin directory meanwhile */
+bool pin_watch_wait(int timeout_ms);
+void pin_watch_wake(void);
+void pin_watch_close(void);
 
 /* queries.c: PromQL in a thread of its own, stopped by splitd_stop */
 int queries_start(struct daemon *d);
+/* The rollouts changed: what they ask for is looked at now (idle, the
+ * thread looks only every second) */
+void queries_wake(void);
 void queries_stop(void);
 /* The rule's latest answer if newer than *seen (then *seen moves on);
  * otherwise no verdict. Never waits on the network. */
