@@ -108,7 +108,8 @@ static __always_inline void use_flow(const struct packet *p, __u32 vip_id,
 				     struct flow_result *out)
 {
 	struct xs_pool_stats *stats = pool_stats_of(vip_id, flow->pool);
-	__u8 state = flow->state, meta = flow_table_meta(ref), new_meta;
+	__u32 kind = ref->seen & XS_FLOW_WAY_KIND, new_kind = kind;
+	__u8 state = flow->state;
 
 	out->stats = stats;
 	out->backend_id = flow->backend_id;
@@ -116,19 +117,17 @@ static __always_inline void use_flow(const struct packet *p, __u32 vip_id,
 	out->backend = backend;
 	out->new_flow = 0;
 	track_tcp(p, flow, stats); /* or counts a retransmitted SYN */
-	if (flow->state != state)
-		flow_table_set_state(ref, flow->state);
-	new_meta = meta;
 	if (flow->state == XS_FLOW_CLOSED && p->key.protocol == IPPROTO_TCP)
-		new_meta |= XS_FLOW_WAY_CLOSED;
+		new_kind |= XS_FLOW_WAY_CLOSED;
 	/* the second packet: not a repeat of the SYN; a closing one leaves
-	 * the flow unconfirmed, the table's first to replace */
-	else if (!(meta & XS_FLOW_WAY_CONFIRMED) && !is_syn(p)) {
-		new_meta |= XS_FLOW_WAY_CONFIRMED;
+	 * the flow pending, the table's first to replace */
+	else if (!(kind & XS_FLOW_WAY_CONFIRMED) && !is_syn(p))
+		new_kind |= XS_FLOW_WAY_CONFIRMED;
+	/* counted only if written: the way may have changed meanwhile */
+	if ((flow->state != state || new_kind != kind) &&
+	    !flow_table_update(ref, flow->state, new_kind) &&
+	    (new_kind & ~kind & XS_FLOW_WAY_CONFIRMED))
 		count(XS_FLOW_CONFIRMED);
-	}
-	if (new_meta != meta)
-		flow_table_set_meta(ref, new_meta);
 	flow_table_touch(ref, now);
 }
 

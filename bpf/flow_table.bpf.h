@@ -16,7 +16,8 @@
 
 struct flow_ref {
 	struct xs_flow_bucket *bucket; /* NULL: no bucket, nothing is stored */
-	__u32 tag;
+	__u32 tag;  /* the flow's tag, of no kind */
+	__u32 seen; /* the way's tag word as read: tag and kind */
 	__u32 way;
 	int found; /* the key is in bucket->slot[way], read whole */
 	int busy;  /* a way was being written: store nothing this time */
@@ -64,6 +65,7 @@ static __always_inline int flow_table_find(const struct xs_config *config,
 	struct xs_flow_bucket *bucket;
 
 	ref->tag = xs_flow_tag(hash);
+	ref->seen = 0;
 	ref->found = 0;
 	ref->busy = 0;
 	ref->way = 0;
@@ -73,19 +75,21 @@ static __always_inline int flow_table_find(const struct xs_config *config,
 		return 0;
 XS_UNROLL
 	for (__u32 way = 0; way < XS_FLOW_WAYS; way++) {
-		__u32 tag = read_tag(bucket, way);
+		__u32 seen = read_tag(bucket, way);
 
-		if (tag == XS_FLOW_TAG_BUSY)
+		if (seen == XS_FLOW_TAG_BUSY)
 			ref->busy = 1;
-		if (tag != ref->tag || !same_key(&bucket->slot[way].key, key))
+		if (!xs_flow_tag_matches(seen, ref->tag) ||
+		    !same_key(&bucket->slot[way].key, key))
 			continue;
 		*flow = bucket->slot[way].flow;
 		asm volatile("" ::: "memory");
-		if (read_tag(bucket, way) != ref->tag) {
+		if (read_tag(bucket, way) != seen) {
 			ref->busy = 1;
 			return 0;
 		}
 		ref->way = way;
+		ref->seen = seen;
 		ref->found = 1;
 		return 1;
 	}
@@ -102,67 +106,7 @@ static __always_inline void flow_table_touch(const struct flow_ref *ref,
 		*seen = now;
 }
 
-static __always_inline __u8 flow_table_meta(const struct flow_ref *ref)
-{
-	return ref->bucket->meta[WAY(ref->way)];
-}
-
-static __always_inline void flow_table_set_meta(const struct flow_ref *ref,
-						__u8 meta)
-{
-	ref->bucket->meta[WAY(ref->way)] = meta;
-}
-
-/* The state byte of a found flow, stored alone: the rest stays as it is. */
-static __always_inline void flow_table_set_state(const struct flow_ref *ref,
-						 __u8 state)
-{
-	ref->bucket->slot[WAY(ref->way)].flow.state = state;
-}
-
-/* How much a way is worth replacing: -1 never (a live confirmed flow, or
- * one being written); else closed flows first, then the least recently
- * seen. */
-static __always_inline int replace_score(const struct xs_flow_bucket *bucket,
-					 __u32 way, __u16 now)
-{
-	__u8 meta = bucket->meta[WAY(way)];
-	__u16 age = now - bucket->last_seen[WAY(way)];
-
-	if (read_tag(bucket, way) == XS_FLOW_TAG_BUSY)
-		return -1;
-	if (meta & XS_FLOW_WAY_CLOSED)
-		return 0x10000 + age;
-	if ((meta & XS_FLOW_WAY_CONFIRMED) && age < XS_FLOW_IDLE_UNITS)
-		return -1;
-	return age;
-}
-
-/* The way a new flow takes: an empty one, else the best to replace from
- * the bucket's hand on (so equal candidates take turns), or -1. */
-static __always_inline int flow_table_choose_way(
-	const struct xs_flow_bucket *bucket, __u16 now)
-{
-	int best = -1, best_score = -1;
-	__u32 hand = bucket->hand;
-
-XS_UNROLL
-	for (__u32 i = 0; i < XS_FLOW_WAYS; i++) {
-		__u32 way = WAY(hand + i);
-		int score;
-
-		if (read_tag(bucket, way) == XS_FLOW_TAG_EMPTY)
-			return way;
-		score = replace_score(bucket, way, now);
-		if (score > best_score) {
-			best = way;
-			best_score = score;
-		}
-	}
-	return best;
-}
-
-/* Takes the way from `expected` to BUSY; 0 if another CPU was first. */
+/* Takes the way from the tag word `expected` to BUSY; 0 if it changed. */
 static __always_inline int claim_way(struct xs_flow_bucket *bucket, __u32 way,
 				     __u32 expected)
 {
@@ -172,23 +116,81 @@ static __always_inline int claim_way(struct xs_flow_bucket *bucket, __u32 way,
 					   XS_FLOW_TAG_BUSY) == expected;
 }
 
-/* Makes a claimed way visible under its tag. An exchange is a full barrier
- * on every JIT: the slot's stores are seen before the tag. */
+/* Makes a claimed way visible under its tag word. An exchange is a full
+ * barrier on every JIT: the slot's stores are seen before the tag. */
 static __always_inline void publish_way(struct xs_flow_bucket *bucket,
-					__u32 way, __u32 tag)
+					__u32 way, __u32 word)
 {
-	__sync_lock_test_and_set(&bucket->tag[WAY(way)], tag);
+	__sync_lock_test_and_set(&bucket->tag[WAY(way)], word);
 }
 
-/* Stores a new, unconfirmed flow (none of the bucket's ways has its key). */
+/* A found flow's new state and kind, in one claimed write: 0, or -1 if the
+ * way changed since it was found (then nothing is written). */
+static __always_inline int flow_table_update(const struct flow_ref *ref,
+					     __u8 state, __u32 kind)
+{
+	struct xs_flow_bucket *bucket = ref->bucket;
+
+	if (!claim_way(bucket, ref->way, ref->seen))
+		return -1;
+	bucket->slot[WAY(ref->way)].flow.state = state;
+	publish_way(bucket, ref->way, ref->tag | kind);
+	return 0;
+}
+
+/* How much a way is worth replacing, judged on its tag word `word`: -1
+ * never (a live confirmed flow, or one being written); else closed flows
+ * first, then the least recently seen. */
+static __always_inline int replace_score(const struct xs_flow_bucket *bucket,
+					 __u32 way, __u32 word, __u16 now)
+{
+	__u16 age = now - bucket->last_seen[WAY(way)];
+
+	if (word == XS_FLOW_TAG_BUSY)
+		return -1;
+	if (word & XS_FLOW_WAY_CLOSED)
+		return 0x10000 + age;
+	if ((word & XS_FLOW_WAY_CONFIRMED) && age < XS_FLOW_IDLE_UNITS)
+		return -1;
+	return age;
+}
+
+/* The way a new flow takes, and in *word its tag word as judged: an empty
+ * one, else the best to replace from the bucket's hand on (so equal
+ * candidates take turns), or -1. */
+static __always_inline int flow_table_choose_way(
+	const struct xs_flow_bucket *bucket, __u16 now, __u32 *word)
+{
+	int best = -1, best_score = -1;
+	__u32 hand = bucket->hand;
+
+XS_UNROLL
+	for (__u32 i = 0; i < XS_FLOW_WAYS; i++) {
+		__u32 way = WAY(hand + i), seen = read_tag(bucket, way);
+		int score;
+
+		if (seen == XS_FLOW_TAG_EMPTY) {
+			*word = seen;
+			return way;
+		}
+		score = replace_score(bucket, way, seen, now);
+		if (score > best_score) {
+			best = way;
+			best_score = score;
+			*word = seen;
+		}
+	}
+	return best;
+}
+
+/* Stores a new, pending flow (none of the bucket's ways has its key). */
 static __always_inline void flow_table_insert(struct flow_ref *ref,
 					      const struct xs_flow_key *key,
 					      const struct xs_flow *flow,
 					      __u16 now)
 {
 	struct xs_flow_bucket *bucket = ref->bucket;
-	__u32 old_tag;
-	__u8 old_meta;
+	__u32 old = XS_FLOW_TAG_BUSY;
 	int way;
 
 	if (!bucket)
@@ -198,30 +200,28 @@ static __always_inline void flow_table_insert(struct flow_ref *ref,
 		count(XS_FLOW_INSERT_FAILED);
 		return;
 	}
-	way = flow_table_choose_way(bucket, now);
+	way = flow_table_choose_way(bucket, now, &old);
 	if (way < 0) {
 		count(XS_FLOW_NOT_STORED);
 		return;
 	}
-	old_tag = read_tag(bucket, way);
-	old_meta = bucket->meta[WAY(way)];
-	if (!claim_way(bucket, way, old_tag)) {
+	/* fails if the way changed since it was judged */
+	if (!claim_way(bucket, way, old)) {
 		count(XS_FLOW_INSERT_FAILED);
 		return;
 	}
 	bucket->slot[WAY(way)].key = *key;
 	bucket->slot[WAY(way)].flow = *flow;
-	bucket->meta[WAY(way)] = 0;
 	bucket->last_seen[WAY(way)] = now;
 	bucket->hand = WAY(way + 1);
 	publish_way(bucket, way, ref->tag);
 	count(XS_FLOW_PENDING_INSERTED);
-	if (old_tag == XS_FLOW_TAG_EMPTY)
+	if (old == XS_FLOW_TAG_EMPTY)
 		return;
 	/* a closed connection's way is no loss; an open one's is */
-	if (!(old_meta & XS_FLOW_WAY_CONFIRMED))
+	if (!(old & XS_FLOW_WAY_CONFIRMED))
 		count(XS_FLOW_PENDING_EVICTED);
-	else if (old_meta & XS_FLOW_WAY_CLOSED)
+	else if (old & XS_FLOW_WAY_CLOSED)
 		count(XS_FLOW_CLOSED_REPLACED);
 	else
 		count(XS_FLOW_CONFIRMED_EVICTED);
@@ -236,14 +236,14 @@ static __always_inline void flow_table_rewrite(const struct flow_ref *ref,
 	struct xs_flow_bucket *bucket = ref->bucket;
 	__u32 way = ref->way;
 
-	if (!claim_way(bucket, way, ref->tag)) {
+	if (!claim_way(bucket, way, ref->seen)) {
 		count(XS_FLOW_INSERT_FAILED);
 		return;
 	}
 	bucket->slot[WAY(way)].flow = *flow;
-	bucket->meta[WAY(way)] &= XS_FLOW_WAY_CONFIRMED;
 	bucket->last_seen[WAY(way)] = now;
-	publish_way(bucket, way, ref->tag);
+	publish_way(bucket, way,
+		    ref->tag | (ref->seen & XS_FLOW_WAY_CONFIRMED));
 }
 
 #endif /* XDPSPLIT_BPF_FLOW_TABLE_H */

@@ -59,9 +59,8 @@ struct xs_flow_slot_test {
 struct xs_flow_bucket_test {
 	__u32 tag[XS_FLOW_WAYS];
 	__u16 last_seen[XS_FLOW_WAYS];
-	__u8 meta[XS_FLOW_WAYS];
 	__u8 hand;
-	__u8 reserved[7];
+	__u8 reserved[15];
 	struct xs_flow_slot_test slot[XS_FLOW_WAYS];
 };
 #define XS_FLOW_BUCKET struct xs_flow_bucket_test

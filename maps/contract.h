@@ -204,18 +204,22 @@ struct xs_flow {
  * The table has XS_FLOW_WAYS_PER_FLOW ways for each flow of max_flows, so a
  * bucket seldom fills before the table does.
  *
- * Writers take a way with a compare-and-swap of its tag to
- * XS_FLOW_TAG_BUSY, write the slot and publish the tag with an exchange; a
- * reader that sees the tag change across its read treats the way as absent.
- * Two CPUs never write one way at once.
+ * A way's tag word holds its kind too (XS_FLOW_WAY_*), so every change of a
+ * way is one compare-and-swap of that word: a writer takes the way from the
+ * tag it judged to XS_FLOW_TAG_BUSY, writes the slot and publishes the new
+ * tag with an exchange. A way whose kind changed after it was judged (its
+ * flow confirmed a moment before a new flow would have replaced it) fails
+ * the swap and is left alone; a reader that sees the tag change across its
+ * read treats the way as absent. Two CPUs never write one way at once.
  */
 #define XS_FLOW_WAYS 8
 #define XS_FLOW_WAYS_PER_FLOW 2
 #define XS_FLOW_TAG_EMPTY 0
 #define XS_FLOW_TAG_BUSY 2 /* never a tag: every tag is odd */
-/* xs_flow_bucket.meta[way] */
-#define XS_FLOW_WAY_CONFIRMED 0x01 /* its client sent a second packet */
-#define XS_FLOW_WAY_CLOSED 0x02    /* its client sent RST or FIN */
+/* a tag: bit 0 set, the way's kind in bits 1-2, the flow's hash above */
+#define XS_FLOW_WAY_CONFIRMED 0x2 /* its client sent a second packet */
+#define XS_FLOW_WAY_CLOSED 0x4    /* its client sent RST or FIN */
+#define XS_FLOW_WAY_KIND (XS_FLOW_WAY_CONFIRMED | XS_FLOW_WAY_CLOSED)
 /* last_seen counts units of 2^XS_FLOW_TIME_SHIFT ns (about 1.07 s) of
  * bpf_ktime_get_coarse_ns, modulo 2^16; it is written at most once a unit */
 #define XS_FLOW_TIME_SHIFT 30
@@ -227,11 +231,10 @@ struct xs_flow_slot {
 };
 
 struct xs_flow_bucket {
-	__u32 tag[XS_FLOW_WAYS]; /* EMPTY, BUSY, or the flow's tag (odd) */
+	__u32 tag[XS_FLOW_WAYS]; /* EMPTY, BUSY, or the flow's tag and kind */
 	__u16 last_seen[XS_FLOW_WAYS];
-	__u8 meta[XS_FLOW_WAYS]; /* XS_FLOW_WAY_* */
 	__u8 hand; /* where the next search for a way to replace starts */
-	__u8 reserved[7];
+	__u8 reserved[15];
 	struct xs_flow_slot slot[XS_FLOW_WAYS];
 };
 

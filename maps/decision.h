@@ -130,11 +130,18 @@ static __always_inline __u32 xs_flow_label(const struct xs_flow_key *key)
 	return xs_hash_dwords(key, XS_FLOW_KEY_DWORDS, 0) & 0xfffff;
 }
 
-/* A way's tag: odd, so never XS_FLOW_TAG_EMPTY or XS_FLOW_TAG_BUSY. The
- * bucket takes the hash's high bits (xs_reduce), the tag its low ones. */
+/* A new way's tag: odd, so never XS_FLOW_TAG_EMPTY or XS_FLOW_TAG_BUSY,
+ * of no kind yet (pending). The bucket takes the hash's high bits
+ * (xs_reduce), the tag its low ones. */
 static __always_inline __u32 xs_flow_tag(__u32 table_hash)
 {
-	return (table_hash << 1) | 1;
+	return (table_hash << 3) | 1;
+}
+
+/* Whether a way's tag word is that flow's tag, whatever its kind. */
+static __always_inline int xs_flow_tag_matches(__u32 word, __u32 tag)
+{
+	return (word & ~(__u32)XS_FLOW_WAY_KIND) == tag;
 }
 
 /* Map a hash onto [0, range) without a division (Lemire's reduction). */

@@ -104,8 +104,10 @@ def broken_canary_rolls_back(lab):
     confirmed = re.search(r'xdpsplit_flow_table_entries\{table="confirmed"\} (\d+)', metrics)
     check(confirmed and int(confirmed.group(1)) >= len(result["new"]) - len(failed),
           "confirmed flow entries: %s" % (confirmed and confirmed.group(1)))
-    check('xdpsplit_flow_table_capacity{table="pending"} 16384' in metrics,
-          "no pending table capacity in the metrics")
+    # one table, two kinds of entry: 65,536 flows in 131,072 ways
+    check('xdpsplit_flow_table_capacity{table="pending"} 131072' in metrics and
+          'xdpsplit_flow_table_capacity{table="confirmed"} 131072' in metrics,
+          "no flow table capacity in the metrics")
 
 
 @test

@@ -17,7 +17,7 @@ static int find_way(const struct xs_dataplane *dp,
 	if (bpf_map_lookup_elem(dp->map_fd[XS_MAP_ID_FLOWS], index, bucket))
 		return -errno;
 	for (int way = 0; way < XS_FLOW_WAYS; way++)
-		if (bucket->tag[way] == xs_flow_tag(hash) &&
+		if (xs_flow_tag_matches(bucket->tag[way], xs_flow_tag(hash)) &&
 		    !memcmp(&bucket->slot[way].key, key, sizeof(*key)))
 			return way;
 	return -ENOENT;
@@ -34,7 +34,7 @@ int xs_flow_find(const struct xs_dataplane *dp, const struct xs_flow_key *key,
 		return way;
 	*flow = bucket.slot[way].flow;
 	if (meta)
-		*meta = bucket.meta[way];
+		*meta = bucket.tag[way] & XS_FLOW_WAY_KIND;
 	return 0;
 }
 
@@ -49,7 +49,6 @@ int xs_flow_remove(const struct xs_dataplane *dp,
 		return way;
 	memset(&bucket.slot[way], 0, sizeof(bucket.slot[way]));
 	bucket.tag[way] = XS_FLOW_TAG_EMPTY;
-	bucket.meta[way] = 0;
 	return bpf_map_update_elem(dp->map_fd[XS_MAP_ID_FLOWS], &index, &bucket,
 				   BPF_EXIST) ? -errno : 0;
 }

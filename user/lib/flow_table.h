@@ -7,7 +7,7 @@
 
 #include "dataplane.h"
 
-/* 0 with *flow and *meta (XS_FLOW_WAY_*; meta may be NULL) filled,
+/* 0 with *flow and *meta (its kind, XS_FLOW_WAY_*; meta may be NULL) filled,
  * -ENOENT if the table has no such flow, or -errno. */
 int xs_flow_find(const struct xs_dataplane *dp, const struct xs_flow_key *key,
 		 struct xs_flow *flow, __u8 *meta);
