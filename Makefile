@@ -122,11 +122,17 @@ fuzz: $(FUZZ_BINS)
 	$(Q)scripts/fuzz.sh $(BUILD) $(FUZZ_SECONDS)
 
 # Benchmark baselines and drivers (make bench)
-BENCH_BPF := $(BUILD)/floors.bpf.o $(BUILD)/generator.bpf.o
+BENCH_BPF := $(BUILD)/floors.bpf.o $(BUILD)/generator.bpf.o $(BUILD)/forwarder.bpf.o
 BENCH_BIN := $(BUILD)/xdpsplit-bench
 BENCH_OBJS := $(BUILD)/bench/testrun.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 LIVE_BIN := $(BUILD)/xdpsplit-live
 LIVE_OBJS := $(BUILD)/bench/live.o $(BUILD)/bench/live_frames.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+# two cores against one: LIVE_OBJS' pieces without the one-core driver
+CORES_BIN := $(BUILD)/xdpsplit-cores
+CORES_OBJS := $(BUILD)/bench/cores.o $(BUILD)/bench/live_frames.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+# the end-to-end ceiling's trivial forwarder (bench/compare.py)
+FORWARDER_BIN := $(BUILD)/xdpsplit-forwarder
+FORWARDER_OBJS := $(BUILD)/bench/forwarder.o
 SWITCH_BIN := $(BUILD)/xdpsplit-switch
 SWITCH_OBJS := $(BUILD)/bench/switch.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 ROLLBACK_BIN := $(BUILD)/xdpsplit-rollback
@@ -140,9 +146,18 @@ $(BUILD)/%.bpf.o: bench/%.bpf.c $(BPF_HEADERS)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bench/testrun.o: $(BUILD)/floors.skel.h
-$(BUILD)/bench/live.o: $(BUILD)/floors.skel.h $(BUILD)/generator.skel.h
+$(BUILD)/bench/live.o $(BUILD)/bench/cores.o: $(BUILD)/floors.skel.h $(BUILD)/generator.skel.h
 
 $(LIVE_BIN): $(LIVE_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/bench/forwarder.o: $(BUILD)/forwarder.skel.h
+$(FORWARDER_BIN): $(FORWARDER_OBJS)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(CORES_BIN): $(CORES_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
@@ -162,7 +177,7 @@ $(ROLLBACK_BIN): $(ROLLBACK_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-bench: all $(BENCH_BIN) $(LIVE_BIN) $(SCALE_BIN) $(SWITCH_BIN) $(ROLLBACK_BIN)
+bench: all $(BENCH_BIN) $(LIVE_BIN) $(CORES_BIN) $(FORWARDER_BIN) $(SCALE_BIN) $(SWITCH_BIN) $(ROLLBACK_BIN)
 	$(Q)scripts/bench.sh $(BUILD)
 
 # One line of make bench on its own: idle splitd's CPU with probes on

@@ -6,14 +6,19 @@
 #include "classes.h"
 
 const struct class classes[] = {
-	{ "TCP v4 established, 1,000 flows", 4, "10.100.0.1", IPPROTO_TCP, 1000, false, true },
-	{ "TCP v4 established, 65,536 flows", 4, "10.100.0.1", IPPROTO_TCP, 65536, false, true },
-	{ "TCP v4 new flow every packet", 4, "10.100.0.1", IPPROTO_TCP, 0, true, true },
-	{ "UDP v4, 1,000 flows", 4, "10.100.0.1", IPPROTO_UDP, 1000, false, false },
-	{ "TCP v6 established, 1,000 flows", 6, "fd00:100::1", IPPROTO_TCP, 1000, false, false },
-	{ "non-VIP, passed", 4, "10.200.0.1", IPPROTO_TCP, 1000, false, false },
-	{ "canary 5% + 1,000 overrides, new flows", 4, "10.100.0.2", IPPROTO_TCP, 0, true, true },
+	[CLASS_ESTABLISHED] = { "TCP v4 established, 1,000 flows", 4, "10.100.0.1", IPPROTO_TCP, 1000, false, false, true },
+	[CLASS_ESTABLISHED_LARGE] = { "TCP v4 established, 65,536 flows", 4, "10.100.0.1", IPPROTO_TCP, 65536, false, false, true },
+	[CLASS_NEW_FLOW] = { "TCP v4 new flow every packet", 4, "10.100.0.1", IPPROTO_TCP, 0, true, false, true },
+	[CLASS_CONNECTION] = { "a connection: SYN then its ACK, new tuple each", 4, "10.100.0.1", IPPROTO_TCP, 0, true, true, true },
+	/* the floor does no encapsulation: compare with CLASS_ESTABLISHED */
+	[CLASS_ESTABLISHED_IPIP] = { "TCP v4 established, 1,000 flows, ipip", 4, "10.100.0.3", IPPROTO_TCP, 1000, false, false, false },
+	[CLASS_UDP] = { "UDP v4, 1,000 flows", 4, "10.100.0.1", IPPROTO_UDP, 1000, false, false, false },
+	[CLASS_V6] = { "TCP v6 established, 1,000 flows", 6, "fd00:100::1", IPPROTO_TCP, 1000, false, false, false },
+	[CLASS_NON_VIP] = { "non-VIP, passed", 4, "10.200.0.1", IPPROTO_TCP, 1000, false, false, false },
+	[CLASS_CANARY] = { "canary 5% + 1,000 overrides, new flows", 4, "10.100.0.2", IPPROTO_TCP, 0, true, false, true },
 };
+_Static_assert(sizeof(classes) / sizeof(classes[0]) == CLASS_COUNT,
+	       "a class for every class_id");
 const size_t class_count = sizeof(classes) / sizeof(classes[0]);
 
 
@@ -49,6 +54,8 @@ void setup_vips(struct test_env *env)
 			       XS_MODE_L2DSR, XS_SPLIT_FLOW, NULL);
 	__u32 canary = env_add_vip(env, 4, "10.100.0.2", 80, IPPROTO_TCP,
 				   XS_MODE_L2DSR, XS_SPLIT_FLOW, &key);
+	__u32 ipip = env_add_vip(env, 4, "10.100.0.3", 80, IPPROTO_TCP,
+				 XS_MODE_IPIP, XS_SPLIT_FLOW, NULL);
 	char address[64];
 
 	for (int i = 0; i < 4; i++) {
@@ -59,6 +66,9 @@ void setup_vips(struct test_env *env)
 				4, address, 1);
 		snprintf(address, sizeof(address), "fd00:1::%d", i + 1);
 		env_add_backend(env, v6, XS_POOL_BLUE, 6, address, 1);
+		/* ipip backends are lb0's neighbours: bpf_fib_lookup finds them */
+		snprintf(address, sizeof(address), "10.0.0.%d", i + 2);
+		env_add_backend(env, ipip, XS_POOL_BLUE, 4, address, 1);
 	}
 	env_set_weights(env, canary, 9500, 0, 500, XS_POOL_BLUE);
 	for (int i = 0; i < 1000; i++) {

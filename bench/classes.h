@@ -7,6 +7,20 @@
 #include <stddef.h>
 #include "tests/env.h"
 
+/* Every class by name, for the figures that compare two of them. */
+enum class_id {
+	CLASS_ESTABLISHED,       /* TCP v4, 1,000 flows, l2dsr */
+	CLASS_ESTABLISHED_LARGE, /* the same, 65,536 flows */
+	CLASS_NEW_FLOW,          /* a SYN of a new tuple every packet */
+	CLASS_CONNECTION,        /* SYN, then that tuple's ACK */
+	CLASS_ESTABLISHED_IPIP,  /* CLASS_ESTABLISHED to an ipip VIP */
+	CLASS_UDP,
+	CLASS_V6,
+	CLASS_NON_VIP,
+	CLASS_CANARY,
+	CLASS_COUNT
+};
+
 struct class {
 	const char *name;
 	int family;
@@ -14,6 +28,9 @@ struct class {
 	__u8 protocol;
 	__u32 flows;     /* established flows cycled through; 0: new each */
 	bool tcp_syn;    /* the measured packets are SYNs */
+	/* a connection's SYN, then its ACK (the handshake's third packet),
+	 * a new tuple each: 2 packets per connection */
+	bool connection;
 	bool floor;      /* the stateful floor does this work (TCP/IPv4 VIP) */
 };
 
@@ -25,7 +42,7 @@ extern const size_t class_count;
 void flow_spec(const struct class *c, __u64 n, __u8 flags,
 	       struct packet_spec *spec, char *client);
 /* The VIPs the classes address, with backends, a 5% canary and 1,000
- * client overrides on 10.100.0.2. */
+ * client overrides on 10.100.0.2, ipip on 10.100.0.3. */
 void setup_vips(struct test_env *env);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,4 +60,15 @@ void bench_range(const double *values, double *low, double *high)
 		*low = values[i] < *low ? values[i] : *low;
 		*high = values[i] > *high ? values[i] : *high;
 	}
+}
+
+void bench_target(const char *goal, bool met, const char *figure, ...)
+{
+	va_list args;
+
+	printf("target: %s: ", goal);
+	va_start(args, figure);
+	vprintf(figure, args);
+	va_end(args);
+	printf(" (%s)\n", met ? "met" : "not met");
 }

@@ -4,6 +4,7 @@
 #ifndef XDPSPLIT_BENCH_COMMON_H
 #define XDPSPLIT_BENCH_COMMON_H
 
+#include <stdbool.h>
 #include "tests/env.h"
 
 #define BENCH_ROUNDS 3
@@ -18,5 +19,9 @@ int bench_by_double(const void *a, const void *b);
 /* median, lowest and highest of BENCH_ROUNDS values */
 double bench_median(const double *values);
 void bench_range(const double *values, double *low, double *high);
+/* A `target: ` line, which scripts/bench.sh gathers into the Targets
+ * section: the goal, this run's figure (printf-style) and met or not. */
+void bench_target(const char *goal, bool met, const char *figure, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -8,6 +8,8 @@
  * - xdp_stateful_floor: the least a stateful splitter must do: parse
  *   Ethernet/IPv4/TCP, one lookup in a flow table of xdp_split's type, key
  *   and size (inserting on a miss), rewrite the destination MAC, XDP_TX.
+ *   On a connection's SYN then its ACK that is a lookup and an insert, then
+ *   a lookup that hits: the per-connection floor too.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>

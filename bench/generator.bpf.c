@@ -6,15 +6,18 @@
  * recycled as the receiver left them), gives it the next client address and
  * port, and sends it with XDP_TX into the veth whose peer runs the program
  * under test. xdp_sink, attached to the generator's side, counts and drops
- * what comes back.
+ * what comes back. Two generators may run at once, one per CPU, each
+ * numbering its own packets.
  */
 #include <linux/bpf.h>
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 
 #include "generator.h"
 
 struct template template;
-__u64 sent;
+
+struct sequence sequence[GENERATOR_MAX_CPUS];
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -78,8 +81,11 @@ int xdp_generator(struct xdp_md *ctx)
 {
 	__u8 *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	__u64 n = sent++;
-	__u32 flow = template.flows ? n % template.flows : n;
+	__u32 cpu = bpf_get_smp_processor_id() % GENERATOR_MAX_CPUS;
+	__u32 stride = template.stride > 1 ? template.stride : 1;
+	__u64 n = sequence[cpu].sent++, stream;
+	__u32 flow;
+	bool ack = template.connections && (n & 1);
 
 	if ((void *)(data + TEMPLATE_BYTES) > end)
 		return XDP_DROP;
@@ -88,6 +94,12 @@ int xdp_generator(struct xdp_md *ctx)
 		forge_source(data, n);
 		return XDP_TX;
 	}
+	/* a connection's ACK takes its SYN's tuple: numbers only ever grow,
+	 * so no class meets a flow another class made */
+	stream = (template.connections ? n & ~1ULL : n) * stride + cpu % stride;
+	flow = template.flows ? stream % template.flows : stream;
+	if (ack) /* the TCP flags, after the IP header */
+		data[14 + (template.ipv6 ? 40 : 20) + 13] = 0x10;
 	/* client address: the low 16 bits; client port: the rest */
 	if (template.ipv6) {
 		put16(data + 14 + 8 + 14, flow & 0xffff);
