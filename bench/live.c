@@ -44,9 +44,11 @@ static struct generator *gen;
 static int program_fd[PROGRAMS], sink_ifindex;
 static double ns[CLASS_COUNT][PROGRAMS][ROUNDS], pps[CLASS_COUNT][PROGRAMS][ROUNDS];
 
-/* TCP v4 established, 65,536 flows before issue 11 (BENCHMARKS.md of
- * 2026-11-26 07:51): the figure that class must not get worse than */
-#define LARGE_TABLE_BEFORE_NS 569.0
+/* TCP v4 established, 65,536 flows before issue 11, as a ratio to the
+ * stateful floor of its own run (BENCHMARKS.md of 2026-11-26 07:51: 569 ns
+ * against 938 ns): what that class must not get worse than. A ratio, not
+ * nanoseconds, because two runs' nanoseconds do not compare. */
+#define LARGE_TABLE_BEFORE_RATIO 0.61
 
 static int measure(size_t ci, int p, int round)
 {
@@ -157,11 +159,12 @@ static void print_targets(void)
 	bench_target("TCP v4 established 1,000 flows <= 1.2x the stateful floor's lookup path",
 		     ratio <= 1.2, "%.2fx (%.0f ns against %.0f ns)", ratio,
 		     cost(CLASS_ESTABLISHED, SPLIT), cost(CLASS_ESTABLISHED, STATEFUL));
+	ratio = large / cost(CLASS_ESTABLISHED_LARGE, STATEFUL);
 	bench_target("65,536 flows no worse than today",
-		     large <= LARGE_TABLE_BEFORE_NS,
-		     "%.0f ns/packet against %.0f ns before (%.2fx the stateful floor in this run)",
-		     large, LARGE_TABLE_BEFORE_NS,
-		     large / cost(CLASS_ESTABLISHED_LARGE, STATEFUL));
+		     ratio <= LARGE_TABLE_BEFORE_RATIO,
+		     "%.2fx the stateful floor (%.0f ns against %.0f ns) against %.2fx in the last release's run",
+		     ratio, large, cost(CLASS_ESTABLISHED_LARGE, STATEFUL),
+		     LARGE_TABLE_BEFORE_RATIO);
 	bench_target("ipip within 40 ns/packet of l2dsr on established flows",
 		     ipip <= 40, "%+.0f ns/packet (%.0f ns ipip, %.0f ns l2dsr, 1,000 flows)",
 		     ipip, cost(CLASS_ESTABLISHED_IPIP, SPLIT), cost(CLASS_ESTABLISHED, SPLIT));
