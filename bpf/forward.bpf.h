@@ -2,7 +2,8 @@
 /*
  * Sending a packet to its backend: l2dsr rewrites the MACs; ipip pushes an
  * outer IPv4 or IPv6 header after the Ethernet header and any VLAN tags,
- * which are kept, with next hop and egress from the kernel's FIB.
+ * which are kept, with next hop and egress from the kernel's FIB (the last
+ * answer per backend and CPU reused for 100 ms).
  * Each returns an XDP action and sets *reason.
  */
 #ifndef XDPSPLIT_BPF_FORWARD_H
@@ -102,20 +103,6 @@ static __always_inline void *push_outer_header(struct xdp_md *ctx,
 	return data + sizeof(l2);
 }
 
-static __always_inline int fib_action(struct xdp_md *ctx,
-				      struct bpf_fib_lookup *fib)
-{
-	struct ethhdr *eth = (void *)(long)ctx->data;
-
-	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
-		return XDP_DROP;
-	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
-	if (fib->ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	return bpf_redirect(fib->ifindex, 0);
-}
-
 /* Names what an operator must fix: forwarding off on the interface, no
  * neighbour entry for the next hop, or a packet too big for the tunnel. */
 static __always_inline int fib_failure(int rc, __u32 *reason)
@@ -136,73 +123,177 @@ static __always_inline int fib_failure(int rc, __u32 *reason)
 	return XDP_DROP;
 }
 
+/* Where an outer header goes: next hop, egress and the outer source. */
+struct tunnel_route {
+	__be32 source[XS_ADDRESS_WORDS];
+	__u32 ifindex;
+	__u8 destination_mac[ETH_ALEN];
+	__u8 source_mac[ETH_ALEN];
+};
+
+static __always_inline int same_address(const __be32 *a, const __be32 *b)
+{
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]));
+}
+
+/* Asks the kernel's FIB the way to the backend, checking that a packet of
+ * outer_length fits; 0, or XDP_DROP with the reason. */
+static __always_inline int fib_route(struct xdp_md *ctx, const struct packet *p,
+				     const struct xs_config *config,
+				     const struct xs_backend *backend,
+				     __u16 outer_length,
+				     struct tunnel_route *out, __u32 *reason)
+{
+	struct bpf_fib_lookup fib = {
+		.tot_len = outer_length,
+		.ifindex = ctx->ingress_ifindex,
+	};
+	__u32 flags = 0;
+	int rc;
+
+	if (p->key.family == XS_FAMILY_IPV4) {
+		fib.family = AF_INET;
+		fib.tos = p->traffic_class;
+		fib.ipv4_src = config->tunnel_source_v4;
+		fib.ipv4_dst = backend->address[0];
+		/* without a configured source, the kernel picks the egress
+		 * address */
+		if (!fib.ipv4_src)
+			flags = BPF_FIB_LOOKUP_SRC;
+	} else {
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, config->tunnel_source_v6, 16);
+		__builtin_memcpy(fib.ipv6_dst, backend->address, 16);
+		if (!(config->tunnel_source_v6[0] | config->tunnel_source_v6[1] |
+		      config->tunnel_source_v6[2] | config->tunnel_source_v6[3]))
+			flags = BPF_FIB_LOOKUP_SRC;
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return fib_failure(rc, reason);
+	__builtin_memset(out->source, 0, sizeof(out->source));
+	if (p->key.family == XS_FAMILY_IPV4)
+		out->source[0] = fib.ipv4_src;
+	else
+		__builtin_memcpy(out->source, fib.ipv6_src, 16);
+	out->ifindex = fib.ifindex;
+	__builtin_memcpy(out->destination_mac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(out->source_mac, fib.smac, ETH_ALEN);
+	return 0;
+}
+
+/*
+ * The way to an ipip backend: this CPU's last FIB answer for it while it
+ * holds (struct xs_tunnel_hop in maps/contract.h says when), else the FIB's
+ * own, kept for the next packets. A FIB lookup costs about as much as the
+ * rest of an established packet's path. 0, or XDP_DROP with the reason.
+ */
+static __always_inline int tunnel_route(struct xdp_md *ctx,
+					const struct packet *p,
+					const struct xs_config *config,
+					__u32 backend_id,
+					const struct xs_backend *backend,
+					__u16 outer_length,
+					struct tunnel_route *out,
+					__u32 *reason)
+{
+	struct xs_tunnel_hop *hop = bpf_map_lookup_elem(&tunnel_hops, &backend_id);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	int action;
+
+	if (hop && now < hop->expires_ns &&
+	    hop->ingress_ifindex == ctx->ingress_ifindex &&
+	    hop->tos == p->traffic_class &&
+	    outer_length <= hop->verified_length &&
+	    same_address(hop->backend, backend->address)) {
+		__builtin_memcpy(out->source, hop->source, sizeof(out->source));
+		out->ifindex = hop->egress_ifindex;
+		__builtin_memcpy(out->destination_mac, hop->destination_mac, ETH_ALEN);
+		__builtin_memcpy(out->source_mac, hop->source_mac, ETH_ALEN);
+		return 0;
+	}
+	action = fib_route(ctx, p, config, backend, outer_length, out, reason);
+	if (!hop)
+		return action;
+	if (action) {
+		hop->expires_ns = 0;
+		return action;
+	}
+	__builtin_memcpy(hop->backend, backend->address, sizeof(hop->backend));
+	__builtin_memcpy(hop->source, out->source, sizeof(hop->source));
+	hop->expires_ns = now + XS_TUNNEL_HOP_TTL_NS;
+	hop->ingress_ifindex = ctx->ingress_ifindex;
+	hop->egress_ifindex = out->ifindex;
+	__builtin_memcpy(hop->destination_mac, out->destination_mac, ETH_ALEN);
+	__builtin_memcpy(hop->source_mac, out->source_mac, ETH_ALEN);
+	hop->verified_length = outer_length;
+	hop->tos = p->traffic_class;
+	return 0;
+}
+
+static __always_inline int tunnel_action(struct xdp_md *ctx,
+					 const struct tunnel_route *route)
+{
+	struct ethhdr *eth = (void *)(long)ctx->data;
+
+	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, route->destination_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, route->source_mac, ETH_ALEN);
+	if (route->ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(route->ifindex, 0);
+}
+
 static __always_inline int forward_ipip4(struct xdp_md *ctx,
 					 const struct packet *p,
 					 const struct xs_config *config,
+					 __u32 backend_id,
 					 const struct xs_backend *backend,
 					 __u32 *reason)
 {
-	struct bpf_fib_lookup fib = {
-		.family = AF_INET,
-		.tos = p->traffic_class,
-		.tot_len = p->ip_length + sizeof(struct iphdr),
-		.ifindex = ctx->ingress_ifindex,
-		.ipv4_src = config->tunnel_source_v4,
-		.ipv4_dst = backend->address[0],
-	};
+	__u16 outer_length = p->ip_length + sizeof(struct iphdr);
+	struct tunnel_route route;
 	struct iphdr *outer;
-	int rc;
 
-	/* without a configured source, the kernel picks the egress address */
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib),
-			    fib.ipv4_src ? 0 : BPF_FIB_LOOKUP_SRC);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return fib_failure(rc, reason);
-
+	if (tunnel_route(ctx, p, config, backend_id, backend, outer_length,
+			 &route, reason))
+		return XDP_DROP;
 	outer = push_outer_header(ctx, p->vlan_count, sizeof(*outer));
 	if (!outer || (void *)(outer + 1) > (void *)(long)ctx->data_end)
 		return *reason = XS_DROP_ENCAP_FAILED, XDP_DROP;
 	outer->version = 4;
 	outer->ihl = 5;
 	outer->tos = p->traffic_class;
-	outer->tot_len = bpf_htons(p->ip_length + sizeof(*outer));
+	outer->tot_len = bpf_htons(outer_length);
 	outer->id = 0;
 	outer->frag_off = p->dont_fragment ? bpf_htons(IPV4_DONT_FRAGMENT) : 0;
 	outer->ttl = TUNNEL_TTL;
 	outer->protocol = IPPROTO_IPIP;
 	outer->check = 0;
-	outer->saddr = fib.ipv4_src;
+	outer->saddr = route.source[0];
 	outer->daddr = backend->address[0];
 	outer->check = ipv4_checksum(outer);
 
 	*reason = XS_FORWARD_IPIP;
-	return fib_action(ctx, &fib);
+	return tunnel_action(ctx, &route);
 }
 
 static __always_inline int forward_ipip6(struct xdp_md *ctx,
 					 const struct packet *p,
 					 const struct xs_config *config,
+					 __u32 backend_id,
 					 const struct xs_backend *backend,
 					 __u32 *reason)
 {
-	struct bpf_fib_lookup fib = {
-		.family = AF_INET6,
-		.tot_len = p->ip_length + sizeof(struct ipv6hdr),
-		.ifindex = ctx->ingress_ifindex,
-	};
-	__u32 flow_label, source_set;
+	__u16 outer_length = p->ip_length + sizeof(struct ipv6hdr);
+	struct tunnel_route route;
 	struct ipv6hdr *outer;
-	int rc;
+	__u32 flow_label;
 
-	__builtin_memcpy(fib.ipv6_src, config->tunnel_source_v6, 16);
-	__builtin_memcpy(fib.ipv6_dst, backend->address, 16);
-	source_set = config->tunnel_source_v6[0] | config->tunnel_source_v6[1] |
-		     config->tunnel_source_v6[2] | config->tunnel_source_v6[3];
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib),
-			    source_set ? 0 : BPF_FIB_LOOKUP_SRC);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return fib_failure(rc, reason);
-
+	if (tunnel_route(ctx, p, config, backend_id, backend, outer_length,
+			 &route, reason))
+		return XDP_DROP;
 	outer = push_outer_header(ctx, p->vlan_count, sizeof(*outer));
 	if (!outer || (void *)(outer + 1) > (void *)(long)ctx->data_end)
 		return *reason = XS_DROP_ENCAP_FAILED, XDP_DROP;
@@ -215,23 +306,25 @@ static __always_inline int forward_ipip6(struct xdp_md *ctx,
 	outer->payload_len = bpf_htons(p->ip_length);
 	outer->nexthdr = IPPROTO_IPV6;
 	outer->hop_limit = TUNNEL_TTL;
-	__builtin_memcpy(&outer->saddr, fib.ipv6_src, 16);
+	__builtin_memcpy(&outer->saddr, route.source, 16);
 	__builtin_memcpy(&outer->daddr, backend->address, 16);
 
 	*reason = XS_FORWARD_IPIP;
-	return fib_action(ctx, &fib);
+	return tunnel_action(ctx, &route);
 }
 
 static __always_inline int forward(struct xdp_md *ctx, const struct packet *p,
 				   const struct xs_config *config,
-				   const struct xs_vip *vip,
+				   const struct xs_vip *vip, __u32 backend_id,
 				   const struct xs_backend *backend,
 				   __u32 *reason)
 {
 	if (vip->forward_mode == XS_MODE_IPIP) {
 		if (p->key.family == XS_FAMILY_IPV4)
-			return forward_ipip4(ctx, p, config, backend, reason);
-		return forward_ipip6(ctx, p, config, backend, reason);
+			return forward_ipip4(ctx, p, config, backend_id,
+					     backend, reason);
+		return forward_ipip6(ctx, p, config, backend_id, backend,
+				     reason);
 	}
 	return forward_l2dsr(ctx, backend, reason);
 }

@@ -168,6 +168,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } egress_macs SEC(".maps");
 
+/* backend id -> the FIB's last word on the way to an ipip backend, per CPU
+ * (no two CPUs write one entry). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XS_DEFAULT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xs_tunnel_hop);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tunnel_hops SEC(".maps");
+
 /* (vip_id, pool) -> traffic and handshake health, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -65,7 +65,7 @@ static __always_inline int handle_icmp_too_big(struct xdp_md *ctx,
 	backend = bpf_map_lookup_elem(&backends, &backend_id);
 	if (!backend_keeps_flows(backend))
 		return finish(XS_PASS_ICMP_NO_FLOW, XDP_PASS);
-	action = forward(ctx, p, config, vip, backend, &reason);
+	action = forward(ctx, p, config, vip, backend_id, backend, &reason);
 	if (reason == XS_FORWARD_L2DSR || reason == XS_FORWARD_IPIP)
 		reason = XS_FORWARD_ICMP_TOO_BIG;
 	return finish(reason, action);
@@ -90,7 +90,8 @@ static __always_inline int handle_later_fragment(struct xdp_md *ctx,
 	count_pool_traffic(pool_stats_of(vip->vip_id, choice.pool),
 			   p->frame_length, 0);
 	count_backend_traffic(choice.backend_id, p->frame_length, 0);
-	action = forward(ctx, p, config, vip, choice.backend, &reason);
+	action = forward(ctx, p, config, vip, choice.backend_id,
+			 choice.backend, &reason);
 	if (reason == XS_FORWARD_L2DSR || reason == XS_FORWARD_IPIP)
 		reason = XS_FORWARD_FRAGMENT;
 	return finish(reason, action);
@@ -131,7 +132,8 @@ int xdp_split(struct xdp_md *ctx)
 
 	count_pool_traffic(flow.stats, p.frame_length, flow.new_flow);
 	count_backend_traffic(flow.backend_id, p.frame_length, flow.new_flow);
-	action = forward(ctx, &p, settings, vip, flow.backend, &reason);
+	action = forward(ctx, &p, settings, vip, flow.backend_id, flow.backend,
+			 &reason);
 	return finish(reason, action);
 }
 

@@ -275,6 +275,31 @@ struct xs_config {
 	__u32 flow_seed;
 };
 
+/*
+ * tunnel_hops[backend_id], per CPU: what the kernel's FIB said of the way to
+ * an ipip backend, so that a packet reuses it instead of looking the route
+ * and the neighbour up again. Written by the program alone. An entry serves
+ * packets for XS_TUNNEL_HOP_TTL_NS after its lookup, from the same ingress
+ * interface, with the same TOS, to the same backend address, and no larger
+ * than the largest packet the FIB passed for it (so the tunnel's MTU check
+ * stays the FIB's own); anything else looks the FIB up again. A route or
+ * neighbour change is so followed within the TTL.
+ */
+#define XS_TUNNEL_HOP_TTL_NS 100000000ULL /* 100 ms */
+
+struct xs_tunnel_hop {
+	__be32 backend[XS_ADDRESS_WORDS]; /* the address looked up */
+	__be32 source[XS_ADDRESS_WORDS];  /* outer source: config's or the FIB's */
+	__u64 expires_ns;                 /* bpf_ktime_get_coarse_ns */
+	__u32 ingress_ifindex;
+	__u32 egress_ifindex;
+	__u8 destination_mac[6];
+	__u8 source_mac[6];
+	__u16 verified_length; /* outer IP length the FIB passed */
+	__u8 tos;
+	__u8 reserved;
+};
+
 /* egress_macs[ifindex]: the LB's own MAC on an interface l2dsr redirects to */
 struct xs_egress {
 	__u8 mac[6];

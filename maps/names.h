@@ -23,6 +23,7 @@
 #define XS_MAP_FLOWS "flows"
 #define XS_MAP_OVERRIDES "overrides"
 #define XS_MAP_EGRESS_MACS "egress_macs"
+#define XS_MAP_TUNNEL_HOPS "tunnel_hops"
 #define XS_MAP_POOL_STATS "pool_stats"
 #define XS_MAP_BACKEND_STATS "backend_stats"
 #define XS_MAP_GLOBAL_STATS "global_stats"

@@ -152,6 +152,7 @@ static int set_sizes(struct bpf_object *obj, const struct xs_config *c)
 	err |= set_size(obj, XS_MAP_POOL_STATS, pool_slots);
 	err |= set_size(obj, XS_MAP_BACKENDS, c->max_backends);
 	err |= set_size(obj, XS_MAP_BACKEND_STATS, c->max_backends);
+	err |= set_size(obj, XS_MAP_TUNNEL_HOPS, c->max_backends);
 	err |= set_size(obj, XS_MAP_FLOWS, xs_flow_buckets(c->max_flows));
 	err |= set_size(obj, XS_MAP_OVERRIDES, c->max_overrides);
 	return err ? -EINVAL : 0;

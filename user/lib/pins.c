@@ -52,6 +52,9 @@ static const struct map_contract {
 				  "xs_override" },
 	[XS_MAP_ID_EGRESS_MACS] = { BPF_MAP_TYPE_HASH, sizeof(__u32),
 				    sizeof(struct xs_egress), 0, "xs_egress" },
+	[XS_MAP_ID_TUNNEL_HOPS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+				    sizeof(struct xs_tunnel_hop), 0,
+				    "xs_tunnel_hop" },
 	[XS_MAP_ID_POOL_STATS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 				   sizeof(struct xs_pool_stats), 0,
 				   "xs_pool_stats" },
@@ -88,6 +91,7 @@ static __u32 expected_entries(enum xs_map_id id, const struct xs_config *c)
 		return c->max_vips * XS_POOL_COUNT;
 	case XS_MAP_ID_BACKENDS:
 	case XS_MAP_ID_BACKEND_STATS:
+	case XS_MAP_ID_TUNNEL_HOPS:
 		return c->max_backends;
 	case XS_MAP_ID_FLOWS:
 		return xs_flow_buckets(c->max_flows);
