@@ -50,6 +50,9 @@ def flood_breaks_no_long_lived_connection(lab):
     """flood: 3M forged SYNs through a 65,536-flow table, 100 long-lived connections and a switch, none broken"""
     lab.service(VIP, POOLS)
     add_flood_link(lab)
+    # connections of earlier tests in this lab: the only confirmed entries
+    # old enough (idle a minute) for a new flow to take their way
+    earlier = flow_tables(lab)["confirmed"]["entries"]
     try:
         # idle 2 s between lines, as real long-lived connections are: an
         # LRU keeps entries that are used often, a flood evicts idle ones
@@ -82,13 +85,16 @@ def flood_breaks_no_long_lived_connection(lab):
           " confirmed entries %d of %d"
           % (sent["packets"], sent["seconds"], sent["rate"], len(broken), HELD,
              len(moved), len(new_failed), len(result["new"]), pending_evicted,
-             after["confirmed"]["evicted"], after["confirmed"]["entries"],
+             after["confirmed"]["evicted"] - before["confirmed"]["evicted"],
+             after["confirmed"]["entries"],
              after["confirmed"]["max"]))
     check(not broken, "long-lived connections broken: %s" % broken[:3])
     check(not moved, "long-lived connections moved: %s" % moved[:3])
     check(all(h["lines"] >= 3 for h in result["held"]),
           "a long-lived connection carried too little data")
-    check(after["confirmed"]["evicted"] == 0, "confirmed flows were evicted")
+    evicted = after["confirmed"]["evicted"] - before["confirmed"]["evicted"]
+    check(evicted <= earlier,
+          "%d confirmed flows evicted, more than the %d of earlier tests" % (evicted, earlier))
     # the flood did overflow a table: most SYNs were pushed out of pending
     check(pending_evicted > FLOOD_PACKETS // 2,
           "the flood evicted only %d pending entries" % pending_evicted)
