@@ -130,10 +130,17 @@ static int measure(const char *splitd, char *splitctl, const char *dir,
 
 		atomic_store(&broken, 0);
 		/* the daemon may still be starting: retry the start */
-		for (int tries = 0; run(ctl_start, true) && tries < 100; tries++)
+		for (int tries = 0; run(ctl_start, tries < 99) && tries < 100; tries++)
 			usleep(50000);
-		while (canary_bp() != 5000)
-			usleep(1000);
+		/* bounded: a splitd that never starts the rollout fails the
+		 * run instead of hanging it (its last start error is shown) */
+		for (double began = bench_now(); canary_bp() != 5000; usleep(1000))
+			if (bench_now() - began > 30) {
+				fprintf(stderr, "the rollout never reached 50%% in 30 s\n");
+				kill(daemon, SIGTERM);
+				waitpid(daemon, NULL, 0);
+				return -1;
+			}
 		usleep(atoi(interval) * (strstr(interval, "ms") ? 1000 : 1000000) * 2);
 		breached = bench_now();
 		atomic_store(&broken, 1);

@@ -21,17 +21,10 @@ import struct
 import sys
 import time
 
+from client import checksum
+
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
-
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xffff) + (total >> 16)
-    return ~total & 0xffff
 
 
 def fix_tcp_checksum(frame):
