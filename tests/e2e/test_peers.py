@@ -383,6 +383,27 @@ def second_splitd_touches_nothing(lab):
     check("xdpsplit_rollout_step" in lab.metrics(), "the first one's metrics")
 
 
+@test
+def one_directory_for_state_and_run(lab):
+    """peers: one directory as both state and run dir: splitd starts on its one lock, a second splitd there is refused"""
+    text = TWO_VIPS % {"other": "slow"}
+    shared = {"XDPSPLIT_RUN_DIR": lab.state_dir}
+    first = lab.start_splitd(text, extra_env=shared, wait=False)
+    socket_file = os.path.join(lab.state_dir, "splitd.sock")
+    wait_for(lambda: first.poll() is not None or os.path.exists(socket_file), 10,
+             "splitd's socket in the shared directory")
+    check(first.poll() is None, "splitd refused its own directory: " + lab.splitd_output()[-300:])
+    result, took = second_splitd(lab, text.replace("127.0.0.1:9464", "127.0.0.1:9465"), **shared)
+    print("     first splitd up with state and run dir %s; a second one: exit %d in %.0f ms"
+          % (lab.state_dir, result.returncode, took * 1000))
+    check(result.returncode == 1 and
+          "another splitd (pid %d) runs on state dir" % first.pid in result.stderr,
+          "second splitd: exit %d: %s" % (result.returncode, result.stderr[-300:]))
+    lab.stop_splitd()
+    if os.path.exists(socket_file):
+        os.unlink(socket_file)
+
+
 def as_user(lab, user, payload, groups):
     """A control request from uid/gid/groups; what came back or the error."""
     # a refused peer may be answered and closed before it has written
