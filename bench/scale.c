@@ -16,6 +16,7 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include "user/lib/flow_table.h"
 #include "user/lib/log.h"
 #include "user/lib/maglev.h"
 #include "common.h"
@@ -156,13 +157,16 @@ static void full_table(void)
 		snprintf(client, sizeof(client), "198.18.%d.%d", b >> 8, b & 0xff);
 		parse_address(4, client, key.client);
 		parse_address(4, "10.100.0.1", key.vip);
-		if (!bpf_map_lookup_elem(env.dp.map_fd[XS_MAP_ID_FLOWS], &key, &flow)) {
+		if (!xs_flow_find(&env.dp, &key, &flow, NULL)) {
 			kept++;
 			moved += flow.backend_id != first[b];
 		}
 	}
-	printf("| full flow table: 4,096 entries, 20,000 new flows while 1,000 flows stay busy | %d of 1,000 busy flows kept their entry (%d changed backend); inserts failed: %llu; the LRU evicted idle flows | `build/xdpsplit-scale` |\n",
-	       kept, moved, (unsigned long long)env_counter(&env, XS_FLOW_INSERT_FAILED));
+	printf("| full flow table: 4,096 flows (8,192 ways), 20,000 new flows while 1,000 flows stay busy | %d of 1,000 busy flows kept their entry (%d changed backend); inserts failed: %llu; new flows replaced %llu pending entries, %llu confirmed ones, and found %llu buckets full of live connections | `build/xdpsplit-scale` |\n",
+	       kept, moved, (unsigned long long)env_counter(&env, XS_FLOW_INSERT_FAILED),
+	       (unsigned long long)env_counter(&env, XS_FLOW_PENDING_EVICTED),
+	       (unsigned long long)env_counter(&env, XS_FLOW_CONFIRMED_EVICTED),
+	       (unsigned long long)env_counter(&env, XS_FLOW_NOT_STORED));
 	env_teardown(&env);
 }
 
