@@ -147,6 +147,7 @@ $(BUILD)/%.bpf.o: bench/%.bpf.c $(BPF_HEADERS)
 
 $(BUILD)/bench/testrun.o: $(BUILD)/floors.skel.h
 $(BUILD)/bench/live.o $(BUILD)/bench/cores.o: $(BUILD)/floors.skel.h $(BUILD)/generator.skel.h
+$(BUILD)/bench/classes.o: $(BUILD)/generator.skel.h
 
 $(LIVE_BIN): $(LIVE_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")

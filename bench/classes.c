@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "classes.h"
+#include "generator.h"
+#include "generator.skel.h"
 
 const struct class classes[] = {
 	[CLASS_ESTABLISHED] = { "TCP v4 established, 1,000 flows", 4, "10.100.0.1", IPPROTO_TCP, 1000, false, false, true },
@@ -82,3 +84,17 @@ void setup_vips(struct test_env *env)
 	xs_vip_write(&env->dp, &key, &vip);
 }
 
+void class_template(struct generator *gen, const struct class *c)
+{
+	struct packet_spec spec;
+	__u8 frame[FRAME_CAPACITY];
+	char client[64];
+
+	flow_spec(c, 0, c->tcp_syn ? 0x02 : 0x10, &spec, client);
+	memset(frame, 0, sizeof(frame));
+	build_packet(&spec, frame);
+	memcpy(gen->bss->template.bytes, frame, TEMPLATE_BYTES);
+	gen->bss->template.flows = c->flows;
+	gen->bss->template.ipv6 = c->family == 6;
+	gen->bss->template.connections = c->connection;
+}

@@ -41,6 +41,11 @@ extern const size_t class_count;
  * port 1024 + n / 65536. */
 void flow_spec(const struct class *c, __u64 n, __u8 flags,
 	       struct packet_spec *spec, char *client);
+struct generator;
+/* The generator's template for a class: its first packet (a SYN for the
+ * classes of new flows), how many flows it cycles, its family and whether
+ * it alternates SYN and ACK. The caller sets the stride. */
+void class_template(struct generator *gen, const struct class *c);
 /* The VIPs the classes address, with backends, a 5% canary and 1,000
  * client overrides on 10.100.0.2, ipip on 10.100.0.3. */
 void setup_vips(struct test_env *env);

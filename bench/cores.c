@@ -106,22 +106,13 @@ static int measure(size_t mi, int p, int cores, int round)
 	struct sender senders[CPUS];
 	struct cpu_time before[CPUS], after[CPUS];
 	pthread_barrier_t start;
-	struct packet_spec spec;
-	char client[64];
-	__u8 frame[FRAME_CAPACITY];
 	__u64 time0, runs0, time1, runs1, sunk0;
 	double started;
 	int err = 0;
 
 	if (bpf_xdp_attach(lb_ifindex, program_fd[p], XDP_FLAGS_DRV_MODE, NULL))
 		return -1;
-	flow_spec(c, 0, c->tcp_syn ? 0x02 : 0x10, &spec, client);
-	memset(frame, 0, sizeof(frame));
-	build_packet(&spec, frame);
-	memcpy(gen->bss->template.bytes, frame, TEMPLATE_BYTES);
-	gen->bss->template.flows = c->flows;
-	gen->bss->template.ipv6 = c->family == 6;
-	gen->bss->template.connections = c->connection;
+	class_template(gen, c);
 	/* every established flow exists before the clock starts */
 	gen->bss->template.stride = 1;
 	if (c->flows && live_frames_send(gen, sink_ifindex, c->flows))

@@ -53,21 +53,12 @@ static double ns[CLASS_COUNT][PROGRAMS][ROUNDS], pps[CLASS_COUNT][PROGRAMS][ROUN
 static int measure(size_t ci, int p, int round)
 {
 	const struct class *c = &classes[ci];
-	struct packet_spec spec;
-	char client[64];
-	__u8 frame[FRAME_CAPACITY];
 	__u64 time0, runs0, time1, runs1, sunk0;
 	double start;
 
 	if (bpf_xdp_attach(env.ifindex, program_fd[p], XDP_FLAGS_DRV_MODE, NULL))
 		return -1;
-	flow_spec(c, 0, c->tcp_syn ? 0x02 : 0x10, &spec, client);
-	memset(frame, 0, sizeof(frame));
-	build_packet(&spec, frame);
-	memcpy(gen->bss->template.bytes, frame, TEMPLATE_BYTES);
-	gen->bss->template.flows = c->flows;
-	gen->bss->template.ipv6 = c->family == 6;
-	gen->bss->template.connections = c->connection;
+	class_template(gen, c);
 	gen->bss->template.stride = 1;
 	/* established classes: every flow exists before the clock starts */
 	if (c->flows && live_frames_send(gen, sink_ifindex, c->flows))
