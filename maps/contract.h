@@ -193,12 +193,12 @@ struct xs_flow {
  * tag, and only a way whose tag matches has its key compared.
  *
  * One table for every flow, two kinds of way: a flow seen once (a SYN, a
- * first datagram, a first packet picked up mid-stream) is unconfirmed; its
+ * first datagram, a first packet picked up mid-stream) is pending; its
  * client's second packet confirms it in place. A new flow takes an empty way,
- * else the way of a flow that is closed, unconfirmed, or confirmed but idle
+ * else the way of a flow that is closed, pending, or confirmed but idle
  * for XS_FLOW_IDLE_UNITS, the least recently seen first. It never takes the
  * way of a live confirmed flow: a flood of first packets from forged sources
- * churns the unconfirmed ways alone. A flow that finds its bucket full of
+ * churns the pending ways alone. A flow that finds its bucket full of
  * live connections is forwarded by the hash, unstored (flow_not_stored).
  *
  * The table has XS_FLOW_WAYS_PER_FLOW ways for each flow of max_flows, so a

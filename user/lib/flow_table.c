@@ -24,7 +24,7 @@ static int find_way(const struct xs_dataplane *dp,
 }
 
 int xs_flow_find(const struct xs_dataplane *dp, const struct xs_flow_key *key,
-		 struct xs_flow *flow, __u8 *meta)
+		 struct xs_flow *flow, __u8 *kind)
 {
 	struct xs_flow_bucket bucket;
 	__u32 index;
@@ -33,8 +33,8 @@ int xs_flow_find(const struct xs_dataplane *dp, const struct xs_flow_key *key,
 	if (way < 0)
 		return way;
 	*flow = bucket.slot[way].flow;
-	if (meta)
-		*meta = bucket.tag[way] & XS_FLOW_WAY_KIND;
+	if (kind)
+		*kind = bucket.tag[way] & XS_FLOW_WAY_KIND;
 	return 0;
 }
 

@@ -7,10 +7,10 @@
 
 #include "dataplane.h"
 
-/* 0 with *flow and *meta (its kind, XS_FLOW_WAY_*; meta may be NULL) filled,
+/* 0 with *flow and *kind (XS_FLOW_WAY_* bits; kind may be NULL) filled,
  * -ENOENT if the table has no such flow, or -errno. */
 int xs_flow_find(const struct xs_dataplane *dp, const struct xs_flow_key *key,
-		 struct xs_flow *flow, __u8 *meta);
+		 struct xs_flow *flow, __u8 *kind);
 
 /* Takes one flow out (tests): its next packet is a new flow's. The entry
  * counters still count it. 0 or -errno (-ENOENT: not there). */
