@@ -41,9 +41,10 @@ BPF_PROGS := xdp_split xdp_decap xdp_pass
 BPF_OBJS  := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 BPF_HEADERS := $(wildcard maps/*.h bpf/*.h)
-HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h user/splitctl/*.h user/splitd/*.h tests/*.h bench/*.h)
+HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h user/lib/*/*.h user/splitctl/*.h user/splitd/*.h tests/*.h bench/*.h)
 
-LIB_SRCS  := $(wildcard user/lib/*.c)
+# user/lib/fleet/: the fleet's etcd, leader and announcements
+LIB_SRCS  := $(wildcard user/lib/*.c user/lib/*/*.c)
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libxdpsplit.a
 

@@ -10,6 +10,7 @@ PACKAGES="
 	libyaml-dev libjson-c-dev libcurl4-openssl-dev libmicrohttpd-dev
 	iproute2 ethtool procps util-linux python3 prometheus gnuplot-nox
 	haproxy nginx libnginx-mod-stream wrk libclang-rt-14-dev valgrind
+	etcd-server bird2
 "
 
 missing=""
