@@ -65,6 +65,10 @@ TEST_BIN  := $(BUILD)/xdpsplit-tests
 FLOOD_BIN := $(BUILD)/xdpsplit-flood
 FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o $(BUILD)/tests/packet.o
 
+# The fleet tests' decision probe: the attached program on made-up SYNs
+DECIDE_BIN := $(BUILD)/xdpsplit-decide
+DECIDE_OBJS := $(BUILD)/tests/tools/decide.o $(BUILD)/tests/packet.o
+
 .PHONY: all check deps clean demo bench bench-idle fuzz
 .DELETE_ON_ERROR:
 
@@ -80,7 +84,7 @@ upgrade_flags_swapped := -DXS_BUILD_TAG=4 -DXS_TEST_FLOW_VALUE=1
 upgrade_flags_claimed := -DXS_BUILD_TAG=5 -DXS_TEST_FLOW_VALUE=2
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN) \
-     $(UPGRADE_OBJS)
+     $(DECIDE_BIN) $(UPGRADE_OBJS)
 
 $(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c $(BPF_HEADERS)
 	@mkdir -p $(@D)
@@ -88,6 +92,10 @@ $(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c $(BPF_HEADERS)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(upgrade_flags_$*) -c $< -o $@
 
 $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o: $(BUILD)/generator.skel.h
+$(DECIDE_BIN): $(DECIDE_OBJS)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
 $(FLOOD_BIN): $(FLOOD_OBJS)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <ctype.h>
 #include <errno.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@ struct walker {
 	const char *name;
 	char *error;
 	size_t error_size;
+	bool document; /* a fleet's document: VIPs and rollouts only */
 };
 
 /* Records the first error with the node's position; returns -EINVAL. */
@@ -701,6 +704,112 @@ static int parse_interfaces(struct walker *w, yaml_node_t *list,
 	return 0;
 }
 
+/* Names that go into etcd keys and messages: no '/', no space, no
+ * control character. */
+static bool plain_name(const char *name)
+{
+	if (!*name)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("._-", *c))
+			return false;
+	return true;
+}
+
+static int parse_endpoints(struct walker *w, yaml_node_t *list,
+			   struct xs_config_fleet *f)
+{
+	if (!list || list->type != YAML_SEQUENCE_NODE ||
+	    list->data.sequence.items.start == list->data.sequence.items.top)
+		return fail(w, list, "fleet.etcd",
+			    "must be a list of etcd client URLs (http://HOST:PORT)");
+	for (yaml_node_item_t *item = list->data.sequence.items.start;
+	     item < list->data.sequence.items.top; item++) {
+		yaml_node_t *node = node_at(w, *item);
+		char *url = f->endpoints[f->endpoint_count];
+		int err;
+
+		if (f->endpoint_count == XS_FLEET_MAX_ENDPOINTS)
+			return fail(w, node, "fleet.etcd", "more than %d endpoints",
+				    XS_FLEET_MAX_ENDPOINTS);
+		err = get_string(w, node, "fleet.etcd", url,
+				 sizeof(f->endpoints[0]));
+		if (err)
+			return err;
+		if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+			return fail(w, node, "fleet.etcd",
+				    "'%s' is not an http:// or https:// URL", url);
+		for (const char *c = url; *c; c++)
+			if (*c <= ' ' || *c == 0x7f)
+				return fail(w, node, "fleet.etcd",
+					    "a URL holds no space or control character");
+		f->endpoint_count++;
+	}
+	return 0;
+}
+
+static int parse_fleet(struct walker *w, yaml_node_t *node,
+		       struct xs_config_fleet *f)
+{
+	static const char *const keys[] = { "host", "etcd", "prefix", "lease",
+					    "announce", NULL };
+	static const char *const announce_keys[] = { "device", "table", NULL };
+	yaml_node_t *announce = get(w, node, "announce");
+	size_t length;
+	int err = known_keys(w, node, "fleet", keys);
+
+	f->enabled = true;
+	f->lease_ms = XS_FLEET_DEFAULT_LEASE_MS;
+	f->table = XS_FLEET_DEFAULT_TABLE;
+	snprintf(f->prefix, sizeof(f->prefix), "%s", XS_FLEET_DEFAULT_PREFIX);
+	snprintf(f->device, sizeof(f->device), "%s", XS_FLEET_DEFAULT_DEVICE);
+	if (gethostname(f->host, sizeof(f->host)))
+		f->host[0] = '\0';
+	f->host[sizeof(f->host) - 1] = '\0';
+	if (!err && get(w, node, "host"))
+		err = get_string(w, get(w, node, "host"), "fleet.host", f->host,
+				 sizeof(f->host));
+	if (!err && !plain_name(f->host))
+		err = fail(w, get(w, node, "host") ?: node, "fleet.host",
+			   "'%s' is not a host name of letters, digits, '.', '_' and '-'",
+			   f->host);
+	if (!err)
+		err = parse_endpoints(w, get(w, node, "etcd"), f);
+	if (!err && get(w, node, "prefix"))
+		err = get_string(w, get(w, node, "prefix"), "fleet.prefix",
+				 f->prefix, sizeof(f->prefix));
+	length = strlen(f->prefix);
+	if (!err && (length < 2 || f->prefix[0] != '/' ||
+		     f->prefix[length - 1] != '/'))
+		err = fail(w, get(w, node, "prefix"), "fleet.prefix",
+			   "must start and end with '/' (like /xdpsplit/)");
+	for (const char *c = f->prefix; !err && *c; c++)
+		if (*c <= ' ' || *c == 0x7f)
+			err = fail(w, get(w, node, "prefix"), "fleet.prefix",
+				   "holds no space or control character");
+	/* etcd's leases live a whole number of seconds */
+	if (!err && get(w, node, "lease"))
+		err = get_duration(w, get(w, node, "lease"), "fleet.lease", 2000,
+				   &f->lease_ms);
+	if (!err && f->lease_ms % 1000)
+		err = fail(w, get(w, node, "lease"), "fleet.lease",
+			   "must be whole seconds (etcd's leases are)");
+	if (!err && announce)
+		err = known_keys(w, announce, "fleet.announce", announce_keys);
+	if (!err && announce && get(w, announce, "device"))
+		err = get_string(w, get(w, announce, "device"),
+				 "fleet.announce.device", f->device,
+				 sizeof(f->device));
+	if (!err && !plain_name(f->device))
+		err = fail(w, announce, "fleet.announce.device",
+			   "'%s' is not an interface name", f->device);
+	/* not main, local or default: the BGP daemon's table alone */
+	if (!err && announce && get(w, announce, "table"))
+		err = get_u32(w, get(w, announce, "table"), "fleet.announce.table",
+			      1, 252, &f->table);
+	return err;
+}
+
 /* References between sections: a VIP's rollout must exist, names unique. */
 static int cross_check(struct walker *w, yaml_node_t *root,
 		       struct xs_config_file *c)
@@ -758,10 +867,12 @@ static int parse_root(struct walker *w, yaml_node_t *root,
 		      struct xs_config_file *c)
 {
 	static const char *const keys[] = { "interfaces", "daemon", "vips",
-					    "rollouts", NULL };
+					    "rollouts", "fleet", NULL };
+	static const char *const document_keys[] = { "vips", "rollouts", NULL };
 	static const char *const daemon_keys[] = { "interval", "metrics", NULL };
 	yaml_node_t *daemon = get(w, root, "daemon"), *list;
-	int err = known_keys(w, root, "(top level)", keys);
+	int err = known_keys(w, root, "(top level)",
+			     w->document ? document_keys : keys);
 
 	c->interval_ms = 1000;
 	snprintf(c->metrics, sizeof(c->metrics), "127.0.0.1:9464");
@@ -777,6 +888,14 @@ static int parse_root(struct walker *w, yaml_node_t *root,
 					 "daemon.metrics", c->metrics,
 					 sizeof(c->metrics));
 	}
+	if (!err && get(w, root, "fleet"))
+		err = parse_fleet(w, get(w, root, "fleet"), &c->fleet);
+	/* one source of truth: a host's own copy would go stale */
+	if (!err && c->fleet.enabled &&
+	    (get(w, root, "vips") || get(w, root, "rollouts")))
+		return fail(w, get(w, root, "vips") ?: get(w, root, "rollouts"),
+			    "fleet",
+			    "in a fleet the VIPs and rollouts are the fleet's, in etcd: put them there with 'splitctl fleet apply -f FILE' and keep only interfaces, daemon and fleet here");
 	list = get(w, root, "rollouts");
 	if (!err && list)
 		err = parse_list(w, list, "rollouts", "policies",
@@ -852,12 +971,12 @@ static int check_shape(const char *text, size_t length, const char *name,
 	return err;
 }
 
-int xs_config_parse(const char *text, size_t length, const char *name,
-		    struct xs_config_file *config, char *error,
-		    size_t error_size)
+static int parse(const char *text, size_t length, const char *name,
+		 bool document, struct xs_config_file *config, char *error,
+		 size_t error_size)
 {
 	struct walker w = { .name = name, .error = error,
-			    .error_size = error_size };
+			    .error_size = error_size, .document = document };
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
@@ -888,6 +1007,32 @@ int xs_config_parse(const char *text, size_t length, const char *name,
 	if (err)
 		memset(config, 0, sizeof(*config));
 	return err;
+}
+
+int xs_config_parse(const char *text, size_t length, const char *name,
+		    struct xs_config_file *config, char *error,
+		    size_t error_size)
+{
+	return parse(text, length, name, false, config, error, error_size);
+}
+
+int xs_config_parse_document(const char *text, size_t length,
+			     const char *name, struct xs_config_file *document,
+			     char *error, size_t error_size)
+{
+	return parse(text, length, name, true, document, error, error_size);
+}
+
+void xs_config_merge_document(const struct xs_config_file *local,
+			      const struct xs_config_file *document,
+			      struct xs_config_file *out)
+{
+	if (out != local)
+		memcpy(out, local, sizeof(*out));
+	memcpy(out->vips, document->vips, sizeof(out->vips));
+	out->vip_count = document->vip_count;
+	memcpy(out->policies, document->policies, sizeof(out->policies));
+	out->policy_count = document->policy_count;
 }
 
 int xs_config_load(const char *path, struct xs_config_file *config,

@@ -69,6 +69,26 @@ struct xs_config_interface {
 	bool generic; /* generic (skb) mode instead of native */
 };
 
+#define XS_FLEET_MAX_ENDPOINTS 8
+#define XS_FLEET_DEFAULT_PREFIX "/xdpsplit/"
+#define XS_FLEET_DEFAULT_DEVICE "xsplit-vips"
+#define XS_FLEET_DEFAULT_TABLE 80
+#define XS_FLEET_DEFAULT_LEASE_MS 3000
+
+/* This host's place in a fleet (the file's 'fleet:' section). In a fleet
+ * the VIPs and rollouts are the fleet's, in etcd; the local file holds
+ * only what is this host's own: interfaces, daemon, fleet. */
+struct xs_config_fleet {
+	bool enabled;
+	char host[64];     /* this host's name in the fleet */
+	char endpoints[XS_FLEET_MAX_ENDPOINTS][128]; /* etcd client URLs */
+	__u32 endpoint_count;
+	char prefix[128];  /* every key of the fleet starts with it */
+	__u32 lease_ms;    /* a host or leader silent this long is gone */
+	char device[16];   /* the announcer's TUN device */
+	__u32 table;       /* the kernel table the BGP daemon exports */
+};
+
 struct xs_config_file {
 	struct xs_config_interface interfaces[XS_CONFIG_MAX_INTERFACES];
 	__u32 interface_count;
@@ -78,6 +98,7 @@ struct xs_config_file {
 	__u32 vip_count;
 	struct xs_policy policies[XS_CONFIG_MAX_POLICIES];
 	__u32 policy_count;
+	struct xs_config_fleet fleet;
 };
 
 /* Parses and validates; on failure returns -EINVAL with the message
@@ -87,6 +108,17 @@ int xs_config_load(const char *path, struct xs_config_file *config,
 int xs_config_parse(const char *text, size_t length, const char *name,
 		    struct xs_config_file *config, char *error,
 		    size_t error_size);
+
+/* A fleet's document (what 'splitctl fleet apply' puts in etcd): only
+ * 'vips' and 'rollouts'. Errors as xs_config_parse's. */
+int xs_config_parse_document(const char *text, size_t length,
+			     const char *name, struct xs_config_file *document,
+			     char *error, size_t error_size);
+/* The configuration a fleet host runs: the local file's interfaces,
+ * daemon and fleet sections with the document's VIPs and policies. */
+void xs_config_merge_document(const struct xs_config_file *local,
+			      const struct xs_config_file *document,
+			      struct xs_config_file *out);
 
 const struct xs_policy *xs_config_policy(const struct xs_config_file *config,
 					 const char *name);

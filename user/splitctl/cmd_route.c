@@ -46,13 +46,44 @@ static int write_route(struct ctl *ctl, const char *vip_text,
 	return rc;
 }
 
+int parse_weights(const char *object, char **argv, struct xs_route *route)
+{
+	int seen[XS_POOL_COUNT] = { 0 };
+	__u32 sum;
+
+	memset(route, 0, sizeof(*route));
+	for (int i = 0; i < 6; i += 2) {
+		__u8 pool;
+
+		if (xs_parse_pool(argv[i], &pool) || seen[pool]++)
+			return usage_error(object, "expected each of blue, green and canary once, not '%s'",
+					   argv[i]);
+		if (xs_parse_percent(argv[i + 1], &route->weight[pool]))
+			return usage_error(object, "'%s' is not a percentage from 0 to 100 with at most two decimals",
+					   argv[i + 1]);
+	}
+	sum = (__u32)route->weight[0] + route->weight[1] + route->weight[2];
+	if (sum != XS_WEIGHT_TOTAL)
+		return usage_error(object, "weights add up to %u.%02u%%, not 100%%",
+				   sum / 100, sum % 100);
+	return EXIT_OK;
+}
+
+__u8 live_pool_after(const struct xs_route *route, __u8 live)
+{
+	/* the live pool is where flows go when their pool is empty; it
+	 * follows the share when one color is emptied in favour of the other */
+	__u8 other = live == XS_POOL_BLUE ? XS_POOL_GREEN : XS_POOL_BLUE;
+
+	return route->weight[live] == 0 && route->weight[other] ? other : live;
+}
+
 int cmd_weights(struct ctl *ctl, int argc, char **argv)
 {
 	struct xs_route route = { 0 };
 	struct xs_vip_entry vip;
-	int seen[XS_POOL_COUNT] = { 0 }, rc;
 	bool force = false, paused;
-	__u32 sum;
+	int rc;
 
 	if (argc >= 1 && !strcmp(argv[0], "help")) {
 		printf("Usage: splitctl weights VIP blue PERCENT green PERCENT canary PERCENT [ --force ]\n"
@@ -66,20 +97,9 @@ int cmd_weights(struct ctl *ctl, int argc, char **argv)
 	}
 	if (argc != 7)
 		return usage_error("weights", "give all three pools: weights VIP blue B green G canary C");
-	for (int i = 1; i < 7; i += 2) {
-		__u8 pool;
-
-		if (xs_parse_pool(argv[i], &pool) || seen[pool]++)
-			return usage_error("weights", "expected each of blue, green and canary once, not '%s'",
-					   argv[i]);
-		if (xs_parse_percent(argv[i + 1], &route.weight[pool]))
-			return usage_error("weights", "'%s' is not a percentage from 0 to 100 with at most two decimals",
-					   argv[i + 1]);
-	}
-	sum = (__u32)route.weight[0] + route.weight[1] + route.weight[2];
-	if (sum != XS_WEIGHT_TOTAL)
-		return usage_error("weights", "weights add up to %u.%02u%%, not 100%%",
-				   sum / 100, sum % 100);
+	rc = parse_weights("weights", argv + 1, &route);
+	if (rc)
+		return rc;
 	rc = ctl_begin_change(ctl);
 	if (!rc)
 		rc = need_vip(ctl, "weights", argv[0], &vip);
@@ -91,15 +111,7 @@ int cmd_weights(struct ctl *ctl, int argc, char **argv)
 		rc = need_vip(ctl, "weights", argv[0], &vip);
 	if (rc)
 		return rc;
-	/* the live pool is where flows go when their pool is empty; it
-	 * follows the share when one color is emptied in favour of the other */
-	route.live_pool = vip.route.live_pool;
-	if (route.weight[route.live_pool] == 0) {
-		__u8 other = route.live_pool == XS_POOL_BLUE ? XS_POOL_GREEN :
-							       XS_POOL_BLUE;
-		if (route.weight[other])
-			route.live_pool = other;
-	}
+	route.live_pool = live_pool_after(&route, vip.route.live_pool);
 	if (!memcmp(&route, &vip.route, sizeof(route)))
 		return ctl_unchanged("%s already has these weights", argv[0]);
 	return write_route(ctl, argv[0], &vip, &route,

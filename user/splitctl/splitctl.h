@@ -75,6 +75,12 @@ int may_write_route(struct ctl *ctl, const char *object,
  * (malloc'd, any size) */
 int splitd_request(struct ctl *ctl, const char *request, char **reply);
 
+/* cmd_route.c: "blue B green G canary C" (argv[0..5]) into route, or the
+ * usage error printed; and the live pool after route, from live: it
+ * follows the share when one color is emptied in favour of the other */
+int parse_weights(const char *object, char **argv, struct xs_route *route);
+__u8 live_pool_after(const struct xs_route *route, __u8 live);
+
 /* JSON snapshots for the audit log. */
 char *describe_vip(const struct xs_vip_entry *entry);
 char *describe_backend(const struct xs_backend_entry *entry);
@@ -96,5 +102,6 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv);
 int cmd_history(struct ctl *ctl, int argc, char **argv);
 int cmd_apply(struct ctl *ctl, int argc, char **argv);
 int cmd_rollout(struct ctl *ctl, int argc, char **argv);
+int cmd_fleet(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -60,7 +60,16 @@ static void choose_weights(struct daemon *d, struct xs_config_file *wanted,
 			   const struct xs_applied_vip *applied,
 			   size_t applied_count)
 {
-	for (__u32 v = 0; v < wanted->vip_count; v++) {
+	/* in a fleet the route keys in etcd are the only weights
+	 * (fleet_agent.c writes them): a new VIP starts with what they say
+	 * (the document put it there), an existing one is not touched */
+	for (__u32 v = 0; wanted->fleet.enabled && v < wanted->vip_count; v++) {
+		struct xs_vip running;
+
+		if (!xs_vip_read(&d->dp, &wanted->vips[v].key, &running))
+			wanted->vips[v].has_weights = false;
+	}
+	for (__u32 v = 0; !wanted->fleet.enabled && v < wanted->vip_count; v++) {
 		struct xs_config_vip *vip = &wanted->vips[v];
 		const struct xs_rollout_record *r =
 			record_of(records, record_count, &vip->key);

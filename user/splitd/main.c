@@ -30,6 +30,7 @@
 #include "user/lib/log.h"
 #include "user/lib/safe_open.h"
 #include "user/lib/state.h"
+#include "fleet.h"
 #include "splitd.h"
 
 volatile sig_atomic_t splitd_stop;
@@ -294,12 +295,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: %s\n", d.dp.error);
 		goto out;
 	}
-	if (apply_configuration(&d) || rollouts_restore(&d) ||
+	/* in a fleet the VIPs and rollouts come from etcd (fleet_agent.c):
+	 * until then the maps stay exactly as they are */
+	if ((!d.config->fleet.enabled &&
+	     (apply_configuration(&d) || rollouts_restore(&d))) ||
 	    control_open(&d) || metrics_bind(&d))
 		goto close;
 	/* before any thread starts: capabilities are per thread */
 	if (drop_privileges() || metrics_start(&d) || probes_start(&d) ||
-	    reload_start(&d) || queries_start(&d) || control_listen(&d))
+	    reload_start(&d) || queries_start(&d) || fleet_start(&d) ||
+	    control_listen(&d))
 		goto close;
 	neighbours_open(&d); /* without it splitd still runs: it says so */
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",
@@ -317,6 +322,7 @@ close:
 		pr_info("splitd stopping in the middle of a reload; nothing of it was applied\n");
 		return rc;
 	}
+	fleet_stop(&d); /* withdraws first: the other hosts take over */
 	probes_stop();
 	queries_stop();
 	neighbours_close();

@@ -100,12 +100,65 @@ struct xs_measurement queries_latest(const struct xs_rule *rule,
 	return m;
 }
 
+/* A policy's PromQL rules, wanted now. Called with queries_lock held. */
+static void want_rules(const struct xs_policy *policy, const char *vip,
+		       __u64 now)
+{
+	static bool warned;
+
+	for (__u32 k = 0; k < policy->rule_count; k++) {
+		const struct xs_rule *rule = &policy->rules[k];
+		struct query *q;
+
+		if (rule->metric != XS_METRIC_PROMQL)
+			continue;
+		q = find(rule, true);
+		if (!q) {
+			if (!warned)
+				pr_warn("More than %d distinct PromQL queries: rule %s of %s has no verdict\n",
+					MAX_QUERIES, rule->name, vip);
+			warned = true;
+			continue;
+		}
+		if (q->wanted_ms != now || policy->interval_ms < q->interval_ms)
+			q->interval_ms = policy->interval_ms;
+		q->wanted_ms = now;
+	}
+}
+
+/* Rollouts outside d->rollouts that asked lately (the fleet leader's),
+ * under queries_lock: each is wanted until its time runs out. */
+static struct {
+	struct xs_policy policy;
+	char vip[80];
+	__u64 until_ms;
+} outside[XS_CONFIG_MAX_VIPS];
+
+void queries_want(const struct xs_policy *policy, const char *vip)
+{
+	__u64 now = monotonic_ms();
+	int slot = -1;
+
+	pthread_mutex_lock(&queries_lock);
+	for (int i = 0; i < XS_CONFIG_MAX_VIPS; i++)
+		if (outside[i].until_ms > now && !strcmp(outside[i].vip, vip) &&
+		    !strcmp(outside[i].policy.name, policy->name))
+			slot = i;
+		else if (slot < 0 && outside[i].until_ms <= now)
+			slot = i;
+	if (slot >= 0) {
+		outside[slot].policy = *policy;
+		snprintf(outside[slot].vip, sizeof(outside[slot].vip), "%s", vip);
+		/* two intervals: a missed round does not drop it */
+		outside[slot].until_ms = now + 2 * (__u64)policy->interval_ms + 1000;
+	}
+	pthread_mutex_unlock(&queries_lock);
+}
+
 /* What the running rollouts ask for: a copy, taken under both locks for
  * an instant, so that no query runs under either. */
 static void collect_wanted(struct daemon *d, __u64 now)
 {
-	static bool warned;
-
 	pthread_mutex_lock(&d->lock);
 	pthread_mutex_lock(&queries_lock);
 	for (size_t i = 0; i < d->rollout_count; i++) {
@@ -115,25 +168,11 @@ static void collect_wanted(struct daemon *d, __u64 now)
 		if (!r->policy ||
 		    (phase != XS_PHASE_RUNNING && phase != XS_PHASE_PAUSED))
 			continue;
-		for (__u32 k = 0; k < r->policy->rule_count; k++) {
-			const struct xs_rule *rule = &r->policy->rules[k];
-			struct query *q;
-
-			if (rule->metric != XS_METRIC_PROMQL)
-				continue;
-			q = find(rule, true);
-			if (!q) {
-				if (!warned)
-					pr_warn("More than %d distinct PromQL queries: rule %s of %s has no verdict\n",
-						MAX_QUERIES, rule->name, r->record.vip);
-				warned = true;
-				continue;
-			}
-			if (q->wanted_ms != now || r->policy->interval_ms < q->interval_ms)
-				q->interval_ms = r->policy->interval_ms;
-			q->wanted_ms = now;
-		}
+		want_rules(r->policy, r->record.vip, now);
 	}
+	for (int i = 0; i < XS_CONFIG_MAX_VIPS; i++)
+		if (outside[i].until_ms > now)
+			want_rules(&outside[i].policy, outside[i].vip, now);
 	pthread_mutex_unlock(&queries_lock);
 	pthread_mutex_unlock(&d->lock);
 }

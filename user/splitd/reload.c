@@ -20,6 +20,7 @@
 #include "user/lib/audit.h"
 #include "user/lib/lock.h"
 #include "user/lib/log.h"
+#include "fleet.h"
 #include "splitd.h"
 
 #define RELOAD_LOCK_WAIT_MS 5000
@@ -52,6 +53,9 @@ static void warn_fixed(struct daemon *d, const struct xs_config_file *next)
 	if (!same)
 		pr_warn("Reload: the interfaces changed in %s; they take effect when splitd starts again\n",
 			d->config_path);
+	if (memcmp(&d->config->fleet, &next->fleet, sizeof(next->fleet)))
+		pr_warn("Reload: the fleet section changed in %s; it takes effect when splitd starts again\n",
+			d->config_path);
 	if (strcmp(d->config->metrics, next->metrics))
 		pr_warn("Reload: daemon.metrics changed in %s; it takes effect when splitd starts again\n",
 			d->config_path);
@@ -68,23 +72,19 @@ static struct xs_config_file *swap_in(struct daemon *d,
 	return old;
 }
 
-static void reload(struct daemon *d)
+/* One reload at a time: SIGHUP's and the fleet document's. */
+static pthread_mutex_t apply_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* next made the maps' and the configuration in force; 0, or -errno with
+ * why in error (nothing applied). Takes next. */
+static int apply(struct daemon *d, struct xs_config_file *next,
+		 char *error, size_t size)
 {
 	static struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
-	struct xs_config_file *next = calloc(1, sizeof(*next));
-	char error[512] = "";
 	size_t count = 0;
 	int lock, err;
 
-	if (!next)
-		return;
-	if (xs_config_load(d->config_path, next, error, sizeof(error))) {
-		say(d, "splitd: reload of %s refused, nothing changed: %s", error);
-		free(next);
-		return;
-	}
 	pthread_mutex_lock(&d->lock);
-	warn_fixed(d, next);
 	for (size_t i = 0; i < d->rollout_count; i++)
 		records[count++] = d->rollouts[i].record;
 	pthread_mutex_unlock(&d->lock);
@@ -96,20 +96,19 @@ static void reload(struct daemon *d)
 	     waited += RELOAD_LOCK_POLL_MS)
 		usleep(RELOAD_LOCK_POLL_MS * 1000);
 	if (lock < 0) {
-		say(d, "splitd: reload of %s refused, nothing changed: %s",
-		    splitd_stop ? "splitd is stopping" :
-		    lock == -EWOULDBLOCK ?
-				  "the pin directory stayed locked by another splitctl" :
-				  strerror(-lock));
+		snprintf(error, size, "%s",
+			 splitd_stop ? "splitd is stopping" :
+			 lock == -EWOULDBLOCK ?
+				       "the pin directory stayed locked by another splitctl" :
+				       strerror(-lock));
 		free(next);
-		return;
+		return lock;
 	}
-	err = configure(d, next, records, count, "reload", error, sizeof(error));
+	err = configure(d, next, records, count, "reload", error, size);
 	xs_unlock(lock);
 	if (err) {
-		say(d, "splitd: reload of %s failed: %s", error);
 		free(next);
-		return;
+		return err;
 	}
 	pthread_mutex_lock(&d->lock);
 	next = swap_in(d, next);
@@ -117,7 +116,63 @@ static void reload(struct daemon *d)
 	free(next);
 	probes_wake();
 	queries_wake();
-	say(d, "splitd: reloaded %s%s", "");
+	return 0;
+}
+
+static void reload(struct daemon *d)
+{
+	struct xs_config_file *next = calloc(1, sizeof(*next));
+	char error[512] = "";
+
+	if (!next)
+		return;
+	if (xs_config_load(d->config_path, next, error, sizeof(error))) {
+		say(d, "splitd: reload of %s refused, nothing changed: %s", error);
+		free(next);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	warn_fixed(d, next);
+	/* a fleet's VIPs and policies stay the document's */
+	if (d->config->fleet.enabled && next->fleet.enabled) {
+		xs_config_merge_document(next, d->config, next);
+		next->fleet = d->config->fleet; /* warned above */
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (d->config->fleet.enabled != next->fleet.enabled) {
+		say(d, "splitd: reload of %s refused, nothing changed: %s",
+		    "joining or leaving a fleet takes a restart");
+		free(next);
+		return;
+	}
+	pthread_mutex_lock(&apply_lock);
+	if (apply(d, next, error, sizeof(error)))
+		say(d, "splitd: reload of %s failed: %s", error);
+	else
+		say(d, "splitd: reloaded %s%s", "");
+	pthread_mutex_unlock(&apply_lock);
+}
+
+int reload_document(struct daemon *d, const struct xs_config_file *document,
+		    char *error, size_t size)
+{
+	struct xs_config_file *next = calloc(1, sizeof(*next));
+	int err;
+
+	if (!next) {
+		snprintf(error, size, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&apply_lock);
+	pthread_mutex_lock(&d->lock);
+	xs_config_merge_document(d->config, document, next);
+	pthread_mutex_unlock(&d->lock);
+	err = apply(d, next, error, size);
+	pthread_mutex_unlock(&apply_lock);
+	if (!err)
+		xs_audit_append(d->state_dir, "splitd: applied the fleet document",
+				NULL, NULL);
+	return err;
 }
 
 static void *reload_loop(void *arg)

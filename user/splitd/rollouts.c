@@ -681,6 +681,14 @@ char *rollouts_command(struct daemon *d,
 		out_object_end();
 		goto reply;
 	}
+	if (d->config->fleet.enabled) {
+		/* one rollout for the fleet, not one per host */
+		snprintf(message, sizeof(message),
+			 "this host is in fleet %s: its rollouts are the fleet's; see 'splitctl fleet help'",
+			 d->config->fleet.prefix);
+		err = -EPERM;
+		goto fail;
+	}
 	if (xs_parse_vip(vip_text, &key)) {
 		snprintf(message, sizeof(message), "'%s' is not a VIP", vip_text);
 		err = -EINVAL;

@@ -64,6 +64,7 @@ struct daemon {
 	__u64 last_unrecorded_warning_ms; /* 0: the last state write worked */
 	__u64 unrecorded_since_warning;
 	char state_error[512]; /* why the last state write failed */
+	struct fleet *fleet;   /* NULL outside a fleet (fleet.h) */
 };
 
 extern volatile sig_atomic_t splitd_stop;
@@ -135,6 +136,9 @@ int queries_start(struct daemon *d);
  * thread looks only every second) */
 void queries_wake(void);
 void queries_stop(void);
+/* A rollout outside d->rollouts (the fleet leader's) wants its policy's
+ * PromQL rules asked now; each call keeps them wanted a while longer. */
+void queries_want(const struct xs_policy *policy, const char *vip);
 /* The rule's latest answer if newer than *seen (then *seen moves on);
  * otherwise no verdict. Never waits on the network. */
 struct xs_measurement queries_latest(const struct xs_rule *rule,

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * fleet rollout: an operator's wish for a service's fleet rollout is a
+ * numbered request (P requests/SERVICE); the leader takes it and answers
+ * (P answers/SERVICE). This waits a bounded time for the answer and says
+ * it; a request no leader has taken yet stays, and is taken when one does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "user/lib/fleet/documents.h"
+#include "user/lib/fleet/keys.h"
+#include "user/lib/fleet/rollout_doc.h"
+#include "user/lib/parse.h"
+#include "fleet_conn.h"
+#include "splitctl.h"
+
+#define ANSWER_WAIT_MS 10000
+
+/* The service whose route the VIP splits by, from the fleet's document:
+ * its own, or the VIP it shares. */
+static int service_of(struct fleet_conn *conn, const char *text,
+		      struct xs_vip_key *service, struct xs_config_file *document)
+{
+	char key[XS_FLEET_KEY_SIZE], error[600];
+	struct xs_etcd_range range;
+	int err;
+
+	if (xs_parse_vip(text, service))
+		return usage_error("fleet", "'%s' is not a VIP", text);
+	fleet_key(conn, key, "config", NULL);
+	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error, sizeof(error));
+	if (err) {
+		xs_etcd_range_free(&range);
+		return runtime_error("Couldn't read the fleet's document: %s", error);
+	}
+	if (!range.kv_count ||
+	    xs_config_parse_document(range.kvs[0].value, range.kvs[0].value_length,
+				     "the fleet's document", document, error,
+				     sizeof(error))) {
+		xs_etcd_range_free(&range);
+		return runtime_error("the fleet has no usable document; put one with 'splitctl fleet apply -f FILE'");
+	}
+	xs_etcd_range_free(&range);
+	for (__u32 v = 0; v < document->vip_count; v++)
+		if (!memcmp(&document->vips[v].key, service, sizeof(*service))) {
+			if (document->vips[v].has_share)
+				*service = document->vips[v].share;
+			return EXIT_OK;
+		}
+	return runtime_error("%s is not in the fleet's document", text);
+}
+
+static __u64 monotonic_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (__u64)t.tv_sec * 1000 + (__u64)t.tv_nsec / 1000000;
+}
+
+/* Waits for the leader's answer to seq: EXIT_OK if it took it. */
+static int wait_answer(struct fleet_conn *conn, const char *name, __u64 seq,
+		       const char *vip)
+{
+	char key[XS_FLEET_KEY_SIZE], error[600], message[600];
+	__u64 deadline = monotonic_ms() + ANSWER_WAIT_MS;
+
+	fleet_key(conn, key, "answers", name);
+	while (monotonic_ms() < deadline) {
+		struct xs_etcd_range range;
+		__u64 done;
+		bool ok;
+
+		if (!xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error,
+				 sizeof(error)) &&
+		    range.kv_count &&
+		    !xs_fleet_answer_parse(range.kvs[0].value,
+					   range.kvs[0].value_length, &done, &ok,
+					   message, sizeof(message), error,
+					   sizeof(error)) &&
+		    done >= seq) {
+			xs_etcd_range_free(&range);
+			if (done > seq)
+				return runtime_error("a later request for %s was taken first; see 'splitctl fleet rollout status %s'",
+						     vip, vip);
+			if (!ok)
+				return runtime_error("%s", message);
+			ctl_done("%s: %s", vip, message);
+			return EXIT_OK;
+		}
+		xs_etcd_range_free(&range);
+		usleep(100 * 1000);
+	}
+	return runtime_error("request %llu for %s is recorded, but no leader has taken it in %d s: is any splitd of the fleet running? (splitctl fleet status); it is taken when one leads",
+			     (unsigned long long)seq, vip, ANSWER_WAIT_MS / 1000);
+}
+
+static int request(struct fleet_conn *conn, enum xs_fleet_action action,
+		   int argc, char **argv)
+{
+	static struct xs_config_file document;
+	struct xs_fleet_request q = { .action = action }, previous;
+	char key[XS_FLEET_KEY_SIZE], name[96], error[600], *text;
+	struct xs_etcd_txn_result result;
+	struct xs_etcd_range range;
+	struct xs_vip_key service;
+	int64_t seen = 0;
+	int rc, err;
+
+	if (argc < 1)
+		return usage_error("fleet", "missing VIP");
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--flush") &&
+		    (action == XS_FLEET_ABORT || action == XS_FLEET_UNDO))
+			q.flush = true;
+		else if (action == XS_FLEET_START && !q.policy[0] &&
+			 strlen(argv[i]) < sizeof(q.policy))
+			strcpy(q.policy, argv[i]);
+		else
+			return usage_error("fleet", "unexpected '%s'", argv[i]);
+	}
+	rc = service_of(conn, argv[0], &service, &document);
+	if (rc)
+		return rc;
+	xs_fleet_service_name(&service, name, sizeof(name));
+	fleet_key(conn, key, "requests", name);
+	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error, sizeof(error));
+	if (err) {
+		xs_etcd_range_free(&range);
+		return runtime_error("Couldn't read the requests of %s: %s", argv[0],
+				     error);
+	}
+	q.seq = 1;
+	if (range.kv_count) {
+		seen = range.kvs[0].mod_revision;
+		if (!xs_fleet_request_parse(range.kvs[0].value,
+					    range.kvs[0].value_length, &previous,
+					    error, sizeof(error)))
+			q.seq = previous.seq + 1;
+		else
+			q.seq = (__u64)seen; /* above any seq a writer could have used */
+	}
+	xs_etcd_range_free(&range);
+	snprintf(q.by, sizeof(q.by), "splitctl (uid %u)", (unsigned)getuid());
+	text = xs_fleet_request_format(&q);
+	if (!text)
+		return runtime_error("out of memory");
+	/* numbered once: two operators at once each get their own number */
+	err = xs_etcd_txn(conn->etcd,
+			  &(struct xs_etcd_compare){ .key = key,
+						     .target = XS_ETCD_MOD,
+						     .result = XS_ETCD_EQUAL,
+						     .number = seen },
+			  1,
+			  &(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT, .key = key,
+						.value = text,
+						.value_length = strlen(text) },
+			  1, NULL, 0, &result, error, sizeof(error));
+	free(text);
+	if (!err && !result.succeeded)
+		err = -EAGAIN, snprintf(error, sizeof(error),
+					"another request for it came first; try again");
+	xs_etcd_txn_result_free(&result);
+	if (err)
+		return runtime_error("Couldn't record the request for %s: %s",
+				     argv[0], error);
+	return wait_answer(conn, name, q.seq, argv[0]);
+}
+
+static void print_history(struct fleet_conn *conn, const char *name, __u64 id)
+{
+	char key[XS_FLEET_KEY_SIZE], more[160], error[600];
+	struct xs_etcd_range range;
+
+	snprintf(more, sizeof(more), "%s/%llu/", name, (unsigned long long)id);
+	fleet_key(conn, key, "history", more);
+	if (xs_etcd_get(conn->etcd, key, 0, XS_ETCD_PREFIX, 0, &range, error,
+			sizeof(error))) {
+		xs_etcd_range_free(&range);
+		return;
+	}
+	out_array_begin("history");
+	for (size_t i = 0; i < range.kv_count; i++) {
+		struct xs_fleet_history h;
+
+		if (xs_fleet_history_parse(range.kvs[i].value,
+					   range.kvs[i].value_length, &h, error,
+					   sizeof(error)))
+			continue;
+		if (out_is_json()) {
+			out_object_begin(NULL);
+			out_u64("seq", h.seq);
+			out_u64("step", h.step);
+			out_string("phase", xs_phase_name(h.phase));
+			out_basis_points("canary", h.route.weight[XS_POOL_CANARY]);
+			out_string("live", xs_pool_name(h.route.live_pool));
+			out_string("what", h.what);
+			out_string("leader", h.leader);
+			out_object_end();
+		} else {
+			printf("  %3u. canary %u.%02u%%, live %-5s %s (by %s)\n", h.seq,
+			       h.route.weight[XS_POOL_CANARY] / 100,
+			       h.route.weight[XS_POOL_CANARY] % 100,
+			       xs_pool_name(h.route.live_pool), h.what, h.leader);
+		}
+	}
+	out_array_end();
+	xs_etcd_range_free(&range);
+}
+
+static int status(struct fleet_conn *conn, int argc, char **argv)
+{
+	static struct xs_config_file document;
+	char key[XS_FLEET_KEY_SIZE], name[96], error[600];
+	struct xs_fleet_rollout record;
+	const struct xs_policy *policy;
+	struct xs_etcd_range range;
+	struct xs_vip_key service;
+	int rc;
+
+	if (argc != 1)
+		return usage_error("fleet", "usage: fleet rollout status VIP");
+	rc = service_of(conn, argv[0], &service, &document);
+	if (rc)
+		return rc;
+	xs_fleet_service_name(&service, name, sizeof(name));
+	fleet_key(conn, key, "rollouts", name);
+	if (xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error, sizeof(error))) {
+		xs_etcd_range_free(&range);
+		return runtime_error("Couldn't read the rollout of %s: %s", argv[0],
+				     error);
+	}
+	if (!range.kv_count ||
+	    xs_fleet_rollout_parse(range.kvs[0].value, range.kvs[0].value_length,
+				   &record, 0, error, sizeof(error))) {
+		xs_etcd_range_free(&range);
+		return runtime_error("no rollout of %s in the fleet; start one with 'splitctl fleet rollout start %s'",
+				     argv[0], argv[0]);
+	}
+	xs_etcd_range_free(&range);
+	policy = xs_config_policy(&document, record.policy);
+	if (out_is_json()) {
+		out_object_begin(NULL);
+		out_string("vip", argv[0]);
+		out_u64("id", record.id);
+		out_string("policy", record.policy);
+		out_string("phase", xs_phase_name(record.rollout.phase));
+		out_u64("step", record.rollout.step + 1);
+		out_u64("steps", policy ? policy->step_count : 0);
+		out_basis_points("canary", record.rollout.canary_bp);
+		out_string("reason", record.rollout.reason);
+		out_string("leader", record.leader);
+	} else {
+		printf("%s: rollout %llu (policy %s), %s, step %u/%u, canary %u.%02u%%, recorded by %s%s%s\n",
+		       argv[0], (unsigned long long)record.id, record.policy,
+		       xs_phase_name(record.rollout.phase), record.rollout.step + 1,
+		       policy ? policy->step_count : 0,
+		       record.rollout.canary_bp / 100, record.rollout.canary_bp % 100,
+		       record.leader, record.rollout.reason[0] ? ": " : "",
+		       record.rollout.reason);
+		if (policy && record.rollout.step < policy->step_count &&
+		    policy->steps[record.rollout.step].kind == XS_STEP_GATE &&
+		    record.rollout.phase == XS_PHASE_RUNNING)
+			printf("  waiting at a gate: 'splitctl fleet rollout promote %s' opens it\n",
+			       argv[0]);
+		printf("history:\n");
+	}
+	print_history(conn, name, record.id);
+	if (out_is_json()) {
+		out_object_end();
+		out_finish();
+	}
+	return EXIT_OK;
+}
+
+int fleet_rollout(struct fleet_conn *conn, int argc, char **argv)
+{
+	enum xs_fleet_action action;
+
+	if (argc < 1 || !strcmp(argv[0], "help")) {
+		printf("Usage: splitctl fleet rollout { start VIP [ POLICY ] | status VIP | pause VIP | resume VIP | promote VIP | abort VIP [ --flush ] | undo VIP [ --flush ] }\n");
+		return argc < 1 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (is_keyword(argv[0], "status"))
+		return status(conn, argc - 1, argv + 1);
+	for (int a = 0; a < XS_FLEET_ACTION_COUNT; a++)
+		if (is_keyword(argv[0], xs_fleet_action_name(a))) {
+			action = a;
+			return request(conn, action, argc - 1, argv + 1);
+		}
+	return usage_error("fleet", "unknown rollout command '%s'", argv[0]);
+}

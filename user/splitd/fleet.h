@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * splitd in a fleet (the file's 'fleet:' section; user/lib/fleet/keys.h
+ * names the keys). Two threads, each with its own etcd handle, so no
+ * network call ever runs in the main loop or under a lock it needs:
+ *
+ *   fleet_watch.c  reads the fleet's keys and follows them (etcd watch)
+ *                  into fleet.desired: the document, the routes, this
+ *                  host's drain;
+ *   fleet_agent.c  keeps this host's lease, makes the maps what desired
+ *                  says (document by the reload's rule, routes by one
+ *                  write each), announces the VIPs while this host is
+ *                  healthy and caught up, and reports itself (hosts/HOST).
+ *
+ * Fail-static: etcd unreachable or without quorum changes nothing on a
+ * host that was caught up; it keeps forwarding and announcing at its last
+ * state. A host that (re)starts announces nothing until it has caught up.
+ */
+#ifndef XDPSPLIT_SPLITD_FLEET_H
+#define XDPSPLIT_SPLITD_FLEET_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "user/lib/config.h"
+#include "user/lib/fleet/documents.h"
+
+struct daemon;
+
+struct fleet_route {
+	struct xs_vip_key service; /* its first VIP */
+	struct xs_fleet_route route;
+	int64_t revision;
+};
+
+/* What etcd says, as fleet_watch.c last read it. */
+struct fleet_desired {
+	char *document; /* malloc'd YAML, NULL: no document yet */
+	size_t document_length;
+	int64_t document_revision;
+	struct fleet_route routes[XS_CONFIG_MAX_VIPS];
+	size_t route_count;
+	__u64 refused_routes; /* values that did not parse */
+	bool drain;
+	/* every event up to this revision is in here (0: not read yet) */
+	int64_t revision;
+	bool reachable;  /* the watch is up */
+	char error[256]; /* why not */
+};
+
+struct fleet {
+	pthread_mutex_t lock; /* desired, report */
+	pthread_cond_t changed;
+	struct fleet_desired desired;
+	struct xs_fleet_host report; /* the latest this host said */
+	volatile int stop;
+	pthread_t watch_thread, agent_thread, leader_thread;
+	bool watch_running, agent_running, leader_running;
+};
+
+/* Starts both threads (nothing without a fleet section); -1 if they
+ * could not be. The announcer's device is made here. */
+int fleet_start(struct daemon *d);
+/* Withdraws the VIPs, ends the lease and both threads. */
+void fleet_stop(struct daemon *d);
+bool fleet_enabled(const struct daemon *d);
+/* A copy of this host's latest report, for the control socket. */
+void fleet_report(struct daemon *d, struct xs_fleet_host *report);
+
+/* fleet_watch.c */
+void *fleet_watch_loop(void *daemon);
+/* fleet_leader.c */
+void *fleet_leader_loop(void *daemon);
+/* fleet_agent.c */
+int fleet_agent_open(struct daemon *d);
+void *fleet_agent_loop(void *daemon);
+/* the device goes with the descriptor: after the agent has stopped */
+void fleet_agent_close(void);
+
+/* reload.c: the fleet document made the maps', by the reload's rule;
+ * document's weights are what a VIP it creates starts with */
+int reload_document(struct daemon *d, const struct xs_config_file *document,
+		    char *error, size_t size);
+
+#endif

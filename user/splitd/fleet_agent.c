@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * One host of the fleet, converging: every second (or at once when the
+ * watch publishes) it
+ *   1. keeps its lease (hosts/HOST and its other keys live on it);
+ *   2. applies a new document by the reload's rule (a document that does
+ *      not parse is refused and reported; the maps keep the last good one);
+ *   3. writes each service's route where the map differs from etcd's (one
+ *      atomic store each), so a hand-written weight is put back too;
+ *   4. announces every VIP while healthy: the program attached on every
+ *      interface, caught up with etcd (everything up to the revision the
+ *      watch read is in the maps), and not drained. Without etcd a host
+ *      that was caught up keeps its announcement (fail-static); one that
+ *      never was since it started announces nothing;
+ *   5. reports what it did, under its lease.
+ * Network calls happen here and in the watch only, never under d->lock.
+ */
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <bpf/libbpf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "user/lib/audit.h"
+#include "user/lib/fleet/announce.h"
+#include "user/lib/fleet/etcd.h"
+#include "user/lib/fleet/keys.h"
+#include "user/lib/log.h"
+#include "user/lib/parse.h"
+#include "user/lib/service.h"
+#include "user/lib/version.h"
+#include "fleet.h"
+#include "splitd.h"
+
+#define AGENT_TIMEOUT_MS 1000
+
+struct agent {
+	struct daemon *d;
+	struct xs_config_fleet config;
+	struct xs_etcd *etcd;
+	int64_t lease;
+	__u64 lease_renewed_ms;
+	char host_key[XS_FLEET_KEY_SIZE];
+	/* what the maps stand for */
+	int64_t applied_document;  /* the document revision applied or refused */
+	bool document_failed;      /* it parsed, but this host could not apply it */
+	bool caught_up_once;
+	struct xs_fleet_host said; /* the last report etcd took */
+	bool said_ok;
+	char counters_key[XS_FLEET_KEY_SIZE];
+	__u64 counters_sent_ms;
+	/* each service's flush counts as last seen: a count that grows is
+	 * a flush to do, the first one seen is not */
+	struct {
+		struct xs_vip_key service;
+		__u32 flush[XS_POOL_COUNT];
+	} flushes[XS_CONFIG_MAX_VIPS];
+	size_t flush_count;
+};
+
+static struct xs_announcer announcer;
+static bool announcer_open;
+
+int fleet_agent_open(struct daemon *d)
+{
+	const struct xs_config_fleet *f = &d->config->fleet;
+	char error[256];
+
+	if (xs_announce_open(&announcer, f->device, f->table, error,
+			     sizeof(error))) {
+		fprintf(stderr, "Error: Couldn't make the announcer's device: %s\n",
+			error);
+		return -1;
+	}
+	announcer_open = true;
+	return 0;
+}
+
+static void sleep_ms(struct daemon *d, int ms)
+{
+	struct fleet *f = d->fleet;
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&f->lock);
+	if (!f->stop)
+		pthread_cond_timedwait(&f->changed, &f->lock, &until);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* The lease: granted, then renewed every third of its TTL. false while
+ * there is none (etcd away): nothing is reported meanwhile. */
+static bool keep_lease(struct agent *a)
+{
+	__u64 now = now_ms(), ttl = a->config.lease_ms;
+	char error[512];
+	int err;
+
+	if (a->lease && now - a->lease_renewed_ms < ttl / 3)
+		return true;
+	if (a->lease) {
+		err = xs_etcd_lease_keepalive(a->etcd, a->lease, NULL, error,
+					      sizeof(error));
+		if (!err) {
+			a->lease_renewed_ms = now;
+			return true;
+		}
+		if (err != -ENOENT)
+			return now - a->lease_renewed_ms < ttl;
+		pr_warn("fleet: the lease of %s expired; asking for another\n",
+			a->config.host);
+		a->lease = 0;
+		a->said_ok = false;
+	}
+	err = xs_etcd_lease_grant(a->etcd, (int64_t)(ttl / 1000), &a->lease,
+				  NULL, error, sizeof(error));
+	if (err) {
+		a->lease = 0;
+		return false;
+	}
+	a->lease_renewed_ms = now;
+	a->said_ok = false;
+	return true;
+}
+
+/* A new document made the maps'. Its weights are what a VIP it creates
+ * starts with: the route key's where there is one. */
+static void apply_document(struct agent *a, const struct fleet_desired *want)
+{
+	static struct xs_config_file document;
+	char error[512];
+
+	if (want->document_revision == a->applied_document && !a->document_failed)
+		return;
+	if (!want->document) {
+		/* none yet, or deleted: the maps stay as they are */
+		a->applied_document = want->document_revision;
+		a->document_failed = false;
+		return;
+	}
+	if (xs_config_parse_document(want->document, want->document_length,
+				     "the fleet document", &document, error,
+				     sizeof(error))) {
+		if (a->applied_document != want->document_revision)
+			pr_warn("fleet: the document of revision %lld is refused, the maps keep the last good one: %s\n",
+				(long long)want->document_revision, error);
+		a->applied_document = want->document_revision;
+		a->document_failed = false;
+		return;
+	}
+	for (__u32 v = 0; v < document.vip_count; v++)
+		for (size_t r = 0; r < want->route_count; r++)
+			if (!memcmp(&want->routes[r].service, &document.vips[v].key,
+				    sizeof(document.vips[v].key))) {
+				document.vips[v].has_weights = true;
+				document.vips[v].weights = want->routes[r].route.route;
+			}
+	if (reload_document(a->d, &document, error, sizeof(error))) {
+		if (!a->document_failed || a->applied_document != want->document_revision)
+			pr_warn("fleet: couldn't apply the document of revision %lld: %s\n",
+				(long long)want->document_revision, error);
+		a->applied_document = want->document_revision;
+		a->document_failed = true;
+		return;
+	}
+	pr_info("fleet: applied the document of revision %lld\n",
+		(long long)want->document_revision);
+	a->applied_document = want->document_revision;
+	a->document_failed = false;
+}
+
+/* The pools etcd asks to flush on this service, since last seen. */
+static void apply_flushes(struct agent *a, const struct fleet_route *route,
+			  __u32 route_id)
+{
+	size_t i;
+
+	for (i = 0; i < a->flush_count; i++)
+		if (!memcmp(&a->flushes[i].service, &route->service,
+			    sizeof(route->service)))
+			break;
+	if (i == a->flush_count) {
+		if (a->flush_count == XS_CONFIG_MAX_VIPS)
+			return;
+		a->flushes[a->flush_count].service = route->service;
+		memcpy(a->flushes[a->flush_count++].flush, route->route.flush,
+		       sizeof(route->route.flush));
+		return;
+	}
+	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++) {
+		if (route->route.flush[pool] == a->flushes[i].flush[pool])
+			continue;
+		a->flushes[i].flush[pool] = route->route.flush[pool];
+		char text[80];
+
+		xs_service_flush(&a->d->dp, route_id, pool);
+		xs_format_vip(&route->service, text, sizeof(text));
+		pr_info("fleet: flushed the %s flows of %s, as %s asked\n",
+			xs_pool_name(pool), text,
+			route->route.by[0] ? route->route.by : "the fleet");
+	}
+}
+
+/* Said and audited like an operator's write: what, whose, before, after. */
+static void audit_route(struct agent *a, const char *vip,
+			const struct fleet_route *route,
+			const struct xs_route *before)
+{
+	const struct xs_route *r = &route->route.route;
+	char command[300], old[160], new[160];
+
+	snprintf(command, sizeof(command),
+		 "fleet: route of %s at revision %lld (by %s)", vip,
+		 (long long)route->revision,
+		 route->route.by[0] ? route->route.by : "?");
+	snprintf(old, sizeof(old),
+		 "{\"blue\":%u,\"green\":%u,\"canary\":%u,\"live\":\"%s\"}",
+		 before->weight[0], before->weight[1], before->weight[2],
+		 xs_pool_name(before->live_pool));
+	snprintf(new, sizeof(new),
+		 "{\"blue\":%u,\"green\":%u,\"canary\":%u,\"live\":\"%s\"}",
+		 r->weight[0], r->weight[1], r->weight[2],
+		 xs_pool_name(r->live_pool));
+	pr_info("%s: blue %u.%02u%%, green %u.%02u%%, canary %u.%02u%%, live %s\n",
+		command, r->weight[0] / 100, r->weight[0] % 100,
+		r->weight[1] / 100, r->weight[1] % 100, r->weight[2] / 100,
+		r->weight[2] % 100, xs_pool_name(r->live_pool));
+	xs_audit_append(a->d->state_dir, command, old, new);
+}
+
+/* Every route as etcd says; false if one could not be written. */
+static bool apply_routes(struct agent *a, const struct fleet_desired *want)
+{
+	bool all = true;
+
+	for (size_t r = 0; r < want->route_count; r++) {
+		const struct fleet_route *route = &want->routes[r];
+		struct xs_vip_entry vip;
+		char text[80];
+		int err;
+
+		if (xs_vip_lookup(&a->d->dp, &route->service, &vip))
+			continue; /* not in the document (yet): nothing to split */
+		/* the route first: a flush re-chooses by the new weights */
+		if (!memcmp(vip.route.weight, route->route.route.weight,
+			    sizeof(vip.route.weight)) &&
+		    vip.route.live_pool == route->route.route.live_pool) {
+			apply_flushes(a, route, vip.vip.route_id);
+			continue;
+		}
+		err = xs_route_write_tagged(&a->d->dp, vip.vip.route_id,
+					    vip.route_tag, &route->route.route);
+		xs_format_vip(&route->service, text, sizeof(text));
+		if (err) {
+			pr_warn("fleet: couldn't write the route of %s: %s\n", text,
+				strerror(-err));
+			all = false;
+			continue;
+		}
+		apply_flushes(a, route, vip.vip.route_id);
+		audit_route(a, text, route, &vip.route);
+	}
+	return all;
+}
+
+/* The program on every configured interface (an id the kernel gives;
+ * after start the daemon may not look deeper). */
+static bool attached(struct agent *a, char *why, size_t size)
+{
+	const struct xs_config_file *c = a->d->config;
+
+	for (__u32 i = 0; i < c->interface_count; i++) {
+		int ifindex = (int)if_nametoindex(c->interfaces[i].name);
+		__u32 id = 0;
+
+		if (ifindex)
+			bpf_xdp_query_id(ifindex,
+					 c->interfaces[i].generic ?
+						 XDP_FLAGS_SKB_MODE :
+						 XDP_FLAGS_DRV_MODE,
+					 &id);
+		if (!id) {
+			snprintf(why, size, "no program attached on %s",
+				 c->interfaces[i].name);
+			return false;
+		}
+	}
+	if (!c->interface_count) {
+		snprintf(why, size, "no interfaces in the configuration");
+		return false;
+	}
+	return true;
+}
+
+/* The VIPs of the configuration now in force. */
+static size_t vip_prefixes(struct agent *a, struct xs_announce_prefix *out,
+			   size_t max)
+{
+	size_t count = 0;
+
+	pthread_mutex_lock(&a->d->lock);
+	for (__u32 v = 0; v < a->d->config->vip_count && count < max; v++) {
+		const struct xs_vip_key *key = &a->d->config->vips[v].key;
+		bool seen = false;
+
+		/* one prefix per address, whatever the ports */
+		for (size_t i = 0; i < count; i++)
+			seen |= out[i].family == key->family &&
+				!memcmp(out[i].address, key->address,
+					sizeof(key->address));
+		if (seen)
+			continue;
+		memset(&out[count], 0, sizeof(out[count]));
+		out[count].family = key->family;
+		out[count].length = key->family == XS_FAMILY_IPV4 ? 32 : 128;
+		memcpy(out[count].address, key->address, sizeof(key->address));
+		count++;
+	}
+	pthread_mutex_unlock(&a->d->lock);
+	return count;
+}
+
+static void announce(struct agent *a, struct xs_fleet_host *report,
+		     bool serve)
+{
+	static struct xs_announce_prefix prefixes[XS_CONFIG_MAX_VIPS];
+	size_t count = serve ? vip_prefixes(a, prefixes, XS_CONFIG_MAX_VIPS) : 0;
+	int err = xs_announce_set(&announcer, prefixes, count);
+
+	if (err) {
+		snprintf(report->why, sizeof(report->why),
+			 "couldn't announce: %.120s", announcer.error);
+		report->announce = XS_ANNOUNCE_WITHDRAWN;
+		xs_announce_withdraw(&announcer);
+		return;
+	}
+	report->announce = count ? XS_ANNOUNCE_ANNOUNCED : XS_ANNOUNCE_WITHDRAWN;
+	report->vips = (__u32)count;
+	if (serve && !count)
+		snprintf(report->why, sizeof(report->why), "no VIPs");
+}
+
+static void report_to_etcd(struct agent *a, const struct xs_fleet_host *report)
+{
+	char error[512], *text;
+
+	if (a->said_ok && !memcmp(&a->said, report, sizeof(*report)))
+		return;
+	text = xs_fleet_host_format(report);
+	if (!text)
+		return;
+	if (!xs_etcd_put(a->etcd, a->host_key, 0, text, strlen(text), a->lease,
+			 NULL, error, sizeof(error))) {
+		a->said = *report;
+		a->said_ok = true;
+	}
+	free(text);
+}
+
+/* This host's counters of every service, for the leader's analysis:
+ * once an interval, under the lease (a host gone takes them with it). */
+static void publish_counters(struct agent *a)
+{
+	static struct xs_fleet_service_counters services[XS_CONFIG_MAX_VIPS];
+	__u64 now = now_ms();
+	size_t count = 0;
+	char error[512], *text;
+
+	if (now - a->counters_sent_ms < a->d->config->interval_ms)
+		return;
+	a->counters_sent_ms = now;
+	pthread_mutex_lock(&a->d->lock);
+	for (__u32 v = 0; v < a->d->config->vip_count; v++) {
+		const struct xs_config_vip *vip = &a->d->config->vips[v];
+		struct xs_vip_entry entry;
+
+		if (vip->has_share || xs_vip_lookup(&a->d->dp, &vip->key, &entry))
+			continue;
+		services[count].service = vip->key;
+		xs_service_pool_stats(&a->d->dp, entry.vip.route_id,
+				      services[count].pools);
+		count++;
+	}
+	pthread_mutex_unlock(&a->d->lock);
+	text = xs_fleet_counters_format(services, count);
+	if (!text)
+		return;
+	xs_etcd_put(a->etcd, a->counters_key, 0, text, strlen(text), a->lease,
+		    NULL, error, sizeof(error));
+	free(text);
+}
+
+static void converge(struct agent *a)
+{
+	static struct fleet_desired want;
+	struct fleet *f = a->d->fleet;
+	struct xs_fleet_host report = { 0 };
+	bool leased = keep_lease(a), caught_up, serve;
+	char why[160] = "";
+
+	bool lost;
+
+	pthread_mutex_lock(&f->lock);
+	free(want.document);
+	want = f->desired;
+	want.document = f->desired.document ?
+				strndup(f->desired.document,
+					f->desired.document_length) :
+				NULL;
+	lost = f->desired.document && !want.document;
+	pthread_mutex_unlock(&f->lock);
+	if (lost)
+		return; /* out of memory: the next round */
+	if (want.revision) {
+		apply_document(a, &want);
+		caught_up = apply_routes(a, &want) && !a->document_failed;
+	} else {
+		caught_up = false; /* nothing read from etcd yet */
+	}
+	if (caught_up && want.reachable)
+		a->caught_up_once = true;
+	snprintf(report.host, sizeof(report.host), "%s", a->config.host);
+	snprintf(report.version, sizeof(report.version), "%s", XS_VERSION);
+	report.draining = want.drain;
+	report.applied = caught_up ? want.revision : a->said.applied;
+	if (!attached(a, why, sizeof(why)))
+		serve = false;
+	else if (want.drain)
+		serve = false, snprintf(why, sizeof(why), "draining");
+	else if (!a->caught_up_once)
+		serve = false, snprintf(why, sizeof(why), "not caught up with etcd yet");
+	else if (!caught_up && want.reachable)
+		serve = false, snprintf(why, sizeof(why),
+					"couldn't apply the fleet's revision %lld",
+					(long long)want.revision);
+	else
+		serve = true; /* etcd away: the last good state, fail-static */
+	snprintf(report.why, sizeof(report.why), "%s", why);
+	announce(a, &report, serve);
+	pthread_mutex_lock(&f->lock);
+	f->report = report;
+	pthread_mutex_unlock(&f->lock);
+	if (leased) {
+		report_to_etcd(a, &report);
+		publish_counters(a);
+	}
+}
+
+void *fleet_agent_loop(void *daemon)
+{
+	struct daemon *d = daemon;
+	struct agent a = { .d = d, .config = d->config->fleet };
+	const char *endpoints[XS_FLEET_MAX_ENDPOINTS];
+	char error[512];
+
+	xs_fleet_key(a.host_key, sizeof(a.host_key), a.config.prefix, "hosts",
+		     a.config.host);
+	xs_fleet_key(a.counters_key, sizeof(a.counters_key), a.config.prefix,
+		     "counters", a.config.host);
+	for (__u32 i = 0; i < a.config.endpoint_count; i++)
+		endpoints[i] = a.config.endpoints[i];
+	a.etcd = xs_etcd_open(endpoints, a.config.endpoint_count,
+			      AGENT_TIMEOUT_MS, error, sizeof(error));
+	if (!a.etcd) {
+		pr_warn("fleet: %s\n", error);
+		return NULL;
+	}
+	a.applied_document = -1;
+	while (!d->fleet->stop) {
+		converge(&a);
+		sleep_ms(d, 1000 < a.config.lease_ms / 3 ? 1000 :
+							   (int)(a.config.lease_ms / 3));
+	}
+	/* leaving: out of the ECMP first, then out of the fleet */
+	xs_announce_withdraw(&announcer);
+	if (a.lease)
+		xs_etcd_lease_revoke(a.etcd, a.lease, error, sizeof(error));
+	xs_etcd_close(a.etcd);
+	return NULL;
+}
+
+void fleet_agent_close(void)
+{
+	if (announcer_open)
+		xs_announce_close(&announcer);
+	announcer_open = false;
+}
