@@ -593,6 +593,30 @@ static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
 	      err);
 	CHECK(took < 3 * 1.0 + 0.5, "took %.2f s", took);
 
+	/* a watch on the survivor ends, rather than sit silent */
+	const char *survivor[] = { members[2].client_url };
+	struct watcher w = { .key = "/q" };
+	w.etcd = xs_etcd_open(survivor, 1, 1000, error, sizeof(error));
+	CHECK(w.etcd, "%s", error);
+	start = now();
+	watch_thread(&w);
+	took = now() - start;
+	xs_etcd_close(w.etcd);
+	printf("     no quorum: watch %d in %.2f s: %s\n", w.result, took,
+	       w.error);
+	CHECK(w.result == -EAGAIN || w.result == -ETIMEDOUT,
+	      "a watch without quorum: %d", w.result);
+	CHECK(took < 5, "took %.2f s", took);
+
+	/* once the survivor knows it has no leader, it says so at once */
+	start = now();
+	err = xs_etcd_get(etcd, "/q", 0, 0, 0, &range, error, sizeof(error));
+	took = now() - start;
+	xs_etcd_range_free(&range);
+	printf("     no leader: get %d in %.2f s\n", err, took);
+	CHECK(err == -EAGAIN && took < 0.5, "a read without a leader: %d in %.2f s",
+	      err, took);
+
 	/* a serializable read still answers from the survivor */
 	CHECK_OK(xs_etcd_get(etcd, "/q", 0, XS_ETCD_SERIALIZABLE, 0, &range,
 			     error, sizeof(error)));

@@ -498,6 +498,7 @@ static bool error_worse(int err, int than)
 
 enum request_kind {
 	REQUEST_READ, /* repeatable anywhere */
+	REQUEST_LOCAL_READ, /* the same, and needs no leader (serializable) */
 	REQUEST_WRITE, /* repeated elsewhere only if surely not applied */
 };
 
@@ -512,7 +513,7 @@ static int request(struct xs_etcd *etcd, const char *path,
 	const char *text = json_object_to_json_string_ext(
 		body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char attempts[1024] = "", url[512], detail[CURL_ERROR_SIZE];
-	struct curl_slist *headers = NULL;
+	struct curl_slist *headers = NULL, *more;
 	int result = 0;
 
 	*answer = NULL;
@@ -521,10 +522,18 @@ static int request(struct xs_etcd *etcd, const char *path,
 		return -ENOMEM;
 	}
 	headers = curl_slist_append(NULL, "Content-Type: application/json");
-	if (!headers) {
+	/* gRPC metadata "hasleader": a member without a leader answers "no
+	 * leader" at once instead of waiting out its own request timeout */
+	more = headers && kind != REQUEST_LOCAL_READ ?
+		       curl_slist_append(headers,
+					 "Grpc-Metadata-hasleader: true") :
+		       headers;
+	if (!more) {
+		curl_slist_free_all(headers);
 		set_error(error, size, "etcd %s: out of memory", path);
 		return -ENOMEM;
 	}
+	headers = more;
 	for (size_t attempt = 0; attempt < etcd->count; attempt++) {
 		size_t index = (etcd->current + attempt) % etcd->count;
 		const char *endpoint = etcd->endpoints[index];
@@ -564,7 +573,7 @@ static int request(struct xs_etcd *etcd, const char *path,
 			err = curl_errno(code, &reply);
 			why = curl_reason(code, &reply, detail);
 			/* a write that never left can go elsewhere */
-			retry = kind == REQUEST_READ || err == -ECONNREFUSED ||
+			retry = kind != REQUEST_WRITE || err == -ECONNREFUSED ||
 				(!sent && err == -ETIMEDOUT);
 			if (err == -EMSGSIZE || err == -ENOMEM)
 				retry = false;
@@ -585,9 +594,10 @@ static int request(struct xs_etcd *etcd, const char *path,
 			}
 			/* no leader: the request was not proposed; a garbled
 			 * answer from a broken member, for a read */
-			retry = (err == -EAGAIN && (kind == REQUEST_READ ||
-						    strstr(why, "no leader"))) ||
-				(kind == REQUEST_READ && err == -EPROTO);
+			retry = (err == -EAGAIN &&
+				 (kind != REQUEST_WRITE ||
+				  (why && strstr(why, "no leader")))) ||
+				(kind != REQUEST_WRITE && err == -EPROTO);
 		}
 		append(attempts, sizeof(attempts), "%s%s: %s",
 		       attempts[0] ? "; " : "", endpoint, why ? why : "");
@@ -765,8 +775,10 @@ int xs_etcd_get(struct xs_etcd *etcd, const char *key, size_t key_length,
 	body = range_request(key, key_length, flags, limit);
 	if (!body)
 		return nomem(error, size);
-	err = request(etcd, "/v3/kv/range", body, REQUEST_READ, &answer, error,
-		      size);
+	err = request(etcd, "/v3/kv/range", body,
+		      flags & XS_ETCD_SERIALIZABLE ? REQUEST_LOCAL_READ :
+						     REQUEST_READ,
+		      &answer, error, size);
 	json_object_put(body);
 	if (err)
 		return err;
