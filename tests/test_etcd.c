@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include "user/lib/fleet/base64.h"
 #include "user/lib/fleet/etcd.h"
 #include "etcd_server.h"
 #include "tests.h"
@@ -255,7 +256,7 @@ static int txn_mod_revision(struct single *s)
 		{ .key = "/weights", .target = XS_ETCD_LEASE,
 		  .result = XS_ETCD_EQUAL, .number = 0 },
 		{ .key = "/weights", .target = XS_ETCD_CREATE,
-		  .result = XS_ETCD_NOT_EQUAL, .number = 0 },
+		  .result = XS_ETCD_EQUAL, .number = read_at },
 	};
 	struct xs_etcd_op both[] = {
 		{ .type = XS_ETCD_OP_DELETE, .key = "/weights" },
@@ -502,6 +503,47 @@ static int watch_compacted(struct single *s)
 	return 0;
 }
 
+/* The member goes away mid-watch: the watch returns at once, saying up
+ * to where it delivered, so the caller can resume from there. */
+static int watch_disconnect(struct single *s)
+{
+	struct watcher w = { .key = "/d/", .flags = XS_ETCD_PREFIX };
+	const char *endpoints[] = { s->server.client_url };
+	char error[512];
+	pthread_t thread;
+	int64_t revision;
+	double killed;
+
+	w.etcd = xs_etcd_open(endpoints, 1, TIMEOUT_MS, error, sizeof(error));
+	CHECK(w.etcd, "%s", error);
+	CHECK(!pthread_create(&thread, NULL, watch_thread, &w), "thread");
+	/* a put after the watch exists: from now on (start 0) */
+	usleep(200 * 1000);
+	int err = xs_etcd_put(s->etcd, "/d/x", 0, "1", 1, 0, &revision, error,
+			      sizeof(error));
+	int got = wait_for(&w.seen.count, 1, 3000);
+
+	killed = now();
+	etcd_server_kill(&s->server);
+	int returned = wait_for(&w.done, 1, 2000);
+
+	if (returned)
+		w.stop = 1;
+	pthread_join(thread, NULL);
+	xs_etcd_close(w.etcd);
+	CHECK_OK(err);
+	CHECK(!got, "the put was not seen");
+	CHECK(!returned, "the watch did not return within 2 s of the kill");
+	printf("     watch %d %.0f ms after the kill: %s\n", w.result,
+	       (w.returned_at - killed) * 1000, w.error);
+	CHECK(w.result < 0 && w.result != -ERANGE, "watch returned %d",
+	      w.result);
+	CHECK(w.status.last_revision == revision,
+	      "last revision %lld, not %lld", (long long)w.status.last_revision,
+	      (long long)revision);
+	return 0;
+}
+
 /* ---- endpoints ---- */
 
 static int failover(struct single *s)
@@ -559,6 +601,7 @@ RUN_SINGLE(txn_mod_revision)
 RUN_SINGLE(leases)
 RUN_SINGLE(watch_in_order)
 RUN_SINGLE(watch_compacted)
+RUN_SINGLE(watch_disconnect)
 RUN_SINGLE(failover)
 
 /* ---- three members ---- */
@@ -987,9 +1030,61 @@ static int run_broken(const void *arg)
 	return rc;
 }
 
+static int base64_cases(const void *arg)
+{
+	static const struct {
+		const char *data, *text;
+	} known[] = {
+		{ "", "" },	   { "f", "Zg==" },	{ "fo", "Zm8=" },
+		{ "foo", "Zm9v" }, { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	static const char *const invalid[] = {
+		"Zg=", "Zg", "Z===", "=Zg=", "Zg==Zg==", "Zm9v!A==", "Zm=v", "Zm8\n",
+	};
+	unsigned char all[256];
+	size_t length;
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		char *text = xs_base64_encode(known[i].data, strlen(known[i].data));
+		char *data = xs_base64_decode(known[i].text,
+					      strlen(known[i].text), &length);
+
+		CHECK(text && !strcmp(text, known[i].text), "encode '%s': %s",
+		      known[i].data, text ? text : "(null)");
+		CHECK(data && length == strlen(known[i].data) &&
+			      !memcmp(data, known[i].data, length),
+		      "decode %s", known[i].text);
+		free(text);
+		free(data);
+	}
+	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+		char *data = xs_base64_decode(invalid[i], strlen(invalid[i]),
+					      &length);
+
+		CHECK(!data && errno == EINVAL, "'%s' decoded", invalid[i]);
+	}
+	for (int i = 0; i < 256; i++)
+		all[i] = (unsigned char)i;
+	for (size_t n = 0; n <= sizeof(all); n += 37) {
+		char *text = xs_base64_encode(all + (256 - n) / 2, n);
+		char *data = text ? xs_base64_decode(text, strlen(text), &length) :
+				    NULL;
+
+		CHECK(data && length == n && !memcmp(data, all + (256 - n) / 2, n),
+		      "round trip of %zu bytes", n);
+		free(text);
+		free(data);
+	}
+	return 0;
+}
+
 const struct test_case *etcd_tests(size_t *count)
 {
 	static const struct test_case cases[] = {
+		{ "etcd: base64 of keys and values: RFC 4648 vectors, bad input refused",
+		  base64_cases, NULL },
 		{ "etcd: put, get, prefix, limit and delete round-trip binary keys and values",
 		  run_round_trip, NULL },
 		{ "etcd: txn create-if-absent (CREATE == 0) succeeds once, then reads the holder",
@@ -1002,6 +1097,8 @@ const struct test_case *etcd_tests(size_t *count)
 		  run_watch_in_order, NULL },
 		{ "etcd: watch from a compacted revision reports -ERANGE and the compact revision",
 		  run_watch_compacted, NULL },
+		{ "etcd: watch returns when its member dies, with the last revision delivered",
+		  run_watch_disconnect, NULL },
 		{ "etcd: failover past a dead endpoint; all dead is -ECONNREFUSED",
 		  run_failover, NULL },
 		{ "etcd: 3 members, 2 killed: no-quorum calls fail within the timeout; restarted: work",
