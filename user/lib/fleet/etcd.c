@@ -370,6 +370,7 @@ static int gateway_error(struct json_object *object, const char **message)
 struct buffer {
 	char *data;
 	size_t length;
+	size_t capacity;
 	bool overflow;
 	bool nomem;
 };
@@ -378,18 +379,26 @@ static size_t collect(char *chunk, size_t size, size_t count, void *user)
 {
 	struct buffer *b = user;
 	size_t n = size * count;
-	char *grown;
 
 	if (b->length + n > XS_ETCD_MAX_RESPONSE) {
 		b->overflow = true;
 		return 0;
 	}
-	grown = realloc(b->data, b->length + n + 1);
-	if (!grown) {
-		b->nomem = true;
-		return 0;
+	if (b->length + n + 1 > b->capacity) {
+		/* doubling: a large answer costs linear time, not quadratic */
+		size_t capacity = b->capacity ? b->capacity : 4096;
+		char *grown;
+
+		while (capacity < b->length + n + 1)
+			capacity *= 2;
+		grown = realloc(b->data, capacity);
+		if (!grown) {
+			b->nomem = true;
+			return 0;
+		}
+		b->data = grown;
+		b->capacity = capacity;
 	}
-	b->data = grown;
 	memcpy(b->data + b->length, chunk, n);
 	b->length += n;
 	b->data[b->length] = '\0';
