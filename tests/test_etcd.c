@@ -1080,11 +1080,39 @@ static int base64_cases(const void *arg)
 	return 0;
 }
 
+static int open_arguments(const void *arg)
+{
+	char long_url[400], error[256];
+	const char *good[] = { "http://127.0.0.1:2379/" };
+	const char *ftp[] = { "ftp://127.0.0.1:2379" };
+	const char *too_long[] = { long_url };
+	struct xs_etcd *etcd;
+
+	(void)arg;
+	memset(long_url, 'a', sizeof(long_url) - 1);
+	long_url[sizeof(long_url) - 1] = '\0';
+	memcpy(long_url, "http://", 7);
+	CHECK(!xs_etcd_open(good, 0, 1000, error, sizeof(error)), "no endpoint");
+	CHECK(!xs_etcd_open(good, 1, 0, error, sizeof(error)), "timeout 0");
+	CHECK(!xs_etcd_open(ftp, 1, 1000, error, sizeof(error)), "ftp://");
+	CHECK(!xs_etcd_open(too_long, 1, 1000, error, sizeof(error)),
+	      "a 400-character URL");
+	etcd = xs_etcd_open(good, 1, 1000, error, sizeof(error));
+	CHECK(etcd, "%s", error);
+	CHECK(!strcmp(xs_etcd_endpoint(etcd), "http://127.0.0.1:2379"),
+	      "trailing slash kept: %s", xs_etcd_endpoint(etcd));
+	xs_etcd_close(etcd);
+	xs_etcd_close(NULL);
+	return 0;
+}
+
 const struct test_case *etcd_tests(size_t *count)
 {
 	static const struct test_case cases[] = {
 		{ "etcd: base64 of keys and values: RFC 4648 vectors, bad input refused",
 		  base64_cases, NULL },
+		{ "etcd: open refuses bad endpoints and timeouts",
+		  open_arguments, NULL },
 		{ "etcd: put, get, prefix, limit and delete round-trip binary keys and values",
 		  run_round_trip, NULL },
 		{ "etcd: txn create-if-absent (CREATE == 0) succeeds once, then reads the holder",

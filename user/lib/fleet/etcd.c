@@ -90,11 +90,14 @@ struct xs_etcd *xs_etcd_open(const char *const *endpoints, size_t count,
 		return NULL;
 	}
 	for (size_t i = 0; i < count; i++) {
-		if (!endpoints[i] || (strncmp(endpoints[i], "http://", 7) &&
-				      strncmp(endpoints[i], "https://", 8))) {
+		if (!endpoints[i] ||
+		    strnlen(endpoints[i], XS_ETCD_MAX_URL) >= XS_ETCD_MAX_URL ||
+		    (strncmp(endpoints[i], "http://", 7) &&
+		     strncmp(endpoints[i], "https://", 8))) {
 			set_error(error, size,
-				  "etcd: endpoint '%s' is not an http:// or https:// URL",
-				  endpoints[i] ? endpoints[i] : "(null)");
+				  "etcd: endpoint '%.*s' is not an http:// or https:// URL of under %d characters",
+				  64, endpoints[i] ? endpoints[i] : "(null)",
+				  XS_ETCD_MAX_URL);
 			return NULL;
 		}
 	}

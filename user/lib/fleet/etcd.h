@@ -18,6 +18,7 @@
  *   -ERANGE        the revision asked for has been compacted;
  *   -EINVAL        etcd refused the request as invalid, or a bad argument;
  *   -EACCES        authentication or permission refused;
+ *   -ECANCELED     etcd canceled the request (a watch, for no reason given);
  *   -ENOSPC        etcd's space quota is exhausted;
  *   -EPROTO        the server's answer is not what the gateway sends
  *                  (not JSON, wrong types, bad base64, an HTTP error);
@@ -54,12 +55,14 @@
 
 #define XS_ETCD_MAX_RESPONSE (16 << 20)
 #define XS_ETCD_MAX_ENDPOINTS 16
+#define XS_ETCD_MAX_URL 256
 
 struct xs_etcd;
 
 /*
  * A handle on the cluster at endpoints ("http://10.77.0.201:2379", at
- * least one, at most XS_ETCD_MAX_ENDPOINTS; copied), each attempt bounded
+ * least one, at most XS_ETCD_MAX_ENDPOINTS, each an http:// or https:// URL
+ * shorter than XS_ETCD_MAX_URL; copied), each attempt bounded
  * by timeout_ms (> 0). Opening makes no connection. NULL with a message
  * for bad arguments or no memory.
  */
