@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* A small test runner: each test returns 0 or -1; CHECK says why it failed. */
+/* A small test runner: each test returns 0 or -1 (CHECK says why it
+ * failed), or TEST_SKIPPED (SKIP says why it could not run here). */
 #ifndef XDPSPLIT_TESTS_HARNESS_H
 #define XDPSPLIT_TESTS_HARNESS_H
 
@@ -10,6 +11,17 @@ struct test_case {
 	int (*run)(const void *arg);
 	const void *arg; /* a fixture row, for table-driven tests */
 };
+
+/* A test that cannot run on this machine (a tool absent): counted apart,
+ * neither passed nor failed. */
+#define TEST_SKIPPED 77
+extern char test_skip_reason[256];
+#define SKIP(...)                                                              \
+	do {                                                                   \
+		snprintf(test_skip_reason, sizeof(test_skip_reason),           \
+			 __VA_ARGS__);                                         \
+		return TEST_SKIPPED;                                           \
+	} while (0)
 
 #define CHECK(condition, ...)                                                  \
 	do {                                                                   \

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Runs every test, or those whose name contains argv[1]. Ends with the line
- * "N passed, N failed" so a run that executed nothing is visible.
+ * "N passed, N failed" (", N skipped" when a test could not run here) so
+ * a run that executed nothing is visible.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include "env.h"
 #include "harness.h"
 #include "tests.h"
+
+char test_skip_reason[256];
 
 static double now(void)
 {
@@ -45,7 +48,7 @@ static unsigned int pins_at_root(void)
 int main(int argc, char **argv)
 {
 	const char *filter = argc > 1 ? argv[1] : "";
-	int passed = 0, failed = 0;
+	int passed = 0, failed = 0, skipped = 0;
 	size_t count;
 	const struct test_case *tests = all_tests(&count);
 
@@ -78,7 +81,14 @@ int main(int argc, char **argv)
 		if (!strstr(tests[i].name, filter))
 			continue;
 		start = now();
+		test_skip_reason[0] = '\0';
 		rc = tests[i].run(tests[i].arg);
+		if (rc == TEST_SKIPPED) {
+			printf("skip %s: %s\n", tests[i].name, test_skip_reason);
+			fflush(stdout);
+			skipped++;
+			continue;
+		}
 		printf("%s %s (%.2fs)\n", rc ? "FAIL" : "ok  ", tests[i].name,
 		       now() - start);
 		fflush(stdout);
@@ -94,6 +104,10 @@ int main(int argc, char **argv)
 	snprintf(command, sizeof(command), "rm -rf %s", libxdp_dir);
 	if (system(command))
 		fprintf(stderr, "warning: couldn't remove %s\n", libxdp_dir);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed || !passed ? 1 : 0;
+	if (skipped)
+		printf("%d passed, %d failed, %d skipped\n", passed, failed,
+		       skipped);
+	else
+		printf("%d passed, %d failed\n", passed, failed);
+	return failed || (!passed && !skipped) ? 1 : 0;
 }
