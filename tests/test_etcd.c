@@ -342,6 +342,8 @@ static int leases(struct single *s)
 
 struct seen {
 	atomic_int count;
+	atomic_int ends;       /* end-of-response calls */
+	atomic_int ends_after; /* ... of which after the 4th event */
 	enum xs_etcd_event_type type[MAX_EVENTS];
 	char key[MAX_EVENTS][16];
 	char value[MAX_EVENTS][16];
@@ -352,6 +354,13 @@ static int record(void *ctx, const struct xs_etcd_event *event)
 {
 	struct seen *seen = ctx;
 	int i = atomic_load(&seen->count);
+
+	if (!event) { /* the end of a response: counted */
+		atomic_fetch_add(&seen->ends, 1);
+		if (i >= 4)
+			atomic_fetch_add(&seen->ends_after, 1);
+		return 0;
+	}
 
 	if (i >= MAX_EVENTS)
 		return -E2BIG;
@@ -454,6 +463,10 @@ static int watch_in_order(struct single *s)
 	       (w.returned_at - stopped) * 1000);
 	CHECK(w.returned_at - stopped < 0.3, "stop took %.0f ms",
 	      (w.returned_at - stopped) * 1000);
+	/* the live put's response ended with its own end-of-response call */
+	CHECK(atomic_load(&w.seen.ends) >= 2 && atomic_load(&w.seen.ends_after) >= 1,
+	      "end-of-response calls: %d in all, %d after the live put",
+	      atomic_load(&w.seen.ends), atomic_load(&w.seen.ends_after));
 	struct seen *e = &w.seen;
 	CHECK(atomic_load(&e->count) == 4, "%d events", atomic_load(&e->count));
 	CHECK(e->type[0] == XS_ETCD_EVENT_PUT && !strcmp(e->key[0], "/w/b") &&

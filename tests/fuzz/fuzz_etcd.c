@@ -14,6 +14,8 @@ static int count_event(void *ctx, const struct xs_etcd_event *event)
 {
 	size_t *events = ctx;
 
+	if (!event) /* the end of a response */
+		return 0;
 	if (event->kv->key[event->kv->key_length] ||
 	    event->kv->value[event->kv->value_length])
 		abort();

@@ -1309,6 +1309,15 @@ static int deliver_events(struct watch *w, struct json_object *events)
 			return -1;
 		}
 	}
+	/* the whole response is in: a txn's events are never seen apart */
+	if (n) {
+		int err = w->fn(w->ctx, NULL);
+
+		if (err) {
+			watch_end(w, err, "the event handler returned %d", err);
+			return -1;
+		}
+	}
 	return 0;
 }
 

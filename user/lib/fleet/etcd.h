@@ -230,7 +230,10 @@ struct xs_etcd_event {
 };
 
 /* Called for each event in revision order; valid only during the call.
- * A non-zero return ends the watch, which returns that value. */
+ * After the last event of each watch response it is called once more
+ * with event NULL: every event of those revisions has been delivered (a
+ * txn's events come in one response). A non-zero return ends the watch,
+ * which returns that value. */
 typedef int (*xs_etcd_watch_fn)(void *ctx, const struct xs_etcd_event *event);
 
 struct xs_etcd_watch_status {
