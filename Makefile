@@ -65,6 +65,11 @@ TEST_BIN  := $(BUILD)/xdpsplit-tests
 FLOOD_BIN := $(BUILD)/xdpsplit-flood
 FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o $(BUILD)/tests/packet.o
 
+# The fleet tests' announcer driver: user/lib/fleet/announce.c on its own,
+# announcing what it is told until its stdin closes (or it is killed)
+ANNOUNCE_BIN := $(BUILD)/xdpsplit-announce
+ANNOUNCE_OBJS := $(BUILD)/tests/tools/announce.o
+
 .PHONY: all check deps clean demo bench bench-idle fuzz
 .DELETE_ON_ERROR:
 
@@ -80,7 +85,7 @@ upgrade_flags_swapped := -DXS_BUILD_TAG=4 -DXS_TEST_FLOW_VALUE=1
 upgrade_flags_claimed := -DXS_BUILD_TAG=5 -DXS_TEST_FLOW_VALUE=2
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN) \
-     $(UPGRADE_OBJS)
+     $(ANNOUNCE_BIN) $(UPGRADE_OBJS)
 
 $(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c $(BPF_HEADERS)
 	@mkdir -p $(@D)
@@ -89,6 +94,10 @@ $(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c $(BPF_HEADERS)
 
 $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o: $(BUILD)/generator.skel.h
 $(FLOOD_BIN): $(FLOOD_OBJS)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(ANNOUNCE_BIN): $(ANNOUNCE_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
