@@ -9,10 +9,11 @@
  * forwarding on the host is unaffected. The host's BGP daemon learns that
  * table and announces what it finds there with itself as the next hop:
  *
- *   BIRD 2:  protocol kernel { kernel table 80; learn; scan time 1;
+ *   BIRD 2:  protocol kernel { kernel table 80; learn; scan time 10;
  *                              ipv4 { import all; export none; }; }
  *            (the same with ipv6) and a BGP export filter for the VIP
- *            prefixes with `next hop self`
+ *            prefixes with `next hop self` (tests/e2e/fleet_net.py has the
+ *            whole configuration)
  *   FRR:     ip import-table 80, redistributed into BGP
  *
  * Withdrawing is deleting the route. When splitd dies, even by SIGKILL, the
@@ -20,6 +21,14 @@
  * removes every route through it: the BGP daemon withdraws the VIPs
  * without splitd's help. A splitd that hangs keeps its device; judging its
  * own health and withdrawing is splitd's loop's job.
+ *
+ * BIRD learns of every change at once, from netlink notifications, not
+ * from its periodic scan (measured with scan time 60: an add or delete
+ * reaches the router's FIB in 3-7 ms). The kernel notifies no deletion of
+ * the IPv4 routes it flushes with a vanished device (IPv6 ones it does);
+ * BIRD drops routes through an interface that is gone on its own, so a
+ * SIGKILL withdraws as fast. The scan is only a safety net (a lost
+ * notification on an overrun netlink socket).
  *
  * The routes carry protocol XS_ANNOUNCE_RTPROT, so `ip route show table 80
  * proto 88` shows them and nothing else claims them.
