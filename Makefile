@@ -69,6 +69,11 @@ FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o $(BUILD)
 DECIDE_BIN := $(BUILD)/xdpsplit-decide
 DECIDE_OBJS := $(BUILD)/tests/tools/decide.o $(BUILD)/tests/packet.o
 
+# The fleet tests' announcer driver: user/lib/fleet/announce.c on its own,
+# announcing what it is told until its stdin closes (or it is killed)
+ANNOUNCE_BIN := $(BUILD)/xdpsplit-announce
+ANNOUNCE_OBJS := $(BUILD)/tests/tools/announce.o
+
 .PHONY: all check deps clean demo bench bench-idle fuzz
 .DELETE_ON_ERROR:
 
@@ -84,7 +89,7 @@ upgrade_flags_swapped := -DXS_BUILD_TAG=4 -DXS_TEST_FLOW_VALUE=1
 upgrade_flags_claimed := -DXS_BUILD_TAG=5 -DXS_TEST_FLOW_VALUE=2
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN) \
-     $(DECIDE_BIN) $(UPGRADE_OBJS)
+     $(DECIDE_BIN) $(ANNOUNCE_BIN) $(UPGRADE_OBJS)
 
 $(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c $(BPF_HEADERS)
 	@mkdir -p $(@D)
@@ -97,6 +102,10 @@ $(DECIDE_BIN): $(DECIDE_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(FLOOD_BIN): $(FLOOD_OBJS)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(ANNOUNCE_BIN): $(ANNOUNCE_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
