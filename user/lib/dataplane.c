@@ -48,6 +48,30 @@ static void *map_mmap(int fd, __u32 entries, size_t *length)
 	return area == MAP_FAILED ? NULL : area;
 }
 
+/* The flow table's buckets as the program sees them: an mmapable array's
+ * elements lie every round_up(value_size, 8) bytes from the start of the
+ * mapping, and a bucket's size is a multiple of 8 (so of its words). */
+_Static_assert(sizeof(struct xs_flow_bucket) % 8 == 0,
+	       "flow buckets are laid out back to back");
+
+static int flows_mmap(struct xs_dataplane *dp)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t bytes = (size_t)xs_flow_buckets(dp->config.max_flows) *
+		       sizeof(struct xs_flow_bucket);
+	void *area;
+
+	dp->flows_length = (bytes + page - 1) / page * page;
+	area = mmap(NULL, dp->flows_length, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, dp->map_fd[XS_MAP_ID_FLOWS], 0);
+	if (area == MAP_FAILED) {
+		dp->flows_length = 0;
+		return -errno;
+	}
+	dp->flows = area;
+	return 0;
+}
+
 int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 {
 	__u32 zero = 0;
@@ -100,6 +124,13 @@ int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 			 pin_dir, strerror(errno));
 		goto fail;
 	}
+	err = flows_mmap(dp);
+	if (err) {
+		snprintf(dp->error, sizeof(dp->error),
+			 "Couldn't map the flow table of '%s': %s", pin_dir,
+			 strerror(-err));
+		goto fail;
+	}
 	return 0;
 fail:
 	pr_debug("%s\n", dp->error);
@@ -116,6 +147,9 @@ void xs_dataplane_close(struct xs_dataplane *dp)
 	if (dp->pool_epochs)
 		munmap(dp->pool_epochs, dp->pool_epochs_length);
 	dp->routes = dp->pool_epochs = NULL;
+	if (dp->flows)
+		munmap(dp->flows, dp->flows_length);
+	dp->flows = NULL;
 	for (i = 0; i < XS_MAP_ID_COUNT; i++) {
 		if (dp->map_fd[i] >= 0)
 			close(dp->map_fd[i]);

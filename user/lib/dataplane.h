@@ -41,6 +41,10 @@ struct xs_dataplane {
 	size_t routes_length;
 	void *pool_epochs;
 	size_t pool_epochs_length;
+	/* the mmapped flow table: xs_flow_buckets(config.max_flows) buckets,
+	 * shared with the program (flow_table.h follows its protocol) */
+	struct xs_flow_bucket *flows;
+	size_t flows_length;
 	/* why xs_dataplane_open failed, for the caller to print */
 	char error[512];
 };
