@@ -140,6 +140,9 @@ SWITCH_BIN := $(BUILD)/xdpsplit-switch
 SWITCH_OBJS := $(BUILD)/bench/switch.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 ROLLBACK_BIN := $(BUILD)/xdpsplit-rollback
 ROLLBACK_OBJS := $(BUILD)/bench/rollback.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+# flow sharing's export and import over a full default-size table
+FLOWSHARE_BIN := $(BUILD)/xdpsplit-flowshare
+FLOWSHARE_OBJS := $(BUILD)/bench/flowshare.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o $(BUILD)/tests/traffic.o
 SCALE_BIN := $(BUILD)/xdpsplit-scale
 SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 
@@ -173,6 +176,10 @@ $(SCALE_BIN): $(SCALE_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+$(FLOWSHARE_BIN): $(FLOWSHARE_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
 $(SWITCH_BIN): $(SWITCH_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
@@ -181,7 +188,7 @@ $(ROLLBACK_BIN): $(ROLLBACK_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-bench: all $(BENCH_BIN) $(LIVE_BIN) $(CORES_BIN) $(FORWARDER_BIN) $(SCALE_BIN) $(SWITCH_BIN) $(ROLLBACK_BIN)
+bench: all $(BENCH_BIN) $(LIVE_BIN) $(CORES_BIN) $(FORWARDER_BIN) $(SCALE_BIN) $(FLOWSHARE_BIN) $(SWITCH_BIN) $(ROLLBACK_BIN)
 	$(Q)scripts/bench.sh $(BUILD)
 
 # One line of make bench on its own: idle splitd's CPU with probes on

@@ -454,7 +454,7 @@ static int import_refuses_what_it_cannot_place(const void *arg)
 		sizeof(struct xs_flow_bucket);
 	before = malloc(table);
 	CHECK(before, "memory");
-	memcpy(before, h.env.dp.flows, table);
+	memcpy(before, xs_dataplane_flows(&h.env.dp), table);
 
 	flow_source_next(&s);
 	record_for(&s, &good);
@@ -507,12 +507,12 @@ static int import_refuses_what_it_cannot_place(const void *arg)
 	       (unsigned long long)stats.unknown_vip,
 	       (unsigned long long)stats.unknown_backend,
 	       (unsigned long long)stats.chunks_refused, refusals,
-	       memcmp(before, h.env.dp.flows, table) ? "CHANGED" :
+	       memcmp(before, xs_dataplane_flows(&h.env.dp), table) ? "CHANGED" :
 						       "unchanged");
 	CHECK(stats.chunks_refused == (__u64)refusals && stats.records == 4 &&
 		      stats.imported == 0,
 	      "chunk refusals not counted");
-	CHECK(!memcmp(before, h.env.dp.flows, table), "the table changed");
+	CHECK(!memcmp(before, xs_dataplane_flows(&h.env.dp), table), "the table changed");
 	/* the control: the same chunk, unharmed, is imported */
 	length = xs_flow_share_chunk_write(records, 2, chunk, sizeof(chunk));
 	CHECK_OK(xs_flow_import_chunk(&h.env.dp, chunk, length, &stats));
@@ -579,7 +579,7 @@ static int check_table(struct host *h, const struct flow_source *imp,
 	*entries = 0;
 	for (__u32 b = 0; b < buckets; b++)
 		for (int way = 0; way < XS_FLOW_WAYS; way++) {
-			const struct xs_flow_bucket *bucket = &h->env.dp.flows[b];
+			const struct xs_flow_bucket *bucket = &xs_dataplane_flows(&h->env.dp)[b];
 			__u32 word = xs_flow_way_word(bucket, way);
 			struct xs_flow_slot slot;
 			int known = 0;

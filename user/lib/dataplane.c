@@ -54,22 +54,30 @@ static void *map_mmap(int fd, __u32 entries, size_t *length)
 _Static_assert(sizeof(struct xs_flow_bucket) % 8 == 0,
 	       "flow buckets are laid out back to back");
 
-static int flows_mmap(struct xs_dataplane *dp)
+struct xs_flow_bucket *xs_dataplane_flows(const struct xs_dataplane *dp)
 {
+	struct xs_dataplane *mutable = (struct xs_dataplane *)dp;
 	long page = sysconf(_SC_PAGESIZE);
 	size_t bytes = (size_t)xs_flow_buckets(dp->config.max_flows) *
 		       sizeof(struct xs_flow_bucket);
-	void *area;
+	size_t length = (bytes + page - 1) / page * page;
+	struct xs_flow_bucket *area, *none = NULL;
 
-	dp->flows_length = (bytes + page - 1) / page * page;
-	area = mmap(NULL, dp->flows_length, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, dp->map_fd[XS_MAP_ID_FLOWS], 0);
-	if (area == MAP_FAILED) {
-		dp->flows_length = 0;
-		return -errno;
+	area = __atomic_load_n(&dp->flows, __ATOMIC_ACQUIRE);
+	if (area)
+		return area;
+	area = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    dp->map_fd[XS_MAP_ID_FLOWS], 0);
+	if (area == MAP_FAILED)
+		return NULL;
+	/* two threads mapping at once: one mapping stays */
+	if (!__atomic_compare_exchange_n(&mutable->flows, &none, area, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		munmap(area, length);
+		return none;
 	}
-	dp->flows = area;
-	return 0;
+	mutable->flows_length = length;
+	return area;
 }
 
 int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
@@ -122,13 +130,6 @@ int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 		snprintf(dp->error, sizeof(dp->error),
 			 "Couldn't map the routes and epochs of '%s': %s",
 			 pin_dir, strerror(errno));
-		goto fail;
-	}
-	err = flows_mmap(dp);
-	if (err) {
-		snprintf(dp->error, sizeof(dp->error),
-			 "Couldn't map the flow table of '%s': %s", pin_dir,
-			 strerror(-err));
 		goto fail;
 	}
 	return 0;

@@ -41,8 +41,7 @@ struct xs_dataplane {
 	size_t routes_length;
 	void *pool_epochs;
 	size_t pool_epochs_length;
-	/* the mmapped flow table: xs_flow_buckets(config.max_flows) buckets,
-	 * shared with the program (flow_table.h follows its protocol) */
+	/* the mmapped flow table, once xs_dataplane_flows mapped it */
 	struct xs_flow_bucket *flows;
 	size_t flows_length;
 	/* why xs_dataplane_open failed, for the caller to print */
@@ -54,6 +53,14 @@ struct xs_dataplane {
  * plane is not loaded there (-ENOENT) or the pins are not to be trusted. */
 int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir);
 void xs_dataplane_close(struct xs_dataplane *dp);
+
+/* The flow table's xs_flow_buckets(config.max_flows) buckets, mmapped and
+ * shared with the program (flow_table.h follows its protocol); NULL with
+ * errno if it cannot be mapped. Mapped on first use, not at open: the
+ * kernel maps all of its pages at once (some 4 ms for the default 144 MiB,
+ * as much again to unmap), which a command that never reads flows should
+ * not pay. Safe to call from several threads; unmapped at close. */
+struct xs_flow_bucket *xs_dataplane_flows(const struct xs_dataplane *dp);
 
 int xs_route_read(const struct xs_dataplane *dp, __u32 vip_id,
 		  struct xs_route *route);

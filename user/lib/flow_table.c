@@ -26,11 +26,13 @@ struct xs_flow_bucket *xs_flow_bucket_of(const struct xs_dataplane *dp,
 {
 	__u32 hash = xs_flow_table_hash(key, dp->config.flow_seed);
 
+	struct xs_flow_bucket *flows = xs_dataplane_flows(dp);
+
 	if (tag)
 		*tag = xs_flow_tag(hash);
-	if (!dp->flows)
+	if (!flows)
 		return NULL;
-	return &dp->flows[xs_flow_bucket_index(
+	return &flows[xs_flow_bucket_index(
 		hash, xs_flow_buckets(dp->config.max_flows))];
 }
 
@@ -121,7 +123,7 @@ static int find_way(const struct xs_dataplane *dp,
 	struct xs_flow_bucket *bucket = xs_flow_bucket_of(dp, key, &tag);
 
 	if (!bucket)
-		return -ENODEV;
+		return -errno;
 	*bucket_out = bucket;
 	for (int tries = 0; tries < READ_TRIES; tries++) {
 		int torn = 0;
@@ -186,9 +188,11 @@ int xs_flow_remove(const struct xs_dataplane *dp,
 
 int xs_flow_table_clear(const struct xs_dataplane *dp)
 {
-	if (!dp->flows)
-		return -ENODEV;
-	memset(dp->flows, 0,
+	struct xs_flow_bucket *flows = xs_dataplane_flows(dp);
+
+	if (!flows)
+		return -errno;
+	memset(flows, 0,
 	       (size_t)xs_flow_buckets(dp->config.max_flows) *
 		       sizeof(struct xs_flow_bucket));
 	return 0;

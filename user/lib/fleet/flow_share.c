@@ -186,11 +186,12 @@ static int export_walk(const struct xs_dataplane *dp, int all,
 	struct xs_flow_export_stats stats = { 0 };
 	const struct xs_backend *backends;
 	struct xs_predict_cache *cache;
+	struct xs_flow_bucket *flows = xs_dataplane_flows(dp);
 	struct vip_cache vips;
 	int rc = 0;
 
-	if (!dp->flows)
-		return -ENODEV;
+	if (!flows)
+		return -errno;
 	cache = xs_predict_cache_new(dp);
 	if (!cache)
 		return errno ? -errno : -ENOMEM;
@@ -200,7 +201,7 @@ static int export_walk(const struct xs_dataplane *dp, int all,
 	}
 	backends = xs_predict_cache_backends(cache);
 	for (__u32 b = 0; b < buckets && !rc; b++) {
-		const struct xs_flow_bucket *bucket = &dp->flows[b];
+		const struct xs_flow_bucket *bucket = &flows[b];
 
 		for (int way = 0; way < XS_FLOW_WAYS && !rc; way++) {
 			struct xs_flow_share_record record;
@@ -534,8 +535,8 @@ int xs_flow_import(const struct xs_dataplane *dp,
 
 	if (!stats)
 		stats = &local;
-	if (!dp->flows)
-		return -ENODEV;
+	if (!xs_dataplane_flows(dp))
+		return -errno;
 	backends = calloc(total, sizeof(*backends));
 	if (!backends)
 		return -ENOMEM;
