@@ -18,6 +18,7 @@
 #include <endian.h>
 #include "user/lib/fleet/flow_share.h"
 #include "user/lib/flow_table.h"
+#include "user/lib/flow_usage.h"
 #include "user/lib/predict.h"
 #include "env.h"
 #include "tests.h"
@@ -255,6 +256,18 @@ static int changed_flows_follow_their_connections(const void *arg)
 				    imported.backend_down));
 	CHECK(imported.imported == sent.count && imported.records == sent.count,
 	      "not every record stored");
+	{
+		struct xs_flow_table_usage usage[XS_FLOW_TABLE_COUNT];
+
+		CHECK_OK(xs_flow_usage_read(&b.env.dp, usage));
+		printf("     host B's entry counts after the import: %llu confirmed, %llu pending (flow_imported %llu)\n",
+		       (unsigned long long)usage[XS_FLOW_TABLE_CONFIRMED].entries,
+		       (unsigned long long)usage[XS_FLOW_TABLE_PENDING].entries,
+		       (unsigned long long)env_counter(&b.env, XS_FLOW_IMPORTED));
+		CHECK(usage[XS_FLOW_TABLE_CONFIRMED].entries == sent.count &&
+			      !usage[XS_FLOW_TABLE_PENDING].entries,
+		      "the entry counts do not see the imported flows");
+	}
 	/* the same chunk again, and into the exporter itself: every flow is
 	 * there already, the local entry wins */
 	{
@@ -415,12 +428,12 @@ static int import_never_displaces_a_live_flow(const void *arg)
 	       (unsigned long long)full.imported,
 	       (unsigned long long)full.not_stored, intact,
 	       (unsigned long long)pending.imported,
-	       (unsigned long long)pending.evicted, intact_after,
+	       (unsigned long long)pending.pending_evicted, intact_after,
 	       stored_control ? "yes" : "no");
 	CHECK(full.imported == 0 && full.not_stored == 1 &&
 		      intact == XS_FLOW_WAYS,
 	      "a live flow was displaced");
-	CHECK(pending.imported == 1 && pending.evicted == 1 &&
+	CHECK(pending.imported == 1 && pending.pending_evicted == 1 &&
 		      intact_after == XS_FLOW_WAYS - 1 && stored_control,
 	      "the control did not store");
 	env_teardown(&h.env);
@@ -658,14 +671,15 @@ static int import_races_the_program(const void *arg)
 	}
 	race.stop = 1;
 	pthread_join(thread, NULL);
-	printf("     %d rounds of %d imports against %lu packets of %d other flows in %u buckets: imported %llu, exists %llu, not stored %llu, busy %llu, evicted %llu, closed replaced %llu; %d table walks (up to %d entries): %d entries not a pair that was written\n",
+	printf("     %d rounds of %d imports against %lu packets of %d other flows in %u buckets: imported %llu, exists %llu, not stored %llu, busy %llu, evicted %llu pending %llu confirmed, closed replaced %llu; %d table walks (up to %d entries): %d entries not a pair that was written\n",
 	       RACE_ROUNDS, RACE_FLOWS, race.packets, RACE_FLOWS,
 	       xs_flow_buckets(h.env.dp.config.max_flows),
 	       (unsigned long long)stats.imported,
 	       (unsigned long long)stats.exists,
 	       (unsigned long long)stats.not_stored,
 	       (unsigned long long)stats.busy,
-	       (unsigned long long)stats.evicted,
+	       (unsigned long long)stats.pending_evicted,
+	       (unsigned long long)stats.confirmed_evicted,
 	       (unsigned long long)stats.closed_replaced, checks, most, wrong);
 	CHECK(!wrong, "torn entries");
 	CHECK(stats.imported > 0 && race.packets > 0, "nothing raced");

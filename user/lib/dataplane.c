@@ -526,6 +526,30 @@ static int percpu_sum(int fd, __u32 key, __u64 *sum, size_t words)
 	return 0;
 }
 
+int xs_counter_add(struct xs_dataplane *dp, enum xs_counter counter,
+		   __u64 value)
+{
+	int cpus = libbpf_num_possible_cpus(), err = 0;
+	int fd = dp->map_fd[XS_MAP_ID_GLOBAL_STATS];
+	__u32 key = counter;
+	__u64 *values;
+
+	if (cpus < 0)
+		return cpus;
+	if (!value)
+		return 0;
+	values = calloc((size_t)cpus, sizeof(__u64));
+	if (!values)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, values))
+		err = -errno;
+	values[0] += value;
+	if (!err && bpf_map_update_elem(fd, &key, values, BPF_EXIST))
+		err = -errno;
+	free(values);
+	return err;
+}
+
 int xs_global_counters(const struct xs_dataplane *dp, __u64 *values)
 {
 	for (__u32 i = 0; i < XS_COUNTER_COUNT; i++) {

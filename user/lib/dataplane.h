@@ -124,6 +124,12 @@ int xs_override_lookup(const struct xs_dataplane *dp, __u32 vip_id,
 /* The LB's own MAC on an interface that l2dsr backends sit behind. */
 int xs_egress_write(struct xs_dataplane *dp, __u32 ifindex, const __u8 *mac);
 
+/* Adds to a global counter that only userspace writes (the program never
+ * does: flow_imported and its kin), on CPU 0's slot: a read, an add and a
+ * write of every CPU's value, so one writer at a time (the importer). */
+int xs_counter_add(struct xs_dataplane *dp, enum xs_counter counter,
+		   __u64 value);
+
 /* Sums a per-CPU counter map's entries over all CPUs. */
 int xs_global_counters(const struct xs_dataplane *dp, __u64 *values);
 int xs_pool_stats_read(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool,

@@ -522,12 +522,12 @@ static __u64 monotonic_ns(void)
 	return (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
 }
 
-int xs_flow_import(const struct xs_dataplane *dp,
+int xs_flow_import(struct xs_dataplane *dp,
 		   const struct xs_flow_share_record *records, __u32 count,
 		   struct xs_flow_import_stats *stats)
 {
 	__u32 total = dp->config.max_backends;
-	struct xs_flow_import_stats local = { 0 };
+	struct xs_flow_import_stats local = { 0 }, counted = { 0 };
 	struct backend_index index = { 0 };
 	struct xs_backend *backends;
 	struct vip_cache vips;
@@ -587,13 +587,16 @@ int xs_flow_import(const struct xs_dataplane *dp,
 			flow.syn_time_ns = monotonic_ns();
 		switch (insert_confirmed(dp, &key, &flow, &replaced)) {
 		case INSERTED:
-			stats->imported++;
+			counted.imported++;
+			/* as flow_table_insert() counts */
 			if (replaced == XS_FLOW_TAG_EMPTY)
 				break;
-			if (replaced & XS_FLOW_WAY_CLOSED)
-				stats->closed_replaced++;
+			if (!(replaced & XS_FLOW_WAY_CONFIRMED))
+				counted.pending_evicted++;
+			else if (replaced & XS_FLOW_WAY_CLOSED)
+				counted.closed_replaced++;
 			else
-				stats->evicted++;
+				counted.confirmed_evicted++;
 			break;
 		case EXISTS:
 			stats->exists++;
@@ -609,10 +612,24 @@ int xs_flow_import(const struct xs_dataplane *dp,
 	vip_cache_free(&vips);
 	free(index.ids);
 	free(backends);
-	return 0;
+	stats->imported += counted.imported;
+	stats->pending_evicted += counted.pending_evicted;
+	stats->confirmed_evicted += counted.confirmed_evicted;
+	stats->closed_replaced += counted.closed_replaced;
+	err = xs_counter_add(dp, XS_FLOW_IMPORTED, counted.imported);
+	if (!err)
+		err = xs_counter_add(dp, XS_FLOW_IMPORT_PENDING_EVICTED,
+				     counted.pending_evicted);
+	if (!err)
+		err = xs_counter_add(dp, XS_FLOW_IMPORT_CONFIRMED_EVICTED,
+				     counted.confirmed_evicted);
+	if (!err)
+		err = xs_counter_add(dp, XS_FLOW_IMPORT_CLOSED_REPLACED,
+				     counted.closed_replaced);
+	return err;
 }
 
-int xs_flow_import_chunk(const struct xs_dataplane *dp, const void *data,
+int xs_flow_import_chunk(struct xs_dataplane *dp, const void *data,
 			 size_t len, struct xs_flow_import_stats *stats)
 {
 	const struct xs_flow_share_record *records;

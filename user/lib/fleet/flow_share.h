@@ -125,10 +125,10 @@ struct xs_flow_import_stats {
 	__u64 exists;          /* the flow is here already: the local entry wins */
 	__u64 not_stored;      /* its bucket is full of live connections */
 	__u64 busy;            /* its bucket kept changing under us */
-	/* of the imported: the way of a pending flow or of a confirmed one
-	 * idle for XS_FLOW_IDLE_UNITS taken (the program's *_evicted), or of
-	 * a closed one (flow_closed_replaced) */
-	__u64 evicted;
+	/* of the imported, the ways they took, as the program counts its
+	 * own: a pending flow's, an idle confirmed one's, a closed one's */
+	__u64 pending_evicted;
+	__u64 confirmed_evicted;
 	__u64 closed_replaced;
 	/* refused records: */
 	__u64 unknown_vip;     /* no VIP here for the flow key */
@@ -159,14 +159,17 @@ int xs_flow_share_chunk_parse(const void *data, size_t len,
  * protocol, so it is safe against the program running on every other CPU.
  * The records must have passed xs_flow_share_chunk_parse (or be made by
  * an export). 0 or -errno (the backends could not be read); stats are
- * added to, not reset.
+ * added to, not reset. The global counters flow_imported and
+ * flow_import_{pending,confirmed}_evicted, flow_import_closed_replaced say
+ * the same, so the table's entry counts (flow_usage.h) stay right: one
+ * importer at a time (xs_counter_add).
  */
-int xs_flow_import(const struct xs_dataplane *dp,
+int xs_flow_import(struct xs_dataplane *dp,
 		   const struct xs_flow_share_record *records, __u32 count,
 		   struct xs_flow_import_stats *stats);
 
 /* xs_flow_share_chunk_parse, then xs_flow_import of what it returned. */
-int xs_flow_import_chunk(const struct xs_dataplane *dp, const void *data,
+int xs_flow_import_chunk(struct xs_dataplane *dp, const void *data,
 			 size_t len, struct xs_flow_import_stats *stats);
 
 #endif
