@@ -98,7 +98,7 @@ $(FLOOD_BIN): $(FLOOD_OBJS)
 # run of each is part of make check)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
 	       $(shell pkg-config --cflags yaml-0.1 2>/dev/null)
-FUZZ_TARGETS := config arguments control state audit packets
+FUZZ_TARGETS := config arguments control state audit packets flow_share
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 60
 fuzz_sources_config := user/lib/config.c user/lib/parse.c user/lib/rollout.c user/lib/safe_open.c
@@ -106,6 +106,7 @@ fuzz_sources_arguments := user/lib/parse.c
 fuzz_sources_control := user/splitd/request.c
 fuzz_sources_state := user/lib/state.c user/lib/fault.c user/lib/clock.c user/lib/parse.c user/lib/atomic_file.c user/lib/safe_open.c
 fuzz_sources_audit := user/lib/audit_read.c
+fuzz_sources_flow_share := user/lib/fleet/flow_share_format.c
 fuzz_libs_audit := $(shell pkg-config --libs json-c 2>/dev/null)
 fuzz_flags_audit := $(shell pkg-config --cflags json-c 2>/dev/null)
 # the packet fuzzer runs the real program: the library, the test environment
@@ -115,7 +116,7 @@ fuzz_flags_packets := -I$(BUILD) $(shell pkg-config --cflags $(PKGS) 2>/dev/null
 fuzz_libs_packets := $(LDLIBS)
 $(BUILD)/fuzz/fuzz_packets: $(SKELS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HEADERS) $(wildcard user/lib/*.c user/splitd/request.c)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HEADERS) $(wildcard user/lib/*.c user/lib/*/*.c user/splitd/request.c)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  FUZZ     $@")
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(fuzz_flags_$*) $< $(fuzz_sources_$*) \
