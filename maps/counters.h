@@ -64,6 +64,7 @@
 	 * program: confirmed flows shared by another LB host, and the     \
 	 * ways they took, as the program counts its own */                \
 	X(FLOW_IMPORTED, "flow_imported")                                     \
+	X(FLOW_IMPORTED_PENDING, "flow_imported_pending")                     \
 	X(FLOW_IMPORT_PENDING_EVICTED, "flow_import_pending_evicted")         \
 	X(FLOW_IMPORT_CONFIRMED_EVICTED, "flow_import_confirmed_evicted")     \
 	X(FLOW_IMPORT_CLOSED_REPLACED, "flow_import_closed_replaced")         \

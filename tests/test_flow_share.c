@@ -221,7 +221,8 @@ static int changed_flows_follow_their_connections(const void *arg)
 		mismatched += moved != !!r;
 		if (r && (r->backend[0] != address_of(&a, started[i]) ||
 			  r->pool != a.pool_of[started[i]] ||
-			  r->state != XS_FLOW_ESTABLISHED))
+			  r->state != XS_FLOW_ESTABLISHED ||
+			  !(r->flags & XS_FLOW_SHARE_CONFIRMED)))
 			mispredicted_record++;
 	}
 	printf("     export before the step: %u records (%llu flows walked); after: %u records, recount %d, %d disagree, %d records wrong; export of all: %u records\n",
@@ -313,6 +314,78 @@ static int changed_flows_follow_their_connections(const void *arg)
 	return failed ? -1 : 0;
 }
 
+/* A handshake under way across the step (SYN seen on A, no ACK yet) is
+ * exported unconfirmed and imported pending, with its SYN's sequence
+ * number: on B a retransmission of that SYN stays where the SYN went, the
+ * ACK goes there too and confirms it, so a flood of first packets on one
+ * host never becomes confirmed entries on the others. */
+#define HANDSHAKES 400
+
+static int handshake_under_way_is_imported_pending(const void *arg)
+{
+	static __u32 started[HANDSHAKES];
+	struct collected sent = { 0 };
+	struct xs_flow_import_stats imported = { 0 };
+	static struct host a, b;
+	struct flow_source flows;
+	int flagged = 0, pending_on_b = 0, astray = 0, confirmed_after = 0;
+
+	(void)arg;
+	CHECK_OK(host_make(&a, NULL, 0));
+	CHECK_OK(host_make(&b, NULL, 1));
+	CHECK_OK(host_weights(&a, 500));
+	flow_source_init(&flows, 4, 71);
+	for (int i = 0; i < HANDSHAKES; i++, flow_source_next(&flows))
+		CHECK((started[i] = send_flow_packet(&a.env, &flows, VIP, 80,
+						     SYN)),
+		      "SYN %d", i);
+	CHECK_OK(host_weights(&a, 2500));
+	CHECK_OK(host_weights(&b, 2500));
+	CHECK_OK(xs_flow_export_changed(&a.env.dp, collect, &sent, NULL));
+	for (__u32 i = 0; i < sent.count; i++)
+		flagged += !!(sent.records[i].flags & XS_FLOW_SHARE_CONFIRMED) ||
+			   sent.records[i].state != XS_FLOW_SYN_SEEN ||
+			   !sent.records[i].initial_sequence;
+	CHECK_OK(import_all(&b, &sent, &imported));
+	flow_source_init(&flows, 4, 71);
+	for (int i = 0; i < HANDSHAKES; i++, flow_source_next(&flows)) {
+		struct xs_flow_key key;
+		struct xs_flow flow;
+		__u8 kind = 0;
+		__u32 on_b;
+
+		if (!find_record(&sent, &flows))
+			continue;
+		key_of(&flows, &key);
+		pending_on_b += !xs_flow_find(&b.env.dp, &key, &flow, &kind) &&
+				!(kind & XS_FLOW_WAY_CONFIRMED);
+		/* the SYN again (same ISN: send_flow_packet's), then the ACK */
+		on_b = send_flow_packet(&b.env, &flows, VIP, 80, SYN);
+		astray += address_of(&b, on_b) != address_of(&a, started[i]);
+		on_b = send_flow_packet(&b.env, &flows, VIP, 80, ACK);
+		astray += address_of(&b, on_b) != address_of(&a, started[i]);
+		confirmed_after += !xs_flow_find(&b.env.dp, &key, &flow, &kind) &&
+				   (kind & XS_FLOW_WAY_CONFIRMED);
+	}
+	printf("     %u handshakes under way exported (%d not marked pending with their SYN); B imported %llu, %llu pending; on B: %d found pending, %d packets (SYN again, ACK) not where the SYN went, %d confirmed by the ACK\n",
+	       sent.count, flagged, (unsigned long long)imported.imported,
+	       (unsigned long long)imported.imported_pending, pending_on_b,
+	       astray, confirmed_after);
+	CHECK(sent.count > HANDSHAKES / 10 && !flagged, "the export");
+	CHECK(imported.imported == sent.count &&
+		      imported.imported_pending == sent.count &&
+		      pending_on_b == (int)sent.count,
+	      "not imported pending");
+	CHECK(!astray && confirmed_after == (int)sent.count,
+	      "the handshake did not complete where it started");
+	CHECK(env_counter(&b.env, XS_FLOW_RECHOSEN_NEW_SYN) == 0,
+	      "a retransmitted SYN was taken for a new connection");
+	free(sent.records);
+	env_teardown(&a.env);
+	env_teardown(&b.env);
+	return 0;
+}
+
 /* n flow sources (kept) whose keys fall in the bucket of the first. */
 static int same_bucket(struct host *h, __u64 seed, struct flow_source *out,
 		       int n)
@@ -353,6 +426,7 @@ static void record_for(const struct flow_source *s,
 	r->backend_family = XS_FAMILY_IPV4;
 	r->pool = XS_POOL_CANARY;
 	r->state = XS_FLOW_ESTABLISHED;
+	r->flags = XS_FLOW_SHARE_CONFIRMED;
 }
 
 static int import_one(struct host *h, const struct xs_flow_share_record *r,
@@ -514,7 +588,7 @@ static int import_refuses_what_it_cannot_place(const void *arg)
 	REFUSED(-EINVAL, chunk[16 + 57] = XS_POOL_COUNT);     /* pool */
 	REFUSED(-EINVAL, chunk[16 + 58] = XS_FLOW_CLOSED);    /* state */
 	REFUSED(-EINVAL, chunk[16 + 36] = IPPROTO_ICMP);      /* protocol */
-	REFUSED(-EINVAL, chunk[16 + 59] = 1);                 /* padding */
+	REFUSED(-EINVAL, chunk[16 + 59] = 2);                 /* unknown flag */
 	REFUSED(-EINVAL, chunk[16 + 4] = 1);                  /* IPv4 word 1 */
 	REFUSED(-EINVAL, length = 8);                         /* no header */
 #undef REFUSED
@@ -793,6 +867,8 @@ const struct test_case *flow_share_tests(size_t *count)
 	static const struct test_case cases[] = {
 		{ "flow share: the changed flows are exported, imported, and follow their connections to another host",
 		  changed_flows_follow_their_connections, NULL },
+		{ "flow share: a handshake under way is imported pending and completes where it started",
+		  handshake_under_way_is_imported_pending, NULL },
 		{ "flow share: an import never displaces a live confirmed flow",
 		  import_never_displaces_a_live_flow, NULL },
 		{ "flow share: unknown VIPs and backends and bad chunks are refused, the table unchanged",

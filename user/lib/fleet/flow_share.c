@@ -124,11 +124,13 @@ static int keeps_flows(const struct xs_backend *backend)
 	       backend->state == XS_BACKEND_DRAINING;
 }
 
-static void record_of(const struct xs_flow_slot *slot,
+static void record_of(const struct xs_flow_slot *slot, __u32 word,
 		      const struct xs_backend *backend,
 		      struct xs_flow_share_record *r)
 {
 	memset(r, 0, sizeof(*r));
+	if (word & XS_FLOW_WAY_CONFIRMED)
+		r->flags |= XS_FLOW_SHARE_CONFIRMED;
 	memcpy(r->client, slot->key.client, sizeof(r->client));
 	memcpy(r->vip, slot->key.vip, sizeof(r->vip));
 	r->client_port = slot->key.client_port;
@@ -245,7 +247,7 @@ static int export_walk(const struct xs_dataplane *dp, int all,
 			}
 			if (prediction.backend_id == id)
 				stats.unchanged++;
-			record_of(&slot, backend, &record);
+			record_of(&slot, word, backend, &record);
 			rc = emit(&record, ctx);
 			if (!rc)
 				stats.exported++;
@@ -370,15 +372,15 @@ static int other_way_with(const struct xs_flow_bucket *bucket,
 	return -1;
 }
 
-static enum insert_result insert_confirmed(const struct xs_dataplane *dp,
-					   const struct xs_flow_key *key,
-					   const struct xs_flow *flow,
-					   __u32 *replaced)
+static enum insert_result insert_flow(const struct xs_dataplane *dp,
+				      const struct xs_flow_key *key,
+				      const struct xs_flow *flow, __u32 kind,
+				      __u32 *replaced)
 {
 	__u32 tag, word, mine;
 	struct xs_flow_bucket *bucket = xs_flow_bucket_of(dp, key, &tag);
 
-	mine = tag | XS_FLOW_WAY_CONFIRMED;
+	mine = tag | kind;
 	for (int tries = 0; tries < TRIES; tries++) {
 		__u16 now = xs_flow_time_now();
 		int way;
@@ -490,9 +492,14 @@ int xs_flow_import(struct xs_dataplane *dp,
 		 * (bpf_ktime_get_ns is CLOCK_MONOTONIC) */
 		if (r.state == XS_FLOW_SYN_SEEN)
 			flow.syn_time_ns = monotonic_ns();
-		switch (insert_confirmed(dp, &key, &flow, &replaced)) {
+		switch (insert_flow(dp, &key, &flow,
+				    r.flags & XS_FLOW_SHARE_CONFIRMED ?
+					    XS_FLOW_WAY_CONFIRMED : 0,
+				    &replaced)) {
 		case INSERTED:
 			counted.imported++;
+			counted.imported_pending +=
+				!(r.flags & XS_FLOW_SHARE_CONFIRMED);
 			/* as flow_table_insert() counts */
 			if (replaced == XS_FLOW_TAG_EMPTY)
 				break;
@@ -518,10 +525,15 @@ int xs_flow_import(struct xs_dataplane *dp,
 	free(index.ids);
 	free(backends);
 	stats->imported += counted.imported;
+	stats->imported_pending += counted.imported_pending;
 	stats->pending_evicted += counted.pending_evicted;
 	stats->confirmed_evicted += counted.confirmed_evicted;
 	stats->closed_replaced += counted.closed_replaced;
-	err = xs_counter_add(dp, XS_FLOW_IMPORTED, counted.imported);
+	err = xs_counter_add(dp, XS_FLOW_IMPORTED,
+			     counted.imported - counted.imported_pending);
+	if (!err)
+		err = xs_counter_add(dp, XS_FLOW_IMPORTED_PENDING,
+				     counted.imported_pending);
 	if (!err)
 		err = xs_counter_add(dp, XS_FLOW_IMPORT_PENDING_EVICTED,
 				     counted.pending_evicted);

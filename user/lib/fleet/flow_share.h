@@ -11,7 +11,8 @@
  * change of decision inputs, it walks its own table and exports every
  * stored flow whose backend differs from what a new packet of the flow
  * would get now (xs_flow_export_changed); the other hosts import those
- * records as confirmed flows (xs_flow_import). Every other flow needs
+ * records as confirmed flows, or pending ones if they were pending there
+ * (xs_flow_import). Every other flow needs
  * nothing: a host without its entry decides it as its own host did.
  *
  * An export is a snapshot, not a delta: it holds every flow that differs
@@ -67,11 +68,19 @@ struct xs_flow_share_record {
 	__u8 backend_family; /* enum xs_family */
 	__u8 pool;           /* enum xs_pool */
 	__u8 state;          /* enum xs_flow_state, never CLOSED */
-	__u8 reserved0;      /* zero */
+	__u8 flags;          /* XS_FLOW_SHARE_*, other bits zero */
 	/* the SYN's sequence number as on the wire (state SYN_SEEN): a
 	 * retransmission of that SYN stays, another SYN is a new connection */
 	__be32 initial_sequence;
 };
+
+/* flags: the flow was confirmed where it was exported (its client's second
+ * packet seen). Without it the flow is imported pending, as the program
+ * stores a flow it has seen once: a flood of forged first packets on one
+ * host, exported across a change, must not arrive elsewhere as confirmed
+ * entries that no flood could displace. Its client's next packet confirms
+ * it wherever ECMP takes it. */
+#define XS_FLOW_SHARE_CONFIRMED 0x01
 
 _Static_assert(sizeof(struct xs_flow_share_header) == 16, "header size");
 _Static_assert(sizeof(struct xs_flow_share_record) == 64, "record size");
@@ -121,7 +130,8 @@ long xs_flow_share_chunk_write(const struct xs_flow_share_record *records,
 struct xs_flow_import_stats {
 	__u64 chunks_refused;  /* xs_flow_share_chunk_parse said no */
 	__u64 records;         /* records offered to xs_flow_import */
-	__u64 imported;        /* inserted as confirmed flows */
+	__u64 imported;        /* inserted (confirmed, or pending as sent) */
+	__u64 imported_pending; /* of them, pending (not confirmed where sent) */
 	__u64 exists;          /* the flow is here already: the local entry wins */
 	__u64 not_stored;      /* its bucket is full of live connections */
 	__u64 busy;            /* its bucket kept changing under us */
@@ -149,7 +159,8 @@ int xs_flow_share_chunk_parse(const void *data, size_t len,
 			      __u32 *count, struct xs_flow_import_stats *stats);
 
 /*
- * Stores each record as a confirmed flow of this host, last seen now,
+ * Stores each record as a flow of this host, last seen now, confirmed
+ * (pending if the record says it was not confirmed where it was sent),
  * unless it is refused (its VIP or its backend, by address in the VIP's
  * pool, is not here; counted) or the flow is already here (the local entry
  * wins; counted). A way is taken by the program's replacement rule (empty,
@@ -159,7 +170,8 @@ int xs_flow_share_chunk_parse(const void *data, size_t len,
  * protocol, so it is safe against the program running on every other CPU.
  * The records must have passed xs_flow_share_chunk_parse (or be made by
  * an export). 0 or -errno (the backends could not be read); stats are
- * added to, not reset. The global counters flow_imported and
+ * added to, not reset. The global counters flow_imported,
+ * flow_imported_pending and
  * flow_import_{pending,confirmed}_evicted, flow_import_closed_replaced say
  * the same, so the table's entry counts (flow_usage.h) stay right: one
  * importer at a time (xs_counter_add).

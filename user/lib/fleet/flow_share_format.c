@@ -51,7 +51,7 @@ static int record_is_well_formed(const struct xs_flow_share_record *r)
 	    !address_fits(r->family, r->vip) ||
 	    !address_fits(r->backend_family, r->backend))
 		return 0;
-	if (r->pool >= XS_POOL_COUNT || r->reserved0 ||
+	if (r->pool >= XS_POOL_COUNT || (r->flags & ~XS_FLOW_SHARE_CONFIRMED) ||
 	    be16toh(r->vlan_id) > XS_VLAN_ID_MASK)
 		return 0;
 	if (r->protocol == IPPROTO_UDP)
