@@ -80,13 +80,15 @@ ANNOUNCE_OBJS := $(BUILD)/tests/tools/announce.o
 # Other builds of xdp_split for the upgrade tests: a rebuild over the same
 # maps; one whose global_stats has one more counter and one whose flow entry
 # has two members swapped (other layouts); one whose flow entry claims a
-# reserved field (the same layout)
-UPGRADE_BUILDS := rebuild layout swapped claimed
+# reserved field (the same layout); one whose flow table is not mmapable,
+# as the release before flow sharing made it (its pins are refused)
+UPGRADE_BUILDS := rebuild layout swapped claimed unmapped
 UPGRADE_OBJS := $(patsubst %,$(BUILD)/upgrade/xdp_split_%.bpf.o,$(UPGRADE_BUILDS))
 upgrade_flags_rebuild := -DXS_BUILD_TAG=2
 upgrade_flags_layout := -DXS_BUILD_TAG=3 -DXS_TEST_EXTRA_COUNTERS=1
 upgrade_flags_swapped := -DXS_BUILD_TAG=4 -DXS_TEST_FLOW_VALUE=1
 upgrade_flags_claimed := -DXS_BUILD_TAG=5 -DXS_TEST_FLOW_VALUE=2
+upgrade_flags_unmapped := -DXS_BUILD_TAG=6 -DXS_TEST_FLOWS_UNMAPPED=1
 
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN) \
      $(DECIDE_BIN) $(ANNOUNCE_BIN) $(UPGRADE_OBJS)
@@ -113,7 +115,7 @@ $(ANNOUNCE_BIN): $(ANNOUNCE_OBJS) $(LIB)
 # run of each is part of make check)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
 	       $(shell pkg-config --cflags yaml-0.1 2>/dev/null)
-FUZZ_TARGETS := config arguments control state audit packets etcd
+FUZZ_TARGETS := config arguments control state audit packets etcd flow_share
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 60
 fuzz_sources_config := user/lib/config.c user/lib/parse.c user/lib/rollout.c user/lib/safe_open.c
@@ -121,6 +123,7 @@ fuzz_sources_arguments := user/lib/parse.c
 fuzz_sources_control := user/splitd/request.c
 fuzz_sources_state := user/lib/state.c user/lib/fault.c user/lib/clock.c user/lib/parse.c user/lib/atomic_file.c user/lib/safe_open.c
 fuzz_sources_audit := user/lib/audit_read.c
+fuzz_sources_flow_share := user/lib/fleet/flow_share_format.c
 fuzz_libs_audit := $(shell pkg-config --libs json-c 2>/dev/null)
 fuzz_flags_audit := $(shell pkg-config --cflags json-c 2>/dev/null)
 # the etcd client's parsers: the fuzz file includes etcd.c itself
@@ -159,6 +162,9 @@ SWITCH_BIN := $(BUILD)/xdpsplit-switch
 SWITCH_OBJS := $(BUILD)/bench/switch.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 ROLLBACK_BIN := $(BUILD)/xdpsplit-rollback
 ROLLBACK_OBJS := $(BUILD)/bench/rollback.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+# flow sharing's export and import over a full default-size table
+FLOWSHARE_BIN := $(BUILD)/xdpsplit-flowshare
+FLOWSHARE_OBJS := $(BUILD)/bench/flowshare.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o $(BUILD)/tests/traffic.o
 SCALE_BIN := $(BUILD)/xdpsplit-scale
 SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
 
@@ -192,6 +198,10 @@ $(SCALE_BIN): $(SCALE_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+$(FLOWSHARE_BIN): $(FLOWSHARE_OBJS) $(LIB)
+	$(if $(Q),@echo "  LINK     $@")
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
 $(SWITCH_BIN): $(SWITCH_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
@@ -200,7 +210,7 @@ $(ROLLBACK_BIN): $(ROLLBACK_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-bench: all $(BENCH_BIN) $(LIVE_BIN) $(CORES_BIN) $(FORWARDER_BIN) $(SCALE_BIN) $(SWITCH_BIN) $(ROLLBACK_BIN)
+bench: all $(BENCH_BIN) $(LIVE_BIN) $(CORES_BIN) $(FORWARDER_BIN) $(SCALE_BIN) $(FLOWSHARE_BIN) $(SWITCH_BIN) $(ROLLBACK_BIN)
 	$(Q)scripts/bench.sh $(BUILD)
 
 # One line of make bench on its own: idle splitd's CPU with probes on

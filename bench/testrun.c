@@ -8,6 +8,8 @@
  * connection class's figure is the mean of its SYNs' and its ACKs' (half a
  * connection): the median of the two mixed would be one or the other.
  * Writes a table (markdown) to stdout and the figures to argv[1] (TSV).
+ * A second argument runs only the classes whose name contains it (one
+ * class measured before and after a change, without the whole run).
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -111,12 +113,14 @@ int main(int argc, char **argv)
 {
 	struct xs_load_options defaults = { 0 };
 	struct floors *floors;
+	const char *filter;
 	FILE *tsv;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s FIGURES.tsv\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s FIGURES.tsv [CLASS]\n", argv[0]);
 		return 2;
 	}
+	filter = argc == 3 ? argv[2] : "";
 	if (bench_setup(&env, &defaults))
 		return 1;
 	floors = floors__open_and_load();
@@ -133,7 +137,8 @@ int main(int argc, char **argv)
 	for (int round = 0; round < ROUNDS; round++)
 		for (size_t c = 0; c < CLASSES; c++)
 			for (int p = 0; p < PROGRAMS; p++)
-				if (measure(c, p, round)) {
+				if (strstr(classes[c].name, filter) &&
+				    measure(c, p, round)) {
 					fprintf(stderr, "test run failed\n");
 					return 1;
 				}
@@ -144,6 +149,9 @@ int main(int argc, char **argv)
 	printf("| --- | --- | --- | --- | --- | --- |\n");
 	for (size_t c = 0; c < CLASSES; c++) {
 		double null = bench_median(median_ns[c][NULL_PROGRAM]);
+
+		if (!strstr(classes[c].name, filter))
+			continue;
 		double cost[PROGRAMS];
 
 		printf("| %s |", classes[c].name);
@@ -172,8 +180,12 @@ int main(int argc, char **argv)
 				cost[SPLIT], classes[c].floor ? cost[STATEFUL] : NAN,
 				cost[STATELESS]);
 	}
-	printf("\nnull program: %.0f ns median (subtracted above)\n",
-	       bench_median(median_ns[0][NULL_PROGRAM]));
+	for (size_t c = 0; c < CLASSES; c++)
+		if (strstr(classes[c].name, filter)) {
+			printf("\nnull program: %.0f ns median (subtracted above)\n",
+			       bench_median(median_ns[c][NULL_PROGRAM]));
+			break;
+		}
 	if (tsv)
 		fclose(tsv);
 	floors__destroy(floors);

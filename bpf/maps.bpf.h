@@ -135,15 +135,32 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backends SEC(".maps");
 
+/* A test build with the flow table of the release before it was
+ * mmapable: pins of that release, which this one must refuse with advice */
+#ifndef XS_TEST_FLOWS_UNMAPPED
+#define XS_TEST_FLOWS_UNMAPPED 0
+#endif
+#if XS_TEST_FLOWS_UNMAPPED
+#define XS_FLOWS_MAP_FLAGS 0
+#else
+#define XS_FLOWS_MAP_FLAGS BPF_F_MMAPABLE
+#endif
+
 /* bucket -> XS_FLOW_WAYS flows, each a 5-tuple and its chosen backend
  * (maps/contract.h says how a way is found, taken and replaced). An array:
  * a lookup is one bucket read without a lock, and a connection costs no
  * allocation and no LRU list, whose common lock every new flow of every
- * CPU would take. Preallocated, so a flood cannot fail an allocation. */
+ * CPU would take. Preallocated, so a flood cannot fail an allocation.
+ * Mmapable, so userspace reads the whole table without copying it through
+ * system calls and writes ways with the program's own protocol (a
+ * compare-and-swap of the tag word, the slot, an exchange of the tag):
+ * flows shared between LB hosts are imported so. The program's accesses
+ * are the same loads and stores into the same kind of array. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XS_DEFAULT_MAX_FLOWS * XS_FLOW_WAYS_PER_FLOW /
 				    XS_FLOW_WAYS);
+	__uint(map_flags, XS_FLOWS_MAP_FLAGS);
 	__type(key, __u32);
 	__type(value, XS_FLOW_BUCKET);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

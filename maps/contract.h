@@ -211,6 +211,11 @@ struct xs_flow {
  * flow confirmed a moment before a new flow would have replaced it) fails
  * the swap and is left alone; a reader that sees the tag change across its
  * read treats the way as absent. Two CPUs never write one way at once.
+ *
+ * The array is mmapable, and userspace follows the same protocol with the
+ * same atomics on the mapping (user/lib/flow_table.h): flows shared by
+ * another LB host are imported so (user/lib/fleet/flow_share.h), as
+ * confirmed ways, while the program runs on every CPU.
  */
 #define XS_FLOW_WAYS 8
 #define XS_FLOW_WAYS_PER_FLOW 2

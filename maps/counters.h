@@ -60,7 +60,15 @@
 	X(FLOW_CONFIRMED_EVICTED, "flow_confirmed_evicted")                   \
 	X(FLOW_CLOSED_REPLACED, "flow_closed_replaced")                       \
 	X(FLOW_MIDSTREAM_PICKUP, "flow_midstream_pickup")                     \
-	X(BACKEND_NOT_UP_IN_TABLE, "backend_not_up_in_table")
+	X(BACKEND_NOT_UP_IN_TABLE, "backend_not_up_in_table")                 \
+	/* written by userspace alone (xs_flow_import), never by the      \
+	 * program: flows shared by another LB host, and the ways they     \
+	 * took, as the program counts its own (after the program's) */    \
+	X(FLOW_IMPORTED, "flow_imported")                                     \
+	X(FLOW_IMPORTED_PENDING, "flow_imported_pending")                     \
+	X(FLOW_IMPORT_PENDING_EVICTED, "flow_import_pending_evicted")         \
+	X(FLOW_IMPORT_CONFIRMED_EVICTED, "flow_import_confirmed_evicted")     \
+	X(FLOW_IMPORT_CLOSED_REPLACED, "flow_import_closed_replaced")
 
 #define XS_COUNTER_ENUM(name, text) XS_##name,
 enum xs_counter {

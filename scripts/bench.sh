@@ -21,6 +21,7 @@ echo "two cores against one on live frames (under a minute) ..." >&2
 "$build/xdpsplit-cores" > "$work/cores.md"
 echo "control plane and scale ..." >&2
 "$build/xdpsplit-scale" > "$work/scale.md"
+"$build/xdpsplit-flowshare" >> "$work/scale.md"
 echo "switch command to first packet, 100 times ..." >&2
 "$build/xdpsplit-switch" "$build/splitctl" >> "$work/scale.md"
 echo "rollback reaction, 20 breaches at 1 s and at 100 ms (about a minute) ..." >&2

@@ -181,7 +181,12 @@ int env_clear_flows(struct test_env *env)
 					  XS_FLOW_PENDING_EVICTED,
 					  XS_FLOW_CONFIRMED,
 					  XS_FLOW_CONFIRMED_EVICTED,
-					  XS_FLOW_CLOSED_REPLACED };
+					  XS_FLOW_CLOSED_REPLACED,
+					  XS_FLOW_IMPORTED,
+					  XS_FLOW_IMPORTED_PENDING,
+					  XS_FLOW_IMPORT_PENDING_EVICTED,
+					  XS_FLOW_IMPORT_CONFIRMED_EVICTED,
+					  XS_FLOW_IMPORT_CLOSED_REPLACED };
 	int cpus = libbpf_num_possible_cpus();
 	__u64 zeros[cpus > 0 ? cpus : 1];
 	int err = xs_flow_table_clear(&env->dp);

@@ -117,6 +117,7 @@ static int other_builds_over_the_pins(const void *arg)
 		{ "claimed", 0 },             /* a reserved field named */
 		{ "layout", XS_ERR_LAYOUT },  /* global_stats grew */
 		{ "swapped", XS_ERR_LAYOUT }, /* flow entry members swapped */
+		{ "unmapped", XS_ERR_LAYOUT }, /* flow table not mmapable */
 	};
 	const char *build_dir = getenv("XDPSPLIT_BUILD");
 	struct xs_load_options options = { 0 };
@@ -174,6 +175,71 @@ static int other_builds_over_the_pins(const void *arg)
 	if (fd >= 0)
 		close(fd);
 	env_teardown(&env);
+	return failed ? -1 : 0;
+}
+
+/* Pins of the release before flow sharing (a flow table that is not
+ * mmapable) under this build: refused as another layout, with a message
+ * that names the flow table and what to do, and the pins left as they
+ * are. The other build is the Makefile's "unmapped" test object. */
+static int pins_of_the_unmapped_release(const void *arg)
+{
+	const char *build_dir = getenv("XDPSPLIT_BUILD");
+	struct xs_load_options options = { .max_flows = 4096 };
+	struct bpf_map_info before = { 0 }, after = { 0 };
+	__u32 length = sizeof(before);
+	struct xs_loaded old, new;
+	struct xs_dataplane dp;
+	char object[PATH_MAX], pin_dir[128], path[PATH_MAX];
+	int err, fd, failed = 0;
+
+	(void)arg;
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/xdpsplit-test-%d-unmapped",
+		 getpid());
+	snprintf(object, sizeof(object), "%s/upgrade/xdp_split_unmapped.bpf.o",
+		 build_dir ? build_dir : "build");
+	xs_unpin(pin_dir);
+	options.pin_dir = pin_dir;
+	options.object_path = object;
+	CHECK_OK(xs_load(&options, &old));
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, XS_MAP_FLOWS);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &before, &length) ||
+	    (before.map_flags & BPF_F_MMAPABLE))
+		failed = 1;
+	if (fd >= 0)
+		close(fd);
+	/* this build over them: refused before anything is loaded */
+	options.object_path = NULL;
+	err = xs_load(&options, &new);
+	if (err != XS_ERR_LAYOUT) {
+		fprintf(stderr, "    this build over the unmapped pins: %d, expected %d\n",
+			err, XS_ERR_LAYOUT);
+		failed = 1;
+	}
+	if (!err)
+		xs_unload(&new);
+	/* the library refuses them too, naming the table and the way on */
+	err = xs_dataplane_open(&dp, pin_dir);
+	printf("     %s\n", dp.error);
+	if (err != XS_ERR_LAYOUT || !strstr(dp.error, "'flows'") ||
+	    !strstr(dp.error, "not mmapable") || !strstr(dp.error, "detach")) {
+		fprintf(stderr, "    xs_dataplane_open: %d '%s'\n", err, dp.error);
+		failed = 1;
+	}
+	if (!err)
+		xs_dataplane_close(&dp);
+	fd = bpf_obj_get(path);
+	length = sizeof(after);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &after, &length) ||
+	    after.id != before.id) {
+		fprintf(stderr, "    the pinned flow table changed\n");
+		failed = 1;
+	}
+	if (fd >= 0)
+		close(fd);
+	xs_unload(&old);
+	xs_unpin(pin_dir);
 	return failed ? -1 : 0;
 }
 
@@ -349,6 +415,8 @@ const struct test_case *load_tests(size_t *count)
 		  reload_keeps_pinned_state, NULL },
 		{ "load: never pins at the bpffs root or without a directory",
 		  never_pins_at_the_root, NULL },
+		{ "load: pins of the release before the mmapable flow table are refused as another layout",
+		  pins_of_the_unmapped_release, NULL },
 		{ "load: other builds over the pins: same layout reuses them, another is refused",
 		  other_builds_over_the_pins, NULL },
 		{ "attach: native XDP on a veth through libxdp",

@@ -183,3 +183,39 @@ def other_layout_attach_and_generic_upgrade(lab):
     finally:
         lab.splitctl("detach", "up0")
         subprocess.run(["ip", "-n", lab.ns("lb"), "link", "del", "up0"], check=False)
+
+
+UNMAPPED = os.path.join(BUILD, "upgrade/xdp_split_unmapped.bpf.o")
+
+
+def xdp_program_on(lab, device):
+    links = json.loads(subprocess.run(["ip", "-j", "-n", lab.ns("lb"), "link", "show", device],
+                                      capture_output=True, text=True, check=True).stdout)
+    xdp = links[0].get("xdp", {})
+    return xdp.get("prog", {}).get("id") or xdp.get("attached", [{}])[0].get("prog", {}).get("id")
+
+
+@test
+def upgrade_from_unmapped_flow_table_refused(lab):
+    """upgrade: pins of the release before the mmapable flow table are refused, naming the table and the way on; the old program still attached"""
+    check(os.path.exists(UNMAPPED), "the test build is missing: run make")
+    pin_dir = lab.pin_dir + "-unmapped"
+    subprocess.run(["ip", "-n", lab.ns("lb"), "link", "add", "up0", "type", "veth", "peer",
+                    "name", "up1"], check=True)
+    try:
+        for device in ("up0", "up1"):
+            subprocess.run(["ip", "-n", lab.ns("lb"), "link", "set", device, "up"], check=True)
+        attached = lab.splitctl("--pin-dir", pin_dir, "attach", "up0", "object", UNMAPPED)
+        check(attached.returncode == 0, "attach of the earlier build: " + attached.stderr)
+        before = xdp_program_on(lab, "up0")
+        refused = lab.splitctl("--pin-dir", pin_dir, "upgrade", "up0")
+        after = xdp_program_on(lab, "up0")
+        print("     %s" % refused.stderr.strip().splitlines()[-1][:200])
+        check(refused.returncode == 1 and "'flows'" in refused.stderr and
+              "not mmapable" in refused.stderr and "nothing was detached" in refused.stderr,
+              "upgrade over the unmapped table: %d %s" % (refused.returncode, refused.stderr))
+        check(before and after == before, "program %s before, %s after" % (before, after))
+    finally:
+        lab.splitctl("--pin-dir", pin_dir, "detach", "up0")
+        subprocess.run(["ip", "-n", lab.ns("lb"), "link", "del", "up0"], check=False)
+        subprocess.run(["rm", "-rf", pin_dir], check=False)

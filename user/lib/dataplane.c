@@ -48,6 +48,38 @@ static void *map_mmap(int fd, __u32 entries, size_t *length)
 	return area == MAP_FAILED ? NULL : area;
 }
 
+/* The flow table's buckets as the program sees them: an mmapable array's
+ * elements lie every round_up(value_size, 8) bytes from the start of the
+ * mapping, and a bucket's size is a multiple of 8 (so of its words). */
+_Static_assert(sizeof(struct xs_flow_bucket) % 8 == 0,
+	       "flow buckets are laid out back to back");
+
+struct xs_flow_bucket *xs_dataplane_flows(const struct xs_dataplane *dp)
+{
+	struct xs_dataplane *mutable = (struct xs_dataplane *)dp;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t bytes = (size_t)xs_flow_buckets(dp->config.max_flows) *
+		       sizeof(struct xs_flow_bucket);
+	size_t length = (bytes + page - 1) / page * page;
+	struct xs_flow_bucket *area, *none = NULL;
+
+	area = __atomic_load_n(&dp->flows, __ATOMIC_ACQUIRE);
+	if (area)
+		return area;
+	area = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    dp->map_fd[XS_MAP_ID_FLOWS], 0);
+	if (area == MAP_FAILED)
+		return NULL;
+	/* two threads mapping at once: one mapping stays */
+	if (!__atomic_compare_exchange_n(&mutable->flows, &none, area, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		munmap(area, length);
+		return none;
+	}
+	mutable->flows_length = length;
+	return area;
+}
+
 int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 {
 	__u32 zero = 0;
@@ -116,6 +148,9 @@ void xs_dataplane_close(struct xs_dataplane *dp)
 	if (dp->pool_epochs)
 		munmap(dp->pool_epochs, dp->pool_epochs_length);
 	dp->routes = dp->pool_epochs = NULL;
+	if (dp->flows)
+		munmap(dp->flows, dp->flows_length);
+	dp->flows = NULL;
 	for (i = 0; i < XS_MAP_ID_COUNT; i++) {
 		if (dp->map_fd[i] >= 0)
 			close(dp->map_fd[i]);
@@ -489,6 +524,30 @@ static int percpu_sum(int fd, __u32 key, __u64 *sum, size_t words)
 			sum[w] += values[cpu * words + w];
 	free(values);
 	return 0;
+}
+
+int xs_counter_add(struct xs_dataplane *dp, enum xs_counter counter,
+		   __u64 value)
+{
+	int cpus = libbpf_num_possible_cpus(), err = 0;
+	int fd = dp->map_fd[XS_MAP_ID_GLOBAL_STATS];
+	__u32 key = counter;
+	__u64 *values;
+
+	if (cpus < 0)
+		return cpus;
+	if (!value)
+		return 0;
+	values = calloc((size_t)cpus, sizeof(__u64));
+	if (!values)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, values))
+		err = -errno;
+	values[0] += value;
+	if (!err && bpf_map_update_elem(fd, &key, values, BPF_EXIST))
+		err = -errno;
+	free(values);
+	return err;
 }
 
 int xs_global_counters(const struct xs_dataplane *dp, __u64 *values)

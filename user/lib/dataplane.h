@@ -41,6 +41,9 @@ struct xs_dataplane {
 	size_t routes_length;
 	void *pool_epochs;
 	size_t pool_epochs_length;
+	/* the mmapped flow table, once xs_dataplane_flows mapped it */
+	struct xs_flow_bucket *flows;
+	size_t flows_length;
 	/* why xs_dataplane_open failed, for the caller to print */
 	char error[512];
 };
@@ -50,6 +53,14 @@ struct xs_dataplane {
  * plane is not loaded there (-ENOENT) or the pins are not to be trusted. */
 int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir);
 void xs_dataplane_close(struct xs_dataplane *dp);
+
+/* The flow table's xs_flow_buckets(config.max_flows) buckets, mmapped and
+ * shared with the program (flow_table.h follows its protocol); NULL with
+ * errno if it cannot be mapped. Mapped on first use, not at open: the
+ * kernel maps all of its pages at once (some 4 ms for the default 144 MiB,
+ * as much again to unmap), which a command that never reads flows should
+ * not pay. Safe to call from several threads; unmapped at close. */
+struct xs_flow_bucket *xs_dataplane_flows(const struct xs_dataplane *dp);
 
 int xs_route_read(const struct xs_dataplane *dp, __u32 vip_id,
 		  struct xs_route *route);
@@ -112,6 +123,12 @@ int xs_override_lookup(const struct xs_dataplane *dp, __u32 vip_id,
 
 /* The LB's own MAC on an interface that l2dsr backends sit behind. */
 int xs_egress_write(struct xs_dataplane *dp, __u32 ifindex, const __u8 *mac);
+
+/* Adds to a global counter that only userspace writes (the program never
+ * does: flow_imported and its kin), on CPU 0's slot: a read, an add and a
+ * write of every CPU's value, so one writer at a time (the importer). */
+int xs_counter_add(struct xs_dataplane *dp, enum xs_counter counter,
+		   __u64 value);
 
 /* Sums a per-CPU counter map's entries over all CPUs. */
 int xs_global_counters(const struct xs_dataplane *dp, __u64 *values);

@@ -25,19 +25,28 @@ int xs_flow_usage_read(const struct xs_dataplane *dp,
 	if (err)
 		return err;
 	ways = (__u64)xs_flow_buckets(dp->config.max_flows) * XS_FLOW_WAYS;
+	/* flows imported from other hosts (fleet/flow_share.c) come in
+	 * confirmed, and the ways they took are counted as the program
+	 * counts its own */
 	usage[XS_FLOW_TABLE_CONFIRMED] = (struct xs_flow_table_usage){
-		.entries = left(c[XS_FLOW_CONFIRMED],
+		.entries = left(c[XS_FLOW_CONFIRMED] + c[XS_FLOW_IMPORTED],
 				c[XS_FLOW_CONFIRMED_EVICTED] +
-					c[XS_FLOW_CLOSED_REPLACED]),
+					c[XS_FLOW_CLOSED_REPLACED] +
+					c[XS_FLOW_IMPORT_CONFIRMED_EVICTED] +
+					c[XS_FLOW_IMPORT_CLOSED_REPLACED]),
 		.capacity = ways,
-		.evicted = c[XS_FLOW_CONFIRMED_EVICTED],
+		.evicted = c[XS_FLOW_CONFIRMED_EVICTED] +
+			   c[XS_FLOW_IMPORT_CONFIRMED_EVICTED],
 	};
 	usage[XS_FLOW_TABLE_PENDING] = (struct xs_flow_table_usage){
-		.entries = left(c[XS_FLOW_PENDING_INSERTED],
+		.entries = left(c[XS_FLOW_PENDING_INSERTED] +
+					c[XS_FLOW_IMPORTED_PENDING],
 				c[XS_FLOW_CONFIRMED] +
-					c[XS_FLOW_PENDING_EVICTED]),
+					c[XS_FLOW_PENDING_EVICTED] +
+					c[XS_FLOW_IMPORT_PENDING_EVICTED]),
 		.capacity = ways,
-		.evicted = c[XS_FLOW_PENDING_EVICTED],
+		.evicted = c[XS_FLOW_PENDING_EVICTED] +
+			   c[XS_FLOW_IMPORT_PENDING_EVICTED],
 	};
 	return 0;
 }

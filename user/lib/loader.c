@@ -20,6 +20,9 @@
 #include "log.h"
 #include "pins.h"
 
+_Static_assert(XS_ERR_LAYOUT == XS_ERR_PINS_EARLIER_LAYOUT,
+	       "a pin of an earlier layout is refused as another layout");
+
 static __u32 or_default(__u32 value, __u32 fallback)
 {
 	return value ? value : fallback;

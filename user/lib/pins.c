@@ -44,7 +44,7 @@ static const struct map_contract {
 	[XS_MAP_ID_BACKENDS] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 				 sizeof(struct xs_backend), 0, "xs_backend" },
 	[XS_MAP_ID_FLOWS] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32),
-			      sizeof(struct xs_flow_bucket), 0,
+			      sizeof(struct xs_flow_bucket), BPF_F_MMAPABLE,
 			      "xs_flow_bucket" },
 	[XS_MAP_ID_OVERRIDES] = { BPF_MAP_TYPE_LPM_TRIE,
 				  sizeof(struct xs_override_key),
@@ -280,6 +280,17 @@ int xs_pin_verify(int fd, const char *pin_dir, enum xs_map_id id,
 			 "pinned map '%s' in %s has value size %u, expected %u: " ADVICE,
 			 name, pin_dir, info.value_size, want->value_size);
 		return -EINVAL;
+	}
+	/* the release before flow sharing made the flow table without
+	 * BPF_F_MMAPABLE; a map's flags never change, so no build of this
+	 * one can take those pins over: say how to move on */
+	if (id == XS_MAP_ID_FLOWS && info.type == want->type &&
+	    !(info.map_flags & BPF_F_MMAPABLE)) {
+		snprintf(error, error_size,
+			 "pinned flow table '%s' in %s is of an earlier release (not mmapable, flags 0x%x; this build maps it to share flows between LB hosts), and a map's flags cannot change in place: drain the host, detach xdp_split, remove %s (every flow is lost) and attach this build",
+			 name, pin_dir, info.map_flags & CHECKED_FLAGS,
+			 pin_dir);
+		return XS_ERR_PINS_EARLIER_LAYOUT;
 	}
 	if ((info.map_flags & CHECKED_FLAGS) != want->flags) {
 		snprintf(error, error_size,

@@ -17,6 +17,7 @@
 #ifndef XDPSPLIT_PINS_H
 #define XDPSPLIT_PINS_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include "maps/contract.h"
@@ -36,6 +37,12 @@ int xs_pin_dir_prepare(const char *pin_dir, bool create, char *error,
 int xs_pin_open(const char *pin_dir, enum xs_map_id id,
 		const struct xs_config *config, char *error,
 		size_t error_size);
+
+/* What xs_pin_open and xs_pin_verify return for a pin an earlier release
+ * made that this one cannot take over (the flow table before it was
+ * mmapable): the same as the loader's XS_ERR_LAYOUT, so attach and upgrade
+ * say the maps are of another layout and nothing was touched. */
+#define XS_ERR_PINS_EARLIER_LAYOUT (-ESTALE)
 
 /* Checks an open map against the contract (also for fds from libbpf). */
 int xs_pin_verify(int fd, const char *pin_dir, enum xs_map_id id,

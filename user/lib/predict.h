@@ -23,4 +23,22 @@ struct xs_prediction {
 int xs_predict(const struct xs_dataplane *dp, const struct xs_vip *vip,
 	       const struct xs_flow_key *key, struct xs_prediction *out);
 
+/*
+ * The same decision for many keys (a walk of the whole flow table): the
+ * backends and each pool's Maglev table are read once, when first needed,
+ * instead of a few system calls per key; routes are read from their
+ * mapping and overrides looked up as xs_predict does. A cache answers for
+ * the maps as they were when it read them: make a new one after a change.
+ * NULL if the backends cannot be read (errno) or memory is short.
+ */
+struct xs_predict_cache;
+
+struct xs_predict_cache *xs_predict_cache_new(const struct xs_dataplane *dp);
+void xs_predict_cache_free(struct xs_predict_cache *cache);
+int xs_predict_cached(struct xs_predict_cache *cache, const struct xs_vip *vip,
+		      const struct xs_flow_key *key, struct xs_prediction *out);
+/* The backends map as the cache read it: max_backends entries. */
+const struct xs_backend *xs_predict_cache_backends(
+	const struct xs_predict_cache *cache);
+
 #endif /* XDPSPLIT_PREDICT_H */
