@@ -64,6 +64,7 @@ void fleet_stop(struct daemon *d)
 	if (f->watch_running)
 		pthread_join(f->watch_thread, NULL);
 	fleet_agent_close();
+	fleet_flows_free(f);
 	free(f->desired.document);
 	d->fleet = NULL;
 	free(f);

@@ -48,11 +48,22 @@ struct fleet_desired {
 	char error[256]; /* why not */
 };
 
+/* A chunk of shared flows another host wrote, for the agent to import
+ * once the document and routes it may need are in the maps. */
+struct fleet_chunk {
+	struct fleet_chunk *next;
+	char key[256];
+	size_t length;
+	char data[]; /* length bytes */
+};
+
 struct fleet {
-	pthread_mutex_t lock; /* desired, report */
+	pthread_mutex_t lock; /* desired, report, chunks */
 	pthread_cond_t changed;
 	struct fleet_desired desired;
 	struct xs_fleet_host report; /* the latest this host said */
+	struct fleet_chunk *chunks, **chunks_tail; /* oldest first */
+	size_t chunk_bytes;
 	volatile int stop;
 	pthread_t watch_thread, agent_thread, leader_thread;
 	bool watch_running, agent_running, leader_running;
@@ -69,6 +80,18 @@ void fleet_report(struct daemon *d, struct xs_fleet_host *report);
 
 /* fleet_watch.c */
 void *fleet_watch_loop(void *daemon);
+/* fleet_flows.c */
+struct xs_etcd;
+/* This host's changed flows written to etcd (the last export replaced). */
+int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
+		       const struct xs_config_fleet *f, int64_t lease);
+/* Queues what another host shared (the watch thread); drops our own. */
+void fleet_flows_queue(struct daemon *d, const struct xs_config_fleet *f,
+		       const char *key, const char *value, size_t length);
+/* Imports every queued chunk (the agent thread: one importer). */
+void fleet_flows_import_queued(struct daemon *d);
+void fleet_flows_free(struct fleet *f);
+
 /* fleet_leader.c */
 void *fleet_leader_loop(void *daemon);
 /* fleet_agent.c */

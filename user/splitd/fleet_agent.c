@@ -34,6 +34,8 @@
 #include "splitd.h"
 
 #define AGENT_TIMEOUT_MS 1000
+/* a host that joins finds every live host's moved flows at most this old */
+#define FLOW_REFRESH_MS 30000
 
 struct agent {
 	struct daemon *d;
@@ -50,6 +52,8 @@ struct agent {
 	bool said_ok;
 	char counters_key[XS_FLEET_KEY_SIZE];
 	__u64 counters_sent_ms;
+	bool decisions_changed;   /* since the last export of moved flows */
+	__u64 flows_exported_ms;
 	/* each service's flush counts as last seen: a count that grows is
 	 * a flush to do, the first one seen is not */
 	struct {
@@ -172,6 +176,7 @@ static void apply_document(struct agent *a, const struct fleet_desired *want)
 	}
 	pr_info("fleet: applied the document of revision %lld\n",
 		(long long)want->document_revision);
+	a->decisions_changed = true;
 	a->applied_document = want->document_revision;
 	a->document_failed = false;
 }
@@ -397,6 +402,20 @@ static void publish_counters(struct agent *a)
 	free(text);
 }
 
+/* After a change of this host's decisions, and now and then for hosts
+ * that join: the flows whose backend today's choice would not give. */
+static void share_moved_flows(struct agent *a)
+{
+	__u64 now = now_ms();
+
+	if (!a->decisions_changed && now - a->flows_exported_ms < FLOW_REFRESH_MS)
+		return;
+	if (!fleet_flows_export(a->d, a->etcd, &a->config, a->lease)) {
+		a->decisions_changed = false;
+		a->flows_exported_ms = now;
+	}
+}
+
 static void converge(struct agent *a)
 {
 	static struct fleet_desired want;
@@ -421,6 +440,8 @@ static void converge(struct agent *a)
 	if (want.revision) {
 		apply_document(a, &want);
 		caught_up = apply_routes(a, &want) && !a->document_failed;
+		/* after the VIPs they belong to are in */
+		fleet_flows_import_queued(a->d);
 	} else {
 		caught_up = false; /* nothing read from etcd yet */
 	}
@@ -450,6 +471,7 @@ static void converge(struct agent *a)
 	if (leased) {
 		report_to_etcd(a, &report);
 		publish_counters(a);
+		share_moved_flows(a);
 	}
 }
 

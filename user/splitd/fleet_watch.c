@@ -31,6 +31,7 @@ struct watcher {
 	char config_key[XS_FLEET_KEY_SIZE];
 	char routes_prefix[XS_FLEET_KEY_SIZE];
 	char drain_key[XS_FLEET_KEY_SIZE];
+	char flows_prefix[XS_FLEET_KEY_SIZE];
 	int64_t last_revision; /* the newest event taken into staging */
 };
 
@@ -133,6 +134,9 @@ static void take(struct watcher *w, const char *key, const struct xs_etcd_kv *kv
 		set_drain(w, kv);
 	else if ((name = xs_fleet_key_rest(key, w->config.prefix, "routes/")))
 		set_route(w, name, kv, revision);
+	else if (kv)
+		fleet_flows_queue(w->d, &w->config, key, kv->value,
+				  kv->value_length);
 	if (revision > w->last_revision)
 		w->last_revision = revision;
 }
@@ -184,11 +188,13 @@ static int read_all(struct watcher *w, struct xs_etcd *etcd, int64_t *revision,
 		{ .type = XS_ETCD_OP_RANGE, .key = w->routes_prefix,
 		  .flags = XS_ETCD_PREFIX },
 		{ .type = XS_ETCD_OP_RANGE, .key = w->drain_key },
+		{ .type = XS_ETCD_OP_RANGE, .key = w->flows_prefix,
+		  .flags = XS_ETCD_PREFIX },
 	};
 	struct xs_etcd_txn_result result;
 	int err;
 
-	err = xs_etcd_txn(etcd, NULL, 0, ops, 3, NULL, 0, &result, error, size);
+	err = xs_etcd_txn(etcd, NULL, 0, ops, 4, NULL, 0, &result, error, size);
 	if (err) {
 		xs_etcd_txn_result_free(&result);
 		return err;
@@ -237,6 +243,8 @@ void *fleet_watch_loop(void *daemon)
 		     "routes/", NULL);
 	xs_fleet_key(w.drain_key, sizeof(w.drain_key), w.config.prefix,
 		     "drain", w.config.host);
+	xs_fleet_key(w.flows_prefix, sizeof(w.flows_prefix), w.config.prefix,
+		     "flows/", NULL);
 	for (__u32 i = 0; i < w.config.endpoint_count; i++)
 		endpoints[i] = w.config.endpoints[i];
 	etcd = xs_etcd_open(endpoints, w.config.endpoint_count,

@@ -1,0 +1,313 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""The fleet, end to end: LB hosts behind a real BGP router (BIRD 2, ECMP
+with an L4 hash), each with a real splitd in fleet mode, one etcd (three
+members where quorum is the point), real TCP clients and servers. Each test
+builds its own fleet (fleet_lab.py) and takes it down."""
+import json
+import os
+import re
+import statistics
+import subprocess
+import time
+
+import fleet_net
+from fleet_lab import FleetLab, POOLS, document, vip_entry
+from harness import PYTHON, ROOT, Skip, audit_time, check, test
+
+VIP = fleet_net.VIPS_V4[0]
+SERVICE = VIP + ":80/tcp"
+CLIENT = "10.77.1.2"
+ALL = ["lb1", "lb2", "lb3"]
+
+
+def fleet(text, **options):
+    for tool in ("bird", "birdc", "etcd"):
+        if subprocess.run(["which", tool], capture_output=True).returncode:
+            raise Skip("no %s (make deps installs bird2 and etcd-server)" % tool)
+    lab = FleetLab(**options)
+    try:
+        lab.up(text)
+        lab.wait_hosts(["lb%d" % n for n in range(1, lab.lb_count + 1)])
+        lab.net.wait_announced(VIP, list(range(1, lab.lb_count + 1)), 30)
+    except Exception:
+        lab.down()
+        raise
+    return lab
+
+
+def connect(lab, count, client="client"):
+    result = lab.net.in_ns(client, PYTHON, os.path.join(ROOT, "tests/e2e/client.py"),
+                           "connect", VIP, 80, count, check=False)
+    check(result.returncode == 0, "client failed: " + result.stderr[-500:])
+    return json.loads(result.stdout)
+
+
+def backend_macs(lab):
+    """MAC -> backend name, read in each backend's namespace."""
+    macs = {}
+    for name in fleet_net.BACKENDS:
+        out = lab.net.in_ns(name, "cat", "/sys/class/net/eth0/address").stdout.strip()
+        macs[out] = name
+    return macs
+
+
+def route_audits(lab, n):
+    """{fleet revision: time} of host n's route writes (its audit log)."""
+    out = {}
+    path = os.path.join(lab.host_dir(n), "audit.log")
+    if not os.path.exists(path):
+        return out
+    with open(path) as log:
+        for line in log:
+            entry = json.loads(line)
+            found = re.search(r"fleet: route of \S+ at revision (\d+)",
+                              entry.get("command", ""))
+            if found:
+                out[int(found.group(1))] = audit_time(entry)
+    return out
+
+
+@test
+def fleet_decisions(_):
+    """fleet: every host decides alike (10,000 new flows each) and a weight change reaches all of them at once"""
+    lab = fleet(document([vip_entry(SERVICE, POOLS,
+                                    "{blue: 80, green: 0, canary: 20}")]))
+    try:
+        macs = backend_macs(lab)
+        decisions = [lab.decide(n, VIP + ":80", CLIENT, 20000, 10000)
+                     for n in (1, 2, 3)]
+        disagreements = sum(1 for port in decisions[0]
+                            if not decisions[0][port] == decisions[1].get(port)
+                            == decisions[2].get(port))
+        pools = {}
+        for rest in decisions[0].values():
+            backend = macs.get(rest.split()[1], "?")
+            pools[backend.rstrip("12")] = pools.get(backend.rstrip("12"), 0) + 1
+        print("    10,000 flows on each of 3 hosts: %d disagreements; pools %s"
+              % (disagreements, pools))
+        check(disagreements == 0, "%d of 10,000 flows decided differently" % disagreements)
+        # not a trivial agreement: the split really splits, by the weights
+        check(1700 <= pools.get("canary", 0) <= 2300 and "?" not in pools,
+              "the decisions are not the weights' 80/20: %s" % pools)
+        # one write, every host: the skew between the first and last
+        skews = []
+        for i in range(20):
+            canary = "10" if i % 2 else "20"
+            lab.fleet("weights", SERVICE, "blue", str(100 - int(canary)),
+                      "green", "0", "canary", canary)
+            time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            audits = [route_audits(lab, n) for n in (1, 2, 3)]
+            revisions = set(audits[0]) & set(audits[1]) & set(audits[2])
+            if len(revisions) >= 20:
+                break
+            time.sleep(0.2)
+        check(len(revisions) >= 20, "only %d of 20 weight changes reached all 3 hosts: %s"
+              % (len(revisions), [sorted(a) for a in audits]))
+        for revision in revisions:
+            times = [a[revision] for a in audits]
+            skews.append(max(times) - min(times))
+        skews.sort()
+        p50 = statistics.median(skews) * 1000
+        p99 = skews[min(len(skews) - 1, int(len(skews) * 0.99))] * 1000
+        print("    weight change skew first->last host over %d changes: p50 %.0f ms, p99 %.0f ms"
+              % (len(skews), p50, p99))
+        check(skews[-1] < 2.0, "a change took %.1f s to reach the last host" % skews[-1])
+    finally:
+        lab.down()
+
+
+@test
+def fleet_drain(_):
+    """fleet: a drained host withdraws its VIPs, the others carry every connection, and it comes back"""
+    lab = fleet(document([vip_entry(SERVICE, POOLS)]))
+    try:
+        lab.fleet("drain", "lb2")
+        seconds = lab.net.wait_announced(VIP, [1, 3], 10)
+        status = {h["host"]: h for h in lab.status()["hosts"]}
+        check(status["lb2"]["announce"] == "withdrawn" and status["lb2"]["draining"],
+              "lb2 does not say it is drained: %s" % status["lb2"])
+        result = connect(lab, 200)
+        check(result["failed"] == 0, "connections failed while lb2 was drained: %s" % result)
+        lab.fleet("undrain", "lb2")
+        back = lab.net.wait_announced(VIP, [1, 2, 3], 10)
+        print("    withdrawn %.2f s after the drain, back %.2f s after the undrain"
+              % (seconds, back))
+        # a host that is not there cannot be drained by a typo silently:
+        # the key names a host, whatever it is; status shows it
+        result = lab.fleet("drain", "no/such", check=False)
+        check(result.returncode == 2, "a host name with '/' was taken: %s" % result.stdout)
+    finally:
+        lab.down()
+
+
+RAMP = """  - name: ramp
+    interval: 500ms
+    steps:
+      - weights: {canary: 5}
+      - pause: 3s
+      - weights: {canary: 10}
+      - pause: 3s
+      - weights: {canary: 15}
+      - pause: 3s
+      - weights: {canary: 20}
+      - pause: 3s
+      - weights: {canary: 25}
+"""
+
+
+def history(lab):
+    return lab.fleet_json("rollout", "status", SERVICE)
+
+
+def wait_phase(lab, phase, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = lab.fleet("rollout", "status", SERVICE, check=False)
+        if result.returncode == 0:
+            status = json.loads(result.stdout)
+            if status["phase"] == phase:
+                return status
+        time.sleep(0.2)
+    raise AssertionError("the rollout is not %s within %d s: %s" % (
+        phase, timeout, lab.fleet("rollout", "status", SERVICE, check=False).stdout))
+
+
+def check_history(status):
+    """Each line once, in order; each step entered at most once, upwards."""
+    lines = status["history"]
+    seqs = [line["seq"] for line in lines]
+    check(seqs == list(range(len(seqs))), "history lines repeat or skip: %s" % seqs)
+    steps = [line["step"] for line in lines if line["phase"] == "running"]
+    check(steps == sorted(set(steps)), "a step was repeated or went back: %s" % steps)
+    return steps
+
+
+def route_of(lab, n):
+    """Host n's own map: the route its program splits by now."""
+    result = lab.splitctl(n, "-j", "vip", "show", SERVICE)
+    check(result.returncode == 0, "lb%d: vip show: %s" % (n, result.stderr))
+    vip = json.loads(result.stdout)
+    return {"weights": {pool: vip[pool] for pool in ("blue", "green", "canary")},
+            "live": vip["live"]}
+
+
+@test
+def fleet_leader_killed(_):
+    """fleet: the rollout leader killed mid-rollout; another host takes over within the lease and no step repeats or is skipped"""
+    lab = fleet(document([vip_entry(SERVICE, POOLS, rollout="ramp")], RAMP))
+    try:
+        lab.fleet("rollout", "start", SERVICE)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(history(lab)["history"]) < 3:
+            time.sleep(0.1)
+        leader = lab.status()["leader"]
+        check(leader in ALL, "no leader: %s" % leader)
+        killed = time.monotonic()
+        lab.kill_splitd(int(leader[2:]))
+        deadline = killed + 15
+        while time.monotonic() < deadline:
+            now = lab.status()["leader"]
+            if now and now != leader:
+                break
+            time.sleep(0.05)
+        takeover = time.monotonic() - killed
+        check(now and now != leader, "no other host took the lead within 15 s")
+        status = wait_phase(lab, "succeeded", 40)
+        steps = check_history(status)
+        leaders = sorted(set(line["leader"] for line in status["history"]))
+        print("    leader %s killed; %s took over in %.2f s (lease 3 s); steps %s, recorded by %s"
+              % (leader, now, takeover, steps, leaders))
+        check(len(leaders) == 2, "the history was not written by both leaders: %s" % leaders)
+        check(status["canary"] == 25, "the rollout did not end at 25%%: %s" % status)
+    finally:
+        lab.down()
+
+
+ROLLBACK = """  - name: judged
+    interval: 1s
+    on_failure: rollback
+    steps:
+      - weights: {canary: 30}
+      - pause: 60s
+    analysis:
+      - name: canary-handshakes
+        metric: handshake_ratio
+        pool: canary
+        min: 0.9
+        min_samples: 10
+        failures: 1
+"""
+
+
+@test
+def fleet_rollback(_):
+    """fleet: a broken canary is judged on every host's counters and rolled back on all of them"""
+    lab = fleet(document([vip_entry(SERVICE, POOLS, rollout="judged")], ROLLBACK))
+    try:
+        for name in ("canary1", "canary2"):
+            lab.net.stop("server-" + name)  # the canary refuses connections
+        lab.fleet("rollout", "start", SERVICE)
+        traffic = lab.net.probe_background(VIP, 80, 8, timeout=0.3)
+        status = wait_phase(lab, "rolled-back", 20)
+        traffic.finish()
+        check("canary-handshakes" in status["reason"] or "handshake" in status["reason"],
+              "rolled back for another reason: %s" % status["reason"])
+        for n in (1, 2, 3):
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                vip = route_of(lab, n)
+                if vip["weights"]["canary"] == 0:
+                    break
+                time.sleep(0.1)
+            check(vip["weights"]["canary"] == 0, "lb%d still sends to the canary: %s" % (n, vip))
+        print("    rolled back fleet-wide: %s" % status["reason"])
+    finally:
+        lab.down()
+
+
+QUORUM = """  - name: slow
+    interval: 500ms
+    steps:
+      - weights: {canary: 5}
+      - pause: 2s
+      - weights: {canary: 10}
+      - pause: 2s
+      - weights: {canary: 15}
+      - pause: 2s
+      - weights: {canary: 20}
+"""
+
+
+@test
+def fleet_quorum(_):
+    """fleet: an etcd member lost, then quorum lost and regained: forwarding never stops, the rollout pauses and goes on"""
+    lab = fleet(document([vip_entry(SERVICE, POOLS, rollout="slow")], QUORUM),
+                etcd_members=3)
+    try:
+        lab.fleet("rollout", "start", SERVICE)
+        lab.net.kill_etcd(3)  # one of three: quorum stays
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and history(lab)["step"] < 3:
+            time.sleep(0.2)
+        check(history(lab)["step"] >= 3, "the rollout stopped with one member of three gone")
+        lab.net.kill_etcd(2)  # no quorum
+        lost = time.monotonic()
+        before = [route_of(lab, n)["weights"] for n in (1, 2, 3)]
+        probes = lab.net.probe(VIP, 80, 6, timeout=0.5)
+        failed = sum(1 for _, name in probes if name is None)
+        after = [route_of(lab, n)["weights"] for n in (1, 2, 3)]
+        print("    without quorum: %d connections, %d failed; weights held: %s"
+              % (len(probes), failed, after == before))
+        check(failed == 0, "%d of %d connections failed without quorum" % (failed, len(probes)))
+        check(after == before, "weights changed without quorum: %s -> %s" % (before, after))
+        check(time.monotonic() - lost > 4, "the probe was too short to cover a pause")
+        lab.net.restart_etcd(2)
+        lab.net.restart_etcd(3)
+        status = wait_phase(lab, "succeeded", 30)
+        check_history(status)
+        for n in (1, 2, 3):
+            check(lab.splitds[n].poll() is None, "lb%d's splitd died" % n)
+    finally:
+        lab.down()
