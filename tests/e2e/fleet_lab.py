@@ -119,7 +119,7 @@ class FleetLab:
         log = open(os.path.join(self.host_dir(n), "splitd.log"), "a")
         self.splitds[n] = subprocess.Popen(
             ["nsenter", "--net=/run/netns/" + self.net.ns("lb%d" % n),
-             os.path.join(BUILD, "splitd"), "-c", path],
+             os.path.join(BUILD, "splitd"), "-c", path] + (["-v"] if os.environ.get("XS_FLEET_VERBOSE") else []),
             env=self.environment(n), stdout=log, stderr=subprocess.STDOUT)
         return self.splitds[n]
 

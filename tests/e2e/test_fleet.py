@@ -92,7 +92,7 @@ def fleet_decisions(_):
         # one write, every host: the skew between the first and last
         skews = []
         for i in range(20):
-            canary = "10" if i % 2 else "20"
+            canary = "20" if i % 2 else "10"  # the document says 20
             lab.fleet("weights", SERVICE, "blue", str(100 - int(canary)),
                       "green", "0", "canary", canary)
             time.sleep(0.3)

@@ -251,7 +251,7 @@ static size_t plan_routes(const struct fleet_conn *conn,
 		if (vip->has_share)
 			continue;
 		xs_fleet_service_name(&vip->key, name, sizeof(name));
-		fleet_key(conn, c->key, "routes/", name);
+		fleet_key(conn, c->key, "routes", name);
 		route.route.weight[XS_POOL_BLUE] = XS_WEIGHT_TOTAL;
 		route.route.live_pool = XS_POOL_BLUE;
 		if (vip->has_weights)
@@ -460,7 +460,7 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 		return rc;
 	xs_fleet_service_name(&vip, name, sizeof(name));
 	/* a rollout under way owns the route, fleet-wide as on one host */
-	fleet_key(conn, key, "rollouts/", name);
+	fleet_key(conn, key, "rollouts", name);
 	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error, sizeof(error));
 	if (!err && range.kv_count) {
 		struct xs_fleet_rollout owner;
@@ -478,7 +478,7 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 		}
 	}
 	xs_etcd_range_free(&range);
-	fleet_key(conn, key, "routes/", name);
+	fleet_key(conn, key, "routes", name);
 	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error, sizeof(error));
 	if (err) {
 		xs_etcd_range_free(&range);

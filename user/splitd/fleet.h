@@ -44,6 +44,9 @@ struct fleet_desired {
 	bool drain;
 	/* every event up to this revision is in here (0: not read yet) */
 	int64_t revision;
+	/* the newest revision of a key above (document, route, drain): what
+	 * a host that applied all of it reports as applied */
+	int64_t wanted;
 	bool reachable;  /* the watch is up */
 	char error[256]; /* why not */
 };
@@ -61,6 +64,7 @@ struct fleet {
 	pthread_mutex_t lock; /* desired, report, chunks */
 	pthread_cond_t changed;
 	struct fleet_desired desired;
+	__u64 published; /* how many times the watch changed desired */
 	struct xs_fleet_host report; /* the latest this host said */
 	struct fleet_chunk *chunks, **chunks_tail; /* oldest first */
 	size_t chunk_bytes;

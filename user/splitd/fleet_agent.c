@@ -53,6 +53,7 @@ struct agent {
 	char counters_key[XS_FLEET_KEY_SIZE];
 	__u64 counters_sent_ms;
 	bool decisions_changed;   /* since the last export of moved flows */
+	__u64 taken;              /* fleet.published when desired was copied */
 	__u64 flows_exported_ms;
 	/* each service's flush counts as last seen: a count that grows is
 	 * a flush to do, the first one seen is not */
@@ -81,7 +82,9 @@ int fleet_agent_open(struct daemon *d)
 	return 0;
 }
 
-static void sleep_ms(struct daemon *d, int ms)
+/* Until ms pass or the watch publishes something this agent has not
+ * taken yet (one published while it was busy wakes it at once). */
+static void sleep_ms(struct daemon *d, __u64 taken, int ms)
 {
 	struct fleet *f = d->fleet;
 	struct timespec until;
@@ -94,8 +97,9 @@ static void sleep_ms(struct daemon *d, int ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&f->lock);
-	if (!f->stop)
-		pthread_cond_timedwait(&f->changed, &f->lock, &until);
+	while (!f->stop && f->published == taken)
+		if (pthread_cond_timedwait(&f->changed, &f->lock, &until))
+			break; /* the time is up */
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -421,7 +425,7 @@ static void converge(struct agent *a)
 	static struct fleet_desired want;
 	struct fleet *f = a->d->fleet;
 	struct xs_fleet_host report = { 0 };
-	bool leased = keep_lease(a), caught_up, serve;
+	bool leased, caught_up, serve;
 	char why[160] = "";
 
 	bool lost;
@@ -429,6 +433,7 @@ static void converge(struct agent *a)
 	pthread_mutex_lock(&f->lock);
 	free(want.document);
 	want = f->desired;
+	a->taken = f->published;
 	want.document = f->desired.document ?
 				strndup(f->desired.document,
 					f->desired.document_length) :
@@ -450,7 +455,7 @@ static void converge(struct agent *a)
 	snprintf(report.host, sizeof(report.host), "%s", a->config.host);
 	snprintf(report.version, sizeof(report.version), "%s", XS_VERSION);
 	report.draining = want.drain;
-	report.applied = caught_up ? want.revision : a->said.applied;
+	report.applied = caught_up ? want.wanted : a->said.applied;
 	if (!attached(a, why, sizeof(why)))
 		serve = false;
 	else if (want.drain)
@@ -468,6 +473,8 @@ static void converge(struct agent *a)
 	pthread_mutex_lock(&f->lock);
 	f->report = report;
 	pthread_mutex_unlock(&f->lock);
+	/* the network last: the maps and the announcement never wait on it */
+	leased = keep_lease(a);
 	if (leased) {
 		report_to_etcd(a, &report);
 		publish_counters(a);
@@ -497,8 +504,9 @@ void *fleet_agent_loop(void *daemon)
 	a.applied_document = -1;
 	while (!d->fleet->stop) {
 		converge(&a);
-		sleep_ms(d, 1000 < a.config.lease_ms / 3 ? 1000 :
-							   (int)(a.config.lease_ms / 3));
+		sleep_ms(d, a.taken, 1000 < a.config.lease_ms / 3 ?
+					     1000 :
+					     (int)(a.config.lease_ms / 3));
 	}
 	/* leaving: out of the ECMP first, then out of the fleet */
 	xs_announce_withdraw(&announcer);

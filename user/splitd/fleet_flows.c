@@ -70,7 +70,7 @@ int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
 		return -ENOMEM;
 	}
 	snprintf(more, sizeof(more), "%s/", f->host);
-	xs_fleet_key(prefix, sizeof(prefix), f->prefix, "flows/", more);
+	xs_fleet_key(prefix, sizeof(prefix), f->prefix, "flows", more);
 	chunks = (c.count + FLOWS_PER_CHUNK - 1) / FLOWS_PER_CHUNK;
 	/* the first txn drops the last export with its first chunk, so a
 	 * reader never sees two exports mixed in one key set */

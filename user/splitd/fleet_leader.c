@@ -289,17 +289,21 @@ struct fleet_read {
 		*counters;
 };
 
+/* The kv of part + SERVICE ("routes/", ...) in range, or NULL. */
 static const struct xs_etcd_kv *find_service(const struct xs_etcd_range *range,
 					     struct leader *l, const char *part,
 					     const struct xs_vip_key *service)
 {
-	char name[96], want[XS_FLEET_KEY_SIZE];
+	char name[96];
 
 	xs_fleet_service_name(service, name, sizeof(name));
-	key(l, want, part, name);
-	for (size_t i = 0; i < range->kv_count; i++)
-		if (!strcmp(range->kvs[i].key, want))
+	for (size_t i = 0; i < range->kv_count; i++) {
+		const char *rest = xs_fleet_key_rest(range->kvs[i].key,
+						     l->config.prefix, part);
+
+		if (rest && !strcmp(rest, name))
 			return &range->kvs[i];
+	}
 	return NULL;
 }
 

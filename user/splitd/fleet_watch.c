@@ -128,13 +128,19 @@ static void take(struct watcher *w, const char *key, const struct xs_etcd_kv *kv
 {
 	const char *name;
 
+	pr_debug("fleet: %s %s at revision %lld\n", kv ? "put" : "delete", key,
+		 (long long)revision);
 	if (!strcmp(key, w->config_key))
 		set_document(&w->staging, kv, revision);
 	else if (!strcmp(key, w->drain_key))
 		set_drain(w, kv);
 	else if ((name = xs_fleet_key_rest(key, w->config.prefix, "routes/")))
 		set_route(w, name, kv, revision);
-	else if (kv)
+	if (!strcmp(key, w->config_key) || !strcmp(key, w->drain_key) ||
+	    xs_fleet_key_rest(key, w->config.prefix, "routes/")) {
+		if (revision > w->staging.wanted)
+			w->staging.wanted = revision;
+	} else if (kv)
 		fleet_flows_queue(w->d, &w->config, key, kv->value,
 				  kv->value_length);
 	if (revision > w->last_revision)
@@ -161,6 +167,7 @@ static void publish(struct watcher *w, int64_t revision)
 	f->desired.revision = revision;
 	f->desired.reachable = true;
 	f->desired.error[0] = '\0';
+	f->published++;
 	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
 }
@@ -175,6 +182,7 @@ static void unreachable(struct watcher *w, const char *error)
 			error);
 	f->desired.reachable = false;
 	snprintf(f->desired.error, sizeof(f->desired.error), "%s", error);
+	f->published++;
 	pthread_cond_broadcast(&f->changed);
 	pthread_mutex_unlock(&f->lock);
 }
