@@ -5,6 +5,7 @@ hosts by ECMP, and a host that dies stops getting them within the
 detection window. Each test builds its own fleet (namespaces xsfPID-*) and
 takes it down; the single-LB lab the runner builds is not used."""
 import base64
+import collections
 import json
 import os
 import signal
@@ -27,13 +28,13 @@ WITHDRAW_SECONDS = 2
 PROBE_TIMEOUT = 0.1
 
 
-def fleet():
+def fleet(**options):
     if not os.path.exists(os.path.join(fleet_net.BUILD, "xdpsplit-announce")):
         raise Skip("no build/xdpsplit-announce (make)")
     for tool in ("bird", "birdc"):
         if subprocess.run(["which", tool], capture_output=True).returncode:
             raise Skip("no %s (make deps installs bird2)" % tool)
-    net = FleetNet("xsf%d" % (os.getpid() % 100000))
+    net = FleetNet("xsf%d" % (os.getpid() % 100000), **options)
     try:
         net.up()
     except Exception:
@@ -301,9 +302,12 @@ def fleet_net_xdp(lab):  # noqa: ARG001 (the runner's lab is not used)
                  for n in (1, 2, 3)}
         check(all(flows[n] > 30 for n in flows), "new flows per LB host: %s" % flows)
         # the hosts agree on every flow (one seed, one Maglev table)
-        for port in (40000, 40001, 40002, 51234):
-            answers = {json.dumps(splitters.json(n, "explain", service, "10.77.1.2", str(port)),
-                                  sort_keys=True) for n in (1, 2, 3)}
+        for port in (40000, 40001, 40002, 51234, 60999):
+            # a new flow's choice (an existing one is where the client's
+            # connections happened to go)
+            answers = {json.dumps(splitters.json(n, "explain", service, "10.77.1.2",
+                                                 str(port))["new_flow"], sort_keys=True)
+                       for n in (1, 2, 3)}
             check(len(answers) == 1, "client port %d explained differently: %s" % (port, answers))
 
         # held connections whose host dies move to another host by ECMP and
@@ -336,3 +340,55 @@ def fleet_net_xdp(lab):  # noqa: ARG001 (the runner's lab is not used)
                            capture_output=True, env=splitters.environment(n), check=False)
         net.down()
         splitters.down()
+
+
+def survivors_moved(before, after, dead):
+    """The share of flows not on the dead host that changed host."""
+    surviving = [i for i, host in enumerate(before) if host != dead]
+    return sum(1 for i in surviving if after[i] != before[i]) / len(surviving)
+
+
+@test
+def fleet_net_ecmp_changes(lab):  # noqa: ARG001 (the runner's lab is not used)
+    """fleet net: what the router's ECMP moves when hosts go and come"""
+    figures = []
+    for resilient in (False, True):
+        net = fleet(resilient=resilient)
+        try:
+            kind = "resilient group (harness)" if resilient else "BIRD multipath"
+            for n in (1, 2, 3):
+                net.announce(n, ANNOUNCED)
+            for address in (VIP, VIP6):
+                wait_hops(net, address, [1, 2, 3], ESTABLISH_SECONDS)
+            three = {address: net.router_flow_map(address) for address in (VIP, VIP6)}
+            for address in (VIP, VIP6):
+                shares = collections.Counter(three[address])
+                check(all(within_binomial_bound(shares[n], len(three[address]), 1 / 3)
+                          for n in (1, 2, 3)), "%s %s: shares %s" % (kind, address, shares))
+            # lb1 dies: the first next hop in BIRD's order, the worst case
+            # for hash-threshold
+            net.kill_lb(1)
+            for address in (VIP, VIP6):
+                wait_hops(net, address, [2, 3], WITHDRAW_SECONDS)
+                moved = survivors_moved(three[address], net.router_flow_map(address), 1)
+                figures.append("%s %s: lb1 dies: %.1f%% of the others' flows move"
+                               % (kind, address, moved * 100))
+                if resilient:
+                    check(moved == 0, "%s: %.1f%% of the survivors' flows moved" % (address, moved * 100))
+                else:
+                    # hash-threshold: half of lb2's share slides over to lb3
+                    check(0.15 < moved < 0.35, "%s: %.1f%% moved" % (address, moved * 100))
+            two = net.router_flow_map(VIP)
+            net.add_lb(4)
+            net.announce(4, ANNOUNCED)
+            wait_hops(net, VIP, [2, 3, 4], ESTABLISH_SECONDS)
+            after = net.router_flow_map(VIP)
+            moved = sum(1 for a, b in zip(two, after) if a != b) / len(two)
+            figures.append("%s %s: lb4 joins: %.1f%% of all flows move (the least possible: 33.3%%)"
+                           % (kind, VIP, moved * 100))
+            if resilient:
+                check(moved < 0.40, "a new host took %.1f%% of the flows" % (moved * 100))
+        finally:
+            net.down()
+    for line in figures:
+        print("    " + line)
