@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -101,6 +102,13 @@ static int announce_in_namespace(void)
 	      "the main table taken");
 	CHECK_OK(xs_announce_withdraw(&announcer));
 	CHECK_OK(listed(""));
+	/* deleted under us: refused, and a new announcer takes the name */
+	CHECK(system("ip link del fn-announce") == 0, "ip link del");
+	CHECK(xs_announce_set(&announcer, wanted, 4) == -ENODEV, "a set on a deleted device");
+	CHECK(strstr(announcer.error, "was deleted"), "%s", announcer.error);
+	xs_announce_close(&announcer);
+	CHECK(xs_announce_open(&announcer, "fn-announce", 80, error, sizeof(error)) == 0,
+	      "%s", error);
 	CHECK_OK(xs_announce_set(&announcer, wanted, 4));
 	xs_announce_close(&announcer);
 	CHECK(!if_nametoindex("fn-announce"), "the device outlived its descriptor");

@@ -51,7 +51,9 @@ drops the IPv4 routes of a vanished device itself: the kernel sends no
 RTM_DELROUTE for them); BIRD killed on a live host, 50-80 ms (its TCP
 session closes); a host dead with its link down, 130-170 ms with BFD, 2.1-2.4
 s without (the hold time). Clients lose new connections only in the last
-case, for about the detection time.
+case, for about the detection time. BFD at 20 ms x 3 detects in about 70 ms;
+at 10 ms x 3 sessions flapped on this loaded 2-core machine (false
+withdrawals), so 50 ms stays the default.
 
 Processes a test starts in an LB host with start(key ending "-lbN", ...)
 die with kill_lb(N), and so does anything else running in that namespace.
@@ -81,6 +83,8 @@ VIPS_V6 = ["fd77:100::1", "fd77:100::2", "fd77:100::3"]
 VIP_PREFIX_V4, VIP_PREFIX_V6 = "10.77.100.0/24", "fd77:100::/64"
 ROUTER_AS, LB_AS = 65000, 65001
 ANNOUNCE_TABLE = 80
+RESILIENT_SOURCE_TABLE = 81
+RESILIENT_BUCKETS = 512
 MAX_LBS = 4  # lb4 is the spare: the router's sessions to it wait until add_lb(4)
 
 
@@ -106,12 +110,17 @@ def run(*command, check=True, quiet=False):
 
 class FleetNet:
     def __init__(self, prefix, build=BUILD, lbs=3, clients=1, bfd=True,
-                 hold_time=3, bfd_interval_ms=50, bfd_multiplier=3, scan_time=10):
+                 hold_time=3, bfd_interval_ms=50, bfd_multiplier=3, scan_time=10,
+                 resilient=False):
         self.prefix, self.build = prefix, build
         self.initial_lbs, self.client_count = lbs, clients
         self.bfd, self.hold_time = bfd, hold_time
         self.bfd_interval_ms, self.bfd_multiplier = bfd_interval_ms, bfd_multiplier
         self.scan_time = scan_time
+        # resilient nexthop groups by resilient_mirror.py (harness only):
+        # BIRD exports into table RESILIENT_SOURCE_TABLE, the mirror
+        # installs the main table's routes
+        self.resilient = resilient
         self.directory = None
         self.processes = {}  # name -> Popen, everything started here
         self.lbs = set()
@@ -128,12 +137,17 @@ class FleetNet:
     def sysctl(self, name, *settings):
         self.in_ns(name, "sysctl", "-qw", *settings)
 
-    def start(self, key, name, command, log=None):
+    def start(self, key, name, command, log=None, env=None, bpffs=False):
         """A process in namespace name, remembered as key (killed by pid in
-        down()). ip netns exec execs the command: the pid is the process's."""
+        down(); a key ending "-lbN" also by kill_lb(N)). ip netns exec and
+        nsenter exec the command: the pid is the process's. bpffs: through
+        nsenter, which keeps the host's /sys/fs/bpf (splitd, splitctl);
+        ip netns exec remounts /sys."""
         output = open(log, "a") if log else subprocess.DEVNULL
+        enter = (["nsenter", "--net=/run/netns/" + self.ns(name)] if bpffs
+                 else ["ip", "netns", "exec", self.ns(name)])
         self.processes[key] = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns(name)] + [str(c) for c in command],
+            enter + [str(c) for c in command], env=env,
             stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
         return self.processes[key]
 
@@ -204,6 +218,16 @@ class FleetNet:
         for device in ("eth0", "eth1"):
             self.in_ns(ns, "ethtool", "-K", device, "tx", "off")
         self.start_bird("router", self.router_config())
+        if self.resilient:
+            mirror = subprocess.Popen(
+                ["ip", "netns", "exec", self.ns(ns), PYTHON,
+                 os.path.join(ROOT, "tests/e2e/resilient_mirror.py"),
+                 str(RESILIENT_SOURCE_TABLE), str(RESILIENT_BUCKETS)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                text=True)
+            self.processes["mirror-router"] = mirror
+            if mirror.stdout.readline().strip() != "ready":
+                raise RuntimeError("resilient_mirror.py did not start")
 
     def add_client(self, n):
         name = "client" if n == 1 else "client%d" % n
@@ -266,14 +290,16 @@ class FleetNet:
             sessions += ("protocol bgp lb%d_4 from lbs4 { neighbor %s as %d; }\n"
                          "protocol bgp lb%d_6 from lbs6 { neighbor %s as %d; }\n"
                          % (n, lb_address(n), LB_AS, n, lb_address(n, True), LB_AS))
+        # BIRD's own FIB routes, or (resilient) table 81 for the mirror
+        table = "  kernel table %d;\n" % RESILIENT_SOURCE_TABLE if self.resilient else ""
         return (
             "router id 10.77.0.1;\n" + vips +
             "protocol device { scan time 10; }\n" + self.bfd_block() +
             # equal BGP routes from several LBs: one multipath kernel route
-            "protocol kernel kernel4 {\n  merge paths yes limit 16;\n"
+            "protocol kernel kernel4 {\n%s  merge paths yes limit 16;\n"
             "  ipv4 { import none; export where source = RTS_BGP; };\n}\n"
-            "protocol kernel kernel6 {\n  merge paths yes limit 16;\n"
-            "  ipv6 { import none; export where source = RTS_BGP; };\n}\n"
+            "protocol kernel kernel6 {\n%s  merge paths yes limit 16;\n"
+            "  ipv6 { import none; export where source = RTS_BGP; };\n}\n" % (table, table) +
             "template bgp lbs4 {\n  local 10.77.0.1 as %d;\n%s"
             "  ipv4 { import where net ~ VIPS4; export none; };\n}\n"
             "template bgp lbs6 {\n  local fd77::1 as %d;\n%s"
@@ -370,10 +396,40 @@ class FleetNet:
         for route in json.loads(result.stdout):
             if route.get("dst") not in (vip, vip + "/32", vip + "/128"):
                 continue
-            gateways = [hop.get("gateway") for hop in route.get("nexthops", [])] \
-                or [route.get("gateway")]
+            if "nhid" in route:
+                gateways = self.group_gateways(route["nhid"])
+            else:
+                gateways = [hop.get("gateway") for hop in route.get("nexthops", [])] \
+                    or [route.get("gateway")]
             hops += [names.get(g, g) for g in gateways if g]
         return sorted(hops, key=str)
+
+    def router_flow_map(self, vip, flows=3000, client="10.77.1.2"):
+        """Where the router sends TCP flows from client ports 20000.. to
+        vip:80 now (the kernel's own answer, `ip route get ... iif eth1
+        ipproto tcp sport S dport 80`, L4 hash included): a list of LB
+        numbers (or gateway addresses that are no LB's), one per flow."""
+        if ":" in vip and ":" not in client:
+            client = "fd77:1::2"
+        lines = "".join("route get %s from %s iif eth1 ipproto tcp sport %d dport 80\n"
+                        % (vip, client, 20000 + i) for i in range(flows))
+        result = subprocess.run(["ip", "-n", self.ns("router"), "-j", "-batch", "-"],
+                                input=lines, capture_output=True, text=True, check=True)
+        names = {}
+        for n in range(1, 10):
+            for address in (lb_address(n), lb_address(n, True), lb_link_local(n)):
+                names[address] = n
+        gateways = [json.loads(line)[0].get("gateway") for line in result.stdout.splitlines()]
+        return [names.get(g, g) for g in gateways]
+
+    def group_gateways(self, identifier):
+        """The gateways of nexthop object identifier (a group's members')."""
+        def show(i):
+            result = self.in_ns("router", "ip", "-j", "nexthop", "show", "id", i, check=False)
+            return json.loads(result.stdout)[0] if result.returncode == 0 else {}
+        entry = show(identifier)
+        members = [member["id"] for member in entry.get("group", [])] or [identifier]
+        return [show(m).get("gateway") for m in members]
 
     def wait_announced(self, vip, lbs, timeout=10):
         """Waits until the router's next hops for vip are exactly lbs;

@@ -5,6 +5,7 @@ hosts by ECMP, and a host that dies stops getting them within the
 detection window. Each test builds its own fleet (namespaces xsfPID-*) and
 takes it down; the single-LB lab the runner builds is not used."""
 import base64
+import collections
 import json
 import os
 import signal
@@ -27,13 +28,13 @@ WITHDRAW_SECONDS = 2
 PROBE_TIMEOUT = 0.1
 
 
-def fleet():
+def fleet(**options):
     if not os.path.exists(os.path.join(fleet_net.BUILD, "xdpsplit-announce")):
         raise Skip("no build/xdpsplit-announce (make)")
     for tool in ("bird", "birdc"):
         if subprocess.run(["which", tool], capture_output=True).returncode:
             raise Skip("no %s (make deps installs bird2)" % tool)
-    net = FleetNet("xsf%d" % (os.getpid() % 100000))
+    net = FleetNet("xsf%d" % (os.getpid() % 100000), **options)
     try:
         net.up()
     except Exception:
@@ -230,3 +231,164 @@ def fleet_net_etcd(lab):  # noqa: ARG001 (the runner's lab is not used)
               "the member back in %.1f s" % (ready, served, restarted))
     finally:
         net.down()
+
+
+class Splitters:
+    """splitctl on each LB host, each with its own pins (one machine's
+    bpffs holds them all), as an operator runs it: nsenter keeps bpffs."""
+
+    def __init__(self, net, lbs):
+        self.net, self.lbs = net, lbs
+        self.base = "xdpsplit-fleet-%d" % os.getpid()
+
+    def environment(self, n):
+        env = dict(os.environ)
+        env["XDPSPLIT_PIN_DIR"] = "/sys/fs/bpf/%s-lb%d" % (self.base, n)
+        env["LIBXDP_BPFFS"] = "/sys/fs/bpf/%s-lb%d-libxdp" % (self.base, n)
+        env["XDPSPLIT_STATE_DIR"] = "/tmp/%s-lb%d" % (self.base, n)
+        env["XDPSPLIT_RUN_DIR"] = "/tmp/%s-lb%d-run" % (self.base, n)
+        return env
+
+    def ok(self, n, *args):
+        result = subprocess.run(
+            ["nsenter", "--net=/run/netns/" + self.net.ns("lb%d" % n),
+             os.path.join(fleet_net.BUILD, "splitctl")] + list(args),
+            capture_output=True, text=True, env=self.environment(n), timeout=60)
+        check(result.returncode == 0, "lb%d: splitctl %s: %s" % (
+            n, " ".join(args), (result.stderr + result.stdout)[-500:]))
+        return result.stdout
+
+    def json(self, n, *args):
+        return json.loads(self.ok(n, "-j", *args))
+
+    def up(self):
+        for n in self.lbs:
+            env = self.environment(n)
+            try:
+                os.makedirs(env["LIBXDP_BPFFS"], exist_ok=True)
+            except OSError:
+                pass
+            # one seed everywhere: identical configuration, identical decisions
+            self.ok(n, "attach", "eth0", "seed", "7")
+            os.makedirs(env["LIBXDP_BPFFS"], exist_ok=True)
+
+    def down(self):
+        for n in self.lbs:
+            env = self.environment(n)
+            subprocess.run(["rm", "-rf", env["XDPSPLIT_PIN_DIR"], env["LIBXDP_BPFFS"],
+                            env["XDPSPLIT_STATE_DIR"], env["XDPSPLIT_RUN_DIR"]], check=False)
+
+
+@test
+def fleet_net_xdp(lab):  # noqa: ARG001 (the runner's lab is not used)
+    """fleet net: XDP on every LB host; connections survive an LB host's death"""
+    net = fleet()
+    splitters = Splitters(net, [1, 2, 3])
+    service = VIP + ":80/tcp"
+    try:
+        net.start_backend_servers()
+        splitters.up()
+        for n in (1, 2, 3):
+            splitters.ok(n, "vip", "add", service)
+            for backend in ("10.77.0.11", "10.77.0.12", "10.77.0.21"):
+                splitters.ok(n, "backend", "add", service,
+                             "green" if backend.endswith("21") else "blue", backend)
+            net.announce(n, [VIP])
+        wait_hops(net, VIP, [1, 2, 3], ESTABLISH_SECONDS)
+        result = client_connect(net, VIP, 300)
+        check(not result["errors"], "through XDP: %s" % result["errors"][:3])
+        check(set(result["servers"]) == {"blue1", "blue2"}, "answered by %s" % result["servers"])
+        flows = {n: sum(v["new_flows"] for v in splitters.json(n, "stats", service)["vips"][0]["backends"])
+                 for n in (1, 2, 3)}
+        check(all(flows[n] > 30 for n in flows), "new flows per LB host: %s" % flows)
+        # the hosts agree on every flow (one seed, one Maglev table)
+        for port in (40000, 40001, 40002, 51234, 60999):
+            # a new flow's choice (an existing one is where the client's
+            # connections happened to go)
+            answers = {json.dumps(splitters.json(n, "explain", service, "10.77.1.2",
+                                                 str(port))["new_flow"], sort_keys=True)
+                       for n in (1, 2, 3)}
+            check(len(answers) == 1, "client port %d explained differently: %s" % (port, answers))
+
+        # held connections whose host dies move to another host by ECMP and
+        # reach the same backend there: nothing breaks
+        held = subprocess.Popen(
+            ["ip", "netns", "exec", net.ns("client"), PYTHON,
+             os.path.join(ROOT, "tests/e2e/client.py"), "hold", VIP, "80", "60", "0"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        check(held.stdout.readline().strip() == "ready", "the holding client")
+        time.sleep(1)
+        killed = time.monotonic()
+        net.kill_lb(2)
+        wait_hops(net, VIP, [1, 3], WITHDRAW_SECONDS)
+        time.sleep(3)
+        out, err = held.communicate("stop\n", timeout=60)
+        report = json.loads(out)
+        broken = [c for c in report["held"] if c["broken"]]
+        check(not broken, "%d of %d held connections broke: %s" % (
+            len(broken), len(report["held"]), broken[:2]))
+        moved = [c for c in report["held"] if len(c["servers_seen"]) > 1]
+        check(not moved, "held connections changed backend: %s" % moved[:2])
+        failed = [c for c in report["new"] if c[0] > killed and str(c[1]).startswith("error")]
+        print("    %d connections over 3 hosts %s -> %s; lb2 died: 0 of %d held connections "
+              "broke, %d new ones failed" % (300, flows, result["servers"], len(report["held"]),
+                                             len(failed)))
+    finally:
+        for n in (1, 2, 3):
+            subprocess.run(["nsenter", "--net=/run/netns/" + net.ns("lb%d" % n),
+                            os.path.join(fleet_net.BUILD, "splitctl"), "detach", "eth0"],
+                           capture_output=True, env=splitters.environment(n), check=False)
+        net.down()
+        splitters.down()
+
+
+def survivors_moved(before, after, dead):
+    """The share of flows not on the dead host that changed host."""
+    surviving = [i for i, host in enumerate(before) if host != dead]
+    return sum(1 for i in surviving if after[i] != before[i]) / len(surviving)
+
+
+@test
+def fleet_net_ecmp_changes(lab):  # noqa: ARG001 (the runner's lab is not used)
+    """fleet net: what the router's ECMP moves when hosts go and come"""
+    figures = []
+    for resilient in (False, True):
+        net = fleet(resilient=resilient)
+        try:
+            kind = "resilient group (harness)" if resilient else "BIRD multipath"
+            for n in (1, 2, 3):
+                net.announce(n, ANNOUNCED)
+            for address in (VIP, VIP6):
+                wait_hops(net, address, [1, 2, 3], ESTABLISH_SECONDS)
+            three = {address: net.router_flow_map(address) for address in (VIP, VIP6)}
+            for address in (VIP, VIP6):
+                shares = collections.Counter(three[address])
+                check(all(within_binomial_bound(shares[n], len(three[address]), 1 / 3)
+                          for n in (1, 2, 3)), "%s %s: shares %s" % (kind, address, shares))
+            # lb1 dies: the first next hop in BIRD's order, the worst case
+            # for hash-threshold
+            net.kill_lb(1)
+            for address in (VIP, VIP6):
+                wait_hops(net, address, [2, 3], WITHDRAW_SECONDS)
+                moved = survivors_moved(three[address], net.router_flow_map(address), 1)
+                figures.append("%s %s: lb1 dies: %.1f%% of the others' flows move"
+                               % (kind, address, moved * 100))
+                if resilient:
+                    check(moved == 0, "%s: %.1f%% of the survivors' flows moved" % (address, moved * 100))
+                else:
+                    # hash-threshold: half of lb2's share slides over to lb3
+                    check(0.15 < moved < 0.35, "%s: %.1f%% moved" % (address, moved * 100))
+            two = net.router_flow_map(VIP)
+            net.add_lb(4)
+            net.announce(4, ANNOUNCED)
+            wait_hops(net, VIP, [2, 3, 4], ESTABLISH_SECONDS)
+            after = net.router_flow_map(VIP)
+            moved = sum(1 for a, b in zip(two, after) if a != b) / len(two)
+            figures.append("%s %s: lb4 joins: %.1f%% of all flows move (the least possible: 33.3%%)"
+                           % (kind, VIP, moved * 100))
+            if resilient:
+                check(moved < 0.40, "a new host took %.1f%% of the flows" % (moved * 100))
+        finally:
+            net.down()
+    for line in figures:
+        print("    " + line)

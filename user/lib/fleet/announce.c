@@ -380,6 +380,13 @@ int xs_announce_set(struct xs_announcer *announcer,
 		    "Couldn't announce: the announcer is not open");
 		return -EBADF;
 	}
+	/* an operator's `ip link del` leaves us a descriptor on no device */
+	if ((int)if_nametoindex(announcer->device) != announcer->ifindex) {
+		say(announcer->error, sizeof(announcer->error),
+		    "Couldn't announce: the device '%s' was deleted or replaced; close and open the announcer again",
+		    announcer->device);
+		return -ENODEV;
+	}
 	if (count > XS_ANNOUNCE_MAX) {
 		say(announcer->error, sizeof(announcer->error),
 		    "Couldn't announce %zu prefixes: at most %d", count, XS_ANNOUNCE_MAX);
