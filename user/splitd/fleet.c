@@ -23,6 +23,7 @@ int fleet_start(struct daemon *d)
 		return -1;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->changed, NULL);
+	pthread_mutex_init(&f->routes_lock, NULL);
 	d->fleet = f;
 	if (fleet_agent_open(d))
 		goto fail;

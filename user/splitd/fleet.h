@@ -67,6 +67,16 @@ struct fleet {
 	__u64 published; /* how many times the watch changed desired */
 	struct xs_fleet_host report; /* the latest this host said */
 	struct fleet_chunk *chunks, **chunks_tail; /* oldest first */
+	/* fleet_routes.c: one writer of the routes at a time */
+	pthread_mutex_t routes_lock;
+	/* each service's flush counts as last seen: a count that grows is a
+	 * flush to do, the first one seen is not (under routes_lock) */
+	struct {
+		struct xs_vip_key service;
+		__u32 flush[XS_POOL_COUNT];
+	} flushes[XS_CONFIG_MAX_VIPS];
+	size_t flush_count;
+	bool decisions_changed; /* a route was written: moved flows to share */
 	size_t chunk_bytes;
 	volatile int stop;
 	pthread_t watch_thread, agent_thread, leader_thread;
@@ -84,6 +94,10 @@ void fleet_report(struct daemon *d, struct xs_fleet_host *report);
 
 /* fleet_watch.c */
 void *fleet_watch_loop(void *daemon);
+/* fleet_routes.c: every route of fleet.desired whose VIP is in the maps
+ * made the map's (audited); false if one could not be written */
+bool fleet_routes_apply(struct daemon *d);
+
 /* fleet_flows.c */
 struct xs_etcd;
 /* This host's changed flows written to etcd (the last export replaced). */

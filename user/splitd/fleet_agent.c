@@ -55,13 +55,6 @@ struct agent {
 	bool decisions_changed;   /* since the last export of moved flows */
 	__u64 taken;              /* fleet.published when desired was copied */
 	__u64 flows_exported_ms;
-	/* each service's flush counts as last seen: a count that grows is
-	 * a flush to do, the first one seen is not */
-	struct {
-		struct xs_vip_key service;
-		__u32 flush[XS_POOL_COUNT];
-	} flushes[XS_CONFIG_MAX_VIPS];
-	size_t flush_count;
 };
 
 static struct xs_announcer announcer;
@@ -183,100 +176,6 @@ static void apply_document(struct agent *a, const struct fleet_desired *want)
 	a->decisions_changed = true;
 	a->applied_document = want->document_revision;
 	a->document_failed = false;
-}
-
-/* The pools etcd asks to flush on this service, since last seen. */
-static void apply_flushes(struct agent *a, const struct fleet_route *route,
-			  __u32 route_id)
-{
-	size_t i;
-
-	for (i = 0; i < a->flush_count; i++)
-		if (!memcmp(&a->flushes[i].service, &route->service,
-			    sizeof(route->service)))
-			break;
-	if (i == a->flush_count) {
-		if (a->flush_count == XS_CONFIG_MAX_VIPS)
-			return;
-		a->flushes[a->flush_count].service = route->service;
-		memcpy(a->flushes[a->flush_count++].flush, route->route.flush,
-		       sizeof(route->route.flush));
-		return;
-	}
-	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++) {
-		if (route->route.flush[pool] == a->flushes[i].flush[pool])
-			continue;
-		a->flushes[i].flush[pool] = route->route.flush[pool];
-		char text[80];
-
-		xs_service_flush(&a->d->dp, route_id, pool);
-		xs_format_vip(&route->service, text, sizeof(text));
-		pr_info("fleet: flushed the %s flows of %s, as %s asked\n",
-			xs_pool_name(pool), text,
-			route->route.by[0] ? route->route.by : "the fleet");
-	}
-}
-
-/* Said and audited like an operator's write: what, whose, before, after. */
-static void audit_route(struct agent *a, const char *vip,
-			const struct fleet_route *route,
-			const struct xs_route *before)
-{
-	const struct xs_route *r = &route->route.route;
-	char command[300], old[160], new[160];
-
-	snprintf(command, sizeof(command),
-		 "fleet: route of %s at revision %lld (by %s)", vip,
-		 (long long)route->revision,
-		 route->route.by[0] ? route->route.by : "?");
-	snprintf(old, sizeof(old),
-		 "{\"blue\":%u,\"green\":%u,\"canary\":%u,\"live\":\"%s\"}",
-		 before->weight[0], before->weight[1], before->weight[2],
-		 xs_pool_name(before->live_pool));
-	snprintf(new, sizeof(new),
-		 "{\"blue\":%u,\"green\":%u,\"canary\":%u,\"live\":\"%s\"}",
-		 r->weight[0], r->weight[1], r->weight[2],
-		 xs_pool_name(r->live_pool));
-	pr_info("%s: blue %u.%02u%%, green %u.%02u%%, canary %u.%02u%%, live %s\n",
-		command, r->weight[0] / 100, r->weight[0] % 100,
-		r->weight[1] / 100, r->weight[1] % 100, r->weight[2] / 100,
-		r->weight[2] % 100, xs_pool_name(r->live_pool));
-	xs_audit_append(a->d->state_dir, command, old, new);
-}
-
-/* Every route as etcd says; false if one could not be written. */
-static bool apply_routes(struct agent *a, const struct fleet_desired *want)
-{
-	bool all = true;
-
-	for (size_t r = 0; r < want->route_count; r++) {
-		const struct fleet_route *route = &want->routes[r];
-		struct xs_vip_entry vip;
-		char text[80];
-		int err;
-
-		if (xs_vip_lookup(&a->d->dp, &route->service, &vip))
-			continue; /* not in the document (yet): nothing to split */
-		/* the route first: a flush re-chooses by the new weights */
-		if (!memcmp(vip.route.weight, route->route.route.weight,
-			    sizeof(vip.route.weight)) &&
-		    vip.route.live_pool == route->route.route.live_pool) {
-			apply_flushes(a, route, vip.vip.route_id);
-			continue;
-		}
-		err = xs_route_write_tagged(&a->d->dp, vip.vip.route_id,
-					    vip.route_tag, &route->route.route);
-		xs_format_vip(&route->service, text, sizeof(text));
-		if (err) {
-			pr_warn("fleet: couldn't write the route of %s: %s\n", text,
-				strerror(-err));
-			all = false;
-			continue;
-		}
-		apply_flushes(a, route, vip.vip.route_id);
-		audit_route(a, text, route, &vip.route);
-	}
-	return all;
 }
 
 /* The program on every configured interface (an id the kernel gives;
@@ -412,6 +311,9 @@ static void share_moved_flows(struct agent *a)
 {
 	__u64 now = now_ms();
 
+	if (__atomic_exchange_n(&a->d->fleet->decisions_changed, false,
+				__ATOMIC_ACQ_REL))
+		a->decisions_changed = true;
 	if (!a->decisions_changed && now - a->flows_exported_ms < FLOW_REFRESH_MS)
 		return;
 	if (!fleet_flows_export(a->d, a->etcd, &a->config, a->lease)) {
@@ -444,7 +346,7 @@ static void converge(struct agent *a)
 		return; /* out of memory: the next round */
 	if (want.revision) {
 		apply_document(a, &want);
-		caught_up = apply_routes(a, &want) && !a->document_failed;
+		caught_up = fleet_routes_apply(a->d) && !a->document_failed;
 		/* after the VIPs they belong to are in */
 		fleet_flows_import_queued(a->d);
 	} else {

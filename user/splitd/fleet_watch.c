@@ -33,6 +33,7 @@ struct watcher {
 	char drain_key[XS_FLEET_KEY_SIZE];
 	char flows_prefix[XS_FLEET_KEY_SIZE];
 	int64_t last_revision; /* the newest event taken into staging */
+	bool routes_changed;   /* since the last publication */
 };
 
 static void set_document(struct fleet_desired *s, const struct xs_etcd_kv *kv,
@@ -106,6 +107,7 @@ static void set_route(struct watcher *w, const char *name,
 	}
 	slot->route = route;
 	slot->revision = revision;
+	w->routes_changed = true;
 }
 
 static void set_drain(struct watcher *w, const struct xs_etcd_kv *kv)
@@ -228,6 +230,11 @@ static int on_event(void *context, const struct xs_etcd_event *event)
 
 	if (!event) { /* the end of one watch response: all of it is in */
 		publish(w, w->last_revision);
+		/* a weight change goes to the data plane now, not at the
+		 * agent's next round */
+		if (w->routes_changed)
+			fleet_routes_apply(w->d);
+		w->routes_changed = false;
 		return 0;
 	}
 	take(w, event->kv->key,
