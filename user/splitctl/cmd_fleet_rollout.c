@@ -212,6 +212,38 @@ static void print_history(struct fleet_conn *conn, const char *name, __u64 id)
 	xs_etcd_range_free(&range);
 }
 
+/* Each rule's last value against its bound, as the leader measured it
+ * (summed over the fleet's hosts). */
+static void print_rules(const struct xs_policy *policy, const struct xs_rollout *r)
+{
+	out_array_begin("rules");
+	for (__u32 i = 0; policy && i < policy->rule_count; i++) {
+		const struct xs_rule *rule = &policy->rules[i];
+		const struct xs_measurement *m = &r->last[i];
+
+		if (out_is_json()) {
+			out_object_begin(NULL);
+			out_string("name", rule->name);
+			out_string("metric", xs_metric_name(rule->metric));
+			out_bool("valid", m->valid);
+			out_double("value", m->value, 4);
+			out_u64("samples", m->samples);
+			out_u64("consecutive", r->consecutive[i]);
+			out_u64("failures", r->total_failures[i]);
+			out_object_end();
+		} else if (m->valid) {
+			printf("  rule %s: %s %.4g over %llu samples (failing %u in a row, %u in all)\n",
+			       rule->name, xs_metric_name(rule->metric), m->value,
+			       (unsigned long long)m->samples, r->consecutive[i],
+			       r->total_failures[i]);
+		} else {
+			printf("  rule %s: %s, no verdict (%llu samples)\n", rule->name,
+			       xs_metric_name(rule->metric), (unsigned long long)m->samples);
+		}
+	}
+	out_array_end();
+}
+
 static int status(struct fleet_conn *conn, int argc, char **argv)
 {
 	static struct xs_config_file document;
@@ -267,8 +299,10 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 		    record.rollout.phase == XS_PHASE_RUNNING)
 			printf("  waiting at a gate: 'splitctl fleet rollout promote %s' opens it\n",
 			       argv[0]);
-		printf("history:\n");
 	}
+	print_rules(policy, &record.rollout);
+	if (!out_is_json())
+		printf("history:\n");
 	print_history(conn, name, record.id);
 	if (out_is_json()) {
 		out_object_end();
