@@ -328,3 +328,86 @@ def fleet_quorum(_):
             check(lab.splitds[n].poll() is None, "lb%d's splitd died" % n)
     finally:
         lab.down()
+
+
+GROW = """  - name: grow
+    interval: 500ms
+    steps:
+      - weights: {canary: 10}
+      - pause: 2s
+      - weights: {canary: 15}
+      - pause: 4s
+      - weights: {canary: 20}
+      - pause: 2s
+      - weights: {canary: 25}
+      - pause: 60s
+"""
+
+
+def wait_canary(lab, percent, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if history(lab)["canary"] >= percent:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the canary did not reach %d%%: %s" % (percent, history(lab)))
+
+
+def failure_window(new, since):
+    """The failed new connections started after since: (first, last)
+    start times, and the count."""
+    failed = [started for started, name, *_ in new
+              if started >= since and not (name and not name.startswith("error"))]
+    return (min(failed), max(failed), len(failed)) if failed else (None, None, 0)
+
+
+@test
+def fleet_host_changes(_):
+    """fleet: 200 long-lived connections opened at canary 5% survive the canary's growth to 25%, a host killed and one added; new ones fail only while the router withdraws the dead host"""
+    lab = fleet(document([vip_entry(SERVICE, POOLS, "{blue: 95, green: 0, canary: 5}",
+                                    rollout="grow")], GROW))
+    try:
+        client = subprocess.Popen(
+            ["ip", "netns", "exec", lab.net.ns("client"), PYTHON,
+             os.path.join(ROOT, "tests/e2e/client.py"), "hold", VIP, "80", "200", "0", "0.5"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        check(client.stdout.readline().strip() == "ready",
+              "the client could not open its 200 connections: " + client.stderr.read()[-300:])
+        lab.fleet("rollout", "start", SERVICE)
+        wait_canary(lab, 15, 20)
+        kill_clock = float(lab.net.in_ns("client", PYTHON, "-c",
+                                         "import time; print(time.monotonic())").stdout)
+        lab.kill_host(2)
+        lab.net.wait_announced(VIP, [1, 3], 10)
+        wait_canary(lab, 25, 30)
+        added = time.monotonic()
+        lab.start_host(4)
+        lab.wait_hosts(["lb4"], timeout=30)
+        lab.net.wait_announced(VIP, [1, 3, 4], 20)
+        joined = time.monotonic() - added
+        time.sleep(3)  # new connections through the new host
+        out, err = client.communicate("stop\n", timeout=120)
+        result = json.loads(out)
+        held = result["held"]
+        broken = [c for c in held if c["broken"]]
+        moved = [c for c in held if len(c["servers_seen"]) > 1]
+        pools = {}
+        for c in held:
+            pools[c["server"].split()[0].rstrip("12")] = pools.get(
+                c["server"].split()[0].rstrip("12"), 0) + 1
+        first, last, failed = failure_window(result["new"], kill_clock)
+        window = (last - kill_clock) if last else 0.0
+        total = len(result["new"])
+        print("    %d long-lived (%s): %d broken, %d moved; %d new connections, %d failed, all within %.2f s of the kill; lb4 serving %.1f s after it started"
+              % (len(held), pools, len(broken), len(moved), total, failed, window, joined))
+        check(len(held) == 200 and not broken and not moved,
+              "long-lived connections broke or moved: %s" % (broken or moved)[:3])
+        check(failed == 0 or window < 3.0,
+              "new connections failed %.2f s after the kill (the withdraw window is far shorter)" % window)
+        early = [n for n in result["new"] if n[0] < kill_clock and
+                 not (n[1] and not n[1].startswith("error"))]
+        check(not early, "%d new connections failed before any host was lost" % len(early))
+        for n in (1, 3, 4):
+            check(lab.splitds[n].poll() is None, "lb%d's splitd died" % n)
+    finally:
+        lab.down()

@@ -159,6 +159,9 @@ void fleet_flows_queue(struct daemon *d, const struct xs_config_fleet *f,
 	pthread_mutex_unlock(&fleet->lock);
 }
 
+/* Flows taken in are this host's to share too: if the host that sent
+ * them dies, a host that joins later learns them from this one's next
+ * export, which they bring about. */
 static void import_one(struct daemon *d, const struct fleet_chunk *chunk)
 {
 	struct xs_flow_import_stats stats = { 0 };
@@ -169,6 +172,9 @@ static void import_one(struct daemon *d, const struct fleet_chunk *chunk)
 			err ? strerror(-err) : "a malformed chunk");
 		return;
 	}
+	if (stats.imported)
+		__atomic_store_n(&d->fleet->decisions_changed, true,
+				 __ATOMIC_RELEASE);
 	if (stats.imported || stats.not_stored)
 		pr_info("fleet: took %llu flows from %s (%llu here already, %llu not stored, %llu of no VIP or backend here)\n",
 			(unsigned long long)stats.imported, chunk->key,
