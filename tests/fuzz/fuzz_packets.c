@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Packet fuzzing: mutated frames (seeded from the fixture table) through the
- * real XDP program with BPF_PROG_TEST_RUN, against the fixture VIP set, with
- * these invariants on every run:
+ * real XDP program with BPF_PROG_TEST_RUN, against the fixture VIP set (two
+ * of its VIPs with backends in every pool), with these invariants on every
+ * run:
  *   - the verdict is PASS, TX, DROP or REDIRECT (never ABORTED);
  *   - a passed or dropped frame leaves the program byte for byte unchanged;
  *   - a forwarded frame is well-formed: l2dsr changes the two MACs and
@@ -117,6 +118,43 @@ static void cleanup(void)
 	env_teardown(&env);
 }
 
+/* More backends in every pool of two fixture VIPs, with weights: else
+ * every choice for a VIP is its one backend, and a wrong hash or key
+ * would agree with xs_predict all the same. */
+static void spread_vips(void)
+{
+	static const struct {
+		int family;
+		const char *vip, *backend;
+		__u16 port;
+		__u8 pool;
+	} extra[] = {
+		{ 4, "10.100.0.1", "10.0.1.11", 80, XS_POOL_BLUE },
+		{ 4, "10.100.0.1", "10.0.1.12", 80, XS_POOL_BLUE },
+		{ 4, "10.100.0.1", "10.0.1.21", 80, XS_POOL_GREEN },
+		{ 4, "10.100.0.1", "10.0.1.31", 80, XS_POOL_CANARY },
+		{ 6, "fd00:100::1", "fd00:1::11", 443, XS_POOL_BLUE },
+		{ 6, "fd00:100::1", "fd00:1::31", 443, XS_POOL_CANARY },
+	};
+
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		struct xs_vip_key key = { .port = htons(extra[i].port),
+					  .protocol = IPPROTO_TCP };
+		struct xs_vip vip;
+
+		key.family = extra[i].family == 4 ? XS_FAMILY_IPV4 :
+						    XS_FAMILY_IPV6;
+		parse_address(extra[i].family, extra[i].vip, key.address);
+		if (xs_vip_read(&env.dp, &key, &vip))
+			abort();
+		env_add_backend(&env, vip.vip_id, extra[i].pool,
+				extra[i].family, extra[i].backend, 1);
+		if (env_set_weights(&env, vip.vip_id, 6000, 3000, 1000,
+				    XS_POOL_BLUE))
+			abort();
+	}
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *seeds = getenv("XDPSPLIT_WRITE_SEEDS");
@@ -130,6 +168,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	fixture_setup(&env);
+	spread_vips();
 	atexit(cleanup);
 	parse_mac(TEST_LB_MAC, lb_mac);
 	return 0;
