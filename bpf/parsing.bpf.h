@@ -64,8 +64,8 @@ struct packet {
 	__u8 tcp_flags;
 	__u8 traffic_class; /* IPv4 TOS or IPv6 traffic class */
 	__u8 dont_fragment; /* IPv4 DF, copied to the outer header */
-	__u16 l4_offset;    /* PACKET_ICMP: from the frame's start (in the
-			     * padding before tcp_sequence: no bigger) */
+	__u16 l4_offset;    /* PACKET_ICMP: from the frame's start; in what
+			     * was padding, so the struct is no bigger */
 	__be32 tcp_sequence; /* as on the wire; 0 for UDP */
 };
 
