@@ -15,8 +15,8 @@
  * - Fragments: a first fragment carries the ports and is parsed as usual; a
  *   later fragment has none, so it is reported as such with ports zero.
  * - TCP with doff >= 5 and the whole TCP header inside the IP packet; UDP.
- * - ICMP "fragmentation needed" and ICMPv6 "packet too big": the quoted
- *   header is parsed and the flow it belongs to is reported.
+ * - ICMP and ICMPv6 (not a later fragment): only located here; what they
+ *   quote is parsing_icmp.bpf.h's, off the TCP/UDP path.
  */
 #ifndef XDPSPLIT_BPF_PARSING_H
 #define XDPSPLIT_BPF_PARSING_H
@@ -48,12 +48,13 @@
 enum packet_kind {
 	PACKET_TRANSPORT = 0,          /* TCP or UDP with ports */
 	PACKET_LATER_FRAGMENT = 1,     /* IP fragment without the L4 header */
-	PACKET_ICMP_TOO_BIG = 2,       /* key is the quoted flow, client first */
+	PACKET_ICMP = 2,               /* ICMP(v6) at l4_offset, key unset */
 };
 
 struct packet {
 	/* client -> VIP 5-tuple and outer VLAN; for ICMP too-big, of the
-	 * quoted flow (on the VLAN the ICMP came in on) */
+	 * quoted flow (on the VLAN the ICMP came in on), once
+	 * parsing_icmp.bpf.h has read the quote */
 	struct xs_flow_key key;
 	__u32 l2_length;   /* Ethernet header and VLAN tags */
 	__u32 ip_length;   /* the IP packet, without Ethernet padding */
@@ -63,19 +64,9 @@ struct packet {
 	__u8 tcp_flags;
 	__u8 traffic_class; /* IPv4 TOS or IPv6 traffic class */
 	__u8 dont_fragment; /* IPv4 DF, copied to the outer header */
+	__u16 l4_offset;    /* PACKET_ICMP: from the frame's start; in what
+			     * was padding, so the struct is no bigger */
 	__be32 tcp_sequence; /* as on the wire; 0 for UDP */
-};
-
-/* ICMP headers as far as we read them; the uapi ones pull in libc */
-#define ICMP_DEST_UNREACHABLE 3
-#define ICMP_FRAGMENTATION_NEEDED 4
-#define ICMPV6_PACKET_TOO_BIG 2
-
-struct icmp_header {
-	__u8 type;
-	__u8 code;
-	__be16 checksum;
-	__be32 rest; /* unused, or the next-hop MTU */
 };
 
 /* `end` is the frame's end, which the verifier knows; `limit` is the end of
@@ -184,13 +175,58 @@ static __always_inline int parse_ipv4(struct cursor *c, struct packet *p,
 	return PARSE_OK;
 }
 
+/*
+ * Walks up to `max` (a constant) hop-by-hop, routing, destination-options
+ * and fragment headers from *next, leaving the cursor and *next at the
+ * upper-layer header. A fragment that is not the first sets *kind to
+ * PACKET_LATER_FRAGMENT. The reasons are the caller's: the outer packet's
+ * and an ICMP quote's differ.
+ */
+static __always_inline int skip_ipv6_extensions(struct cursor *c, __u8 *next,
+						const int max, __u8 *kind,
+						int truncated, int too_long)
+{
+	__u8 header = *next;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < max; i++) {
+		if (header == IPPROTO_HOPOPTS || header == IPPROTO_ROUTING ||
+		    header == IPPROTO_DSTOPTS) {
+			struct ipv6_extension *ext = c->pos;
+
+			if (beyond(c, ext + 1))
+				return truncated;
+			header = ext->next_header;
+			c->pos += (ext->length + 1) * 8;
+			if (beyond(c, c->pos))
+				return truncated;
+		} else if (header == IPPROTO_FRAGMENT) {
+			struct ipv6_fragment_header *frag = c->pos;
+
+			if (beyond(c, frag + 1))
+				return truncated;
+			header = frag->next_header;
+			if (frag->offset_flags & bpf_htons(IPV6_FRAGMENT_OFFSET))
+				*kind = PACKET_LATER_FRAGMENT;
+			c->pos = frag + 1;
+		} else {
+			*next = header;
+			return PARSE_OK;
+		}
+	}
+	if (header == IPPROTO_HOPOPTS || header == IPPROTO_ROUTING ||
+	    header == IPPROTO_DSTOPTS || header == IPPROTO_FRAGMENT)
+		return too_long;
+	*next = header;
+	return PARSE_OK;
+}
+
 static __always_inline int parse_ipv6(struct cursor *c, struct packet *p,
 				      __u8 *protocol)
 {
 	struct ipv6hdr *ip6 = c->pos;
 	__u32 payload_length;
-	__u8 next;
-	int i;
 
 	if (beyond(c, ip6 + 1))
 		return XS_PASS_TRUNCATED_IPV6;
@@ -207,39 +243,10 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *p,
 	p->traffic_class = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 	c->limit = (void *)(ip6 + 1) + payload_length;
 	c->pos = ip6 + 1;
-	next = ip6->nexthdr;
-
-#pragma unroll
-	for (i = 0; i < XS_MAX_EXTENSION_HEADERS; i++) {
-		if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING ||
-		    next == IPPROTO_DSTOPTS) {
-			struct ipv6_extension *ext = c->pos;
-
-			if (beyond(c, ext + 1))
-				return XS_PASS_TRUNCATED_EXTENSION;
-			next = ext->next_header;
-			c->pos += (ext->length + 1) * 8;
-			if (beyond(c, c->pos))
-				return XS_PASS_TRUNCATED_EXTENSION;
-		} else if (next == IPPROTO_FRAGMENT) {
-			struct ipv6_fragment_header *frag = c->pos;
-
-			if (beyond(c, frag + 1))
-				return XS_PASS_TRUNCATED_EXTENSION;
-			next = frag->next_header;
-			if (frag->offset_flags & bpf_htons(IPV6_FRAGMENT_OFFSET))
-				p->kind = PACKET_LATER_FRAGMENT;
-			c->pos = frag + 1;
-		} else {
-			*protocol = next;
-			return PARSE_OK;
-		}
-	}
-	if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING ||
-	    next == IPPROTO_DSTOPTS || next == IPPROTO_FRAGMENT)
-		return XS_PASS_EXTENSION_CHAIN_TOO_LONG;
-	*protocol = next;
-	return PARSE_OK;
+	*protocol = ip6->nexthdr;
+	return skip_ipv6_extensions(c, protocol, XS_MAX_EXTENSION_HEADERS,
+				    &p->kind, XS_PASS_TRUNCATED_EXTENSION,
+				    XS_PASS_EXTENSION_CHAIN_TOO_LONG);
 }
 
 static __always_inline int parse_ports(struct cursor *c, struct packet *p,
@@ -268,64 +275,6 @@ static __always_inline int parse_ports(struct cursor *c, struct packet *p,
 	}
 	p->key.protocol = protocol;
 	return PARSE_OK;
-}
-
-/* The quoted packet is one the backend sent: VIP -> client. */
-static __always_inline int parse_quoted_ports(struct cursor *c,
-					      struct packet *p, __u8 protocol)
-{
-	__be16 *ports = c->pos;
-
-	if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP)
-		return XS_PASS_NOT_TCP_UDP;
-	if (beyond(c, ports + 2))
-		return XS_PASS_TRUNCATED_ICMP;
-	p->key.vip_port = ports[0];
-	p->key.client_port = ports[1];
-	p->key.protocol = protocol;
-	p->kind = PACKET_ICMP_TOO_BIG;
-	return PARSE_OK;
-}
-
-static __always_inline int parse_icmp_too_big(struct cursor *c,
-					      struct packet *p)
-{
-	struct icmp_header *icmp = c->pos;
-	struct iphdr *quoted;
-
-	if (beyond(c, icmp + 1))
-		return XS_PASS_TRUNCATED_ICMP;
-	if (icmp->type != ICMP_DEST_UNREACHABLE ||
-	    icmp->code != ICMP_FRAGMENTATION_NEEDED)
-		return XS_PASS_NOT_TCP_UDP;
-	quoted = (void *)(icmp + 1);
-	if (beyond(c, quoted + 1))
-		return XS_PASS_TRUNCATED_ICMP;
-	if (quoted->version != 4 || quoted->ihl < 5)
-		return XS_PASS_TRUNCATED_ICMP;
-	p->key.vip[0] = quoted->saddr;
-	p->key.client[0] = quoted->daddr;
-	c->pos = (void *)quoted + quoted->ihl * 4;
-	return parse_quoted_ports(c, p, quoted->protocol);
-}
-
-static __always_inline int parse_icmpv6_too_big(struct cursor *c,
-						struct packet *p)
-{
-	struct icmp_header *icmp = c->pos;
-	struct ipv6hdr *quoted;
-
-	if (beyond(c, icmp + 1))
-		return XS_PASS_TRUNCATED_ICMP;
-	if (icmp->type != ICMPV6_PACKET_TOO_BIG)
-		return XS_PASS_NOT_TCP_UDP;
-	quoted = (void *)(icmp + 1);
-	if (beyond(c, quoted + 1))
-		return XS_PASS_TRUNCATED_ICMP;
-	__builtin_memcpy(p->key.vip, &quoted->saddr, 16);
-	__builtin_memcpy(p->key.client, &quoted->daddr, 16);
-	c->pos = quoted + 1;
-	return parse_quoted_ports(c, p, quoted->nexthdr);
 }
 
 /* Fills p from the frame; returns PARSE_OK or a pass reason. */
@@ -362,10 +311,13 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *p)
 	}
 	if (p->kind == PACKET_LATER_FRAGMENT)
 		return XS_PASS_NOT_TCP_UDP;
-	if (protocol == IPPROTO_ICMP && p->key.family == XS_FAMILY_IPV4)
-		return parse_icmp_too_big(&c, p);
-	if (protocol == IPPROTO_ICMPV6 && p->key.family == XS_FAMILY_IPV6)
-		return parse_icmpv6_too_big(&c, p);
+	/* what an ICMP message says is read later, and only for ICMP */
+	if ((protocol == IPPROTO_ICMP && p->key.family == XS_FAMILY_IPV4) ||
+	    (protocol == IPPROTO_ICMPV6 && p->key.family == XS_FAMILY_IPV6)) {
+		p->kind = PACKET_ICMP;
+		p->l4_offset = c.pos - (void *)(long)ctx->data;
+		return PARSE_OK;
+	}
 	return XS_PASS_NOT_TCP_UDP;
 }
 

@@ -13,6 +13,8 @@
 #include "choose.bpf.h"
 #include "flow.bpf.h"
 #include "forward.bpf.h"
+#include "icmp.bpf.h"
+#include "vip.bpf.h"
 
 #define XDPSPLIT_RUN_PRIORITY 20
 
@@ -28,48 +30,6 @@ struct {
 	__uint(priority, XDPSPLIT_RUN_PRIORITY);
 	__uint(XDP_PASS, 1);
 } XDP_RUN_CONFIG(xdp_split);
-
-static __always_inline struct xs_vip *find_vip(const struct packet *p)
-{
-	struct xs_vip_key key = {
-		.port = p->key.vip_port,
-		.protocol = p->key.protocol,
-		.family = p->key.family,
-	};
-	struct xs_vip *vip;
-
-	__builtin_memcpy(key.address, p->key.vip, sizeof(key.address));
-	vip = bpf_map_lookup_elem(&vips, &key);
-	if (vip)
-		return vip;
-	/* port 0: a VIP that takes every port of its address */
-	key.port = 0;
-	return bpf_map_lookup_elem(&vips, &key);
-}
-
-/* ICMP too-big about a VIP flow goes to the backend that has the flow, so
- * path MTU discovery works through the LB. */
-static __always_inline int handle_icmp_too_big(struct xdp_md *ctx,
-					       const struct packet *p,
-					       const struct xs_config *config,
-					       const struct xs_vip *vip)
-{
-	struct xs_backend *backend;
-	struct xs_flow flow;
-	__u32 reason, backend_id;
-	int action;
-
-	if (!find_flow(config, &p->key, &flow))
-		return finish(XS_PASS_ICMP_NO_FLOW, XDP_PASS);
-	backend_id = flow.backend_id;
-	backend = bpf_map_lookup_elem(&backends, &backend_id);
-	if (!backend_keeps_flows(backend))
-		return finish(XS_PASS_ICMP_NO_FLOW, XDP_PASS);
-	action = forward(ctx, p, config, vip, backend_id, backend, &reason);
-	if (reason == XS_FORWARD_L2DSR || reason == XS_FORWARD_IPIP)
-		reason = XS_FORWARD_ICMP_TOO_BIG;
-	return finish(reason, action);
-}
 
 /* A later fragment has no ports: only a client-split VIP that takes every
  * port can place it, by the client address alone, without the flow table. */
@@ -112,7 +72,10 @@ int xdp_split(struct xdp_md *ctx)
 	reason = parse_packet(ctx, &p);
 	if (reason)
 		return finish(reason, XDP_PASS);
-	vip = find_vip(&p);
+	/* ICMP is not yet keyed: its quote is read off this path */
+	if (p.kind == PACKET_ICMP)
+		return handle_icmp(ctx, &p);
+	vip = find_vip(&p.key);
 	if (!vip)
 		return finish(p.kind == PACKET_LATER_FRAGMENT ? XS_PASS_FRAGMENT :
 								XS_PASS_NOT_VIP,
@@ -121,8 +84,6 @@ int xdp_split(struct xdp_md *ctx)
 	if (!settings || !settings->maglev_size)
 		return finish(XS_PASS_NO_CONFIG, XDP_PASS);
 
-	if (p.kind == PACKET_ICMP_TOO_BIG)
-		return handle_icmp_too_big(ctx, &p, settings, vip);
 	if (p.kind == PACKET_LATER_FRAGMENT)
 		return handle_later_fragment(ctx, &p, settings, vip);
 

@@ -30,8 +30,13 @@
 	X(PASS_TRUNCATED_L4, "pass_truncated_l4")                             \
 	X(PASS_BAD_TCP_OFFSET, "pass_bad_tcp_data_offset")                    \
 	X(PASS_FRAGMENT, "pass_fragment")                                     \
+	/* passed untouched: ICMP that is not a too-big about a VIP flow */   \
+	X(PASS_ICMP_OTHER, "pass_icmp_other")                                 \
 	X(PASS_TRUNCATED_ICMP, "pass_truncated_icmp")                         \
-	X(PASS_ICMP_NO_FLOW, "pass_icmp_no_flow")                             \
+	X(PASS_ICMP_BAD_QUOTED_HEADER, "pass_icmp_bad_quoted_header")         \
+	X(PASS_ICMP_QUOTED_NOT_TCP_UDP, "pass_icmp_quoted_not_tcp_udp")       \
+	X(PASS_ICMP_NOT_TO_QUOTED_SOURCE, "pass_icmp_not_to_quoted_source")   \
+	X(PASS_ICMP_NOT_VIP, "pass_icmp_not_vip")                             \
 	/* passed: a VIP's configuration cannot be used */                    \
 	X(PASS_INVALID_ROUTE, "pass_invalid_route")                           \
 	X(PASS_NO_CONFIG, "pass_no_config")                                   \
@@ -46,7 +51,8 @@
 	/* forwarded */                                                       \
 	X(FORWARD_L2DSR, "forward_l2dsr")                                     \
 	X(FORWARD_IPIP, "forward_ipip")                                       \
-	X(FORWARD_ICMP_TOO_BIG, "forward_icmp_too_big")                       \
+	X(FORWARD_ICMP_STORED_FLOW, "forward_icmp_too_big_stored_flow")       \
+	X(FORWARD_ICMP_NEW_CHOICE, "forward_icmp_too_big_new_choice")         \
 	X(FORWARD_FRAGMENT, "forward_fragment")                               \
 	/* flow table events */                                               \
 	X(FLOW_RECHOSEN_BACKEND_DOWN, "flow_rechosen_backend_down")           \

@@ -60,6 +60,18 @@ __u16 ipv4_header_checksum(const __u8 *header, size_t length)
 	return fold(sum16(header, length, 0));
 }
 
+void refresh_icmp_checksum(int family, const __u8 *ip, __u8 *l4,
+			   size_t length)
+{
+	__u32 sum = 0;
+
+	put16(l4 + 2, 0);
+	/* ICMPv6, unlike ICMP, covers a pseudo-header */
+	if (family == 6)
+		sum = sum16(ip + 8, 32, 0) + IPPROTO_ICMPV6 + (__u32)length;
+	put16(l4 + 2, fold(sum16(l4, length, sum)));
+}
+
 size_t l3_offset(const __u8 *frame)
 {
 	size_t offset = 12;
@@ -141,16 +153,27 @@ static size_t build_icmp_too_big(const struct packet_spec *s, __u8 *l4)
 
 		l4[0] = 2; /* packet too big */
 		put16(l4 + 6, 1400);
-		quoted_ip = 40;
+		quoted_ip = 40 + 16 * s->quoted_extension_count;
 		memset(quoted, 0, quoted_ip);
 		quoted[0] = 0x60;
 		put16(quoted + 4, 1460);
-		quoted[6] = s->quoted_protocol;
+		quoted[6] = s->quoted_extension_count ? IPPROTO_DSTOPTS :
+							s->quoted_protocol;
 		quoted[7] = 63;
 		parse_address(6, s->vip, address);
 		memcpy(quoted + 8, address, 16);
 		parse_address(6, s->client, address);
 		memcpy(quoted + 24, address, 16);
+		for (int i = 0; i < s->quoted_extension_count; i++) {
+			__u8 *ext = quoted + 40 + 16 * i;
+
+			ext[0] = i + 1 < s->quoted_extension_count ?
+					 IPPROTO_DSTOPTS :
+					 s->quoted_protocol;
+			ext[1] = 1; /* 16 bytes: PadN options */
+			ext[2] = 1;
+			ext[3] = 12;
+		}
 	}
 	/* the first 8 bytes of the quoted TCP/UDP header: VIP port first */
 	memset(quoted + quoted_ip, 0, 8);

@@ -43,6 +43,7 @@ struct packet_spec {
 	 * backend sent from vip:vip_port to client:client_port */
 	const char *router;
 	__u8 quoted_protocol;
+	__u8 quoted_extension_count; /* IPv6: dest-options headers quoted */
 	__u8 source_mac[6];
 	__u8 destination_mac[6];
 };
@@ -54,6 +55,10 @@ size_t build_packet(const struct packet_spec *spec, __u8 *frame);
 size_t l3_offset(const __u8 *frame);
 
 __u16 ipv4_header_checksum(const __u8 *header, size_t length);
+/* Sets the ICMP or ICMPv6 checksum of the message at l4 in the packet at
+ * ip (after the frame's ICMP was changed). */
+void refresh_icmp_checksum(int family, const __u8 *ip, __u8 *l4,
+			   size_t length);
 void parse_address(int family, const char *text, __be32 *address);
 void parse_mac(const char *text, __u8 *mac);
 

@@ -43,7 +43,12 @@ enum mutation {
 	IPV6_PAYLOAD_LENGTH_TOO_LONG,
 	IP_VERSION_6_IN_IPV4,
 	ETHERTYPE_ARP,
-	ICMP_ECHO,
+	ICMP_ECHO,              /* echo request, ICMP or ICMPv6 */
+	ICMP_PORT_UNREACHABLE,  /* type 3 code 3: not a too-big */
+	QUOTED_IHL_4,
+	QUOTED_LATER_FRAGMENT,  /* the quoted IPv4 header at offset 1480 */
+	QUOTED_VERSION_6,       /* an IPv4 ICMP quoting version 6 */
+	OUTER_DESTINATION_OTHER, /* sent to 10.100.0.9, quoting the VIP */
 };
 
 struct fixture {
@@ -138,17 +143,67 @@ static const struct fixture fixtures[] = {
 	  "router 198.51.100.1 -> VIP, quoting 10.100.0.1:80 -> 192.0.2.10:40000",
 	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
 		 .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_TOO_BIG, L2DSR_FRAME, A },
+	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, A },
 	{ "v4 icmp frag-needed in the flow's VLAN",
 	  "as above, the flow's SYN and the ICMP both in VLAN 100",
 	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
 		 .quoted_protocol = IPPROTO_TCP, .vlan_count = 1),
-	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_TOO_BIG, L2DSR_FRAME, A },
+	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, A },
+	{ "v4 icmp frag-needed without a flow",
+	  "no SYN seen here: the backend a new packet of the flow gets",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .quoted_protocol = IPPROTO_TCP),
+	  0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE, L2DSR_FRAME, A },
 	{ "v6 packet-too-big for a flow",
 	  "router 2001:db8::1 -> VIP, quoting [fd00:100::1]:443 -> client",
 	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
 		 .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_TOO_BIG, L2DSR_FRAME, S },
+	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, S },
+	{ "v4 icmp frag-needed quoting udp",
+	  "no datagram seen here: 10.100.0.1:53 -> 192.0.2.10:5353 quoted",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .quoted_protocol = IPPROTO_UDP, .client_port = 5353,
+		 .vip_port = 53),
+	  0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE, L2DSR_FRAME, U },
+	{ "v4 icmp frag-needed quoting a stored udp flow",
+	  "the client's datagram first, then the ICMP quoting the reply",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .quoted_protocol = IPPROTO_UDP, .client_port = 5353,
+		 .vip_port = 53),
+	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, U },
+	{ "v4 icmp frag-needed for an every-port VIP",
+	  "quoting 10.100.0.3:5000/udp (port 0 VIP, client split)",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .vip = "10.100.0.3", .quoted_protocol = IPPROTO_UDP,
+		 .vip_port = 5000),
+	  0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE, L2DSR_FRAME, F },
+	{ "v6 packet-too-big without a flow",
+	  "no SYN seen here: the backend a new packet of the flow gets",
+	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
+		 .quoted_protocol = IPPROTO_TCP),
+	  0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE, L2DSR_FRAME, S },
+	{ "v6 packet-too-big quoting extension headers",
+	  "the quoted reply has 4 dest-options headers before TCP",
+	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
+		 .quoted_protocol = IPPROTO_TCP, .quoted_extension_count = 4),
+	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, S },
+	{ "ipip v4 icmp frag-needed for a flow",
+	  "the flow's SYN to 10.100.0.2:80 (ipip), then the ICMP",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .vip = "10.100.0.2", .quoted_protocol = IPPROTO_TCP,
+		 .dont_fragment = 1),
+	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, IPIP_FRAME, T4 },
+	{ "ipip v4 icmp frag-needed without a flow",
+	  "quoting 10.100.0.2:80 -> 192.0.2.10:40000, no SYN seen",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .vip = "10.100.0.2", .quoted_protocol = IPPROTO_TCP),
+	  0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE, IPIP_FRAME, T4 },
+	{ "ipip v6 packet-too-big for a flow",
+	  "the flow's SYN to [fd00:100::2]:80 (ipip), then the ICMPv6",
+	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
+		 .vip = "fd00:100::2", .vip_port = 80,
+		 .quoted_protocol = IPPROTO_TCP),
+	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, IPIP_FRAME, T6 },
 	{ "ipip v4", "SYN to 10.100.0.2:80, an ipip VIP",
 	  V4_SYN(.vip = "10.100.0.2", .dont_fragment = 1, .tos = 0x28), 0, 0,
 	  0, XDP_TX, XS_FORWARD_IPIP, IPIP_FRAME, T4 },
@@ -177,11 +232,37 @@ static const struct fixture fixtures[] = {
 	{ "icmp echo", "ICMP echo request to the VIP", V4_SYN(
 	  .protocol = IPPROTO_ICMP, .router = "192.0.2.10",
 	  .quoted_protocol = IPPROTO_TCP), ICMP_ECHO, 0, 0, XDP_PASS,
-	  XS_PASS_NOT_TCP_UDP, SAME_FRAME, NONE },
-	{ "icmp frag-needed without a flow", "no SYN was seen for the quoted flow",
+	  XS_PASS_ICMP_OTHER, SAME_FRAME, NONE },
+	{ "icmpv6 echo", "ICMPv6 echo request to the VIP", V6_SYN(
+	  .protocol = IPPROTO_ICMPV6, .router = "2001:db8::10",
+	  .quoted_protocol = IPPROTO_TCP), ICMP_ECHO, 0, 0, XDP_PASS,
+	  XS_PASS_ICMP_OTHER, SAME_FRAME, NONE },
+	{ "icmp port unreachable", "type 3 code 3 quoting a VIP flow",
 	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
 		 .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_NO_FLOW, SAME_FRAME, NONE },
+	  ICMP_PORT_UNREACHABLE, 0, 1, XDP_PASS, XS_PASS_ICMP_OTHER,
+	  SAME_FRAME, NONE },
+	{ "icmp frag-needed quoting no VIP",
+	  "to 10.100.0.9, quoting 10.100.0.9:80 (the LB host's own flow)",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .vip = "10.100.0.9", .quoted_protocol = IPPROTO_TCP),
+	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_NOT_VIP, SAME_FRAME, NONE },
+	{ "icmp frag-needed quoting a VIP address on another port",
+	  "quoting 10.100.0.1:81, no VIP",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .vip_port = 81, .quoted_protocol = IPPROTO_TCP),
+	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_NOT_VIP, SAME_FRAME, NONE },
+	{ "v6 packet-too-big quoting no VIP",
+	  "to fd00:100::9, quoting [fd00:100::9]:443",
+	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
+		 .vip = "fd00:100::9", .quoted_protocol = IPPROTO_TCP),
+	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_NOT_VIP, SAME_FRAME, NONE },
+	{ "icmp frag-needed not sent to the quoted source",
+	  "to 10.100.0.9, quoting the VIP 10.100.0.1:80's reply",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .quoted_protocol = IPPROTO_TCP),
+	  OUTER_DESTINATION_OTHER, 0, 1, XDP_PASS,
+	  XS_PASS_ICMP_NOT_TO_QUOTED_SOURCE, SAME_FRAME, NONE },
 	{ "v4 later fragment, port VIP", "TCP fragment at offset 1480 to :80",
 	  V4_SYN(.fragment = LATER_FRAGMENT, .payload_length = 40), 0, 0, 0,
 	  XDP_PASS, XS_PASS_FRAGMENT, SAME_FRAME, NONE },
@@ -251,6 +332,48 @@ static const struct fixture fixtures[] = {
 		 .quoted_protocol = IPPROTO_TCP),
 	  CUT_AND_FIX_IP_LENGTH, 14 + 20 + 8 + 20 + 2, 0, XDP_PASS,
 	  XS_PASS_TRUNCATED_ICMP, SAME_FRAME, NONE },
+	{ "icmp frag-needed cut in its header", "4 bytes of ICMP",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .quoted_protocol = IPPROTO_TCP),
+	  CUT_AND_FIX_IP_LENGTH, 14 + 20 + 4, 0, XDP_PASS,
+	  XS_PASS_TRUNCATED_ICMP, SAME_FRAME, NONE },
+	{ "v6 packet-too-big with 4 bytes of TCP quoted",
+	  "the ports, but fewer than the 8 bytes a router must quote",
+	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
+		 .quoted_protocol = IPPROTO_TCP),
+	  CUT_AND_FIX_IP_LENGTH, 14 + 40 + 8 + 40 + 4, 0, XDP_PASS,
+	  XS_PASS_TRUNCATED_ICMP, SAME_FRAME, NONE },
+	{ "icmp frag-needed quoting ihl 4", "quoted header's ihl 4",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .quoted_protocol = IPPROTO_TCP),
+	  QUOTED_IHL_4, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER,
+	  SAME_FRAME, NONE },
+	{ "icmp frag-needed quoting a later fragment",
+	  "quoted offset 1480: no ports", V4_SYN(.protocol = IPPROTO_ICMP,
+	  .router = "198.51.100.1", .quoted_protocol = IPPROTO_TCP),
+	  QUOTED_LATER_FRAGMENT, 0, 0, XDP_PASS,
+	  XS_PASS_ICMP_BAD_QUOTED_HEADER, SAME_FRAME, NONE },
+	{ "icmp frag-needed quoting version 6", "quoted version nibble 6",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .quoted_protocol = IPPROTO_TCP),
+	  QUOTED_VERSION_6, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER,
+	  SAME_FRAME, NONE },
+	{ "v6 packet-too-big quoting 5 extension headers",
+	  "more than a quote may have", V6_SYN(.protocol = IPPROTO_ICMPV6,
+	  .router = "2001:db8::1", .quoted_protocol = IPPROTO_TCP,
+	  .quoted_extension_count = 5),
+	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER, SAME_FRAME,
+	  NONE },
+	{ "icmp frag-needed quoting icmp", "the quoted protocol is ICMP",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .quoted_protocol = IPPROTO_ICMP),
+	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_QUOTED_NOT_TCP_UDP, SAME_FRAME,
+	  NONE },
+	{ "v6 packet-too-big quoting gre", "the quoted next header is 47",
+	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
+		 .quoted_protocol = 47),
+	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_QUOTED_NOT_TCP_UDP, SAME_FRAME,
+	  NONE },
 
 	/* dropped */
 	{ "ipip v4 too big for the tunnel", "1500-byte packet + 20 > MTU 1500",
@@ -368,9 +491,41 @@ static void mutate(const struct fixture *f, __u8 *frame, size_t *length)
 		put16(ip - 2, 0x0806);
 		break;
 	case ICMP_ECHO:
-		ip[header] = 8;
+		if (f->spec.family == 6)
+			header = 40;
+		ip[header] = f->spec.family == 4 ? 8 : 128;
 		ip[header + 1] = 0;
 		break;
+	case ICMP_PORT_UNREACHABLE:
+		ip[header + 1] = 3;
+		break;
+	case QUOTED_IHL_4:
+		ip[header + 8] = 0x44;
+		refresh_ipv4_checksum(ip + header + 8);
+		break;
+	case QUOTED_LATER_FRAGMENT:
+		put16(ip + header + 8 + 6, 185);
+		refresh_ipv4_checksum(ip + header + 8);
+		break;
+	case QUOTED_VERSION_6:
+		ip[header + 8] = 0x65;
+		break;
+	case OUTER_DESTINATION_OTHER: {
+		__be32 other[4]; /* parse_address writes 16 bytes */
+
+		parse_address(4, "10.100.0.9", other);
+		memcpy(ip + 16, other, 4);
+		refresh_ipv4_checksum(ip);
+		break;
+	}
+	}
+	/* a changed ICMP message keeps a right checksum, as a router's */
+	if (f->mutation >= ICMP_ECHO && f->mutation <= QUOTED_VERSION_6) {
+		size_t l4 = f->spec.family == 4 ? header : 40;
+		size_t end = f->spec.family == 4 ? ((ip[2] << 8) | ip[3]) :
+						   40 + ((ip[4] << 8) | ip[5]);
+
+		refresh_icmp_checksum(f->spec.family, ip, ip + l4, end - l4);
 	}
 }
 
@@ -419,10 +574,12 @@ static size_t expected_frame(const struct fixture *f,
 		memcpy(outer + 16, address, 4);
 		put16(outer + 10, ipv4_header_checksum(outer, 20));
 	} else {
+		/* an ICMP's label is its quoted flow's: the flow's path */
 		struct xs_flow_key key = {
 			.client_port = htons(f->spec.client_port),
 			.vip_port = htons(f->spec.vip_port),
-			.protocol = f->spec.protocol,
+			.protocol = f->spec.router ? f->spec.quoted_protocol :
+						     f->spec.protocol,
 			.family = XS_FAMILY_IPV6,
 		};
 		__u8 traffic_class = ((in[l3] & 0xf) << 4) | (in[l3 + 1] >> 4);

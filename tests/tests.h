@@ -14,6 +14,7 @@ const struct test_case *flood_tests(size_t *count);
 const struct test_case *maglev_tests(size_t *count);
 const struct test_case *atomic_tests(size_t *count);
 const struct test_case *forward_tests(size_t *count);
+const struct test_case *icmp_tests(size_t *count);
 const struct test_case *rollout_tests(size_t *count);
 const struct test_case *config_tests(size_t *count);
 const struct test_case *output_tests(size_t *count);

@@ -15,6 +15,7 @@ import test_upgrade  # noqa: F401
 import test_peers  # noqa: F401
 import test_hostile  # noqa: F401
 import test_race  # noqa: F401
+import test_icmp  # noqa: F401
 import test_fleet_net  # noqa: F401
 import test_fleet  # noqa: F401
 
