@@ -780,6 +780,10 @@ static int parse_fleet(struct walker *w, yaml_node_t *node,
 		err = fail(w, get(w, node, "host") ?: node, "fleet.host",
 			   "'%s' is not a host name of letters, digits, '.', '_' and '-'",
 			   f->host);
+	/* pointed at the section: a missing list has no line of its own */
+	if (!err && !get(w, node, "etcd"))
+		err = fail(w, node, "fleet.etcd",
+			   "is missing: a list of etcd client URLs (http://HOST:PORT)");
 	if (!err)
 		err = parse_endpoints(w, get(w, node, "etcd"), f);
 	if (!err && get(w, node, "prefix"))
