@@ -115,7 +115,8 @@ $(ANNOUNCE_BIN): $(ANNOUNCE_OBJS) $(LIB)
 # run of each is part of make check)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
 	       $(shell pkg-config --cflags yaml-0.1 2>/dev/null)
-FUZZ_TARGETS := config arguments control state audit packets etcd flow_share
+FUZZ_TARGETS := config arguments control state audit packets etcd flow_share \
+		fleet_documents
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 60
 fuzz_sources_config := user/lib/config.c user/lib/parse.c user/lib/rollout.c user/lib/safe_open.c
@@ -124,6 +125,11 @@ fuzz_sources_control := user/splitd/request.c
 fuzz_sources_state := user/lib/state.c user/lib/fault.c user/lib/clock.c user/lib/parse.c user/lib/atomic_file.c user/lib/safe_open.c
 fuzz_sources_audit := user/lib/audit_read.c
 fuzz_sources_flow_share := user/lib/fleet/flow_share_format.c
+# the JSON values of the fleet's keys, and the keys
+fuzz_sources_fleet_documents := user/lib/fleet/documents.c user/lib/fleet/rollout_doc.c \
+	user/lib/fleet/json_fields.c user/lib/fleet/keys.c user/lib/parse.c user/lib/rollout.c
+fuzz_libs_fleet_documents := $(shell pkg-config --libs json-c 2>/dev/null) -lm
+fuzz_flags_fleet_documents := $(shell pkg-config --cflags json-c 2>/dev/null)
 fuzz_libs_audit := $(shell pkg-config --libs json-c 2>/dev/null)
 fuzz_flags_audit := $(shell pkg-config --cflags json-c 2>/dev/null)
 # the etcd client's parsers: the fuzz file includes etcd.c itself

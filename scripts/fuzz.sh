@@ -8,7 +8,8 @@ set -u
 build="$1" seconds="$2"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 passed=0 failed=0
-for target in config arguments control state audit packets etcd flow_share; do
+for target in config arguments control state audit packets etcd flow_share \
+	fleet_documents; do
 	work="$build/fuzz/corpus-$target"
 	mkdir -p "$work"
 	cp -n "$here/tests/fuzz/corpus/$target/"* "$work/" 2>/dev/null

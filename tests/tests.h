@@ -22,6 +22,8 @@ const struct test_case *announce_tests(size_t *count);
 const struct test_case *load_tests(size_t *count);
 const struct test_case *etcd_tests(size_t *count);
 const struct test_case *flow_share_tests(size_t *count);
+const struct test_case *fleet_document_tests(size_t *count);
+const struct test_case *fleet_config_tests(size_t *count);
 
 const struct test_case *all_tests(size_t *count);
 

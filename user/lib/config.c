@@ -727,6 +727,7 @@ static int parse_endpoints(struct walker *w, yaml_node_t *list,
 	     item < list->data.sequence.items.top; item++) {
 		yaml_node_t *node = node_at(w, *item);
 		char *url = f->endpoints[f->endpoint_count];
+		const char *host;
 		int err;
 
 		if (f->endpoint_count == XS_FLEET_MAX_ENDPOINTS)
@@ -739,6 +740,12 @@ static int parse_endpoints(struct walker *w, yaml_node_t *list,
 		if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
 			return fail(w, node, "fleet.etcd",
 				    "'%s' is not an http:// or https:// URL", url);
+		/* "http://" or "http://:2379" names no host: libcurl would fail
+		 * at every connect, long after the file was accepted */
+		host = url + (url[4] == 's' ? 8 : 7);
+		if (!isalnum((unsigned char)*host) && *host != '[')
+			return fail(w, node, "fleet.etcd",
+				    "'%s' names no host (http://HOST:PORT)", url);
 		for (const char *c = url; *c; c++)
 			if (*c <= ' ' || *c == 0x7f)
 				return fail(w, node, "fleet.etcd",
@@ -773,6 +780,10 @@ static int parse_fleet(struct walker *w, yaml_node_t *node,
 		err = fail(w, get(w, node, "host") ?: node, "fleet.host",
 			   "'%s' is not a host name of letters, digits, '.', '_' and '-'",
 			   f->host);
+	/* pointed at the section: a missing list has no line of its own */
+	if (!err && !get(w, node, "etcd"))
+		err = fail(w, node, "fleet.etcd",
+			   "is missing: a list of etcd client URLs (http://HOST:PORT)");
 	if (!err)
 		err = parse_endpoints(w, get(w, node, "etcd"), f);
 	if (!err && get(w, node, "prefix"))

@@ -76,6 +76,8 @@ int xs_fleet_route_parse(const char *text, size_t length,
 		err = -EINVAL;
 	}
 	json_object_put(object);
+	if (err) /* nothing half-read for a caller that looks anyway */
+		memset(r, 0, sizeof(*r));
 	return err;
 }
 
@@ -137,6 +139,8 @@ int xs_fleet_host_parse(const char *text, size_t length,
 		err = xs_json_get_string(object, "version", true, h->version,
 				 sizeof(h->version), why, size);
 	json_object_put(object);
+	if (err)
+		memset(h, 0, sizeof(*h));
 	return err;
 }
 
@@ -155,7 +159,18 @@ int xs_fleet_drain_parse(const char *text, size_t length, bool *drain,
 	json_object *object = xs_json_parse_object(text, length, why, size);
 	int err = object ? xs_json_get_bool(object, "drain", drain, why, size) : -EINVAL;
 
+	/* required: {"drian":true} is a typo of a drain, not a wish to serve
+	 * (the absent key is that) */
+	if (!err && !json_object_object_get_ex(object, "drain", NULL)) {
+		snprintf(why, size, "'drain' is missing");
+		err = -EINVAL;
+	}
+
 	json_object_put(object);
+	/* false on a refusal too: what a refused drain means (a drain, out of
+	 * doubt, in splitd) is the caller's to say, from the error */
+	if (err)
+		*drain = false;
 	return err;
 }
 
@@ -195,9 +210,9 @@ static int pool_parse(json_object *array, struct xs_pool_stats *p, char *why,
 	}
 	for (size_t i = 0; i < POOL_FIELDS + XS_LATENCY_BUCKETS; i++) {
 		json_object *n = json_object_array_get_idx(array, i);
-		int64_t value = json_object_get_int64(n);
+		int64_t value;
 
-		if (!json_object_is_type(n, json_type_int) || value < 0) {
+		if (!xs_json_whole(n, &value) || value < 0) {
 			snprintf(why, size, "a counter must be a whole number from 0");
 			return -EINVAL;
 		}
@@ -258,6 +273,16 @@ int xs_fleet_counters_parse(const char *text, size_t length,
 				err = -EINVAL;
 				break;
 			}
+			/* two spellings of one service ("...:80_tcp", "...:080_tcp")
+			 * would count its pools twice */
+			for (size_t other = 0; !err && other < *count; other++)
+				if (!memcmp(&services[other].service, &s->service,
+					    sizeof(s->service))) {
+					snprintf(why, size, "'%.80s' is listed twice", name);
+					err = -EINVAL;
+				}
+			if (err)
+				break;
 			for (__u8 pool = 0; !err && pool < XS_POOL_COUNT; pool++) {
 				json_object *array;
 
@@ -276,5 +301,7 @@ int xs_fleet_counters_parse(const char *text, size_t length,
 		}
 	}
 	json_object_put(object);
+	if (err) /* none of it: a caller must not take the first few */
+		*count = 0;
 	return err;
 }

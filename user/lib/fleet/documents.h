@@ -3,6 +3,8 @@
  * The JSON values of the fleet's keys (keys.h): written by one side,
  * parsed strictly by the other. A value that does not parse is refused
  * whole and changes nothing: it may come from a broken or hostile writer.
+ * A parser that refuses (-EINVAL, why filled) leaves its output zeroed
+ * (a drain false, a count 0): nothing half-read for a caller to take.
  */
 #ifndef XDPSPLIT_FLEET_DOCUMENTS_H
 #define XDPSPLIT_FLEET_DOCUMENTS_H
@@ -51,7 +53,8 @@ int xs_fleet_host_parse(const char *text, size_t length,
 			struct xs_fleet_host *host, char *why, size_t size);
 const char *xs_announce_state_name(enum xs_announce_state state);
 
-/* P drain/HOST: {"drain":true,"by":"..."}; absent or false: serve. */
+/* P drain/HOST: {"drain":true,"by":"..."}; the key absent or drain
+ * false: serve. "drain" is required: a value without it is refused. */
 char *xs_fleet_drain_format(bool drain, const char *by);
 int xs_fleet_drain_parse(const char *text, size_t length, bool *drain,
 			 char *why, size_t size);

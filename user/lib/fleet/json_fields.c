@@ -20,6 +20,9 @@ json_object *xs_json_parse_object(const char *text, size_t length, char *why,
 		snprintf(why, size, "out of memory");
 		return NULL;
 	}
+	/* strict: no comments, trailing commas or leading zeros; what our
+	 * writers produce is plain JSON, anything else is not theirs */
+	json_tokener_set_flags(tokener, JSON_TOKENER_STRICT);
 	object = json_tokener_parse_ex(tokener, text, (int)length);
 	if (!object || json_tokener_get_error(tokener) != json_tokener_success ||
 	    (size_t)json_tokener_get_parse_end(tokener) != length ||
@@ -42,6 +45,17 @@ char *xs_json_format(json_object *object)
 	return text;
 }
 
+bool xs_json_whole(json_object *number, int64_t *out)
+{
+	if (!json_object_is_type(number, json_type_int))
+		return false;
+	*out = json_object_get_int64(number);
+	/* json-c saturates: 2^63 and beyond read as INT64_MAX, and only
+	 * json_object_get_uint64 tells them apart from INT64_MAX itself */
+	return *out != INT64_MAX ||
+	       json_object_get_uint64(number) == (uint64_t)INT64_MAX;
+}
+
 int xs_json_get_int(json_object *object, const char *name, int64_t min,
 		   int64_t max, int64_t *out, char *why, size_t size)
 {
@@ -52,8 +66,7 @@ int xs_json_get_int(json_object *object, const char *name, int64_t min,
 		snprintf(why, size, "'%s' must be a whole number", name);
 		return -EINVAL;
 	}
-	*out = json_object_get_int64(field);
-	if (*out < min || *out > max) {
+	if (!xs_json_whole(field, out) || *out < min || *out > max) {
 		snprintf(why, size, "'%s' must be from %lld to %lld", name,
 			 (long long)min, (long long)max);
 		return -EINVAL;
@@ -80,6 +93,11 @@ int xs_json_get_string(json_object *object, const char *name, bool optional,
 	    strlen(value) >= out_size) {
 		snprintf(why, size, "'%s' must be a string of at most %zu characters",
 			 name, out_size - 1);
+		return -EINVAL;
+	}
+	/* "a\u0000b" would be read as "a": not what its writer said */
+	if (strlen(value) != (size_t)json_object_get_string_len(field)) {
+		snprintf(why, size, "'%s' holds a NUL character", name);
 		return -EINVAL;
 	}
 	strcpy(out, value);

@@ -18,6 +18,9 @@ json_object *xs_json_parse_object(const char *text, size_t length, char *why,
 /* The object as compact text (malloc'd; NULL when out of memory); takes
  * the object. */
 char *xs_json_format(json_object *object);
+/* A JSON whole number exactly as written (not one json-c saturated at
+ * INT64_MAX), or false. */
+bool xs_json_whole(json_object *number, int64_t *out);
 int xs_json_get_int(json_object *object, const char *name, int64_t min,
 		    int64_t max, int64_t *out, char *why, size_t size);
 /* absent: "" if optional, else an error */

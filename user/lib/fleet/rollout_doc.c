@@ -8,6 +8,9 @@
 #include "keys.h"
 #include "rollout_doc.h"
 
+/* the oldest step or pause a record tells of */
+#define MAX_ELAPSED_MS (7 * 86400000ULL)
+
 static int phase_parse(const char *name, enum xs_phase *phase)
 {
 	for (int p = XS_PHASE_IDLE; p <= XS_PHASE_ABORTED; p++)
@@ -41,10 +44,9 @@ static int u32_array_parse(json_object *object, const char *name,
 	}
 	for (int i = 0; i < count; i++) {
 		json_object *n = json_object_array_get_idx(array, i);
-		int64_t value = json_object_get_int64(n);
+		int64_t value;
 
-		if (!json_object_is_type(n, json_type_int) || value < 0 ||
-		    value > UINT32_MAX) {
+		if (!xs_json_whole(n, &value) || value < 0 || value > UINT32_MAX) {
 			snprintf(why, size, "'%s' holds a number out of range", name);
 			return -EINVAL;
 		}
@@ -75,6 +77,15 @@ char *xs_fleet_rollout_format(const struct xs_fleet_rollout *r, __u64 now_ms)
 	__u64 paused = ro->phase == XS_PHASE_PAUSED && now_ms > ro->paused_at_ms ?
 			       now_ms - ro->paused_at_ms :
 			       0;
+
+	/* A gate waits for its promote, a pause for its resume, for as long
+	 * as they take: a record older than the parser's week must still
+	 * read back. A week is past every timed step (24 hours at most), so
+	 * the clamp changes no decision. */
+	if (elapsed > MAX_ELAPSED_MS)
+		elapsed = MAX_ELAPSED_MS;
+	if (paused > MAX_ELAPSED_MS)
+		paused = MAX_ELAPSED_MS;
 
 	xs_fleet_service_name(&r->service, service, sizeof(service));
 	json_object_object_add(object, "service", json_object_new_string(service));
@@ -182,17 +193,24 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 	}
 	if (!err)
 		err = xs_json_get_int(object, "step", 0, XS_MAX_STEPS, &step, why, size);
-	/* a day at most: a value from further off is not a rollout's */
+	/* a week at most (the writer clamps): a value from further off is
+	 * not a rollout's */
 	if (!err)
-		err = xs_json_get_int(object, "step_elapsed_ms", 0, 7 * 86400000LL,
+		err = xs_json_get_int(object, "step_elapsed_ms", 0, MAX_ELAPSED_MS,
 				      &elapsed, why, size);
 	if (!err)
-		err = xs_json_get_int(object, "paused_for_ms", 0, 7 * 86400000LL,
+		err = xs_json_get_int(object, "paused_for_ms", 0, MAX_ELAPSED_MS,
 				      &paused, why, size);
 	if (!err)
 		err = xs_json_get_int(object, "from", 0, XS_POOL_GREEN, &from, why, size);
 	if (!err)
 		err = xs_json_get_int(object, "to", 0, XS_POOL_GREEN, &to, why, size);
+	/* xs_rollout_start goes from the live color to the other one, as
+	 * the local state file (state.c) requires too */
+	if (!err && from == to) {
+		snprintf(why, size, "'from' and 'to' must be different colors");
+		err = -EINVAL;
+	}
 	if (!err)
 		err = xs_json_get_int(object, "canary_bp", 0, XS_WEIGHT_TOTAL, &canary,
 				      why, size);
@@ -212,8 +230,9 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 		err = xs_json_get_string(object, "reason", true, ro->reason,
 					 sizeof(ro->reason), why, size);
 	if (!err)
-		err = xs_json_get_int(object, "failed_rule", 0, UINT32_MAX, &failed,
-				      why, size);
+		/* an index into the policy's rules */
+		err = xs_json_get_int(object, "failed_rule", 0, XS_MAX_RULES - 1,
+				      &failed, why, size);
 	if (!err)
 		err = xs_json_get_int(object, "request", 0, INT64_MAX, &request, why,
 				      size);
@@ -224,8 +243,10 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 		err = xs_json_get_string(object, "leader", true, r->leader,
 					 sizeof(r->leader), why, size);
 	json_object_put(object);
-	if (err)
+	if (err) {
+		memset(r, 0, sizeof(*r));
 		return err;
+	}
 	r->id = (__u64)id;
 	ro->step = (__u32)step;
 	ro->step_started_ms = now_ms > (__u64)elapsed ? now_ms - (__u64)elapsed : 0;
@@ -302,6 +323,8 @@ int xs_fleet_request_parse(const char *text, size_t length,
 					 why, size);
 	q->seq = (__u64)seq;
 	json_object_put(object);
+	if (err)
+		memset(q, 0, sizeof(*q));
 	return err;
 }
 
@@ -356,6 +379,13 @@ int xs_fleet_history_parse(const char *text, size_t length,
 		snprintf(why, size, "'live' must be blue or green");
 		err = -EINVAL;
 	}
+	/* the leader writes a route it put in force (an action's, or
+	 * xs_rollout_route's): one that is not a route is not its line */
+	if (!err && !xs_route_is_valid(&h->route)) {
+		snprintf(why, size,
+			 "the route's weights must sum to 100%% and its live pool be blue or green");
+		err = -EINVAL;
+	}
 	if (!err)
 		err = xs_json_get_string(object, "what", true, h->what,
 					 sizeof(h->what), why, size);
@@ -365,6 +395,8 @@ int xs_fleet_history_parse(const char *text, size_t length,
 	h->seq = (__u32)seq;
 	h->step = (__u32)step;
 	json_object_put(object);
+	if (err)
+		memset(h, 0, sizeof(*h));
 	return err;
 }
 
@@ -386,6 +418,8 @@ int xs_fleet_answer_parse(const char *text, size_t length, __u64 *seq,
 	int64_t number = 0;
 	int err = object ? 0 : -EINVAL;
 
+	*ok = false;
+	message[0] = '\0';
 	if (!err)
 		err = xs_json_get_int(object, "seq", 1, INT64_MAX, &number, why, size);
 	if (!err)
@@ -395,5 +429,10 @@ int xs_fleet_answer_parse(const char *text, size_t length, __u64 *seq,
 					 message_size, why, size);
 	*seq = (__u64)number;
 	json_object_put(object);
+	if (err) {
+		*seq = 0;
+		*ok = false;
+		message[0] = '\0';
+	}
 	return err;
 }

@@ -4,7 +4,12 @@
  * wish for it (P requests/SERVICE) and one line of its history
  * (P history/SERVICE/ID/SEQ). Times are written as time elapsed when the
  * value was written, never as one host's clock: the leader that reads it
- * next may be another host.
+ * next may be another host (a week at most: an older step is written as
+ * a week old). A paused_at_ms outside a pause is not written: it reads
+ * back as now_ms. A measurement's value may be NaN (a query can answer
+ * it) and reads back NaN.
+ *
+ * A parser that refuses (-EINVAL, why filled) leaves its output zeroed.
  */
 #ifndef XDPSPLIT_FLEET_ROLLOUT_DOC_H
 #define XDPSPLIT_FLEET_ROLLOUT_DOC_H
