@@ -130,10 +130,11 @@ class FleetLab:
             process.wait(timeout=30)
 
     def kill_host(self, n):
-        """Host n dies: link down, splitd and BIRD killed; its XDP stays
-        (nothing reaches it anyway)."""
-        self.kill_splitd(n)
+        """Host n dies: its link down first (nothing it would say on the
+        way out reaches anyone), then BIRD and splitd killed; its XDP
+        stays (nothing reaches it anyway)."""
         self.net.kill_lb(n)
+        self.kill_splitd(n)
 
     def log(self, n):
         try:

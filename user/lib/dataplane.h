@@ -94,6 +94,10 @@ int xs_maglev_read(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
  * A backend id given as `leaving` is left out whatever its state. */
 int xs_pool_rebuild(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
 		    __u32 leaving);
+/* The table xs_pool_rebuild would install, into table (maglev_size
+ * entries) with *count members; nothing is written when *count is 0. */
+int xs_pool_table(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
+		  __u32 leaving, __u32 *table, size_t *count);
 /* Changes a backend's state in the order that keeps new flows off a backend
  * that is not UP: out of the table first, then marked; or marked UP first,
  * then into the table. */

@@ -7,14 +7,13 @@
 #include "maglev.h"
 #include "log.h"
 
-int xs_pool_rebuild(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
-		    __u32 leaving)
+int xs_pool_table(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
+		  __u32 leaving, __u32 *table, size_t *count)
 {
 	struct xs_maglev_backend *members;
-	__u32 *table = NULL;
-	size_t count = 0;
-	int err;
+	int err = 0;
 
+	*count = 0;
 	members = calloc(dp->config.max_backends, sizeof(*members));
 	if (!members)
 		return -ENOMEM;
@@ -26,27 +25,37 @@ int xs_pool_rebuild(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
 		if (backend.vip_id != vip_id || backend.pool != pool ||
 		    backend.state != XS_BACKEND_UP || !backend.weight)
 			continue;
-		members[count].id = id;
-		memcpy(members[count].address, backend.address,
+		members[*count].id = id;
+		memcpy(members[*count].address, backend.address,
 		       sizeof(backend.address));
-		members[count].weight = backend.weight;
-		count++;
+		members[*count].weight = backend.weight;
+		(*count)++;
 	}
-	if (count) {
-		table = malloc(dp->config.maglev_size * sizeof(*table));
-		err = table ? xs_maglev_build(members, count,
-					      dp->config.maglev_size, table) :
-			      -ENOMEM;
-		if (err) {
-			pr_warn("Couldn't build the Maglev table of VIP %u pool %u: %s\n",
-				vip_id, pool, strerror(-err));
-			goto out;
-		}
-	}
-	err = xs_maglev_install(dp, vip_id, pool, table);
-out:
-	free(table);
+	if (*count)
+		err = xs_maglev_build(members, *count, dp->config.maglev_size,
+				      table);
 	free(members);
+	return err;
+}
+
+int xs_pool_rebuild(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
+		    __u32 leaving)
+{
+	__u32 *table = malloc(dp->config.maglev_size * sizeof(*table));
+	size_t count;
+	int err;
+
+	if (!table)
+		return -ENOMEM;
+	err = xs_pool_table(dp, vip_id, pool, leaving, table, &count);
+	if (err) {
+		pr_warn("Couldn't build the Maglev table of VIP %u pool %u: %s\n",
+			vip_id, pool, strerror(-err));
+		free(table);
+		return err;
+	}
+	err = xs_maglev_install(dp, vip_id, pool, count ? table : NULL);
+	free(table);
 	return err;
 }
 

@@ -105,9 +105,18 @@ static __u32 *read_table(const struct xs_dataplane *dp, __u32 vip_id,
 	__u32 size = dp->config.maglev_size;
 	__u32 *table = calloc(size, sizeof(*table));
 
+	size_t members;
+	int err;
+
 	if (!table)
 		return NO_TABLE;
-	if (xs_maglev_read(dp, vip_id, pool, table)) {
+	err = xs_maglev_read(dp, vip_id, pool, table);
+	/* a daemon without CAP_SYS_ADMIN may not open the inner map by id:
+	 * it builds the table the way every writer of it does, from the
+	 * pool's backends, and gets the same ids in the same slots */
+	if (err == -EPERM || err == -EACCES)
+		err = xs_pool_table(dp, vip_id, pool, 0, table, &members);
+	if (err) {
 		free(table);
 		return NO_TABLE;
 	}

@@ -100,9 +100,11 @@ bool fleet_routes_apply(struct daemon *d);
 
 /* fleet_flows.c */
 struct xs_etcd;
-/* This host's changed flows written to etcd (the last export replaced). */
+/* This host's changed flows written to etcd, replacing the last export
+ * (*chunks_written chunks, updated). */
 int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
-		       const struct xs_config_fleet *f, int64_t lease);
+		       const struct xs_config_fleet *f, int64_t lease,
+		       size_t *chunks_written);
 /* Queues what another host shared (the watch thread); drops our own. */
 void fleet_flows_queue(struct daemon *d, const struct xs_config_fleet *f,
 		       const char *key, const char *value, size_t length);

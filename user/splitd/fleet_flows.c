@@ -47,14 +47,15 @@ static int collect(const struct xs_flow_share_record *record, void *context)
 }
 
 int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
-		       const struct xs_config_fleet *f, int64_t lease)
+		       const struct xs_config_fleet *f, int64_t lease,
+		       size_t *chunks_written)
 {
 	struct collected c = { 0 };
 	struct xs_flow_export_stats stats;
-	char prefix[XS_FLEET_KEY_SIZE], more[96], key[XS_FLEET_KEY_SIZE],
-		error[512];
-	size_t chunks, size = sizeof(struct xs_flow_share_header) +
-			      FLOWS_PER_CHUNK * sizeof(struct xs_flow_share_record);
+	char more[96], error[512];
+	size_t chunks, old = *chunks_written,
+		      size = sizeof(struct xs_flow_share_header) +
+			     FLOWS_PER_CHUNK * sizeof(struct xs_flow_share_record);
 	void *chunk;
 	int err;
 
@@ -69,34 +70,40 @@ int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
 		free(c.records);
 		return -ENOMEM;
 	}
-	snprintf(more, sizeof(more), "%s/", f->host);
-	xs_fleet_key(prefix, sizeof(prefix), f->prefix, "flows", more);
-	chunks = (c.count + FLOWS_PER_CHUNK - 1) / FLOWS_PER_CHUNK;
-	/* the first txn drops the last export with its first chunk, so a
-	 * reader never sees two exports mixed in one key set */
-	for (size_t i = 0; i == 0 || i < chunks; i++) {
+	chunks = c.count ? (c.count + FLOWS_PER_CHUNK - 1) / FLOWS_PER_CHUNK : 1;
+	/* chunk 0 goes with the deletion of the last export's chunks beyond
+	 * this one's (etcd takes no put of a key a txn also deletes) */
+	for (size_t i = 0; i < chunks; i++) {
 		__u32 count = (__u32)(c.count - i * FLOWS_PER_CHUNK > FLOWS_PER_CHUNK ?
 					      FLOWS_PER_CHUNK :
 					      c.count - i * FLOWS_PER_CHUNK);
 		long length = xs_flow_share_chunk_write(c.records + i * FLOWS_PER_CHUNK,
 							c.count ? count : 0, chunk, size);
-		struct xs_etcd_op ops[2] = {
-			{ .type = XS_ETCD_OP_DELETE, .key = prefix,
-			  .flags = XS_ETCD_PREFIX },
-			{ .type = XS_ETCD_OP_PUT, .key = key, .value = chunk,
-			  .value_length = length > 0 ? (size_t)length : 0,
-			  .lease = lease },
-		};
+		char keys[64][XS_FLEET_KEY_SIZE];
+		struct xs_etcd_op ops[65];
 		struct xs_etcd_txn_result result;
+		size_t op_count = 0;
 
 		if (length < 0) {
 			err = (int)length;
 			break;
 		}
 		snprintf(more, sizeof(more), "%s/%06zu", f->host, i);
-		xs_fleet_key(key, sizeof(key), f->prefix, "flows", more);
-		err = xs_etcd_txn(etcd, NULL, 0, i ? ops + 1 : ops, i ? 1 : 2, NULL, 0,
-				  &result, error, sizeof(error));
+		xs_fleet_key(keys[0], sizeof(keys[0]), f->prefix, "flows", more);
+		ops[op_count++] = (struct xs_etcd_op){
+			.type = XS_ETCD_OP_PUT, .key = keys[0], .value = chunk,
+			.value_length = (size_t)length, .lease = lease };
+		for (size_t stale = chunks; i == 0 && stale < old && op_count < 65;
+		     stale++) {
+			snprintf(more, sizeof(more), "%s/%06zu", f->host, stale);
+			xs_fleet_key(keys[op_count], sizeof(keys[0]), f->prefix, "flows",
+				     more);
+			ops[op_count] = (struct xs_etcd_op){ .type = XS_ETCD_OP_DELETE,
+							     .key = keys[op_count] };
+			op_count++;
+		}
+		err = xs_etcd_txn(etcd, NULL, 0, ops, op_count, NULL, 0, &result,
+				  error, sizeof(error));
 		xs_etcd_txn_result_free(&result);
 		if (err) {
 			pr_warn("fleet: couldn't share the flows a change moved: %s\n",
@@ -104,9 +111,12 @@ int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
 			break;
 		}
 	}
-	if (!err && c.count)
-		pr_info("fleet: shared %zu flows a change moved (of %llu open, in %zu chunks)\n",
-			c.count, (unsigned long long)stats.flows, chunks);
+	if (!err) {
+		*chunks_written = chunks;
+		if (c.count)
+			pr_info("fleet: shared %zu flows a change moved (of %llu open, in %zu chunks)\n",
+				c.count, (unsigned long long)stats.flows, chunks);
+	}
 	free(chunk);
 	free(c.records);
 	return err;
