@@ -420,3 +420,110 @@ def fleet_host_changes(_):
             check(lab.splitds[n].poll() is None, "lb%d's splitd died" % n)
     finally:
         lab.down()
+
+
+# In the router's namespace: one frame straight to an LB host's MAC (no
+# ECMP: the host is the test's choice), a frag-needed about the backend's
+# reply VIP:80 -> client:PORT (UDP), as a router on the client's path
+# sends it.
+TOO_BIG = r"""
+import socket, struct, sys
+device, mac, vip, client, port, mtu = sys.argv[1:7]
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return ~total & 0xffff
+def ipv4(source, destination, protocol, payload):
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0x4000, 64,
+                         protocol, 0, socket.inet_aton(source), socket.inet_aton(destination))
+    return header[:10] + struct.pack("!H", checksum(header)) + header[12:] + payload
+quoted = ipv4(vip, client, 17, b"")[:20]
+quoted = struct.pack("!BBH", 0x45, 0, 1500) + quoted[4:]
+quoted = quoted[:10] + b"\0\0" + quoted[12:]
+quoted = quoted[:10] + struct.pack("!H", checksum(quoted)) + quoted[12:]
+quoted += struct.pack("!HHHH", 80, int(port), 1480, 0)
+icmp = struct.pack("!BBHHH", 3, 4, 0, 0, int(mtu)) + quoted
+icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+sock.bind((device, 0))
+own = open("/sys/class/net/%s/address" % device).read().strip()
+frame = bytes.fromhex(mac.replace(":", "")) + bytes.fromhex(own.replace(":", "")) + b"\x08\x00"
+sock.send(frame + ipv4("10.77.0.1", vip, 1, icmp))
+"""
+
+HELLO = r"""
+import socket, sys
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind((sys.argv[2], int(sys.argv[3])))
+udp.settimeout(3)
+udp.sendto(b"hello", (sys.argv[1], 80))
+print(udp.recvfrom(100)[0].decode().split()[0])
+"""
+
+UDP_SERVICE = VIP + ":80/udp"
+
+
+def carriers(lab, port):
+    """The hosts whose flow table holds the client's UDP flow from port."""
+    out = []
+    for n in (1, 2, 3):
+        explained = json.loads(lab.splitctl(n, "-j", "explain", UDP_SERVICE, CLIENT,
+                                            str(port)).stdout)
+        if "existing_flow" in explained:
+            out.append(n)
+    return out
+
+
+def path_mtus(lab):
+    out = {}
+    for name in fleet_net.BACKENDS:
+        words = lab.net.in_ns(name, "ip", "-4", "route", "get", CLIENT).stdout.split()
+        out[name] = int(words[words.index("mtu") + 1]) if "mtu" in words else None
+    return out
+
+
+@test
+def fleet_icmp_too_big(_):
+    """fleet: ICMP too-big quoting a flow, sent to a host that never saw it, reaches the flow's backend after the weights moved it"""
+    lab = fleet(document([vip_entry(SERVICE, POOLS),
+                          vip_entry(UDP_SERVICE, POOLS, "{blue: 100, green: 0, canary: 0}")]))
+    try:
+        flows = {}
+        for port in range(42000, 42040):
+            result = lab.net.in_ns("client", PYTHON, "-c", HELLO, VIP, CLIENT, str(port))
+            flows[port] = (result.stdout.strip(), carriers(lab, port))
+        # a switch: every flow's new packet would now go to green
+        lab.fleet("weights", UDP_SERVICE, "blue", "0", "green", "100", "canary", "0")
+        lab.wait_hosts(ALL)
+        time.sleep(1)  # the changed flows shared
+        macs = {n: lab.net.in_ns("lb%d" % n, "cat", "/sys/class/net/eth0/address").stdout.strip()
+                for n in (1, 2, 3)}
+        right = wrong = 0
+        tried = []
+        for port, (backend, carried) in list(flows.items())[:8]:
+            check(len(carried) == 1, "flow %d is on %s, not one host" % (port, carried))
+            stranger = [n for n in (1, 2, 3) if n != carried[0]][0]
+            for name in fleet_net.BACKENDS:
+                lab.net.in_ns(name, "ip", "-4", "route", "flush", "cache", check=False)
+            lab.net.in_ns("router", PYTHON, "-c", TOO_BIG, "eth0", macs[stranger], VIP,
+                          CLIENT, str(port), "1300")
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                lowered = {name for name, mtu in path_mtus(lab).items() if mtu == 1300}
+                if lowered:
+                    break
+                time.sleep(0.05)
+            tried.append((port, backend, carried[0], stranger, sorted(lowered)))
+            if lowered == {backend}:
+                right += 1
+            else:
+                wrong += 1
+        print("    too-big for 8 flows (all on blue, now switched to green), each to a host that never carried it: %d reached the flow's backend, %d did not" % (right, wrong))
+        check(wrong == 0, "(port, backend, carrier, sent to, MTU lowered on): %s" % tried)
+    finally:
+        for name in fleet_net.BACKENDS:
+            lab.net.in_ns(name, "ip", "-4", "route", "flush", "cache", check=False)
+        lab.down()
