@@ -71,12 +71,16 @@ void fleet_stop(struct daemon *d)
 	free(f);
 }
 
-void fleet_report(struct daemon *d, struct xs_fleet_host *report)
+void fleet_report(struct daemon *d, struct xs_fleet_host *report,
+		  bool *reachable, bool *leading)
 {
 	memset(report, 0, sizeof(*report));
+	*reachable = *leading = false;
 	if (!d->fleet)
 		return;
 	pthread_mutex_lock(&d->fleet->lock);
 	*report = d->fleet->report;
+	*reachable = d->fleet->desired.reachable;
 	pthread_mutex_unlock(&d->fleet->lock);
+	*leading = __atomic_load_n(&d->fleet->leading, __ATOMIC_ACQUIRE);
 }

@@ -77,6 +77,7 @@ struct fleet {
 	} flushes[XS_CONFIG_MAX_VIPS];
 	size_t flush_count;
 	bool decisions_changed; /* a route was written: moved flows to share */
+	bool leading;           /* fleet_leader.c holds P leader (atomic) */
 	size_t chunk_bytes;
 	volatile int stop;
 	pthread_t watch_thread, agent_thread, leader_thread;
@@ -89,8 +90,10 @@ int fleet_start(struct daemon *d);
 /* Withdraws the VIPs, ends the lease and both threads. */
 void fleet_stop(struct daemon *d);
 bool fleet_enabled(const struct daemon *d);
-/* A copy of this host's latest report, for the control socket. */
-void fleet_report(struct daemon *d, struct xs_fleet_host *report);
+/* A copy of this host's latest report, whether etcd answers and whether
+ * this host leads the rollouts (for /metrics). */
+void fleet_report(struct daemon *d, struct xs_fleet_host *report,
+		  bool *reachable, bool *leading);
 
 /* fleet_watch.c */
 void *fleet_watch_loop(void *daemon);

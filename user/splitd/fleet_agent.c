@@ -372,8 +372,11 @@ static void converge(struct agent *a)
 		serve = false, snprintf(why, sizeof(why),
 					"couldn't apply the fleet's revision %lld",
 					(long long)want.revision);
+	else if (!want.reachable)
+		serve = true, snprintf(why, sizeof(why),
+				       "etcd unreachable: serving at the last state");
 	else
-		serve = true; /* etcd away: the last good state, fail-static */
+		serve = true;
 	snprintf(report.why, sizeof(report.why), "%s", why);
 	announce(a, &report, serve);
 	pthread_mutex_lock(&f->lock);

@@ -85,6 +85,7 @@ static void step_down(struct leader *l, const char *why)
 	if (l->fence)
 		pr_warn("fleet: no longer leading the rollouts: %s\n", why);
 	l->fence = 0;
+	__atomic_store_n(&l->d->fleet->leading, false, __ATOMIC_RELEASE);
 	memset(l->led, 0, sizeof(l->led));
 	l->baseline = false;
 }
@@ -105,12 +106,16 @@ static bool keep_lease(struct leader *l)
 			l->renewed_ms = now;
 			return true;
 		}
-		/* unrenewed for a TTL: it may be gone, and so our claim */
-		if (err != -ENOENT && now - l->renewed_ms < ttl)
-			return true;
+		/* unrenewed for a TTL: it may be gone, and our claim with it;
+		 * decide nothing until etcd says (the lease may yet be alive:
+		 * without quorum no lease expires) */
+		if (err != -ENOENT) {
+			if (now - l->renewed_ms >= ttl)
+				step_down(l, "the lease could not be renewed");
+			return now - l->renewed_ms < ttl;
+		}
 		l->lease = 0;
-		step_down(l, err == -ENOENT ? "the lease expired" :
-					       "the lease could not be renewed");
+		step_down(l, "the lease expired");
 	}
 	if (xs_etcd_lease_grant(l->etcd, (int64_t)(ttl / 1000), &l->lease, NULL,
 				error, sizeof(error))) {
@@ -121,7 +126,9 @@ static bool keep_lease(struct leader *l)
 	return true;
 }
 
-/* P leader created under our lease if nobody holds it. */
+/* P leader created under our lease if nobody holds it; or found to be
+ * ours still (etcd lost its quorum a while, and our lease outlived it):
+ * then we lead again from where the key says. */
 static void campaign(struct leader *l)
 {
 	const struct xs_etcd_compare absent = { .key = l->leader_key,
@@ -132,14 +139,26 @@ static void campaign(struct leader *l)
 		.value = l->config.host, .value_length = strlen(l->config.host),
 		.lease = l->lease,
 	};
+	const struct xs_etcd_op holder = { .type = XS_ETCD_OP_RANGE,
+					   .key = l->leader_key };
 	struct xs_etcd_txn_result result;
 	char error[512];
 
-	if (!xs_etcd_txn(l->etcd, &absent, 1, &claim, 1, NULL, 0, &result, error,
-			 sizeof(error)) &&
-	    result.succeeded) {
+	if (xs_etcd_txn(l->etcd, &absent, 1, &claim, 1, &holder, 1, &result,
+			error, sizeof(error))) {
+		xs_etcd_txn_result_free(&result);
+		return;
+	}
+	if (result.succeeded) {
 		l->fence = result.revision;
+	} else if (result.response_count == 1 &&
+		   result.responses[0].range.kv_count == 1 &&
+		   result.responses[0].range.kvs[0].lease == l->lease) {
+		l->fence = result.responses[0].range.kvs[0].create_revision;
+	}
+	if (l->fence) {
 		l->baseline = false;
+		__atomic_store_n(&l->d->fleet->leading, true, __ATOMIC_RELEASE);
 		pr_info("fleet: %s leads the rollouts (revision %lld)\n",
 			l->config.host, (long long)l->fence);
 	}

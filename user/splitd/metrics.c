@@ -17,6 +17,7 @@
 #include "user/lib/flow_usage.h"
 #include "user/lib/log.h"
 #include "user/lib/parse.h"
+#include "fleet.h"
 #include "splitd.h"
 
 struct text {
@@ -269,6 +270,33 @@ static void flow_tables(struct daemon *d, struct text *t)
 		    xs_flow_table_names[i], (unsigned long long)usage[i].evicted);
 }
 
+/* A fleet host's part in the fleet (nothing outside a fleet). */
+static void fleet(struct daemon *d, struct text *t)
+{
+	struct xs_fleet_host report;
+	bool reachable, leading;
+
+	if (!fleet_enabled(d))
+		return;
+	fleet_report(d, &report, &reachable, &leading);
+	family(t, "xdpsplit_fleet_announced", "gauge",
+	       "1 while this host announces its VIPs by BGP.");
+	put(t, "xdpsplit_fleet_announced %d\n",
+	    report.announce == XS_ANNOUNCE_ANNOUNCED);
+	family(t, "xdpsplit_fleet_applied_revision", "gauge",
+	       "The etcd revision of the fleet's desired state this host's maps stand for.");
+	put(t, "xdpsplit_fleet_applied_revision %lld\n", (long long)report.applied);
+	family(t, "xdpsplit_fleet_etcd_reachable", "gauge",
+	       "1 while this host's watch of etcd is up.");
+	put(t, "xdpsplit_fleet_etcd_reachable %d\n", reachable);
+	family(t, "xdpsplit_fleet_draining", "gauge",
+	       "1 while an operator has drained this host.");
+	put(t, "xdpsplit_fleet_draining %d\n", report.draining);
+	family(t, "xdpsplit_fleet_leader", "gauge",
+	       "1 while this host leads the fleet's rollouts.");
+	put(t, "xdpsplit_fleet_leader %d\n", leading);
+}
+
 static enum MHD_Result answer(void *context, struct MHD_Connection *connection,
 			      const char *url, const char *method,
 			      const char *version, const char *upload,
@@ -295,6 +323,7 @@ static enum MHD_Result answer(void *context, struct MHD_Connection *connection,
 		return result;
 	}
 	vips = xs_vip_all(&d->dp, &count);
+	fleet(d, &t);
 	pools(d, &t, vips, vips ? count : 0);
 	backends(d, &t, vips, vips ? count : 0);
 	free(vips);

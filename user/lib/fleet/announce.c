@@ -327,7 +327,8 @@ int xs_announce_open(struct xs_announcer *announcer, const char *device,
 	/* not persistent: the device dies with the descriptor. TUN_EXCL
 	 * refuses a device of this name that appeared since the check above
 	 * rather than attaching to it */
-	request.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL;
+	/* IFF_TUN_EXCL is bit 15: the short field holds it as a negative */
+	request.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
 	memcpy(request.ifr_name, device, strlen(device));
 	if (ioctl(announcer->tun_fd, TUNSETIFF, &request) < 0) {
 		err = -errno;
