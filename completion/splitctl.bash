@@ -10,15 +10,17 @@ _splitctl()
 {
 	local cur prev words cword
 	_init_completion || return
-	local objects="attach detach upgrade status vip backend weights switch override stats explain history apply rollout help"
-	local i object="" command="" position=0
+	local objects="attach detach upgrade status vip backend weights switch override stats explain history apply rollout fleet help"
+	local i object="" command="" sub="" position=0
 
 	for ((i = 1; i < cword; i++)); do
 		case "${words[i]}" in
-		-*) [[ ${words[i]} == --pin-dir || ${words[i]} == --state-dir ]] && ((i++)) ;;
+		--pin-dir | --state-dir | --run-dir | --etcd | --prefix | --config | -c) ((i++)) ;;
+		-*) ;;
 		*)
 			if [[ -z $object ]]; then object=${words[i]}
 			elif [[ -z $command ]]; then command=${words[i]}
+			elif [[ -z $sub ]]; then sub=${words[i]}
 			fi
 			((position++))
 			;;
@@ -26,7 +28,9 @@ _splitctl()
 	done
 
 	case "$prev" in
-	--pin-dir | --state-dir) _filedir -d; return ;;
+	--pin-dir | --state-dir | --run-dir) _filedir -d; return ;;
+	--config | -c) _filedir 'yaml'; return ;;
+	--etcd | --prefix) return ;;
 	mode) COMPREPLY=($(compgen -W "l2dsr ipip" -- "$cur")); return ;;
 	split) COMPREPLY=($(compgen -W "flow client" -- "$cur")); return ;;
 	share) COMPREPLY=($(compgen -W "$(_splitctl_vips)" -- "$cur")); return ;;
@@ -36,7 +40,7 @@ _splitctl()
 
 	if [[ -z $object ]]; then
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--json --pretty --verbose --pin-dir --state-dir --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "--json --pretty --verbose --pin-dir --state-dir --run-dir --help" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$objects" -- "$cur"))
 		fi
@@ -88,6 +92,33 @@ _splitctl()
 		elif [[ $command == abort || $command == undo ]]; then
 			COMPREPLY=($(compgen -W "--flush" -- "$cur"))
 		fi ;;
+	fleet)
+		# fleet [ --etcd URLS ] [ --prefix P ] [ --config FILE ] COMMAND ...
+		if [[ -z $command ]]; then
+			if [[ $cur == -* ]]; then
+				COMPREPLY=($(compgen -W "--etcd --prefix --config" -- "$cur"))
+			else
+				COMPREPLY=($(compgen -W "status apply drain undrain weights rollout help" -- "$cur"))
+			fi
+			return
+		fi
+		case "$command" in
+		apply) COMPREPLY=($(compgen -W "-f --dry-run" -- "$cur")) ;;
+		weights)
+			if ((position == 2)); then
+				COMPREPLY=($(compgen -W "$(_splitctl_vips) help" -- "$cur"))
+			else
+				COMPREPLY=($(compgen -W "blue green canary" -- "$cur"))
+			fi ;;
+		rollout)
+			if ((position == 2)); then
+				COMPREPLY=($(compgen -W "start status pause resume promote abort undo help" -- "$cur"))
+			elif ((position == 3)); then
+				COMPREPLY=($(compgen -W "$(_splitctl_vips)" -- "$cur"))
+			elif [[ $sub == abort || $sub == undo ]]; then
+				COMPREPLY=($(compgen -W "--flush" -- "$cur"))
+			fi ;;
+		esac ;;
 	esac
 }
 complete -F _splitctl splitctl

@@ -3,6 +3,8 @@
  * VIPs and rollouts in etcd) beside a host's own file: defaults, every
  * field, refusals naming the field, and the merge of the two. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "user/lib/config.h"
@@ -236,6 +238,51 @@ static int merge_keeps_the_host_and_takes_the_document(const void *arg)
 	return 0;
 }
 
+/* examples/fleet.yaml and examples/fleet-host.yaml, as an operator takes
+ * them: the document as 'splitctl fleet apply' parses it, the host's file
+ * as splitd loads it, and the two merged as a host runs them. */
+static int the_examples_parse(const void *arg)
+{
+	char error[512] = "", *text = NULL;
+	size_t length = 0;
+	FILE *file;
+
+	(void)arg;
+	CHECK(xs_config_load("examples/fleet-host.yaml", &config, error,
+			     sizeof(error)) == 0, "%s", error);
+	CHECK(config.fleet.enabled && !strcmp(config.fleet.host, "lb1") &&
+	      config.fleet.endpoint_count == 3 && config.fleet.lease_ms == 3000 &&
+	      !strcmp(config.fleet.prefix, "/xdpsplit/") &&
+	      !strcmp(config.fleet.device, "xsplit-vips") &&
+	      config.fleet.table == 80 && config.interface_count == 1 &&
+	      config.vip_count == 0, "fleet-host.yaml: host %s, %u endpoints",
+	      config.fleet.host, config.fleet.endpoint_count);
+	file = fopen("examples/fleet.yaml", "r");
+	CHECK(file, "examples/fleet.yaml: %s", strerror(errno));
+	text = malloc(1 << 20);
+	CHECK(text, "out of memory");
+	length = fread(text, 1, (1 << 20) - 1, file);
+	fclose(file);
+	text[length] = '\0';
+	if (xs_config_parse_document(text, length, "examples/fleet.yaml",
+				     &document, error, sizeof(error))) {
+		free(text);
+		CHECK(false, "%s", error);
+	}
+	free(text);
+	CHECK(document.vip_count == 2 && document.policy_count == 1 &&
+	      document.vips[1].has_share &&
+	      !strcmp(document.vips[0].rollout, "canary-gate-green") &&
+	      xs_config_policy(&document, "canary-gate-green") &&
+	      xs_config_policy(&document, "canary-gate-green")->rule_count == 2,
+	      "fleet.yaml: %u VIPs, %u policies", document.vip_count,
+	      document.policy_count);
+	xs_config_merge_document(&config, &document, &merged);
+	CHECK(merged.fleet.enabled && merged.vip_count == 2 &&
+	      merged.interface_count == 1, "merged");
+	return 0;
+}
+
 const struct test_case *fleet_config_tests(size_t *count)
 {
 	static const struct test_case cases[] = {
@@ -248,6 +295,7 @@ const struct test_case *fleet_config_tests(size_t *count)
 		  document_is_vips_and_rollouts, NULL },
 		{ "config: fleet: the merge keeps the host's sections, takes the document's",
 		  merge_keeps_the_host_and_takes_the_document, NULL },
+		{ "config: fleet: the examples parse", the_examples_parse, NULL },
 	};
 	*count = sizeof(cases) / sizeof(cases[0]);
 	return cases;

@@ -33,7 +33,7 @@ static const struct command objects[] = {
 	{ "explain", cmd_explain, "explain VIP CLIENT [ PORT ]" },
 	{ "history", cmd_history, "history [ --last N ]" },
 	{ "apply", cmd_apply, "apply -f FILE [ --dry-run ]" },
-	{ "fleet", cmd_fleet, "fleet [ --etcd URLS ] [ --prefix P ] [ --config FILE ] { status | apply | drain | undrain | weights | help } ..." },
+	{ "fleet", cmd_fleet, "fleet [ --etcd URLS ] [ --prefix P ] [ --config FILE ] { status | apply | drain | undrain | weights | rollout | help } ..." },
 	{ "rollout", cmd_rollout, "rollout { start | status | pause | resume | promote | abort | undo } [ VIP ] [ POLICY | --flush ]" },
 	{ NULL, NULL, NULL },
 };
