@@ -139,6 +139,10 @@ def fleet_drain(_):
         # the key names a host, whatever it is; status shows it
         result = lab.fleet("drain", "no/such", check=False)
         check(result.returncode == 2, "a host name with '/' was taken: %s" % result.stdout)
+        # "p" is pause or promote: refused, not guessed
+        result = lab.fleet("rollout", "p", SERVICE, check=False)
+        check(result.returncode == 2 and "ambiguous" in result.stdout + result.stderr,
+              "an ambiguous rollout command was taken: %s%s" % (result.stdout, result.stderr))
     finally:
         lab.down()
 
@@ -234,6 +238,7 @@ def fleet_leader_killed(_):
 ROLLBACK = """  - name: judged
     interval: 3s
     on_failure: rollback
+    flush_canary: true
     steps:
       - weights: {canary: 30}
       - pause: 60s
@@ -280,6 +285,16 @@ def fleet_rollback(_):
                     break
                 time.sleep(0.1)
             check(vip["weights"]["canary"] == 0, "lb%d still sends to the canary: %s" % (n, vip))
+        # the canary's flows flushed once on every host; an operator's
+        # weights afterwards carry the flush counts over: no second flush
+        flushed = lambda: [lab.log(n).count("flushed the canary flows") for n in (1, 2, 3)]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and flushed() != [1, 1, 1]:
+            time.sleep(0.1)
+        check(flushed() == [1, 1, 1], "canary flushes per host: %s" % flushed())
+        lab.fleet("weights", SERVICE, "blue", "90", "green", "0", "canary", "10")
+        lab.wait_hosts(ALL)
+        check(flushed() == [1, 1, 1], "an operator's weights flushed again: %s" % flushed())
     finally:
         lab.down()
 

@@ -36,7 +36,7 @@ static void print_route_text(const char *verb, const char *vip,
 /* --- status ------------------------------------------------------- */
 
 struct fleet_view {
-	struct xs_etcd_range hosts, drains, routes, config, leader;
+	struct xs_etcd_range hosts, drains, routes, config, leader, rollouts;
 	int64_t revision;
 	int64_t wanted; /* the newest revision of a key hosts converge to */
 };
@@ -46,16 +46,18 @@ static int read_view(struct fleet_conn *conn, struct fleet_view *v,
 {
 	char hosts[XS_FLEET_KEY_SIZE], drains[XS_FLEET_KEY_SIZE],
 		routes[XS_FLEET_KEY_SIZE], config[XS_FLEET_KEY_SIZE],
-		leader[XS_FLEET_KEY_SIZE];
+		leader[XS_FLEET_KEY_SIZE], rollouts[XS_FLEET_KEY_SIZE];
 	struct xs_etcd_op ops[] = {
 		{ .type = XS_ETCD_OP_RANGE, .key = hosts, .flags = XS_ETCD_PREFIX },
 		{ .type = XS_ETCD_OP_RANGE, .key = drains, .flags = XS_ETCD_PREFIX },
 		{ .type = XS_ETCD_OP_RANGE, .key = routes, .flags = XS_ETCD_PREFIX },
 		{ .type = XS_ETCD_OP_RANGE, .key = config },
 		{ .type = XS_ETCD_OP_RANGE, .key = leader },
+		{ .type = XS_ETCD_OP_RANGE, .key = rollouts, .flags = XS_ETCD_PREFIX },
 	};
 	struct xs_etcd_range *ranges[] = { &v->hosts, &v->drains, &v->routes,
-					   &v->config, &v->leader };
+					   &v->config, &v->leader, &v->rollouts };
+	const size_t count = sizeof(ranges) / sizeof(ranges[0]);
 	struct xs_etcd_txn_result result;
 	int err;
 
@@ -64,17 +66,18 @@ static int read_view(struct fleet_conn *conn, struct fleet_view *v,
 	fleet_key(conn, routes, "routes/", NULL);
 	fleet_key(conn, config, "config", NULL);
 	fleet_key(conn, leader, "leader", NULL);
+	fleet_key(conn, rollouts, "rollouts/", NULL);
 	memset(v, 0, sizeof(*v));
-	err = xs_etcd_txn(conn->etcd, NULL, 0, ops, 5, NULL, 0, &result, error,
+	err = xs_etcd_txn(conn->etcd, NULL, 0, ops, count, NULL, 0, &result, error,
 			  size);
-	if (err || result.response_count != 5) {
+	if (err || result.response_count != count) {
 		xs_etcd_txn_result_free(&result);
 		if (!err)
-			snprintf(error, size, "etcd answered a read of 5 ranges with %zu",
-				 result.response_count);
+			snprintf(error, size, "etcd answered a read of %zu ranges with %zu",
+				 count, result.response_count);
 		return err ? err : -EPROTO;
 	}
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < count; i++) {
 		*ranges[i] = result.responses[i].range;
 		/* taken over: the result must not free them */
 		memset(&result.responses[i].range, 0,
@@ -97,6 +100,7 @@ static void free_view(struct fleet_view *v)
 	xs_etcd_range_free(&v->routes);
 	xs_etcd_range_free(&v->config);
 	xs_etcd_range_free(&v->leader);
+	xs_etcd_range_free(&v->rollouts);
 }
 
 static bool drained(const struct fleet_view *v, const char *prefix,
@@ -208,7 +212,29 @@ struct route_change {
 	char vip[80];
 	char *value; /* NULL: delete */
 	struct xs_route route;
+	int64_t seen; /* the key's mod revision when planned (0: absent) */
 };
+
+/* The rollout under way on the service whose route key is route_key,
+ * or NULL. */
+static bool owned_by_rollout(const struct fleet_conn *conn,
+			     const struct xs_etcd_range *rollouts,
+			     const struct xs_vip_key *service,
+			     struct xs_fleet_rollout *owner)
+{
+	char name[96], key[XS_FLEET_KEY_SIZE], why[200];
+
+	xs_fleet_service_name(service, name, sizeof(name));
+	fleet_key(conn, key, "rollouts", name);
+	for (size_t i = 0; i < rollouts->kv_count; i++)
+		if (!strcmp(rollouts->kvs[i].key, key) &&
+		    !xs_fleet_rollout_parse(rollouts->kvs[i].value,
+					    rollouts->kvs[i].value_length, owner, 0,
+					    why, sizeof(why)))
+			return owner->rollout.phase == XS_PHASE_RUNNING ||
+			       owner->rollout.phase == XS_PHASE_PAUSED;
+	return false;
+}
 
 static const struct xs_config_vip *find_vip(const struct xs_config_file *c,
 					    const struct xs_vip_key *key)
@@ -236,6 +262,7 @@ static size_t plan_routes(const struct fleet_conn *conn,
 			  const struct xs_config_file *next,
 			  const struct xs_config_file *previous,
 			  const struct xs_etcd_range *routes,
+			  const struct xs_etcd_range *rollouts,
 			  struct route_change *changes)
 {
 	size_t count = 0;
@@ -245,7 +272,10 @@ static size_t plan_routes(const struct fleet_conn *conn,
 		const struct xs_config_vip *before = find_vip(previous, &vip->key);
 		struct xs_fleet_route route = { .by = "splitctl fleet apply" };
 		struct route_change *c = &changes[count];
-		char name[96];
+		const struct xs_etcd_kv *existing;
+		struct xs_fleet_rollout owner;
+		struct xs_fleet_route old;
+		char name[96], why[200];
 		bool edited;
 
 		if (vip->has_share)
@@ -260,8 +290,21 @@ static size_t plan_routes(const struct fleet_conn *conn,
 		edited = !before || before->has_weights != vip->has_weights ||
 			 (vip->has_weights &&
 			  memcmp(&before->weights, &vip->weights, sizeof(vip->weights)));
-		if (find_kv(routes, c->key) && !edited)
+		existing = find_kv(routes, c->key);
+		if (existing && !edited)
 			continue;
+		if (existing && owned_by_rollout(conn, rollouts, &vip->key, &owner)) {
+			if (!out_is_json())
+				printf("= weights %s: kept; rollout %llu (policy %s, %s) owns them, not the file\n",
+				       vip->text, (unsigned long long)owner.id,
+				       owner.policy, xs_phase_name(owner.rollout.phase));
+			continue;
+		}
+		c->seen = existing ? existing->mod_revision : 0;
+		if (existing && !xs_fleet_route_parse(existing->value,
+						      existing->value_length, &old,
+						      why, sizeof(why)))
+			memcpy(route.flush, old.flush, sizeof(route.flush));
 		snprintf(c->vip, sizeof(c->vip), "%s", vip->text);
 		c->route = route.route;
 		c->value = xs_fleet_route_format(&route);
@@ -280,6 +323,7 @@ static size_t plan_routes(const struct fleet_conn *conn,
 			continue;
 		snprintf(changes[count].key, sizeof(changes[count].key), "%s",
 			 routes->kvs[i].key);
+		changes[count].seen = routes->kvs[i].mod_revision;
 		xs_format_vip(&key, changes[count].vip, sizeof(changes[count].vip));
 		changes[count].value = NULL;
 		count++;
@@ -287,11 +331,49 @@ static size_t plan_routes(const struct fleet_conn *conn,
 	return count;
 }
 
+/* What an apply changes (or would, or did not), as JSON: the same
+ * facts as the text lines, for scripts. In text it prints only the
+ * "unchanged" line; the plan's lines are printed as it goes. */
+static void print_plan(const char *file, const struct xs_config_file *next,
+		       const struct fleet_view *v, const struct route_change *changes,
+		       size_t count, bool same, bool dry_run, int64_t revision)
+{
+	if (!out_is_json()) {
+		printf("unchanged: the fleet's document (revision %lld) is %s already\n",
+		       (long long)revision, file);
+		return;
+	}
+	out_object_begin(NULL);
+	out_string("document", same ? "unchanged" : v->config.kv_count ? "changed" : "new");
+	out_u64("vips", next->vip_count);
+	out_u64("policies", next->policy_count);
+	out_array_begin("routes");
+	for (size_t i = 0; i < count; i++) {
+		out_object_begin(NULL);
+		out_string("vip", changes[i].vip);
+		out_string("change", changes[i].value ? "put" : "delete");
+		if (changes[i].value) {
+			out_basis_points("blue", changes[i].route.weight[XS_POOL_BLUE]);
+			out_basis_points("green", changes[i].route.weight[XS_POOL_GREEN]);
+			out_basis_points("canary", changes[i].route.weight[XS_POOL_CANARY]);
+			out_string("live", xs_pool_name(changes[i].route.live_pool));
+		}
+		out_object_end();
+	}
+	out_array_end();
+	out_bool("dry_run", dry_run);
+	out_bool("changed", !dry_run && (count || !same));
+	out_u64("revision", (unsigned long long)revision);
+	out_object_end();
+	out_finish();
+}
+
 static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 {
 	static struct xs_config_file next, previous;
 	static struct route_change changes[2 * XS_CONFIG_MAX_VIPS];
 	struct xs_etcd_op ops[1 + 2 * XS_CONFIG_MAX_VIPS];
+	struct xs_etcd_compare compares[1 + 2 * XS_CONFIG_MAX_VIPS];
 	const char *file = NULL;
 	bool dry_run = false, have_previous = false, same;
 	char error[600], config_key[XS_FLEET_KEY_SIZE], *text;
@@ -337,14 +419,16 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 	same = v.config.kv_count && v.config.kvs[0].value_length == length &&
 	       !memcmp(v.config.kvs[0].value, text, length);
 	count = plan_routes(conn, &next, have_previous ? &previous : NULL,
-			    &v.routes, changes);
+			    &v.routes, &v.rollouts, changes);
 	fleet_key(conn, config_key, "config", NULL);
 	if (same && !count) {
-		printf("unchanged: the fleet's document (revision %lld) is %s already\n",
-		       (long long)seen, file);
+		print_plan(file, &next, &v, changes, 0, true, dry_run, seen);
 		goto out;
 	}
-	if (!out_is_json()) {
+	if (out_is_json()) {
+		if (dry_run)
+			print_plan(file, &next, &v, changes, count, same, true, 0);
+	} else {
 		if (!same)
 			printf("%s document: %s (%zu VIPs, %u policies)\n",
 			       v.config.kv_count ? "~" : "+", file,
@@ -356,7 +440,8 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 				printf("- route %s\n", changes[i].vip);
 	}
 	if (dry_run) {
-		printf("dry run: nothing was written\n");
+		if (!out_is_json())
+			printf("dry run: nothing was written\n");
 		goto out;
 	}
 	ops[0] = (struct xs_etcd_op){ .type = XS_ETCD_OP_PUT, .key = config_key,
@@ -367,18 +452,26 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 			.key = changes[i].key, .value = changes[i].value,
 			.value_length = changes[i].value ? strlen(changes[i].value) : 0,
 		};
-	/* all or nothing, and only over the document this plan was made
-	 * against: a concurrent apply makes this one fail, not mix */
-	err = xs_etcd_txn(conn->etcd,
-			  &(struct xs_etcd_compare){ .key = config_key,
-						     .target = XS_ETCD_MOD,
-						     .result = XS_ETCD_EQUAL,
-						     .number = seen },
-			  1, ops, 1 + count, NULL, 0, &result, error, sizeof(error));
+	/* all or nothing, and only over the document and routes this plan
+	 * was made against: a concurrent apply or rollout makes this one
+	 * fail, not mix */
+	compares[0] = (struct xs_etcd_compare){ .key = config_key,
+						.target = XS_ETCD_MOD,
+						.result = XS_ETCD_EQUAL,
+						.number = seen };
+	for (size_t i = 0; i < count; i++)
+		compares[1 + i] = (struct xs_etcd_compare){
+			.key = changes[i].key, .target = XS_ETCD_MOD,
+			.result = XS_ETCD_EQUAL, .number = changes[i].seen };
+	err = xs_etcd_txn(conn->etcd, compares, 1 + count, ops, 1 + count, NULL,
+			  0, &result, error, sizeof(error));
 	if (err) {
 		rc = etcd_error("write the fleet's document", error);
 	} else if (!result.succeeded) {
-		rc = runtime_error("the fleet's document changed while this apply was planned; nothing was written, run it again");
+		rc = runtime_error("the fleet's document or a route changed while this apply was planned; nothing was written, run it again");
+	} else if (out_is_json()) {
+		print_plan(file, &next, &v, changes, count, same, false,
+			   result.revision);
 	} else {
 		ctl_done("fleet: document of revision %lld; every host applies it within a second (splitctl fleet status)",
 			 (long long)result.revision);
@@ -445,9 +538,11 @@ static int fleet_undrain(struct fleet_conn *conn, int argc, char **argv)
 static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 {
 	struct xs_fleet_route route = { 0 }, current;
-	char key[XS_FLEET_KEY_SIZE], name[96], error[600], *value;
-	struct xs_etcd_range range;
+	char rollout_key[XS_FLEET_KEY_SIZE], route_key[XS_FLEET_KEY_SIZE],
+		name[96], error[600], *value;
+	struct xs_etcd_txn_result read, written;
 	struct xs_vip_key vip;
+	int64_t rollout_seen = 0, route_seen = 0;
 	__u8 live = XS_POOL_BLUE;
 	int rc, err;
 
@@ -459,49 +554,72 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 	if (rc)
 		return rc;
 	xs_fleet_service_name(&vip, name, sizeof(name));
-	/* a rollout under way owns the route, fleet-wide as on one host */
-	fleet_key(conn, key, "rollouts", name);
-	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error, sizeof(error));
-	if (!err && range.kv_count) {
+	fleet_key(conn, rollout_key, "rollouts", name);
+	fleet_key(conn, route_key, "routes", name);
+	err = xs_etcd_txn(conn->etcd, NULL, 0,
+			  (struct xs_etcd_op[]){
+				  { .type = XS_ETCD_OP_RANGE, .key = rollout_key },
+				  { .type = XS_ETCD_OP_RANGE, .key = route_key } },
+			  2, NULL, 0, &read, error, sizeof(error));
+	if (err || read.response_count != 2) {
+		xs_etcd_txn_result_free(&read);
+		return etcd_error("read the route", err ? error : "a short answer");
+	}
+	if (read.responses[0].range.kv_count) {
+		const struct xs_etcd_kv *kv = &read.responses[0].range.kvs[0];
 		struct xs_fleet_rollout owner;
 
-		if (!xs_fleet_rollout_parse(range.kvs[0].value,
-					    range.kvs[0].value_length, &owner, 0,
+		rollout_seen = kv->mod_revision;
+		/* a rollout under way owns the route, fleet-wide as on one host */
+		if (!xs_fleet_rollout_parse(kv->value, kv->value_length, &owner, 0,
 					    error, sizeof(error)) &&
 		    (owner.rollout.phase == XS_PHASE_RUNNING ||
 		     owner.rollout.phase == XS_PHASE_PAUSED)) {
-			xs_etcd_range_free(&range);
-			return runtime_error("rollout %llu (policy %s, %s) owns the weights of %s; pause or abort it first (splitctl fleet rollout abort %s)",
+			xs_etcd_txn_result_free(&read);
+			return runtime_error("rollout %llu (policy %s, %s) owns the weights of %s; abort it first (splitctl fleet rollout abort %s)",
 					     (unsigned long long)owner.id, owner.policy,
 					     xs_phase_name(owner.rollout.phase), argv[0],
 					     argv[0]);
 		}
 	}
-	xs_etcd_range_free(&range);
-	fleet_key(conn, key, "routes", name);
-	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error, sizeof(error));
-	if (err) {
-		xs_etcd_range_free(&range);
-		return etcd_error("read the route", error);
-	}
-	if (!range.kv_count) {
-		xs_etcd_range_free(&range);
+	if (!read.responses[1].range.kv_count) {
+		xs_etcd_txn_result_free(&read);
 		return runtime_error("the fleet has no route for %s: it is not the first VIP of a service in the fleet's document",
 				     argv[0]);
 	}
-	if (!xs_fleet_route_parse(range.kvs[0].value, range.kvs[0].value_length,
-				  &current, error, sizeof(error)))
+	route_seen = read.responses[1].range.kvs[0].mod_revision;
+	if (!xs_fleet_route_parse(read.responses[1].range.kvs[0].value,
+				  read.responses[1].range.kvs[0].value_length,
+				  &current, error, sizeof(error))) {
 		live = current.route.live_pool;
-	xs_etcd_range_free(&range);
+		/* carried over: hosts flush when a count grows, never else */
+		memcpy(route.flush, current.flush, sizeof(route.flush));
+	}
+	xs_etcd_txn_result_free(&read);
 	route.route.live_pool = live_pool_after(&route.route, live);
 	snprintf(route.by, sizeof(route.by), "splitctl (uid %u)",
 		 (unsigned)getuid());
 	value = xs_fleet_route_format(&route);
 	if (!value)
 		return runtime_error("out of memory");
-	err = xs_etcd_put(conn->etcd, key, 0, value, strlen(value), 0, NULL,
-			  error, sizeof(error));
+	/* only over what was read: a rollout started, or another writer,
+	 * since then makes this one fail rather than undo theirs */
+	err = xs_etcd_txn(conn->etcd,
+			  (struct xs_etcd_compare[]){
+				  { .key = rollout_key, .target = XS_ETCD_MOD,
+				    .result = XS_ETCD_EQUAL, .number = rollout_seen },
+				  { .key = route_key, .target = XS_ETCD_MOD,
+				    .result = XS_ETCD_EQUAL, .number = route_seen } },
+			  2,
+			  &(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT, .key = route_key,
+						.value = value,
+						.value_length = strlen(value) },
+			  1, NULL, 0, &written, error, sizeof(error));
 	free(value);
+	if (!err && !written.succeeded)
+		err = -EAGAIN, snprintf(error, sizeof(error),
+					"the route or its rollout changed while this was written; nothing was written, look and try again");
+	xs_etcd_txn_result_free(&written);
 	if (err)
 		return etcd_error("write the route", error);
 	if (!out_is_json())

@@ -319,12 +319,21 @@ int fleet_rollout(struct fleet_conn *conn, int argc, char **argv)
 		printf("Usage: splitctl fleet rollout { start VIP [ POLICY ] | status VIP | pause VIP | resume VIP | promote VIP | abort VIP [ --flush ] | undo VIP [ --flush ] }\n");
 		return argc < 1 ? EXIT_USAGE : EXIT_OK;
 	}
-	if (is_keyword(argv[0], "status"))
-		return status(conn, argc - 1, argv + 1);
+	/* an unambiguous prefix, as everywhere: "p" is pause or promote */
+	int matches = is_keyword(argv[0], "status"), found = -1;
+
 	for (int a = 0; a < XS_FLEET_ACTION_COUNT; a++)
 		if (is_keyword(argv[0], xs_fleet_action_name(a))) {
-			action = a;
-			return request(conn, action, argc - 1, argv + 1);
+			matches++;
+			found = a;
 		}
-	return usage_error("fleet", "unknown rollout command '%s'", argv[0]);
+	if (matches > 1)
+		return usage_error("fleet", "'%s' is ambiguous; write more of the command",
+				   argv[0]);
+	if (is_keyword(argv[0], "status"))
+		return status(conn, argc - 1, argv + 1);
+	if (found < 0)
+		return usage_error("fleet", "unknown rollout command '%s'", argv[0]);
+	action = found;
+	return request(conn, action, argc - 1, argv + 1);
 }

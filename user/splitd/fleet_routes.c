@@ -17,9 +17,10 @@
 #include "splitd.h"
 
 /* The pools etcd asks to flush on this service, since last seen. */
-static void apply_flushes(struct daemon *d, struct fleet *f, const struct fleet_route *route,
-			  __u32 route_id)
+static void apply_flushes(struct daemon *d, struct fleet *f,
+			  const struct fleet_route *route, __u32 route_id)
 {
+	char text[80];
 	size_t i;
 
 	for (i = 0; i < f->flush_count; i++)
@@ -35,11 +36,15 @@ static void apply_flushes(struct daemon *d, struct fleet *f, const struct fleet_
 		return;
 	}
 	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++) {
+		bool grew = route->route.flush[pool] > f->flushes[i].flush[pool];
+
+		/* a count that went back is a writer that did not carry it
+		 * over: remembered, never a flush */
 		if (route->route.flush[pool] == f->flushes[i].flush[pool])
 			continue;
 		f->flushes[i].flush[pool] = route->route.flush[pool];
-		char text[80];
-
+		if (!grew)
+			continue;
 		xs_service_flush(&d->dp, route_id, pool);
 		xs_format_vip(&route->service, text, sizeof(text));
 		pr_info("fleet: flushed the %s flows of %s, as %s asked\n",
