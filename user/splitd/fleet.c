@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The fleet's two threads started and stopped (fleet.h says what each
+/* The fleet's three threads started and stopped (fleet.h says what each
  * does). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * splitd in a fleet (the file's 'fleet:' section; user/lib/fleet/keys.h
- * names the keys). Two threads, each with its own etcd handle, so no
+ * names the keys). Three threads, each with its own etcd handle, so no
  * network call ever runs in the main loop or under a lock it needs:
  *
  *   fleet_watch.c  reads the fleet's keys and follows them (etcd watch)
@@ -10,7 +10,11 @@
  *   fleet_agent.c  keeps this host's lease, makes the maps what desired
  *                  says (document by the reload's rule, routes by one
  *                  write each), announces the VIPs while this host is
- *                  healthy and caught up, and reports itself (hosts/HOST).
+ *                  healthy and caught up, and reports itself (hosts/HOST),
+ *                  its counters and the flows a change moved;
+ *   fleet_leader.c runs the fleet's rollouts while this host holds P leader.
+ * fleet_routes.c writes the routes (from the watch at once, and from the
+ * agent's round); fleet_flows.c shares and takes in moved flows.
  *
  * Fail-static: etcd unreachable or without quorum changes nothing on a
  * host that was caught up; it keeps forwarding and announcing at its last
@@ -84,10 +88,10 @@ struct fleet {
 	bool watch_running, agent_running, leader_running;
 };
 
-/* Starts both threads (nothing without a fleet section); -1 if they
+/* Starts the three threads (nothing without a fleet section); -1 if they
  * could not be. The announcer's device is made here. */
 int fleet_start(struct daemon *d);
-/* Withdraws the VIPs, ends the lease and both threads. */
+/* Withdraws the VIPs, ends the leases and the three threads. */
 void fleet_stop(struct daemon *d);
 bool fleet_enabled(const struct daemon *d);
 /* A copy of this host's latest report, whether etcd answers and whether

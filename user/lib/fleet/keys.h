@@ -14,6 +14,7 @@
  *   P rollouts/SERVICE     a fleet rollout's state (JSON), leader-written
  *   P history/SERVICE/ID/SEQ  one step of rollout ID, created once
  *   P requests/SERVICE     an operator's rollout wish (JSON, numbered)
+ *   P answers/SERVICE      the leader's word on the latest request
  *   P counters/HOST        a host's per-service pool counters, under its lease
  *   P flows/HOST/SEQ       flows a change moved, for the other hosts
  *
