@@ -314,7 +314,7 @@ QUORUM = """  - name: slow
 
 @test
 def fleet_quorum(_):
-    """fleet: an etcd member lost, then quorum lost and regained: forwarding never stops, the rollout pauses and goes on"""
+    """fleet: an etcd member lost, then quorum lost and regained: forwarding never stops, the rollout pauses and goes on, a host restarted meanwhile announces only once caught up"""
     lab = fleet(document([vip_entry(SERVICE, POOLS, rollout="slow")], QUORUM),
                 etcd_members=3)
     try:
@@ -335,8 +335,17 @@ def fleet_quorum(_):
         check(failed == 0, "%d of %d connections failed without quorum" % (failed, len(probes)))
         check(after == before, "weights changed without quorum: %s -> %s" % (before, after))
         check(time.monotonic() - lost > 4, "the probe was too short to cover a pause")
+        # a host that restarts now cannot catch up: it must not announce
+        # (the others go on serving) until etcd is back
+        lab.kill_splitd(3)
+        lab.net.wait_announced(VIP, [1, 2], 10)
+        lab.start_splitd(3)
+        time.sleep(3)
+        check(lab.net.router_nexthops(VIP) == [1, 2],
+              "lb3 announced before it could catch up: %s" % lab.net.router_nexthops(VIP))
         lab.net.restart_etcd(2)
         lab.net.restart_etcd(3)
+        lab.net.wait_announced(VIP, [1, 2, 3], 30)
         status = wait_phase(lab, "succeeded", 30)
         check_history(status, [1, 3, 5])
         for n in (1, 2, 3):

@@ -3,6 +3,7 @@
  * does). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "user/lib/log.h"
 #include "fleet.h"
 #include "splitd.h"
@@ -22,7 +23,14 @@ int fleet_start(struct daemon *d)
 	if (!f)
 		return -1;
 	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->changed, NULL);
+	pthread_condattr_t attributes;
+
+	/* the agent's waits are on the monotonic clock: a wall-clock step
+	 * must neither hold nor spin it */
+	pthread_condattr_init(&attributes);
+	pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->changed, &attributes);
+	pthread_condattr_destroy(&attributes);
 	pthread_mutex_init(&f->routes_lock, NULL);
 	d->fleet = f;
 	if (fleet_agent_open(d))

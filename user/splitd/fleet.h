@@ -105,8 +105,26 @@ void *fleet_watch_loop(void *daemon);
  * made the map's (audited); false if one could not be written */
 bool fleet_routes_apply(struct daemon *d);
 
-/* fleet_flows.c */
+/* fleet_lease.c */
+struct fleet_lease {
+	int64_t id;        /* 0: none */
+	__u64 renewed_ms;  /* now_ms() of the last grant or renewal */
+};
+
+enum fleet_lease_state {
+	FLEET_LEASE_HELD,   /* renewed, or not due yet */
+	FLEET_LEASE_NEW,    /* granted now: any earlier one, and its keys, gone */
+	FLEET_LEASE_UNSURE, /* no answer; renewed less than a TTL ago */
+	FLEET_LEASE_STALE,  /* no answer for a TTL: it may have expired */
+	FLEET_LEASE_NONE,   /* none, and none could be granted */
+};
+
 struct xs_etcd;
+enum fleet_lease_state fleet_lease_keep(struct xs_etcd *etcd,
+					struct fleet_lease *lease,
+					__u64 ttl_ms, __u64 now_ms);
+
+/* fleet_flows.c */
 /* This host's changed flows written to etcd, replacing the last export
  * (*chunks_written chunks, updated). */
 int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,

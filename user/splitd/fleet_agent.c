@@ -41,8 +41,7 @@ struct agent {
 	struct daemon *d;
 	struct xs_config_fleet config;
 	struct xs_etcd *etcd;
-	int64_t lease;
-	__u64 lease_renewed_ms;
+	struct fleet_lease lease;
 	char host_key[XS_FLEET_KEY_SIZE];
 	/* what the maps stand for */
 	int64_t applied_document;  /* the document revision applied or refused */
@@ -99,39 +98,26 @@ static void sleep_ms(struct daemon *d, __u64 taken, int ms)
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* The lease: granted, then renewed every third of its TTL. false while
- * there is none (etcd away): nothing is reported meanwhile. */
+/* The lease (fleet_lease.c); false while there is none to write under:
+ * nothing is reported meanwhile. */
 static bool keep_lease(struct agent *a)
 {
-	__u64 now = now_ms(), ttl = a->config.lease_ms;
-	char error[512];
-	int err;
+	bool had = a->lease.id != 0;
 
-	if (a->lease && now - a->lease_renewed_ms < ttl / 3)
+	switch (fleet_lease_keep(a->etcd, &a->lease, a->config.lease_ms,
+				 now_ms())) {
+	case FLEET_LEASE_NEW:
+		if (had)
+			pr_warn("fleet: the lease of %s expired; it has another\n",
+				a->config.host);
+		a->said_ok = false; /* the report went with the old one */
 		return true;
-	if (a->lease) {
-		err = xs_etcd_lease_keepalive(a->etcd, a->lease, NULL, error,
-					      sizeof(error));
-		if (!err) {
-			a->lease_renewed_ms = now;
-			return true;
-		}
-		if (err != -ENOENT)
-			return now - a->lease_renewed_ms < ttl;
-		pr_warn("fleet: the lease of %s expired; asking for another\n",
-			a->config.host);
-		a->lease = 0;
-		a->said_ok = false;
-	}
-	err = xs_etcd_lease_grant(a->etcd, (int64_t)(ttl / 1000), &a->lease,
-				  NULL, error, sizeof(error));
-	if (err) {
-		a->lease = 0;
+	case FLEET_LEASE_HELD:
+	case FLEET_LEASE_UNSURE:
+		return true;
+	default:
 		return false;
 	}
-	a->lease_renewed_ms = now;
-	a->said_ok = false;
-	return true;
 }
 
 /* A new document made the maps'. Its weights are what a VIP it creates
@@ -267,7 +253,7 @@ static void report_to_etcd(struct agent *a, const struct xs_fleet_host *report)
 	text = xs_fleet_host_format(report);
 	if (!text)
 		return;
-	if (!xs_etcd_put(a->etcd, a->host_key, 0, text, strlen(text), a->lease,
+	if (!xs_etcd_put(a->etcd, a->host_key, 0, text, strlen(text), a->lease.id,
 			 NULL, error, sizeof(error))) {
 		a->said = *report;
 		a->said_ok = true;
@@ -303,7 +289,7 @@ static void publish_counters(struct agent *a)
 	text = xs_fleet_counters_format(services, count);
 	if (!text)
 		return;
-	xs_etcd_put(a->etcd, a->counters_key, 0, text, strlen(text), a->lease,
+	xs_etcd_put(a->etcd, a->counters_key, 0, text, strlen(text), a->lease.id,
 		    NULL, error, sizeof(error));
 	free(text);
 }
@@ -319,7 +305,7 @@ static void share_moved_flows(struct agent *a)
 		a->decisions_changed = true;
 	if (!a->decisions_changed && now - a->flows_exported_ms < FLOW_REFRESH_MS)
 		return;
-	if (!fleet_flows_export(a->d, a->etcd, &a->config, a->lease,
+	if (!fleet_flows_export(a->d, a->etcd, &a->config, a->lease.id,
 				&a->flow_chunks)) {
 		a->decisions_changed = false;
 		a->flows_exported_ms = now;
@@ -420,8 +406,8 @@ void *fleet_agent_loop(void *daemon)
 	}
 	/* leaving: out of the ECMP first, then out of the fleet */
 	xs_announce_withdraw(&announcer);
-	if (a.lease)
-		xs_etcd_lease_revoke(a.etcd, a.lease, error, sizeof(error));
+	if (a.lease.id)
+		xs_etcd_lease_revoke(a.etcd, a.lease.id, error, sizeof(error));
 	xs_etcd_close(a.etcd);
 	return NULL;
 }

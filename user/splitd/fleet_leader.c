@@ -63,8 +63,7 @@ struct leader {
 	struct daemon *d;
 	struct xs_config_fleet config;
 	struct xs_etcd *etcd;
-	int64_t lease;
-	__u64 renewed_ms;
+	struct fleet_lease lease;
 	int64_t fence; /* create revision of our P leader; 0: not leading */
 	char leader_key[XS_FLEET_KEY_SIZE];
 	struct host_counters hosts[MAX_HOSTS];
@@ -90,40 +89,28 @@ static void step_down(struct leader *l, const char *why)
 	l->baseline = false;
 }
 
-/* Renews the leader's lease, or asks for one; false if there is none. */
+/* The leader's own lease (fleet_lease.c); false while it cannot be sure
+ * it has one. Unrenewed for a TTL it stops deciding; it leads again when
+ * etcd renews the same lease (without quorum no lease expires). */
 static bool keep_lease(struct leader *l)
 {
-	__u64 now = now_ms(), ttl = l->config.lease_ms;
-	char error[512];
-	int err;
+	bool had = l->lease.id != 0;
 
-	if (l->lease && now - l->renewed_ms < ttl / 3)
+	switch (fleet_lease_keep(l->etcd, &l->lease, l->config.lease_ms,
+				 now_ms())) {
+	case FLEET_LEASE_NEW:
+		if (had)
+			step_down(l, "the lease expired");
 		return true;
-	if (l->lease) {
-		err = xs_etcd_lease_keepalive(l->etcd, l->lease, NULL, error,
-					      sizeof(error));
-		if (!err) {
-			l->renewed_ms = now;
-			return true;
-		}
-		/* unrenewed for a TTL: it may be gone, and our claim with it;
-		 * decide nothing until etcd says (the lease may yet be alive:
-		 * without quorum no lease expires) */
-		if (err != -ENOENT) {
-			if (now - l->renewed_ms >= ttl)
-				step_down(l, "the lease could not be renewed");
-			return now - l->renewed_ms < ttl;
-		}
-		l->lease = 0;
-		step_down(l, "the lease expired");
-	}
-	if (xs_etcd_lease_grant(l->etcd, (int64_t)(ttl / 1000), &l->lease, NULL,
-				error, sizeof(error))) {
-		l->lease = 0;
+	case FLEET_LEASE_HELD:
+	case FLEET_LEASE_UNSURE:
+		return true;
+	case FLEET_LEASE_STALE:
+		step_down(l, "the lease could not be renewed");
+		return false;
+	default:
 		return false;
 	}
-	l->renewed_ms = now;
-	return true;
 }
 
 /* P leader created under our lease if nobody holds it; or found to be
@@ -137,7 +124,7 @@ static void campaign(struct leader *l)
 	const struct xs_etcd_op claim = {
 		.type = XS_ETCD_OP_PUT, .key = l->leader_key,
 		.value = l->config.host, .value_length = strlen(l->config.host),
-		.lease = l->lease,
+		.lease = l->lease.id,
 	};
 	const struct xs_etcd_op holder = { .type = XS_ETCD_OP_RANGE,
 					   .key = l->leader_key };
@@ -153,7 +140,7 @@ static void campaign(struct leader *l)
 		l->fence = result.revision;
 	} else if (result.response_count == 1 &&
 		   result.responses[0].range.kv_count == 1 &&
-		   result.responses[0].range.kvs[0].lease == l->lease) {
+		   result.responses[0].range.kvs[0].lease == l->lease.id) {
 		l->fence = result.responses[0].range.kvs[0].create_revision;
 	}
 	if (l->fence) {
@@ -809,8 +796,8 @@ void *fleet_leader_loop(void *daemon)
 			usleep(50 * 1000);
 	}
 	/* a leader that stops lets the next take over at once */
-	if (l.lease)
-		xs_etcd_lease_revoke(l.etcd, l.lease, error, sizeof(error));
+	if (l.lease.id)
+		xs_etcd_lease_revoke(l.etcd, l.lease.id, error, sizeof(error));
 	xs_etcd_close(l.etcd);
 	return NULL;
 }
