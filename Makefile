@@ -16,9 +16,10 @@ CC        ?= gcc
 PKGS      := libbpf libxdp libelf libmnl yaml-0.1 json-c libcurl libmicrohttpd
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
 
-# Everything but `make deps`, `make demo` (which installs them itself) and
+# Everything but `make deps`, `make demo` and `make demo-fleet` (which
+# install them themselves) and
 # `make clean` needs the libraries.
-ifeq ($(filter deps demo clean,$(MAKECMDGOALS)),)
+ifeq ($(filter deps demo demo-fleet clean,$(MAKECMDGOALS)),)
 ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo found),found)
 $(error pkg-config finds no $(PKGS): run 'make deps' first)
 endif
@@ -74,7 +75,7 @@ DECIDE_OBJS := $(BUILD)/tests/tools/decide.o $(BUILD)/tests/packet.o
 ANNOUNCE_BIN := $(BUILD)/xdpsplit-announce
 ANNOUNCE_OBJS := $(BUILD)/tests/tools/announce.o
 
-.PHONY: all check deps clean demo bench bench-idle fuzz
+.PHONY: all check deps clean demo demo-fleet bench bench-idle fuzz
 .DELETE_ON_ERROR:
 
 # Other builds of xdp_split for the upgrade tests: a rebuild over the same
@@ -265,6 +266,13 @@ demo:
 	$(Q)scripts/install-deps.sh
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)/usr/bin/python3 scripts/demo.py
+
+# The fleet's: a BGP router, LB hosts with splitd in fleet mode, etcd; a
+# rollout while a host dies and another joins (~1 min).
+demo-fleet:
+	$(Q)scripts/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)/usr/bin/python3 scripts/demo_fleet.py
 
 clean:
 	rm -rf $(BUILD)

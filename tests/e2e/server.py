@@ -8,9 +8,12 @@ with "NAME". HTTP on port 8080: GET /healthz answers 200 (health probes),
 GET /metrics the Prometheus counters backend_requests_total and
 backend_errors_total (every TCP connection is a request; with a third
 argument "errors", every one is also an error, as a broken release would
-report), any other path 500. Runs until killed.
+report; SIGUSR1 turns that on and off in a running server, whose
+connections stay),
+any other path 500. Runs until killed.
 """
 import selectors
+import signal
 import socket
 import sys
 
@@ -18,6 +21,11 @@ import sys
 def main():
     name, port = sys.argv[1], int(sys.argv[2])
     failing = len(sys.argv) > 3 and sys.argv[3] == "errors"
+
+    def toggle(*_):
+        nonlocal failing
+        failing = not failing
+    signal.signal(signal.SIGUSR1, toggle)
     requests = errors = 0
     selector = selectors.DefaultSelector()
 
