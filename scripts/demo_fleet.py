@@ -288,9 +288,8 @@ def main():
     from fleet_lab import FleetLab
     lab = FleetLab(lbs=3, etcd_members=3, prefix="demofleet")
     lab.lb_count = 0  # up() makes the network's lb1-lb3; their splitds start below
-    # BFD 100 ms x 5 (the tests' 50 ms x 3 flapped every session at once on
-    # a loaded 2-core machine): a dead host is withdrawn in about 0.5 s
-    lab.net.bfd_interval_ms, lab.net.bfd_multiplier = 100, 5
+    # BFD at fleet_net's 100 ms x 5 (50 ms x 3 flapped every session at once
+    # on a loaded 2-core machine): a dead host is withdrawn in about 0.5 s
     lab.key_prefix = "/xdpsplit/"  # examples/fleet-host.yaml's
     lab.config = lambda n: host_config(lab, n)
     demo = Demo(lab)

@@ -120,7 +120,7 @@ def fleet_decisions(_):
 
 @test
 def fleet_drain(_):
-    """fleet: a drained host withdraws its VIPs, the others carry every connection, and it comes back"""
+    """fleet: a drained host withdraws its VIPs, the others carry every connection, and it comes back; a second host of one name is refused"""
     lab = fleet(document([vip_entry(SERVICE, POOLS)]))
     try:
         lab.fleet("drain", "lb2")
@@ -139,6 +139,23 @@ def fleet_drain(_):
         # the key names a host, whatever it is; status shows it
         result = lab.fleet("drain", "no/such", check=False)
         check(result.returncode == 2, "a host name with '/' was taken: %s" % result.stdout)
+        # a fourth host configured with lb1's name: it must not pass for
+        # lb1 (nor overwrite its report), and it withdraws saying why
+        config = lab.config
+        lab.config = lambda n: config(n).replace("host: lb4", "host: lb1")
+        lab.start_host(4)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and "another splitd reports as host lb1" not in lab.log(4):
+            time.sleep(0.1)
+        check("another splitd reports as host lb1" in lab.log(4),
+              "a second lb1 was taken silently: %s" % lab.log(4)[-500:])
+        time.sleep(1)
+        check(lab.net.router_nexthops(VIP) == [1, 2, 3],
+              "a second lb1 announced: %s" % lab.net.router_nexthops(VIP))
+        check([h["host"] for h in lab.status()["hosts"]] == ALL and
+              lab.status()["hosts"][0]["announce"] == "announced",
+              "the hosts as reported: %s" % lab.status()["hosts"])
+        lab.config = config
         # "p" is pause or promote: refused, not guessed
         result = lab.fleet("rollout", "p", SERVICE, check=False)
         check(result.returncode == 2 and "ambiguous" in result.stdout + result.stderr,

@@ -252,6 +252,7 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 	const struct xs_policy *policy;
 	struct xs_etcd_range range;
 	struct xs_vip_key service;
+	__u32 step;
 	int rc;
 
 	if (argc != 1)
@@ -275,13 +276,17 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 	}
 	xs_etcd_range_free(&range);
 	policy = xs_config_policy(&document, record.policy);
+	/* a finished rollout stands past its last step: it says the last */
+	step = record.rollout.step + 1;
+	if (policy && step > policy->step_count)
+		step = policy->step_count;
 	if (out_is_json()) {
 		out_object_begin(NULL);
 		out_string("vip", argv[0]);
 		out_u64("id", record.id);
 		out_string("policy", record.policy);
 		out_string("phase", xs_phase_name(record.rollout.phase));
-		out_u64("step", record.rollout.step + 1);
+		out_u64("step", step);
 		out_u64("steps", policy ? policy->step_count : 0);
 		out_basis_points("canary", record.rollout.canary_bp);
 		out_string("reason", record.rollout.reason);
@@ -289,7 +294,7 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 	} else {
 		printf("%s: rollout %llu (policy %s), %s, step %u/%u, canary %u.%02u%%, recorded by %s%s%s\n",
 		       argv[0], (unsigned long long)record.id, record.policy,
-		       xs_phase_name(record.rollout.phase), record.rollout.step + 1,
+		       xs_phase_name(record.rollout.phase), step,
 		       policy ? policy->step_count : 0,
 		       record.rollout.canary_bp / 100, record.rollout.canary_bp % 100,
 		       record.leader, record.rollout.reason[0] ? ": " : "",

@@ -49,6 +49,7 @@ struct agent {
 	bool caught_up_once;
 	struct xs_fleet_host said; /* the last report etcd took */
 	bool said_ok;
+	bool name_taken; /* hosts/HOST is another splitd's */
 	char counters_key[XS_FLEET_KEY_SIZE];
 	__u64 counters_sent_ms;
 	bool decisions_changed;   /* since the last export of moved flows */
@@ -244,17 +245,52 @@ static void announce(struct agent *a, struct xs_fleet_host *report,
 		snprintf(report->why, sizeof(report->why), "no VIPs");
 }
 
+/* hosts/HOST under our lease: created if absent, rewritten if ours. A
+ * key under another lease is another splitd with this host name: it is
+ * not overwritten, and this host says so and withdraws (two hosts of one
+ * name would hide each other's state). */
 static void report_to_etcd(struct agent *a, const struct xs_fleet_host *report)
 {
+	const struct xs_etcd_compare absent = { .key = a->host_key,
+						.target = XS_ETCD_CREATE,
+						.result = XS_ETCD_EQUAL },
+				     ours = { .key = a->host_key,
+					      .target = XS_ETCD_LEASE,
+					      .result = XS_ETCD_EQUAL,
+					      .number = a->lease.id };
+	struct xs_etcd_txn_result result;
+	struct xs_etcd_op put = { .type = XS_ETCD_OP_PUT, .key = a->host_key,
+				  .lease = a->lease.id };
 	char error[512], *text;
+	bool written = false;
+	int err;
 
 	if (a->said_ok && !memcmp(&a->said, report, sizeof(*report)))
 		return;
 	text = xs_fleet_host_format(report);
 	if (!text)
 		return;
-	if (!xs_etcd_put(a->etcd, a->host_key, 0, text, strlen(text), a->lease.id,
-			 NULL, error, sizeof(error))) {
+	put.value = text;
+	put.value_length = strlen(text);
+	for (int i = 0; i < 2 && !written; i++) {
+		err = xs_etcd_txn(a->etcd, i ? &ours : &absent, 1, &put, 1, NULL, 0,
+				  &result, error, sizeof(error));
+		written = !err && result.succeeded;
+		xs_etcd_txn_result_free(&result);
+		if (err)
+			break;
+		if (i && !written) {
+			if (!a->name_taken)
+				pr_warn("fleet: another splitd reports as host %s (a key under another lease): this host withdraws until its name is its own; give each host its own fleet.host\n",
+					a->config.host);
+			a->name_taken = true;
+		}
+	}
+	if (written) {
+		if (a->name_taken)
+			pr_info("fleet: the host name %s is this host's again\n",
+				a->config.host);
+		a->name_taken = false;
 		a->said = *report;
 		a->said_ok = true;
 	}
@@ -350,6 +386,10 @@ static void converge(struct agent *a)
 	report.applied = caught_up ? want.wanted : a->said.applied;
 	if (!attached(a, why, sizeof(why)))
 		serve = false;
+	else if (a->name_taken)
+		serve = false, snprintf(why, sizeof(why),
+					"another splitd reports as host %.60s",
+					a->config.host);
 	else if (want.drain)
 		serve = false, snprintf(why, sizeof(why), "draining");
 	else if (!a->caught_up_once)
@@ -372,8 +412,11 @@ static void converge(struct agent *a)
 	leased = keep_lease(a);
 	if (leased) {
 		report_to_etcd(a, &report);
-		publish_counters(a);
-		share_moved_flows(a);
+		/* under another splitd's name they would overwrite its own */
+		if (!a->name_taken) {
+			publish_counters(a);
+			share_moved_flows(a);
+		}
 	}
 }
 
