@@ -105,7 +105,12 @@ class FleetLab:
         if n not in self.net.lbs:
             self.net.add_lb(n)
         os.makedirs(self.host_dir(n), mode=0o750, exist_ok=True)
-        os.makedirs(self.pin_dir(n) + "-libxdp", exist_ok=True)
+        # on a machine booted without bpffs, /sys/fs/bpf is sysfs until
+        # splitctl attach mounts bpffs; libxdp keeps no state without it
+        try:
+            os.makedirs(self.pin_dir(n) + "-libxdp", exist_ok=True)
+        except OSError:
+            pass
         if attach:
             result = self.splitctl(n, "attach", "eth0", "flows", str(self.flows))
             if result.returncode != 0 and "already" not in result.stderr:
