@@ -42,7 +42,10 @@ BPF_PROGS := xdp_split xdp_decap xdp_pass
 BPF_OBJS  := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 BPF_HEADERS := $(wildcard maps/*.h bpf/*.h)
-HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h user/lib/*/*.h user/splitctl/*.h user/splitd/*.h tests/*.h bench/*.h)
+HEADERS   := $(BPF_HEADERS) $(wildcard user/lib/*.h user/lib/*/*.h user/splitctl/*.h user/splitd/*.h tests/*.h bench/*.h testlib/*.h)
+# Each object depends on the headers it includes, as the compiler found
+# them (-MMD), not on every header of the tree
+DEPFLAGS   = -MMD -MP -MF $(@:.o=.d)
 
 # user/lib/fleet/: the fleet's etcd, leader and announcements
 LIB_SRCS  := $(wildcard user/lib/*.c user/lib/*/*.c)
@@ -57,18 +60,24 @@ SPLITD_SRCS := $(wildcard user/splitd/*.c)
 SPLITD_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(SPLITD_SRCS))
 SPLITD    := $(BUILD)/splitd
 
+# testlib/: what the tests and the benchmarks share (the test environment
+# on BPF_PROG_TEST_RUN, packets, traffic, the live-frames generator)
+TESTLIB_OBJS := $(BUILD)/testlib/env.o $(BUILD)/testlib/packet.o
+TRAFFIC_OBJS := $(TESTLIB_OBJS) $(BUILD)/testlib/traffic.o
+LIVE_FRAMES_OBJS := $(BUILD)/testlib/live_frames.o $(BUILD)/testlib/packet.o
+
 TEST_SRCS := $(wildcard tests/*.c)
-TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS))
+TEST_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRCS)) $(TRAFFIC_OBJS)
 TEST_BIN  := $(BUILD)/xdpsplit-tests
 
 # The SYN flood of the flood test: the live-frames generator with forged
 # sources
 FLOOD_BIN := $(BUILD)/xdpsplit-flood
-FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o $(BUILD)/tests/packet.o
+FLOOD_OBJS := $(BUILD)/tests/flood/flood.o $(LIVE_FRAMES_OBJS)
 
 # The fleet tests' decision probe: the attached program on made-up SYNs
 DECIDE_BIN := $(BUILD)/xdpsplit-decide
-DECIDE_OBJS := $(BUILD)/tests/tools/decide.o $(BUILD)/tests/packet.o
+DECIDE_OBJS := $(BUILD)/tests/tools/decide.o $(BUILD)/testlib/packet.o
 
 # The fleet tests' announcer driver: user/lib/fleet/announce.c on its own,
 # announcing what it is told until its stdin closes (or it is killed)
@@ -94,12 +103,12 @@ upgrade_flags_unmapped := -DXS_BUILD_TAG=6 -DXS_TEST_FLOWS_UNMAPPED=1
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN) \
      $(DECIDE_BIN) $(ANNOUNCE_BIN) $(UPGRADE_OBJS)
 
-$(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c $(BPF_HEADERS)
+$(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  BPF      $@")
-	$(Q)$(CLANG) $(BPF_CFLAGS) $(upgrade_flags_$*) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) $(upgrade_flags_$*) -c $< -o $@
 
-$(BUILD)/tests/flood/flood.o $(BUILD)/bench/live_frames.o: $(BUILD)/generator.skel.h
+$(BUILD)/tests/flood/flood.o $(BUILD)/testlib/live_frames.o: $(BUILD)/generator.skel.h
 $(DECIDE_BIN): $(DECIDE_OBJS)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
@@ -139,7 +148,7 @@ fuzz_libs_etcd := $(shell pkg-config --libs json-c libcurl 2>/dev/null) -lpthrea
 fuzz_flags_etcd := $(shell pkg-config --cflags json-c libcurl 2>/dev/null)
 # the packet fuzzer runs the real program: the library, the test environment
 # and the fixture table, built with the fuzzer's instrumentation
-fuzz_sources_packets := $(LIB_SRCS) tests/env.c tests/packet.c tests/test_fixtures.c
+fuzz_sources_packets := $(LIB_SRCS) testlib/env.c testlib/packet.c tests/test_fixtures.c
 fuzz_flags_packets := -I$(BUILD) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 fuzz_libs_packets := $(LDLIBS)
 $(BUILD)/fuzz/fuzz_packets: $(SKELS)
@@ -156,29 +165,34 @@ fuzz: $(FUZZ_BINS)
 # Benchmark baselines and drivers (make bench)
 BENCH_BPF := $(BUILD)/floors.bpf.o $(BUILD)/generator.bpf.o $(BUILD)/forwarder.bpf.o
 BENCH_BIN := $(BUILD)/xdpsplit-bench
-BENCH_OBJS := $(BUILD)/bench/testrun.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+BENCH_OBJS := $(BUILD)/bench/testrun.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(TESTLIB_OBJS)
 LIVE_BIN := $(BUILD)/xdpsplit-live
-LIVE_OBJS := $(BUILD)/bench/live.o $(BUILD)/bench/live_frames.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+LIVE_OBJS := $(BUILD)/bench/live.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(TESTLIB_OBJS) $(BUILD)/testlib/live_frames.o
 # two cores against one: LIVE_OBJS' pieces without the one-core driver
 CORES_BIN := $(BUILD)/xdpsplit-cores
-CORES_OBJS := $(BUILD)/bench/cores.o $(BUILD)/bench/live_frames.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+CORES_OBJS := $(BUILD)/bench/cores.o $(BUILD)/bench/classes.o $(BUILD)/bench/common.o $(TESTLIB_OBJS) $(BUILD)/testlib/live_frames.o
 # the end-to-end ceiling's trivial forwarder (bench/compare.py)
 FORWARDER_BIN := $(BUILD)/xdpsplit-forwarder
 FORWARDER_OBJS := $(BUILD)/bench/forwarder.o
 SWITCH_BIN := $(BUILD)/xdpsplit-switch
-SWITCH_OBJS := $(BUILD)/bench/switch.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+SWITCH_OBJS := $(BUILD)/bench/switch.o $(BUILD)/bench/common.o $(TESTLIB_OBJS)
 ROLLBACK_BIN := $(BUILD)/xdpsplit-rollback
-ROLLBACK_OBJS := $(BUILD)/bench/rollback.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+ROLLBACK_OBJS := $(BUILD)/bench/rollback.o $(BUILD)/bench/common.o $(TESTLIB_OBJS)
 # flow sharing's export and import over a full default-size table
 FLOWSHARE_BIN := $(BUILD)/xdpsplit-flowshare
-FLOWSHARE_OBJS := $(BUILD)/bench/flowshare.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o $(BUILD)/tests/traffic.o
+FLOWSHARE_OBJS := $(BUILD)/bench/flowshare.o $(BUILD)/bench/common.o $(TRAFFIC_OBJS)
 SCALE_BIN := $(BUILD)/xdpsplit-scale
-SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/bench/common.o $(BUILD)/tests/env.o $(BUILD)/tests/packet.o
+SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/bench/common.o $(TESTLIB_OBJS)
 
-$(BUILD)/%.bpf.o: bench/%.bpf.c $(BPF_HEADERS)
+$(BUILD)/%.bpf.o: bench/%.bpf.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  BPF      $@")
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/%.bpf.o: testlib/%.bpf.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  BPF      $@")
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/bench/testrun.o: $(BUILD)/floors.skel.h
 $(BUILD)/bench/live.o $(BUILD)/bench/cores.o: $(BUILD)/floors.skel.h $(BUILD)/generator.skel.h
@@ -225,19 +239,21 @@ bench: all $(BENCH_BIN) $(LIVE_BIN) $(CORES_BIN) $(FORWARDER_BIN) $(SCALE_BIN) $
 bench-idle: all
 	$(Q)/usr/bin/python3 bench/idle.py $(BUILD)
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HEADERS)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  BPF      $@")
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(if $(Q),@echo "  SKEL     $@")
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@ 2> $@.log || { cat $@.log; false; }
 
-$(BUILD)/%.o: %.c $(HEADERS) $(SKELS)
+# the skeletons first: a first build has no dependency files to say which
+# object includes which
+$(BUILD)/%.o: %.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC       $@")
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(Q)$(AR) rcs $@ $^
@@ -276,3 +292,5 @@ demo-fleet:
 
 clean:
 	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

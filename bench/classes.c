@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "classes.h"
-#include "generator.h"
+#include "testlib/generator.h"
 #include "generator.skel.h"
 
 const struct class classes[] = {

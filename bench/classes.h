@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "tests/env.h"
+#include "testlib/env.h"
 
 /* Every class by name, for the figures that compare two of them. */
 enum class_id {

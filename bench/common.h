@@ -5,7 +5,7 @@
 #define XDPSPLIT_BENCH_COMMON_H
 
 #include <stdbool.h>
-#include "tests/env.h"
+#include "testlib/env.h"
 
 #define BENCH_ROUNDS 3
 

@@ -27,9 +27,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "floors.skel.h"
-#include "generator.h"
+#include "testlib/generator.h"
 #include "generator.skel.h"
-#include "live_frames.h"
+#include "testlib/live_frames.h"
 #include "classes.h"
 #include "common.h"
 

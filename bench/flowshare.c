@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include "user/lib/fleet/flow_share.h"
 #include "user/lib/predict.h"
-#include "tests/traffic.h"
+#include "testlib/traffic.h"
 #include "common.h"
 
 #define BACKENDS_PER_POOL 10

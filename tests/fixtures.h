@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "env.h"
+#include "testlib/env.h"
 
 /* The VIPs and backends every fixture row runs against. */
 void fixture_setup(struct test_env *env);

@@ -15,7 +15,7 @@
 #include "user/lib/log.h"
 #include "user/lib/pins.h"
 #include "user/lib/dataplane.h"
-#include "env.h"
+#include "testlib/env.h"
 #include "harness.h"
 #include "tests.h"
 

@@ -11,9 +11,9 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
-#include "env.h"
+#include "testlib/env.h"
 #include "tests.h"
-#include "traffic.h"
+#include "testlib/traffic.h"
 
 #define PACKETS 200000
 

@@ -16,7 +16,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include "maps/decision.h"
-#include "env.h"
+#include "testlib/env.h"
 #include "fixtures.h"
 #include "tests.h"
 

@@ -7,9 +7,9 @@
 #include <bpf/bpf.h>
 #include "user/lib/flow_table.h"
 #include "user/lib/flow_usage.h"
-#include "env.h"
+#include "testlib/env.h"
 #include "tests.h"
-#include "traffic.h"
+#include "testlib/traffic.h"
 
 #define SYN 0x02
 #define ACK 0x10

@@ -10,9 +10,9 @@
 #include "user/lib/flow_table.h"
 #include "user/lib/flow_usage.h"
 #include "user/lib/predict.h"
-#include "env.h"
+#include "testlib/env.h"
 #include "tests.h"
-#include "traffic.h"
+#include "testlib/traffic.h"
 
 #define FLOWS 2000
 #define SYN 0x02

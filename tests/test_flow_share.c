@@ -22,9 +22,9 @@
 #include "user/lib/flow_usage.h"
 #include "maps/decision.h"
 #include "user/lib/predict.h"
-#include "env.h"
+#include "testlib/env.h"
 #include "tests.h"
-#include "traffic.h"
+#include "testlib/traffic.h"
 
 #define FLOWS 1000
 #define SYN 0x02

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "env.h"
+#include "testlib/env.h"
 #include "tests.h"
 
 static int redirect_to_backend_behind_another_interface(const void *arg)

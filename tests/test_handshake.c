@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "user/lib/predict.h"
-#include "env.h"
+#include "testlib/env.h"
 #include "tests.h"
-#include "traffic.h"
+#include "testlib/traffic.h"
 
 #define CONNECTIONS 2000
 #define SYN 0x02

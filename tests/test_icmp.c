@@ -13,7 +13,7 @@
 #include "maps/decision.h"
 #include "user/lib/flow_table.h"
 #include "user/lib/predict.h"
-#include "env.h"
+#include "testlib/env.h"
 #include "tests.h"
 
 #define FLOWS 48

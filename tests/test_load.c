@@ -16,7 +16,7 @@
 #include "xdp_decap.skel.h"
 #include "maps/names.h"
 #include "user/lib/maglev.h"
-#include "env.h"
+#include "testlib/env.h"
 #include "tests.h"
 
 static int defaults_fit_a_real_host(const void *arg)

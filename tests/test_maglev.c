@@ -8,9 +8,9 @@
 #include <string.h>
 #include "user/lib/maglev.h"
 #include "user/lib/predict.h"
-#include "env.h"
+#include "testlib/env.h"
 #include "tests.h"
-#include "traffic.h"
+#include "testlib/traffic.h"
 
 #define TABLE_SIZE 16381
 

@@ -4,9 +4,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include "env.h"
+#include "testlib/env.h"
 #include "tests.h"
-#include "traffic.h"
+#include "testlib/traffic.h"
 
 #define FLOWS 100000
 

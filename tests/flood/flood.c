@@ -25,10 +25,10 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "bench/generator.h"
-#include "bench/live_frames.h"
+#include "testlib/generator.h"
+#include "testlib/live_frames.h"
 #include "generator.skel.h"
-#include "tests/packet.h"
+#include "testlib/packet.h"
 
 #define CHUNK (1U << 20) /* packets per test run: stays interruptible */
 

@@ -34,9 +34,9 @@
 #include "maps/decision.h"
 #include "user/lib/flow_table.h"
 #include "user/lib/predict.h"
-#include "tests/env.h"
+#include "testlib/env.h"
 #include "tests/fixtures.h"
-#include "tests/packet.h"
+#include "testlib/packet.h"
 
 static struct test_env env;
 static __u8 lb_mac[6];

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "tests/packet.h"
+#include "testlib/packet.h"
 
 static int usage(void)
 {

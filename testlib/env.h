@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #include "user/lib/dataplane.h"
 #include "user/lib/loader.h"
-#include "packet.h"
+#include "testlib/packet.h"
 
 #define TEST_LB_MAC "02:00:00:00:00:01"
 #define TEST_CLIENT_MAC "02:00:00:00:00:fe"

@@ -3,7 +3,7 @@
 #ifndef XDPSPLIT_TESTS_TRAFFIC_H
 #define XDPSPLIT_TESTS_TRAFFIC_H
 
-#include "env.h"
+#include "testlib/env.h"
 
 /* A reproducible stream of client addresses and ports. */
 struct flow_source {

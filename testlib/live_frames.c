@@ -3,9 +3,9 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "generator.h"
+#include "testlib/generator.h"
 #include "generator.skel.h"
-#include "live_frames.h"
+#include "testlib/live_frames.h"
 
 int live_frames_send(struct generator *gen, int ifindex, __u32 packets)
 {

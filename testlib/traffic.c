@@ -2,7 +2,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include "traffic.h"
+#include "testlib/traffic.h"
 
 /* A bijection on 32 bits (each step is invertible): distinct counters give
  * distinct (address, port) pairs that still look random. */

@@ -10,7 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "xdp_split.skel.h"
-#include "env.h"
+#include "testlib/env.h"
 #include "user/lib/flow_table.h"
 
 static int run(const char *command)

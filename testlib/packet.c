@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include "packet.h"
+#include "testlib/packet.h"
 
 void parse_address(int family, const char *text, __be32 *address)
 {

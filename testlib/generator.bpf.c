@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 
-#include "generator.h"
+#include "testlib/generator.h"
 
 struct template template;
 
