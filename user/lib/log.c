@@ -32,11 +32,6 @@ void xs_log_set_level(enum xs_log_level level)
 	libxdp_set_print(libxdp_print);
 }
 
-enum xs_log_level xs_log_get_level(void)
-{
-	return current_level;
-}
-
 void xs_log(enum xs_log_level level, const char *format, ...)
 {
 	va_list args;

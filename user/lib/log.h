@@ -10,7 +10,6 @@ enum xs_log_level {
 };
 
 void xs_log_set_level(enum xs_log_level level);
-enum xs_log_level xs_log_get_level(void);
 void xs_log(enum xs_log_level level, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
-#include "log.h"
 #include "promql.h"
 
 #define MAX_RESPONSE (1 << 20)
@@ -150,30 +149,4 @@ void xs_promql_call_free(struct xs_promql_call *call)
 	free(body);
 	free(call->url);
 	memset(call, 0, sizeof(*call));
-}
-
-int xs_promql_query(const char *url, const char *query, double *value,
-		    char *error, size_t error_size)
-{
-	struct xs_promql_call call;
-
-	if (xs_promql_call_start(&call, url, query))
-		return -ENOMEM;
-	return xs_promql_call_end(&call, curl_easy_perform(call.curl), value,
-				  error, error_size);
-}
-
-struct xs_measurement xs_promql_measure(const struct xs_rule *rule)
-{
-	struct xs_measurement m = { 0 };
-	char error[256];
-
-	if (xs_promql_query(rule->prometheus_url, rule->query, &m.value, error,
-			    sizeof(error))) {
-		pr_info("analysis %s: no verdict: %s\n", rule->name, error);
-		return m;
-	}
-	m.valid = true;
-	m.samples = 1;
-	return m;
 }

@@ -8,18 +8,12 @@
 
 #define XS_PROMQL_TIMEOUT_MS 2000
 
-/* Invalid (no verdict) when the server does not answer, the query fails
- * or returns no sample, so a Prometheus outage never rolls back alone. */
-struct xs_measurement xs_promql_measure(const struct xs_rule *rule);
-/* 0 with *value, or a negative errno and a message. */
-int xs_promql_query(const char *url, const char *query, double *value,
-		    char *error, size_t error_size);
-
 /*
  * One query in parts, for a caller that runs many at once (a curl multi
  * handle) and must be able to give up on them: start makes the request
  * (call->curl, a CURL easy handle, not yet performed), end takes the
- * transfer's CURLcode and gives what xs_promql_query gives; both free
+ * transfer's CURLcode and gives 0 with *value, or a negative errno and a
+ * message (no verdict: a Prometheus outage never rolls back alone); both free
  * the call, as does free for one that is abandoned.
  */
 struct xs_promql_call {
