@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The schema of a rollout policy: its steps and its analysis rules. */
+#include <stdio.h>
 #include <string.h>
 #include "config_schema.h"
 
@@ -68,6 +69,75 @@ static int parse_metric(const char *name, enum xs_metric *metric)
 	return -1;
 }
 
+/* A rule measured by a PromQL query against a Prometheus server. */
+static int parse_prometheus_source(struct yaml_walker *w, yaml_node_t *node,
+				   const char *path, struct xs_rule *rule)
+{
+	yaml_node_t *url = walk_get(w, node, "prometheus");
+	char field[160];
+	int err;
+
+	rule->metric = XS_METRIC_PROMQL;
+	WALK_FIELD(field, path, "prometheus");
+	err = walk_string(w, url, field, rule->prometheus_url,
+			  sizeof(rule->prometheus_url));
+	if (!err && strncmp(rule->prometheus_url, "http://", 7) &&
+	    strncmp(rule->prometheus_url, "https://", 8))
+		err = walk_fail(w, url, field,
+				"must be an http:// or https:// URL");
+	WALK_FIELD(field, path, "query");
+	if (!err && !walk_get(w, node, "query"))
+		err = walk_fail(w, node, path,
+				"a prometheus rule needs 'query'");
+	if (!err)
+		err = walk_string(w, walk_get(w, node, "query"), field,
+				  rule->query, sizeof(rule->query));
+	if (!err && (walk_get(w, node, "metric") || walk_get(w, node, "pool") ||
+		     walk_get(w, node, "relative")))
+		err = walk_fail(
+			w, node, path,
+			"a prometheus rule takes no metric, pool or relative");
+	return err;
+}
+
+/* A rule measured from the data plane's own counters. */
+static int parse_builtin_source(struct yaml_walker *w, yaml_node_t *node,
+				const char *path, struct xs_rule *rule)
+{
+	const char *metric = walk_scalar(walk_get(w, node, "metric"));
+	char field[160];
+	int err = 0;
+
+	WALK_FIELD(field, path, "metric");
+	if (!metric || parse_metric(metric, &rule->metric)) {
+		char names[256] = "";
+
+		/* the names from the one list rollout.c keeps */
+		for (int m = 0; m < XS_METRIC_PROMQL; m++)
+			snprintf(names + strlen(names),
+				 sizeof(names) - strlen(names), "%s%s",
+				 m == 0			   ? "" :
+				 m == XS_METRIC_PROMQL - 1 ? " or " :
+							     ", ",
+				 xs_metric_name(m));
+		return walk_fail(w, walk_get(w, node, "metric") ?: node, field,
+				 "must be %s", names);
+	}
+	WALK_FIELD(field, path, "pool");
+	if (walk_get(w, node, "pool"))
+		err = walk_pool(w, walk_get(w, node, "pool"), field,
+				&rule->pool);
+	WALK_FIELD(field, path, "relative");
+	if (!err && walk_get(w, node, "relative"))
+		err = walk_bool(w, walk_get(w, node, "relative"), field,
+				&rule->relative);
+	WALK_FIELD(field, path, "query");
+	if (!err && walk_get(w, node, "query"))
+		err = walk_fail(w, walk_get(w, node, "query"), field,
+				"only a prometheus rule has a query");
+	return err;
+}
+
 static int parse_rule(struct yaml_walker *w, yaml_node_t *node,
 		      const char *path, struct xs_rule *rule)
 {
@@ -89,51 +159,10 @@ static int parse_rule(struct yaml_walker *w, yaml_node_t *node,
 			  sizeof(rule->name));
 	rule->pool = XS_POOL_CANARY;
 	rule->failures = 1;
-	if (!err && walk_get(w, node, "prometheus")) {
-		rule->metric = XS_METRIC_PROMQL;
-		WALK_FIELD(field, path, "prometheus");
-		err = walk_string(w, walk_get(w, node, "prometheus"), field,
-				  rule->prometheus_url,
-				  sizeof(rule->prometheus_url));
-		if (!err && strncmp(rule->prometheus_url, "http://", 7) &&
-		    strncmp(rule->prometheus_url, "https://", 8))
-			err = walk_fail(w, walk_get(w, node, "prometheus"),
-					field,
-					"must be an http:// or https:// URL");
-		WALK_FIELD(field, path, "query");
-		if (!err && !walk_get(w, node, "query"))
-			err = walk_fail(w, node, path,
-					"a prometheus rule needs 'query'");
-		if (!err)
-			err = walk_string(w, walk_get(w, node, "query"), field,
-					  rule->query, sizeof(rule->query));
-		if (!err &&
-		    (walk_get(w, node, "metric") || walk_get(w, node, "pool") ||
-		     walk_get(w, node, "relative")))
-			err = walk_fail(
-				w, node, path,
-				"a prometheus rule takes no metric, pool or relative");
-	} else if (!err) {
-		const char *metric = walk_scalar(walk_get(w, node, "metric"));
-
-		WALK_FIELD(field, path, "metric");
-		if (!metric || parse_metric(metric, &rule->metric))
-			return walk_fail(
-				w, walk_get(w, node, "metric") ?: node, field,
-				"must be handshake_ratio, syn_retransmit_ratio, latency_p50, latency_p90 or latency_p99");
-		WALK_FIELD(field, path, "pool");
-		if (walk_get(w, node, "pool"))
-			err = walk_pool(w, walk_get(w, node, "pool"), field,
-					&rule->pool);
-		WALK_FIELD(field, path, "relative");
-		if (!err && walk_get(w, node, "relative"))
-			err = walk_bool(w, walk_get(w, node, "relative"), field,
-					&rule->relative);
-		WALK_FIELD(field, path, "query");
-		if (!err && walk_get(w, node, "query"))
-			err = walk_fail(w, walk_get(w, node, "query"), field,
-					"only a prometheus rule has a query");
-	}
+	if (!err && walk_get(w, node, "prometheus"))
+		err = parse_prometheus_source(w, node, path, rule);
+	else if (!err)
+		err = parse_builtin_source(w, node, path, rule);
 	WALK_FIELD(field, path, "min");
 	if (!err && walk_get(w, node, "min")) {
 		rule->has_min = true;

@@ -152,6 +152,41 @@ static int parse_weights(struct yaml_walker *w, yaml_node_t *node,
 	return err;
 }
 
+/* share: one service of two VIPs, whose route is the other's */
+static int parse_share(struct yaml_walker *w, yaml_node_t *node,
+		       const char *path, struct xs_config_vip *vip)
+{
+	int err;
+
+	vip->has_share = true;
+	err = walk_string(w, node, path, vip->share_text,
+			  sizeof(vip->share_text));
+	if (!err && xs_parse_vip(vip->share_text, &vip->share))
+		err = walk_fail(w, node, path, "'%s' is not a VIP",
+				vip->share_text);
+	if (!err && (vip->has_weights || vip->rollout[0]))
+		err = walk_fail(
+			w, node, path,
+			"a VIP that shares another's route has no weights or rollout of its own: they are %s's",
+			vip->share_text);
+	return err;
+}
+
+static int backend_element(struct yaml_walker *w, yaml_node_t *node,
+			   const char *path, __u32 index, void *context)
+{
+	struct xs_config_vip *vip = context;
+	struct xs_config_backend *b = &vip->backends[index];
+	int err = parse_backend(w, node, path, vip, b);
+
+	for (__u32 i = 0; !err && i < index; i++)
+		if (!memcmp(vip->backends[i].address, b->address,
+			    sizeof(b->address)))
+			err = walk_fail(w, node, path,
+					"backend %s is listed twice", b->text);
+	return err;
+}
+
 int config_parse_vip(struct yaml_walker *w, yaml_node_t *node, const char *path,
 		     struct xs_config_vip *vip)
 {
@@ -204,46 +239,12 @@ int config_parse_vip(struct yaml_walker *w, yaml_node_t *node, const char *path,
 		err = walk_string(w, walk_get(w, node, "rollout"), field,
 				  vip->rollout, sizeof(vip->rollout));
 	WALK_FIELD(field, path, "share");
-	if (!err && walk_get(w, node, "share")) {
-		vip->has_share = true;
-		err = walk_string(w, walk_get(w, node, "share"), field,
-				  vip->share_text, sizeof(vip->share_text));
-		if (!err && xs_parse_vip(vip->share_text, &vip->share))
-			err = walk_fail(w, walk_get(w, node, "share"), field,
-					"'%s' is not a VIP", vip->share_text);
-		if (!err && (vip->has_weights || vip->rollout[0]))
-			err = walk_fail(
-				w, walk_get(w, node, "share"), field,
-				"a VIP that shares another's route has no weights or rollout of its own: they are %s's",
-				vip->share_text);
-	}
-	if (err || !backends)
-		return err;
+	if (!err && walk_get(w, node, "share"))
+		err = parse_share(w, walk_get(w, node, "share"), field, vip);
 	WALK_FIELD(field, path, "backends");
-	if (backends->type != YAML_SEQUENCE_NODE)
-		return walk_fail(w, backends, field, "must be a list");
-	for (yaml_node_item_t *item = backends->data.sequence.items.start;
-	     item < backends->data.sequence.items.top; item++) {
-		struct xs_config_backend *b =
-			&vip->backends[vip->backend_count];
-		char element[192];
-
-		snprintf(element, sizeof(element), "%s[%u]", field,
-			 vip->backend_count);
-		if (vip->backend_count == XS_CONFIG_MAX_BACKENDS)
-			return walk_fail(w, walk_node(w, *item), element,
-					 "more than %d backends",
-					 XS_CONFIG_MAX_BACKENDS);
-		err = parse_backend(w, walk_node(w, *item), element, vip, b);
-		if (err)
-			return err;
-		for (__u32 i = 0; i < vip->backend_count; i++)
-			if (!memcmp(vip->backends[i].address, b->address, 16))
-				return walk_fail(w, walk_node(w, *item),
-						 element,
-						 "backend %s is listed twice",
-						 b->text);
-		vip->backend_count++;
-	}
-	return 0;
+	if (!err && backends)
+		err = walk_list(w, backends, field, "backends",
+				XS_CONFIG_MAX_BACKENDS, &vip->backend_count,
+				backend_element, vip);
+	return err;
 }
