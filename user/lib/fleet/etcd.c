@@ -514,6 +514,99 @@ enum request_kind {
 	REQUEST_WRITE, /* repeated elsewhere only if surely not applied */
 };
 
+/* Content-Type, and the gRPC metadata "hasleader": a member without a
+ * leader answers "no leader" at once instead of waiting out its own request
+ * timeout. NULL when out of memory. */
+static struct curl_slist *request_headers(enum request_kind kind)
+{
+	struct curl_slist *headers, *more;
+
+	headers = curl_slist_append(NULL, "Content-Type: application/json");
+	more = headers && kind != REQUEST_LOCAL_READ ?
+		       curl_slist_append(headers,
+					 "Grpc-Metadata-hasleader: true") :
+		       headers;
+	if (!more)
+		curl_slist_free_all(headers);
+	return more;
+}
+
+/* One POST to one endpoint: what came back, and whether another endpoint
+ * may be asked. */
+struct attempt {
+	CURLcode code;
+	struct json_object *root; /* the answer, when err is 0 */
+	const char *why;
+	char detail[CURL_ERROR_SIZE];
+	int err;
+	bool retry;
+};
+
+static void post_once(struct xs_etcd *etcd, const char *url,
+		      struct curl_slist *headers, const char *text,
+		      enum request_kind kind, struct attempt *a)
+{
+	struct buffer reply = { 0 };
+	long status = 0, sent = 0;
+
+	curl_easy_reset(etcd->curl);
+	a->detail[0] = '\0';
+	curl_easy_setopt(etcd->curl, CURLOPT_URL, url);
+	curl_easy_setopt(etcd->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(etcd->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(etcd->curl, CURLOPT_TIMEOUT_MS, (long)etcd->timeout_ms);
+	curl_easy_setopt(etcd->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)etcd->timeout_ms);
+	curl_easy_setopt(etcd->curl, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)XS_ETCD_MAX_RESPONSE);
+	curl_easy_setopt(etcd->curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(etcd->curl, CURLOPT_POSTFIELDS, text);
+	curl_easy_setopt(etcd->curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(etcd->curl, CURLOPT_WRITEDATA, &reply);
+	curl_easy_setopt(etcd->curl, CURLOPT_ERRORBUFFER, a->detail);
+	a->code = curl_easy_perform(etcd->curl);
+	curl_easy_getinfo(etcd->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(etcd->curl, CURLINFO_REQUEST_SIZE, &sent);
+	if (a->code == CURLE_FILESIZE_EXCEEDED) {
+		reply.overflow = true;
+		a->code = CURLE_WRITE_ERROR;
+	}
+	if (a->code != CURLE_OK) {
+		a->err = curl_errno(a->code, &reply);
+		a->why = curl_reason(a->code, &reply, a->detail);
+		/* a write that never left can go elsewhere */
+		a->retry = kind != REQUEST_WRITE || a->err == -ECONNREFUSED ||
+			   (!sent && a->err == -ETIMEDOUT);
+		if (a->err == -EMSGSIZE || a->err == -ENOMEM)
+			a->retry = false;
+		free(reply.data);
+		return;
+	}
+	a->err = parse_body(reply.data ? reply.data : "", reply.length,
+			    &a->root, &a->why);
+	free(reply.data);
+	if (!a->err) {
+		a->err = gateway_error(a->root, &a->why);
+		if (!a->err && status != 200) {
+			a->err = -EPROTO;
+			a->why = "an HTTP error without an etcd error";
+		}
+	}
+	if (a->err == -EPROTO && status != 200) {
+		char why[CURL_ERROR_SIZE];
+
+		snprintf(why, sizeof(why), "HTTP %ld and %s", status, a->why);
+		memcpy(a->detail, why, sizeof(why));
+		a->why = a->detail;
+	}
+	/* no leader: the request was not proposed; a garbled answer from a
+	 * broken member, for a read */
+	a->retry = (a->err == -EAGAIN &&
+		    (kind != REQUEST_WRITE ||
+		     (a->why && strstr(a->why, "no leader")))) ||
+		   (kind != REQUEST_WRITE && a->err == -EPROTO);
+}
+
 /*
  * POSTs body to path on each endpoint in turn, from the current one,
  * until one answers; *answer is the parsed answer (the caller puts it).
@@ -524,111 +617,40 @@ static int request(struct xs_etcd *etcd, const char *path,
 {
 	const char *text = json_object_to_json_string_ext(
 		body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	char attempts[1024] = "", url[512], detail[CURL_ERROR_SIZE];
-	struct curl_slist *headers = NULL, *more;
+	char attempts[1024] = "", url[512];
+	struct curl_slist *headers;
 	int result = 0;
 
 	*answer = NULL;
-	if (!text) {
+	headers = text ? request_headers(kind) : NULL;
+	if (!headers) {
 		set_error(error, size, "etcd %s: out of memory", path);
 		return -ENOMEM;
 	}
-	headers = curl_slist_append(NULL, "Content-Type: application/json");
-	/* gRPC metadata "hasleader": a member without a leader answers "no
-	 * leader" at once instead of waiting out its own request timeout */
-	more = headers && kind != REQUEST_LOCAL_READ ?
-		       curl_slist_append(headers,
-					 "Grpc-Metadata-hasleader: true") :
-		       headers;
-	if (!more) {
-		curl_slist_free_all(headers);
-		set_error(error, size, "etcd %s: out of memory", path);
-		return -ENOMEM;
-	}
-	headers = more;
-	for (size_t attempt = 0; attempt < etcd->count; attempt++) {
-		size_t index = (etcd->current + attempt) % etcd->count;
+	for (size_t i = 0; i < etcd->count; i++) {
+		size_t index = (etcd->current + i) % etcd->count;
 		const char *endpoint = etcd->endpoints[index];
-		struct buffer reply = { 0 };
-		struct json_object *root = NULL;
-		const char *why = NULL;
-		long status = 0, sent = 0;
-		bool retry;
-		CURLcode code;
-		int err;
+		struct attempt a = { 0 };
 
 		snprintf(url, sizeof(url), "%s%s", endpoint, path);
-		curl_easy_reset(etcd->curl);
-		detail[0] = '\0';
-		curl_easy_setopt(etcd->curl, CURLOPT_URL, url);
-		curl_easy_setopt(etcd->curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(etcd->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(etcd->curl, CURLOPT_TIMEOUT_MS,
-				 (long)etcd->timeout_ms);
-		curl_easy_setopt(etcd->curl, CURLOPT_CONNECTTIMEOUT_MS,
-				 (long)etcd->timeout_ms);
-		curl_easy_setopt(etcd->curl, CURLOPT_MAXFILESIZE_LARGE,
-				 (curl_off_t)XS_ETCD_MAX_RESPONSE);
-		curl_easy_setopt(etcd->curl, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(etcd->curl, CURLOPT_POSTFIELDS, text);
-		curl_easy_setopt(etcd->curl, CURLOPT_WRITEFUNCTION, collect);
-		curl_easy_setopt(etcd->curl, CURLOPT_WRITEDATA, &reply);
-		curl_easy_setopt(etcd->curl, CURLOPT_ERRORBUFFER, detail);
-		code = curl_easy_perform(etcd->curl);
-		curl_easy_getinfo(etcd->curl, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_getinfo(etcd->curl, CURLINFO_REQUEST_SIZE, &sent);
-		if (code == CURLE_FILESIZE_EXCEEDED) {
-			reply.overflow = true;
-			code = CURLE_WRITE_ERROR;
-		}
-		if (code != CURLE_OK) {
-			err = curl_errno(code, &reply);
-			why = curl_reason(code, &reply, detail);
-			/* a write that never left can go elsewhere */
-			retry = kind != REQUEST_WRITE || err == -ECONNREFUSED ||
-				(!sent && err == -ETIMEDOUT);
-			if (err == -EMSGSIZE || err == -ENOMEM)
-				retry = false;
-		} else {
-			err = parse_body(reply.data ? reply.data : "",
-					 reply.length, &root, &why);
-			if (!err) {
-				err = gateway_error(root, &why);
-				if (!err && status != 200) {
-					err = -EPROTO;
-					why = "an HTTP error without an etcd error";
-				}
-			}
-			if (err == -EPROTO && status != 200) {
-				snprintf(detail, sizeof(detail),
-					 "HTTP %ld and %s", status, why);
-				why = detail;
-			}
-			/* no leader: the request was not proposed; a garbled
-			 * answer from a broken member, for a read */
-			retry = (err == -EAGAIN &&
-				 (kind != REQUEST_WRITE ||
-				  (why && strstr(why, "no leader")))) ||
-				(kind != REQUEST_WRITE && err == -EPROTO);
-		}
+		post_once(etcd, url, headers, text, kind, &a);
 		append(attempts, sizeof(attempts), "%s%s: %s",
-		       attempts[0] ? "; " : "", endpoint, why ? why : "");
-		free(reply.data);
-		if (!err) {
+		       attempts[0] ? "; " : "", endpoint, a.why ? a.why : "");
+		if (!a.err) {
 			etcd->current = index;
-			*answer = root;
+			*answer = a.root;
 			result = 0;
 			break;
 		}
-		json_object_put(root);
-		if (error_worse(err, result))
-			result = err;
-		if (!retry) {
+		json_object_put(a.root);
+		if (error_worse(a.err, result))
+			result = a.err;
+		if (!a.retry) {
 			/* it answered (or may have applied a write): it is
 			 * the one to ask next */
-			if (code == CURLE_OK)
+			if (a.code == CURLE_OK)
 				etcd->current = index;
-			result = err;
+			result = a.err;
 			break;
 		}
 	}
