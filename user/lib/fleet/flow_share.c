@@ -429,121 +429,147 @@ static __u64 monotonic_ns(void)
 	return (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
 }
 
+/* What one import walk reads once: the backends by address, the VIPs. */
+struct import_context {
+	struct xs_dataplane *dp;
+	struct xs_backend *backends;
+	struct backend_index index;
+	struct vip_cache vips;
+};
+
+/* Stores one record's flow unless it is for something this host does not
+ * have; counts what became of it in stats, and what the data plane's
+ * counters record in counted. */
+static void import_one(struct import_context *c,
+		       const struct xs_flow_share_record *record,
+		       struct xs_flow_import_stats *stats,
+		       struct xs_flow_import_stats *counted)
+{
+	struct xs_flow_share_record r;
+	struct xs_flow_key key;
+	struct xs_flow flow;
+	struct xs_vip vip;
+	__u32 id, replaced = XS_FLOW_TAG_EMPTY;
+
+	memcpy(&r, record, sizeof(r));
+	stats->records++;
+	key_of(&r, &key);
+	if (!vip_lookup(&c->vips, &key, &vip)) {
+		stats->unknown_vip++;
+		return;
+	}
+	id = backend_index_find(&c->index, vip.vip_id, &r);
+	if (!id) {
+		stats->unknown_backend++;
+		return;
+	}
+	if (!keeps_flows(&c->backends[id])) {
+		stats->backend_down++;
+		return;
+	}
+	memset(&flow, 0, sizeof(flow));
+	flow.backend_id = id;
+	/* epochs are this host's own: the flow is of the pool's present
+	 * one, as a flow chosen here now would be */
+	flow.epoch = xs_pool_epoch(c->dp, vip.vip_id, r.pool);
+	flow.pool = r.pool;
+	flow.state = r.state;
+	flow.initial_sequence = r.initial_sequence;
+	/* a handshake's latency is measured from here on this host
+	 * (bpf_ktime_get_ns is CLOCK_MONOTONIC) */
+	if (r.state == XS_FLOW_SYN_SEEN)
+		flow.syn_time_ns = monotonic_ns();
+	switch (insert_flow(c->dp, &key, &flow,
+			    r.flags & XS_FLOW_SHARE_CONFIRMED ?
+				    XS_FLOW_WAY_CONFIRMED :
+				    0,
+			    &replaced)) {
+	case INSERTED:
+		counted->imported++;
+		counted->imported_pending += !(r.flags & XS_FLOW_SHARE_CONFIRMED);
+		/* as flow_table_insert() counts */
+		if (replaced == XS_FLOW_TAG_EMPTY)
+			break;
+		if (!(replaced & XS_FLOW_WAY_CONFIRMED))
+			counted->pending_evicted++;
+		else if (replaced & XS_FLOW_WAY_CLOSED)
+			counted->closed_replaced++;
+		else
+			counted->confirmed_evicted++;
+		break;
+	case EXISTS:
+		stats->exists++;
+		break;
+	case NOT_STORED:
+		stats->not_stored++;
+		break;
+	case BUSY:
+		stats->busy++;
+		break;
+	}
+}
+
+/* Adds a walk's imports to stats and to the data plane's counters. */
+static int count_imports(struct xs_dataplane *dp,
+			 const struct xs_flow_import_stats *counted,
+			 struct xs_flow_import_stats *stats)
+{
+	int err;
+
+	stats->imported += counted->imported;
+	stats->imported_pending += counted->imported_pending;
+	stats->pending_evicted += counted->pending_evicted;
+	stats->confirmed_evicted += counted->confirmed_evicted;
+	stats->closed_replaced += counted->closed_replaced;
+	err = xs_counter_add(dp, XS_FLOW_IMPORTED,
+			     counted->imported - counted->imported_pending);
+	if (!err)
+		err = xs_counter_add(dp, XS_FLOW_IMPORTED_PENDING,
+				     counted->imported_pending);
+	if (!err)
+		err = xs_counter_add(dp, XS_FLOW_IMPORT_PENDING_EVICTED,
+				     counted->pending_evicted);
+	if (!err)
+		err = xs_counter_add(dp, XS_FLOW_IMPORT_CONFIRMED_EVICTED,
+				     counted->confirmed_evicted);
+	if (!err)
+		err = xs_counter_add(dp, XS_FLOW_IMPORT_CLOSED_REPLACED,
+				     counted->closed_replaced);
+	return err;
+}
+
 int xs_flow_import(struct xs_dataplane *dp,
 		   const struct xs_flow_share_record *records, __u32 count,
 		   struct xs_flow_import_stats *stats)
 {
-	__u32 total = dp->config.max_backends;
 	struct xs_flow_import_stats local = { 0 }, counted = { 0 };
-	struct backend_index index = { 0 };
-	struct xs_backend *backends;
-	struct vip_cache vips;
+	struct import_context c = { .dp = dp };
+	__u32 total = dp->config.max_backends;
 	int err;
 
 	if (!stats)
 		stats = &local;
 	if (!xs_dataplane_flows(dp))
 		return -errno;
-	backends = calloc(total, sizeof(*backends));
-	if (!backends)
+	c.backends = calloc(total, sizeof(*c.backends));
+	if (!c.backends)
 		return -ENOMEM;
-	err = xs_backend_read_all(dp, backends);
+	err = xs_backend_read_all(dp, c.backends);
 	if (!err)
-		err = backend_index_build(&index, backends, total);
+		err = backend_index_build(&c.index, c.backends, total);
 	if (!err)
-		err = vip_cache_init(&vips, dp);
+		err = vip_cache_init(&c.vips, dp);
 	if (err) {
-		free(index.ids);
-		free(backends);
+		free(c.index.ids);
+		free(c.backends);
 		return err;
 	}
-	for (__u32 i = 0; i < count; i++) {
-		struct xs_flow_share_record r;
-		struct xs_flow_key key;
-		struct xs_flow flow;
-		struct xs_vip vip;
-		__u32 id, replaced = XS_FLOW_TAG_EMPTY;
-
-		memcpy(&r, &records[i], sizeof(r));
-		stats->records++;
-		key_of(&r, &key);
-		if (!vip_lookup(&vips, &key, &vip)) {
-			stats->unknown_vip++;
-			continue;
-		}
-		id = backend_index_find(&index, vip.vip_id, &r);
-		if (!id) {
-			stats->unknown_backend++;
-			continue;
-		}
-		if (!keeps_flows(&backends[id])) {
-			stats->backend_down++;
-			continue;
-		}
-		memset(&flow, 0, sizeof(flow));
-		flow.backend_id = id;
-		/* epochs are this host's own: the flow is of the pool's
-		 * present one, as a flow chosen here now would be */
-		flow.epoch = xs_pool_epoch(dp, vip.vip_id, r.pool);
-		flow.pool = r.pool;
-		flow.state = r.state;
-		flow.initial_sequence = r.initial_sequence;
-		/* a handshake's latency is measured from here on this host
-		 * (bpf_ktime_get_ns is CLOCK_MONOTONIC) */
-		if (r.state == XS_FLOW_SYN_SEEN)
-			flow.syn_time_ns = monotonic_ns();
-		switch (insert_flow(dp, &key, &flow,
-				    r.flags & XS_FLOW_SHARE_CONFIRMED ?
-					    XS_FLOW_WAY_CONFIRMED : 0,
-				    &replaced)) {
-		case INSERTED:
-			counted.imported++;
-			counted.imported_pending +=
-				!(r.flags & XS_FLOW_SHARE_CONFIRMED);
-			/* as flow_table_insert() counts */
-			if (replaced == XS_FLOW_TAG_EMPTY)
-				break;
-			if (!(replaced & XS_FLOW_WAY_CONFIRMED))
-				counted.pending_evicted++;
-			else if (replaced & XS_FLOW_WAY_CLOSED)
-				counted.closed_replaced++;
-			else
-				counted.confirmed_evicted++;
-			break;
-		case EXISTS:
-			stats->exists++;
-			break;
-		case NOT_STORED:
-			stats->not_stored++;
-			break;
-		case BUSY:
-			stats->busy++;
-			break;
-		}
-	}
-	vip_cache_free(&vips);
-	free(index.ids);
-	free(backends);
-	stats->imported += counted.imported;
-	stats->imported_pending += counted.imported_pending;
-	stats->pending_evicted += counted.pending_evicted;
-	stats->confirmed_evicted += counted.confirmed_evicted;
-	stats->closed_replaced += counted.closed_replaced;
-	err = xs_counter_add(dp, XS_FLOW_IMPORTED,
-			     counted.imported - counted.imported_pending);
-	if (!err)
-		err = xs_counter_add(dp, XS_FLOW_IMPORTED_PENDING,
-				     counted.imported_pending);
-	if (!err)
-		err = xs_counter_add(dp, XS_FLOW_IMPORT_PENDING_EVICTED,
-				     counted.pending_evicted);
-	if (!err)
-		err = xs_counter_add(dp, XS_FLOW_IMPORT_CONFIRMED_EVICTED,
-				     counted.confirmed_evicted);
-	if (!err)
-		err = xs_counter_add(dp, XS_FLOW_IMPORT_CLOSED_REPLACED,
-				     counted.closed_replaced);
-	return err;
+	for (__u32 i = 0; i < count; i++)
+		import_one(&c, &records[i], stats, &counted);
+	vip_cache_free(&c.vips);
+	free(c.index.ids);
+	free(c.backends);
+	return count_imports(dp, &counted, stats);
 }
 
 int xs_flow_import_chunk(struct xs_dataplane *dp, const void *data,
