@@ -368,16 +368,69 @@ static void print_plan(const char *file, const struct xs_config_file *next,
 	out_finish();
 }
 
+/* Writes the document and the planned route changes in one transaction,
+ * fenced on what the plan was made against: a concurrent apply or rollout
+ * makes this one fail, not mix. */
+static int write_plan(struct fleet_conn *conn, const char *file,
+		      const struct xs_config_file *next,
+		      const struct fleet_view *v,
+		      const struct route_change *changes, size_t count,
+		      bool same, int64_t seen, const char *text, size_t length)
+{
+	struct xs_etcd_op ops[1 + 2 * XS_CONFIG_MAX_VIPS];
+	struct xs_etcd_compare compares[1 + 2 * XS_CONFIG_MAX_VIPS];
+	char error[600], config_key[XS_FLEET_KEY_SIZE];
+	struct xs_etcd_txn_result result;
+	int err, rc = EXIT_OK;
+
+	fleet_key(conn, config_key, "config", NULL);
+	ops[0] = (struct xs_etcd_op){ .type = XS_ETCD_OP_PUT,
+				      .key = config_key,
+				      .value = text,
+				      .value_length = length };
+	compares[0] = (struct xs_etcd_compare){ .key = config_key,
+						.target = XS_ETCD_MOD,
+						.result = XS_ETCD_EQUAL,
+						.number = seen };
+	for (size_t i = 0; i < count; i++) {
+		ops[1 + i] = (struct xs_etcd_op){
+			.type = changes[i].value ? XS_ETCD_OP_PUT :
+						   XS_ETCD_OP_DELETE,
+			.key = changes[i].key,
+			.value = changes[i].value,
+			.value_length =
+				changes[i].value ? strlen(changes[i].value) : 0,
+		};
+		compares[1 + i] = (struct xs_etcd_compare){
+			.key = changes[i].key,
+			.target = XS_ETCD_MOD,
+			.result = XS_ETCD_EQUAL,
+			.number = changes[i].seen
+		};
+	}
+	err = xs_etcd_txn(conn->etcd, compares, 1 + count, ops, 1 + count, NULL,
+			  0, &result, error, sizeof(error));
+	if (err)
+		rc = etcd_error("write the fleet's document", error);
+	else if (!result.succeeded)
+		rc = runtime_error("the fleet's document or a route changed while this apply was planned; nothing was written, run it again");
+	else if (out_is_json())
+		print_plan(file, next, v, changes, count, same, false,
+			   result.revision);
+	else
+		ctl_done("fleet: document of revision %lld; every host applies it within a second (splitctl fleet status)",
+			 (long long)result.revision);
+	xs_etcd_txn_result_free(&result);
+	return rc;
+}
+
 static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 {
 	static struct xs_config_file next, previous;
 	static struct route_change changes[2 * XS_CONFIG_MAX_VIPS];
-	struct xs_etcd_op ops[1 + 2 * XS_CONFIG_MAX_VIPS];
-	struct xs_etcd_compare compares[1 + 2 * XS_CONFIG_MAX_VIPS];
 	const char *file = NULL;
 	bool dry_run = false, have_previous = false, same;
-	char error[600], config_key[XS_FLEET_KEY_SIZE], *text;
-	struct xs_etcd_txn_result result;
+	char error[600], *text;
 	struct fleet_view v;
 	size_t length, count;
 	int64_t seen = 0;
@@ -420,7 +473,6 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 	       !memcmp(v.config.kvs[0].value, text, length);
 	count = plan_routes(conn, &next, have_previous ? &previous : NULL,
 			    &v.routes, &v.rollouts, changes);
-	fleet_key(conn, config_key, "config", NULL);
 	if (same && !count) {
 		print_plan(file, &next, &v, changes, 0, true, dry_run, seen);
 		goto out;
@@ -444,39 +496,8 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 			printf("dry run: nothing was written\n");
 		goto out;
 	}
-	ops[0] = (struct xs_etcd_op){ .type = XS_ETCD_OP_PUT, .key = config_key,
-				      .value = text, .value_length = length };
-	for (size_t i = 0; i < count; i++)
-		ops[1 + i] = (struct xs_etcd_op){
-			.type = changes[i].value ? XS_ETCD_OP_PUT : XS_ETCD_OP_DELETE,
-			.key = changes[i].key, .value = changes[i].value,
-			.value_length = changes[i].value ? strlen(changes[i].value) : 0,
-		};
-	/* all or nothing, and only over the document and routes this plan
-	 * was made against: a concurrent apply or rollout makes this one
-	 * fail, not mix */
-	compares[0] = (struct xs_etcd_compare){ .key = config_key,
-						.target = XS_ETCD_MOD,
-						.result = XS_ETCD_EQUAL,
-						.number = seen };
-	for (size_t i = 0; i < count; i++)
-		compares[1 + i] = (struct xs_etcd_compare){
-			.key = changes[i].key, .target = XS_ETCD_MOD,
-			.result = XS_ETCD_EQUAL, .number = changes[i].seen };
-	err = xs_etcd_txn(conn->etcd, compares, 1 + count, ops, 1 + count, NULL,
-			  0, &result, error, sizeof(error));
-	if (err) {
-		rc = etcd_error("write the fleet's document", error);
-	} else if (!result.succeeded) {
-		rc = runtime_error("the fleet's document or a route changed while this apply was planned; nothing was written, run it again");
-	} else if (out_is_json()) {
-		print_plan(file, &next, &v, changes, count, same, false,
-			   result.revision);
-	} else {
-		ctl_done("fleet: document of revision %lld; every host applies it within a second (splitctl fleet status)",
-			 (long long)result.revision);
-	}
-	xs_etcd_txn_result_free(&result);
+	rc = write_plan(conn, file, &next, &v, changes, count, same, seen,
+			text, length);
 out:
 	for (size_t i = 0; i < count; i++)
 		free(changes[i].value);
