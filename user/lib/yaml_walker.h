@@ -22,7 +22,7 @@ struct yaml_walker {
 
 /* "PARENT.NAME" into path; paths only go into messages, so a truncated one
  * is still a useful pointer */
-#define WALK_FIELD(path, parent, name) \
+#define WALK_FIELD(path, parent, name)                                         \
 	snprintf(path, sizeof(path), "%s.%s", parent, name)
 
 /* Records the error with the node's position; returns -EINVAL. */
