@@ -33,7 +33,8 @@ static void offer_keywords(const struct argument *arguments,
 	for (const struct argument *a = arguments; a && (a->keyword || a->value);
 	     a++, i++)
 		if (a->keyword && !(used >> i & 1))
-			printf("%s\n", a->keyword);
+			printf("%s\n%s%s", a->keyword, a->alias ? a->alias : "",
+			       a->alias ? "\n" : "");
 }
 
 static const struct argument *nth_positional(const struct command *entry, int n)
