@@ -80,9 +80,10 @@ def complete(line, env=None):
 
 
 def inserted(line, reply):
-    """The line after bash puts reply in place of the word at the cursor
-    (what follows the last word break)."""
-    return line[:len(line) - len(comp_words(line)[-1])] + reply
+    """The line after readline puts reply in place of the text it
+    completes: what follows the last blank or word break."""
+    start = max(line.rfind(c) for c in WORD_BREAKS + " \t\n") + 1
+    return line[:start] + reply
 
 
 def man_page():
