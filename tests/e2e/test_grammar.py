@@ -233,6 +233,23 @@ def help_and_usage_errors_come_from_the_table(lab):
         check(result.returncode == 0 and shown == forms,
               "%s help: %d %r, want %r" % (command["path"], result.returncode,
                                            result.stdout[:300], forms))
+    # the keywords and choices handlers name exist in the tables (they
+    # abort on one that does not, but only once that line runs)
+    known = {a["keyword"] for c in dump["commands"] for a in c["arguments"]}
+    known |= {a["keyword"] for a in dump["arguments"]}
+    named = {a["value"] for c in dump["commands"] for a in c["arguments"] if not a["keyword"]}
+    choices = {w for c in dump["commands"] for a in c["arguments"] for w in a["choices"]}
+    sources = os.path.join(ROOT, "user/splitctl")
+    for name in sorted(os.listdir(sources)):
+        with open(os.path.join(sources, name)) as source:
+            text = source.read()
+        for word in re.findall(r'is_keyword\([^,]+, "([^"]+)"\)', text):
+            check(word in known, "%s: is_keyword names '%s', in no table" % (name, word))
+        for keyword, choice in re.findall(r'value_is\("([^"]+)", [^,]+, "([^"]+)"\)', text):
+            check(keyword in known and choice in choices,
+                  "%s: value_is names '%s' '%s', in no table" % (name, keyword, choice))
+        for word in re.findall(r'choices_text\("([^"]+)"\)', text):
+            check(word in known | named, "%s: choices_text of '%s', in no table" % (name, word))
     # a usage error shows the command's forms, and no empty object
     for args, hint in ((["status", "extra"], "Usage: splitctl status\n"),
                        (["backend", "add", "10.0.0.1:80/tcp"], "Usage: splitctl backend add VIP "),
