@@ -306,18 +306,20 @@ def real_tab(lab, vips):
     types the line and a TAB, and the screen shows the completed VIP."""
     if not shutil.which("tmux"):
         raise Skip("no tmux")
-    server = "xdpsplit-grammar-%d" % os.getpid()
+    # its socket in the lab's state directory, which the lab removes
+    server = os.path.join(lab.state_dir, "tmux.sock")
+    os.makedirs(lab.state_dir, exist_ok=True)
     env = dict(os.environ, XDPSPLIT_PIN_DIR=NO_PIN_DIR, PS1="$ ",
                PATH=BUILD + ":" + os.environ.get("PATH", ""))
-    subprocess.run(["tmux", "-L", server, "new-session", "-d", "-s", "t", "-x", "200",
+    subprocess.run(["tmux", "-S", server, "new-session", "-d", "-s", "t", "-x", "200",
                     "-y", "20", "bash --norc --noprofile"], env=env, check=True)
     try:
         def send(*keys):
-            subprocess.run(["tmux", "-L", server, "send-keys", "-t", "t"] + list(keys),
+            subprocess.run(["tmux", "-S", server, "send-keys", "-t", "t"] + list(keys),
                            check=True)
 
         def screen():
-            return subprocess.run(["tmux", "-L", server, "capture-pane", "-p", "-t", "t"],
+            return subprocess.run(["tmux", "-S", server, "capture-pane", "-p", "-t", "t"],
                                   capture_output=True, text=True, check=True).stdout
 
         send("source %s" % COMPLETION, "Enter")
@@ -328,4 +330,4 @@ def real_tab(lab, vips):
             time.sleep(0.1)
         check(wanted in screen(), "TAB in a real bash: %r" % screen().strip()[-300:])
     finally:
-        subprocess.run(["tmux", "-L", server, "kill-server"], check=False)
+        subprocess.run(["tmux", "-S", server, "kill-server"], check=False)
