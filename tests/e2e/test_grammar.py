@@ -331,3 +331,23 @@ def real_tab(lab, vips):
         check(wanted in screen(), "TAB in a real bash: %r" % screen().strip()[-300:])
     finally:
         subprocess.run(["tmux", "-S", server, "kill-server"], check=False)
+
+
+@test
+def splitd_takes_every_rollout_command(lab):
+    """grammar: splitd's control socket takes every rollout command of the table"""
+    from test_splitd import config
+    lab.start_splitd(config("slow"))
+    vip = "10.77.100.1:80/tcp"
+    commands = [c for c in leaves(table()) if c["path"].startswith("rollout ")]
+    check(len(commands) >= 7, "rollout commands: %s" % [c["path"] for c in commands])
+    for command in commands:
+        verb = command["path"].split()[1]
+        flags = [k["keyword"] for k in keywords(command) if k["keyword"] == "--flush"]
+        for args in ([verb, vip], [verb, vip] + flags):
+            result = lab.splitctl("rollout", *args)
+            # a verb may be refused in this phase, never unknown to splitd
+            check("unknown request" not in result.stdout + result.stderr and
+                  result.returncode in (0, 1),
+                  "rollout %s: %d %s%s" % (" ".join(args), result.returncode,
+                                           result.stdout, result.stderr))
