@@ -1,124 +1,92 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# bash completion for splitctl: objects, commands, keywords, interfaces,
-# and VIPs read from the running instance.
+# bash completion for splitctl. The words come from splitctl itself
+# ('splitctl help --complete WORDS...' walks its command tables), so they
+# cannot drift from the commands; this file only adds what the shell
+# knows: the running VIPs (of --pin-dir or $XDPSPLIT_PIN_DIR), interfaces,
+# files. Plain bash: the bash-completion package is not needed.
+
+# The words of the line up to the cursor as splitctl sees them. bash
+# splits COMP_WORDS at every character of COMP_WORDBREAKS, ':' and '='
+# among them, so 10.0.0.1:80/tcp arrives as three words; they are joined
+# again where the line has no blank between them. Sets _splitctl_words
+# and _splitctl_cword.
+_splitctl_reassemble()
+{
+	local line=${COMP_LINE:0:COMP_POINT} i word rest blank
+	_splitctl_words=()
+	_splitctl_cword=-1
+	for ((i = 0; i < ${#COMP_WORDS[@]} && i <= COMP_CWORD; i++)); do
+		word=${COMP_WORDS[i]}
+		rest=${line#"${line%%[![:space:]]*}"}
+		blank=$((${#line} - ${#rest}))
+		line=$rest
+		if ((i == COMP_CWORD)); then
+			# the word being typed ends at the cursor
+			word=${line:0:${#word}}
+		fi
+		if ((_splitctl_cword >= 0 && blank == 0)); then
+			_splitctl_words[_splitctl_cword]+=$word
+		else
+			_splitctl_words+=("$word")
+			_splitctl_cword=$((${#_splitctl_words[@]} - 1))
+		fi
+		line=${line:${#word}}
+	done
+	# a blank before the cursor starts a new, empty word
+	if [[ -n $line && -z ${line//[[:space:]]/} ]] || ((_splitctl_cword < 0)); then
+		_splitctl_words+=("")
+		_splitctl_cword=$((${#_splitctl_words[@]} - 1))
+	fi
+}
+
+# The VIPs of the running data plane, quietly: nothing when none is loaded.
 _splitctl_vips()
 {
-	splitctl -j vip list 2>/dev/null | grep -o '"vip":"[^"]*"' | cut -d'"' -f4
+	local program=$1 pin_dir=$2
+	"$program" ${pin_dir:+--pin-dir "$pin_dir"} -j vip list 2>/dev/null |
+		grep -o '"vip":"[^"]*"' | cut -d'"' -f4
 }
 
 _splitctl()
 {
-	local cur prev words cword
-	_init_completion || return
-	local objects="attach detach upgrade status vip backend weights switch override stats explain history apply rollout fleet help"
-	local i object="" command="" sub="" position=0
+	local _splitctl_words _splitctl_cword
+	_splitctl_reassemble
+	local -a words=("${_splitctl_words[@]}") candidates=()
+	local cword=$_splitctl_cword cur=${_splitctl_words[_splitctl_cword]}
+	local program=${words[0]} pin_dir="" line i
+	COMPREPLY=()
 
 	for ((i = 1; i < cword; i++)); do
-		case "${words[i]}" in
-		--pin-dir | --state-dir | --run-dir | --etcd | --prefix | --config | -c) ((i++)) ;;
-		-*) ;;
-		*)
-			if [[ -z $object ]]; then object=${words[i]}
-			elif [[ -z $command ]]; then command=${words[i]}
-			elif [[ -z $sub ]]; then sub=${words[i]}
-			fi
-			((position++))
-			;;
+		case ${words[i]} in
+		--pin-dir) pin_dir=${words[i + 1]} ;;
+		--pin-dir=*) pin_dir=${words[i]#--pin-dir=} ;;
 		esac
 	done
+	while IFS= read -r line; do
+		case $line in
+		@vip) while IFS= read -r line; do candidates+=("$line"); done \
+			< <(_splitctl_vips "$program" "$pin_dir") ;;
+		@iface) for line in /sys/class/net/*; do candidates+=("${line##*/}"); done ;;
+		@file) compopt -o filenames 2>/dev/null
+			while IFS= read -r line; do COMPREPLY+=("$line"); done \
+				< <(compgen -f -- "$cur") ;;
+		@dir) compopt -o filenames 2>/dev/null
+			while IFS= read -r line; do COMPREPLY+=("$line"); done \
+				< <(compgen -d -- "$cur") ;;
+		*) candidates+=("$line") ;;
+		esac
+	done < <("$program" help --complete "${words[@]:1:cword}" 2>/dev/null)
 
-	case "$prev" in
-	--pin-dir | --state-dir | --run-dir) _filedir -d; return ;;
-	--config | -c) _filedir 'yaml'; return ;;
-	--etcd | --prefix) return ;;
-	mode) COMPREPLY=($(compgen -W "l2dsr ipip" -- "$cur")); return ;;
-	split) COMPREPLY=($(compgen -W "flow client" -- "$cur")); return ;;
-	share) COMPREPLY=($(compgen -W "$(_splitctl_vips)" -- "$cur")); return ;;
-	-f | --file) _filedir; return ;;
-	state) COMPREPLY=($(compgen -W "up draining down" -- "$cur")); return ;;
-	esac
-
-	if [[ -z $object ]]; then
-		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--json --pretty --verbose --pin-dir --state-dir --run-dir --help" -- "$cur"))
-		else
-			COMPREPLY=($(compgen -W "$objects" -- "$cur"))
-		fi
-		return
+	for line in "${candidates[@]}"; do
+		[[ $line == "$cur"* ]] && COMPREPLY+=("$line")
+	done
+	# bash replaces only the part of the word after its last ':' (a word
+	# break): the candidates lose what comes before it
+	if [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]]; then
+		local typed_prefix=${cur%"${cur##*:}"}
+		for i in "${!COMPREPLY[@]}"; do
+			COMPREPLY[i]=${COMPREPLY[i]#"$typed_prefix"}
+		done
 	fi
-	case "$object" in
-	attach | detach | upgrade)
-		if ((position == 1)); then
-			COMPREPLY=($(compgen -W "$(ls /sys/class/net)" -- "$cur"))
-		elif [[ $prev == object ]]; then
-			_filedir o
-		elif [[ $object == upgrade ]]; then
-			COMPREPLY=($(compgen -W "object" -- "$cur"))
-		elif [[ $object == attach ]]; then
-			COMPREPLY=($(compgen -W "native generic flows vips backends maglev seed object" -- "$cur"))
-		fi ;;
-	vip | backend | override)
-		if [[ -z $command ]]; then
-			case "$object" in
-			vip) COMPREPLY=($(compgen -W "add del list show help" -- "$cur")) ;;
-			backend) COMPREPLY=($(compgen -W "add del set list help" -- "$cur")) ;;
-			override) COMPREPLY=($(compgen -W "add del list help" -- "$cur")) ;;
-			esac
-		elif ((position == 2)) && [[ $command != add || $object != vip ]]; then
-			COMPREPLY=($(compgen -W "$(_splitctl_vips)" -- "$cur"))
-		elif [[ $object == backend && $command == add && position -eq 3 ]] ||
-			[[ $object == override && $command == add && position -eq 4 ]]; then
-			COMPREPLY=($(compgen -W "blue green canary" -- "$cur"))
-		else
-			COMPREPLY=($(compgen -W "mode split share weight mac dev state" -- "$cur"))
-		fi ;;
-	weights | switch | stats | explain)
-		if ((position == 1)); then
-			COMPREPLY=($(compgen -W "$(_splitctl_vips) help" -- "$cur"))
-		elif [[ $object == weights ]]; then
-			COMPREPLY=($(compgen -W "blue green canary --force" -- "$cur"))
-		elif [[ $object == switch ]]; then
-			COMPREPLY=($(compgen -W "blue green --flush --force" -- "$cur"))
-		elif [[ $object == stats ]]; then
-			COMPREPLY=($(compgen -W "--watch --count" -- "$cur"))
-		fi ;;
-	history) COMPREPLY=($(compgen -W "--last" -- "$cur")) ;;
-	apply) COMPREPLY=($(compgen -W "-f --dry-run" -- "$cur")) ;;
-	rollout)
-		if [[ -z $command ]]; then
-			COMPREPLY=($(compgen -W "start status pause resume promote abort undo help" -- "$cur"))
-		elif ((position == 2)); then
-			COMPREPLY=($(compgen -W "$(_splitctl_vips)" -- "$cur"))
-		elif [[ $command == abort || $command == undo ]]; then
-			COMPREPLY=($(compgen -W "--flush" -- "$cur"))
-		fi ;;
-	fleet)
-		# fleet [ --etcd URLS ] [ --prefix P ] [ --config FILE ] COMMAND ...
-		if [[ -z $command ]]; then
-			if [[ $cur == -* ]]; then
-				COMPREPLY=($(compgen -W "--etcd --prefix --config" -- "$cur"))
-			else
-				COMPREPLY=($(compgen -W "status apply drain undrain weights rollout help" -- "$cur"))
-			fi
-			return
-		fi
-		case "$command" in
-		apply) COMPREPLY=($(compgen -W "-f --dry-run" -- "$cur")) ;;
-		weights)
-			if ((position == 2)); then
-				COMPREPLY=($(compgen -W "$(_splitctl_vips) help" -- "$cur"))
-			else
-				COMPREPLY=($(compgen -W "blue green canary" -- "$cur"))
-			fi ;;
-		rollout)
-			if ((position == 2)); then
-				COMPREPLY=($(compgen -W "start status pause resume promote abort undo help" -- "$cur"))
-			elif ((position == 3)); then
-				COMPREPLY=($(compgen -W "$(_splitctl_vips)" -- "$cur"))
-			elif [[ $sub == abort || $sub == undo ]]; then
-				COMPREPLY=($(compgen -W "--flush" -- "$cur"))
-			fi ;;
-		esac ;;
-	esac
 }
 complete -F _splitctl splitctl

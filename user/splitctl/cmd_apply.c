@@ -107,15 +107,9 @@ int cmd_apply(struct ctl *ctl, int argc, char **argv)
 	int dry_run = 0, rc;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "help")) {
-			printf("Usage: splitctl apply -f FILE [ --dry-run ]\n"
-			       "Shows the changes that make the running VIPs and backends match FILE,\n"
-			       "then makes them (not with --dry-run). VIPs missing from FILE are removed.\n");
-			return EXIT_OK;
-		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) &&
-			   i + 1 < argc && !file) {
+		if (is_keyword(argv[i], "-f") && i + 1 < argc && !file) {
 			file = argv[++i];
-		} else if (!strcmp(argv[i], "--dry-run") || !strcmp(argv[i], "-n")) {
+		} else if (is_keyword(argv[i], "--dry-run")) {
 			dry_run = 1;
 		} else {
 			return usage_error("apply", "unexpected '%s'", argv[i]);

@@ -52,24 +52,15 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 	char after[256], error[512];
 	int ifindex, rc, i;
 
-	if (argc >= 1 && !strcmp(argv[0], "help")) {
-		printf("Usage: splitctl attach IFACE [ native | generic ] [ flows N ] [ vips N ]\n"
-		       "                              [ backends N ] [ maglev PRIME ] [ seed N ]\n"
-		       "                              [ object FILE ]\n"
-		       "Sizes and seed apply to the first attach; later ones reuse the pinned maps.\n"
-		       "Where xdp_split is attached already nothing changes: 'splitctl upgrade IFACE'\n"
-		       "replaces it with this build (or FILE's) in place.\n");
-		return EXIT_OK;
-	}
 	rc = need_interface("attach", argc ? argv[0] : NULL, &ifindex);
 	if (rc)
 		return rc;
 	for (i = 1; i < argc; i++) {
 		__u32 *target = NULL, max = 1U << 30;
 
-		if (!strcmp(argv[i], "native"))
+		if (is_keyword(argv[i], "native"))
 			mode = XDP_MODE_NATIVE;
-		else if (!strcmp(argv[i], "generic"))
+		else if (is_keyword(argv[i], "generic"))
 			mode = XDP_MODE_SKB;
 		else if (is_keyword(argv[i], "flows"))
 			target = &options.max_flows;
@@ -166,14 +157,6 @@ int cmd_upgrade(struct ctl *ctl, int argc, char **argv)
 	__u32 old_id, new_id;
 	int ifindex, rc, i;
 
-	if (argc >= 1 && !strcmp(argv[0], "help")) {
-		printf("Usage: splitctl upgrade IFACE [ object FILE ]\n"
-		       "Replaces the attached xdp_split with this build (or FILE's) in one atomic\n"
-		       "swap, in the same mode. The new program takes over the pinned maps, so every\n"
-		       "flow keeps its backend. A build whose maps differ from the pinned ones is\n"
-		       "refused before anything is touched.\n");
-		return EXIT_OK;
-	}
 	rc = need_interface("upgrade", argc ? argv[0] : NULL, &ifindex);
 	if (rc)
 		return rc;
@@ -250,11 +233,6 @@ int cmd_detach(struct ctl *ctl, int argc, char **argv)
 	char before[256];
 	int ifindex, rc, err;
 
-	if (argc >= 1 && !strcmp(argv[0], "help")) {
-		printf("Usage: splitctl detach IFACE\n"
-		       "The maps stay pinned: attaching again keeps every flow and setting.\n");
-		return EXIT_OK;
-	}
 	rc = need_interface("detach", argc ? argv[0] : NULL, &ifindex);
 	if (rc)
 		return rc;
@@ -328,7 +306,7 @@ int cmd_status(struct ctl *ctl, int argc, char **argv)
 
 	(void)argv;
 	if (argc)
-		return usage_error(NULL, "status takes no arguments");
+		return usage_error("status", "status takes no arguments");
 	rc = ctl_open(ctl);
 	if (rc)
 		return rc;

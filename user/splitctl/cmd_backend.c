@@ -24,11 +24,11 @@ struct backend_args {
 
 static int parse_state(const char *text, __u8 *state)
 {
-	if (!strcmp(text, "up"))
+	if (value_is("state", text, "up"))
 		*state = XS_BACKEND_UP;
-	else if (!strcmp(text, "draining"))
+	else if (value_is("state", text, "draining"))
 		*state = XS_BACKEND_DRAINING;
-	else if (!strcmp(text, "down"))
+	else if (value_is("state", text, "down"))
 		*state = XS_BACKEND_DOWN;
 	else
 		return -1;
@@ -52,8 +52,8 @@ static int parse_backend_args(int argc, char **argv, int allow_dev,
 			a->has_weight = 1;
 		} else if (is_keyword(argv[i], "state") && !a->has_state) {
 			if (parse_state(value, &a->state))
-				return usage_error("backend", "state must be up, draining or down, not '%s'",
-						   value);
+				return usage_error("backend", "state must be %s, not '%s'",
+						   choices_text("state"), value);
 			a->has_state = 1;
 		} else if (is_keyword(argv[i], "mac") && !a->has_mac) {
 			if (xs_parse_mac(value, a->mac))
@@ -123,10 +123,10 @@ static int backend_add(struct ctl *ctl, int argc, char **argv)
 	int rc, err;
 
 	if (argc < 3)
-		return usage_error("backend", "usage: backend add VIP POOL ADDRESS [ weight W ] [ mac MAC ] [ dev IFACE ] [ state S ]");
+		return usage_error("backend", "give a VIP, a pool and the backend's address");
 	if (xs_parse_pool(argv[1], &pool))
-		return usage_error("backend", "unknown pool '%s'; pools are blue, green and canary",
-				   argv[1]);
+		return usage_error("backend", "unknown pool '%s'; pools are %s",
+				   argv[1], choices_text("POOL"));
 	rc = parse_backend_args(argc - 3, argv + 3, 1, &a);
 	if (!rc)
 		rc = ctl_begin_change(ctl);
@@ -212,7 +212,7 @@ static int backend_del(struct ctl *ctl, int argc, char **argv)
 	int rc, err;
 
 	if (argc != 2)
-		return usage_error("backend", "usage: backend del VIP ADDRESS");
+		return usage_error("backend", "give a VIP and the backend's address");
 	rc = ctl_begin_change(ctl);
 	if (!rc)
 		rc = vip_and_address(ctl, argc, argv, &vip, address);
@@ -245,7 +245,7 @@ static int backend_set(struct ctl *ctl, int argc, char **argv)
 	int rc, err;
 
 	if (argc < 3)
-		return usage_error("backend", "usage: backend set VIP ADDRESS { weight W | state S | mac MAC } ...");
+		return usage_error("backend", "give a VIP, the backend's address and what to set");
 	rc = parse_backend_args(argc - 2, argv + 2, 0, &a);
 	if (!rc)
 		rc = ctl_begin_change(ctl);
@@ -288,7 +288,7 @@ static int backend_list(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	if (argc > 1)
-		return usage_error("backend", "usage: backend list [ VIP ]");
+		return usage_error("backend", "unexpected '%s'", argv[1]);
 	rc = argc ? need_vip(ctl, "backend", argv[0], &vip) : ctl_open(ctl);
 	if (rc)
 		return rc;
@@ -322,15 +322,27 @@ static int backend_list(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const struct command backend_commands[] = {
-	{ "add", backend_add, "add VIP { blue | green | canary } ADDRESS [ weight W ] [ mac MAC ] [ dev IFACE ] [ state { up | draining | down } ]" },
-	{ "del", backend_del, "del VIP ADDRESS" },
-	{ "set", backend_set, "set VIP ADDRESS [ weight W ] [ state { up | draining | down } ] [ mac MAC ]" },
-	{ "list", backend_list, "list [ VIP ]" },
-	{ NULL, NULL, NULL },
+const struct command backend_commands[] = {
+	{ "add", backend_add,
+	  .usage = FORMS("add VIP { blue | green | canary } ADDRESS [ weight W ] [ mac MAC ] [ dev IFACE ] [ state { up | draining | down } ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
+				 POSITIONAL_CHOICE("POOL", pool_words),
+				 POSITIONAL("ADDRESS", VALUE_TEXT),
+				 KEYWORD("weight", "W", VALUE_TEXT),
+				 KEYWORD("mac", "MAC", VALUE_TEXT),
+				 KEYWORD("dev", "IFACE", VALUE_IFACE),
+				 KEYWORD_CHOICE("state", "S", state_words)) },
+	{ "del", backend_del, .usage = FORMS("del VIP ADDRESS"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
+				 POSITIONAL("ADDRESS", VALUE_TEXT)) },
+	{ "set", backend_set,
+	  .usage = FORMS("set VIP ADDRESS { weight W | state { up | draining | down } | mac MAC } ..."),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
+				 POSITIONAL("ADDRESS", VALUE_TEXT),
+				 KEYWORD("weight", "W", VALUE_TEXT),
+				 KEYWORD_CHOICE("state", "S", state_words),
+				 KEYWORD("mac", "MAC", VALUE_TEXT)) },
+	{ "list", backend_list, .usage = FORMS("list [ VIP ]"),
+	  .arguments = ARGUMENTS(OPTIONAL("VIP", VALUE_VIP)) },
+	{ NULL },
 };
-
-int cmd_backend(struct ctl *ctl, int argc, char **argv)
-{
-	return run_subcommand(ctl, backend_commands, "backend", argc, argv);
-}

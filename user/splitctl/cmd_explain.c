@@ -54,14 +54,8 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv)
 	int rc, has_flow;
 	__u8 meta = 0;
 
-	if (argc >= 1 && !strcmp(argv[0], "help")) {
-		printf("Usage: splitctl explain VIP CLIENT [ PORT ]\n"
-		       "Shows the existing flow of CLIENT:PORT, if any, and where a new\n"
-		       "connection from it would go now: pool, why, Maglev slot, backend.\n");
-		return EXIT_OK;
-	}
 	if (argc < 2 || argc > 3)
-		return usage_error("explain", "usage: explain VIP CLIENT [ PORT ]");
+		return usage_error("explain", "give a VIP and a client address");
 	if (xs_parse_address(argv[1], &family, key.client))
 		return usage_error("explain", "'%s' is not a client address", argv[1]);
 	if (argc == 3 && xs_parse_u32(argv[2], 0, 65535, &port))

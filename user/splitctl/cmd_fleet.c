@@ -437,15 +437,15 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 	int err, rc = EXIT_OK;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "-f") && i + 1 < argc)
+		if (is_keyword(argv[i], "-f") && i + 1 < argc)
 			file = argv[++i];
-		else if (!strcmp(argv[i], "--dry-run"))
+		else if (is_keyword(argv[i], "--dry-run"))
 			dry_run = true;
 		else
-			return usage_error("fleet", "usage: fleet apply -f FILE [ --dry-run ]");
+			return usage_error("fleet", "unexpected '%s'", argv[i]);
 	}
 	if (!file)
-		return usage_error("fleet", "usage: fleet apply -f FILE [ --dry-run ]");
+		return usage_error("fleet", "missing -f FILE");
 	err = xs_read_trusted(file, MAX_DOCUMENT_BYTES, &text, &length, error,
 			      sizeof(error));
 	if (err)
@@ -516,8 +516,9 @@ static int set_drain(struct fleet_conn *conn, int argc, char **argv,
 	int err;
 
 	if (argc > 1 || !host[0])
-		return usage_error("fleet", "usage: fleet %s [ HOST ]",
-				   drain ? "drain" : "undrain");
+		return usage_error("fleet", argc > 1 ? "unexpected '%s'" :
+				   "no HOST given and no fleet.host in the configuration%s",
+				   argc > 1 ? argv[1] : "");
 	for (const char *c = host; *c; c++)
 		if (*c == '/' || *c <= ' ')
 			return usage_error("fleet", "'%s' is not a host name", host);
@@ -568,7 +569,7 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 	int rc, err;
 
 	if (argc != 7)
-		return usage_error("fleet", "usage: fleet weights VIP blue B green G canary C");
+		return usage_error("fleet", "give a VIP and the weights of all three pools");
 	if (xs_parse_vip(argv[0], &vip))
 		return usage_error("fleet", "'%s' is not a VIP", argv[0]);
 	rc = parse_weights("fleet", argv + 1, &route.route);
@@ -650,72 +651,63 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 
 /* --- the table ---------------------------------------------------- */
 
-struct fleet_command {
-	const char *name;
-	int (*run)(struct fleet_conn *conn, int argc, char **argv);
-	const char *usage;
+const struct argument fleet_options[] = {
+	KEYWORD("--etcd", "URLS", VALUE_TEXT),
+	KEYWORD("--prefix", "PREFIX", VALUE_TEXT),
+	{ .keyword = "--config", .alias = "-c", .value = "FILE", .kind = VALUE_FILE },
+	{ 0 },
 };
 
-static const struct fleet_command fleet_commands[] = {
-	{ "status", fleet_status, "status" },
-	{ "apply", fleet_apply, "apply -f FILE [ --dry-run ]" },
-	{ "drain", fleet_drain, "drain [ HOST ]" },
-	{ "undrain", fleet_undrain, "undrain [ HOST ]" },
-	{ "weights", fleet_weights, "weights VIP blue PERCENT green PERCENT canary PERCENT" },
-	{ "rollout", fleet_rollout, "rollout { start | status | pause | resume | promote | abort | undo } VIP [ POLICY | --flush ]" },
-	{ NULL, NULL, NULL },
+const struct command fleet_commands[] = {
+	{ "status", .run_fleet = fleet_status, .usage = FORMS("status") },
+	{ "apply", .run_fleet = fleet_apply, .usage = FORMS("apply -f FILE [ --dry-run ]"),
+	  .arguments = ARGUMENTS(KEYWORD("-f", "FILE", VALUE_FILE),
+				 FLAG("--dry-run")) },
+	{ "drain", .run_fleet = fleet_drain, .usage = FORMS("drain [ HOST ]"),
+	  .arguments = ARGUMENTS(OPTIONAL("HOST", VALUE_TEXT)) },
+	{ "undrain", .run_fleet = fleet_undrain, .usage = FORMS("undrain [ HOST ]"),
+	  .arguments = ARGUMENTS(OPTIONAL("HOST", VALUE_TEXT)) },
+	{ "weights", .run_fleet = fleet_weights,
+	  .usage = FORMS("weights VIP blue PERCENT green PERCENT canary PERCENT"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT),
+				 KEYWORD("blue", "PERCENT", VALUE_TEXT),
+				 KEYWORD("green", "PERCENT", VALUE_TEXT),
+				 KEYWORD("canary", "PERCENT", VALUE_TEXT)) },
+	{ "rollout", .commands = fleet_rollout_commands },
+	{ NULL },
 };
-
-static void fleet_usage(FILE *stream)
-{
-	fprintf(stream, "Usage: splitctl fleet [ --etcd URL[,URL...] ] [ --prefix PREFIX ] [ --config FILE ] COMMAND\n");
-	for (const struct fleet_command *c = fleet_commands; c->name; c++)
-		fprintf(stream, "       splitctl fleet %s\n", c->usage);
-	fprintf(stream, "Without --etcd, the fleet section of --config (default " XS_DEFAULT_CONFIG_FILE ") says where etcd is.\n");
-}
 
 int cmd_fleet(struct ctl *ctl, int argc, char **argv)
 {
-	const struct fleet_command *found = NULL;
+	const struct command *found;
 	struct fleet_conn conn;
-	int rc;
+	char **options = argv;
+	int at, option_count, rc;
 
 	(void)ctl;
-	if (argc < 1 || !strcmp(argv[0], "help")) {
-		fleet_usage(argc < 1 ? stderr : stdout);
-		return argc < 1 ? EXIT_USAGE : EXIT_OK;
-	}
-	/* the command is checked before etcd is asked anything */
-	for (int i = 0; i < argc; i++) {
-		if (argv[i][0] == '-') {
-			i++;
-			continue;
-		}
-		for (const struct fleet_command *c = fleet_commands; c->name; c++)
-			if (is_keyword(argv[i], c->name)) {
-				if (found && found != c)
-					return usage_error("fleet", "'%s' is ambiguous", argv[i]);
-				found = c;
-			}
-		if (!found)
-			return usage_error("fleet", "unknown command '%s'; try 'splitctl fleet help'",
-					   argv[i]);
-		if (i + 1 < argc && !strcmp(argv[i + 1], "help")) {
-			printf("Usage: splitctl fleet %s\n", found->usage);
-			return EXIT_OK;
-		}
-		break;
-	}
+	/* the command is checked (and its help shown) before etcd is asked
+	 * anything */
+	rc = enter_command(current_command(), argc, argv, &found, &at);
 	if (!found)
-		return usage_error("fleet", "missing a command; try 'splitctl fleet help'");
-	rc = fleet_connect(&conn, &argc, &argv);
+		return rc;
+	option_count = at; /* the options are the words before the command */
+	argc -= at + 1;
+	argv += at + 1;
+	/* down to the command itself (fleet rollout start) */
+	while (found->commands) {
+		rc = enter_command(found, argc, argv, &found, &at);
+		if (!found)
+			return rc;
+		argc -= at + 1;
+		argv += at + 1;
+	}
+	rc = fleet_connect(&conn, &option_count, &options);
 	if (rc)
 		return rc;
-	if (argc < 1 || !is_keyword(argv[0], found->name)) {
-		fleet_disconnect(&conn);
-		return usage_error("fleet", "options go before the command: fleet [ --etcd URLS ] [ --prefix P ] [ --config FILE ] COMMAND");
-	}
-	rc = found->run(&conn, argc - 1, argv + 1);
+	if (option_count)
+		rc = usage_error("fleet", "unexpected '%s'", options[0]);
+	else
+		rc = found->run_fleet(&conn, argc, argv);
 	fleet_disconnect(&conn);
 	return rc;
 }

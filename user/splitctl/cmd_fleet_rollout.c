@@ -114,8 +114,8 @@ static int request(struct fleet_conn *conn, enum xs_fleet_action action,
 	if (argc < 1)
 		return usage_error("fleet", "missing VIP");
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--flush") &&
-		    (action == XS_FLEET_ABORT || action == XS_FLEET_UNDO))
+		if ((action == XS_FLEET_ABORT || action == XS_FLEET_UNDO) &&
+		    is_keyword(argv[i], "--flush"))
 			q.flush = true;
 		else if (action == XS_FLEET_START && !q.policy[0] &&
 			 strlen(argv[i]) < sizeof(q.policy))
@@ -256,7 +256,8 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 	int rc;
 
 	if (argc != 1)
-		return usage_error("fleet", "usage: fleet rollout status VIP");
+		return usage_error("fleet", argc ? "unexpected '%s'" : "missing VIP%s",
+				   argc ? argv[1] : "");
 	rc = service_of(conn, argv[0], &service, &document);
 	if (rc)
 		return rc;
@@ -316,29 +317,33 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int fleet_rollout(struct fleet_conn *conn, int argc, char **argv)
+/* start, pause, resume, promote, abort, undo: the action named as the
+ * command under way */
+static int action(struct fleet_conn *conn, int argc, char **argv)
 {
-	enum xs_fleet_action action;
-
-	if (argc < 1 || !strcmp(argv[0], "help")) {
-		printf("Usage: splitctl fleet rollout { start VIP [ POLICY ] | status VIP | pause VIP | resume VIP | promote VIP | abort VIP [ --flush ] | undo VIP [ --flush ] }\n");
-		return argc < 1 ? EXIT_USAGE : EXIT_OK;
-	}
-	/* an unambiguous prefix, as everywhere: "p" is pause or promote */
-	int matches = is_keyword(argv[0], "status"), found = -1;
+	const char *name = current_command()->name;
 
 	for (int a = 0; a < XS_FLEET_ACTION_COUNT; a++)
-		if (is_keyword(argv[0], xs_fleet_action_name(a))) {
-			matches++;
-			found = a;
-		}
-	if (matches > 1)
-		return usage_error("fleet", "'%s' is ambiguous; write more of the command",
-				   argv[0]);
-	if (is_keyword(argv[0], "status"))
-		return status(conn, argc - 1, argv + 1);
-	if (found < 0)
-		return usage_error("fleet", "unknown rollout command '%s'", argv[0]);
-	action = found;
-	return request(conn, action, argc - 1, argv + 1);
+		if (!strcmp(name, xs_fleet_action_name(a)))
+			return request(conn, a, argc, argv);
+	return runtime_error("no fleet action '%s'", name);
 }
+
+const struct command fleet_rollout_commands[] = {
+	{ "start", .run_fleet = action, .usage = FORMS("start VIP [ POLICY ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT),
+				 OPTIONAL("POLICY", VALUE_TEXT)) },
+	{ "status", .run_fleet = status, .usage = FORMS("status VIP"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT)) },
+	{ "pause", .run_fleet = action, .usage = FORMS("pause VIP"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT)) },
+	{ "resume", .run_fleet = action, .usage = FORMS("resume VIP"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT)) },
+	{ "promote", .run_fleet = action, .usage = FORMS("promote VIP"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT)) },
+	{ "abort", .run_fleet = action, .usage = FORMS("abort VIP [ --flush ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT), FLAG("--flush")) },
+	{ "undo", .run_fleet = action, .usage = FORMS("undo VIP [ --flush ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT), FLAG("--flush")) },
+	{ NULL },
+};

@@ -56,9 +56,10 @@ static int override_add(struct ctl *ctl, int argc, char **argv)
 	int rc, err;
 
 	if (argc != 3)
-		return usage_error("override", "usage: override add VIP PREFIX { blue | green | canary }");
+		return usage_error("override", "give a VIP, a client prefix and a pool");
 	if (xs_parse_pool(argv[2], &pool))
-		return usage_error("override", "unknown pool '%s'", argv[2]);
+		return usage_error("override", "unknown pool '%s'; pools are %s", argv[2],
+				   choices_text("POOL"));
 	rc = ctl_begin_change(ctl);
 	if (!rc)
 		rc = need_vip(ctl, "override", argv[0], &vip);
@@ -98,7 +99,7 @@ static int override_del(struct ctl *ctl, int argc, char **argv)
 	int rc, found = -1;
 
 	if (argc != 2)
-		return usage_error("override", "usage: override del VIP PREFIX");
+		return usage_error("override", "give a VIP and a client prefix");
 	rc = ctl_begin_change(ctl);
 	if (!rc)
 		rc = need_vip(ctl, "override", argv[0], &vip);
@@ -167,14 +168,14 @@ static int override_list(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const struct command override_commands[] = {
-	{ "add", override_add, "add VIP PREFIX { blue | green | canary }" },
-	{ "del", override_del, "del VIP PREFIX" },
-	{ "list", override_list, "list" },
-	{ NULL, NULL, NULL },
+const struct command override_commands[] = {
+	{ "add", override_add, .usage = FORMS("add VIP PREFIX { blue | green | canary }"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
+				 POSITIONAL("PREFIX", VALUE_TEXT),
+				 POSITIONAL_CHOICE("POOL", pool_words)) },
+	{ "del", override_del, .usage = FORMS("del VIP PREFIX"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
+				 POSITIONAL("PREFIX", VALUE_TEXT)) },
+	{ "list", override_list, .usage = FORMS("list") },
+	{ NULL },
 };
-
-int cmd_override(struct ctl *ctl, int argc, char **argv)
-{
-	return run_subcommand(ctl, override_commands, "override", argc, argv);
-}

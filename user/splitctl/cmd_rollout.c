@@ -156,46 +156,28 @@ static void print_text(struct json_object *reply)
 
 int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 {
-	static const char *const verbs[] = { "start", "status", "pause",
-					     "resume", "promote", "abort",
-					     "undo", NULL };
+	/* the table's command is the control socket's verb */
+	const char *verb = current_command()->name;
 	char request[512], *reply;
 	struct xs_vip_key key;
 	struct json_object *parsed, *ok;
-	const char *verb = NULL;
 	int err, rc;
 
-	if (argc < 1 || !strcmp(argv[0], "help")) {
-		printf("Usage: splitctl rollout start VIP [ POLICY ]\n"
-		       "       splitctl rollout status [ VIP ]\n"
-		       "       splitctl rollout { pause | resume | promote } VIP\n"
-		       "       splitctl rollout { abort | undo } VIP [ --flush ]\n"
-		       "Abort and undo drain the canary: its connections stay, new ones go to\n"
-		       "the live color; --flush re-chooses them on their next packet.\n"
-		       "Talks to splitd over %s/splitd.sock.\n", ctl->run_dir);
-		return argc < 1 ? EXIT_USAGE : EXIT_OK;
+	const struct argument *flag =
+		argc == 2 ? find_argument(current_command(), argv[1]) : NULL;
+
+	if (flag && !strcmp(flag->keyword, "--flush")) {
+		argv[1] = "flush"; /* the control socket's word for it */
+	} else if (argc > (strcmp(verb, "start") ? 1 : 2) ||
+		   (argc < 1 && strcmp(verb, "status"))) {
+		return usage_error("rollout", argc ? "unexpected '%s'" :
+						     "missing VIP%s",
+				   argc ? argv[argc - 1] : "");
 	}
-	for (const char *const *v = verbs; *v; v++)
-		if (is_keyword(argv[0], *v))
-			verb = verb ? "" : *v;
-	if (!verb || !*verb)
-		return usage_error("rollout", "%s command '%s'",
-				   verb ? "ambiguous" : "unknown", argv[0]);
-	if (argc == 3 && (!strcmp(verb, "abort") || !strcmp(verb, "undo")) &&
-	    !strcmp(argv[2], "--flush")) {
-		argv[2] = "flush"; /* the control socket's word for it */
-	} else if (argc > (strcmp(verb, "start") ? 2 : 3) ||
-		   (argc < 2 && strcmp(verb, "status"))) {
-		return usage_error("rollout", "usage: rollout %s %s", verb,
-				   !strcmp(verb, "start") ? "VIP [ POLICY ]" :
-				   !strcmp(verb, "abort") || !strcmp(verb, "undo") ?
-							  "VIP [ --flush ]" :
-							  "VIP");
-	}
-	if (argc >= 2 && xs_parse_vip(argv[1], &key))
-		return usage_error("rollout", "'%s' is not a VIP", argv[1]);
+	if (argc >= 1 && xs_parse_vip(argv[0], &key))
+		return usage_error("rollout", "'%s' is not a VIP", argv[0]);
 	snprintf(request, sizeof(request), "rollout %s %s %s\n", verb,
-		 argc >= 2 ? argv[1] : "", argc >= 3 ? argv[2] : "");
+		 argc >= 1 ? argv[0] : "", argc >= 2 ? argv[1] : "");
 	err = ask(ctl, request, &reply);
 	if (err)
 		return runtime_error("Couldn't reach splitd at %s/splitd.sock: %s; is it running?",
@@ -220,3 +202,22 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 	json_object_put(parsed);
 	return rc;
 }
+
+const struct command rollout_commands[] = {
+	{ "start", cmd_rollout, .usage = FORMS("start VIP [ POLICY ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
+				 OPTIONAL("POLICY", VALUE_TEXT)) },
+	{ "status", cmd_rollout, .usage = FORMS("status [ VIP ] [ --watch ]"),
+	  .arguments = ARGUMENTS(OPTIONAL("VIP", VALUE_VIP), FLAG("--watch")) },
+	{ "pause", cmd_rollout, .usage = FORMS("pause VIP"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP)) },
+	{ "resume", cmd_rollout, .usage = FORMS("resume VIP"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP)) },
+	{ "promote", cmd_rollout, .usage = FORMS("promote VIP"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP)) },
+	{ "abort", cmd_rollout, .usage = FORMS("abort VIP [ --flush ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP), FLAG("--flush")) },
+	{ "undo", cmd_rollout, .usage = FORMS("undo VIP [ --flush ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP), FLAG("--flush")) },
+	{ NULL },
+};

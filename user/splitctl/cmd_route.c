@@ -85,18 +85,12 @@ int cmd_weights(struct ctl *ctl, int argc, char **argv)
 	bool force = false, paused;
 	int rc;
 
-	if (argc >= 1 && !strcmp(argv[0], "help")) {
-		printf("Usage: splitctl weights VIP blue PERCENT green PERCENT canary PERCENT [ --force ]\n"
-		       "PERCENT has at most two decimals; the three must add up to 100.\n"
-		       "Refused while a rollout owns the VIP; --force pauses it first.\n");
-		return EXIT_OK;
-	}
-	if (argc == 8 && !strcmp(argv[7], "--force")) {
+	if (argc == 8 && is_keyword(argv[7], "--force")) {
 		force = true;
 		argc--;
 	}
 	if (argc != 7)
-		return usage_error("weights", "give all three pools: weights VIP blue B green G canary C");
+		return usage_error("weights", "give a VIP and the weights of all three pools");
 	rc = parse_weights("weights", argv + 1, &route);
 	if (rc)
 		return rc;
@@ -126,23 +120,15 @@ int cmd_switch(struct ctl *ctl, int argc, char **argv)
 	int flush = 0, rc;
 	bool force = false, paused = false;
 
-	if (argc >= 1 && !strcmp(argv[0], "help")) {
-		printf("Usage: splitctl switch VIP { blue | green } [ --flush ] [ --force ]\n"
-		       "Moves the whole non-canary share to the color in one write.\n"
-		       "Established flows of the other color stay until they end;\n"
-		       "with --flush they are re-chosen on their next packet.\n"
-		       "Refused while a rollout owns the VIP; --force pauses it first.\n");
-		return EXIT_OK;
-	}
 	if (argc < 2 || argc > 4)
-		return usage_error("switch", "usage: switch VIP { blue | green } [ --flush ] [ --force ]");
+		return usage_error("switch", "give a VIP and the color to switch to");
 	if (xs_parse_pool(argv[1], &color) || color == XS_POOL_CANARY)
-		return usage_error("switch", "switch to blue or green, not '%s'",
-				   argv[1]);
+		return usage_error("switch", "switch to %s, not '%s'",
+				   choices_text("COLOR"), argv[1]);
 	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--flush") || !strcmp(argv[i], "flush"))
+		if (is_keyword(argv[i], "--flush"))
 			flush = 1;
-		else if (!strcmp(argv[i], "--force"))
+		else if (is_keyword(argv[i], "--force"))
 			force = true;
 		else
 			return usage_error("switch", "unexpected '%s'", argv[i]);

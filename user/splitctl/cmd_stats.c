@@ -183,14 +183,11 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "help")) {
-			printf("Usage: splitctl stats [ VIP ] [ --watch SECONDS [ --count N ] ]\n");
-			return EXIT_OK;
-		} else if (!strcmp(argv[i], "--watch") || !strcmp(argv[i], "watch")) {
+		if (is_keyword(argv[i], "--watch")) {
 			if (i + 1 >= argc ||
 			    xs_parse_u32(argv[++i], 1, 3600, &watch))
 				return usage_error("stats", "--watch takes 1 to 3600 seconds");
-		} else if (!strcmp(argv[i], "--count") || !strcmp(argv[i], "count")) {
+		} else if (is_keyword(argv[i], "--count")) {
 			if (i + 1 >= argc ||
 			    xs_parse_u32(argv[++i], 1, 1000000, &count))
 				return usage_error("stats", "--count takes a positive number");

@@ -24,19 +24,22 @@ static int vip_add(struct ctl *ctl, int argc, char **argv)
 	for (int i = 1; i < argc; i += 2) {
 		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (is_keyword(argv[i], "mode") && value &&
-		    (!strcmp(value, "l2dsr") || !strcmp(value, "ipip")))
-			mode = strcmp(value, "ipip") ? XS_MODE_L2DSR :
-						       XS_MODE_IPIP;
-		else if (is_keyword(argv[i], "split") && value &&
-			 (!strcmp(value, "flow") || !strcmp(value, "client")))
-			split = strcmp(value, "client") ? XS_SPLIT_FLOW :
-							  XS_SPLIT_CLIENT;
+		if (is_keyword(argv[i], "mode") &&
+		    (value_is("mode", value, "l2dsr") ||
+		     value_is("mode", value, "ipip")))
+			mode = value_is("mode", value, "ipip") ? XS_MODE_IPIP :
+								 XS_MODE_L2DSR;
+		else if (is_keyword(argv[i], "split") &&
+			 (value_is("split", value, "flow") ||
+			  value_is("split", value, "client")))
+			split = value_is("split", value, "client") ?
+					XS_SPLIT_CLIENT :
+					XS_SPLIT_FLOW;
 		else if (is_keyword(argv[i], "share") && value &&
 			 !xs_parse_vip(value, &share) && !share_text)
 			share_text = value;
 		else
-			return usage_error("vip", "expected 'mode { l2dsr | ipip }', 'split { flow | client }' or 'share VIP', not '%s%s%s'",
+			return usage_error("vip", "unexpected '%s%s%s'",
 					   argv[i], value ? " " : "",
 					   value ? value : "");
 	}
@@ -189,15 +192,17 @@ static int vip_show(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const struct command vip_commands[] = {
-	{ "add", vip_add, "add VIP [ mode { l2dsr | ipip } ] [ split { flow | client } ] [ share VIP ]" },
-	{ "del", vip_del, "del VIP" },
-	{ "list", vip_list, "list" },
-	{ "show", vip_show, "show VIP" },
-	{ NULL, NULL, NULL },
+const struct command vip_commands[] = {
+	{ "add", vip_add,
+	  .usage = FORMS("add VIP [ mode { l2dsr | ipip } ] [ split { flow | client } ] [ share VIP ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT),
+				 KEYWORD_CHOICE("mode", "MODE", WORDS("l2dsr", "ipip")),
+				 KEYWORD_CHOICE("split", "KEY", WORDS("flow", "client")),
+				 KEYWORD("share", "VIP", VALUE_VIP)) },
+	{ "del", vip_del, .usage = FORMS("del VIP"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP)) },
+	{ "list", vip_list, .usage = FORMS("list") },
+	{ "show", vip_show, .usage = FORMS("show VIP"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP)) },
+	{ NULL },
 };
-
-int cmd_vip(struct ctl *ctl, int argc, char **argv)
-{
-	return run_subcommand(ctl, vip_commands, "vip", argc, argv);
-}

@@ -36,11 +36,11 @@ int fleet_connect(struct fleet_conn *conn, int *argc, char ***argv)
 	while (*argc >= 2 && (*argv)[0][0] == '-') {
 		const char *option = (*argv)[0], *value = (*argv)[1];
 
-		if (!strcmp(option, "--etcd"))
+		if (is_keyword(option, "--etcd"))
 			endpoints = (char *)value;
-		else if (!strcmp(option, "--prefix"))
+		else if (is_keyword(option, "--prefix"))
 			prefix = value;
-		else if (!strcmp(option, "--config") || !strcmp(option, "-c"))
+		else if (is_keyword(option, "--config"))
 			config_path = value;
 		else
 			break;

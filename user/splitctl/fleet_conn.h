@@ -23,7 +23,4 @@ void fleet_disconnect(struct fleet_conn *conn);
 void fleet_key(const struct fleet_conn *conn, char *out, const char *part,
 	       const char *more);
 
-/* cmd_fleet_rollout.c */
-int fleet_rollout(struct fleet_conn *conn, int argc, char **argv);
-
 #endif

@@ -12,50 +12,119 @@
 #include <unistd.h>
 #include "maps/names.h"
 #include "user/lib/audit.h"
+#include "user/lib/config.h"
 #include "user/lib/lock.h"
 #include "user/lib/log.h"
 #include "user/lib/parse.h"
+#include "user/lib/version.h"
 #include "splitctl.h"
 
 #define LOCK_TIMEOUT_MS 10000
 
-static const struct command objects[] = {
-	{ "attach", cmd_attach, "attach IFACE [ native | generic ] [ flows N ] [ vips N ] [ backends N ] [ maglev PRIME ] [ seed N ] [ object FILE ]" },
-	{ "detach", cmd_detach, "detach IFACE" },
-	{ "upgrade", cmd_upgrade, "upgrade IFACE [ object FILE ]" },
-	{ "status", cmd_status, "status" },
-	{ "vip", cmd_vip, "vip { add | del | list | show | help } ..." },
-	{ "backend", cmd_backend, "backend { add | del | set | list | help } ..." },
-	{ "weights", cmd_weights, "weights VIP blue PERCENT green PERCENT canary PERCENT [ --force ]" },
-	{ "switch", cmd_switch, "switch VIP { blue | green } [ --flush ] [ --force ]" },
-	{ "override", cmd_override, "override { add | del | list | help } ..." },
-	{ "stats", cmd_stats, "stats [ VIP ] [ --watch SECONDS [ --count N ] ]" },
-	{ "explain", cmd_explain, "explain VIP CLIENT [ PORT ]" },
-	{ "history", cmd_history, "history [ --last N ]" },
-	{ "apply", cmd_apply, "apply -f FILE [ --dry-run ]" },
-	{ "fleet", cmd_fleet, "fleet [ --etcd URLS ] [ --prefix P ] [ --config FILE ] { status | apply | drain | undrain | weights | rollout | help } ..." },
-	{ "rollout", cmd_rollout, "rollout { start | status | pause | resume | promote | abort | undo } [ VIP ] [ POLICY | --flush ]" },
-	{ NULL, NULL, NULL },
+/* The top level's options, as getopt_long is given them (see main). */
+static const struct argument global_options[] = {
+	{ .keyword = "--json", .alias = "-j" },
+	{ .keyword = "--pretty", .alias = "-p" },
+	{ .keyword = "--verbose", .alias = "-v" },
+	{ .keyword = "--pin-dir", .value = "DIR", .kind = VALUE_DIR,
+	  .help = "(or $" XS_PIN_DIR_ENV ", default " XS_DEFAULT_PIN_DIR ")" },
+	{ .keyword = "--state-dir", .value = "DIR", .kind = VALUE_DIR,
+	  .help = "(or $" XS_STATE_DIR_ENV ", default " XS_DEFAULT_STATE_DIR "): the audit log" },
+	{ .keyword = "--run-dir", .value = "DIR", .kind = VALUE_DIR,
+	  .help = "(or $" XS_RUN_DIR_ENV ", default " XS_DEFAULT_RUN_DIR "): splitd's socket" },
+	{ .keyword = "--help", .alias = "-h" },
+	{ .keyword = "--version", .alias = "-V" },
+	{ 0 },
 };
 
-static void usage(FILE *stream)
-{
-	fprintf(stream,
-		"Usage: splitctl [ OPTIONS ] OBJECT { COMMAND | help }\n"
-		"       splitctl help\n"
-		"Objects and commands:\n");
-	for (const struct command *c = objects; c->name; c++)
-		fprintf(stream, "       splitctl %s\n", c->usage);
-	fprintf(stream,
-		"VIP := ADDRESS:PORT/{ tcp | udp }  (IPv6: [ADDRESS]:PORT/PROTO; port 0: every port)\n"
-		"OPTIONS := { -j | --json } { -p | --pretty } { -v | --verbose }\n"
-		"           --pin-dir DIR (or $" XS_PIN_DIR_ENV ", default " XS_DEFAULT_PIN_DIR ")\n"
-		"           --state-dir DIR (or $" XS_STATE_DIR_ENV ", default " XS_DEFAULT_STATE_DIR ")\n"
-		"           --run-dir DIR (or $" XS_RUN_DIR_ENV ", default " XS_DEFAULT_RUN_DIR "): splitd's socket\n"
-		"Exit status: 0 success, 1 failure, 2 usage error.\n");
-}
+/* The top level's table: every object and command of splitctl. */
+static const struct command objects[] = {
+	{ "attach", cmd_attach,
+	  .usage = FORMS("attach IFACE [ native | generic ] [ flows N ] [ vips N ] [ backends N ] [ maglev PRIME ] [ seed N ] [ object FILE ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("IFACE", VALUE_IFACE), FLAG("native"),
+				 FLAG("generic"), KEYWORD("flows", "N", VALUE_TEXT),
+				 KEYWORD("vips", "N", VALUE_TEXT),
+				 KEYWORD("backends", "N", VALUE_TEXT),
+				 KEYWORD("maglev", "PRIME", VALUE_TEXT),
+				 KEYWORD("seed", "N", VALUE_TEXT),
+				 KEYWORD("object", "FILE", VALUE_FILE)),
+	  .help = "Sizes and seed apply to the first attach; later ones reuse the pinned maps.\n"
+		  "Where xdp_split is attached already nothing changes: 'splitctl upgrade IFACE'\n"
+		  "replaces it with this build (or FILE's) in place.\n" },
+	{ "detach", cmd_detach, .usage = FORMS("detach IFACE"),
+	  .arguments = ARGUMENTS(POSITIONAL("IFACE", VALUE_IFACE)),
+	  .help = "The maps stay pinned: attaching again keeps every flow and setting.\n" },
+	{ "upgrade", cmd_upgrade, .usage = FORMS("upgrade IFACE [ object FILE ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("IFACE", VALUE_IFACE),
+				 KEYWORD("object", "FILE", VALUE_FILE)),
+	  .help = "Replaces the attached xdp_split with this build (or FILE's) in one atomic\n"
+		  "swap, in the same mode. The new program takes over the pinned maps, so every\n"
+		  "flow keeps its backend. A build whose maps differ from the pinned ones is\n"
+		  "refused before anything is touched.\n" },
+	{ "status", cmd_status, .usage = FORMS("status") },
+	{ "vip", .commands = vip_commands },
+	{ "backend", .commands = backend_commands },
+	{ "weights", cmd_weights,
+	  .usage = FORMS("weights VIP blue PERCENT green PERCENT canary PERCENT [ --force ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
+				 KEYWORD("blue", "PERCENT", VALUE_TEXT),
+				 KEYWORD("green", "PERCENT", VALUE_TEXT),
+				 KEYWORD("canary", "PERCENT", VALUE_TEXT),
+				 FLAG("--force")),
+	  .help = "PERCENT has at most two decimals; the three must add up to 100.\n"
+		  "Refused while a rollout owns the VIP; --force pauses it first.\n" },
+	{ "switch", cmd_switch,
+	  .usage = FORMS("switch VIP { blue | green } [ --flush ] [ --force ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
+				 POSITIONAL_CHOICE("COLOR", WORDS("blue", "green")),
+				 FLAG("--flush"), FLAG("--force")),
+	  .help = "Moves the whole non-canary share to the color in one write.\n"
+		  "Established flows of the other color stay until they end;\n"
+		  "with --flush they are re-chosen on their next packet.\n"
+		  "Refused while a rollout owns the VIP; --force pauses it first.\n" },
+	{ "override", .commands = override_commands },
+	{ "stats", cmd_stats,
+	  .usage = FORMS("stats [ VIP ] [ --watch SECONDS [ --count N ] ]"),
+	  .arguments = ARGUMENTS(OPTIONAL("VIP", VALUE_VIP),
+				 KEYWORD("--watch", "SECONDS", VALUE_TEXT),
+				 KEYWORD("--count", "N", VALUE_TEXT)) },
+	{ "explain", cmd_explain, .usage = FORMS("explain VIP CLIENT [ PORT ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
+				 POSITIONAL("CLIENT", VALUE_TEXT),
+				 OPTIONAL("PORT", VALUE_TEXT)),
+	  .help = "Shows the existing flow of CLIENT:PORT, if any, and where a new\n"
+		  "connection from it would go now: pool, why, Maglev slot, backend.\n" },
+	{ "history", cmd_history, .usage = FORMS("history [ --last N ]"),
+	  .arguments = ARGUMENTS(KEYWORD("--last", "N", VALUE_TEXT)) },
+	{ "apply", cmd_apply, .usage = FORMS("apply -f FILE [ --dry-run ]"),
+	  .arguments = ARGUMENTS(KEYWORD("-f", "FILE", VALUE_FILE),
+				 FLAG("--dry-run")),
+	  .help = "Shows the changes that make the running VIPs and backends match FILE,\n"
+		  "then makes them (not with --dry-run). VIPs missing from FILE are removed.\n" },
+	{ "check", cmd_check, .usage = FORMS("check -f FILE"),
+	  .arguments = ARGUMENTS(KEYWORD("-f", "FILE", VALUE_FILE)),
+	  .help = "Validates FILE offline, without a data plane: exit 0 valid, 1 invalid.\n" },
+	{ "rollout", .commands = rollout_commands,
+	  .help = "Abort and undo drain the canary: its connections stay, new ones go to\n"
+		  "the live color; --flush re-chooses them on their next packet.\n"
+		  "Talks to splitd over RUN_DIR/splitd.sock (--run-dir).\n" },
+	{ "fleet", cmd_fleet, .arguments = fleet_options, .commands = fleet_commands,
+	  .help = "Without --etcd, the fleet section of --config (default " XS_DEFAULT_CONFIG_FILE ") says where etcd is.\n" },
+	{ NULL },
+};
 
-static void print_error(const char *prefix, const char *format, va_list args)
+const struct command splitctl_root = {
+	"splitctl",
+	.usage = FORMS("[ OPTIONS ] OBJECT { COMMAND | help }", "help",
+		       "{ -V | --version }"),
+	.arguments = global_options,
+	.commands = objects,
+	.help = "VIP := ADDRESS:PORT/{ tcp | udp }  (IPv6: [ADDRESS]:PORT/PROTO; port 0: every port)\n"
+		"Commands and keywords may be abbreviated to any unambiguous prefix.\n"
+		"Exit status: 0 success, 1 failure, 2 usage error.\n",
+};
+
+void print_error(const char *format, va_list args)
 {
 	char message[1024];
 
@@ -65,20 +134,8 @@ static void print_error(const char *prefix, const char *format, va_list args)
 		json_escape_to(stdout, message);
 		printf("\"}\n");
 	} else {
-		fprintf(stderr, "%s%s\n", prefix, message);
+		fprintf(stderr, "Error: %s\n", message);
 	}
-}
-
-int usage_error(const char *object, const char *format, ...)
-{
-	va_list args;
-
-	va_start(args, format);
-	print_error("Error: ", format, args);
-	va_end(args);
-	if (!out_is_json())
-		fprintf(stderr, "Try 'splitctl %s help'.\n", object ? object : "");
-	return EXIT_USAGE;
 }
 
 int runtime_error(const char *format, ...)
@@ -86,7 +143,7 @@ int runtime_error(const char *format, ...)
 	va_list args;
 
 	va_start(args, format);
-	print_error("Error: ", format, args);
+	print_error(format, args);
 	va_end(args);
 	return EXIT_RUNTIME;
 }
@@ -115,58 +172,6 @@ void ctl_done(const char *format, ...)
 	vprintf(format, args);
 	printf("\n");
 	va_end(args);
-}
-
-bool is_keyword(const char *word, const char *keyword)
-{
-	return word && *word && !strncmp(word, keyword, strlen(word));
-}
-
-const struct command *find_command(const struct command *commands,
-				   const char *object, const char *word)
-{
-	const struct command *found = NULL;
-	int matches = 0;
-
-	for (const struct command *c = commands; c->name; c++) {
-		if (!strcmp(word, c->name))
-			return c;
-		if (is_keyword(word, c->name)) {
-			found = c;
-			matches++;
-		}
-	}
-	if (matches == 1)
-		return found;
-	usage_error(object, matches ? "'%s' is ambiguous" :
-				      "unknown command '%s'", word);
-	return NULL;
-}
-
-void print_usage(const struct command *commands, const char *object)
-{
-	printf("Usage:\n");
-	for (const struct command *c = commands; c->name; c++)
-		printf("       splitctl %s %s\n", object, c->usage);
-}
-
-int run_subcommand(struct ctl *ctl, const struct command *commands,
-		   const char *object, int argc, char **argv)
-{
-	const struct command *command;
-
-	if (argc < 1 || !strcmp(argv[0], "help")) {
-		print_usage(commands, object);
-		return argc < 1 ? EXIT_USAGE : EXIT_OK;
-	}
-	command = find_command(commands, object, argv[0]);
-	if (!command)
-		return EXIT_USAGE;
-	if (argc > 1 && !strcmp(argv[1], "help")) {
-		printf("Usage: splitctl %s %s\n", object, command->usage);
-		return EXIT_OK;
-	}
-	return command->run(ctl, argc - 1, argv + 1);
 }
 
 int ctl_open(struct ctl *ctl)
@@ -256,77 +261,126 @@ static void remember_command_line(struct ctl *ctl, int argc, char **argv)
 				 i ? " " : "", argv[i]);
 }
 
+/* getopt_long's options made from global_options: the table is their
+ * one list. An option without a short form gets a value past any char. */
+static void make_options(struct option *longs, char *shorts)
+{
+	size_t n = 0, used = 0;
+
+	shorts[used++] = '+'; /* options end at the object: its own follow it */
+	shorts[used++] = ':'; /* a missing value is ours to report */
+	for (const struct argument *a = global_options; a->keyword; a++, n++) {
+		int val = a->alias ? a->alias[1] : 256 + (int)n;
+
+		longs[n] = (struct option){ a->keyword + 2,
+					    a->value ? required_argument : no_argument,
+					    NULL, val };
+		if (a->alias) {
+			shorts[used++] = a->alias[1];
+			if (a->value)
+				shorts[used++] = ':';
+		}
+	}
+	longs[n] = (struct option){ 0 };
+	shorts[used] = '\0';
+}
+
+static const struct argument *option_of(int val)
+{
+	size_t n = 0;
+
+	for (const struct argument *a = global_options; a->keyword; a++, n++)
+		if ((a->alias && a->alias[1] == val) ||
+		    (!a->alias && 256 + (int)n == val))
+			return a;
+	return NULL;
+}
+
+static int print_version(void)
+{
+	out_object_begin(NULL);
+	if (out_is_json())
+		out_string("version", XS_VERSION);
+	else
+		printf("splitctl %s\n", XS_VERSION);
+	out_object_end();
+	if (out_is_json())
+		out_finish();
+	return EXIT_OK;
+}
+
+static void close_ctl(struct ctl *ctl)
+{
+	if (ctl->dp_open)
+		xs_dataplane_close(&ctl->dp);
+	xs_unlock(ctl->lock_fd);
+	if (ctl->audit_fd >= 0)
+		close(ctl->audit_fd);
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pretty", no_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "pin-dir", required_argument, NULL, 'P' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "run-dir", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct option longs[sizeof(global_options) / sizeof(global_options[0])];
+	char shorts[2 * sizeof(global_options) / sizeof(global_options[0]) + 3];
 	struct ctl ctl = { .lock_fd = -1, .audit_fd = -1 };
 	enum xs_output_mode mode = XS_OUTPUT_TEXT;
-	const struct command *object;
 	int verbosity = XS_LOG_WARN, opt, rc;
+	bool help = false, version = false;
 
 	ctl.pin_dir = getenv(XS_PIN_DIR_ENV) ?: XS_DEFAULT_PIN_DIR;
 	ctl.state_dir = getenv(XS_STATE_DIR_ENV) ?: XS_DEFAULT_STATE_DIR;
 	ctl.run_dir = getenv(XS_RUN_DIR_ENV) ?: XS_DEFAULT_RUN_DIR;
-	/* '+': options end at the object, whose own options follow it */
-	while ((opt = getopt_long(argc, argv, "+jpvh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
+	make_options(longs, shorts);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		const struct argument *option = option_of(opt);
+		const char *word = option ? option->keyword : "";
+
+		if (opt == '?' || opt == ':') {
+			out_init(stdout, mode);
+			return usage_error(NULL, opt == ':' ? "'%s' needs a value" :
+							      "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+		if (is_keyword(word, "--json")) {
 			if (mode == XS_OUTPUT_TEXT)
 				mode = XS_OUTPUT_JSON;
-			break;
-		case 'p':
+		} else if (is_keyword(word, "--pretty")) {
 			mode = XS_OUTPUT_PRETTY_JSON;
 			ctl.pretty = true;
-			break;
-		case 'v':
+		} else if (is_keyword(word, "--verbose")) {
 			if (verbosity < XS_LOG_DEBUG)
 				verbosity++;
-			break;
-		case 'P':
+		} else if (is_keyword(word, "--pin-dir")) {
 			ctl.pin_dir = optarg;
-			break;
-		case 'S':
+		} else if (is_keyword(word, "--state-dir")) {
 			ctl.state_dir = optarg;
-			break;
-		case 'R':
+		} else if (is_keyword(word, "--run-dir")) {
 			ctl.run_dir = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+		} else if (is_keyword(word, "--help")) {
+			help = true;
+		} else if (is_keyword(word, "--version")) {
+			version = true;
 		}
 	}
 	xs_log_set_level(verbosity);
 	out_init(stdout, mode);
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[optind], "help")) {
-		usage(stdout);
+	if (version)
+		return print_version();
+	if (help) {
+		print_usage(stdout, &splitctl_root);
+		printf("%s", splitctl_root.help);
 		return EXIT_OK;
 	}
+	/* the hidden views of the tables, for the tests and the completion */
+	if (argc - optind >= 2 && !strcmp(argv[optind], "help")) {
+		if (!strcmp(argv[optind + 1], "--table"))
+			return print_table(&ctl);
+		if (!strcmp(argv[optind + 1], "--complete"))
+			return print_completions(argc - optind - 2, argv + optind + 2);
+	}
 	remember_command_line(&ctl, argc - optind, argv + optind);
-	object = find_command(objects, NULL, argv[optind]);
-	if (!object)
-		return EXIT_USAGE;
-	rc = object->run(&ctl, argc - optind - 1, argv + optind + 1);
-	if (ctl.dp_open)
-		xs_dataplane_close(&ctl.dp);
-	xs_unlock(ctl.lock_fd);
-	if (ctl.audit_fd >= 0)
-		close(ctl.audit_fd);
+	rc = run_command(&ctl, &splitctl_root, argc - optind, argv + optind);
+	close_ctl(&ctl);
 	return rc;
 }

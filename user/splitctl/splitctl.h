@@ -3,7 +3,9 @@
 #ifndef XDPSPLIT_SPLITCTL_H
 #define XDPSPLIT_SPLITCTL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include "user/lib/dataplane.h"
 #include "user/lib/output.h"
 #include "user/lib/service.h"
@@ -25,23 +27,124 @@ struct ctl {
 	char command_line[1024]; /* what the audit log records */
 };
 
+struct fleet_conn;
+
+/* What an argument or a keyword's value is: what completion offers. */
+enum value_kind {
+	VALUE_NONE, /* a bare keyword ("native", "--dry-run") */
+	VALUE_TEXT, /* a number, a name: nothing to offer */
+	VALUE_CHOICE, /* one of choices */
+	VALUE_VIP, /* a VIP of the running data plane */
+	VALUE_IFACE, /* a network interface */
+	VALUE_FILE,
+	VALUE_DIR,
+	VALUE_KIND_COUNT,
+};
+
+/*
+ * One word a command takes, written once: help, usage errors, the
+ * keywords handlers accept (is_keyword, value_is), `help --table` and
+ * completion all read it. A positional argument has no keyword, only the
+ * name of its value in the usage (VIP, ADDRESS); a keyword ("weight",
+ * "--watch", "native") may take a value (W, SECONDS).
+ */
+struct argument {
+	const char *keyword; /* NULL: positional */
+	const char *value; /* its value's name in the usage; NULL: none */
+	enum value_kind kind;
+	const char *const *choices; /* VALUE_CHOICE: the words it may be */
+	bool optional; /* a positional that may be left out */
+	const char *alias; /* another spelling ("-j" of "--json") */
+	const char *help; /* a line of explanation, where one helps */
+};
+
+/*
+ * One entry of an object's table (bpftool's cmds[], with what xdp-tools'
+ * option tables add): a command is written here once. An object (vip,
+ * fleet rollout, the top level) has commands; a command has run (or
+ * run_fleet under fleet), its usage and its arguments.
+ */
 struct command {
 	const char *name;
 	int (*run)(struct ctl *ctl, int argc, char **argv);
-	const char *usage; /* one line per form, without "splitctl" */
+	int (*run_fleet)(struct fleet_conn *conn, int argc, char **argv);
+	const char *const *usage; /* one line per form, from its name on */
+	const struct argument *arguments; /* ends with { 0 } */
+	const struct command *commands; /* an object's own table */
+	const char *help; /* lines that 'help' adds to the usage */
 };
 
-/* Finds argv's command by unambiguous prefix; prints the error itself. */
-const struct command *find_command(const struct command *commands,
-				   const char *object, const char *word);
-int run_subcommand(struct ctl *ctl, const struct command *commands,
-		   const char *object, int argc, char **argv);
-void print_usage(const struct command *commands, const char *object);
-/* Is word an unambiguous prefix of keyword? ("wei" of "weight") */
-bool is_keyword(const char *word, const char *keyword);
+#define FORMS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define WORDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define ARGUMENTS(...) ((const struct argument[]){ __VA_ARGS__, { 0 } })
+#define POSITIONAL(name, what) { .value = (name), .kind = (what) }
+#define OPTIONAL(name, what) \
+	{ .value = (name), .kind = (what), .optional = true }
+#define POSITIONAL_CHOICE(name, words) \
+	{ .value = (name), .kind = VALUE_CHOICE, .choices = (words) }
+#define FLAG(word) { .keyword = (word) }
+#define KEYWORD(word, name, what) \
+	{ .keyword = (word), .value = (name), .kind = (what) }
+#define KEYWORD_CHOICE(word, name, words) \
+	{ .keyword = (word), .value = (name), .kind = VALUE_CHOICE, \
+	  .choices = (words) }
 
+/* grammar.c: the words the data plane names (checked against
+ * xs_pool_name and xs_state_name by 'help --table') */
+extern const char *const pool_words[];
+extern const char *const state_words[];
+
+/* The tables (one per object). */
+extern const struct command splitctl_root;
+extern const struct command vip_commands[];
+extern const struct command backend_commands[];
+extern const struct command override_commands[];
+extern const struct command rollout_commands[];
+extern const struct command fleet_commands[];
+extern const struct command fleet_rollout_commands[];
+extern const struct argument fleet_options[];
+
+/* Runs entry with argv (the words after its name): a command's handler,
+ * or an object's command chosen from argv[0]; 'help' anywhere in the
+ * path prints the usage from the tables. */
+int run_command(struct ctl *ctl, const struct command *entry, int argc,
+		char **argv);
+/* For an object: skips its options (keywords of its table), finds its
+ * command in argv by unambiguous prefix and makes it the one under way.
+ * EXIT_OK with *found and *at (argv[*at] is the command's name), or
+ * *found NULL and the exit code (after help: EXIT_OK; else the usage
+ * error printed). */
+int enter_command(const struct command *object, int argc, char **argv,
+		  const struct command **found, int *at);
+/* The keyword of command's table that word names (exactly, by alias or
+ * by unambiguous prefix), or NULL. */
+const struct argument *find_argument(const struct command *command,
+				     const char *word);
+/* The command under way (the innermost entered). */
+const struct command *current_command(void);
+/* Prints the usage of entry (under the path under way) to stream. */
+void print_usage(FILE *stream, const struct command *entry);
+/* Is word the keyword (an unambiguous prefix of it, or its alias) among
+ * the keywords of the command under way and its objects? keyword must
+ * be in that table: a name missing from it is a bug, and aborts. */
+bool is_keyword(const char *word, const char *keyword);
+/* Is value the choice of keyword's choices (the same check)? */
+bool value_is(const char *keyword, const char *value, const char *choice);
+/* "up, draining or down": keyword's choices, for an error message */
+const char *choices_text(const char *keyword);
+
+/* 'help --table': the tables as JSON; 'help --complete WORDS': what may
+ * follow WORDS (the last one being typed), one per line */
+int print_table(struct ctl *ctl);
+const char *value_kind_name(enum value_kind kind);
+int print_completions(int argc, char **argv);
+
+/* Prints the error and the usage of the command under way (object: the
+ * name for the hint when none is; most callers' command is). */
 int usage_error(const char *object, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
+/* "Error: ..." on stderr, or {"error":"..."} in JSON */
+void print_error(const char *format, va_list args);
 int runtime_error(const char *format, ...)
 	__attribute__((format(printf, 1, 2)));
 
@@ -92,15 +195,14 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv);
 int cmd_detach(struct ctl *ctl, int argc, char **argv);
 int cmd_upgrade(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
-int cmd_vip(struct ctl *ctl, int argc, char **argv);
-int cmd_backend(struct ctl *ctl, int argc, char **argv);
 int cmd_weights(struct ctl *ctl, int argc, char **argv);
 int cmd_switch(struct ctl *ctl, int argc, char **argv);
-int cmd_override(struct ctl *ctl, int argc, char **argv);
 int cmd_stats(struct ctl *ctl, int argc, char **argv);
 int cmd_explain(struct ctl *ctl, int argc, char **argv);
 int cmd_history(struct ctl *ctl, int argc, char **argv);
 int cmd_apply(struct ctl *ctl, int argc, char **argv);
+int cmd_check(struct ctl *ctl, int argc, char **argv);
+/* every rollout command: the verb is the command's name */
 int cmd_rollout(struct ctl *ctl, int argc, char **argv);
 int cmd_fleet(struct ctl *ctl, int argc, char **argv);
 
