@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "user/lib/parse.h"
 #include "splitctl.h"
+#include "watch.h"
 
 #define REPLY_TIMEOUT_MS 5000
 /* no real reply comes near it (64 rollouts' status is some 120 KiB) */
@@ -154,6 +155,23 @@ static void print_text(struct json_object *reply)
 	}
 }
 
+/* status VIP --watch [ SECONDS ]: the live view (rollout_watch.c) */
+static int watch_status(struct ctl *ctl, int argc, char **argv)
+{
+	double seconds = 1;
+	char *end;
+
+	if (argc > 4)
+		return usage_error("rollout", "usage: rollout status VIP --watch [ SECONDS ]");
+	if (argc == 4) {
+		seconds = strtod(argv[3], &end);
+		if (end == argv[3] || *end || !(seconds >= 0.1 && seconds <= 3600))
+			return usage_error("rollout", "--watch takes 0.1 to 3600 seconds, not '%s'",
+					   argv[3]);
+	}
+	return rollout_watch(ctl, argv[1], seconds);
+}
+
 int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const verbs[] = { "start", "status", "pause",
@@ -167,7 +185,7 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 
 	if (argc < 1 || !strcmp(argv[0], "help")) {
 		printf("Usage: splitctl rollout start VIP [ POLICY ]\n"
-		       "       splitctl rollout status [ VIP ]\n"
+		       "       splitctl rollout status [ VIP [ --watch [ SECONDS ] ] ]\n"
 		       "       splitctl rollout { pause | resume | promote } VIP\n"
 		       "       splitctl rollout { abort | undo } VIP [ --flush ]\n"
 		       "Abort and undo drain the canary: its connections stay, new ones go to\n"
@@ -181,6 +199,10 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 	if (!verb || !*verb)
 		return usage_error("rollout", "%s command '%s'",
 				   verb ? "ambiguous" : "unknown", argv[0]);
+	if (!strcmp(verb, "status") && argc >= 3 && !strcmp(argv[2], "--watch"))
+		return watch_status(ctl, argc, argv);
+	if (!strcmp(verb, "status") && argc >= 2 && !strcmp(argv[1], "--watch"))
+		return usage_error("rollout", "--watch watches one rollout: rollout status VIP --watch [ SECONDS ]");
 	if (argc == 3 && (!strcmp(verb, "abort") || !strcmp(verb, "undo")) &&
 	    !strcmp(argv[2], "--flush")) {
 		argv[2] = "flush"; /* the control socket's word for it */
