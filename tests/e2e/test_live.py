@@ -82,8 +82,9 @@ class Pane:
         check(result.returncode == 0, "tmux %s: %s" % (args[0], result.stderr))
         return result.stdout
 
-    def screen(self):
-        return self.tmux("capture-pane", "-p", "-t", "live")
+    def screen(self, joined=False):
+        """The visible rows; joined: rows the terminal wrapped as one line."""
+        return self.tmux("capture-pane", "-p", "-t", "live", *(["-J"] if joined else []))
 
     def value(self, name):
         return self.tmux("display-message", "-p", "-t", "live", "#{%s}" % name).strip()
@@ -152,6 +153,15 @@ def check_in_place(pane, screen, what):
           "%s: %d lines, widest %d" % (what, len(lines), max(map(len, lines))))
 
 
+def cut_to_width(screen, columns):
+    """Each line of the frame cut to the width, not wrapped by the terminal:
+    the progress line (wider than 70) is followed by the steps line."""
+    rows = [row.rstrip() for row in screen.splitlines()]
+    progress = [i for i, row in enumerate(rows) if row.startswith("progress [")]
+    return (rows and rows[0].startswith("rollout  " + VIP) and progress and
+            rows[progress[0] + 1] == "steps" and all(len(row) < columns for row in rows))
+
+
 @test
 def live_rollout_watch_follows_a_rollout(lab):
     """live: rollout status --watch redraws in place, follows the steps and weights, shows the promote command at the gate and exits 0 on success"""
@@ -213,6 +223,17 @@ def live_rollout_watch_exits_1_on_abort_and_restores_the_cursor(lab):
     try:
         wait_for(lambda: "next step in" in pane.screen(), 10, "the first frame")
         check(pane.value("cursor_flag") == "0", "the cursor is not hidden while drawing")
+        # a narrower terminal (SIGWINCH): the frame is cut to its width.
+        # tmux's own reflow of the old frame may push a few lines into the
+        # history once; the redraws after it add none
+        pane.tmux("resize-window", "-t", "live", "-x", "70")
+        wait_for(lambda: cut_to_width(pane.screen(), 70), 5, "a frame 70 columns wide")
+        reflowed, first_row = pane.history(), pane.screen().splitlines()[0]
+        wait_for(lambda: pane.screen().splitlines()[0] != first_row, 5,
+                 "the next second's frame")
+        check(pane.history() == reflowed and pane.screen().startswith("rollout  " + VIP),
+              "after the resize the history went from %d to %d lines"
+              % (reflowed, pane.history()))
         lab.ok("rollout", "abort", VIP)
         wait_for(pane.dead, 10, "the watch to end after the abort")
         check("state    aborted: aborted by an operator" in pane.screen(),
