@@ -91,6 +91,8 @@ _splitctl()
 			COMPREPLY=($(compgen -W "$(_splitctl_vips)" -- "$cur"))
 		elif [[ $command == abort || $command == undo ]]; then
 			COMPREPLY=($(compgen -W "--flush" -- "$cur"))
+		elif [[ $command == status ]] && ((position == 3)); then
+			COMPREPLY=($(compgen -W "--watch" -- "$cur"))
 		fi ;;
 	fleet)
 		# fleet [ --etcd URLS ] [ --prefix P ] [ --config FILE ] COMMAND ...

@@ -185,7 +185,7 @@ def live_rollout_watch_follows_a_rollout(lab):
                 check(not steps or step > steps[-1], "step went back: %s then %d" % (steps, step))
                 steps.append(step)
             if step in (2, 4) and "  ok  (" in screen:
-                mid = screen  # a pause, with traffic and a verdict
+                mid = mid or screen  # a pause, with traffic and a verdict
             if "waiting at gate" in screen:
                 break
             time.sleep(0.1)

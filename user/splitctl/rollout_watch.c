@@ -171,7 +171,7 @@ static void describe_step(struct json_object *step, size_t index, char *out,
 	const char *kind = text(step, "kind");
 
 	if (has(step, "canary"))
-		snprintf(out, size, "%zu canary %s%%", index, text(step, "canary"));
+		snprintf(out, size, "%zu canary %g%%", index, number(step, "canary"));
 	else if (has(step, "seconds"))
 		snprintf(out, size, "%zu %s %gs", index, kind, number(step, "seconds"));
 	else
