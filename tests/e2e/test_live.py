@@ -216,7 +216,7 @@ def live_rollout_watch_follows_a_rollout(lab):
 
 @test
 def live_rollout_watch_exits_1_on_abort_and_restores_the_cursor(lab):
-    """live: rollout status --watch exits 1 when the rollout is aborted, and C-c restores the cursor (exit 130)"""
+    """live: rollout status --watch follows a resize, a pause and a splitd restart, exits 1 when the rollout is aborted, and C-c restores the cursor (exit 130)"""
     lab.start_splitd(CONFIG % {"policy": "long"})
     lab.ok("rollout", "start", VIP)
     pane = Pane(lab, "rollout", "status", VIP, "--watch", "0.2")
@@ -234,6 +234,18 @@ def live_rollout_watch_exits_1_on_abort_and_restores_the_cursor(lab):
         check(pane.history() == reflowed and pane.screen().startswith("rollout  " + VIP),
               "after the resize the history went from %d to %d lines"
               % (reflowed, pane.history()))
+        # paused: the command that goes on; splitd away: said, then back
+        lab.ok("rollout", "pause", VIP)
+        wait_for(lambda: "splitctl rollout resume " + VIP in pane.screen(), 5,
+                 "the resume command")
+        lab.stop_splitd()
+        wait_for(lambda: "Couldn't reach splitd" in pane.screen(), 5,
+                 "the view to say splitd is gone")
+        check(not pane.dead(), "the view ended when splitd stopped")
+        lab.start_splitd(CONFIG % {"policy": "long"})
+        wait_for(lambda: "state    paused" in pane.screen(), 5,
+                 "the view to come back with splitd")
+        check(pane.history() == reflowed, "history %d" % pane.history())
         lab.ok("rollout", "abort", VIP)
         wait_for(pane.dead, 10, "the watch to end after the abort")
         check("state    aborted: aborted by an operator" in pane.screen(),
@@ -260,6 +272,14 @@ def live_rollout_watch_piped_is_plain(lab):
     """live: rollout status --watch piped prints plain blocks on each change (no escape codes), -j one JSON object a line"""
     lab.start_splitd(CONFIG % {"policy": "stepped"})
     lab.ok("rollout", "start", VIP)
+    for args, message in ((["--watch", "0"], "0.1 to 3600 seconds"),
+                          (["--watch", "soon"], "0.1 to 3600 seconds"),
+                          (["--watch", "1", "2"], "usage: rollout status VIP --watch")):
+        result = lab.splitctl("rollout", "status", VIP, *args)
+        check(result.returncode == 2 and message in result.stderr,
+              "%s: %d %s" % (args, result.returncode, result.stderr))
+    result = lab.splitctl("rollout", "status", "--watch")
+    check(result.returncode == 2 and "watches one rollout" in result.stderr, result.stderr)
     env, started = lab.environment(), time.monotonic()
     command = ["nsenter", "--net=/run/netns/" + lab.ns("lb"), os.path.join(BUILD, "splitctl")]
     plain = subprocess.Popen(command + ["rollout", "status", VIP, "--watch", "0.2"],
