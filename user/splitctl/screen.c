@@ -18,7 +18,7 @@
 #define CURSOR_HIDE "\033[?25l"
 #define CURSOR_SHOW "\033[?25h"
 
-static volatile sig_atomic_t stop_requested, resized;
+static volatile sig_atomic_t stop_requested, resized, suspended;
 static sigset_t mask_before;
 
 static void on_stop(int signal)
@@ -31,6 +31,12 @@ static void on_resize(int signal)
 {
 	(void)signal;
 	resized = 1;
+}
+
+static void on_suspend(int signal)
+{
+	(void)signal;
+	suspended = 1;
 }
 
 bool screen_stopped(void)
@@ -70,6 +76,7 @@ void screen_open(struct screen *s, bool plain)
 {
 	struct sigaction stop = { .sa_handler = on_stop };
 	struct sigaction resize = { .sa_handler = on_resize };
+	struct sigaction suspend = { .sa_handler = on_suspend };
 	sigset_t blocked;
 
 	memset(s, 0, sizeof(*s));
@@ -82,11 +89,13 @@ void screen_open(struct screen *s, bool plain)
 	sigaddset(&blocked, SIGTERM);
 	sigaddset(&blocked, SIGHUP);
 	sigaddset(&blocked, SIGWINCH);
+	sigaddset(&blocked, SIGTSTP);
 	sigprocmask(SIG_BLOCK, &blocked, &mask_before);
 	sigaction(SIGINT, &stop, NULL);
 	sigaction(SIGTERM, &stop, NULL);
 	sigaction(SIGHUP, &stop, NULL);
 	sigaction(SIGWINCH, &resize, NULL);
+	sigaction(SIGTSTP, &suspend, NULL);
 	if (s->terminal) {
 		fflush(stdout);
 		write_all(CURSOR_HIDE, strlen(CURSOR_HIDE));
@@ -109,6 +118,7 @@ void screen_close(struct screen *s)
 	sigaction(SIGTERM, &restore, NULL);
 	sigaction(SIGHUP, &restore, NULL);
 	sigaction(SIGWINCH, &restore, NULL);
+	sigaction(SIGTSTP, &restore, NULL);
 	sigprocmask(SIG_SETMASK, &mask_before, NULL);
 	free(s->last);
 	s->last = NULL;
@@ -235,6 +245,19 @@ static double monotonic_seconds(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/* C-z: the terminal as the shell expects it (cursor shown, below the
+ * frame), then stopped; on SIGCONT the cursor is hidden again and the
+ * frame redrawn over whatever the shell wrote meanwhile. */
+static void suspend_view(struct screen *s)
+{
+	suspended = 0;
+	if (s->terminal && s->frames)
+		write_all("\r\n" CURSOR_SHOW, 2 + strlen(CURSOR_SHOW));
+	raise(SIGSTOP);
+	if (s->terminal)
+		write_all(CURSOR_HIDE, strlen(CURSOR_HIDE));
+}
+
 void screen_wait(struct screen *s, double seconds)
 {
 	double deadline = monotonic_seconds() + seconds;
@@ -249,6 +272,10 @@ void screen_wait(struct screen *s, double seconds)
 		wait.tv_nsec = (long)((left - (double)wait.tv_sec) * 1e9);
 		/* the signals get through only here */
 		ppoll(NULL, 0, &wait, &mask_before);
+		if (suspended) {
+			suspend_view(s);
+			resized = 1; /* the size may have changed meanwhile */
+		}
 		if (resized) {
 			resized = 0;
 			read_size(s);

@@ -6,7 +6,8 @@
  * terminal's width and height; the cursor is hidden while it runs and
  * shown again at the end. Anywhere else (a pipe, a file) frames are
  * printed as plain lines, an empty line between two, with no escape code.
- * SIGINT, SIGTERM and SIGHUP end the view; SIGWINCH redraws it.
+ * SIGINT, SIGTERM and SIGHUP end the view; SIGWINCH redraws it; SIGTSTP
+ * (C-z) gives the terminal back until SIGCONT.
  */
 #ifndef XDPSPLIT_SCREEN_H
 #define XDPSPLIT_SCREEN_H
