@@ -9,6 +9,7 @@ import json
 import os
 import re
 import select
+import signal
 import subprocess
 import time
 
@@ -258,6 +259,14 @@ def live_rollout_watch_exits_1_on_abort_and_restores_the_cursor(lab):
     pane = Pane(lab, "rollout", "status", VIP, "--watch", "0.2")
     try:
         wait_for(lambda: "next step in" in pane.screen(), 10, "the first frame")
+        # stopped (C-z), the terminal is the shell's; continued, the view's
+        shell = int(pane.value("pane_pid"))
+        with open("/proc/%d/task/%d/children" % (shell, shell)) as f:
+            watcher = int(f.read().split()[0])
+        os.kill(watcher, signal.SIGTSTP)
+        wait_for(lambda: pane.value("cursor_flag") == "1", 5, "the cursor while stopped")
+        os.kill(watcher, signal.SIGCONT)
+        wait_for(lambda: pane.value("cursor_flag") == "0", 5, "the cursor hidden again")
         pane.tmux("send-keys", "-t", "live", "C-c")
         wait_for(pane.dead, 5, "C-c to end the watch")
         check(pane.value("cursor_flag") == "1", "C-c left the cursor hidden")

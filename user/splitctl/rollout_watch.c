@@ -206,6 +206,18 @@ static void print_steps(FILE *out, struct json_object *timeline, size_t from,
 	fputc('\n', out);
 }
 
+/* 0 succeeded, 1 rolled back or aborted, -1 still going. */
+static int outcome(struct json_object *r)
+{
+	const char *phase = text(r, "phase");
+
+	if (!strcmp(phase, "succeeded"))
+		return EXIT_OK;
+	if (!strcmp(phase, "rolled-back") || !strcmp(phase, "aborted"))
+		return EXIT_RUNTIME;
+	return -1;
+}
+
 static void print_progress(FILE *out, struct json_object *r,
 			   unsigned int columns)
 {
@@ -224,8 +236,10 @@ static void print_progress(FILE *out, struct json_object *r,
 		done = total;
 	fprintf(out, "steps\n");
 	print_steps(out, timeline, 0, done, "done", columns);
-	if (done < total && strcmp(text(r, "phase"), "succeeded"))
+	if (done < total && outcome(r) < 0)
 		print_steps(out, timeline, done, done + 1, "now", columns);
+	else if (done < total && outcome(r) > 0) /* rolled back or aborted */
+		print_steps(out, timeline, done, done + 1, "ended", columns);
 	print_steps(out, timeline, done + 1 < total ? done + 1 : total, total,
 		    "next", columns);
 }
@@ -348,18 +362,6 @@ static struct json_object *fetch_status(struct ctl *ctl, const char *vip_text,
 	json_object_get(rollout);
 	json_object_put(parsed);
 	return rollout;
-}
-
-/* 0 succeeded, 1 rolled back or aborted, -1 still going. */
-static int outcome(struct json_object *r)
-{
-	const char *phase = text(r, "phase");
-
-	if (!strcmp(phase, "succeeded"))
-		return EXIT_OK;
-	if (!strcmp(phase, "rolled-back") || !strcmp(phase, "aborted"))
-		return EXIT_RUNTIME;
-	return -1;
 }
 
 /* One line of JSON: the status, the rates and the time it was taken. */
