@@ -344,7 +344,11 @@ static void tick_one(struct daemon *d, struct daemon_rollout *r, __u64 now)
 							.policy = r->policy },
 			      what, sizeof(what));
 	} else {
-		/* failures counted, nothing else: persist without a story */
+		/* failures counted, nothing else: persist without a story;
+		 * nothing at all: the values are still the status's to show
+		 * (not worth a state write each interval) */
+		if (!a.changed && !a.write_route)
+			memcpy(r->record.rollout.last, next.last, sizeof(next.last));
 		commit(d, r, &next, &a, NULL);
 		return;
 	}
