@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 
-from harness import BUILD, PYTHON, ROOT, check, test, wait_for
+from harness import BUILD, PYTHON, ROOT, Failure, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
 ROWS, COLUMNS = 40, 120
@@ -47,6 +47,14 @@ rollouts:
          min_samples: 2, failures: 3}
       - {name: canary-p99, metric: latency_p99, pool: canary, max: 0.5,
          min_samples: 2, failures: 3}
+  - name: fragile
+    interval: 500ms
+    steps:
+      - weights: {canary: 50}
+      - pause: 60s
+    analysis:
+      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
+         min_samples: 3, failures: 2}
   - name: long
     interval: 200ms
     steps:
@@ -274,6 +282,41 @@ def live_rollout_watch_exits_1_on_abort_and_restores_the_cursor(lab):
         check(pane.history() == 0, "history %d" % pane.history())
     finally:
         pane.close()
+
+
+@test
+def live_rollout_watch_shows_a_failing_rule(lab):
+    """live: a canary that stops answering: the view shows its rule failing against the bound, the rollback, and exits 1"""
+    lab.start_splitd(CONFIG % {"policy": "fragile"})
+    load = traffic(lab)
+    pane = None
+    try:
+        lab.ok("rollout", "start", VIP)
+        pane = Pane(lab, "rollout", "status", VIP, "--watch", "0.2")
+        try:
+            wait_for(lambda: re.search(r"canary-handshakes .* >= 90.0%  ok", pane.screen()),
+                     10, "the rule judged ok")
+        except Failure as failure:
+            raise Failure("%s:\n%s" % (failure, pane.screen()))
+        lab.stop_server("canary1")
+        lab.stop_server("canary2")
+        wait_for(pane.dead, 15, "the rollback to end the watch")
+        final, status = pane.screen(), pane.status()
+        check_in_place(pane, final, "the rollback")
+    finally:
+        stop(load)
+        lab.start_server("canary1")
+        lab.start_server("canary2")
+        if pane:
+            pane.close()
+    check(re.search(r"canary-handshakes +handshake_ratio canary +[\d.]+% < 90.0%  FAILING 2/2",
+                    final), "the failing rule is not shown against its bound:\n" + final)
+    check("state    rolled-back: canary-handshakes" in final, "final screen:\n" + final)
+    check(shown_weights(final) == map_weights(lab) == (100.0, 0.0, 0.0),
+          "after the rollback the screen shows %s, the map %s"
+          % (shown_weights(final), map_weights(lab)))
+    check(status == 1, "exit status %d after a rollback" % status)
+    print("     " + [line for line in final.splitlines() if "FAILING" in line][0].strip())
 
 
 @test
