@@ -83,6 +83,7 @@ class Pane:
         self.tmux("-f", conf, "new-session", "-d", "-s", "live", "-x", str(COLUMNS),
                   "-y", str(ROWS), "bash -c '%s; echo splitctl-exit=$?; exec sleep 600'"
                   % command)
+        self.socket_path = self.value("socket_path")
 
     def tmux(self, *args):
         result = subprocess.run(["tmux", "-L", self.socket] + list(args),
@@ -112,6 +113,10 @@ class Pane:
     def close(self):
         subprocess.run(["tmux", "-L", self.socket, "kill-server"],
                        capture_output=True, timeout=10)
+        try:  # the server leaves its socket behind
+            os.unlink(self.socket_path)
+        except OSError:
+            pass
 
 
 def traffic(lab, rate=60):
