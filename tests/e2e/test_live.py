@@ -350,6 +350,8 @@ def live_rollout_watch_piped_is_plain(lab):
         while "splitctl rollout promote" not in out and time.monotonic() < deadline:
             if select.select([plain.stdout], [], [], 0.5)[0]:
                 out += os.read(plain.stdout.fileno(), 65536).decode()
+        # and without --watch
+        once = lab.ok("rollout", "status", VIP)
         lab.ok("rollout", "promote", VIP)
         rest, _ = plain.communicate(timeout=20)
         out += rest.decode()
@@ -367,6 +369,8 @@ def live_rollout_watch_piped_is_plain(lab):
     check(plain.returncode == 0 and lines.returncode == 0,
           "exit %d / %d" % (plain.returncode, lines.returncode))
     check("splitctl rollout promote " + VIP in out, "no promote command in the piped output")
+    check("waiting for promote: splitctl rollout promote " + VIP in once,
+          "rollout status at the gate does not say how to open it:\n" + once)
     check(all(b.startswith("rollout  " + VIP) for b in blocks), "a block is not a frame")
     # one per change (start, steps, gate, end), not one per 0.2 s
     check(4 <= len(blocks) <= took / 0.2 / 2, "%d blocks in %.1f s" % (len(blocks), took))

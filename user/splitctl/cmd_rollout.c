@@ -133,6 +133,10 @@ static void print_text(struct json_object *reply)
 			       field(route, "canary"), field(route, "live"));
 		if (*field(r, "reason"))
 			printf("\n  reason  %s", field(r, "reason"));
+		if (*field(r, "waiting_for")) /* a gate, or paused */
+			printf("\n  waiting for %s: splitctl rollout %s %s",
+			       field(r, "waiting_for"), field(r, "waiting_for"),
+			       field(r, "vip"));
 		printf("\n");
 		if (json_object_object_get_ex(r, "analysis", &list))
 			for (size_t a = 0; a < json_object_array_length(list); a++) {
