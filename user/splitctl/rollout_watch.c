@@ -131,7 +131,9 @@ static void print_comparison(FILE *out, struct json_object *rule)
 		format_value(rule, value, shown, sizeof(shown));
 	format_value(rule, number(rule, "min"), min, sizeof(min));
 	format_value(rule, number(rule, "max"), max, sizeof(max));
-	if (!has(rule, "value"))
+	if (!low && !high) /* a rule the configuration would not take */
+		fprintf(out, "%s (no bound)", shown);
+	else if (!has(rule, "value"))
 		fprintf(out, "%s (bound%s%s%s%s)", shown, low ? " >= " : "",
 			low ? min : "", high ? " <= " : "", high ? max : "");
 	else if (low && value < number(rule, "min"))
