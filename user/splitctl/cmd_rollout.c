@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "user/lib/parse.h"
 #include "splitctl.h"
+#include "watch.h"
 
 #define REPLY_TIMEOUT_MS 5000
 /* no real reply comes near it (64 rollouts' status is some 120 KiB) */
@@ -132,6 +133,10 @@ static void print_text(struct json_object *reply)
 			       field(route, "canary"), field(route, "live"));
 		if (*field(r, "reason"))
 			printf("\n  reason  %s", field(r, "reason"));
+		if (*field(r, "waiting_for")) /* a gate, or paused */
+			printf("\n  waiting for %s: splitctl rollout %s %s",
+			       field(r, "waiting_for"), field(r, "waiting_for"),
+			       field(r, "vip"));
 		printf("\n");
 		if (json_object_object_get_ex(r, "analysis", &list))
 			for (size_t a = 0; a < json_object_array_length(list); a++) {
@@ -154,6 +159,24 @@ static void print_text(struct json_object *reply)
 	}
 }
 
+/* status VIP --watch [ SECONDS ] (argv from VIP on): the live view
+ * (rollout_watch.c) */
+static int watch_status(struct ctl *ctl, int argc, char **argv)
+{
+	double seconds = 1;
+	char *end;
+
+	if (argc > 3)
+		return usage_error("rollout", "unexpected '%s'", argv[3]);
+	if (argc == 3) {
+		seconds = strtod(argv[2], &end);
+		if (end == argv[2] || *end || !(seconds >= 0.1 && seconds <= 3600))
+			return usage_error("rollout", "--watch takes 0.1 to 3600 seconds, not '%s'",
+					   argv[2]);
+	}
+	return rollout_watch(ctl, argv[0], seconds);
+}
+
 int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 {
 	/* the table's command is the control socket's verb */
@@ -161,11 +184,14 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 	char request[512], *reply;
 	struct xs_vip_key key;
 	struct json_object *parsed, *ok;
+	const struct argument *flag;
 	int err, rc;
 
-	const struct argument *flag =
-		argc == 2 ? find_argument(current_command(), argv[1]) : NULL;
-
+	if (!strcmp(verb, "status") && argc >= 2 && is_keyword(argv[1], "--watch"))
+		return watch_status(ctl, argc, argv);
+	if (!strcmp(verb, "status") && argc >= 1 && is_keyword(argv[0], "--watch"))
+		return usage_error("rollout", "--watch watches one rollout: rollout status VIP --watch [ SECONDS ]");
+	flag = argc == 2 ? find_argument(current_command(), argv[1]) : NULL;
 	if (flag && !strcmp(flag->keyword, "--flush")) {
 		argv[1] = "flush"; /* the control socket's word for it */
 	} else if (argc > (strcmp(verb, "start") ? 1 : 2) ||
@@ -207,8 +233,10 @@ const struct command rollout_commands[] = {
 	{ "start", cmd_rollout, .usage = FORMS("start VIP [ POLICY ]"),
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
 				 OPTIONAL("POLICY", VALUE_TEXT)) },
-	{ "status", cmd_rollout, .usage = FORMS("status [ VIP ] [ --watch ]"),
-	  .arguments = ARGUMENTS(OPTIONAL("VIP", VALUE_VIP), FLAG("--watch")) },
+	{ "status", cmd_rollout,
+	  .usage = FORMS("status [ VIP [ --watch [ SECONDS ] ] ]"),
+	  .arguments = ARGUMENTS(OPTIONAL("VIP", VALUE_VIP),
+				 KEYWORD("--watch", "SECONDS", VALUE_TEXT)) },
 	{ "pause", cmd_rollout, .usage = FORMS("pause VIP"),
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP)) },
 	{ "resume", cmd_rollout, .usage = FORMS("resume VIP"),

@@ -2,13 +2,13 @@
 /* stats: per pool and per backend traffic and handshake health, global
  * verdicts and reasons; with --watch, rates over each interval. */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "user/lib/measure.h"
 #include "user/lib/parse.h"
+#include "screen.h"
 #include "splitctl.h"
 
 struct snapshot {
@@ -167,18 +167,37 @@ static void print_snapshot(const struct snapshot *now,
 	out_finish();
 }
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int signal)
+/* One interval's snapshot: in text, one frame of the screen (redrawn in
+ * place on a terminal); in JSON, one document a line, as without --watch. */
+static void show_snapshot(struct screen *screen, const struct snapshot *now,
+			  const struct snapshot *then, double seconds)
 {
-	(void)signal;
-	stop = 1;
+	char *frame = NULL;
+	size_t size = 0;
+	FILE *out;
+
+	if (out_is_json()) {
+		print_snapshot(now, then, seconds);
+		fflush(stdout);
+		return;
+	}
+	out = open_memstream(&frame, &size);
+	if (!out)
+		return;
+	out_init(out, XS_OUTPUT_TEXT);
+	print_snapshot(now, then, seconds);
+	out_init(stdout, XS_OUTPUT_TEXT);
+	/* the text starts with the line break of an object with no key */
+	if (!fclose(out))
+		screen_draw(screen, frame + strspn(frame, "\n"));
+	free(frame);
 }
 
 int cmd_stats(struct ctl *ctl, int argc, char **argv)
 {
 	struct snapshot then, now;
 	struct xs_vip_entry vip, *only = NULL;
+	struct screen screen;
 	__u32 watch = 0, count = 0;
 	int rc;
 
@@ -212,24 +231,23 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv)
 		snapshot_free(&then);
 		return EXIT_OK;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	for (__u32 round = 0; !stop && (!count || round < count); round++) {
+	screen_open(&screen, out_is_json());
+	for (__u32 round = 0; !screen_stopped() && (!count || round < count);
+	     round++) {
 		struct timespec start, end;
 
 		clock_gettime(CLOCK_MONOTONIC, &start);
-		sleep(watch);
+		screen_wait(&screen, watch);
 		clock_gettime(CLOCK_MONOTONIC, &end);
-		if (stop || snapshot_take(ctl, only, &now))
+		if (screen_stopped() || snapshot_take(ctl, only, &now))
 			break;
-		if (!out_is_json() && round)
-			printf("\n");
-		print_snapshot(&now, &then,
-			       (end.tv_sec - start.tv_sec) +
-				       (end.tv_nsec - start.tv_nsec) / 1e9);
+		show_snapshot(&screen, &now, &then,
+			      (end.tv_sec - start.tv_sec) +
+				      (end.tv_nsec - start.tv_nsec) / 1e9);
 		snapshot_free(&then);
 		then = now;
 	}
+	screen_close(&screen);
 	snapshot_free(&then);
 	return EXIT_OK;
 }

@@ -74,7 +74,30 @@ static void print_route(const char *key, const struct xs_route *route)
 	out_object_end();
 }
 
-static void print_measurements(const struct daemon_rollout *r)
+/* What a rule's last value says: "ok", "breached", or "no verdict" (too
+ * few samples), by the same test the state machine applies. */
+static const char *verdict(const struct xs_rule *rule,
+			   const struct xs_measurement *m)
+{
+	if (!m->valid)
+		return "no verdict";
+	return xs_rule_breached(rule, m->value) ? "breached" : "ok";
+}
+
+/* The rule as configured, for a reader judging its value (the status,
+ * not the audit log, which records values only). */
+static void print_rule_bounds(const struct xs_rule *rule,
+			      const struct xs_measurement *m)
+{
+	out_string("pool", xs_pool_name(rule->pool));
+	out_bool("relative", rule->relative);
+	out_u64("min_samples", rule->min_samples);
+	out_u64("failures_allowed", rule->failures ? rule->failures : 1);
+	out_u64("failure_limit", rule->failure_limit);
+	out_string("verdict", verdict(rule, m));
+}
+
+static void print_measurements(const struct daemon_rollout *r, bool bounds)
 {
 	out_array_begin("analysis");
 	for (__u32 i = 0; r->policy && i < r->policy->rule_count; i++) {
@@ -95,6 +118,8 @@ static void print_measurements(const struct daemon_rollout *r)
 			out_double("max", rule->max, 4);
 		out_u64("consecutive_failures", r->record.rollout.consecutive[i]);
 		out_u64("failures", r->record.rollout.total_failures[i]);
+		if (bounds)
+			print_rule_bounds(rule, m);
 		out_object_end();
 	}
 	out_array_end();
@@ -121,7 +146,7 @@ static void record_decision(struct daemon *d, struct daemon_rollout *r,
 	out_u64("step", r->record.rollout.step + 1);
 	if (after)
 		print_route("route", after);
-	print_measurements(r);
+	print_measurements(r, false);
 	out_object_end();
 	after_json = out_capture_end();
 	if (xs_audit_append(d->state_dir, command, before_json, after_json))
@@ -319,7 +344,11 @@ static void tick_one(struct daemon *d, struct daemon_rollout *r, __u64 now)
 							.policy = r->policy },
 			      what, sizeof(what));
 	} else {
-		/* failures counted, nothing else: persist without a story */
+		/* failures counted, nothing else: persist without a story;
+		 * nothing at all: the values are still the status's to show
+		 * (not worth a state write each interval) */
+		if (!a.changed && !a.write_route)
+			memcpy(r->record.rollout.last, next.last, sizeof(next.last));
 		commit(d, r, &next, &a, NULL);
 		return;
 	}
@@ -504,6 +533,63 @@ static void print_service(struct daemon *d, struct daemon_rollout *r)
 	free(members);
 }
 
+/* The policy's steps, for a timeline: kind, and the canary weight or the
+ * duration where the step has one. */
+static void print_timeline(const struct xs_policy *p)
+{
+	out_array_begin("timeline");
+	for (__u32 i = 0; p && i < p->step_count; i++) {
+		const struct xs_step *step = &p->steps[i];
+
+		out_object_begin(NULL);
+		out_string("kind", xs_step_name(step->kind));
+		if (step->kind == XS_STEP_WEIGHTS)
+			out_basis_points("canary", step->canary_bp);
+		if (step->kind == XS_STEP_PAUSE || step->kind == XS_STEP_BAKE)
+			out_double("seconds", step->duration_ms / 1000.0, 1);
+		out_object_end();
+	}
+	out_array_end();
+}
+
+/*
+ * What a live view needs beyond the state: how many steps are done, the
+ * time left of a timed step (frozen while paused: the clock stops), when
+ * the rules are judged next, and what the rollout waits for, if for an
+ * operator: a gate opens with promote, a pause ends with resume.
+ */
+static void print_progress(const struct daemon_rollout *r, __u64 now)
+{
+	const struct xs_rollout *ro = &r->record.rollout;
+	const struct xs_policy *p = r->policy;
+	bool under_way = active(r);
+
+	out_u64("steps_done", p && ro->step > p->step_count ? p->step_count :
+							      ro->step);
+	if (p)
+		out_double("interval_seconds", p->interval_ms / 1000.0, 3);
+	if (under_way && p && ro->step < p->step_count) {
+		const struct xs_step *step = &p->steps[ro->step];
+		__u64 end = ro->step_started_ms + step->duration_ms;
+		__u64 at = ro->phase == XS_PHASE_PAUSED ? ro->paused_at_ms : now;
+
+		if (step->kind == XS_STEP_PAUSE || step->kind == XS_STEP_BAKE)
+			out_double("step_left_seconds",
+				   end > at ? (end - at) / 1000.0 : 0, 1);
+	}
+	if (under_way && p)
+		out_double("next_analysis_in_seconds",
+			   r->next_tick_ms > now ?
+				   (r->next_tick_ms - now) / 1000.0 : 0, 1);
+	if (ro->phase == XS_PHASE_PAUSED)
+		out_string("waiting_for", "resume");
+	else if (ro->phase == XS_PHASE_RUNNING && p &&
+		 ro->step < p->step_count &&
+		 p->steps[ro->step].kind == XS_STEP_GATE)
+		out_string("waiting_for", "promote");
+	print_timeline(p);
+}
+
 static void print_status(struct daemon *d, struct daemon_rollout *r, __u64 now)
 {
 	const struct xs_rollout *ro = &r->record.rollout;
@@ -545,7 +631,8 @@ static void print_status(struct daemon *d, struct daemon_rollout *r, __u64 now)
 			total += r->rollbacks[i];
 		out_u64("rollbacks", total);
 	}
-	print_measurements(r);
+	print_progress(r, now);
+	print_measurements(r, true);
 	out_array_begin("history");
 	for (__u32 i = 0; i < XS_HISTORY_SIZE; i++) {
 		const char *line =
