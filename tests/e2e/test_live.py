@@ -331,7 +331,7 @@ def live_rollout_watch_piped_is_plain(lab):
     lab.ok("rollout", "start", VIP)
     for args, message in ((["--watch", "0"], "0.1 to 3600 seconds"),
                           (["--watch", "soon"], "0.1 to 3600 seconds"),
-                          (["--watch", "1", "2"], "usage: rollout status VIP --watch")):
+                          (["--watch", "1", "2"], "unexpected '2'")):
         result = lab.splitctl("rollout", "status", VIP, *args)
         check(result.returncode == 2 and message in result.stderr,
               "%s: %d %s" % (args, result.returncode, result.stderr))
