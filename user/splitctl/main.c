@@ -33,6 +33,7 @@ static const struct command objects[] = {
 	{ "explain", cmd_explain, "explain VIP CLIENT [ PORT ]" },
 	{ "history", cmd_history, "history [ --last N ]" },
 	{ "apply", cmd_apply, "apply -f FILE [ --dry-run ]" },
+	{ "check", cmd_check, "check -f FILE [ -f FILE ... ] [ --document ]" },
 	{ "fleet", cmd_fleet, "fleet [ --etcd URLS ] [ --prefix P ] [ --config FILE ] { status | apply | drain | undrain | weights | rollout | help } ..." },
 	{ "rollout", cmd_rollout, "rollout { start | status | pause | resume | promote | abort | undo } [ VIP ] [ POLICY | --flush ]" },
 	{ NULL, NULL, NULL },

@@ -101,6 +101,7 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv);
 int cmd_explain(struct ctl *ctl, int argc, char **argv);
 int cmd_history(struct ctl *ctl, int argc, char **argv);
 int cmd_apply(struct ctl *ctl, int argc, char **argv);
+int cmd_check(struct ctl *ctl, int argc, char **argv);
 int cmd_rollout(struct ctl *ctl, int argc, char **argv);
 int cmd_fleet(struct ctl *ctl, int argc, char **argv);
 

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The diff `splitctl apply` shows, old -> new, of everything a file holds.
+ * The old side of what the maps hold (VIPs, their mode, split and share,
+ * weights, backends) is the maps; of the rest (policies, probes, rollout
+ * names, daemon, interfaces, fleet) the record of what splitd applied
+ * last (applied_settings.h). The new side of the maps is the plan's
+ * outcome, worked out from the running state, so the lines are what the
+ * plan will do (weights the file leaves out, or a rollout owns, stay); of
+ * the rest, the file. Both sides go through one walk of the schema
+ * (config_tree.h).
+ */
+#ifndef XDPSPLIT_APPLY_DIFF_H
+#define XDPSPLIT_APPLY_DIFF_H
+
+#include "apply.h"
+#include "config_tree.h"
+
+/* What the maps hold, as a configuration: each VIP with its mode, split,
+ * share or weights and its backends. -E2BIG (and error) past what a
+ * configuration can hold. */
+int xs_running_config(const struct xs_dataplane *dp,
+		      struct xs_config_file *running, char *error,
+		      size_t error_size);
+/* running as the plan leaves it, change by change in xs_plan_each's
+ * order. */
+int xs_plan_predict(const struct xs_plan *plan, struct xs_config_file *running);
+/* The diff; record NULL: splitd's settings are not compared (no record). */
+int xs_apply_diff(const struct xs_config_file *running,
+		  const struct xs_config_file *predicted,
+		  const struct xs_tree *record,
+		  const struct xs_config_file *file, struct xs_diff *diff);
+
+#endif
