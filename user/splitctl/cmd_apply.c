@@ -102,7 +102,9 @@ static void print_diff(const char *file, const struct xs_diff *diff,
 {
 	size_t settings = count_held(diff, XS_HELD_BY_SPLITD);
 
-	out_object_begin(NULL);
+	/* text: the lines alone, unindented */
+	if (out_is_json())
+		out_object_begin(NULL);
 	print_kept(kept, kept_count);
 	out_array_begin("changes");
 	for (size_t i = 0; i < diff->count; i++)
@@ -111,8 +113,8 @@ static void print_diff(const char *file, const struct xs_diff *diff,
 	if (out_is_json()) {
 		out_bool("settings_compared", compared);
 		out_bool("applied", applied);
+		out_object_end();
 	}
-	out_object_end();
 	out_finish();
 	if (out_is_json())
 		return;
