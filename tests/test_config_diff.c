@@ -94,6 +94,24 @@ static const struct btf_member *member_named(const struct btf *btf,
 	return NULL;
 }
 
+/* Structs shown (or hidden) whole, as one value: a VIP's key (its
+ * identity, or the VIP it shares), its weights. Any other struct a
+ * member holds (or an array of) has fields the diff must walk. */
+static bool holds_fields(const struct btf *btf, __u32 type)
+{
+	static const char *const values[] = { "xs_vip_key", "xs_route" };
+	const struct btf_type *t = btf__type_by_id(btf, btf__resolve_type(btf, type));
+
+	while (btf_is_array(t))
+		t = btf__type_by_id(btf, btf__resolve_type(btf, btf_array(t)->type));
+	if (!btf_is_struct(t) && !btf_is_union(t))
+		return false;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		if (!strcmp(btf__name_by_offset(btf, t->name_off), values[i]))
+			return false;
+	return true;
+}
+
 static int check_section(const struct btf *btf, const struct xs_section *s)
 {
 	int id = btf__find_by_name_kind(btf, s->type, BTF_KIND_STRUCT);
@@ -116,6 +134,9 @@ static int check_section(const struct btf *btf, const struct xs_section *s)
 		CHECK(btf_member_bit_offset(t, i) == f->offset * 8,
 		      "%s.%s: the table's offset is not the struct's", s->type,
 		      name);
+		CHECK(f->section || !holds_fields(btf, m->type),
+		      "%s.%s holds fields of its own: it needs its section, it cannot be hidden or shown whole",
+		      s->type, name);
 	}
 	for (const struct xs_field *f = s->fields; f->member; f++) {
 		CHECK(member_named(btf, t, f->member), "%s.%s: no such member",
