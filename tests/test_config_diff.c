@@ -7,6 +7,7 @@
  * record of its applied settings reads back as it was written.
  */
 #include <bpf/btf.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -392,16 +393,15 @@ static int example_edits_give_their_line(const void *arg)
 	return 0;
 }
 
-static int record_reads_back(const void *arg)
+static int record_in(const char *dir)
 {
-	char dir[] = "/tmp/xdpsplit-test-settings-XXXXXX", error[512] = "";
+	char error[512] = "", path[600];
+	FILE *damaged;
 	struct xs_tree record, wanted = { 0 }, all;
 	struct xs_diff diff;
 	bool found = true;
 	int err;
 
-	(void)arg;
-	CHECK(mkdtemp(dir), "mkdtemp");
 	CHECK_OK(xs_applied_settings_load(dir, &record, &found, error,
 					  sizeof(error)));
 	CHECK(!found && record.count == 0, "a record where there is none");
@@ -429,10 +429,32 @@ static int record_reads_back(const void *arg)
 	xs_tree_free(&record);
 	xs_tree_free(&wanted);
 	xs_tree_free(&all);
-	snprintf(error, sizeof(error), "%s/%s", dir, XS_APPLIED_SETTINGS_NAME);
-	unlink(error);
-	rmdir(dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, XS_APPLIED_SETTINGS_NAME);
+	damaged = fopen(path, "w");
+	CHECK(damaged, "%s", path);
+	fputs("xdpsplit-applied-settings 1\nv\tdaemon interval\t\tinterval\t1s\nx\n",
+	      damaged);
+	fclose(damaged);
+	error[0] = '\0';
+	err = xs_applied_settings_load(dir, &record, &found, error, sizeof(error));
+	CHECK(err == -EINVAL && strstr(error, "settings.applied:3: damaged line") &&
+	      record.count == 0, "a damaged record: %d '%s'", err, error);
 	return 0;
+}
+
+static int record_reads_back(const void *arg)
+{
+	char dir[] = "/tmp/xdpsplit-test-settings-XXXXXX", path[600];
+	int err;
+
+	(void)arg;
+	CHECK(mkdtemp(dir), "mkdtemp");
+	err = record_in(dir);
+	/* whatever failed: the directory goes */
+	snprintf(path, sizeof(path), "%s/%s", dir, XS_APPLIED_SETTINGS_NAME);
+	unlink(path);
+	rmdir(dir);
+	return err;
 }
 
 const struct test_case *config_diff_tests(size_t *count)

@@ -132,6 +132,11 @@ def apply_dry_run_shows_each_change(lab):
     check(same.returncode == 0 and "no changes" in same.stdout and not diff_lines(same.stdout),
           "unchanged file: %d %s" % (same.returncode, same.stdout + same.stderr))
     check(lab.json("apply", "-f", base, "--dry-run")["changes"] == [], "JSON of no changes")
+    # a fleet host's VIPs are the fleet's: its file would remove them all
+    host = lab.splitctl("apply", "-f", os.path.join(ROOT, "examples/fleet-host.yaml"),
+                        "--dry-run")
+    check(host.returncode == 1 and "a fleet host's file" in host.stderr,
+          "a fleet host's file: %d %s" % (host.returncode, host.stderr))
     for what, before, after, line, held_by in CHANGES:
         check(before in BASE, "%s: the base lacks %r" % (what, before))
         edited = write(lab, "edited.yaml", BASE.replace(before, after, 1))

@@ -101,9 +101,11 @@ static int read_entries(FILE *in, const char *path, struct xs_tree *tree,
 	int err = 0;
 
 	while (!err && (length = getline(&line, &size, in)) > 0) {
+		bool whole = line[length - 1] == '\n';
+
 		number++;
-		if (line[length - 1] != '\n' || (line[length - 1] = '\0') ||
-		    split_line(line, fields) || strlen(fields[0]) != 1 ||
+		line[length - 1] = '\0';
+		if (!whole || split_line(line, fields) || strlen(fields[0]) != 1 ||
 		    (fields[0][0] != 'e' && fields[0][0] != 'v')) {
 			snprintf(error, error_size, "%s:%zu: damaged line", path,
 				 number);
