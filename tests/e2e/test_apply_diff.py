@@ -265,3 +265,18 @@ def check_validates_offline_as_nobody(lab):
         check(usage.returncode == 2, "no file: %d" % usage.returncode)
     finally:
         subprocess.run(["rm", "-rf", directory], check=False)
+
+
+@test
+def apply_diff_beyond_a_files_limits(lab):
+    """apply: 70 VIPs added by hand (a file holds 64): the dry run names each one apply removes"""
+    start_base(lab)
+    added = ["10.77.101.%d:80/tcp" % n for n in range(1, 71)]
+    for vip in added:
+        lab.ok("vip", "add", vip)
+    result = lab.splitctl("apply", "-f", os.path.join(lab.state_dir, "base.yaml"), "--dry-run")
+    check(result.returncode == PENDING and
+          sorted(diff_lines(result.stdout)) == sorted("- vip " + vip for vip in added),
+          "%d: %s%s" % (result.returncode, result.stdout[-500:], result.stderr))
+    lab.ok("apply", "-f", os.path.join(lab.state_dir, "base.yaml"))
+    check(len(lab.json("vip", "list")) == 2, "apply left VIPs the file does not list")

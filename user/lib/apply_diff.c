@@ -59,32 +59,6 @@ static int running_vip(const struct xs_dataplane *dp,
 	return 0;
 }
 
-int xs_running_config(const struct xs_dataplane *dp,
-		      struct xs_config_file *running, char *error,
-		      size_t error_size)
-{
-	struct xs_vip_entry *all;
-	size_t count;
-	int err = 0;
-
-	memset(running, 0, sizeof(*running));
-	all = xs_vip_all(dp, &count);
-	if (!all)
-		return -ENOMEM;
-	if (count > XS_CONFIG_MAX_VIPS) {
-		snprintf(error, error_size,
-			 "the maps hold %zu VIPs, more than a configuration holds (%d)",
-			 count, XS_CONFIG_MAX_VIPS);
-		err = -E2BIG;
-	}
-	for (size_t i = 0; !err && i < count; i++)
-		err = running_vip(dp, all, count, &all[i], &running->vips[i],
-				  error, error_size);
-	running->vip_count = err ? 0 : (__u32)count;
-	free(all);
-	return err;
-}
-
 static struct xs_config_vip *vip_of(struct xs_config_file *c,
 				    const struct xs_vip_key *key)
 {
@@ -169,39 +143,119 @@ static int predict_change(const struct xs_change *change, void *context)
 	return -EINVAL;
 }
 
-int xs_plan_predict(const struct xs_plan *plan, struct xs_config_file *running)
+/* One VIP of the maps (or none, running NULL) as a configuration of
+ * that VIP alone, then as the plan's changes to it leave it: the maps may
+ * hold more VIPs than a configuration can. */
+struct one_vip {
+	const struct xs_vip_key *key;
+	struct xs_config_file *config;
+};
+
+static int predict_own(const struct xs_change *change, void *context)
 {
-	return xs_plan_each(plan, predict_change, running);
+	struct one_vip *one = context;
+
+	if (memcmp(&change->key, one->key, sizeof(*one->key)))
+		return 0;
+	return predict_change(change, one->config);
 }
 
-/* The entries of config held by held_by, into tree. */
-static int take(struct xs_tree *tree, const struct xs_config_file *config,
-		enum xs_held_by held_by)
+/* The maps-held entries of the VIP in scratch, into tree. */
+static int take_vip(struct xs_tree *tree, const struct xs_config_file *scratch)
 {
 	struct xs_tree all;
-	int err = xs_config_tree(config, &all);
+	int err = xs_config_tree(scratch, &all);
 
 	if (err)
 		return err;
-	err = xs_tree_merge(tree, &all, held_by);
+	err = xs_tree_merge(tree, &all, XS_HELD_BY_MAPS);
 	xs_tree_free(&all);
 	return err;
 }
 
-int xs_apply_diff(const struct xs_config_file *running,
-		  const struct xs_config_file *predicted,
+static int vip_tree(const struct xs_dataplane *dp,
+		    const struct xs_vip_entry *all, size_t count,
+		    const struct xs_vip_entry *running, const struct xs_vip_key *key,
+		    const struct xs_plan *plan, struct xs_config_file *scratch,
+		    struct xs_tree *tree, char *error, size_t error_size)
+{
+	struct one_vip one = { key, scratch };
+	int err = 0;
+
+	memset(scratch, 0, sizeof(*scratch));
+	if (running) {
+		err = running_vip(dp, all, count, running, &scratch->vips[0],
+				  error, error_size);
+		scratch->vip_count = 1;
+	}
+	if (!err && plan && xs_plan_each(plan, predict_own, &one)) {
+		snprintf(error, error_size,
+			 "the plan does not fit the maps as read (changed meanwhile?)");
+		err = -ESTALE;
+	}
+	return err ? err : take_vip(tree, scratch);
+}
+
+static bool running_key(const struct xs_vip_entry *all, size_t count,
+			const struct xs_vip_key *key)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!memcmp(&all[i].key, key, sizeof(*key)))
+			return true;
+	return false;
+}
+
+int xs_maps_tree(const struct xs_dataplane *dp, const struct xs_plan *plan,
+		 struct xs_tree *tree, char *error, size_t error_size)
+{
+	struct xs_config_file *scratch = malloc(sizeof(*scratch));
+	struct xs_vip_entry *all;
+	size_t count = 0;
+	int err = scratch ? 0 : -ENOMEM;
+
+	memset(tree, 0, sizeof(*tree));
+	all = err ? NULL : xs_vip_all(dp, &count);
+	if (!err && !all)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < count; i++)
+		err = vip_tree(dp, all, count, &all[i], &all[i].key, plan,
+			       scratch, tree, error, error_size);
+	/* then the VIPs the plan creates, in its order */
+	for (size_t i = 0; !err && plan && i < plan->count; i++) {
+		const struct xs_change *c = &plan->changes[i];
+
+		if (c->kind == XS_CHANGE_ADD_VIP && !running_key(all, count, &c->key))
+			err = vip_tree(dp, all, count, NULL, &c->key, plan,
+				       scratch, tree, error, error_size);
+	}
+	if (err == -ENOMEM)
+		snprintf(error, error_size, "out of memory");
+	if (err)
+		xs_tree_free(tree);
+	free(all);
+	free(scratch);
+	return err;
+}
+
+int xs_apply_diff(const struct xs_tree *maps_now,
+		  const struct xs_tree *maps_after,
 		  const struct xs_tree *record,
 		  const struct xs_config_file *file, struct xs_diff *diff)
 {
-	struct xs_tree old_tree = { 0 }, new_tree = { 0 };
-	int err = take(&old_tree, running, XS_HELD_BY_MAPS);
+	struct xs_tree old_tree = { 0 }, new_tree = { 0 }, settings;
+	int err = xs_tree_merge(&old_tree, maps_now, XS_HELD_BY_MAPS);
 
 	if (!err)
-		err = take(&new_tree, predicted, XS_HELD_BY_MAPS);
+		err = xs_tree_merge(&new_tree, maps_after, XS_HELD_BY_MAPS);
 	if (!err && record)
 		err = xs_tree_merge(&old_tree, record, XS_HELD_BY_SPLITD);
-	if (!err && record)
-		err = take(&new_tree, file, XS_HELD_BY_SPLITD);
+	if (!err && record) {
+		err = xs_config_tree(file, &settings);
+		if (!err)
+			err = xs_tree_merge(&new_tree, &settings,
+					    XS_HELD_BY_SPLITD);
+		xs_tree_free(&settings);
+	}
 	if (!err)
 		err = xs_tree_diff(&old_tree, &new_tree, diff);
 	xs_tree_free(&old_tree);

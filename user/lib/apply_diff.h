@@ -16,18 +16,16 @@
 #include "apply.h"
 #include "config_tree.h"
 
-/* What the maps hold, as a configuration: each VIP with its mode, split,
- * share or weights and its backends. -E2BIG (and error) past what a
- * configuration can hold. */
-int xs_running_config(const struct xs_dataplane *dp,
-		      struct xs_config_file *running, char *error,
-		      size_t error_size);
-/* running as the plan leaves it, change by change in xs_plan_each's
- * order. */
-int xs_plan_predict(const struct xs_plan *plan, struct xs_config_file *running);
-/* The diff; record NULL: splitd's settings are not compared (no record). */
-int xs_apply_diff(const struct xs_config_file *running,
-		  const struct xs_config_file *predicted,
+/* What the maps hold (plan NULL), or will hold once plan is carried out,
+ * as the maps-held entries of a configuration's tree: each VIP with its
+ * mode, split, share or weights and its backends. -E2BIG (and error) for
+ * a VIP with more backends than a configuration holds. */
+int xs_maps_tree(const struct xs_dataplane *dp, const struct xs_plan *plan,
+		 struct xs_tree *tree, char *error, size_t error_size);
+/* The diff, old -> new, of the maps (maps_now -> maps_after) and of
+ * splitd's settings (record -> file; record NULL: not compared). */
+int xs_apply_diff(const struct xs_tree *maps_now,
+		  const struct xs_tree *maps_after,
 		  const struct xs_tree *record,
 		  const struct xs_config_file *file, struct xs_diff *diff);
 

@@ -152,25 +152,30 @@ static char *describe_diff(const char *file, const struct xs_diff *diff)
 /* What the maps hold now against what the plan said they would: a
  * difference is a writer meanwhile (a rollout stepping its weights), not
  * a failure of the apply, which made its changes. */
-static void verify(struct ctl *ctl, const struct xs_config_file *predicted,
-		   struct xs_config_file *scratch)
+static void verify(struct ctl *ctl, const struct xs_tree *maps_after)
 {
+	struct xs_tree now;
 	struct xs_diff off = { 0 };
 	char error[256];
 
-	if (xs_running_config(&ctl->dp, scratch, error, sizeof(error)) ||
-	    xs_apply_diff(predicted, scratch, NULL, NULL, &off))
-		fprintf(stderr, "Warning: the maps could not be read back to check them\n");
+	if (xs_maps_tree(&ctl->dp, NULL, &now, error, sizeof(error))) {
+		fprintf(stderr, "Warning: the maps could not be read back to check them: %s\n",
+			error);
+		return;
+	}
+	if (xs_apply_diff(maps_after, &now, NULL, NULL, &off))
+		fprintf(stderr, "Warning: out of memory checking the maps\n");
 	else if (off.count)
 		fprintf(stderr, "Warning: the maps differ from what apply said (%zu line%s, changed meanwhile?): %s\n",
 			off.count, off.count == 1 ? "" : "s", off.lines[0].text);
 	xs_diff_free(&off);
+	xs_tree_free(&now);
 }
 
 struct apply_run {
-	struct xs_config_file file, running, predicted;
+	struct xs_config_file file;
 	struct xs_plan plan;
-	struct xs_tree record;
+	struct xs_tree maps_now, maps_after, record;
 	bool record_found;
 	struct xs_diff diff;
 	struct kept kept[XS_CONFIG_MAX_VIPS];
@@ -187,17 +192,18 @@ static int prepare(struct ctl *ctl, struct apply_run *r)
 		return rc;
 	if (xs_apply_plan(&ctl->dp, &r->file, &r->plan, error, sizeof(error)))
 		return runtime_error("%s; nothing was changed", error);
-	if (xs_running_config(&ctl->dp, &r->running, error, sizeof(error)))
+	if (xs_maps_tree(&ctl->dp, NULL, &r->maps_now, error, sizeof(error)) ||
+	    xs_maps_tree(&ctl->dp, &r->plan, &r->maps_after, error,
+			 sizeof(error)))
 		return runtime_error("%s; nothing was changed", error);
-	r->predicted = r->running;
-	if (xs_plan_predict(&r->plan, &r->predicted))
-		return runtime_error("the plan does not fit the maps as read (changed meanwhile?); nothing was changed");
 	error[0] = '\0';
+	/* a record that cannot be read (damaged, or not trusted) only
+	 * leaves splitd's settings out of the diff: the maps' part stands */
 	if (xs_applied_settings_load(ctl->state_dir, &r->record,
 				     &r->record_found, error, sizeof(error)))
-		return runtime_error("%s; nothing was changed",
-				     error[0] ? error : "Couldn't read splitd's applied settings");
-	if (xs_apply_diff(&r->running, &r->predicted,
+		fprintf(stderr, "Warning: %s: splitd's settings are not compared\n",
+			error[0] ? error : "Couldn't read splitd's applied settings");
+	if (xs_apply_diff(&r->maps_now, &r->maps_after,
 			  r->record_found ? &r->record : NULL, &r->file,
 			  &r->diff))
 		return runtime_error("out of memory");
@@ -236,7 +242,7 @@ static int run(struct ctl *ctl, const char *file, bool dry_run,
 	after = describe_diff(file, &r->diff);
 	rc = ctl_audit(ctl, NULL, after);
 	free(after);
-	verify(ctl, &r->predicted, &r->running);
+	verify(ctl, &r->maps_after);
 	return rc;
 }
 
@@ -272,6 +278,8 @@ int cmd_apply(struct ctl *ctl, int argc, char **argv)
 	rc = run(ctl, file, dry_run, r);
 	xs_plan_free(&r->plan);
 	xs_tree_free(&r->record);
+	xs_tree_free(&r->maps_now);
+	xs_tree_free(&r->maps_after);
 	xs_diff_free(&r->diff);
 	free(r);
 	return rc;
