@@ -220,11 +220,17 @@ static void backend_identity(const void *element, __u32 index, char *out,
 		xs_format_address(family, b->address, out, size);
 }
 
+/* the sections named by their name have it first */
+_Static_assert(offsetof(struct xs_policy, name) == 0, "policy name first");
+_Static_assert(offsetof(struct xs_rule, name) == 0, "rule name first");
+_Static_assert(offsetof(struct xs_config_interface, name) == 0,
+	       "interface name first");
+
 static void name_identity(const void *element, __u32 index, char *out,
 			  size_t size)
 {
 	(void)index;
-	snprintf(out, size, "%s", (const char *)element); /* name comes first */
+	snprintf(out, size, "%s", (const char *)element);
 }
 
 static void step_identity(const void *element, __u32 index, char *out,
