@@ -7,7 +7,9 @@
  * record of its applied settings reads back as it was written.
  */
 #include <bpf/btf.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -457,6 +459,61 @@ static int record_reads_back(const void *arg)
 	return err;
 }
 
+/* The largest configuration: 64 VIPs of 64 backends and 16 policies of
+ * 32 steps and 8 rules, against itself with every backend's weight
+ * changed. */
+static int full_configuration_diffs_fast(const void *arg)
+{
+	static struct xs_config_file big, bigger;
+	struct xs_tree old_tree, new_tree;
+	struct timespec start, end;
+	struct xs_diff diff;
+	double ms;
+
+	(void)arg;
+	CHECK_OK(parse(rich_config, &big));
+	big.vip_count = XS_CONFIG_MAX_VIPS;
+	for (__u32 v = 0; v < XS_CONFIG_MAX_VIPS; v++) {
+		struct xs_config_vip *vip = &big.vips[v];
+
+		*vip = big.vips[0];
+		vip->key.address[0] = htonl(0x0a000000 + v);
+		vip->backend_count = XS_CONFIG_MAX_BACKENDS;
+		for (__u32 b = 0; b < XS_CONFIG_MAX_BACKENDS; b++) {
+			vip->backends[b] = big.vips[0].backends[0];
+			vip->backends[b].address[0] = htonl(0x0a010000 + b);
+			snprintf(vip->backends[b].text, sizeof(vip->backends[b].text),
+				 "10.1.0.%u", b);
+		}
+	}
+	big.policy_count = XS_CONFIG_MAX_POLICIES;
+	for (__u32 p = 0; p < XS_CONFIG_MAX_POLICIES; p++) {
+		big.policies[p] = big.policies[0];
+		snprintf(big.policies[p].name, sizeof(big.policies[p].name), "p%u", p);
+		big.policies[p].step_count = XS_MAX_STEPS;
+		big.policies[p].rule_count = XS_MAX_RULES;
+	}
+	bigger = big;
+	for (__u32 v = 0; v < XS_CONFIG_MAX_VIPS; v++)
+		for (__u32 b = 0; b < XS_CONFIG_MAX_BACKENDS; b++)
+			bigger.vips[v].backends[b].weight++;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	CHECK_OK(xs_config_tree(&big, &old_tree));
+	CHECK_OK(xs_config_tree(&bigger, &new_tree));
+	CHECK_OK(xs_tree_diff(&old_tree, &new_tree, &diff));
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (end.tv_sec - start.tv_sec) * 1e3 + (end.tv_nsec - start.tv_nsec) / 1e6;
+	printf("    %zu + %zu entries, %zu lines in %.1f ms\n", old_tree.count,
+	       new_tree.count, diff.count, ms);
+	CHECK(diff.count == XS_CONFIG_MAX_VIPS * XS_CONFIG_MAX_BACKENDS,
+	      "%zu lines", diff.count);
+	CHECK(ms < 2000, "%.0f ms", ms);
+	xs_diff_free(&diff);
+	xs_tree_free(&old_tree);
+	xs_tree_free(&new_tree);
+	return 0;
+}
+
 const struct test_case *config_diff_tests(size_t *count)
 {
 	static const struct test_case cases[] = {
@@ -468,6 +525,8 @@ const struct test_case *config_diff_tests(size_t *count)
 		  example_edits_give_their_line, NULL },
 		{ "config diff: splitd's record of its applied settings reads back",
 		  record_reads_back, NULL },
+		{ "config diff: the largest configuration diffs in milliseconds",
+		  full_configuration_diffs_fast, NULL },
 	};
 	*count = sizeof(cases) / sizeof(cases[0]);
 	return cases;
