@@ -100,8 +100,17 @@ upgrade_flags_swapped := -DXS_BUILD_TAG=4 -DXS_TEST_FLOW_VALUE=1
 upgrade_flags_claimed := -DXS_BUILD_TAG=5 -DXS_TEST_FLOW_VALUE=2
 upgrade_flags_unmapped := -DXS_BUILD_TAG=6 -DXS_TEST_FLOWS_UNMAPPED=1
 
+# The configuration's structs with BTF: the test of the diff's field table
+# (tests/test_config_diff.c) lists their members from it
+CONFIG_BTF := $(BUILD)/tests/btf/config_types.bpf.o
+
 all: $(BPF_OBJS) $(SKELS) $(LIB) $(SPLITCTL) $(SPLITD) $(TEST_BIN) $(FLOOD_BIN) \
-     $(DECIDE_BIN) $(ANNOUNCE_BIN) $(UPGRADE_OBJS)
+     $(DECIDE_BIN) $(ANNOUNCE_BIN) $(UPGRADE_OBJS) $(CONFIG_BTF)
+
+$(CONFIG_BTF): tests/btf/config_types.bpf.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  BPF      $@")
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c
 	@mkdir -p $(@D)

@@ -158,7 +158,7 @@ class Lab:
 
     def forget_rollouts(self):
         for name in ("rollouts.state", "rollouts.state.tmp", "config.applied",
-                     "config.applied.tmp"):
+                     "config.applied.tmp", "settings.applied", "settings.applied.tmp"):
             try:
                 os.unlink(os.path.join(self.state_dir, name))
             except FileNotFoundError:

@@ -6,6 +6,7 @@ import sys
 import harness
 import test_traffic  # noqa: F401  (registers its tests)
 import test_cli  # noqa: F401
+import test_apply_diff  # noqa: F401
 import test_splitd  # noqa: F401
 import test_flood  # noqa: F401
 import test_faults  # noqa: F401

@@ -161,6 +161,7 @@ static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
 			}
 			c->key = vip->key;
 			c->backend_id = current[i].id;
+			c->backend = current[i].backend;
 			describe_backend_change(c, '-', vip->text,
 						&current[i].backend);
 		}
@@ -347,8 +348,8 @@ out:
 	return err;
 }
 
-int xs_apply_execute(struct xs_dataplane *dp, const struct xs_plan *plan,
-		     char *error, size_t error_size)
+int xs_plan_each(const struct xs_plan *plan, xs_change_visitor visit,
+		 void *context)
 {
 	static const enum xs_change_kind order[] = {
 		XS_CHANGE_DELETE_VIP,	  XS_CHANGE_DELETE_BACKEND,
@@ -356,53 +357,72 @@ int xs_apply_execute(struct xs_dataplane *dp, const struct xs_plan *plan,
 		XS_CHANGE_UPDATE_BACKEND, XS_CHANGE_SET_WEIGHTS,
 	};
 
-	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
+	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++)
 		for (size_t i = 0; i < plan->count; i++) {
-			const struct xs_change *c = &plan->changes[i];
-			struct xs_vip_entry vip;
-			struct xs_backend entry;
-			__u32 id;
-			int err = 0;
+			int err;
 
-			if (c->kind != order[o])
+			if (plan->changes[i].kind != order[o])
 				continue;
-			if (c->kind != XS_CHANGE_DELETE_VIP &&
-			    c->kind != XS_CHANGE_ADD_VIP &&
-			    xs_vip_lookup(dp, &c->key, &vip))
-				err = -ENOENT;
-			switch (err ? -1 : (int)c->kind) {
-			case XS_CHANGE_DELETE_VIP:
-				err = xs_vip_remove(dp, &c->key);
-				break;
-			case XS_CHANGE_DELETE_BACKEND:
-				err = xs_backend_remove(dp, c->backend_id);
-				break;
-			case XS_CHANGE_ADD_VIP:
-				err = xs_vip_create(dp, &c->key, c->mode,
-						    c->split_key,
-						    c->has_share ? &c->share : NULL,
-						    &id);
-				break;
-			case XS_CHANGE_ADD_BACKEND:
-				entry = c->backend;
-				entry.vip_id = vip.vip.vip_id;
-				err = xs_backend_create(dp, &entry, &id);
-				break;
-			case XS_CHANGE_UPDATE_BACKEND:
-				entry = c->backend;
-				entry.vip_id = vip.vip.vip_id;
-				err = xs_backend_update(dp, c->backend_id, &entry);
-				break;
-			case XS_CHANGE_SET_WEIGHTS:
-				err = xs_route_write(dp, vip.vip.route_id, &c->route);
-				break;
-			}
-			if (err) {
-				snprintf(error, error_size, "Couldn't apply '%s': %s",
-					 c->text, strerror(-err));
+			err = visit(&plan->changes[i], context);
+			if (err)
 				return err;
-			}
 		}
-	}
 	return 0;
+}
+
+struct execution {
+	struct xs_dataplane *dp;
+	char *error;
+	size_t error_size;
+};
+
+static int execute_change(const struct xs_change *c, void *context)
+{
+	struct execution *x = context;
+	struct xs_dataplane *dp = x->dp;
+	struct xs_vip_entry vip;
+	struct xs_backend entry;
+	__u32 id;
+	int err = 0;
+
+	if (c->kind != XS_CHANGE_DELETE_VIP && c->kind != XS_CHANGE_ADD_VIP &&
+	    xs_vip_lookup(dp, &c->key, &vip))
+		err = -ENOENT;
+	switch (err ? -1 : (int)c->kind) {
+	case XS_CHANGE_DELETE_VIP:
+		err = xs_vip_remove(dp, &c->key);
+		break;
+	case XS_CHANGE_DELETE_BACKEND:
+		err = xs_backend_remove(dp, c->backend_id);
+		break;
+	case XS_CHANGE_ADD_VIP:
+		err = xs_vip_create(dp, &c->key, c->mode, c->split_key,
+				    c->has_share ? &c->share : NULL, &id);
+		break;
+	case XS_CHANGE_ADD_BACKEND:
+		entry = c->backend;
+		entry.vip_id = vip.vip.vip_id;
+		err = xs_backend_create(dp, &entry, &id);
+		break;
+	case XS_CHANGE_UPDATE_BACKEND:
+		entry = c->backend;
+		entry.vip_id = vip.vip.vip_id;
+		err = xs_backend_update(dp, c->backend_id, &entry);
+		break;
+	case XS_CHANGE_SET_WEIGHTS:
+		err = xs_route_write(dp, vip.vip.route_id, &c->route);
+		break;
+	}
+	if (err)
+		snprintf(x->error, x->error_size, "Couldn't apply '%s': %s",
+			 c->text, strerror(-err));
+	return err;
+}
+
+int xs_apply_execute(struct xs_dataplane *dp, const struct xs_plan *plan,
+		     char *error, size_t error_size)
+{
+	struct execution x = { dp, error, error_size };
+
+	return xs_plan_each(plan, execute_change, &x);
 }

@@ -29,7 +29,8 @@ struct xs_change {
 	bool has_share;        /* add VIP: into share's service */
 	struct xs_vip_key share;
 	__u32 backend_id;      /* delete/update */
-	struct xs_backend backend; /* add/update: the wanted entry */
+	struct xs_backend backend; /* add/update: the wanted entry; delete:
+				    * the entry removed */
 	struct xs_route route;
 	char text[256];        /* "+ backend 10.0.0.1:80/tcp blue 10.1.0.1" */
 };
@@ -57,5 +58,12 @@ int xs_apply_plan_scoped(struct xs_dataplane *dp,
 int xs_apply_execute(struct xs_dataplane *dp, const struct xs_plan *plan,
 		     char *error, size_t error_size);
 void xs_plan_free(struct xs_plan *plan);
+
+/* The plan's changes in the order xs_apply_execute carries them out;
+ * stops at the first visit that returns non-zero and returns it. */
+typedef int (*xs_change_visitor)(const struct xs_change *change,
+				 void *context);
+int xs_plan_each(const struct xs_plan *plan, xs_change_visitor visit,
+		 void *context);
 
 #endif

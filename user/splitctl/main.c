@@ -99,11 +99,18 @@ static const struct command objects[] = {
 	{ "apply", cmd_apply, .usage = FORMS("apply -f FILE [ --dry-run ]"),
 	  .arguments = ARGUMENTS(KEYWORD("-f", "FILE", VALUE_FILE),
 				 FLAG("--dry-run")),
-	  .help = "Shows the changes that make the running VIPs and backends match FILE,\n"
-		  "then makes them (not with --dry-run). VIPs missing from FILE are removed.\n" },
-	{ "check", cmd_check, .usage = FORMS("check -f FILE"),
-	  .arguments = ARGUMENTS(KEYWORD("-f", "FILE", VALUE_FILE)),
-	  .help = "Validates FILE offline, without a data plane: exit 0 valid, 1 invalid.\n" },
+	  .help = "Shows what changes, old -> new, to make the running state what FILE says,\n"
+		  "then makes the maps' changes (not with --dry-run). VIPs missing from FILE\n"
+		  "are removed. Exit status of --dry-run: 0 nothing would change, 3 changes\n"
+		  "pending, 1 failure, 2 usage error.\n" },
+	{ "check", cmd_check,
+	  .usage = FORMS("check -f FILE [ -f FILE ... ] [ --document ]"),
+	  .arguments = ARGUMENTS(KEYWORD("-f", "FILE", VALUE_FILE),
+				 FLAG("--document")),
+	  .help = "Validates configuration files offline (no maps, no splitd, no root):\n"
+		  "a host's file (splitd -c, apply -f), a fleet host's file, or with\n"
+		  "--document a fleet's document (fleet apply -f). Exit status: 0 all\n"
+		  "valid, 1 one is not (its errors as FILE:LINE:COLUMN: ...), 2 usage error.\n" },
 	{ "rollout", .commands = rollout_commands,
 	  .help = "Abort and undo drain the canary: its connections stay, new ones go to\n"
 		  "the live color; --flush re-chooses them on their next packet.\n"
@@ -121,7 +128,8 @@ const struct command splitctl_root = {
 	.commands = objects,
 	.help = "VIP := ADDRESS:PORT/{ tcp | udp }  (IPv6: [ADDRESS]:PORT/PROTO; port 0: every port)\n"
 		"Commands and keywords may be abbreviated to any unambiguous prefix.\n"
-		"Exit status: 0 success, 1 failure, 2 usage error.\n",
+		"Exit status: 0 success, 1 failure, 2 usage error, 3 changes pending\n"
+		"(apply --dry-run).\n",
 };
 
 void print_error(const char *format, va_list args)

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "user/lib/applied.h"
+#include "user/lib/applied_settings.h"
 #include "user/lib/apply.h"
 #include "user/lib/audit.h"
 #include "user/lib/log.h"
@@ -246,5 +247,10 @@ int configure(struct daemon *d, const struct xs_config_file *config,
 	if (save_applied(d, config))
 		pr_warn("Couldn't record the applied configuration in %s: a restart will take the file's weights as an edit\n",
 			d->state_dir);
+	/* what apply --dry-run compares a file's policies, probes and
+	 * daemon settings with */
+	if (xs_applied_settings_save(d->state_dir, config))
+		pr_warn("Couldn't record the applied settings in %s/%s: 'splitctl apply --dry-run' compares a file's with the previous record\n",
+			d->state_dir, XS_APPLIED_SETTINGS_NAME);
 	return 0;
 }
