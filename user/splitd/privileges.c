@@ -8,9 +8,9 @@
  * Attaching the program, loading the entry-counting iterator (CAP_BPF,
  * CAP_PERFMON, CAP_SYS_ADMIN, CAP_NET_ADMIN) and binding the metrics port
  * (CAP_NET_BIND_SERVICE below 1024) are done by then. Everything else leaves
- * the permitted set and the bounding set, and no_new_privs is set, so
- * neither the HTTP thread nor anything it might be tricked into running can
- * regain a capability.
+ * the permitted set and (CAP_SETPCAP permitting) the bounding set, and
+ * no_new_privs is set, so neither the HTTP thread nor anything it might be
+ * tricked into running can regain a capability.
  */
 #include <errno.h>
 #include <stdbool.h>
