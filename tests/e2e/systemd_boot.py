@@ -58,13 +58,15 @@ exec /lib/systemd/systemd --system --unit=xdpsplit-test.target --log-target=jour
 class Systemd:
     """One boot: units = the project's unit and a drop-in for the test."""
 
-    def __init__(self, lab, config_text, drop_in="", unit_text=None):
+    def __init__(self, lab, config_text, drop_in="", unit_text=None, twins=None):
+        """twins: {name: drop-in}, more units that are the project's unit
+        (its sandbox) with a drop-in of their own, to run something else
+        under the same restrictions"""
         self.lab = lab
         self.top = tempfile.mkdtemp(prefix="xdpsplit-systemd-", dir="/var/tmp")
         self.cgroup = "/sys/fs/cgroup/unified/xdpsplit-systemd-%d" % os.getpid()
         self.process = None
         units = os.path.join(self.top, "units")
-        os.makedirs(os.path.join(units, UNIT + ".d"))
         os.makedirs(os.path.join(units, "systemd-journald.service.d"))
         for name in SYSTEM_UNITS:
             os.symlink(os.path.join("/lib/systemd/system", name),
@@ -77,13 +79,16 @@ class Systemd:
         if unit_text is None:
             with open(UNIT_FILE) as f:
                 unit_text = f.read()
-        with open(os.path.join(units, UNIT), "w") as f:
-            f.write(unit_text)
         # the test's own: the LB's namespace and pin directory
-        with open(os.path.join(units, UNIT + ".d", "test.conf"), "w") as f:
-            f.write("[Service]\nNetworkNamespacePath=/run/netns/%s\n"
-                    "Environment=XDPSPLIT_PIN_DIR=%s\n%s"
-                    % (lab.ns("lb"), lab.pin_dir, drop_in))
+        test_conf = ("[Service]\nNetworkNamespacePath=/run/netns/%s\n"
+                     "Environment=XDPSPLIT_PIN_DIR=%s\n%s"
+                     % (lab.ns("lb"), lab.pin_dir, drop_in))
+        for name, extra in dict(twins or {}, **{UNIT: ""}).items():
+            os.makedirs(os.path.join(units, name + ".d"), exist_ok=True)
+            with open(os.path.join(units, name), "w") as f:
+                f.write(unit_text)
+            with open(os.path.join(units, name + ".d", "test.conf"), "w") as f:
+                f.write(test_conf + extra)
         shutil.copy(os.path.join(BUILD, "splitd"), os.path.join(self.top, "splitd"))
         with open(os.path.join(self.top, "xdpsplit.yaml"), "w") as f:
             f.write(config_text)

@@ -80,6 +80,30 @@ def check_hardened(pid):
     return fields
 
 
+# The fleet's announcer in the unit's sandbox: a TUN device made and gone
+TUN_CHECK = """Type=oneshot
+Restart=no
+ExecStart=
+ExecStart=/usr/bin/python3 -c "import fcntl, struct; \\
+  tun = open('/dev/net/tun', 'rb+', buffering=0); \\
+  fcntl.ioctl(tun, 0x400454ca, struct.pack('16sH', b'xstuncheck', 0x1001)); \\
+  print('made a TUN device')"
+"""
+
+
+@test
+def unit_sandbox_makes_a_tun_device(lab):
+    """systemd: in the unit's sandbox /dev/net/tun opens and makes a TUN device, as a fleet's announcer does"""
+    systemd = booted(lab, config("slow"), twins={"tun-check.service": TUN_CHECK})
+    try:
+        result = systemd.systemctl("start", "tun-check.service")
+        said = [m for _, m in systemd.journal("SYSLOG_IDENTIFIER=python3", unit=False)]
+        check(result.returncode == 0 and "made a TUN device" in said,
+              "TUN under the unit: %s %s" % (result.stderr, said[-3:]))
+    finally:
+        systemd.shutdown()
+
+
 @test
 def unit_starts_serves_and_stops(lab):
     """systemd: the unit starts splitd (READY=1 once it serves), a rollout steps under its hardening, stop is STOPPING=1"""
