@@ -25,8 +25,14 @@ SANITIZED = "" if os.path.basename(BUILD) == "build" else \
     "Environment=ASAN_OPTIONS=detect_leaks=0\n"
 
 
-def booted(lab, config_text, **kwargs):
-    return Systemd(lab, config_text, drop_in=TIMEOUTS + SANITIZED, **kwargs).boot()
+def booted(lab, config_text, drop_in="", **kwargs):
+    """A booted systemd, or nothing of it left behind"""
+    systemd = Systemd(lab, config_text, drop_in=TIMEOUTS + SANITIZED + drop_in, **kwargs)
+    try:
+        return systemd.boot()
+    except BaseException:
+        systemd.shutdown()
+        raise
 
 
 def notifications(systemd):
@@ -146,6 +152,42 @@ def unit_starts_serves_and_stops(lab):
     finally:
         systemd.shutdown()
         lab.forget_rollouts()
+
+
+@test
+def unit_lets_splitd_attach(lab):
+    """systemd: under the unit splitd attaches XDP to an interface itself, pins its maps and serves"""
+    lb = lab.ns("lb")
+    pins = "/sys/fs/bpf/xdpsplit-test-systemd-%d" % os.getpid()
+    env = dict(os.environ, XDPSPLIT_PIN_DIR=pins, LIBXDP_BPFFS=pins + "-libxdp")
+    subprocess.run(["ip", "-n", lb, "link", "add", "xsd0", "type", "veth", "peer", "name",
+                    "xsd1"], check=True)
+    subprocess.run(["ip", "-n", lb, "link", "set", "xsd0", "up"], check=True)
+    subprocess.run(["ip", "-n", lb, "link", "set", "xsd1", "up"], check=True)
+    systemd = None
+    try:
+        os.makedirs(env["LIBXDP_BPFFS"], exist_ok=True)
+        systemd = booted(lab, "interfaces:\n  - {name: xsd0, mode: native}\n" + config("slow"),
+                         drop_in="Environment=XDPSPLIT_PIN_DIR=%s\nEnvironment=LIBXDP_BPFFS=%s\n"
+                         % (pins, env["LIBXDP_BPFFS"]))
+        result = systemd.systemctl("start", UNIT)
+        check(result.returncode == 0, "start: %s %s" % (result.stderr, systemd.journal()[-4:]))
+        link = json.loads(subprocess.run(["ip", "-n", lb, "-j", "link", "show", "xsd0"],
+                                         capture_output=True, text=True).stdout)[0]
+        check("xdp" in link, "no XDP program on xsd0: %s" % link)
+        check(os.listdir(pins), "nothing pinned in %s" % pins)
+        check("xdpsplit_flow_table_entries" in lab.metrics(), "no metrics")
+        check(systemd.systemctl("stop", UNIT).returncode == 0, "stop")
+        print("     attached program %s on xsd0, %d pins" % (
+            link["xdp"].get("prog", {}).get("id"), len(os.listdir(pins))))
+    finally:
+        if systemd:
+            systemd.shutdown()
+        subprocess.run(["nsenter", "--net=/run/netns/" + lb,
+                        os.path.join(BUILD, "splitctl"), "detach", "xsd0"],
+                       env=env, capture_output=True, timeout=60)
+        subprocess.run(["ip", "-n", lb, "link", "del", "xsd0"], capture_output=True)
+        subprocess.run(["rm", "-rf", pins, env["LIBXDP_BPFFS"]])
 
 
 def write_config(systemd, text):
