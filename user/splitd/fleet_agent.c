@@ -71,7 +71,7 @@ int fleet_agent_open(struct daemon *d)
 	if (xs_announce_open(&announcer, f->device, f->table, error,
 			     sizeof(error))) {
 		pr_err("Error: Couldn't make the announcer's device: %s\n",
-			error);
+		       error);
 		return -1;
 	}
 	announcer_open = true;

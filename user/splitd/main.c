@@ -144,19 +144,19 @@ static int check_local_state(struct daemon *d)
 
 	if (xs_trusted_dir(d->state_dir, true, 0750, error, sizeof(error))) {
 		pr_err("Error: Couldn't use the state directory: %s\n",
-			error);
+		       error);
 		return -1;
 	}
 	if (xs_state_load(d->state_dir, records, XS_CONFIG_MAX_VIPS, &count,
 			  error, sizeof(error))) {
 		pr_err("Error: Couldn't read the rollout state: %s\n",
-			error);
+		       error);
 		return -1;
 	}
 	fd = xs_audit_open(d->state_dir);
 	if (fd < 0) {
 		pr_err("Error: the audit log under '%s' cannot be trusted or written (see above); nothing was changed\n",
-			d->state_dir);
+		       d->state_dir);
 		return -1;
 	}
 	close(fd);

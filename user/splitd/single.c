@@ -67,7 +67,7 @@ static int lock_file(const char *path, const char *what, const char *dir)
 
 	if (fd < 0) {
 		pr_err("Error: couldn't open the lock %s of %s %s: %s\n",
-			path, what, dir, strerror(errno));
+		       path, what, dir, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
@@ -75,13 +75,13 @@ static int lock_file(const char *path, const char *what, const char *dir)
 
 		if (errno != EWOULDBLOCK)
 			pr_err("Error: couldn't lock %s: %s\n", path,
-				strerror(errno));
+			       strerror(errno));
 		else if (other)
 			pr_err("Error: another splitd (pid %d) runs on %s %s (it holds %s); stop it first\n",
-				other, what, dir, path);
+			       other, what, dir, path);
 		else
 			pr_err("Error: another splitd runs on %s %s (it holds %s); stop it first\n",
-				what, dir, path);
+			       what, dir, path);
 		close(fd);
 		return -1;
 	}
@@ -99,7 +99,7 @@ static int make_dir(const char *dir, mode_t mode, const char *what)
 {
 	if (mkdir(dir, mode) && errno != EEXIST) {
 		pr_err("Error: couldn't create the %s %s: %s\n", what,
-			dir, strerror(errno));
+		       dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -118,7 +118,7 @@ static int lock_dir(void)
 	if (lstat(XS_LOCK_DIR, &st) || !S_ISDIR(st.st_mode) ||
 	    st.st_uid != geteuid() || (st.st_mode & 022)) {
 		pr_err("Error: %s is not a directory that only uid %u can write to; remove it\n",
-			XS_LOCK_DIR, (unsigned)geteuid());
+		       XS_LOCK_DIR, (unsigned)geteuid());
 		return -1;
 	}
 	return 0;
@@ -145,7 +145,7 @@ int single_instance_lock(const struct daemon *d)
 		return -1;
 	if (stat(d->pin_dir, &pins)) {
 		pr_err("Error: couldn't look at the pin directory %s: %s\n",
-			d->pin_dir, strerror(errno));
+		       d->pin_dir, strerror(errno));
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/pin-dir-%u-%u-%lu.lock", XS_LOCK_DIR,
