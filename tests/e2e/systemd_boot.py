@@ -13,6 +13,7 @@ and the installed /usr/sbin/splitd never reach the host. The only units are
 those listed below: nothing of the host's (udev, timers, its services)
 starts. The LB's network namespace is the one file of /run/netns carried
 in, for NetworkNamespacePath=."""
+import glob
 import os
 import shutil
 import signal
@@ -93,7 +94,14 @@ class Systemd:
         with open(os.path.join(self.top, "xdpsplit.yaml"), "w") as f:
             f.write(config_text)
 
+    def private_tmp(self):
+        """PrivateTmp= directories of the units (systemd removes them when
+        a unit stops, in a thread that a killed PID 1 may not finish)"""
+        return set(glob.glob("/tmp/systemd-private-*.service-*") +
+                   glob.glob("/var/tmp/systemd-private-*.service-*"))
+
     def boot(self):
+        self.tmp_before = self.private_tmp()
         os.makedirs(self.cgroup, exist_ok=True)
         self.log = open(os.path.join(self.top, "boot.log"), "w")
         # into a cgroup of its own before the cgroup namespace is made,
@@ -199,3 +207,5 @@ class Systemd:
                 break
             time.sleep(0.05)
         shutil.rmtree(self.top, ignore_errors=True)
+        for left in self.private_tmp() - getattr(self, "tmp_before", self.private_tmp()):
+            shutil.rmtree(left, ignore_errors=True)
