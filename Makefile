@@ -14,14 +14,16 @@ CLANG     ?= clang
 BPFTOOL   ?= bpftool
 CC        ?= gcc
 PKGS      := libbpf libxdp libelf libmnl yaml-0.1 json-c libcurl libmicrohttpd
+# splitd's alone: systemd's notify protocol (sd_notify)
+SPLITD_PKGS := libsystemd
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
 
 # Everything but `make deps`, `make demo` and `make demo-fleet` (which
 # install them themselves) and
 # `make clean` needs the libraries.
 ifeq ($(filter deps demo demo-fleet clean,$(MAKECMDGOALS)),)
-ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo found),found)
-$(error pkg-config finds no $(PKGS): run 'make deps' first)
+ifneq ($(shell pkg-config --exists $(PKGS) $(SPLITD_PKGS) 2>/dev/null && echo found),found)
+$(error pkg-config finds no $(PKGS) $(SPLITD_PKGS): run 'make deps' first)
 endif
 endif
 
@@ -271,9 +273,10 @@ $(SPLITCTL): $(SPLITCTL_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+$(SPLITD_OBJS): CFLAGS += $(shell pkg-config --cflags $(SPLITD_PKGS) 2>/dev/null)
 $(SPLITD): $(SPLITD_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(shell pkg-config --libs $(SPLITD_PKGS) 2>/dev/null) -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
 	$(if $(Q),@echo "  LINK     $@")

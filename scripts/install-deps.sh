@@ -8,6 +8,7 @@ PACKAGES="
 	make gcc clang llvm pkg-config libc6-dev linux-libc-dev
 	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev libmnl-dev
 	libyaml-dev libjson-c-dev libcurl4-openssl-dev libmicrohttpd-dev
+	libsystemd-dev systemd man-db
 	iproute2 ethtool procps util-linux python3 prometheus gnuplot-nox
 	haproxy nginx libnginx-mod-stream wrk libclang-rt-14-dev valgrind
 	etcd-server bird2

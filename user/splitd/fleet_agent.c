@@ -70,8 +70,8 @@ int fleet_agent_open(struct daemon *d)
 
 	if (xs_announce_open(&announcer, f->device, f->table, error,
 			     sizeof(error))) {
-		fprintf(stderr, "Error: Couldn't make the announcer's device: %s\n",
-			error);
+		pr_err("Error: Couldn't make the announcer's device: %s\n",
+		       error);
 		return -1;
 	}
 	announcer_open = true;

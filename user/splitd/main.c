@@ -143,20 +143,20 @@ static int check_local_state(struct daemon *d)
 	int fd;
 
 	if (xs_trusted_dir(d->state_dir, true, 0750, error, sizeof(error))) {
-		fprintf(stderr, "Error: Couldn't use the state directory: %s\n",
-			error);
+		pr_err("Error: Couldn't use the state directory: %s\n",
+		       error);
 		return -1;
 	}
 	if (xs_state_load(d->state_dir, records, XS_CONFIG_MAX_VIPS, &count,
 			  error, sizeof(error))) {
-		fprintf(stderr, "Error: Couldn't read the rollout state: %s\n",
-			error);
+		pr_err("Error: Couldn't read the rollout state: %s\n",
+		       error);
 		return -1;
 	}
 	fd = xs_audit_open(d->state_dir);
 	if (fd < 0) {
-		fprintf(stderr, "Error: the audit log under '%s' cannot be trusted or written (see above); nothing was changed\n",
-			d->state_dir);
+		pr_err("Error: the audit log under '%s' cannot be trusted or written (see above); nothing was changed\n",
+		       d->state_dir);
 		return -1;
 	}
 	close(fd);
@@ -201,6 +201,7 @@ static void run(struct daemon *d)
 			reload_request();
 		}
 		rollouts_tick(d, now_ms());
+		notify_status(d);
 	}
 }
 
@@ -242,7 +243,7 @@ int main(int argc, char **argv)
 		case 'g':
 			group = getgrnam(optarg);
 			if (!group) {
-				fprintf(stderr, "Error: no group '%s'\n", optarg);
+				pr_err("Error: no group '%s'\n", optarg);
 				return 2;
 			}
 			d.control_group = group->gr_gid;
@@ -272,7 +273,7 @@ int main(int argc, char **argv)
 	if (!d.config)
 		return 1;
 	if (xs_config_load(d.config_path, d.config, error, sizeof(error))) {
-		fprintf(stderr, "Error: %s\n", error);
+		pr_err("Error: %s\n", error);
 		free(d.config);
 		return 2;
 	}
@@ -292,7 +293,7 @@ int main(int argc, char **argv)
 	if (attach_interfaces(&d))
 		goto out;
 	if (xs_dataplane_open(&d.dp, d.pin_dir)) {
-		fprintf(stderr, "Error: %s\n", d.dp.error);
+		pr_err("Error: %s\n", d.dp.error);
 		goto out;
 	}
 	/* in a fleet the VIPs and rollouts come from etcd (fleet_agent.c):
@@ -310,7 +311,9 @@ int main(int argc, char **argv)
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",
 		d.config->vip_count, d.run_dir, XS_CONTROL_SOCKET_NAME,
 		d.config->metrics);
+	notify_ready(&d);
 	run(&d);
+	notify_stopping();
 	rollouts_save(&d);
 	pr_info("splitd stopping; the data plane keeps forwarding\n");
 	rc = 0;

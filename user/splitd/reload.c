@@ -33,12 +33,14 @@ static pthread_cond_t reload_wanted = PTHREAD_COND_INITIALIZER;
 static bool wanted, running, stopping;
 static bool finished; /* the thread has returned: joining it is at once */
 
-static void say(struct daemon *d, const char *format, const char *detail)
+/* In the log (a refusal or failure as a warning) and the audit log */
+static void say(struct daemon *d, enum xs_log_level level, const char *format,
+		const char *detail)
 {
 	char command[700];
 
 	snprintf(command, sizeof(command), format, d->config_path, detail);
-	pr_info("%s\n", command);
+	xs_log(level, "%s\n", command);
 	xs_audit_append(d->state_dir, command, NULL, NULL);
 }
 
@@ -119,17 +121,21 @@ static int apply(struct daemon *d, struct xs_config_file *next,
 	return 0;
 }
 
-static void reload(struct daemon *d)
+/* Reads and applies the file; NULL if it is in force, else why nothing
+ * changed (in error, also said in the log and the audit log). */
+static const char *reload(struct daemon *d, char *error, size_t size)
 {
 	struct xs_config_file *next = calloc(1, sizeof(*next));
-	char error[512] = "";
+	bool failed;
 
-	if (!next)
-		return;
-	if (xs_config_load(d->config_path, next, error, sizeof(error))) {
-		say(d, "splitd: reload of %s refused, nothing changed: %s", error);
+	if (!next) {
+		snprintf(error, size, "out of memory");
+		return error;
+	}
+	if (xs_config_load(d->config_path, next, error, size)) {
+		say(d, XS_LOG_WARN, "splitd: reload of %s refused, nothing changed: %s", error);
 		free(next);
-		return;
+		return error;
 	}
 	pthread_mutex_lock(&d->lock);
 	warn_fixed(d, next);
@@ -140,17 +146,29 @@ static void reload(struct daemon *d)
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (d->config->fleet.enabled != next->fleet.enabled) {
-		say(d, "splitd: reload of %s refused, nothing changed: %s",
-		    "joining or leaving a fleet takes a restart");
+		snprintf(error, size, "joining or leaving a fleet takes a restart");
+		say(d, XS_LOG_WARN, "splitd: reload of %s refused, nothing changed: %s", error);
 		free(next);
-		return;
+		return error;
 	}
 	pthread_mutex_lock(&apply_lock);
-	if (apply(d, next, error, sizeof(error)))
-		say(d, "splitd: reload of %s failed: %s", error);
+	failed = apply(d, next, error, size) != 0;
+	if (failed)
+		say(d, XS_LOG_WARN, "splitd: reload of %s failed: %s", error);
 	else
-		say(d, "splitd: reloaded %s%s", "");
+		say(d, XS_LOG_INFO, "splitd: reloaded %s%s", "");
 	pthread_mutex_unlock(&apply_lock);
+	return failed ? error : NULL;
+}
+
+/* SIGHUP's reload, framed for systemd: RELOADING=1, then READY=1 with
+ * the outcome in STATUS= */
+static void reload_and_notify(struct daemon *d)
+{
+	char error[512] = "";
+
+	notify_reloading(d);
+	notify_reloaded(d, reload(d, error, sizeof(error)));
 }
 
 int reload_document(struct daemon *d, const struct xs_config_file *document,
@@ -187,7 +205,7 @@ static void *reload_loop(void *arg)
 		}
 		wanted = false; /* signals during a reload make one more */
 		pthread_mutex_unlock(&reload_lock);
-		reload(d);
+		reload_and_notify(d);
 		pthread_mutex_lock(&reload_lock);
 	}
 	finished = true;

@@ -66,22 +66,22 @@ static int lock_file(const char *path, const char *what, const char *dir)
 	char pid[24];
 
 	if (fd < 0) {
-		fprintf(stderr, "Error: couldn't open the lock %s of %s %s: %s\n",
-			path, what, dir, strerror(errno));
+		pr_err("Error: couldn't open the lock %s of %s %s: %s\n",
+		       path, what, dir, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		int other = errno == EWOULDBLOCK ? holder(fd) : 0;
 
 		if (errno != EWOULDBLOCK)
-			fprintf(stderr, "Error: couldn't lock %s: %s\n", path,
-				strerror(errno));
+			pr_err("Error: couldn't lock %s: %s\n", path,
+			       strerror(errno));
 		else if (other)
-			fprintf(stderr, "Error: another splitd (pid %d) runs on %s %s (it holds %s); stop it first\n",
-				other, what, dir, path);
+			pr_err("Error: another splitd (pid %d) runs on %s %s (it holds %s); stop it first\n",
+			       other, what, dir, path);
 		else
-			fprintf(stderr, "Error: another splitd runs on %s %s (it holds %s); stop it first\n",
-				what, dir, path);
+			pr_err("Error: another splitd runs on %s %s (it holds %s); stop it first\n",
+			       what, dir, path);
 		close(fd);
 		return -1;
 	}
@@ -98,8 +98,8 @@ static int lock_file(const char *path, const char *what, const char *dir)
 static int make_dir(const char *dir, mode_t mode, const char *what)
 {
 	if (mkdir(dir, mode) && errno != EEXIST) {
-		fprintf(stderr, "Error: couldn't create the %s %s: %s\n", what,
-			dir, strerror(errno));
+		pr_err("Error: couldn't create the %s %s: %s\n", what,
+		       dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -117,8 +117,8 @@ static int lock_dir(void)
 		return -1;
 	if (lstat(XS_LOCK_DIR, &st) || !S_ISDIR(st.st_mode) ||
 	    st.st_uid != geteuid() || (st.st_mode & 022)) {
-		fprintf(stderr, "Error: %s is not a directory that only uid %u can write to; remove it\n",
-			XS_LOCK_DIR, (unsigned)geteuid());
+		pr_err("Error: %s is not a directory that only uid %u can write to; remove it\n",
+		       XS_LOCK_DIR, (unsigned)geteuid());
 		return -1;
 	}
 	return 0;
@@ -138,14 +138,14 @@ int single_instance_lock(const struct daemon *d)
 	/* bpffs mounted if absent, the directory made ours and checked: the
 	 * lock below is keyed by it */
 	if (xs_pin_dir_prepare(d->pin_dir, true, error, sizeof(error))) {
-		fprintf(stderr, "Error: %s\n", error);
+		pr_err("Error: %s\n", error);
 		return -1;
 	}
 	if (lock_dir())
 		return -1;
 	if (stat(d->pin_dir, &pins)) {
-		fprintf(stderr, "Error: couldn't look at the pin directory %s: %s\n",
-			d->pin_dir, strerror(errno));
+		pr_err("Error: couldn't look at the pin directory %s: %s\n",
+		       d->pin_dir, strerror(errno));
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/pin-dir-%u-%u-%lu.lock", XS_LOCK_DIR,

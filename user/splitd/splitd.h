@@ -166,4 +166,13 @@ int single_instance_lock(const struct daemon *d);
 /* privileges.c */
 int drop_privileges(void);
 
+/* notify.c: systemd's notify protocol (nothing without NOTIFY_SOCKET) */
+void notify_ready(struct daemon *d);
+/* STATUS= again if what it says changed (VIPs, rollouts) */
+void notify_status(struct daemon *d);
+void notify_reloading(struct daemon *d);
+/* READY=1 after a reload; failure is why it changed nothing, or NULL */
+void notify_reloaded(struct daemon *d, const char *failure);
+void notify_stopping(void);
+
 #endif
