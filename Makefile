@@ -140,7 +140,10 @@ FUZZ_TARGETS := config arguments control state audit packets etcd flow_share \
 		fleet_documents
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 60
-fuzz_sources_config := user/lib/config.c user/lib/config_vip.c user/lib/config_policy.c user/lib/config_fleet.c user/lib/yaml_walker.c user/lib/parse.c user/lib/rollout.c user/lib/safe_open.c
+fuzz_sources_config := user/lib/config.c user/lib/config_vip.c user/lib/config_policy.c user/lib/config_fleet.c user/lib/yaml_walker.c user/lib/parse.c user/lib/rollout.c user/lib/safe_open.c \
+	user/lib/config_webhooks.c user/lib/webhook.c
+fuzz_libs_config := $(shell pkg-config --libs json-c 2>/dev/null)
+fuzz_flags_config := $(shell pkg-config --cflags json-c 2>/dev/null)
 fuzz_sources_arguments := user/lib/parse.c
 fuzz_sources_control := user/splitd/request.c
 fuzz_sources_state := user/lib/state.c user/lib/fault.c user/lib/clock.c user/lib/parse.c user/lib/atomic_file.c user/lib/safe_open.c

@@ -55,7 +55,11 @@ static const char rich_config[] =
 	"      - {name: hs, metric: handshake_ratio, pool: green, relative: true,\n"
 	"         min: 0.5, max: 2.5, min_samples: 7, failures: 2, failure_limit: 9}\n"
 	"      - {name: errors, prometheus: \"http://127.0.0.1:9090\",\n"
-	"         query: \"sum(rate(x[1m]))\\t/\\n2\", max: 0.1}\n";
+	"         query: \"sum(rate(x[1m]))\\t/\\n2\", max: 0.1}\n"
+	"    webhooks:\n"
+	"      - {name: chat, url: 'https://h.example/x', events: [started, rolled-back],\n"
+	"         timeout: 3s, retries: 5, headers: {X-A: b}, token_file: /etc/t}\n"
+	"      - {name: ok, type: gate, url: 'http://h/', interval: 7s, timeout: 1s}\n";
 
 static const char fleet_host[] =
 	"interfaces: [{name: eth1}]\n"
@@ -425,8 +429,15 @@ static int record_in(const char *dir)
 	CHECK(diff.count == 0 && record.count == wanted.count && record.count > 50,
 	      "%zu entries read back, %zu written; first difference: %s",
 	      record.count, wanted.count, diff.count ? diff.lines[0].text : "-");
-	CHECK(strstr(record.entries[record.count - 1].value, "\t/\n2"),
-	      "the query came back as '%s'", record.entries[record.count - 1].value);
+	{
+		bool found = false;
+
+		/* the query with its tab and newline, wherever it is listed */
+		for (size_t i = 0; i < record.count; i++)
+			found |= record.entries[i].value &&
+				 strstr(record.entries[i].value, "\t/\n2");
+		CHECK(found, "the query did not come back whole");
+	}
 	xs_diff_free(&diff);
 	xs_tree_free(&record);
 	xs_tree_free(&wanted);

@@ -359,6 +359,65 @@ static const struct xs_section rule_section = {
 	"xs_rule", sizeof(struct xs_rule), name_identity, NULL, rule_fields,
 };
 
+static void format_webhook_kind(const void *member, const void *parent,
+				char *out, size_t size)
+{
+	(void)parent;
+	snprintf(out, size, "%s",
+		 xs_webhook_kind_name(*(const enum xs_webhook_kind *)member));
+}
+
+static void format_webhook_events(const void *member, const void *parent,
+				  char *out, size_t size)
+{
+	(void)parent;
+	xs_webhook_events_text(*(const __u32 *)member, out, size);
+}
+
+_Static_assert(offsetof(struct xs_webhook, name) == 0, "webhook name first");
+_Static_assert(offsetof(struct xs_webhook_header, name) == 0,
+	       "header name first");
+
+static const struct xs_field header_fields[] = {
+	HIDDEN(struct xs_webhook_header, name, IDENTITY),
+	LEAF(struct xs_webhook_header, value, "value", format_string),
+	{ NULL },
+};
+
+static const struct xs_section header_section = {
+	"xs_webhook_header", sizeof(struct xs_webhook_header), name_identity,
+	NULL, header_fields,
+};
+
+static const struct xs_field webhook_fields[] = {
+	HIDDEN(struct xs_webhook, name, IDENTITY),
+	LEAF(struct xs_webhook, kind, "type", format_webhook_kind),
+	LEAF(struct xs_webhook, url, "url", format_string),
+	LEAF(struct xs_webhook, events, "events", format_webhook_events),
+	LEAF(struct xs_webhook, timeout_ms, "timeout", format_duration),
+	LEAF(struct xs_webhook, retries, "retries", format_u32),
+	LEAF(struct xs_webhook, interval_ms, "interval", format_duration),
+	LIST(struct xs_webhook, headers, "header", header_section, header_count),
+	HIDDEN(struct xs_webhook, header_count, COUNTED),
+	LEAF(struct xs_webhook, token_file, "token_file", format_string),
+	{ NULL },
+};
+
+static const struct xs_section webhook_section = {
+	"xs_webhook", sizeof(struct xs_webhook), name_identity, NULL,
+	webhook_fields,
+};
+
+static const struct xs_field webhooks_fields[] = {
+	LIST(struct xs_webhooks, hooks, "webhook", webhook_section, count),
+	HIDDEN(struct xs_webhooks, count, COUNTED),
+	{ NULL },
+};
+
+static const struct xs_section webhooks_section = {
+	"xs_webhooks", sizeof(struct xs_webhooks), NULL, NULL, webhooks_fields,
+};
+
 static const struct xs_field policy_fields[] = {
 	HIDDEN(struct xs_policy, name, IDENTITY),
 	LIST(struct xs_policy, steps, "step", step_section, step_count),
@@ -369,6 +428,8 @@ static const struct xs_field policy_fields[] = {
 	LEAF(struct xs_policy, flush_canary_on_rollback, "flush_canary",
 	     format_bool),
 	LEAF(struct xs_policy, interval_ms, "interval", format_duration),
+	/* "policy P webhooks webhook NAME url ..." */
+	PART(struct xs_policy, webhooks, "webhooks", webhooks_section),
 	{ NULL },
 };
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "config_schema.h"
+#include "config_webhooks.h"
 
 /* field paths only go into messages: a truncated one is still useful */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -213,7 +214,7 @@ int config_parse_policy(struct yaml_walker *w, yaml_node_t *node,
 	static const char *const keys[] = { "name",	  "interval",
 					    "on_failure", "flush_canary",
 					    "steps",	  "analysis",
-					    NULL };
+					    "webhooks",	  NULL };
 	const char *on_failure = walk_scalar(walk_get(w, node, "on_failure"));
 	yaml_node_t *steps = walk_get(w, node, "steps"), *rules;
 	char field[160];
@@ -258,5 +259,9 @@ int config_parse_policy(struct yaml_walker *w, yaml_node_t *node,
 	if (!err && rules)
 		err = walk_list(w, rules, field, "rules", XS_MAX_RULES,
 				&p->rule_count, rule_element, p);
+	WALK_FIELD(field, path, "webhooks");
+	if (!err && walk_get(w, node, "webhooks"))
+		err = config_parse_webhooks(w, walk_get(w, node, "webhooks"),
+					    field, p);
 	return err;
 }

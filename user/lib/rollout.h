@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "maps/contract.h"
+#include "webhook.h"
 
 #define XS_MAX_STEPS 32
 #define XS_MAX_RULES 8
@@ -71,6 +72,7 @@ struct xs_policy {
 	enum xs_on_failure on_failure;
 	bool flush_canary_on_rollback;
 	__u32 interval_ms;
+	struct xs_webhooks webhooks; /* notified of its events; its gates */
 };
 
 enum xs_phase {
