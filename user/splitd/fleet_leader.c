@@ -35,6 +35,7 @@
 #include "user/lib/parse.h"
 #include "fleet.h"
 #include "splitd.h"
+#include "webhooks.h"
 
 #define LEADER_TIMEOUT_MS 1000
 #define LEADER_ROUND_MS 250
@@ -57,6 +58,9 @@ struct led {
 	bool measured;        /* the window covers a whole interval */
 	__u64 next_tick_ms;
 	__u64 promql_seen[XS_MAX_RULES];
+	/* the state whose events were posted (or read as recorded): a
+	 * transition is posted once, by the leader that recorded it */
+	struct xs_rollout told;
 };
 
 struct leader {
@@ -433,6 +437,10 @@ static bool commit(struct leader *l, const struct fleet_read *f,
 	} else {
 		r->mod_revision = result.revision;
 		ok = true;
+		xs_format_vip(&r->record.service, more, sizeof(more));
+		webhooks_post(more, xs_config_policy(&l->document, r->record.policy),
+			      &r->told, &r->record.rollout);
+		r->told = r->record.rollout;
 		if (what)
 			pr_info("fleet: %s: %s\n", name, what);
 	}
@@ -546,6 +554,7 @@ static void handle_request(struct leader *l, const struct fleet_read *f,
 				 policy->name);
 			r->measured = false;
 			memset(r->promql_seen, 0, sizeof(r->promql_seen));
+			memset(&r->told, 0, sizeof(r->told)); /* posts started */
 		}
 	} else if (!r || !r->record.id) {
 		snprintf(message, sizeof(message),
@@ -619,6 +628,19 @@ static void tick(struct leader *l, const struct fleet_read *f, struct led *r,
 		return;
 	r->next_tick_ms = now + policy->interval_ms;
 	measure(l, r, policy, measured);
+	{
+		/* gate webhooks open a gate as a promote would (webhooks.h) */
+		struct webhooks_gate_answer gate;
+
+		if (webhooks_gate(text, policy, &next, &gate) && gate.open &&
+		    !xs_rollout_promote(policy, &next, now, &a)) {
+			r->record.rollout = next;
+			commit(l, f, r, &a, gate.what, NULL, NULL, false);
+			return;
+		} else if (gate.changed) {
+			pr_info("fleet: %s: %s\n", text, gate.what);
+		}
+	}
 	xs_rollout_tick(policy, &next, now, measured, &a);
 	happened = next.phase != r->record.rollout.phase ||
 		   next.step != r->record.rollout.step;
@@ -707,6 +729,7 @@ static void take_rollouts(struct leader *l, const struct fleet_read *f)
 			pr_info("fleet: taking the rollout of %s as recorded at revision %lld\n",
 				kv->key, (long long)kv->mod_revision);
 		r->record = record;
+		r->told = record.rollout;
 		r->mod_revision = kv->mod_revision;
 		r->measured = false;
 		r->next_tick_ms = now;

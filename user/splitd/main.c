@@ -32,6 +32,7 @@
 #include "user/lib/state.h"
 #include "fleet.h"
 #include "splitd.h"
+#include "webhooks.h"
 
 volatile sig_atomic_t splitd_stop;
 volatile sig_atomic_t splitd_reload;
@@ -304,7 +305,9 @@ int main(int argc, char **argv)
 		goto close;
 	/* before any thread starts: capabilities are per thread */
 	if (drop_privileges() || metrics_start(&d) || probes_start(&d) ||
-	    reload_start(&d) || queries_start(&d) || fleet_start(&d) ||
+	    reload_start(&d) || queries_start(&d) ||
+	    webhooks_start(d.config->fleet.enabled ? d.config->fleet.host : NULL) ||
+	    fleet_start(&d) ||
 	    control_listen(&d))
 		goto close;
 	neighbours_open(&d); /* without it splitd still runs: it says so */
@@ -328,6 +331,7 @@ close:
 	fleet_stop(&d); /* withdraws first: the other hosts take over */
 	probes_stop();
 	queries_stop();
+	webhooks_stop(); /* after the rollouts' last events */
 	neighbours_close();
 	metrics_stop(&d);
 	control_close(&d);

@@ -19,6 +19,7 @@
 #include "user/lib/parse.h"
 #include "fleet.h"
 #include "splitd.h"
+#include "webhooks.h"
 
 struct text {
 	char *data;
@@ -330,6 +331,12 @@ static enum MHD_Result answer(void *context, struct MHD_Connection *connection,
 	rollouts(d, &t);
 	global(d, &t);
 	flow_tables(d, &t);
+	{
+		char *webhooks = webhooks_metrics();
+
+		put(&t, "%s", webhooks ? webhooks : "");
+		free(webhooks);
+	}
 	response = MHD_create_response_from_buffer(t.length, t.data,
 						   MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(response, "Content-Type",

@@ -20,6 +20,7 @@
 #include "user/lib/promql.h"
 #include "request.h"
 #include "splitd.h"
+#include "webhooks.h"
 
 __u64 now_ms(void)
 {
@@ -205,6 +206,7 @@ static const char *why_not_owned(int err)
  */
 static void end_orphaned(struct daemon *d, struct daemon_rollout *r, int why)
 {
+	struct xs_rollout previous = r->record.rollout;
 	char what[200];
 
 	if (r->record.rollout.phase != XS_PHASE_RUNNING &&
@@ -219,6 +221,7 @@ static void end_orphaned(struct daemon *d, struct daemon_rollout *r, int why)
 			r->record.vip);
 	snprintf(what, sizeof(what), "ended: %s", why_not_owned(why));
 	record_decision(d, r, what, NULL, NULL);
+	webhooks_post(r->record.vip, r->policy, &previous, &r->record.rollout);
 }
 
 /*
@@ -280,7 +283,29 @@ static int commit(struct daemon *d, struct daemon_rollout *r,
 	} else if (what) {
 		record_decision(d, r, what, NULL, NULL);
 	}
+	/* recorded and written: the events are told (queued, never waited on) */
+	webhooks_post(r->record.vip, r->policy, &previous, &r->record.rollout);
 	return 0;
+}
+
+/*
+ * At a gate with gate webhooks: their latest answers, asked by the webhook
+ * thread. A change is audited; all of them 2xx opens the gate as a promote
+ * would. Anything else leaves the rollout waiting.
+ */
+static void gate_webhooks(struct daemon *d, struct daemon_rollout *r,
+			  __u64 now)
+{
+	struct webhooks_gate_answer answer;
+	struct xs_rollout next = r->record.rollout;
+	struct xs_actions a;
+
+	if (!webhooks_gate(r->record.vip, r->policy, &r->record.rollout, &answer))
+		return;
+	if (answer.changed && !answer.open)
+		record_decision(d, r, answer.what, NULL, NULL);
+	if (answer.open && !xs_rollout_promote(r->policy, &next, now, &a))
+		commit(d, r, &next, &a, answer.what);
 }
 
 static void describe_step(const struct daemon_rollout *r, char *out,
@@ -378,6 +403,7 @@ void rollouts_tick(struct daemon *d, __u64 now)
 			end_orphaned(d, r, err);
 			continue;
 		}
+		gate_webhooks(d, r, now);
 		tick_one(d, r, now);
 		r->next_tick_ms = now + r->policy->interval_ms;
 		/* still due: not recorded (a full disk); the next interval
