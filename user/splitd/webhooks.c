@@ -92,7 +92,7 @@ struct gate {
 	__u64 answers;     /* 0: none yet */
 	bool open;
 	char answer[96];   /* "HTTP 503", "timeout" ... */
-	__u64 seen;        /* answers the tick has looked at */
+	char told[96];     /* the answer the tick was last told of */
 };
 
 static struct delivery queue[QUEUE_SIZE];
@@ -450,8 +450,9 @@ bool webhooks_gate(const char *vip, const struct xs_policy *policy,
 			g->body = body;
 		}
 		out->open &= g->answers && g->open;
-		if (g->answers != g->seen) {
-			g->seen = g->answers;
+		/* a change is news; the same 503 every interval is not */
+		if (g->answers && strcmp(g->told, g->answer)) {
+			snprintf(g->told, sizeof(g->told), "%s", g->answer);
 			out->changed = true;
 			snprintf(out->what, sizeof(out->what),
 				 "gate webhook %s answered %s: %s", hook->name,
