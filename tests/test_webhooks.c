@@ -3,6 +3,8 @@
  * every mistake is refused with its line and field; each rollout
  * transition makes the events it should, in order; the JSON body holds
  * what a receiver needs. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 #include "user/lib/config.h"
@@ -55,6 +57,46 @@ static int webhooks_parse(const void *arg)
 	      w->hooks[1].timeout_ms == XS_WEBHOOK_DEFAULT_TIMEOUT_MS, "gate");
 	CHECK(w->hooks[2].events == XS_WEBHOOK_ALL_EVENTS &&
 	      w->hooks[2].retries == XS_WEBHOOK_DEFAULT_RETRIES, "defaults");
+	return 0;
+}
+
+/* the example an operator starts from */
+static int example_parses(const void *arg)
+{
+	char error[512] = "";
+	const struct xs_policy *p;
+
+	(void)arg;
+	CHECK(xs_config_load("examples/webhooks.yaml", &config, error,
+			     sizeof(error)) == 0, "%s", error);
+	p = xs_config_policy(&config, "canary-approved");
+	CHECK(p && p->webhooks.count == 2 &&
+	      p->webhooks.hooks[0].events == XS_WEBHOOK_ALL_EVENTS &&
+	      p->webhooks.hooks[1].kind == XS_WEBHOOK_GATEKEEPER &&
+	      p->webhooks.hooks[1].interval_ms == 10000, "webhooks");
+	return 0;
+}
+
+/* splitd(8) lists every event of the table */
+static int man_page_lists_every_event(const void *arg)
+{
+	static char page[1 << 17];
+	FILE *file = fopen("doc/splitd.8", "r");
+	size_t length;
+
+	(void)arg;
+	CHECK(file, "doc/splitd.8");
+	length = fread(page, 1, sizeof(page) - 1, file);
+	fclose(file);
+	page[length] = '\0';
+	for (int e = 0; e < XS_WEBHOOK_EVENT_COUNT; e++) {
+		char entry[64];
+
+		snprintf(entry, sizeof(entry), "\n.TP\n.B %s\n",
+			 xs_webhook_event_name(e));
+		CHECK(strstr(page, entry), "splitd(8) lacks the event %s",
+		      xs_webhook_event_name(e));
+	}
 	return 0;
 }
 
@@ -272,6 +314,9 @@ const struct test_case *webhook_tests(size_t *count)
 	static const struct test_case cases[] = {
 		{ "webhooks: a policy's webhooks parse with defaults",
 		  webhooks_parse, NULL },
+		{ "webhooks: examples/webhooks.yaml parses", example_parses, NULL },
+		{ "webhooks: splitd(8) lists every event", man_page_lists_every_event,
+		  NULL },
 		{ "webhooks: event names come from one table",
 		  event_names_from_one_table, NULL },
 		{ "webhooks: bad webhooks are refused with line and field",
