@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Webhook delivery, off the loop that decides: the rollouts enqueue a
- * POST and go on; a thread of its own sends them all at once on one curl
- * multi handle, each attempt bounded by its webhook's timeout, failures
- * tried again after 0.5 s, 1 s, 2 s ... (at most 30 s) up to its retries.
+ * POST and go on; a thread of its own sends them on one curl multi
+ * handle, every webhook at once and each webhook's in order, one at a
+ * time, each attempt bounded by its webhook's timeout, failures tried
+ * again after 0.5 s, 1 s, 2 s ... (at most 30 s) up to its retries.
  * The queue is bounded: when it is full the oldest waiting delivery is
  * dropped (counted and logged), never the loop blocked. A receiver that
  * hangs, refuses or answers slowly delays only its own deliveries.
@@ -517,6 +518,21 @@ static void finish_gate(struct gate *g, enum attempt_result result,
 	g->next_ask_ms = now + g->hook.interval_ms;
 }
 
+/* Under lock: a webhook gets its events in order, one at a time; a
+ * receiver that hangs holds up only its own later ones. */
+static bool earlier_pending(const struct delivery *q)
+{
+	for (int i = 0; i < QUEUE_SIZE; i++) {
+		const struct delivery *other = &queue[i];
+
+		if (other->used && other->order < q->order &&
+		    !strcmp(other->hook.name, q->hook.name) &&
+		    !strcmp(other->hook.url, q->hook.url))
+			return true;
+	}
+	return false;
+}
+
 /* Under lock: starts what is due; the soonest next due time. */
 static __u64 start_due(CURLM *multi, __u64 now)
 {
@@ -535,6 +551,8 @@ static __u64 start_due(CURLM *multi, __u64 now)
 			next = q->due_ms < next ? q->due_ms : next;
 			continue;
 		}
+		if (earlier_pending(q))
+			continue; /* started when the earlier one ends */
 		if (call_start(multi, &q->call, &q->hook, q->event, q->id,
 			       q->body, q, why, sizeof(why)))
 			finish_delivery(q, ATTEMPT_UNREACHABLE, why, now);
@@ -564,10 +582,11 @@ static __u64 start_due(CURLM *multi, __u64 now)
 	return next;
 }
 
-static void finish_done(CURLM *multi)
+/* How many calls ended: what waited behind them may start now. */
+static int finish_done(CURLM *multi)
 {
 	CURLMsg *message;
-	int left;
+	int left, ended = 0;
 
 	while ((message = curl_multi_info_read(multi, &left))) {
 		void *owner = NULL;
@@ -576,6 +595,7 @@ static void finish_done(CURLM *multi)
 
 		if (message->msg != CURLMSG_DONE)
 			continue;
+		ended++;
 		curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE,
 				  (char **)&owner);
 		pthread_mutex_lock(&lock);
@@ -596,6 +616,7 @@ static void finish_done(CURLM *multi)
 		}
 		pthread_mutex_unlock(&lock);
 	}
+	return ended;
 }
 
 static bool queue_empty(void)
@@ -630,7 +651,8 @@ static void *webhook_loop(void *arg)
 		next = start_due(multi, now);
 		pthread_mutex_unlock(&lock);
 		curl_multi_perform(multi, &active);
-		finish_done(multi);
+		if (finish_done(multi))
+			continue; /* a webhook's next event, at once */
 		now = monotonic_ms();
 		curl_multi_poll(multi, NULL, 0,
 				next > now ? (int)(next - now < 1000 ? next - now : 1000) :
