@@ -82,6 +82,14 @@ rollouts:
       - pause: 60s
     webhooks:
       - {name: hang, url: '%(hooks)s/hang/y', timeout: 10s, retries: 10}
+  - name: pausable
+    interval: 500ms
+    steps:
+      - weights: {canary: 10}
+      - pause: 60s
+    webhooks:
+      - {name: hang, url: '%(hooks)s/hang/z', timeout: 60s, retries: 0,
+         events: [paused, resumed]}
 """
 
 
@@ -315,6 +323,34 @@ def webhook_slow_receivers_delay_nothing(lab):
         lab.stop_splitd()
         check(time.monotonic() - stopping < 3, "splitd took %.1f s to stop"
               % (time.monotonic() - stopping))
+
+
+@test
+def webhook_full_queue_drops_oldest(lab):
+    """webhook: a full queue drops the oldest deliveries, counted, and blocks no command"""
+    with Receiver(lab) as hooks:
+        lab.start_splitd(hooks.config("pausable"))
+        lab.ok("rollout", "start", VIP)
+        slowest = 0
+        pairs = 160  # 320 events for a queue of 256, all behind one that hangs
+        for _ in range(pairs):
+            for verb in ("pause", "resume"):
+                before = time.monotonic()
+                lab.ok("rollout", verb, VIP)
+                slowest = max(slowest, time.monotonic() - before)
+        dropped = metric(lab, "xdpsplit_webhook_deliveries_total", webhook="hang",
+                         result="dropped")
+        length = re.search(r"^xdpsplit_webhook_queue_length (\d+)$", lab.metrics(),
+                           re.MULTILINE)
+        print("     %d events behind a hanging receiver: %s dropped, queue %s, "
+              "slowest command %.0f ms" % (2 * pairs, dropped, length and length.group(1),
+                                           slowest * 1000))
+        check(dropped == 2 * pairs - 256, "dropped %s, not %d" % (dropped, 2 * pairs - 256))
+        check(length and int(length.group(1)) == 256, "queue length %s" % length)
+        check(slowest < 0.5, "a command took %.2f s" % slowest)
+        check("is full; dropping the oldest" in lab.splitd_output(), "no log line")
+        check(len(hooks.requests("/hang")) == 1, "the hanging receiver got %d requests"
+              % len(hooks.requests("/hang")))
 
 
 @test
