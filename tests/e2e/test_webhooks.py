@@ -82,6 +82,17 @@ rollouts:
       - pause: 60s
     webhooks:
       - {name: hang, url: '%(hooks)s/hang/y', timeout: 10s, retries: 10}
+  - name: gated-unanswered
+    interval: 500ms
+    steps:
+      - weights: {canary: 10}
+      - gate
+      - weights: {canary: 20}
+    webhooks:
+      - {name: hung-gate, type: gate, url: '%(hooks)s/hang/gate', interval: 500ms,
+         timeout: 500ms}
+      - {name: refused-gate, type: gate, url: 'http://%(receiver)s:9/', interval: 500ms,
+         timeout: 500ms}
   - name: pausable
     interval: 500ms
     steps:
@@ -270,6 +281,24 @@ def webhook_gate_opens_only_on_2xx(lab):
         check(events == ["started", "step", "gate", "succeeded"], "events %s" % events)
         check(metric(lab, "xdpsplit_webhook_gate_asks_total", webhook="approve",
                      result="http_error") >= 4, "gate metrics")
+
+
+@test
+def webhook_gate_unanswered_stays_shut(lab):
+    """webhook: gate webhooks that time out or refuse never open the gate; an operator's promote does"""
+    with Receiver(lab) as hooks:
+        lab.start_splitd(hooks.config("gated-unanswered"))
+        lab.ok("rollout", "start", VIP)
+        wait_for(lambda: (metric(lab, "xdpsplit_webhook_gate_asks_total", webhook="hung-gate",
+                                 result="timeout") or 0) >= 3 and
+                 (metric(lab, "xdpsplit_webhook_gate_asks_total", webhook="refused-gate",
+                         result="unreachable") or 0) >= 3, 10, "3 failed asks of each")
+        state = status(lab)
+        check(state["phase"] == "running" and state["step_kind"] == "gate",
+              "%s at %s" % (state["phase"], state.get("step_kind")))
+        check(audit_entries(lab, "answered timed out: waiting"), "no audit of the timeout")
+        lab.ok("rollout", "promote", VIP)
+        wait_for(lambda: status(lab)["phase"] == "succeeded", 5, "the promote")
 
 
 @test

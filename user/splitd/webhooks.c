@@ -353,6 +353,10 @@ void webhooks_post(const char *vip, const struct xs_policy *policy,
 
 	if (!policy || !policy->webhooks.count)
 		return;
+	/* a rollout ended at start (its VIP gone) posts before the thread
+	 * starts: queued, and named after this machine */
+	if (!host_name[0] && gethostname(host_name, sizeof(host_name) - 1))
+		snprintf(host_name, sizeof(host_name), "splitd");
 	count = xs_webhook_events(policy, before, after, events);
 	for (size_t e = 0; e < count; e++) {
 		struct xs_webhook_context c = {
@@ -456,15 +460,20 @@ bool webhooks_gate(const char *vip, const struct xs_policy *policy,
 			snprintf(g->told, sizeof(g->told), "%s", g->answer);
 			out->changed = true;
 			snprintf(out->what, sizeof(out->what),
-				 "gate webhook %s answered %s: %s", hook->name,
-				 g->answer, g->open ? "proceeding" : "waiting");
+				 "gate webhook %s answered %s", hook->name,
+				 g->answer);
 		} else if (!out->changed && !(g->answers && g->open)) {
 			snprintf(out->what, sizeof(out->what),
 				 "waiting for gate webhook %s (%s)", hook->name,
 				 g->answers ? g->answer : "no answer yet");
 		}
 	}
-	if (any && out->open && !out->changed)
+	/* the verdict is the gate's, all of its webhooks together */
+	if (any && out->changed)
+		snprintf(out->what + strlen(out->what),
+			 sizeof(out->what) - strlen(out->what), ": %s",
+			 out->open ? "proceeding" : "waiting");
+	else if (any && out->open)
 		snprintf(out->what, sizeof(out->what), "gate webhooks answered 2xx");
 	wake();
 	pthread_mutex_unlock(&lock);
