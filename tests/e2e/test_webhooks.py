@@ -418,18 +418,20 @@ FLEET_RAMP = """  - name: ramp
       - weights: {canary: 5}
       - pause: 2s
       - weights: {canary: 10}
-      - pause: 2s
+      - gate
       - weights: {canary: 15}
       - pause: 2s
       - weights: {canary: 20}
     webhooks:
       - {name: chat, url: 'http://10.77.0.1:8000/record/chat'}
+      - {name: approve, type: gate, url: 'http://10.77.0.1:8000/gate/approve',
+         interval: 500ms, timeout: 500ms}
 """
 
 
 @test
 def webhook_fleet_posts_once(_):
-    """webhook: fleet: each event is posted once for the fleet, by the leader, also across a change of leader"""
+    """webhook: fleet: each event is posted once for the fleet, by the leader, across a change of leader; a gate webhook opens the fleet's gate"""
     import test_fleet
     from fleet_lab import POOLS, document, vip_entry
     lab = test_fleet.fleet(document([vip_entry(test_fleet.SERVICE, POOLS, rollout="ramp")],
@@ -437,6 +439,8 @@ def webhook_fleet_posts_once(_):
     directory = os.path.join(lab.directory, "hooks")
     os.makedirs(directory)
     log = os.path.join(directory, "requests.jsonl")
+    with open(os.path.join(directory, "gate_status"), "w") as f:
+        f.write("200\n")
     # the receiver in the router's namespace, which every LB host reaches
     receiver = subprocess.Popen(
         ["ip", "netns", "exec", lab.net.ns("router"), PYTHON,
@@ -449,14 +453,17 @@ def webhook_fleet_posts_once(_):
         def posted():
             try:
                 with open(log) as f:
-                    return [json.loads(line)["body"] for line in f]
+                    return [e["body"] for e in map(json.loads, f)
+                            if e["path"].startswith("/record")]
             except FileNotFoundError:
                 return []
         wait_for(lambda: len(posted()) >= 2, 15, "the first events")
         leader = lab.status()["leader"]
         # a leader that stops (SIGTERM) mid-rollout: the next one goes on
         lab.kill_splitd(int(leader[2:]), sig=signal.SIGTERM)
-        test_fleet.wait_phase(lab, "succeeded", 40)
+        final = test_fleet.wait_phase(lab, "succeeded", 40)
+        check(any("gate webhook approve answered HTTP 200: proceeding" in line["what"]
+                  for line in final["history"]), "history %s" % final["history"])
         time.sleep(1.0)
         got = posted()
         events = [(b["event"], b["step"], b["host"]) for b in got]
@@ -464,9 +471,8 @@ def webhook_fleet_posts_once(_):
         print("     leader %s stopped; events %s" % (leader, events))
         kinds = [(b["event"], b["step"]) for b in got]
         check(len(kinds) == len(set(kinds)), "an event was posted twice: %s" % events)
-        check(kinds[0] == ("started", 2) and kinds[-1] == ("succeeded", 7) and
-              [k for k in kinds if k[0] == "step"] == [("step", s) for s in (2, 4, 6)],
-              "events %s" % events)
+        check(kinds == [("started", 2), ("step", 2), ("step", 4), ("gate", 4), ("step", 6),
+                        ("succeeded", 7)], "events %s" % events)
         check(len(hosts) == 2 and leader in hosts, "posted by %s" % hosts)
         check(all(b["vip"] == test_fleet.SERVICE for b in got), "vip")
     finally:
