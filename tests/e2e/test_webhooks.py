@@ -51,6 +51,7 @@ rollouts:
          min_samples: 5, failures: 1}
     webhooks:
       - {name: chat, url: '%(hooks)s/record/chat', events: [rolled-back]}
+      - {name: hang, url: '%(hooks)s/hang/r', timeout: 10s, retries: 10}
   - name: gated
     interval: 500ms
     steps:
@@ -217,13 +218,14 @@ def webhook_events_in_order(lab):
 
 @test
 def webhook_rollback_has_reason_and_values(lab):
-    """webhook: a rollback posts rolled-back with the reason and the rule's values"""
+    """webhook: a rollback posts rolled-back with the reason and the rule's values, on time beside a hanging receiver"""
     with Receiver(lab) as hooks:
         lab.start_splitd(hooks.config("broken-canary"))
         lab.ok("rollout", "start", VIP)
         process = lab.client_background("hold", "10.77.100.1", 80, 1, 6)
         try:
             time.sleep(2.0)
+            killed_wall, killed = time.time(), time.monotonic()
             lab.stop_server("canary1")
             lab.stop_server("canary2")
             lab.finish(process)
@@ -237,7 +239,15 @@ def webhook_rollback_has_reason_and_values(lab):
         check(len(got) == 1, "only rolled-back is subscribed: %s" %
               [g["body"]["event"] for g in got])
         b = got[0]["body"]
+        reaction = audit_time(audit_entries(lab, "rolled back")[-1]) - killed_wall
+        posted = got[0]["t"] - killed
+        print("     rolled back %.0f ms after the canary stopped, posted at %.0f ms, "
+              "with a receiver hanging on its started event" % (reaction * 1000, posted * 1000))
         print("     reason: %s; rule %s" % (b["reason"], b["failed_rule"]))
+        check(reaction < 1.5 and posted < reaction + 0.5, "rollback %.2f s, posted %.2f s"
+              % (reaction, posted))
+        check(len(hooks.requests("/hang")) == 1, "the hanging receiver: %d requests"
+              % len(hooks.requests("/hang")))
         check(b["event"] == "rolled-back" and b["phase"] == "rolled-back", "event %s" % b)
         check(b["reason"].startswith("canary-handshakes:"), "reason %s" % b["reason"])
         rule = b["failed_rule"]
