@@ -276,6 +276,7 @@ def webhook_gate_opens_only_on_2xx(lab):
         spacing = (asks[-1]["t"] - asks[0]["t"]) / (len(asks) - 1)
         check(0.4 < spacing < 0.9, "asked every %.2f s (interval 500ms)" % spacing)
         waiting = audit_entries(lab, "gate webhook approve answered HTTP 503: waiting")
+        # (only this test's policy has a webhook named approve)
         check(len(waiting) == 1, "audit of the 503s: %d lines" % len(waiting))
         opened = time.monotonic()
         hooks.gate(200)
@@ -298,6 +299,7 @@ def webhook_gate_unanswered_stays_shut(lab):
     """webhook: gate webhooks that time out or refuse never open the gate; an operator's promote does"""
     with Receiver(lab) as hooks:
         lab.start_splitd(hooks.config("gated-unanswered"))
+        since = time.time() - 0.01
         lab.ok("rollout", "start", VIP)
         wait_for(lambda: (metric(lab, "xdpsplit_webhook_gate_asks_total", webhook="hung-gate",
                                  result="timeout") or 0) >= 3 and
@@ -306,7 +308,12 @@ def webhook_gate_unanswered_stays_shut(lab):
         state = status(lab)
         check(state["phase"] == "running" and state["step_kind"] == "gate",
               "%s at %s" % (state["phase"], state.get("step_kind")))
-        check(audit_entries(lab, "answered timed out: waiting"), "no audit of the timeout")
+        check(audit_entries(lab, "gate webhook hung-gate answered timed out"),
+              "no audit of the timeout")
+        check(audit_entries(lab, "gate webhook refused-gate answered Couldn't connect"),
+              "no audit of the refusal")
+        check(not [e for e in audit_entries(lab, "proceeding") if audit_time(e) >= since],
+              "the gate was said to open")
         lab.ok("rollout", "promote", VIP)
         wait_for(lambda: status(lab)["phase"] == "succeeded", 5, "the promote")
 

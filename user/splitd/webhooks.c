@@ -457,11 +457,14 @@ bool webhooks_gate(const char *vip, const struct xs_policy *policy,
 		out->open &= g->answers && g->open;
 		/* a change is news; the same 503 every interval is not */
 		if (g->answers && strcmp(g->told, g->answer)) {
+			size_t used = out->changed ? strlen(out->what) : 0;
+
 			snprintf(g->told, sizeof(g->told), "%s", g->answer);
+			/* every change of this tick, in one line */
+			snprintf(out->what + used, sizeof(out->what) - used,
+				 "%sgate webhook %s answered %s",
+				 out->changed ? ", " : "", hook->name, g->answer);
 			out->changed = true;
-			snprintf(out->what, sizeof(out->what),
-				 "gate webhook %s answered %s", hook->name,
-				 g->answer);
 		} else if (!out->changed && !(g->answers && g->open)) {
 			snprintf(out->what, sizeof(out->what),
 				 "waiting for gate webhook %s (%s)", hook->name,

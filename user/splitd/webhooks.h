@@ -25,7 +25,7 @@ void webhooks_post(const char *vip, const struct xs_policy *policy,
 struct webhooks_gate_answer {
 	bool open;    /* every gate webhook's latest answer to this wait: 2xx */
 	bool changed; /* an answer came since the last call */
-	char what[256];
+	char what[512];
 };
 /* At a gate step of a policy with gate webhooks: they are wanted (asked
  * every interval while the tick keeps calling), and out says what they
