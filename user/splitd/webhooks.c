@@ -99,7 +99,7 @@ struct gate {
 static struct delivery queue[QUEUE_SIZE];
 static struct gate gates[MAX_GATES];
 static struct counters counters[MAX_NAMES];
-static __u64 enqueued, dropped_since_warning;
+static __u64 enqueued, dropped_since_warning, drop_warned_ms;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t thread;
 static bool running;
@@ -311,9 +311,15 @@ static struct delivery *slot(void)
 	if (!oldest)
 		return NULL;
 	counters_of(oldest->hook.name)->deliveries[DROPPED]++;
-	if (!dropped_since_warning++)
-		pr_warn("webhook %s: the queue of %d deliveries is full; dropping the oldest (%s of %s)\n",
-			oldest->hook.name, QUEUE_SIZE, oldest->event, oldest->vip);
+	/* loud, but at most every 10 s, with the count since */
+	dropped_since_warning++;
+	if (!drop_warned_ms || monotonic_ms() >= drop_warned_ms + 10000) {
+		pr_warn("webhook %s: the queue of %d deliveries is full; dropping the oldest (%s of %s; %llu dropped since the last warning)\n",
+			oldest->hook.name, QUEUE_SIZE, oldest->event, oldest->vip,
+			(unsigned long long)dropped_since_warning);
+		dropped_since_warning = 0;
+		drop_warned_ms = monotonic_ms();
+	}
 	free(oldest->body);
 	memset(oldest, 0, sizeof(*oldest));
 	return oldest;
@@ -655,11 +661,6 @@ static void *webhook_loop(void *arg)
 			pthread_mutex_unlock(&lock);
 			break;
 		}
-		if (dropped_since_warning > 1) {
-			pr_warn("webhooks: %llu more deliveries dropped (queue full)\n",
-				(unsigned long long)dropped_since_warning - 1);
-		}
-		dropped_since_warning = 0;
 		next = start_due(multi, now);
 		pthread_mutex_unlock(&lock);
 		curl_multi_perform(multi, &active);
