@@ -60,6 +60,25 @@ static int webhooks_parse(const void *arg)
 	return 0;
 }
 
+/* several policies share one list through a YAML anchor */
+static int anchor_shares_webhooks(const void *arg)
+{
+	static const char text[] =
+		"rollouts:\n"
+		"  - name: a\n    steps: [switch]\n    webhooks: &hooks\n"
+		"      - {name: chat, url: 'http://h/'}\n"
+		"  - name: b\n    steps: [switch]\n    webhooks: *hooks\n";
+	char error[512] = "";
+
+	(void)arg;
+	CHECK(xs_config_parse(text, strlen(text), "t.yaml", &config, error,
+			      sizeof(error)) == 0, "%s", error);
+	CHECK(config.policies[1].webhooks.count == 1 &&
+	      !strcmp(config.policies[1].webhooks.hooks[0].url, "http://h/"),
+	      "the second policy's webhooks");
+	return 0;
+}
+
 /* the example an operator starts from */
 static int example_parses(const void *arg)
 {
@@ -315,6 +334,8 @@ const struct test_case *webhook_tests(size_t *count)
 		{ "webhooks: a policy's webhooks parse with defaults",
 		  webhooks_parse, NULL },
 		{ "webhooks: examples/webhooks.yaml parses", example_parses, NULL },
+		{ "webhooks: policies share a list through a YAML anchor",
+		  anchor_shares_webhooks, NULL },
 		{ "webhooks: splitd(8) lists every event", man_page_lists_every_event,
 		  NULL },
 		{ "webhooks: event names come from one table",
