@@ -263,8 +263,8 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@ 2> $@.log || { cat $@.log; false; }
 
 # the skeletons first: a first build has no dependency files to say which
-# object includes which
-$(BUILD)/%.o: %.c | $(SKELS)
+# object includes which; and all again when this file changes (its flags)
+$(BUILD)/%.o: %.c Makefile | $(SKELS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC       $@")
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
