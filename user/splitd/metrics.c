@@ -119,7 +119,7 @@ static void latency_histogram(struct text *t, const char *vip,
 		sum += buckets[b] * ldexp(1.5, b) / 1e9;
 		if (b + 1 < LATENCY_FIRST_BOUND || b + 1 == XS_LATENCY_BUCKETS)
 			continue;
-		put(t, "xdpsplit_handshake_latency_seconds_bucket{vip=\"%s\",pool=\"%s\",le=\"%.9g\"} %llu\n",
+		put(t, "xdpsplit_handshake_latency_seconds_bucket{vip=\"%s\",pool=\"%s\",le=\"%.12g\"} %llu\n",
 		    vip, pool, ldexp(1, b + 1) / 1e9,
 		    (unsigned long long)cumulative);
 	}
