@@ -208,6 +208,9 @@ def upgrade_from_byte_fields(lab):
         ctl("detach", "up0")
         subprocess.run(["rm", "-rf", pin_dir], check=False)
         check(ctl("attach", "up0", "flows", "64").returncode == 0, "attach of this build")
+        renewed = formatted(os.path.join(pin_dir, "backends"))[0]["value"]
+        check(renewed["state"] == "XS_BACKEND_ABSENT",
+              "re-created pins dump the state as %r" % renewed["state"])
         back = ctl("upgrade", "up0", "object", BYTEFIELDS)
         check(back.returncode == 0, "the byte-field build refused this build's pins: " +
               back.stderr)
