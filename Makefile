@@ -93,14 +93,17 @@ ANNOUNCE_OBJS := $(BUILD)/tests/tools/announce.o
 # maps; one whose global_stats has one more counter and one whose flow entry
 # has two members swapped (other layouts); one whose flow entry claims a
 # reserved field (the same layout); one whose flow table is not mmapable,
-# as the release before flow sharing made it (its pins are refused)
-UPGRADE_BUILDS := rebuild layout swapped claimed unmapped
+# as the release before flow sharing made it (its pins are refused); one
+# whose enumerated fields are plain bytes, as the release before their BTF
+# enums had them (the same layout)
+UPGRADE_BUILDS := rebuild layout swapped claimed unmapped bytefields
 UPGRADE_OBJS := $(patsubst %,$(BUILD)/upgrade/xdp_split_%.bpf.o,$(UPGRADE_BUILDS))
 upgrade_flags_rebuild := -DXS_BUILD_TAG=2
 upgrade_flags_layout := -DXS_BUILD_TAG=3 -DXS_TEST_EXTRA_COUNTERS=1
 upgrade_flags_swapped := -DXS_BUILD_TAG=4 -DXS_TEST_FLOW_VALUE=1
 upgrade_flags_claimed := -DXS_BUILD_TAG=5 -DXS_TEST_FLOW_VALUE=2
 upgrade_flags_unmapped := -DXS_BUILD_TAG=6 -DXS_TEST_FLOWS_UNMAPPED=1
+upgrade_flags_bytefields := -DXS_BUILD_TAG=7 -DXS_TEST_BYTE_FIELDS=1
 
 # The configuration's structs with BTF: the test of the diff's field table
 # (tests/test_config_diff.c) lists their members from it

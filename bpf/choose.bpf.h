@@ -67,17 +67,17 @@ static __always_inline __u32 maglev_backend(__u32 vip_id, __u8 pool,
 					    struct xs_backend **backend)
 {
 	__u32 index = xs_pool_index(vip_id, pool);
+	struct xs_maglev_entry *entry;
 	struct xs_backend *found;
-	__u32 *backend_id;
 	void *table;
 
 	table = bpf_map_lookup_elem(&maglev, &index);
 	if (!table)
 		return 0;
-	backend_id = bpf_map_lookup_elem(table, &slot);
-	if (!backend_id || !*backend_id)
+	entry = bpf_map_lookup_elem(table, &slot);
+	if (!entry || !entry->backend_id)
 		return 0;
-	found = bpf_map_lookup_elem(&backends, backend_id);
+	found = bpf_map_lookup_elem(&backends, &entry->backend_id);
 	if (!found)
 		return 0;
 	/* userspace takes a backend out of the table before it marks it, so
@@ -87,7 +87,7 @@ static __always_inline __u32 maglev_backend(__u32 vip_id, __u8 pool,
 		return 0;
 	}
 	*backend = found;
-	return *backend_id;
+	return entry->backend_id;
 }
 
 /* Returns PARSE_OK-style 0 with *out filled, or a pass/drop reason. */

@@ -108,12 +108,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pool_epochs SEC(".maps");
 
-/* One pool's Maglev table: slot -> backend id. */
+/* One pool's Maglev table: slot -> backend id. Userspace creates them,
+ * typed with this template's key and the entry (user/lib/maglev_btf.c).
+ * The value is spelled as an array of one entry: clang 14 emits a struct
+ * reached through the pointers of a nested map definition as a forward
+ * declaration without a size (libbpf refuses the object), an array's
+ * element in full. */
 struct maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XS_DEFAULT_MAGLEV_SIZE);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct xs_maglev_entry[1]);
 };
 
 /* (vip_id, pool) -> Maglev table. A rebuilt table is swapped in with one

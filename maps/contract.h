@@ -10,8 +10,27 @@
 
 #include <linux/types.h>
 
+/*
+ * Enumerated fields of map keys and values are one byte each, typed as
+ * their enum so that the maps' BTF names the values: `bpftool map dump`
+ * prints "state": "XS_BACKEND_UP", not "state": 1. C before C23 has no
+ * fixed underlying type for an enum; packed makes it the smallest type that
+ * holds its values (one unsigned byte here) in gcc and clang, for the BPF
+ * target and userspace alike. The asserts at the end of this file hold
+ * every such field to its size and offset: the layout is the contract with
+ * pinned maps (user/lib/layout.c compares it across upgrades).
+ *
+ * XS_TEST_BYTE_FIELDS builds the fields as the plain __u8 they were in the
+ * release before (pins without the enums' BTF), for the upgrade tests.
+ */
+#if defined(XS_TEST_BYTE_FIELDS) && XS_TEST_BYTE_FIELDS
+#define XS_ENUM_FIELD(name) __u8
+#else
+#define XS_ENUM_FIELD(name) enum name
+#endif
+
 /* Pools of a VIP. The order is also the layout of the split range. */
-enum xs_pool {
+enum __attribute__((packed)) xs_pool {
 	XS_POOL_BLUE = 0,
 	XS_POOL_GREEN = 1,
 	XS_POOL_CANARY = 2,
@@ -21,22 +40,29 @@ enum xs_pool {
 /* Weights are basis points; a valid route's weights add up to this. */
 #define XS_WEIGHT_TOTAL 10000
 
-enum xs_family {
+enum __attribute__((packed)) xs_family {
 	XS_FAMILY_IPV4 = 4,
 	XS_FAMILY_IPV6 = 6,
 };
 
-enum xs_forward_mode {
+/* IANA protocol numbers (IPPROTO_*, asserted in user/lib/layout.c: the
+ * kernel's and libc's headers that define them cannot both be included) */
+enum __attribute__((packed)) xs_protocol {
+	XS_PROTOCOL_TCP = 6,
+	XS_PROTOCOL_UDP = 17,
+};
+
+enum __attribute__((packed)) xs_forward_mode {
 	XS_MODE_L2DSR = 0, /* rewrite MACs, the backend has the VIP on lo */
 	XS_MODE_IPIP = 1,    /* IPv4-in-IPv4 or IPv6-in-IPv6 to the backend */
 };
 
-enum xs_split_key {
+enum __attribute__((packed)) xs_split_key {
 	XS_SPLIT_FLOW = 0,   /* 5-tuple: each connection is split on its own */
 	XS_SPLIT_CLIENT = 1, /* client address: a client sees one version */
 };
 
-enum xs_backend_state {
+enum __attribute__((packed)) xs_backend_state {
 	XS_BACKEND_ABSENT = 0,   /* slot unused; flows on it are re-chosen */
 	XS_BACKEND_UP = 1,       /* in the Maglev table, takes new flows */
 	XS_BACKEND_DRAINING = 2, /* keeps its flows, gets no new ones */
@@ -61,14 +87,14 @@ enum xs_backend_state {
 struct xs_vip_key {
 	__be32 address[XS_ADDRESS_WORDS];
 	__be16 port;
-	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 family;   /* enum xs_family */
+	XS_ENUM_FIELD(xs_protocol) protocol;
+	XS_ENUM_FIELD(xs_family) family;
 };
 
 struct xs_vip {
 	__u32 vip_id; /* index into routes, pool_epochs, maglev, pool_stats */
-	__u8 forward_mode; /* enum xs_forward_mode */
-	__u8 split_key;    /* enum xs_split_key */
+	XS_ENUM_FIELD(xs_forward_mode) forward_mode;
+	XS_ENUM_FIELD(xs_split_key) split_key;
 	__u16 flags;       /* XS_VIP_* */
 	/*
 	 * The VIP's identity beyond its address: new each time it is created,
@@ -96,7 +122,8 @@ struct xs_vip {
  */
 struct xs_route {
 	__u16 weight[XS_POOL_COUNT]; /* basis points, indexed by enum xs_pool */
-	__u8 live_pool; /* BLUE or GREEN: where flows go when a pool is empty */
+	/* BLUE or GREEN: where flows go when a pool is empty */
+	XS_ENUM_FIELD(xs_pool) live_pool;
 	/* low byte of the owning VIP's generation, one more than the previous
 	 * VIP's on this id: a writer that checked the VIP's identity writes
 	 * with a compare-and-swap that fails if the VIP was re-created since.
@@ -116,7 +143,12 @@ union xs_route_word {
  */
 
 /* maglev (outer array, same index as pool_epochs) holds one inner array of
- * maglev_size backend ids per pool; no inner array means no usable backend. */
+ * maglev_size entries per pool; no inner array means no usable backend.
+ * Userspace creates the inner arrays with the program's BTF for this entry
+ * (user/lib/maglev_btf.c), so a dump names the field. */
+struct xs_maglev_entry {
+	__u32 backend_id;
+};
 
 /* backends[backend_id]. Id 0 is never used, so 0 means "none". Written with
  * one array update, which copies in place: a packet racing a MAC change may
@@ -124,12 +156,12 @@ union xs_route_word {
 struct xs_backend {
 	__be32 address[XS_ADDRESS_WORDS];
 	__u8 mac[6];   /* l2dsr: destination MAC */
-	__u8 family;   /* enum xs_family */
-	__u8 state;    /* enum xs_backend_state */
+	XS_ENUM_FIELD(xs_family) family;
+	XS_ENUM_FIELD(xs_backend_state) state;
 	__u32 vip_id;  /* the VIP it serves */
 	__u32 ifindex; /* l2dsr egress; 0: the interface the packet came in on */
 	__u16 weight;  /* Maglev weight, relative within the pool */
-	__u8 pool;     /* enum xs_pool */
+	XS_ENUM_FIELD(xs_pool) pool;
 	__u8 reserved;
 };
 
@@ -157,13 +189,13 @@ struct xs_flow_key {
 	__be32 vip[XS_ADDRESS_WORDS];
 	__be16 client_port;
 	__be16 vip_port;
-	__u8 protocol;
-	__u8 family;
+	XS_ENUM_FIELD(xs_protocol) protocol;
+	XS_ENUM_FIELD(xs_family) family;
 	__u16 vlan_id; /* host order, outer tag's VLAN ID; 0 untagged */
 } __attribute__((aligned(8))); /* hashed and compared as 64-bit words */
 #define XS_VLAN_ID_MASK 0x0fff
 
-enum xs_flow_state {
+enum __attribute__((packed)) xs_flow_state {
 	XS_FLOW_DATAGRAM = 0,    /* UDP */
 	XS_FLOW_SYN_SEEN = 1,    /* client SYN forwarded, waiting for its ACK */
 	XS_FLOW_ESTABLISHED = 2, /* client ACK seen after the SYN */
@@ -175,8 +207,8 @@ struct xs_flow {
 	__u64 syn_time_ns; /* bpf_ktime_get_ns() of the first SYN */
 	__u32 backend_id;
 	__u32 epoch; /* pool epoch when chosen */
-	__u8 pool;
-	__u8 state; /* enum xs_flow_state */
+	XS_ENUM_FIELD(xs_pool) pool;
+	XS_ENUM_FIELD(xs_flow_state) state;
 	__u16 reserved;
 	/* the sequence number of the SYN that opened the flow, as on the wire
 	 * (0 if no SYN was seen). A retransmitted SYN repeats it; a client's
@@ -260,7 +292,7 @@ struct xs_override_key {
 #define XS_OVERRIDE_VIP_BITS 32
 
 struct xs_override {
-	__u8 pool;
+	XS_ENUM_FIELD(xs_pool) pool;
 	__u8 reserved[3];
 };
 
@@ -332,6 +364,39 @@ struct xs_backend_stats {
 	__u64 bytes;
 	__u64 new_flows;
 };
+
+/*
+ * The layout of every enumerated field, as it was when the fields were
+ * plain __u8: one byte at the same offset, in structs of the same size.
+ * (A bare enum is four bytes: these fail if packed is lost.)
+ */
+#define XS_ASSERT_BYTE_FIELD(type, field, offset)                             \
+	_Static_assert(sizeof(((struct type *)0)->field) == 1 &&              \
+			       __builtin_offsetof(struct type, field) == (offset), \
+		       #type "." #field " must stay one byte at " #offset)
+XS_ASSERT_BYTE_FIELD(xs_vip_key, protocol, 18);
+XS_ASSERT_BYTE_FIELD(xs_vip_key, family, 19);
+XS_ASSERT_BYTE_FIELD(xs_vip, forward_mode, 4);
+XS_ASSERT_BYTE_FIELD(xs_vip, split_key, 5);
+XS_ASSERT_BYTE_FIELD(xs_route, live_pool, 6);
+XS_ASSERT_BYTE_FIELD(xs_backend, family, 22);
+XS_ASSERT_BYTE_FIELD(xs_backend, state, 23);
+XS_ASSERT_BYTE_FIELD(xs_backend, pool, 34);
+XS_ASSERT_BYTE_FIELD(xs_flow_key, protocol, 36);
+XS_ASSERT_BYTE_FIELD(xs_flow_key, family, 37);
+XS_ASSERT_BYTE_FIELD(xs_flow, pool, 16);
+XS_ASSERT_BYTE_FIELD(xs_flow, state, 17);
+XS_ASSERT_BYTE_FIELD(xs_override, pool, 0);
+#undef XS_ASSERT_BYTE_FIELD
+_Static_assert(sizeof(struct xs_vip_key) == 20, "xs_vip_key is 20 bytes");
+_Static_assert(sizeof(struct xs_vip) == 16, "xs_vip is 16 bytes");
+_Static_assert(sizeof(struct xs_route) == 8, "xs_route is one 64-bit word");
+_Static_assert(sizeof(struct xs_backend) == 36, "xs_backend is 36 bytes");
+_Static_assert(sizeof(struct xs_flow_key) == 40, "xs_flow_key is 40 bytes");
+_Static_assert(sizeof(struct xs_flow) == 24, "xs_flow is 24 bytes");
+_Static_assert(sizeof(struct xs_override) == 4, "xs_override is 4 bytes");
+_Static_assert(sizeof(struct xs_maglev_entry) == 4,
+	       "a Maglev table is an array of backend ids");
 
 #include "counters.h"
 

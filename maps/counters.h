@@ -7,12 +7,21 @@
 #ifndef XDPSPLIT_MAPS_COUNTERS_H
 #define XDPSPLIT_MAPS_COUNTERS_H
 
-#define XS_COUNTER_LIST(X)                                                    \
-	/* verdicts */                                                        \
+/*
+ * Three families, each summable on its own: every packet counts one verdict
+ * and one reason (stats.bpf.h's finish()), so each of the two sums to the
+ * packets seen; events (flow table, a table's consistency, imports) come
+ * any number of times per packet, or none. The order is the map's index
+ * (the layout pinned maps have): new counters go at the end of a list only
+ * together with a new layout.
+ */
+#define XS_VERDICT_LIST(X)                                                    \
 	X(VERDICT_PASS, "verdict_pass")                                       \
 	X(VERDICT_TX, "verdict_tx")                                           \
 	X(VERDICT_REDIRECT, "verdict_redirect")                               \
-	X(VERDICT_DROP, "verdict_drop")                                       \
+	X(VERDICT_DROP, "verdict_drop")
+
+#define XS_REASON_LIST(X)                                                     \
 	/* passed untouched: not ours */                                      \
 	X(PASS_NOT_IP, "pass_not_ip")                                         \
 	X(PASS_NOT_TCP_UDP, "pass_not_tcp_udp")                               \
@@ -53,7 +62,9 @@
 	X(FORWARD_IPIP, "forward_ipip")                                       \
 	X(FORWARD_ICMP_STORED_FLOW, "forward_icmp_too_big_stored_flow")       \
 	X(FORWARD_ICMP_NEW_CHOICE, "forward_icmp_too_big_new_choice")         \
-	X(FORWARD_FRAGMENT, "forward_fragment")                               \
+	X(FORWARD_FRAGMENT, "forward_fragment")
+
+#define XS_EVENT_LIST(X)                                                      \
 	/* flow table events */                                               \
 	X(FLOW_RECHOSEN_BACKEND_DOWN, "flow_rechosen_backend_down")           \
 	X(FLOW_RECHOSEN_POOL_FLUSHED, "flow_rechosen_pool_flushed")           \
@@ -76,11 +87,22 @@
 	X(FLOW_IMPORT_CONFIRMED_EVICTED, "flow_import_confirmed_evicted")     \
 	X(FLOW_IMPORT_CLOSED_REPLACED, "flow_import_closed_replaced")
 
+#define XS_COUNTER_LIST(X) XS_VERDICT_LIST(X) XS_REASON_LIST(X) XS_EVENT_LIST(X)
+
 #define XS_COUNTER_ENUM(name, text) XS_##name,
 enum xs_counter {
 	XS_COUNTER_LIST(XS_COUNTER_ENUM)
 	XS_COUNTER_COUNT
 };
 #undef XS_COUNTER_ENUM
+
+/* Where each family starts in enum xs_counter */
+#define XS_COUNTER_ONE(name, text) +1
+enum xs_counter_family_start {
+	XS_FIRST_VERDICT = 0,
+	XS_FIRST_REASON = 0 XS_VERDICT_LIST(XS_COUNTER_ONE),
+	XS_FIRST_EVENT = XS_FIRST_REASON XS_REASON_LIST(XS_COUNTER_ONE),
+};
+#undef XS_COUNTER_ONE
 
 #endif /* XDPSPLIT_MAPS_COUNTERS_H */

@@ -275,7 +275,7 @@ static int flow_entry(struct test_env *env, const struct flow_source *s,
 {
 	struct xs_flow_key key = { .client_port = htons(s->port),
 				   .vip_port = htons(80),
-				   .protocol = IPPROTO_TCP,
+				   .protocol = XS_PROTOCOL_TCP,
 				   .family = XS_FAMILY_IPV4 };
 	__u8 meta;
 
@@ -528,7 +528,7 @@ static int vlan_is_no_part_of_the_decision(const void *arg)
 	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
 		struct xs_flow_key key = { .client_port = htons(flows.port),
 					   .vip_port = htons(80),
-					   .protocol = IPPROTO_TCP,
+					   .protocol = XS_PROTOCOL_TCP,
 					   .family = XS_FAMILY_IPV4,
 					   .vlan_id = 30 };
 		__u32 untagged = send_tcp(&env, &flows, SYN, ISN_A);

@@ -96,7 +96,7 @@ static void key_of(const struct flow_source *s, struct xs_flow_key *key)
 	memset(key, 0, sizeof(*key));
 	key->client_port = htons(s->port);
 	key->vip_port = htons(80);
-	key->protocol = IPPROTO_TCP;
+	key->protocol = XS_PROTOCOL_TCP;
 	key->family = XS_FAMILY_IPV4;
 	parse_address(4, s->client, key->client);
 	parse_address(4, VIP, key->vip);

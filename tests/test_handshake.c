@@ -103,7 +103,7 @@ static __u32 predicted(struct test_env *env, const struct race_vip *v,
 {
 	struct xs_flow_key key = { .client_port = htons(s->port),
 				   .vip_port = htons(80),
-				   .protocol = IPPROTO_TCP,
+				   .protocol = XS_PROTOCOL_TCP,
 				   .family = s->family == 4 ? XS_FAMILY_IPV4 :
 							      XS_FAMILY_IPV6 };
 	struct xs_prediction prediction;

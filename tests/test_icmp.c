@@ -92,7 +92,7 @@ static struct xs_flow_key flow_key(const struct icmp_vip *v, int i)
 	struct xs_flow_key key = {
 		.client_port = htons(41000 + i),
 		.vip_port = htons(80),
-		.protocol = IPPROTO_TCP,
+		.protocol = XS_PROTOCOL_TCP,
 		.family = v->key.family,
 	};
 

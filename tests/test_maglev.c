@@ -196,7 +196,7 @@ static int prediction_agrees_with_program(const void *arg)
 			struct xs_flow_key flow = {
 				.client_port = htons(flows.port),
 				.vip_port = htons(80),
-				.protocol = IPPROTO_TCP,
+				.protocol = XS_PROTOCOL_TCP,
 				.family = key.family,
 			};
 			struct xs_prediction prediction;

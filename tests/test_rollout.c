@@ -194,6 +194,33 @@ static int rollback_after_switch_restores_old_color(const void *arg)
 	return 0;
 }
 
+/* One number for a step everywhere: the index plus one while under way,
+ * the last step once past it, as status, metrics and the audit log show. */
+static int step_numbers(const void *arg)
+{
+	struct xs_policy p;
+	struct xs_rollout r = { 0 };
+	struct xs_actions a;
+
+	(void)arg;
+	policy(&p, XS_ON_FAILURE_ROLLBACK);
+	CHECK_OK(xs_rollout_start(&p, &r, &all_blue, 0, &a));
+	CHECK(xs_rollout_step_number(&p, r.step) == 2, "in the pause: step %u",
+	      xs_rollout_step_number(&p, r.step));
+	CHECK_OK(xs_rollout_promote(&p, &r, 10 * SECOND, &a));
+	xs_rollout_tick(&p, &r, 11 * SECOND, &healthy, &a);
+	CHECK_OK(xs_rollout_promote(&p, &r, 12 * SECOND, &a));
+	xs_rollout_tick(&p, &r, 100 * SECOND, &healthy, &a);
+	CHECK(r.phase == XS_PHASE_SUCCEEDED && r.step == p.step_count,
+	      "finished past the last step (%s, index %u)", xs_phase_name(r.phase),
+	      r.step);
+	CHECK(xs_rollout_step_number(&p, r.step) == p.step_count,
+	      "finished: step %u of %u", xs_rollout_step_number(&p, r.step),
+	      p.step_count);
+	CHECK(xs_rollout_step_number(NULL, 4) == 5, "no policy: the index plus one");
+	return 0;
+}
+
 const struct test_case *rollout_tests(size_t *count)
 {
 	static const struct test_case cases[] = {
@@ -209,6 +236,8 @@ const struct test_case *rollout_tests(size_t *count)
 		  failure_can_pause_instead, NULL },
 		{ "rollout: rollback after a switch restores the old color",
 		  rollback_after_switch_restores_old_color, NULL },
+		{ "rollout: step numbers are 1-based and end on the last step",
+		  step_numbers, NULL },
 	};
 	*count = sizeof(cases) / sizeof(cases[0]);
 	return cases;

@@ -288,12 +288,38 @@ def syn(address, port, local_port, sequence, count):
     return {"sent": count, "source": source}
 
 
+def slow_handshake(address, port, local_port, seconds):
+    """A bare SYN from LOCAL_PORT, then after SECONDS the ACK that ends
+    the handshake as the LB sees it (nothing answers: the port is one no
+    server listens on, and the backend's reset reaches no socket here)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.connect((address, port))
+    source = probe.getsockname()[0]
+    probe.close()
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    try:
+        for flags, sequence in ((0x02, 1000), (0x10, 1001)):
+            header = struct.pack("!HHIIBBHHH", local_port, port, sequence, 0, 5 << 4,
+                                 flags, 64240, 0, 0)
+            pseudo = (socket.inet_aton(source) + socket.inet_aton(address) +
+                      struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(header)))
+            header = header[:16] + struct.pack("!H", checksum(pseudo + header)) + header[18:]
+            raw.sendto(header, (address, 0))
+            if flags == 0x02:
+                time.sleep(seconds)
+    finally:
+        raw.close()
+    return {"source": source, "seconds": seconds}
+
+
 def main():
     command, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if command == "connect":
         result = connect(address, port, int(sys.argv[4]))
     elif command == "connect_from":
         result = connect_from(address, port, [int(p) for p in sys.argv[4:]])
+    elif command == "slow_handshake":
+        result = slow_handshake(address, port, int(sys.argv[4]), float(sys.argv[5]))
     elif command == "udp":
         result = udp(address, port, int(sys.argv[4]))
     elif command == "steady":

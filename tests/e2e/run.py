@@ -13,6 +13,8 @@ import test_faults  # noqa: F401
 import test_network  # noqa: F401
 import test_trust  # noqa: F401
 import test_upgrade  # noqa: F401
+import test_btf  # noqa: F401
+import test_metrics  # noqa: F401
 import test_peers  # noqa: F401
 import test_hostile  # noqa: F401
 import test_race  # noqa: F401

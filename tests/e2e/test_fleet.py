@@ -240,7 +240,8 @@ def fleet_leader_killed(_):
         check(now and now != leader, "no other host took the lead within 15 s")
         status = wait_phase(lab, "succeeded", 40)
         # weights steps take no time: each pause is where the ramp waits
-        steps = check_history(status, [1, 3, 5, 7])
+        # the pauses: steps 2, 4, 6 and 8 of 9, numbered as rollout status does
+        steps = check_history(status, [2, 4, 6, 8])
         leaders = sorted(set(line["leader"] for line in status["history"]))
         print("    leader %s killed; %s took over in %.2f s (lease 3 s); steps %s, recorded by %s"
               % (leader, now, takeover, steps, leaders))
@@ -364,7 +365,7 @@ def fleet_quorum(_):
         lab.net.restart_etcd(3)
         lab.net.wait_announced(VIP, [1, 2, 3], 30)
         status = wait_phase(lab, "succeeded", 30)
-        check_history(status, [1, 3, 5])
+        check_history(status, [2, 4, 6])  # the pauses, as status numbers them
         for n in (1, 2, 3):
             check(lab.splitds[n].poll() is None, "lb%d's splitd died" % n)
     finally:

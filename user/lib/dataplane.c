@@ -88,6 +88,7 @@ int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 	memset(dp, 0, sizeof(*dp));
 	for (i = 0; i < XS_MAP_ID_COUNT; i++)
 		dp->map_fd[i] = -1;
+	dp->maglev_btf.fd = -1;
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", pin_dir);
 
 	err = xs_pin_dir_prepare(pin_dir, false, dp->error, sizeof(dp->error));
@@ -132,6 +133,11 @@ int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 			 pin_dir, strerror(errno));
 		goto fail;
 	}
+	/* best effort: without it, tables dump as bytes but work the same */
+	err = xs_maglev_btf_open(dp->map_fd[XS_MAP_ID_BACKENDS], &dp->maglev_btf);
+	if (err)
+		pr_debug("Maglev tables under '%s' get no BTF: %s\n", pin_dir,
+			 strerror(-err));
 	return 0;
 fail:
 	pr_debug("%s\n", dp->error);
@@ -156,6 +162,7 @@ void xs_dataplane_close(struct xs_dataplane *dp)
 			close(dp->map_fd[i]);
 		dp->map_fd[i] = -1;
 	}
+	xs_maglev_btf_close(&dp->maglev_btf);
 }
 
 static int check_vip_id(const struct xs_dataplane *dp, __u32 vip_id)
@@ -305,6 +312,10 @@ int xs_maglev_install(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
 	__u32 index = xs_pool_index(vip_id, pool);
 	__u32 size = dp->config.maglev_size, *keys;
 	int err = check_vip_id(dp, vip_id), inner;
+	LIBBPF_OPTS(bpf_map_create_opts, typed,
+		    .btf_fd = dp->maglev_btf.fd,
+		    .btf_key_type_id = dp->maglev_btf.key_type_id,
+		    .btf_value_type_id = dp->maglev_btf.value_type_id);
 
 	if (err)
 		return err;
@@ -312,8 +323,9 @@ int xs_maglev_install(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
 		err = bpf_map_delete_elem(dp->map_fd[XS_MAP_ID_MAGLEV], &index);
 		return err && errno != ENOENT ? -errno : 0;
 	}
-	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_table",
-			       sizeof(__u32), sizeof(__u32), size, NULL);
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, XS_MAGLEV_TEMPLATE,
+			       sizeof(__u32), sizeof(struct xs_maglev_entry),
+			       size, dp->maglev_btf.fd >= 0 ? &typed : NULL);
 	if (inner < 0) {
 		err = -errno;
 		pr_warn("Couldn't create a Maglev table of %u slots: %s\n", size,

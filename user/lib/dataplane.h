@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include "maps/contract.h"
+#include "maglev_btf.h"
 
 enum xs_map_id {
 	XS_MAP_ID_CONFIG,
@@ -44,6 +45,8 @@ struct xs_dataplane {
 	/* the mmapped flow table, once xs_dataplane_flows mapped it */
 	struct xs_flow_bucket *flows;
 	size_t flows_length;
+	/* what new Maglev tables are typed with (fd -1: no BTF) */
+	struct xs_maglev_btf maglev_btf;
 	/* why xs_dataplane_open failed, for the caller to print */
 	char error[512];
 };

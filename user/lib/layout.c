@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include "maps/contract.h"
 #include "layout.h"
+
+/* maps/contract.h cannot include the headers that define these */
+_Static_assert((int)XS_PROTOCOL_TCP == (int)IPPROTO_TCP, "enum xs_protocol is IANA's");
+_Static_assert((int)XS_PROTOCOL_UDP == (int)IPPROTO_UDP, "enum xs_protocol is IANA's");
 
 /* "'NAME' WHAT: pinned A, new B" appended to why, "; " between */
 static void add_difference(char *why, size_t why_size, const char *format, ...)

@@ -78,9 +78,9 @@ int xs_parse_vip(const char *text, struct xs_vip_key *key)
 		return -EINVAL;
 	*protocol++ = '\0';
 	if (!strcmp(protocol, "tcp"))
-		key->protocol = IPPROTO_TCP;
+		key->protocol = XS_PROTOCOL_TCP;
 	else if (!strcmp(protocol, "udp"))
-		key->protocol = IPPROTO_UDP;
+		key->protocol = XS_PROTOCOL_UDP;
 	else
 		return -EINVAL;
 	if (copy[0] == '[') {

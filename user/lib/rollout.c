@@ -18,6 +18,13 @@ const char *xs_phase_name(enum xs_phase phase)
 	return phase <= XS_PHASE_ABORTED ? names[phase] : "invalid";
 }
 
+__u32 xs_rollout_step_number(const struct xs_policy *p, __u32 step_index)
+{
+	if (p && step_index >= p->step_count)
+		return p->step_count;
+	return step_index + 1;
+}
+
 const char *xs_step_name(enum xs_step_kind kind)
 {
 	static const char *const names[] = {

@@ -148,6 +148,14 @@ int xs_rollout_abort(struct xs_rollout *r, const char *why, bool flush,
 		     struct xs_actions *out);
 int xs_rollout_undo(struct xs_rollout *r, bool flush, struct xs_actions *out);
 
+/* The step number every view shows (rollout status, the metrics, the
+ * audit log, splitd's log, the fleet's status and history): 1-based, and a
+ * rollout past its last step (finished) stands on its last one, so a
+ * policy of 10 steps says 10/10 at the end, never 11. step_index is struct
+ * xs_rollout's step; p NULL (its policy gone from the configuration) gives
+ * the index plus one. */
+__u32 xs_rollout_step_number(const struct xs_policy *p, __u32 step_index);
+
 const char *xs_phase_name(enum xs_phase phase);
 const char *xs_step_name(enum xs_step_kind kind);
 const char *xs_metric_name(enum xs_metric metric);

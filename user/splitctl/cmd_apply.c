@@ -47,7 +47,8 @@ static int yield_to_rollouts(struct ctl *ctl, struct xs_config_file *config,
 			continue;
 		snprintf(kept[*kept_count].text, sizeof(kept[0].text),
 			 "= weights %s: kept; the rollout under way (policy %s, step %u, %s) owns them, not the file",
-			 vip->text, owner.policy, owner.rollout.step + 1,
+			 vip->text, owner.policy,
+			 xs_rollout_step_number(NULL, owner.rollout.step),
 			 xs_phase_name(owner.rollout.phase));
 		(*kept_count)++;
 	}

@@ -171,7 +171,8 @@ static int request(struct fleet_conn *conn, enum xs_fleet_action action,
 	return wait_answer(conn, name, q.seq, argv[0]);
 }
 
-static void print_history(struct fleet_conn *conn, const char *name, __u64 id)
+static void print_history(struct fleet_conn *conn, const char *name, __u64 id,
+			  const struct xs_policy *policy)
 {
 	char key[XS_FLEET_KEY_SIZE], more[160], error[600];
 	struct xs_etcd_range range;
@@ -194,7 +195,7 @@ static void print_history(struct fleet_conn *conn, const char *name, __u64 id)
 		if (out_is_json()) {
 			out_object_begin(NULL);
 			out_u64("seq", h.seq);
-			out_u64("step", h.step);
+			out_u64("step", xs_rollout_step_number(policy, h.step));
 			out_string("phase", xs_phase_name(h.phase));
 			out_basis_points("canary", h.route.weight[XS_POOL_CANARY]);
 			out_string("live", xs_pool_name(h.route.live_pool));
@@ -277,10 +278,7 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 	}
 	xs_etcd_range_free(&range);
 	policy = xs_config_policy(&document, record.policy);
-	/* a finished rollout stands past its last step: it says the last */
-	step = record.rollout.step + 1;
-	if (policy && step > policy->step_count)
-		step = policy->step_count;
+	step = xs_rollout_step_number(policy, record.rollout.step);
 	if (out_is_json()) {
 		out_object_begin(NULL);
 		out_string("vip", argv[0]);
@@ -309,7 +307,7 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 	print_rules(policy, &record.rollout);
 	if (!out_is_json())
 		printf("history:\n");
-	print_history(conn, name, record.id);
+	print_history(conn, name, record.id, policy);
 	if (out_is_json()) {
 		out_object_end();
 		out_finish();

@@ -66,7 +66,7 @@ int may_write_route(struct ctl *ctl, const char *object,
 	if (!force)
 		return runtime_error("%s: VIP %s is under a rollout (policy %s, step %u, %s), which owns its route; 'splitctl rollout pause %s' or 'abort' it first, or give --force to pause it and write",
 				     object, owner.vip, owner.policy,
-				     owner.rollout.step + 1,
+				     xs_rollout_step_number(NULL, owner.rollout.step),
 				     xs_phase_name(owner.rollout.phase),
 				     owner.vip);
 	if (owner.rollout.phase == XS_PHASE_PAUSED)

@@ -491,7 +491,8 @@ static void describe(const struct xs_policy *p, const struct xs_rollout *r,
 		     char *out, size_t size)
 {
 	if (r->step < p->step_count && under_way(r))
-		snprintf(out, size, "step %u/%u (%s), %s", r->step + 1,
+		snprintf(out, size, "step %u/%u (%s), %s",
+			 xs_rollout_step_number(p, r->step),
 			 p->step_count, xs_step_name(p->steps[r->step].kind),
 			 xs_phase_name(r->phase));
 	else

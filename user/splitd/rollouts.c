@@ -144,7 +144,7 @@ static void record_decision(struct daemon *d, struct daemon_rollout *r,
 	out_capture_begin();
 	out_object_begin(NULL);
 	out_string("phase", xs_phase_name(r->record.rollout.phase));
-	out_u64("step", r->record.rollout.step + 1);
+	out_u64("step", xs_rollout_step_number(r->policy, r->record.rollout.step));
 	if (after)
 		print_route("route", after);
 	print_measurements(r, false);
@@ -314,7 +314,8 @@ static void describe_step(const struct daemon_rollout *r, char *out,
 	const struct xs_rollout *ro = &r->record.rollout;
 
 	if (ro->step < r->policy->step_count)
-		snprintf(out, size, "step %u/%u (%s), %s", ro->step + 1,
+		snprintf(out, size, "step %u/%u (%s), %s",
+			 xs_rollout_step_number(r->policy, ro->step),
 			 r->policy->step_count,
 			 xs_step_name(r->policy->steps[ro->step].kind),
 			 xs_phase_name(ro->phase));
@@ -524,7 +525,8 @@ int rollouts_restore(struct daemon *d)
 		}
 		if (active(r))
 			pr_info("Resuming the rollout of %s at step %u (%s)\n",
-				r->record.vip, r->record.rollout.step + 1,
+				r->record.vip,
+				xs_rollout_step_number(r->policy, r->record.rollout.step),
 				xs_phase_name(r->record.rollout.phase));
 		d->rollout_count++;
 	}
@@ -631,9 +633,7 @@ static void print_status(struct daemon *d, struct daemon_rollout *r, __u64 now)
 	print_service(d, r);
 	out_string("policy", r->record.policy);
 	out_string("phase", xs_phase_name(ro->phase));
-	/* 1-based; a finished rollout stands on its last step */
-	out_u64("step", r->policy && ro->step >= r->policy->step_count ?
-				r->policy->step_count : ro->step + 1);
+	out_u64("step", xs_rollout_step_number(r->policy, ro->step));
 	out_u64("steps", r->policy ? r->policy->step_count : 0);
 	if (r->policy && ro->step < r->policy->step_count) {
 		const struct xs_step *step = &r->policy->steps[ro->step];
@@ -844,7 +844,8 @@ char *rollouts_command(struct daemon *d,
 		goto fail;
 	}
 	snprintf(what, sizeof(what), "%s by uid %u: now %s, step %u", verb,
-		 (unsigned)uid, xs_phase_name(next.phase), next.step + 1);
+		 (unsigned)uid, xs_phase_name(next.phase),
+		 xs_rollout_step_number(r->policy, next.step));
 	err = commit(d, r, &next, &a, a.changed ? what : NULL);
 	if (err == -ENOENT || err == -ESTALE) {
 		snprintf(message, sizeof(message), "the rollout of %s has ended: %s; nothing was written",
