@@ -206,11 +206,10 @@ char *xs_webhook_body(const struct xs_webhook_context *c)
 	add_string(o, "vip", c->vip);
 	add_string(o, "policy", p->name);
 	add_string(o, "phase", xs_phase_name(r->phase));
-	/* 1-based; a finished rollout stands on its last step (as status) */
-	json_object_object_add(o, "step",
-			       json_object_new_uint64(r->step >= p->step_count ?
-							      p->step_count :
-							      r->step + 1));
+	/* the step status, metrics and the audit log show */
+	json_object_object_add(
+		o, "step",
+		json_object_new_uint64(xs_rollout_step_number(p, r->step)));
 	json_object_object_add(o, "steps", json_object_new_uint64(p->step_count));
 	if (r->step < p->step_count)
 		add_string(o, "step_kind", xs_step_name(p->steps[r->step].kind));
