@@ -68,29 +68,17 @@ int xs_applied_load(const char *dir, struct xs_applied_vip *vips, size_t max,
 	char path[PATH_MAX], line[256];
 	size_t number = 1;
 	FILE *in;
-	int fd;
+	int err;
 
 	*count = 0;
 	*found = false;
 	snprintf(path, sizeof(path), "%s/%s", dir, XS_APPLIED_FILE_NAME);
 	/* what it says becomes the maps' weights: only a file no other user
 	 * wrote or could write (safe_open.h) */
-	fd = xs_open_trusted(path, O_RDONLY, 0, error, error_size);
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0)
-		return fd;
-	in = fdopen(fd, "r");
-	if (!in) {
-		close(fd);
-		return -errno;
-	}
-	if (!fgets(line, sizeof(line), in) || strcmp(line, HEADER)) {
-		snprintf(error, error_size, "%s:1: not an xdpsplit applied-configuration file",
-			 path);
-		fclose(in);
-		return -EINVAL;
-	}
+	err = xs_open_record(path, HEADER, "applied-configuration file", &in,
+			     error, error_size);
+	if (err || !in)
+		return err;
 	while (fgets(line, sizeof(line), in)) {
 		number++;
 		if (*count == max || parse_line(line, &vips[*count])) {

@@ -125,30 +125,18 @@ static int read_entries(FILE *in, const char *path, struct xs_tree *tree,
 int xs_applied_settings_load(const char *dir, struct xs_tree *tree,
 			     bool *found, char *error, size_t error_size)
 {
-	char path[PATH_MAX], header[64];
+	char path[PATH_MAX];
 	FILE *in;
-	int fd, err;
+	int err;
 
 	memset(tree, 0, sizeof(*tree));
 	*found = false;
 	snprintf(path, sizeof(path), "%s/%s", dir, XS_APPLIED_SETTINGS_NAME);
 	/* only a record no other user wrote or could write (safe_open.h) */
-	fd = xs_open_trusted(path, O_RDONLY, 0, error, error_size);
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0)
-		return fd;
-	in = fdopen(fd, "r");
-	if (!in) {
-		close(fd);
-		return -errno;
-	}
-	if (!fgets(header, sizeof(header), in) || strcmp(header, HEADER)) {
-		snprintf(error, error_size,
-			 "%s:1: not an xdpsplit applied-settings record", path);
-		fclose(in);
-		return -EINVAL;
-	}
+	err = xs_open_record(path, HEADER, "applied-settings record", &in,
+			     error, error_size);
+	if (err || !in)
+		return err;
 	err = read_entries(in, path, tree, error, error_size);
 	fclose(in);
 	if (err)

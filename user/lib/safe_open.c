@@ -247,3 +247,29 @@ int xs_read_trusted(const char *path, size_t max, char **text, size_t *length,
 	*length = used;
 	return 0;
 }
+
+int xs_open_record(const char *path, const char *header, const char *what,
+		   FILE **in, char *error, size_t error_size)
+{
+	char line[128];
+	int fd = xs_open_trusted(path, O_RDONLY, 0, error, error_size);
+
+	*in = NULL;
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	*in = fdopen(fd, "r");
+	if (!*in) {
+		close(fd);
+		return -errno;
+	}
+	if (!fgets(line, sizeof(line), *in) || strcmp(line, header)) {
+		snprintf(error, error_size, "%s:1: not an xdpsplit %s", path,
+			 what);
+		fclose(*in);
+		*in = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -49,5 +50,12 @@ int xs_trusted_stat(const struct stat *st, const char *path, bool directory,
  * terminated buffer (free it); -EFBIG if larger. */
 int xs_read_trusted(const char *path, size_t max, char **text, size_t *length,
 		    char *error, size_t error_size);
+
+/* A record file of ours (state dir): opened trusted for reading, its first
+ * line checked against header ("xdpsplit-applied 1\n"). 0 with *in (read
+ * the rest, fclose it), 0 with *in NULL when there is none, or a negative
+ * errno with the message ("PATH:1: not an xdpsplit WHAT"). */
+int xs_open_record(const char *path, const char *header, const char *what,
+		   FILE **in, char *error, size_t error_size);
 
 #endif /* XDPSPLIT_SAFE_OPEN_H */
