@@ -154,10 +154,8 @@ static int parse_rule(struct yaml_walker *w, yaml_node_t *node,
 	if (err)
 		return err;
 	WALK_FIELD(field, path, "name");
-	if (!walk_get(w, node, "name"))
-		return walk_fail(w, node, path, "missing 'name'");
-	err = walk_string(w, walk_get(w, node, "name"), field, rule->name,
-			  sizeof(rule->name));
+	err = walk_required_string(w, node, path, "name", rule->name,
+				   sizeof(rule->name));
 	rule->pool = XS_POOL_CANARY;
 	rule->failures = 1;
 	if (!err && walk_get(w, node, "prometheus"))
@@ -223,10 +221,8 @@ int config_parse_policy(struct yaml_walker *w, yaml_node_t *node,
 	if (err)
 		return err;
 	WALK_FIELD(field, path, "name");
-	if (!walk_get(w, node, "name"))
-		return walk_fail(w, node, path, "missing 'name'");
-	err = walk_string(w, walk_get(w, node, "name"), field, p->name,
-			  sizeof(p->name));
+	err = walk_required_string(w, node, path, "name", p->name,
+				   sizeof(p->name));
 	p->interval_ms = 1000;
 	WALK_FIELD(field, path, "interval");
 	if (!err && walk_get(w, node, "interval"))

@@ -22,10 +22,8 @@ static int parse_backend(struct yaml_walker *w, yaml_node_t *node,
 	if (err)
 		return err;
 	WALK_FIELD(field, path, "address");
-	if (!walk_get(w, node, "address"))
-		return walk_fail(w, node, path, "missing 'address'");
-	err = walk_string(w, walk_get(w, node, "address"), field, b->text,
-			  sizeof(b->text));
+	err = walk_required_string(w, node, path, "address", b->text,
+				   sizeof(b->text));
 	if (!err && xs_parse_address(b->text, &family, b->address))
 		err = walk_fail(w, walk_get(w, node, "address"), field,
 				"'%s' is not an IPv4 or IPv6 address", b->text);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include "config_webhooks.h"
+#include "parse.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -15,17 +16,6 @@
 #define MIN_INTERVAL_MS 500
 #define MAX_INTERVAL_MS 3600000
 
-/* a name is a metric label and a log word: nothing to quote */
-static bool plain_name(const char *name)
-{
-	if (!*name)
-		return false;
-	for (const char *c = name; *c; c++)
-		if (!isalnum((unsigned char)*c) && !strchr("_.-", *c))
-			return false;
-	return true;
-}
-
 static bool has_control(const char *text)
 {
 	for (const char *c = text; *c; c++)
@@ -34,8 +24,8 @@ static bool has_control(const char *text)
 	return false;
 }
 
-static int parse_url(struct yaml_walker *w, yaml_node_t *node,
-		     const char *path, char *url)
+static int parse_url(struct yaml_walker *w, yaml_node_t *node, const char *path,
+		     char *url)
 {
 	const char *host;
 	int err = walk_string(w, node, path, url, XS_WEBHOOK_URL_SIZE);
@@ -50,11 +40,13 @@ static int parse_url(struct yaml_walker *w, yaml_node_t *node,
 	host = url + (url[4] == 's' ? 8 : 7);
 	if (!isalnum((unsigned char)*host) && *host != '[')
 		return walk_fail(w, node, path,
-				 "'%s' names no host (http://HOST[:PORT]/PATH)", url);
+				 "'%s' names no host (http://HOST[:PORT]/PATH)",
+				 url);
 	for (const char *c = url; *c; c++)
 		if (*c <= ' ' || *c == 0x7f)
-			return walk_fail(w, node, path,
-					 "a URL holds no space or control character");
+			return walk_fail(
+				w, node, path,
+				"a URL holds no space or control character");
 	return 0;
 }
 
@@ -76,12 +68,13 @@ static int parse_events(struct yaml_walker *w, yaml_node_t *list,
 		enum xs_webhook_event event;
 
 		if (!name || xs_webhook_event_parse(name, &event))
-			return walk_fail(w, node, path,
-					 "unknown event '%s'; the events are %s",
-					 name ? name : "?", names);
+			return walk_fail(
+				w, node, path,
+				"unknown event '%s'; the events are %s",
+				name ? name : "?", names);
 		if (*events & (1u << event))
-			return walk_fail(w, node, path, "event '%s' given twice",
-					 name);
+			return walk_fail(w, node, path,
+					 "event '%s' given twice", name);
 		*events |= 1u << event;
 	}
 	return 0;
@@ -93,7 +86,8 @@ static bool header_name(const char *name)
 	if (!*name)
 		return false;
 	for (const char *c = name; *c; c++)
-		if (!isalnum((unsigned char)*c) && !strchr("!#$%&'*+-.^_`|~", *c))
+		if (!isalnum((unsigned char)*c) &&
+		    !strchr("!#$%&'*+-.^_`|~", *c))
 			return false;
 	return true;
 }
@@ -102,12 +96,14 @@ static int parse_headers(struct yaml_walker *w, yaml_node_t *map,
 			 const char *path, struct xs_webhook *hook)
 {
 	if (map->type != YAML_MAPPING_NODE)
-		return walk_fail(w, map, path, "must be a mapping (Header: value)");
+		return walk_fail(w, map, path,
+				 "must be a mapping (Header: value)");
 	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
 	     pair < map->data.mapping.pairs.top; pair++) {
 		yaml_node_t *key = walk_node(w, pair->key);
 		yaml_node_t *value = walk_node(w, pair->value);
-		struct xs_webhook_header *h = &hook->headers[hook->header_count];
+		struct xs_webhook_header *h =
+			&hook->headers[hook->header_count];
 		int err;
 
 		if (hook->header_count == XS_WEBHOOK_MAX_HEADERS)
@@ -116,24 +112,30 @@ static int parse_headers(struct yaml_walker *w, yaml_node_t *map,
 		err = walk_string(w, key, path, h->name, sizeof(h->name));
 		if (!err && !header_name(h->name))
 			err = walk_fail(w, key, path,
-					"'%s' is not an HTTP header name", h->name);
+					"'%s' is not an HTTP header name",
+					h->name);
 		/* a secret in the configuration is in every copy of it (etcd,
 		 * backups, diffs): the token comes from a file */
 		if (!err && !strcasecmp(h->name, "Authorization"))
-			err = walk_fail(w, key, path,
-					"no Authorization header here: put the token in a file and name it with token_file");
+			err = walk_fail(
+				w, key, path,
+				"no Authorization header here: put the token in a file and name it with token_file");
 		if (!err && !strcasecmp(h->name, "Content-Type"))
-			err = walk_fail(w, key, path,
-					"the body is JSON: Content-Type is application/json");
+			err = walk_fail(
+				w, key, path,
+				"the body is JSON: Content-Type is application/json");
 		for (__u32 i = 0; !err && i < hook->header_count; i++)
 			if (!strcasecmp(hook->headers[i].name, h->name))
 				err = walk_fail(w, key, path,
-						"header '%s' given twice", h->name);
+						"header '%s' given twice",
+						h->name);
 		if (!err)
-			err = walk_string(w, value, path, h->value, sizeof(h->value));
+			err = walk_string(w, value, path, h->value,
+					  sizeof(h->value));
 		if (!err && has_control(h->value))
-			err = walk_fail(w, value, path,
-					"a header value holds no control character or line break");
+			err = walk_fail(
+				w, value, path,
+				"a header value holds no control character or line break");
 		if (err)
 			return err;
 		hook->header_count++;
@@ -160,11 +162,12 @@ static int kind_fields(struct yaml_walker *w, yaml_node_t *node,
 
 	for (; *wrong; wrong++)
 		if (walk_get(w, node, *wrong))
-			return walk_fail(w, walk_get(w, node, *wrong), path,
-					 kind == XS_WEBHOOK_GATEKEEPER ?
-						 "a gate webhook has no '%s': it is asked again every interval until it answers 2xx" :
-						 "'%s' is a gate webhook's (type: gate)",
-					 *wrong);
+			return walk_fail(
+				w, walk_get(w, node, *wrong), path,
+				kind == XS_WEBHOOK_GATEKEEPER ?
+					"a gate webhook has no '%s': it is asked again every interval until it answers 2xx" :
+					"'%s' is a gate webhook's (type: gate)",
+				*wrong);
 	return 0;
 }
 
@@ -181,8 +184,8 @@ static int parse_timing(struct yaml_walker *w, yaml_node_t *node,
 				    MIN_TIMEOUT_MS, &hook->timeout_ms);
 		if (!err && hook->timeout_ms > MAX_TIMEOUT_MS)
 			err = walk_fail(w, walk_get(w, node, "timeout"), field,
-					"must be from %ums to %us", MIN_TIMEOUT_MS,
-					MAX_TIMEOUT_MS / 1000);
+					"must be from %ums to %us",
+					MIN_TIMEOUT_MS, MAX_TIMEOUT_MS / 1000);
 	}
 	hook->retries = XS_WEBHOOK_DEFAULT_RETRIES;
 	WALK_FIELD(field, path, "retries");
@@ -209,9 +212,10 @@ static int parse_timing(struct yaml_walker *w, yaml_node_t *node,
 static int parse_webhook(struct yaml_walker *w, yaml_node_t *node,
 			 const char *path, __u32 index, void *context)
 {
-	static const char *const keys[] = { "name", "type", "url", "events",
-					    "timeout", "retries", "interval",
-					    "headers", "token_file", NULL };
+	static const char *const keys[] = { "name",	"type",	   "url",
+					    "events",	"timeout", "retries",
+					    "interval", "headers", "token_file",
+					    NULL };
 	struct xs_policy *policy = context;
 	struct xs_webhook *hook = &policy->webhooks.hooks[index];
 	const char *type;
@@ -222,18 +226,17 @@ static int parse_webhook(struct yaml_walker *w, yaml_node_t *node,
 		return err;
 	memset(hook, 0, sizeof(*hook));
 	WALK_FIELD(field, path, "name");
-	if (!walk_get(w, node, "name"))
-		return walk_fail(w, node, path, "missing 'name'");
-	err = walk_string(w, walk_get(w, node, "name"), field, hook->name,
-			  sizeof(hook->name));
-	if (!err && !plain_name(hook->name))
+	err = walk_required_string(w, node, path, "name", hook->name,
+				   sizeof(hook->name));
+	if (!err && !xs_plain_name(hook->name))
 		err = walk_fail(w, walk_get(w, node, "name"), field,
 				"'%s': letters, digits, '_', '.' and '-' only",
 				hook->name);
 	for (__u32 i = 0; !err && i < index; i++)
 		if (!strcmp(policy->webhooks.hooks[i].name, hook->name))
 			err = walk_fail(w, walk_get(w, node, "name"), field,
-					"two webhooks are named '%s'", hook->name);
+					"two webhooks are named '%s'",
+					hook->name);
 	type = walk_scalar(walk_get(w, node, "type"));
 	WALK_FIELD(field, path, "type");
 	hook->kind = XS_WEBHOOK_NOTIFY;
@@ -245,9 +248,11 @@ static int parse_webhook(struct yaml_walker *w, yaml_node_t *node,
 				xs_webhook_kind_name(XS_WEBHOOK_GATEKEEPER));
 	if (!err)
 		err = kind_fields(w, node, path, hook->kind);
-	if (!err && hook->kind == XS_WEBHOOK_GATEKEEPER && !has_gate_step(policy))
-		err = walk_fail(w, walk_get(w, node, "type"), field,
-				"the policy has no gate step for a gate webhook to open");
+	if (!err && hook->kind == XS_WEBHOOK_GATEKEEPER &&
+	    !has_gate_step(policy))
+		err = walk_fail(
+			w, walk_get(w, node, "type"), field,
+			"the policy has no gate step for a gate webhook to open");
 	WALK_FIELD(field, path, "url");
 	if (!err && !walk_get(w, node, "url"))
 		err = walk_fail(w, node, path, "missing 'url'");
@@ -264,15 +269,16 @@ static int parse_webhook(struct yaml_walker *w, yaml_node_t *node,
 		err = parse_timing(w, node, path, hook);
 	WALK_FIELD(field, path, "headers");
 	if (!err && walk_get(w, node, "headers"))
-		err = parse_headers(w, walk_get(w, node, "headers"), field, hook);
+		err = parse_headers(w, walk_get(w, node, "headers"), field,
+				    hook);
 	WALK_FIELD(field, path, "token_file");
 	if (!err && walk_get(w, node, "token_file")) {
 		err = walk_string(w, walk_get(w, node, "token_file"), field,
 				  hook->token_file, sizeof(hook->token_file));
 		if (!err && (hook->token_file[0] != '/' ||
 			     has_control(hook->token_file)))
-			err = walk_fail(w, walk_get(w, node, "token_file"), field,
-					"must be an absolute path");
+			err = walk_fail(w, walk_get(w, node, "token_file"),
+					field, "must be an absolute path");
 	}
 	return err;
 }

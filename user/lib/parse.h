@@ -7,6 +7,7 @@
 #ifndef XDPSPLIT_PARSE_H
 #define XDPSPLIT_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "maps/contract.h"
@@ -32,5 +33,9 @@ void xs_format_address(__u8 family, const __be32 *address, char *out,
 		       size_t size);
 void xs_format_vip(const struct xs_vip_key *key, char *out, size_t size);
 void xs_format_mac(const __u8 *mac, char *out, size_t size);
+
+/* A name that goes into etcd keys, metric labels and messages as it is:
+ * letters, digits, '.', '_' and '-', nothing to quote or escape. */
+bool xs_plain_name(const char *name);
 
 #endif /* XDPSPLIT_PARSE_H */

@@ -104,6 +104,18 @@ int walk_string(struct yaml_walker *w, yaml_node_t *node, const char *path,
 	return 0;
 }
 
+int walk_required_string(struct yaml_walker *w, yaml_node_t *map,
+			 const char *path, const char *key, char *out,
+			 size_t size)
+{
+	char field[256];
+
+	if (!walk_get(w, map, key))
+		return walk_fail(w, map, path, "missing '%s'", key);
+	WALK_FIELD(field, path, key);
+	return walk_string(w, walk_get(w, map, key), field, out, size);
+}
+
 int walk_u32(struct yaml_walker *w, yaml_node_t *node, const char *path,
 	     __u32 min, __u32 max, __u32 *out)
 {

@@ -41,6 +41,10 @@ int walk_keys(struct yaml_walker *w, yaml_node_t *map, const char *path,
 
 int walk_string(struct yaml_walker *w, yaml_node_t *node, const char *path,
 		char *out, size_t size);
+/* map's key, which must be there ("missing 'KEY'"), as walk_string */
+int walk_required_string(struct yaml_walker *w, yaml_node_t *map,
+			 const char *path, const char *key, char *out,
+			 size_t size);
 int walk_u32(struct yaml_walker *w, yaml_node_t *node, const char *path,
 	     __u32 min, __u32 max, __u32 *out);
 int walk_double(struct yaml_walker *w, yaml_node_t *node, const char *path,
