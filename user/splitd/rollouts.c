@@ -768,16 +768,65 @@ static void service_of(struct daemon *d, struct xs_vip_key *key)
 		*key = primary.key;
 }
 
+/* pause, resume, promote, abort or undo by an operator: the change
+ * recorded and written, or an error and nothing written; message says
+ * which. */
+static int operator_change(struct daemon *d, struct daemon_rollout *r,
+			   const struct control_request *request, uid_t uid,
+			   __u64 now, char *message, size_t size)
+{
+	const char *verb = request->verb, *vip_text = request->vip;
+	struct xs_rollout next = r->record.rollout;
+	struct xs_actions a;
+	char what[400];
+	int err;
+
+	if (!strcmp(verb, "pause"))
+		err = xs_rollout_pause(&next, now, &a);
+	else if (!strcmp(verb, "resume"))
+		err = xs_rollout_resume(&next, now, &a);
+	else if (!strcmp(verb, "promote") && r->policy)
+		err = xs_rollout_promote(r->policy, &next, now, &a);
+	else if (!strcmp(verb, "abort"))
+		err = xs_rollout_abort(&next, "aborted by an operator",
+				       request->flush, &a);
+	else if (!strcmp(verb, "undo"))
+		err = xs_rollout_undo(&next, request->flush, &a);
+	else
+		err = -EINVAL;
+	if (err) {
+		snprintf(message, size, "can't %s the rollout of %s: it is %s",
+			 verb, vip_text, xs_phase_name(r->record.rollout.phase));
+		return err;
+	}
+	snprintf(what, sizeof(what), "%s by uid %u: now %s, step %u", verb,
+		 (unsigned)uid, xs_phase_name(next.phase),
+		 xs_rollout_step_number(r->policy, next.step));
+	err = commit(d, r, &next, &a, a.changed ? what : NULL);
+	if (err == -ENOENT || err == -ESTALE) {
+		snprintf(message, size,
+			 "the rollout of %s has ended: %s; nothing was written",
+			 r->record.vip, why_not_owned(err));
+		return err;
+	}
+	if (err) {
+		snprintf(message, size,
+			 "couldn't record the state in %s; nothing changed",
+			 d->state_dir);
+		return -EIO;
+	}
+	snprintf(message, size, a.changed ? "%s: done" : "%s: unchanged", verb);
+	return 0;
+}
+
 char *rollouts_command(struct daemon *d,
 		       const struct control_request *request, uid_t uid)
 {
 	const char *verb = request->verb, *vip_text = request->vip;
 	const char *policy = request->policy;
-	char message[400] = "", what[400];
+	char message[400] = "";
 	struct xs_vip_key key;
 	struct daemon_rollout *r = NULL;
-	struct xs_rollout next;
-	struct xs_actions a;
 	__u64 now = now_ms();
 	int err = 0;
 	char *json;
@@ -824,42 +873,10 @@ char *rollouts_command(struct daemon *d,
 	}
 	if (!strcmp(verb, "status"))
 		goto done;
-	next = r->record.rollout;
-	if (!strcmp(verb, "pause"))
-		err = xs_rollout_pause(&next, now, &a);
-	else if (!strcmp(verb, "resume"))
-		err = xs_rollout_resume(&next, now, &a);
-	else if (!strcmp(verb, "promote") && r->policy)
-		err = xs_rollout_promote(r->policy, &next, now, &a);
-	else if (!strcmp(verb, "abort"))
-		err = xs_rollout_abort(&next, "aborted by an operator",
-				       request->flush, &a);
-	else if (!strcmp(verb, "undo"))
-		err = xs_rollout_undo(&next, request->flush, &a);
-	else
-		err = -EINVAL;
-	if (err) {
-		snprintf(message, sizeof(message), "can't %s the rollout of %s: it is %s",
-			 verb, vip_text, xs_phase_name(r->record.rollout.phase));
+	err = operator_change(d, r, request, uid, now, message,
+			      sizeof(message));
+	if (err)
 		goto fail;
-	}
-	snprintf(what, sizeof(what), "%s by uid %u: now %s, step %u", verb,
-		 (unsigned)uid, xs_phase_name(next.phase),
-		 xs_rollout_step_number(r->policy, next.step));
-	err = commit(d, r, &next, &a, a.changed ? what : NULL);
-	if (err == -ENOENT || err == -ESTALE) {
-		snprintf(message, sizeof(message), "the rollout of %s has ended: %s; nothing was written",
-			 r->record.vip, why_not_owned(err));
-		goto fail;
-	}
-	if (err) {
-		snprintf(message, sizeof(message), "couldn't record the state in %s; nothing changed",
-			 d->state_dir);
-		err = -EIO;
-		goto fail;
-	}
-	snprintf(message, sizeof(message), a.changed ? "%s: done" :
-						       "%s: unchanged", verb);
 done:
 	out_capture_begin();
 	out_object_begin(NULL);
