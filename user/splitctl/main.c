@@ -15,6 +15,7 @@
 #include "user/lib/lock.h"
 #include "user/lib/log.h"
 #include "user/lib/parse.h"
+#include "user/lib/version.h"
 #include "splitctl.h"
 
 #define LOCK_TIMEOUT_MS 10000
@@ -217,10 +218,8 @@ int ctl_begin_change(struct ctl *ctl)
 
 int ctl_audit(struct ctl *ctl, const char *before, const char *after)
 {
-	if ((ctl->audit_fd >= 0 ?
-		     xs_audit_write(ctl->audit_fd, ctl->command_line, before, after) :
-		     xs_audit_append(ctl->state_dir, ctl->command_line, before,
-				     after)))
+	if (xs_audit_record(ctl->state_dir, &ctl->audit_fd, ctl->command_line,
+			    before, after))
 		return runtime_error("the change was made but not recorded in the audit log under '%s'",
 				     ctl->state_dir);
 	return EXIT_OK;
@@ -266,6 +265,7 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "run-dir", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl ctl = { .lock_fd = -1, .audit_fd = -1 };
@@ -277,7 +277,7 @@ int main(int argc, char **argv)
 	ctl.state_dir = getenv(XS_STATE_DIR_ENV) ?: XS_DEFAULT_STATE_DIR;
 	ctl.run_dir = getenv(XS_RUN_DIR_ENV) ?: XS_DEFAULT_RUN_DIR;
 	/* '+': options end at the object, whose own options follow it */
-	while ((opt = getopt_long(argc, argv, "+jpvh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+jpvVh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			if (mode == XS_OUTPUT_TEXT)
@@ -300,6 +300,9 @@ int main(int argc, char **argv)
 		case 'R':
 			ctl.run_dir = optarg;
 			break;
+		case 'V':
+			printf("splitctl %s\n", XS_VERSION);
+			return EXIT_OK;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
