@@ -11,6 +11,7 @@ PACKAGES="
 	iproute2 ethtool procps util-linux python3 prometheus gnuplot-nox
 	haproxy nginx libnginx-mod-stream wrk libclang-rt-14-dev valgrind
 	etcd-server bird2
+	dpkg-dev debhelper logrotate
 "
 
 missing=""
