@@ -18,6 +18,7 @@ const struct test_case *icmp_tests(size_t *count);
 const struct test_case *rollout_tests(size_t *count);
 const struct test_case *config_tests(size_t *count);
 const struct test_case *output_tests(size_t *count);
+const struct test_case *audit_tests(size_t *count);
 const struct test_case *announce_tests(size_t *count);
 const struct test_case *load_tests(size_t *count);
 const struct test_case *etcd_tests(size_t *count);

@@ -18,6 +18,7 @@ import test_race  # noqa: F401
 import test_icmp  # noqa: F401
 import test_fleet_net  # noqa: F401
 import test_fleet  # noqa: F401
+import test_package  # noqa: F401
 
 if __name__ == "__main__":
     sys.exit(harness.run(sys.argv[1] if len(sys.argv) > 1 else None))
