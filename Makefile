@@ -307,13 +307,14 @@ INSTALLED  := $(sbindir)/splitd $(sbindir)/splitctl \
 	      $(addprefix $(docdir)/,$(notdir $(DOCS))) \
 	      $(addprefix $(docdir)/examples/,$(notdir $(EXAMPLES)))
 
-# No configuration is installed in /etc/xdpsplit: a shipped one would attach
-# to whatever interface it names. The unit starts only once the operator has
+# No configuration is installed in /etc/xdpsplit (only the directory): a
+# shipped one would attach to whatever interface it names. The unit starts only once the operator has
 # written /etc/xdpsplit/xdpsplit.yaml (from $(docdir)/examples).
 install: programs
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
 		$(DESTDIR)$(bashcompdir) $(DESTDIR)$(systemdunitdir) \
-		$(DESTDIR)$(sysconfdir)/logrotate.d $(DESTDIR)$(docdir)/examples
+		$(DESTDIR)$(sysconfdir)/logrotate.d $(DESTDIR)$(docdir)/examples \
+		$(DESTDIR)$(sysconfdir)/xdpsplit
 	$(INSTALL) -m 0755 $(SPLITD) $(SPLITCTL) $(DESTDIR)$(sbindir)/
 	$(INSTALL) -m 0644 doc/splitd.8 doc/splitctl.8 $(DESTDIR)$(mandir)/man8/
 	$(INSTALL) -m 0644 completion/splitctl.bash $(DESTDIR)$(bashcompdir)/splitctl
@@ -327,7 +328,8 @@ install: programs
 # directories of ours that are left empty
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	-rmdir $(DESTDIR)$(docdir)/examples $(DESTDIR)$(docdir) 2>/dev/null
+	-rmdir $(DESTDIR)$(docdir)/examples $(DESTDIR)$(docdir) \
+		$(DESTDIR)$(sysconfdir)/xdpsplit 2>/dev/null
 
 # The Debian package, built by dpkg-buildpackage in a copy of the tree under
 # $(BUILD)/deb (its artefacts go next to the tree it builds, so not to ../
