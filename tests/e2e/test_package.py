@@ -84,6 +84,9 @@ def deb_installs_runs_and_purges(lab):
     check(os.path.exists(deb), "no %s after make deb" % deb)
     check(not glob.glob(os.path.join(os.path.dirname(ROOT), "xdpsplit_*")),
           "make deb left artefacts in ../ of the checkout")
+    if shutil.which("lintian"):  # optional, not a dependency (~5 s)
+        lint = run("lintian", "--fail-on", "error,warning", deb)
+        check(lint.returncode == 0, "lintian: " + lint.stdout + lint.stderr)
     installing = run("dpkg", "-i", deb)
     try:
         check(installing.returncode == 0, "dpkg -i: " + installing.stdout + installing.stderr)
