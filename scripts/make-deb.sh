@@ -27,6 +27,9 @@ else
 		-cf - . | tar -xf - -C "$out/src"
 fi
 cd "$out/src"
+# the package is built as debian/rules says, not with the calling make's
+# variables (make check SANITIZE=1 would pass its own down)
+unset MAKEFLAGS MFLAGS MAKELEVEL SANITIZE BUILD
 # both cores, and no make check inside the package build (its tests need
 # root, namespaces and XDP: make check runs them)
 DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-"parallel=$(nproc) nocheck"} \

@@ -319,6 +319,8 @@ def audit_log_rotation(lab):
           "splitd wrote nothing to the new audit.log after the last rotation")
     check(any("succeeded" in e["command"] or (e["after"] or {}).get("phase") == "succeeded"
               for e in current), "the rollout's end is not in the new audit.log")
+    for rotated_file in glob.glob(log_path + ".*"):
+        os.unlink(rotated_file)
     print("     %d rotations during %d splitctl and %d splitd records; %d files, "
           "%d lines, none torn or lost" % (rotated, len(recorded), len(steps),
                                            len(files), len(entries)))
