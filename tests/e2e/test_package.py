@@ -111,7 +111,8 @@ def deb_installs_runs_and_purges(lab):
         check(len(units) == 1, "unit: %s" % units)
         with open(units[0]) as unit:
             text = unit.read()
-        check("ExecStart=/usr/sbin/splitd " in text, "ExecStart is not the installed splitd")
+        check(re.search(r"^ExecStart=/usr/sbin/splitd\b", text, re.M),
+              "ExecStart is not the installed splitd")
         check("ConditionPathExists=/etc/xdpsplit/xdpsplit.yaml" in text,
               "the unit would start without a configuration")
         verify = run("systemd-analyze", "verify", units[0])
@@ -172,7 +173,7 @@ def make_install_and_uninstall(lab):
                   sorted(set(files) - expected - set(completion + units)),
                   sorted(expected - set(files))))
         with open(os.path.join(destdir, units[0])) as unit:
-            check("ExecStart=/usr/local/sbin/splitd " in unit.read(),
+            check(re.search(r"^ExecStart=/usr/local/sbin/splitd\b", unit.read(), re.M),
                   "the unit does not run the installed splitd")
         for program in ("splitd", "splitctl"):
             path = os.path.join(destdir, "usr/local/sbin", program)
