@@ -19,9 +19,10 @@ SPLITD_PKGS := libsystemd
 ARCH_INC  := /usr/include/$(shell $(CC) -dumpmachine)
 
 # Everything but `make deps`, `make demo` and `make demo-fleet` (which
-# install them themselves) and
-# `make clean` needs the libraries.
-ifeq ($(filter deps demo demo-fleet clean,$(MAKECMDGOALS)),)
+# install them themselves),
+# `make clean`, `make uninstall` and `make deb` (which builds in a copy,
+# after dpkg-buildpackage has checked the Build-Depends) needs the libraries.
+ifeq ($(filter deps demo demo-fleet clean uninstall deb,$(MAKECMDGOALS)),)
 ifneq ($(shell pkg-config --exists $(PKGS) $(SPLITD_PKGS) 2>/dev/null && echo found),found)
 $(error pkg-config finds no $(PKGS) $(SPLITD_PKGS): run 'make deps' first)
 endif
@@ -86,7 +87,8 @@ DECIDE_OBJS := $(BUILD)/tests/tools/decide.o $(BUILD)/testlib/packet.o
 ANNOUNCE_BIN := $(BUILD)/xdpsplit-announce
 ANNOUNCE_OBJS := $(BUILD)/tests/tools/announce.o
 
-.PHONY: all check deps clean demo demo-fleet bench bench-idle fuzz
+.PHONY: all check deps clean demo demo-fleet bench bench-idle fuzz \
+	programs install uninstall deb
 .DELETE_ON_ERROR:
 
 # Other builds of xdp_split for the upgrade tests: a rebuild over the same
@@ -307,6 +309,67 @@ demo-fleet:
 	$(Q)scripts/install-deps.sh
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)/usr/bin/python3 scripts/demo_fleet.py
+
+# What an installation runs: the two programs (xdp_split's object is
+# embedded in them as a skeleton; libxdp brings its own dispatcher)
+programs: $(SPLITD) $(SPLITCTL)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]; debian/rules passes
+# PREFIX=/usr. splitd's own paths (/etc/xdpsplit, /var/lib/xdpsplit,
+# /run/xdpsplit) do not follow the prefix, and logrotate reads only
+# /etc/logrotate.d: sysconfdir stays /etc. The completion and unit
+# directories are the ones pkg-config gives for this prefix.
+PREFIX     ?= /usr/local
+sbindir    ?= $(PREFIX)/sbin
+datadir    ?= $(PREFIX)/share
+mandir     ?= $(datadir)/man
+docdir     ?= $(datadir)/doc/xdpsplit
+sysconfdir ?= /etc
+PC_PREFIX   = $(if $(filter /usr,$(PREFIX)),,--define-variable=prefix=$(PREFIX) \
+	      --define-variable=rootprefix=$(PREFIX) --define-variable=root_prefix=$(PREFIX))
+pc_variable = $(shell pkg-config $(PC_PREFIX) --variable=$(1) $(2) 2>/dev/null)
+bashcompdir ?= $(or $(call pc_variable,completionsdir,bash-completion),$(datadir)/bash-completion/completions)
+systemdunitdir ?= $(or $(call pc_variable,systemdsystemunitdir,systemd),$(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system)
+INSTALL    ?= install
+DOCS       := README.md doc/fleet.md
+EXAMPLES   := $(wildcard examples/*.yaml)
+# Every file install lays down, for uninstall (one list)
+INSTALLED  := $(sbindir)/splitd $(sbindir)/splitctl \
+	      $(mandir)/man8/splitd.8 $(mandir)/man8/splitctl.8 \
+	      $(bashcompdir)/splitctl $(systemdunitdir)/splitd.service \
+	      $(sysconfdir)/logrotate.d/xdpsplit \
+	      $(addprefix $(docdir)/,$(notdir $(DOCS))) \
+	      $(addprefix $(docdir)/examples/,$(notdir $(EXAMPLES)))
+
+# No configuration is installed in /etc/xdpsplit (only the directory): a
+# shipped one would attach to whatever interface it names. The unit starts only once the operator has
+# written /etc/xdpsplit/xdpsplit.yaml (from $(docdir)/examples).
+install: programs
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
+		$(DESTDIR)$(bashcompdir) $(DESTDIR)$(systemdunitdir) \
+		$(DESTDIR)$(sysconfdir)/logrotate.d $(DESTDIR)$(docdir)/examples \
+		$(DESTDIR)$(sysconfdir)/xdpsplit
+	$(INSTALL) -m 0755 $(SPLITD) $(SPLITCTL) $(DESTDIR)$(sbindir)/
+	$(INSTALL) -m 0644 doc/splitd.8 doc/splitctl.8 $(DESTDIR)$(mandir)/man8/
+	$(INSTALL) -m 0644 completion/splitctl.bash $(DESTDIR)$(bashcompdir)/splitctl
+	sed 's|/usr/sbin/|$(sbindir)/|g' dist/splitd.service > $(DESTDIR)$(systemdunitdir)/splitd.service
+	chmod 0644 $(DESTDIR)$(systemdunitdir)/splitd.service
+	$(INSTALL) -m 0644 dist/xdpsplit.logrotate $(DESTDIR)$(sysconfdir)/logrotate.d/xdpsplit
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(docdir)/
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(docdir)/examples/
+
+# Removes what install laid down (with the same variables), and the
+# directories of ours that are left empty
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(docdir)/examples $(DESTDIR)$(docdir) \
+		$(DESTDIR)$(sysconfdir)/xdpsplit 2>/dev/null
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree under
+# $(BUILD)/deb (its artefacts go next to the tree it builds, so not to ../
+# of this checkout); the .deb is copied to $(BUILD)/
+deb:
+	$(Q)scripts/make-deb.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -13,6 +13,7 @@ PACKAGES="
 	haproxy nginx libnginx-mod-stream wrk libclang-rt-14-dev valgrind
 	etcd-server bird2
 	mandoc tmux
+	dpkg-dev debhelper logrotate
 "
 
 missing=""

@@ -21,6 +21,7 @@ const struct test_case *config_diff_tests(size_t *count);
 const struct test_case *webhook_tests(size_t *count);
 const struct test_case *output_tests(size_t *count);
 const struct test_case *log_tests(size_t *count);
+const struct test_case *audit_tests(size_t *count);
 const struct test_case *announce_tests(size_t *count);
 const struct test_case *load_tests(size_t *count);
 const struct test_case *etcd_tests(size_t *count);

@@ -25,6 +25,7 @@ import test_grammar  # noqa: F401
 import test_live  # noqa: F401
 import test_systemd  # noqa: F401
 import test_webhooks  # noqa: F401
+import test_package  # noqa: F401
 
 if __name__ == "__main__":
     sys.exit(harness.run(sys.argv[1] if len(sys.argv) > 1 else None))

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,39 @@ int xs_audit_write(int fd, const char *command, const char *before,
 	}
 	free(line);
 	return err;
+}
+
+/* Whether fd is still the file the log's path names: logrotate renames
+ * the log away (and compresses it on the next rotation), so a line
+ * written to the old file after that would be lost. */
+static bool still_the_log(const char *state_dir, int fd)
+{
+	char path[PATH_MAX];
+	struct stat named, held;
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, XS_AUDIT_LOG_NAME);
+	if (fstat(fd, &held) || lstat(path, &named))
+		return false;
+	return named.st_dev == held.st_dev && named.st_ino == held.st_ino;
+}
+
+int xs_audit_record(const char *state_dir, int *fd, const char *command,
+		    const char *before, const char *after)
+{
+	int reopened;
+
+	if (*fd < 0)
+		return xs_audit_append(state_dir, command, before, after);
+	if (!still_the_log(state_dir, *fd)) {
+		/* rotated since we opened it: the new file, checked as the
+		 * first was (a file planted in the rename's place is refused) */
+		reopened = xs_audit_open(state_dir);
+		if (reopened < 0)
+			return reopened;
+		close(*fd);
+		*fd = reopened;
+	}
+	return xs_audit_write(*fd, command, before, after);
 }
 
 int xs_audit_append(const char *state_dir, const char *command,

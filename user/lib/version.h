@@ -3,6 +3,6 @@
 #ifndef XDPSPLIT_VERSION_H
 #define XDPSPLIT_VERSION_H
 
-#define XS_VERSION "0.12.0"
+#define XS_VERSION "0.13.0"
 
 #endif

@@ -230,10 +230,8 @@ int ctl_begin_change(struct ctl *ctl)
 
 int ctl_audit(struct ctl *ctl, const char *before, const char *after)
 {
-	if ((ctl->audit_fd >= 0 ?
-		     xs_audit_write(ctl->audit_fd, ctl->command_line, before, after) :
-		     xs_audit_append(ctl->state_dir, ctl->command_line, before,
-				     after)))
+	if (xs_audit_record(ctl->state_dir, &ctl->audit_fd, ctl->command_line,
+			    before, after))
 		return runtime_error("the change was made but not recorded in the audit log under '%s'",
 				     ctl->state_dir);
 	return EXIT_OK;

@@ -30,6 +30,7 @@
 #include "user/lib/log.h"
 #include "user/lib/safe_open.h"
 #include "user/lib/state.h"
+#include "user/lib/version.h"
 #include "fleet.h"
 #include "splitd.h"
 #include "webhooks.h"
@@ -64,7 +65,8 @@ static void usage(FILE *stream)
 		"  --state-dir DIR    rollout state and audit log (default " XS_DEFAULT_STATE_DIR ")\n"
 		"  --run-dir DIR      control socket (default " XS_DEFAULT_RUN_DIR ")\n"
 		"  --group NAME       a group allowed on the control socket besides root\n"
-		"  -v, --verbose      more messages (twice: libbpf and libxdp too)\n");
+		"  -v, --verbose      more messages (twice: libbpf and libxdp too)\n"
+		"  -V, --version      print the version and exit\n");
 }
 
 /* Attaches to each configured interface, or adopts what is attached. */
@@ -215,6 +217,7 @@ int main(int argc, char **argv)
 		{ "run-dir", required_argument, NULL, 'R' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -227,7 +230,7 @@ int main(int argc, char **argv)
 	d.pin_dir = getenv(XS_PIN_DIR_ENV) ?: XS_DEFAULT_PIN_DIR;
 	d.state_dir = getenv(XS_STATE_DIR_ENV) ?: XS_DEFAULT_STATE_DIR;
 	d.run_dir = getenv(XS_RUN_DIR_ENV) ?: XS_DEFAULT_RUN_DIR;
-	while ((opt = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:vVh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			d.config_path = optarg;
@@ -253,6 +256,9 @@ int main(int argc, char **argv)
 		case 'v':
 			verbosity++;
 			break;
+		case 'V':
+			printf("splitd %s\n", XS_VERSION);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
