@@ -208,7 +208,10 @@ static void run(struct daemon *d)
 	}
 }
 
-int main(int argc, char **argv)
+/* The command line into d: -1 to go on, or the exit code (after
+ * --version, --help or a usage error). */
+static int parse_arguments(struct daemon *d, int argc, char **argv,
+			   int *verbosity)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -221,28 +224,26 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon d = { .control_fd = -1, .metrics_fd = -1 };
-	int verbosity = XS_LOG_INFO, opt, rc = 1;
-	char error[512] = "";
 	struct group *group;
+	int opt;
 
-	d.config_path = XS_DEFAULT_CONFIG_FILE;
-	d.pin_dir = getenv(XS_PIN_DIR_ENV) ?: XS_DEFAULT_PIN_DIR;
-	d.state_dir = getenv(XS_STATE_DIR_ENV) ?: XS_DEFAULT_STATE_DIR;
-	d.run_dir = getenv(XS_RUN_DIR_ENV) ?: XS_DEFAULT_RUN_DIR;
+	d->config_path = XS_DEFAULT_CONFIG_FILE;
+	d->pin_dir = getenv(XS_PIN_DIR_ENV) ?: XS_DEFAULT_PIN_DIR;
+	d->state_dir = getenv(XS_STATE_DIR_ENV) ?: XS_DEFAULT_STATE_DIR;
+	d->run_dir = getenv(XS_RUN_DIR_ENV) ?: XS_DEFAULT_RUN_DIR;
 	while ((opt = getopt_long(argc, argv, "c:vVh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			d.config_path = optarg;
+			d->config_path = optarg;
 			break;
 		case 'P':
-			d.pin_dir = optarg;
+			d->pin_dir = optarg;
 			break;
 		case 'S':
-			d.state_dir = optarg;
+			d->state_dir = optarg;
 			break;
 		case 'R':
-			d.run_dir = optarg;
+			d->run_dir = optarg;
 			break;
 		case 'g':
 			group = getgrnam(optarg);
@@ -250,11 +251,11 @@ int main(int argc, char **argv)
 				pr_err("Error: no group '%s'\n", optarg);
 				return 2;
 			}
-			d.control_group = group->gr_gid;
-			d.has_control_group = true;
+			d->control_group = group->gr_gid;
+			d->has_control_group = true;
 			break;
 		case 'v':
-			verbosity++;
+			(*verbosity)++;
 			break;
 		case 'V':
 			printf("splitd %s\n", XS_VERSION);
@@ -271,6 +272,19 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .control_fd = -1, .metrics_fd = -1 };
+	int verbosity = XS_LOG_INFO, rc;
+	char error[512] = "";
+
+	rc = parse_arguments(&d, argc, argv, &verbosity);
+	if (rc >= 0)
+		return rc;
+	rc = 1;
 	xs_log_set_level(verbosity > XS_LOG_DEBUG ? XS_LOG_DEBUG : verbosity);
 	/* first: a second splitd must leave the first one's socket, maps
 	 * and state alone */
