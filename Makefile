@@ -119,7 +119,7 @@ $(CONFIG_BTF): tests/btf/config_types.bpf.c $(HEADERS)
 	$(if $(Q),@echo "  BPF      $@")
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c
+$(BUILD)/upgrade/xdp_split_%.bpf.o: bpf/xdp_split.bpf.c Makefile
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  BPF      $@")
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) $(upgrade_flags_$*) -c $< -o $@
@@ -203,12 +203,12 @@ FLOWSHARE_OBJS := $(BUILD)/bench/flowshare.o $(BUILD)/bench/common.o $(TRAFFIC_O
 SCALE_BIN := $(BUILD)/xdpsplit-scale
 SCALE_OBJS := $(BUILD)/bench/scale.o $(BUILD)/bench/common.o $(TESTLIB_OBJS)
 
-$(BUILD)/%.bpf.o: bench/%.bpf.c
+$(BUILD)/%.bpf.o: bench/%.bpf.c Makefile
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  BPF      $@")
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/%.bpf.o: testlib/%.bpf.c
+$(BUILD)/%.bpf.o: testlib/%.bpf.c Makefile
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  BPF      $@")
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
@@ -258,7 +258,7 @@ bench: all $(BENCH_BIN) $(LIVE_BIN) $(CORES_BIN) $(FORWARDER_BIN) $(SCALE_BIN) $
 bench-idle: all
 	$(Q)/usr/bin/python3 bench/idle.py $(BUILD)
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c
+$(BUILD)/%.bpf.o: bpf/%.bpf.c Makefile
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  BPF      $@")
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
