@@ -4,6 +4,7 @@
 #include <string.h>
 #include "config_schema.h"
 #include "config_webhooks.h"
+#include "parse.h"
 
 /* field paths only go into messages: a truncated one is still useful */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -227,6 +228,10 @@ int config_parse_policy(struct yaml_walker *w, yaml_node_t *node,
 		return walk_fail(w, node, path, "missing 'name'");
 	err = walk_string(w, walk_get(w, node, "name"), field, p->name,
 			  sizeof(p->name));
+	/* splitctl rollout start VIP POLICY sends it on a line */
+	if (!err && !xs_is_plain_name(p->name))
+		err = walk_fail(w, walk_get(w, node, "name"), field,
+				"'%s': " XS_PLAIN_NAME_CHARACTERS " only", p->name);
 	p->interval_ms = 1000;
 	WALK_FIELD(field, path, "interval");
 	if (!err && walk_get(w, node, "interval"))

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include "config_webhooks.h"
+#include "parse.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -14,17 +15,6 @@
 #define MAX_TIMEOUT_MS 60000
 #define MIN_INTERVAL_MS 500
 #define MAX_INTERVAL_MS 3600000
-
-/* a name is a metric label and a log word: nothing to quote */
-static bool plain_name(const char *name)
-{
-	if (!*name)
-		return false;
-	for (const char *c = name; *c; c++)
-		if (!isalnum((unsigned char)*c) && !strchr("_.-", *c))
-			return false;
-	return true;
-}
 
 static bool has_control(const char *text)
 {
@@ -226,9 +216,9 @@ static int parse_webhook(struct yaml_walker *w, yaml_node_t *node,
 		return walk_fail(w, node, path, "missing 'name'");
 	err = walk_string(w, walk_get(w, node, "name"), field, hook->name,
 			  sizeof(hook->name));
-	if (!err && !plain_name(hook->name))
+	if (!err && !xs_is_plain_name(hook->name))
 		err = walk_fail(w, walk_get(w, node, "name"), field,
-				"'%s': letters, digits, '_', '.' and '-' only",
+				"'%s': " XS_PLAIN_NAME_CHARACTERS " only",
 				hook->name);
 	for (__u32 i = 0; !err && i < index; i++)
 		if (!strcmp(policy->webhooks.hooks[i].name, hook->name))

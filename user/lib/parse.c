@@ -22,6 +22,16 @@ int xs_parse_address(const char *text, __u8 *family, __be32 *address)
 	return -EINVAL;
 }
 
+bool xs_is_plain_name(const char *name)
+{
+	if (!*name)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("._-", *c))
+			return false;
+	return true;
+}
+
 int xs_parse_u32(const char *text, __u32 min, __u32 max, __u32 *value)
 {
 	unsigned long long v;

@@ -7,6 +7,7 @@
 #ifndef XDPSPLIT_PARSE_H
 #define XDPSPLIT_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "maps/contract.h"
@@ -20,6 +21,11 @@ int xs_parse_mac(const char *text, __u8 *mac);
 int xs_parse_percent(const char *text, __u16 *basis_points);
 int xs_parse_pool(const char *text, __u8 *pool);
 int xs_parse_u32(const char *text, __u32 min, __u32 max, __u32 *value);
+/* A name the configuration gives (a policy, a webhook, a host) and that
+ * goes into keys, labels, logs and the control socket's line protocol:
+ * letters, digits, '.', '_' and '-', nothing to quote or escape. */
+#define XS_PLAIN_NAME_CHARACTERS "letters, digits, '.', '_' and '-'"
+bool xs_is_plain_name(const char *name);
 
 const char *xs_pool_name(__u8 pool);
 const char *xs_state_name(__u8 state);
