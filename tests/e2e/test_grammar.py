@@ -331,7 +331,7 @@ def dashes_alone_are_no_keyword(lab):
 
 @test
 def help_names_its_object(lab):
-    """grammar: 'help OBJECT' is that object's help; an unknown word, a missing value or command is an error"""
+    """grammar: 'help OBJECT' is that object's help; an unknown word, a missing value or command, a bad policy name is an error"""
     env = dict(os.environ, XDPSPLIT_PIN_DIR=NO_PIN_DIR)
 
     def run(*args):
@@ -348,6 +348,9 @@ def help_names_its_object(lab):
                        (["help", "vip", "add", "x"], "Error: 'add' has no command 'x'"),
                        (["fleet", "--etcd", "x"], "Error: missing fleet command"),
                        (["fleet", "--etcd"], "Error: --etcd needs URLS"),
+                       # a word of splitd's line protocol: a configuration's name
+                       (["rollout", "start", SAMPLES["VIP"], "a b\nrollout abort"],
+                        "Error: 'a b\nrollout abort' is not a policy name"),
                        (["apply", "-f"], "Error: -f needs FILE"),
                        (["check", "-f"], "Error: -f needs FILE"),
                        (["fleet", "--etcd", "http://127.0.0.1:1", "--prefix", "/xdpsplit-test-grammar/",
