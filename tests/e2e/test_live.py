@@ -524,3 +524,67 @@ def live_views_end_at_once(lab):
         stand_in.close()
     print("     stats C-c %.2f s; splitd hanging: C-c %.2f s, C-\\ %.2f s" % (
         took, waits["C-c"], waits["C-\\"]))
+
+
+@test
+def live_rates_skip_a_counter_reset(lab):
+    """live: counters that go back (a reset) show no rate for that interval, not a wrapped 1.8e19 (stats and rollout watch)"""
+    lab.start_splitd(CONFIG % {"policy": "long"})
+    lab.ok("rollout", "start", VIP)
+    vip_id = lab.json("vip", "show", VIP)["id"]
+    load = traffic(lab)
+    rollout_lines = open(os.path.join(lab.state_dir, "rollout-watch.json"), "w+")
+    rollout_watch = subprocess.Popen(
+        ["nsenter", "--net=/run/netns/" + lab.ns("lb"), os.path.join(BUILD, "splitctl"),
+         "-j", "rollout", "status", VIP, "--watch", "0.2"],
+        stdout=rollout_lines, text=True, env=lab.environment())
+    watch = subprocess.Popen(
+        ["nsenter", "--net=/run/netns/" + lab.ns("lb"), os.path.join(BUILD, "splitctl"),
+         "-j", "stats", VIP, "--watch", "0.2", "--count", "20"],
+        stdout=subprocess.PIPE, text=True, env=lab.environment())
+    documents, reset_at = [], None
+    try:
+        for line in watch.stdout:
+            documents.append(json.loads(line))
+            pools = documents[-1]["vips"][0]["pools"]
+            if reset_at is None and len(documents) >= 3 and pools[0]["packets"] > 0:
+                # every pool's counters back to 0 on every CPU, as a
+                # reattach would leave them
+                for pool in range(3):
+                    key = (vip_id * 3 + pool).to_bytes(4, "little")
+                    subprocess.run(["bpftool", "map", "update", "pinned",
+                                    os.path.join(lab.pin_dir, "pool_stats"),
+                                    "key", "hex"] + ["%02x" % b for b in key] +
+                                   ["value", "hex"] + ["00"] * (39 * 8),
+                                   check=True, capture_output=True, timeout=10)
+                reset_at = len(documents)
+        check(watch.wait(10) == 0, "stats --watch exit %s" % watch.returncode)
+    finally:
+        stop(load)
+        stop(rollout_watch)
+        if watch.poll() is None:
+            watch.kill()
+    check(reset_at is not None, "no traffic counted: %s" % documents[-1:])
+    rollout_lines.seek(0)
+    lines = [json.loads(line) for line in rollout_lines if line.startswith("{")]
+    rollout_lines.close()
+    rates = [line["connections_per_second"] for line in lines]
+    check(len(rates) >= 10 and any(r["canary"] for r in rates),
+          "rollout watch: %d lines, %s" % (len(rates), rates[-3:]))
+    check(all(r[pool] is None or r[pool] < 1e9 for r in rates for pool in r),
+          "rollout watch rates: %s" % [r for r in rates
+                                       if any(v and v >= 1e9 for v in r.values())][:2])
+    check(any(all(v is None for v in r.values()) for r in rates[1:]),
+          "rollout watch: no interval without rates after the reset")
+    went_back = 0
+    for before, after in zip(documents, documents[1:]):
+        for old, new in zip(before["vips"][0]["pools"], after["vips"][0]["pools"]):
+            rate = new.get("packets_per_second")
+            check(rate is None or rate < 1e9, "%s: a rate of %s" % (new["pool"], rate))
+            if new["packets"] < old["packets"]:
+                went_back += 1
+                check(rate is None, "%s went back %d -> %d, rate %s" % (
+                    new["pool"], old["packets"], new["packets"], rate))
+    check(went_back >= 1, "no counter went back after the reset")
+    print("     reset after %d intervals; %d pool counters went back, no rate shown for them"
+          % (reset_at, went_back))
