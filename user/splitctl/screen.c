@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The terminal side of the live views (see screen.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -59,7 +60,7 @@ const sigset_t *screen_signal_mask(void)
 	return view_open ? &mask_before : NULL;
 }
 
-bool screen_interval_valid(double seconds)
+static bool interval_valid(double seconds)
 {
 	return seconds >= SCREEN_INTERVAL_MIN && seconds <= SCREEN_INTERVAL_MAX;
 }
@@ -69,10 +70,11 @@ int screen_parse_interval(const char *text, double *seconds)
 	char *end;
 	double value;
 
-	if (!text || !*text)
+	/* a number as typed: no blank before it (strtod skips them) */
+	if (!text || !*text || isspace((unsigned char)*text))
 		return -EINVAL;
 	value = strtod(text, &end);
-	if (*end || !screen_interval_valid(value))
+	if (*end || !interval_valid(value))
 		return -EINVAL;
 	*seconds = value;
 	return 0;

@@ -52,7 +52,6 @@ const sigset_t *screen_signal_mask(void);
 #define SCREEN_INTERVAL_MIN 0.1
 #define SCREEN_INTERVAL_MAX 3600
 #define SCREEN_INTERVAL_TEXT "0.1 to 3600 seconds"
-bool screen_interval_valid(double seconds);
 /* 0 and *seconds, or -EINVAL when text is not a number in the bounds. */
 int screen_parse_interval(const char *text, double *seconds);
 
