@@ -2,8 +2,9 @@
 # bash completion for splitctl. The words come from splitctl itself
 # ('splitctl help --complete WORDS...' walks its command tables), so they
 # cannot drift from the commands; this file only adds what the shell
-# knows: the running VIPs (of --pin-dir or $XDPSPLIT_PIN_DIR), interfaces,
-# files. Plain bash: the bash-completion package is not needed.
+# knows: the running VIPs (of the pin directory splitctl read off the
+# line, as "@vip DIR", or $XDPSPLIT_PIN_DIR), interfaces, files. Plain
+# bash: the bash-completion package is not needed.
 
 # The words of the line up to the cursor as splitctl sees them. bash
 # splits COMP_WORDS at every character of COMP_WORDBREAKS, ':' and '='
@@ -53,19 +54,14 @@ _splitctl()
 	_splitctl_reassemble
 	local -a words=("${_splitctl_words[@]}") candidates=()
 	local cword=$_splitctl_cword cur=${_splitctl_words[_splitctl_cword]}
-	local program=${words[0]} pin_dir="" line i
+	local program=${words[0]} pin_dir line i
 	COMPREPLY=()
 
-	for ((i = 1; i < cword; i++)); do
-		case ${words[i]} in
-		--pin-dir) pin_dir=${words[i + 1]} ;;
-		--pin-dir=*) pin_dir=${words[i]#--pin-dir=} ;;
-		esac
-	done
 	while IFS= read -r line; do
 		case $line in
-		@vip) while IFS= read -r line; do candidates+=("$line"); done \
-			< <(_splitctl_vips "$program" "$pin_dir") ;;
+		@vip | "@vip "*) pin_dir=${line#@vip}
+			while IFS= read -r line; do candidates+=("$line"); done \
+			< <(_splitctl_vips "$program" "${pin_dir# }") ;;
 		@iface) for line in /sys/class/net/*; do candidates+=("${line##*/}"); done ;;
 		@file) compopt -o filenames 2>/dev/null
 			while IFS= read -r line; do COMPREPLY+=("$line"); done \

@@ -73,6 +73,8 @@ static const struct bad_config bad_configs[] = {
 	  "rollouts[0].analysis[0].prometheus: must be an http:// or https:// URL" },
 	{ "rollouts:\n  - name: r\n    steps: [switch]\n  - name: r\n    steps: [switch]\n",
 	  "two policies are named 'r'" },
+	{ "rollouts:\n  - name: \"r 1\"\n    steps: [switch]\n",
+	  "rollouts[0].name: 'r 1': letters, digits" },
 	{ "rollouts:\n  - name: r\n    on_failure: panic\n    steps: [switch]\n",
 	  "rollouts[0].on_failure: must be rollback or pause" },
 	{ "interfaces:\n  - {name: eth0, mode: turbo}\n", "interfaces[0]: mode must be native or generic" },
@@ -117,7 +119,7 @@ const struct test_case *config_tests(size_t *count)
 	static const struct test_case cases[] = {
 		{ "config: the example parses into VIPs, probes and a policy",
 		  example_parses, NULL },
-		{ "config: 31 bad files are refused with line and field",
+		{ "config: 32 bad files are refused with line and field",
 		  bad_configs_name_line_and_field, NULL },
 	};
 	*count = sizeof(cases) / sizeof(cases[0]);

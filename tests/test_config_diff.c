@@ -399,6 +399,46 @@ static int example_edits_give_their_line(const void *arg)
 	return 0;
 }
 
+/* A new policy gives its own line and its steps', nothing for a part it
+ * lacks: no "+ policy P webhooks" when it has none. */
+static int new_policy_gives_only_its_lines(const void *arg)
+{
+	static const char *const wanted[] = {
+		"+ policy quick on_failure rollback flush_canary true interval 1s",
+		"+ policy quick step 1 is switch",
+	};
+	static const struct edit added = {
+		"rollouts:\n",
+		"rollouts:\n  - name: quick\n    steps:\n      - switch\n", NULL
+	};
+	static struct xs_config_file before, after;
+	struct xs_tree old_tree, new_tree;
+	char *text, *changed;
+	struct xs_diff diff;
+
+	(void)arg;
+	text = read_text("examples/xdpsplit.yaml");
+	CHECK(text, "examples/xdpsplit.yaml");
+	changed = edited(text, &added);
+	CHECK(changed, "the example has no 'rollouts:'");
+	CHECK_OK(parse(text, &before));
+	CHECK_OK(parse(changed, &after));
+	free(changed);
+	free(text);
+	CHECK_OK(xs_config_tree(&before, &old_tree));
+	CHECK_OK(xs_config_tree(&after, &new_tree));
+	CHECK_OK(xs_tree_diff(&old_tree, &new_tree, &diff));
+	for (size_t i = 0; i < diff.count; i++)
+		CHECK(i < 2 && !strcmp(diff.lines[i].text, wanted[i]),
+		      "line %zu of %zu: '%s'", i + 1, diff.count,
+		      diff.lines[i].text);
+	CHECK(diff.count == 2, "%zu lines", diff.count);
+	xs_diff_free(&diff);
+	xs_tree_free(&old_tree);
+	xs_tree_free(&new_tree);
+	return 0;
+}
+
 static int record_in(const char *dir)
 {
 	char error[512] = "", path[600];
@@ -534,6 +574,8 @@ const struct test_case *config_diff_tests(size_t *count)
 		  every_shown_field_changes_its_line, NULL },
 		{ "config diff: edits of the example give exactly their line",
 		  example_edits_give_their_line, NULL },
+		{ "config diff: a new policy gives its lines, none for a part it lacks",
+		  new_policy_gives_only_its_lines, NULL },
 		{ "config diff: splitd's record of its applied settings reads back",
 		  record_reads_back, NULL },
 		{ "config diff: the largest configuration diffs in milliseconds",

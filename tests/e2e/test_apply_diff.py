@@ -280,3 +280,27 @@ def apply_diff_beyond_a_files_limits(lab):
           "%d: %s%s" % (result.returncode, result.stdout[-500:], result.stderr))
     lab.ok("apply", "-f", os.path.join(lab.state_dir, "base.yaml"))
     check(len(lab.json("vip", "list")) == 2, "apply left VIPs the file does not list")
+
+
+@test
+def apply_says_why_splitds_settings_are_not_compared(lab):
+    """apply: a damaged record of splitd's settings is said so, with why, not taken for none"""
+    start_base(lab)
+    base = os.path.join(lab.state_dir, "base.yaml")
+    lab.stop_splitd()
+    write(lab, "settings.applied", "this is no record\n\x00\x01")
+    result = lab.splitctl("apply", "-f", base, "--dry-run")
+    said = [line for line in result.stdout.splitlines() if "not compared" in line]
+    check(result.returncode == 0 and len(said) == 1 and
+          "not compared: record unreadable (" in said[0] and "no record of" not in said[0],
+          "damaged record: %d %r %r" % (result.returncode, result.stdout, result.stderr))
+    shown = lab.json("apply", "-f", base, "--dry-run")
+    check(shown["settings_compared"] is False and
+          shown["settings_not_compared"].startswith("record unreadable ("),
+          "JSON: %s" % shown)
+    # no record at all is said as that
+    os.unlink(os.path.join(lab.state_dir, "settings.applied"))
+    result = lab.splitctl("apply", "-f", base, "--dry-run")
+    check("not compared: no record of splitd applying a configuration in " in result.stdout,
+          "no record: %r" % result.stdout)
+    print("     %s" % said[0][:150])

@@ -268,6 +268,106 @@ def help_and_usage_errors_come_from_the_table(lab):
           and short.stdout == version.stdout, "--version: %r %r" % (version.stdout, short.stdout))
 
 
+def required_words(form):
+    """A usage form's words without its optional parts: its first choice
+    of each { a | b }, a sample for each value."""
+    words, depth, out, i = form.split(), 0, [], 0
+    while i < len(words):
+        word = words[i]
+        if word == "[":
+            depth += 1
+        elif word == "]":
+            depth -= 1
+        elif depth or word == "...":
+            pass
+        elif word == "{":
+            j = i + 1
+            while words[j] not in ("|", "}"):
+                out.append(SAMPLES.get(words[j], "1") if words[j].isupper() else words[j])
+                j += 1
+            nesting = 1
+            while nesting:
+                j += 1
+                nesting += (words[j] == "{") - (words[j] == "}")
+            i = j
+        else:
+            out.append(SAMPLES.get(word, "1") if word.isupper() else word)
+        i += 1
+    return out
+
+
+@test
+def dashes_alone_are_no_keyword(lab):
+    """grammar: '-' and '--' abbreviate no keyword: every command takes them as it takes any unknown word"""
+    # nothing to act on, should a dash be taken for --force or --flush
+    env = dict(os.environ, XDPSPLIT_PIN_DIR=NO_PIN_DIR,
+               XDPSPLIT_RUN_DIR=os.path.join(lab.state_dir, "no-run"),
+               XDPSPLIT_STATE_DIR=os.path.join(lab.state_dir, "no-state"))
+    fleet = ["fleet", "--etcd", "http://127.0.0.1:1", "--prefix", "/xdpsplit-test-grammar/"]
+
+    def run(args):
+        result = subprocess.run([SPLITCTL] + args, capture_output=True, text=True,
+                                timeout=30, env=env)
+        return result.returncode, result.stdout, result.stderr
+
+    wrong = []
+    for command in leaves(table()):
+        path = command["path"].split()
+        before = fleet + path[1:-1] if path[0] == "fleet" else path[:-1]
+        args = before + required_words(command["usage"][0])
+        for dash in ("-", "--"):
+            got = run(args + [dash])
+            # a word no keyword starts with, said back as the dash
+            other = tuple(x.replace("'%szzz'" % dash, "'%s'" % dash) if isinstance(x, str)
+                          else x for x in run(args + [dash + "zzz"]))
+            if got != other:
+                wrong.append("%s: %d %r, not %d %r" % (" ".join(args + [dash]), got[0],
+                                                       got[2][:120], other[0], other[2][:120]))
+    check(not wrong, "a dash taken for a keyword:\n      " + "\n      ".join(wrong))
+    # a real prefix still is one
+    result = run(["weights", SAMPLES["VIP"], "blue", "1", "green", "1", "canary", "1", "--fo"])
+    check("add up to" in result[2], "--fo is --force no more: %r" % (result,))
+
+
+@test
+def help_names_its_object(lab):
+    """grammar: 'help OBJECT' is that object's help; an unknown word, a missing value or command, a bad policy name is an error"""
+    env = dict(os.environ, XDPSPLIT_PIN_DIR=NO_PIN_DIR)
+
+    def run(*args):
+        return subprocess.run([SPLITCTL] + list(args), capture_output=True, text=True,
+                              timeout=30, env=env)
+
+    for words in (["vip"], ["fleet", "rollout"], ["backend", "add"], ["fleet", "ro", "stat"]):
+        got, wanted = run("help", *words), run(*words, "help")
+        check(got.returncode == 0 and got.stdout == wanted.stdout and got.stdout,
+              "help %s: %d %r, not %r" % (" ".join(words), got.returncode,
+                                          got.stdout[:200], wanted.stdout[:200]))
+    for args, said in ((["help", "--bogus"], "Error: no command '--bogus'"),
+                       (["help", "frob"], "Error: no command 'frob'"),
+                       (["help", "vip", "add", "x"], "Error: 'add' has no command 'x'"),
+                       (["fleet", "--etcd", "x"], "Error: missing fleet command"),
+                       (["fleet", "--etcd"], "Error: --etcd needs URLS"),
+                       # a word of splitd's line protocol: a configuration's name
+                       (["rollout", "start", SAMPLES["VIP"], "a b\nrollout abort"],
+                        "Error: 'a b\nrollout abort' is not a policy name"),
+                       (["apply", "-f"], "Error: -f needs FILE"),
+                       (["check", "-f"], "Error: -f needs FILE"),
+                       (["fleet", "--etcd", "http://127.0.0.1:1", "--prefix", "/xdpsplit-test-grammar/",
+                         "apply", "-f"], "Error: -f needs FILE")):
+        result = run(*args)
+        check(result.returncode == 2 and result.stderr.startswith(said),
+              "%s: %d %r" % (" ".join(args), result.returncode, result.stderr[:200]))
+    # an object's options with their aliases, as the table has them
+    fleet = [c for c in table()["commands"] if c["path"] == "fleet"][0]
+    usage = run("fleet", "help").stdout.splitlines()[0]
+    for option in keywords(fleet):
+        spelled = ("{ %s | %s }" % (option["keyword"], option["alias"]) if option.get("alias")
+                   else option["keyword"])
+        check("[ %s %s ]" % (spelled, option["value"]) in usage,
+              "fleet help lacks '%s': %r" % (spelled, usage))
+
+
 @test
 def completion_lists_vips_of_the_pin_dir(lab):
     """completion: plain bash, the VIPs of --pin-dir or $XDPSPLIT_PIN_DIR, colon-safe"""
@@ -288,6 +388,11 @@ def completion_lists_vips_of_the_pin_dir(lab):
               "%r gives %s, not %s" % (typed, reply, whole))
     reply, _ = complete("%s --pin-dir=%s stats 10.77.100.1:" % (SPLITCTL, lab.pin_dir), env)
     check(reply == ["80/tcp"], "--pin-dir=DIR: %s" % reply)
+    # --pin-dir as splitctl reads it: by an unambiguous prefix too
+    for line in ("%s --pin %s vip del " % (SPLITCTL, lab.pin_dir),
+                 "%s -j --pin-d=%s vip del " % (SPLITCTL, lab.pin_dir)):
+        reply, errors = complete(line, env)
+        check(sorted(reply) == sorted(vips) and not errors, "%r: %s %r" % (line, reply, errors))
     # the environment's pin directory, when no --pin-dir is given
     reply, _ = complete(SPLITCTL + " rollout status ",
                         dict(os.environ, XDPSPLIT_PIN_DIR=lab.pin_dir))

@@ -410,3 +410,181 @@ def live_stats_watch_redraws_in_place(lab):
     print("     4 frames, %d different rates seen, history 0; piped: %d lines, no escape"
           % (len(seen), len(piped.splitlines())))
     check(ESCAPE not in piped and piped.count("vip " + VIP) == 2, "piped: %r" % piped[:300])
+
+
+class SplitdStandIn:
+    """A stand-in for splitd on its control socket: it answers the first
+    `answers` requests with reply, then takes requests and never answers
+    (a splitd stuck), holding their connections open."""
+
+    def __init__(self, lab, reply, answers):
+        import socket
+        import threading
+        os.makedirs(lab.run_dir, exist_ok=True)
+        self.path = os.path.join(lab.run_dir, "splitd.sock")
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.path)
+        self.server.listen(16)
+        self.server.settimeout(0.1)
+        self.reply, self.answers, self.requests, self.held = reply, answers, 0, []
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            connection.settimeout(2)
+            try:
+                connection.recv(4096)
+            except OSError:
+                pass
+            self.requests += 1
+            if self.answers:
+                self.answers -= 1
+                connection.sendall(json.dumps(self.reply).encode())
+                connection.close()
+            else:
+                self.held.append(connection)
+
+    def close(self):
+        self.running = False
+        self.thread.join(5)
+        for connection in self.held:
+            connection.close()
+        self.server.close()
+        os.unlink(self.path)
+
+
+# splitd's status reply as a peer might send it: a negative step count and
+# an escape sequence in its reason
+STAND_IN_REPLY = {"ok": True, "rollouts": [{
+    "vip": VIP, "policy": "stand-in", "phase": "running", "step": 1, "steps": 2,
+    "steps_done": -3, "step_kind": "weights", "step_left_seconds": 50,
+    "timeline": [{"kind": "weights", "canary": 20}, {"kind": "pause", "seconds": 60}],
+    "route": {"blue": 80, "green": 0, "canary": 20, "live": "blue"},
+    "reason": "stand-in \x1b[31mred\x1b[0m", "analysis": [], "history": ["started"]}]}
+
+
+def watcher_ends(pane, keys, what):
+    """Sends keys to the view; the seconds until it has ended."""
+    start = time.monotonic()
+    pane.tmux("send-keys", "-t", "live", keys)
+    deadline = start + 10
+    while not pane.dead() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    check(pane.dead(), "%s did not end the view in 10 s" % what)
+    return time.monotonic() - start
+
+
+@test
+def live_views_end_at_once(lab):
+    """live: C-c ends a view at once while splitd hangs (130), C-\\ too and shows the cursor (131); stats --watch takes 0.5 s and exits 130 on C-c; plain status shows no control byte"""
+    # stats --watch: the same interval as rollout watch, the same 130
+    pane = Pane(lab, "stats", "--watch", "0.5")
+    try:
+        wait_for(lambda: "global" in pane.screen(), 10, "the first stats frame")
+        took = watcher_ends(pane, "C-c", "C-c")
+        check(pane.status() == 130, "stats --watch exit %s after C-c" % pane.status())
+        check(pane.value("cursor_flag") == "1", "C-c left the cursor hidden")
+    finally:
+        pane.close()
+    stand_in = SplitdStandIn(lab, STAND_IN_REPLY, answers=3)
+    try:
+        plain = lab.splitctl("rollout", "status", VIP)
+        check(plain.returncode == 0 and ESCAPE not in plain.stdout and
+              "stand-in ?[31mred?[0m" in plain.stdout,
+              "plain status: %d %r" % (plain.returncode, plain.stdout))
+        waits = {}
+        for keys, status in (("C-c", 130), ("C-\\", 131)):
+            stand_in.answers, stand_in.requests = 1, 0
+            pane = Pane(lab, "rollout", "status", VIP, "--watch", "0.2")
+            try:
+                wait_for(lambda: "progress [" in pane.screen(), 10, "the first frame")
+                screen = pane.screen()
+                check("0/2 steps done" in screen and "1844" not in screen,
+                      "steps_done -3 shown as: %r" % [l for l in screen.splitlines()
+                                                      if "steps done" in l])
+                # the next request waits on a splitd that never answers
+                wait_for(lambda: stand_in.requests >= 2, 5, "the second request")
+                time.sleep(0.3)
+                waits[keys] = watcher_ends(pane, keys, keys)
+                check(pane.status() == status, "%s: exit %s, not %d" % (
+                    keys, pane.status(), status))
+                check(pane.value("cursor_flag") == "1", "%s left the cursor hidden" % keys)
+                check(waits[keys] < 1.0, "%s took %.2f s to end the view" % (keys, waits[keys]))
+            finally:
+                pane.close()
+    finally:
+        stand_in.close()
+    print("     stats C-c %.2f s; splitd hanging: C-c %.2f s, C-\\ %.2f s" % (
+        took, waits["C-c"], waits["C-\\"]))
+
+
+@test
+def live_rates_skip_a_counter_reset(lab):
+    """live: counters that go back (a reset) show no rate for that interval, not a wrapped 1.8e19 (stats and rollout watch)"""
+    lab.start_splitd(CONFIG % {"policy": "long"})
+    lab.ok("rollout", "start", VIP)
+    vip_id = lab.json("vip", "show", VIP)["id"]
+    load = traffic(lab)
+    rollout_lines = open(os.path.join(lab.state_dir, "rollout-watch.json"), "w+")
+    rollout_watch = subprocess.Popen(
+        ["nsenter", "--net=/run/netns/" + lab.ns("lb"), os.path.join(BUILD, "splitctl"),
+         "-j", "rollout", "status", VIP, "--watch", "0.2"],
+        stdout=rollout_lines, text=True, env=lab.environment())
+    watch = subprocess.Popen(
+        ["nsenter", "--net=/run/netns/" + lab.ns("lb"), os.path.join(BUILD, "splitctl"),
+         "-j", "stats", VIP, "--watch", "0.2", "--count", "20"],
+        stdout=subprocess.PIPE, text=True, env=lab.environment())
+    documents, reset_at = [], None
+    try:
+        for line in watch.stdout:
+            documents.append(json.loads(line))
+            pools = documents[-1]["vips"][0]["pools"]
+            if reset_at is None and len(documents) >= 3 and pools[0]["packets"] > 0:
+                # every pool's counters back to 0 on every CPU, as a
+                # reattach would leave them
+                for pool in range(3):
+                    key = (vip_id * 3 + pool).to_bytes(4, "little")
+                    subprocess.run(["bpftool", "map", "update", "pinned",
+                                    os.path.join(lab.pin_dir, "pool_stats"),
+                                    "key", "hex"] + ["%02x" % b for b in key] +
+                                   ["value", "hex"] + ["00"] * (39 * 8),
+                                   check=True, capture_output=True, timeout=10)
+                reset_at = len(documents)
+        check(watch.wait(10) == 0, "stats --watch exit %s" % watch.returncode)
+    finally:
+        stop(load)
+        stop(rollout_watch)
+        if watch.poll() is None:
+            watch.kill()
+    check(reset_at is not None, "no traffic counted: %s" % documents[-1:])
+    rollout_lines.seek(0)
+    lines = [json.loads(line) for line in rollout_lines if line.startswith("{")]
+    rollout_lines.close()
+    rates = [line["connections_per_second"] for line in lines]
+    check(len(rates) >= 10 and any(r["canary"] for r in rates),
+          "rollout watch: %d lines, %s" % (len(rates), rates[-3:]))
+    check(all(r[pool] is None or r[pool] < 1e9 for r in rates for pool in r),
+          "rollout watch rates: %s" % [r for r in rates
+                                       if any(v and v >= 1e9 for v in r.values())][:2])
+    check(any(all(v is None for v in r.values()) for r in rates[1:]),
+          "rollout watch: no interval without rates after the reset")
+    went_back = 0
+    for before, after in zip(documents, documents[1:]):
+        for old, new in zip(before["vips"][0]["pools"], after["vips"][0]["pools"]):
+            rate = new.get("packets_per_second")
+            check(rate is None or rate < 1e9, "%s: a rate of %s" % (new["pool"], rate))
+            if new["packets"] < old["packets"]:
+                went_back += 1
+                check(rate is None, "%s went back %d -> %d, rate %s" % (
+                    new["pool"], old["packets"], new["packets"], rate))
+    check(went_back >= 1, "no counter went back after the reset")
+    print("     reset after %d intervals; %d pool counters went back, no rate shown for them"
+          % (reset_at, went_back))

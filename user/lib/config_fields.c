@@ -414,8 +414,15 @@ static const struct xs_field webhooks_fields[] = {
 	{ NULL },
 };
 
+/* a policy without webhooks has no "webhooks" line */
+static bool webhooks_present(const void *section)
+{
+	return ((const struct xs_webhooks *)section)->count > 0;
+}
+
 static const struct xs_section webhooks_section = {
-	"xs_webhooks", sizeof(struct xs_webhooks), NULL, NULL, webhooks_fields,
+	"xs_webhooks", sizeof(struct xs_webhooks), NULL, webhooks_present,
+	webhooks_fields,
 };
 
 static const struct xs_field policy_fields[] = {

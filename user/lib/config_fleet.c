@@ -71,10 +71,10 @@ int config_parse_fleet(struct yaml_walker *w, yaml_node_t *node,
 	if (!err && walk_get(w, node, "host"))
 		err = walk_string(w, walk_get(w, node, "host"), "fleet.host",
 				  f->host, sizeof(f->host));
-	if (!err && !xs_plain_name(f->host))
+	if (!err && !xs_is_plain_name(f->host))
 		err = walk_fail(
 			w, walk_get(w, node, "host") ?: node, "fleet.host",
-			"'%s' is not a host name of letters, digits, '.', '_' and '-'",
+			"'%s' is not a host name of " XS_PLAIN_NAME_CHARACTERS,
 			f->host);
 	/* pointed at the section: a missing list has no line of its own */
 	if (!err && !walk_get(w, node, "etcd"))
@@ -110,7 +110,7 @@ int config_parse_fleet(struct yaml_walker *w, yaml_node_t *node,
 		err = walk_string(w, walk_get(w, announce, "device"),
 				  "fleet.announce.device", f->device,
 				  sizeof(f->device));
-	if (!err && !xs_plain_name(f->device))
+	if (!err && !xs_is_plain_name(f->device))
 		err = walk_fail(w, announce, "fleet.announce.device",
 				"'%s' is not an interface name", f->device);
 	/* not main, local or default: the BGP daemon's table alone */

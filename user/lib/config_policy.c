@@ -4,6 +4,7 @@
 #include <string.h>
 #include "config_schema.h"
 #include "config_webhooks.h"
+#include "parse.h"
 
 /* field paths only go into messages: a truncated one is still useful */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -223,6 +224,10 @@ int config_parse_policy(struct yaml_walker *w, yaml_node_t *node,
 	WALK_FIELD(field, path, "name");
 	err = walk_required_string(w, node, path, "name", p->name,
 				   sizeof(p->name));
+	/* splitctl rollout start VIP POLICY sends it on a line */
+	if (!err && !xs_is_plain_name(p->name))
+		err = walk_fail(w, walk_get(w, node, "name"), field,
+				"'%s': " XS_PLAIN_NAME_CHARACTERS " only", p->name);
 	p->interval_ms = 1000;
 	WALK_FIELD(field, path, "interval");
 	if (!err && walk_get(w, node, "interval"))

@@ -228,9 +228,9 @@ static int parse_webhook(struct yaml_walker *w, yaml_node_t *node,
 	WALK_FIELD(field, path, "name");
 	err = walk_required_string(w, node, path, "name", hook->name,
 				   sizeof(hook->name));
-	if (!err && !xs_plain_name(hook->name))
+	if (!err && !xs_is_plain_name(hook->name))
 		err = walk_fail(w, walk_get(w, node, "name"), field,
-				"'%s': letters, digits, '_', '.' and '-' only",
+				"'%s': " XS_PLAIN_NAME_CHARACTERS " only",
 				hook->name);
 	for (__u32 i = 0; !err && i < index; i++)
 		if (!strcmp(policy->webhooks.hooks[i].name, hook->name))

@@ -22,6 +22,16 @@ int xs_parse_address(const char *text, __u8 *family, __be32 *address)
 	return -EINVAL;
 }
 
+bool xs_is_plain_name(const char *name)
+{
+	if (!*name)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("._-", *c))
+			return false;
+	return true;
+}
+
 int xs_parse_u32(const char *text, __u32 min, __u32 max, __u32 *value)
 {
 	unsigned long long v;
@@ -221,14 +231,4 @@ void xs_format_mac(const __u8 *mac, char *out, size_t size)
 {
 	snprintf(out, size, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
 		 mac[2], mac[3], mac[4], mac[5]);
-}
-
-bool xs_plain_name(const char *name)
-{
-	if (!*name)
-		return false;
-	for (const char *c = name; *c; c++)
-		if (!isalnum((unsigned char)*c) && !strchr("._-", *c))
-			return false;
-	return true;
 }

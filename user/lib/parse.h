@@ -21,6 +21,11 @@ int xs_parse_mac(const char *text, __u8 *mac);
 int xs_parse_percent(const char *text, __u16 *basis_points);
 int xs_parse_pool(const char *text, __u8 *pool);
 int xs_parse_u32(const char *text, __u32 min, __u32 max, __u32 *value);
+/* A name the configuration gives (a policy, a webhook, a host) and that
+ * goes into keys, labels, logs and the control socket's line protocol:
+ * letters, digits, '.', '_' and '-', nothing to quote or escape. */
+#define XS_PLAIN_NAME_CHARACTERS "letters, digits, '.', '_' and '-'"
+bool xs_is_plain_name(const char *name);
 
 const char *xs_pool_name(__u8 pool);
 const char *xs_state_name(__u8 state);
@@ -33,9 +38,5 @@ void xs_format_address(__u8 family, const __be32 *address, char *out,
 		       size_t size);
 void xs_format_vip(const struct xs_vip_key *key, char *out, size_t size);
 void xs_format_mac(const __u8 *mac, char *out, size_t size);
-
-/* A name that goes into etcd keys, metric labels and messages as it is:
- * letters, digits, '.', '_' and '-', nothing to quote or escape. */
-bool xs_plain_name(const char *name);
 
 #endif /* XDPSPLIT_PARSE_H */

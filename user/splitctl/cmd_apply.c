@@ -99,7 +99,7 @@ static size_t count_held(const struct xs_diff *diff, enum xs_held_by held_by)
  * what came of it. */
 static void print_diff(const char *file, const struct xs_diff *diff,
 		       const struct kept *kept, size_t kept_count,
-		       bool compared, const char *state_dir, int applied)
+		       const char *not_compared, int applied)
 {
 	size_t settings = count_held(diff, XS_HELD_BY_SPLITD);
 
@@ -112,16 +112,18 @@ static void print_diff(const char *file, const struct xs_diff *diff,
 		print_line(&diff->lines[i]);
 	out_array_end();
 	if (out_is_json()) {
-		out_bool("settings_compared", compared);
+		out_bool("settings_compared", !not_compared);
+		if (not_compared)
+			out_string("settings_not_compared", not_compared);
 		out_bool("applied", applied);
 		out_object_end();
 	}
 	out_finish();
 	if (out_is_json())
 		return;
-	if (!compared)
-		printf("splitd's settings (policies, probes, rollout names, daemon, interfaces) not compared: no record of splitd applying a configuration in %s\n",
-		       state_dir);
+	if (not_compared)
+		printf("splitd's settings (policies, probes, rollout names, daemon, interfaces) not compared: %s\n",
+		       not_compared);
 	if (!diff->count)
 		printf("no changes: the running state matches %s\n", file);
 	else if (!applied)
@@ -178,6 +180,8 @@ struct apply_run {
 	struct xs_plan plan;
 	struct xs_tree maps_now, maps_after, record;
 	bool record_found;
+	/* why splitd's settings are not compared; empty when they are */
+	char not_compared[768];
 	struct xs_diff diff;
 	struct kept kept[XS_CONFIG_MAX_VIPS];
 	size_t kept_count;
@@ -201,9 +205,17 @@ static int prepare(struct ctl *ctl, struct apply_run *r)
 	/* a record that cannot be read (damaged, or not trusted) only
 	 * leaves splitd's settings out of the diff: the maps' part stands */
 	if (xs_applied_settings_load(ctl->state_dir, &r->record,
-				     &r->record_found, error, sizeof(error)))
+				     &r->record_found, error, sizeof(error))) {
+		snprintf(r->not_compared, sizeof(r->not_compared),
+			 "record unreadable (%s)",
+			 error[0] ? error : "Couldn't read splitd's applied settings");
 		fprintf(stderr, "Warning: %s: splitd's settings are not compared\n",
-			error[0] ? error : "Couldn't read splitd's applied settings");
+			r->not_compared);
+	} else if (!r->record_found) {
+		snprintf(r->not_compared, sizeof(r->not_compared),
+			 "no record of splitd applying a configuration in %s",
+			 ctl->state_dir);
+	}
 	if (xs_apply_diff(&r->maps_now, &r->maps_after,
 			  r->record_found ? &r->record : NULL, &r->file,
 			  &r->diff))
@@ -229,17 +241,17 @@ static int run(struct ctl *ctl, const char *file, bool dry_run,
 		return rc;
 	if (dry_run || !r->plan.count) {
 		print_diff(file, &r->diff, r->kept, r->kept_count,
-			   r->record_found, ctl->state_dir, !dry_run);
+			   r->not_compared[0] ? r->not_compared : NULL, !dry_run);
 		return dry_run && r->diff.count ? EXIT_CHANGES_PENDING : EXIT_OK;
 	}
 	if (xs_apply_execute(&ctl->dp, &r->plan, error, sizeof(error))) {
 		print_diff(file, &r->diff, r->kept, r->kept_count,
-			   r->record_found, ctl->state_dir, 0);
+			   r->not_compared[0] ? r->not_compared : NULL, 0);
 		return runtime_error("%s; the changes listed before it were made",
 				     error);
 	}
-	print_diff(file, &r->diff, r->kept, r->kept_count, r->record_found,
-		   ctl->state_dir, 1);
+	print_diff(file, &r->diff, r->kept, r->kept_count,
+		   r->not_compared[0] ? r->not_compared : NULL, 1);
 	after = describe_diff(file, &r->diff);
 	rc = ctl_audit(ctl, NULL, after);
 	free(after);
@@ -255,7 +267,9 @@ int cmd_apply(struct ctl *ctl, int argc, char **argv)
 	int rc;
 
 	for (int i = 0; i < argc; i++) {
-		if (is_keyword(argv[i], "-f") && i + 1 < argc && !file) {
+		if (is_keyword(argv[i], "-f") && i + 1 >= argc) {
+			return usage_error("apply", "-f needs FILE");
+		} else if (is_keyword(argv[i], "-f") && !file) {
 			file = argv[++i];
 		} else if (is_keyword(argv[i], "--dry-run")) {
 			dry_run = true;

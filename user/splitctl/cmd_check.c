@@ -118,7 +118,10 @@ int cmd_check(struct ctl *ctl, int argc, char **argv)
 	if (!files)
 		return runtime_error("out of memory");
 	for (int i = 0; i < argc; i++) {
-		if (is_keyword(argv[i], "-f") && i + 1 < argc) {
+		if (is_keyword(argv[i], "-f") && i + 1 >= argc) {
+			free(files);
+			return usage_error("check", "-f needs FILE");
+		} else if (is_keyword(argv[i], "-f")) {
 			files[count++] = argv[++i];
 		} else if (is_keyword(argv[i], "--document")) {
 			document = true;

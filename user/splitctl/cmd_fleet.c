@@ -437,7 +437,9 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 	int err, rc = EXIT_OK;
 
 	for (int i = 0; i < argc; i++) {
-		if (is_keyword(argv[i], "-f") && i + 1 < argc)
+		if (is_keyword(argv[i], "-f") && i + 1 >= argc)
+			return usage_error("fleet", "-f needs FILE");
+		else if (is_keyword(argv[i], "-f"))
 			file = argv[++i];
 		else if (is_keyword(argv[i], "--dry-run"))
 			dry_run = true;

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "user/lib/parse.h"
+#include "user/lib/rollout.h"
+#include "screen.h"
 #include "splitctl.h"
 #include "watch.h"
 
@@ -28,7 +30,9 @@ static __u64 monotonic_ms(void)
 }
 
 /* Sends the request and reads the whole reply, whatever its size (splitd
- * closes the connection after it), all within REPLY_TIMEOUT_MS. */
+ * closes the connection after it), all within REPLY_TIMEOUT_MS. In a
+ * live view the wait lets the view's signals through, so a stop (C-c)
+ * ends it at once: -EINTR. */
 static int ask(struct ctl *ctl, const char *request, char **reply)
 {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
@@ -57,11 +61,21 @@ static int ask(struct ctl *ctl, const char *request, char **reply)
 	}
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		__u64 now = monotonic_ms();
+		__u64 now = monotonic_ms(), left = deadline - now;
+		struct timespec wait = { .tv_sec = (time_t)(left / 1000),
+					 .tv_nsec = (long)(left % 1000) * 1000000 };
 		ssize_t n;
+		int ready;
 
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) != 1) {
+		if (now >= deadline) {
 			err = -ETIMEDOUT;
+			break;
+		}
+		ready = ppoll(&p, 1, &wait, screen_signal_mask());
+		if (ready < 0 && errno == EINTR && !screen_stopped())
+			continue; /* a resize: the view redraws after */
+		if (ready != 1) {
+			err = ready < 0 && errno == EINTR ? -EINTR : -ETIMEDOUT;
 			break;
 		}
 		if (capacity - used < 65536) {
@@ -110,53 +124,83 @@ static const char *field(struct json_object *o, const char *key)
 	return json_object_get_string(value);
 }
 
-static void print_text(struct json_object *reply)
+static void print_status(FILE *out, struct json_object *reply)
 {
 	struct json_object *rollouts, *list;
 
 	if (*field(reply, "message"))
-		printf("%s\n", field(reply, "message"));
+		fprintf(out, "%s\n", field(reply, "message"));
 	if (!json_object_object_get_ex(reply, "rollouts", &rollouts))
 		return;
 	for (size_t i = 0; i < json_object_array_length(rollouts); i++) {
 		struct json_object *r = json_object_array_get_idx(rollouts, i);
 		struct json_object *route;
 
-		printf("%s  policy %s  %s  step %s/%s %s", field(r, "vip"),
-		       field(r, "policy"), field(r, "phase"), field(r, "step"),
-		       field(r, "steps"), field(r, "step_kind"));
+		fprintf(out, "%s  policy %s  %s  step %s/%s %s",
+			field(r, "vip"), field(r, "policy"), field(r, "phase"),
+			field(r, "step"), field(r, "steps"),
+			field(r, "step_kind"));
 		if (*field(r, "next_step_in_seconds"))
-			printf("  next in %ss", field(r, "next_step_in_seconds"));
+			fprintf(out, "  next in %ss",
+				field(r, "next_step_in_seconds"));
 		if (json_object_object_get_ex(r, "route", &route))
-			printf("\n  route  blue %s%%  green %s%%  canary %s%%  live %s",
-			       field(route, "blue"), field(route, "green"),
-			       field(route, "canary"), field(route, "live"));
+			fprintf(out,
+				"\n  route  blue %s%%  green %s%%  canary %s%%  live %s",
+				field(route, "blue"), field(route, "green"),
+				field(route, "canary"), field(route, "live"));
 		if (*field(r, "reason"))
-			printf("\n  reason  %s", field(r, "reason"));
+			fprintf(out, "\n  reason  %s", field(r, "reason"));
 		if (*field(r, "waiting_for")) /* a gate, or paused */
-			printf("\n  waiting for %s: splitctl rollout %s %s",
-			       field(r, "waiting_for"), field(r, "waiting_for"),
-			       field(r, "vip"));
-		printf("\n");
+			fprintf(out,
+				"\n  waiting for %s: splitctl rollout %s %s",
+				field(r, "waiting_for"),
+				field(r, "waiting_for"), field(r, "vip"));
+		fprintf(out, "\n");
 		if (json_object_object_get_ex(r, "analysis", &list))
-			for (size_t a = 0; a < json_object_array_length(list); a++) {
-				struct json_object *m = json_object_array_get_idx(list, a);
+			for (size_t a = 0; a < json_object_array_length(list);
+			     a++) {
+				struct json_object *m =
+					json_object_array_get_idx(list, a);
 
-				printf("  analysis %s  %s %s  (min %s max %s)  samples %s  failures %s/%s\n",
-				       field(m, "rule"), field(m, "metric"),
-				       *field(m, "value") ? field(m, "value") :
-							    "(too few samples)",
-				       *field(m, "min") ? field(m, "min") : "-",
-				       *field(m, "max") ? field(m, "max") : "-",
-				       field(m, "samples"),
-				       field(m, "consecutive_failures"),
-				       field(m, "failures"));
+				fprintf(out,
+					"  analysis %s  %s %s  (min %s max %s)  samples %s  failures %s/%s\n",
+					field(m, "rule"), field(m, "metric"),
+					*field(m, "value") ?
+						field(m, "value") :
+						"(too few samples)",
+					*field(m, "min") ? field(m, "min") :
+							   "-",
+					*field(m, "max") ? field(m, "max") :
+							   "-",
+					field(m, "samples"),
+					field(m, "consecutive_failures"),
+					field(m, "failures"));
 			}
 		if (json_object_object_get_ex(r, "history", &list))
-			for (size_t h = 0; h < json_object_array_length(list); h++)
-				printf("  %s\n", json_object_get_string(
-							 json_object_array_get_idx(list, h)));
+			for (size_t h = 0; h < json_object_array_length(list);
+			     h++)
+				fprintf(out, "  %s\n",
+					json_object_get_string(
+						json_object_array_get_idx(list,
+									  h)));
 	}
+}
+
+/* The reply as text: its names and reasons come from splitd (and from
+ * the configuration it read), so control bytes are shown as '?', as in
+ * the live view. */
+static void print_text(struct json_object *reply)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+
+	if (!out)
+		return;
+	print_status(out, reply);
+	if (!fclose(out))
+		screen_print_safe(stdout, text);
+	free(text);
 }
 
 /* status VIP --watch [ SECONDS ] (argv from VIP on): the live view
@@ -164,16 +208,13 @@ static void print_text(struct json_object *reply)
 static int watch_status(struct ctl *ctl, int argc, char **argv)
 {
 	double seconds = 1;
-	char *end;
 
 	if (argc > 3)
 		return usage_error("rollout", "unexpected '%s'", argv[3]);
-	if (argc == 3) {
-		seconds = strtod(argv[2], &end);
-		if (end == argv[2] || *end || !(seconds >= 0.1 && seconds <= 3600))
-			return usage_error("rollout", "--watch takes 0.1 to 3600 seconds, not '%s'",
-					   argv[2]);
-	}
+	if (argc == 3 && screen_parse_interval(argv[2], &seconds))
+		return usage_error("rollout",
+				   "--watch takes " SCREEN_INTERVAL_TEXT ", not '%s'",
+				   argv[2]);
 	return rollout_watch(ctl, argv[0], seconds);
 }
 
@@ -202,6 +243,13 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 	}
 	if (argc >= 1 && xs_parse_vip(argv[0], &key))
 		return usage_error("rollout", "'%s' is not a VIP", argv[0]);
+	/* a word of the control socket's line: the configuration's names */
+	if (!strcmp(verb, "start") && argc == 2 &&
+	    (!xs_is_plain_name(argv[1]) || strlen(argv[1]) >= XS_NAME_SIZE))
+		return usage_error("rollout",
+				   "'%s' is not a policy name (%s, at most %d)",
+				   argv[1], XS_PLAIN_NAME_CHARACTERS,
+				   XS_NAME_SIZE - 1);
 	snprintf(request, sizeof(request), "rollout %s %s %s\n", verb,
 		 argc >= 1 ? argv[0] : "", argc >= 2 ? argv[1] : "");
 	err = ask(ctl, request, &reply);

@@ -30,6 +30,7 @@ static void snapshot_free(struct snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* 0, or -errno (the snapshot is then partly taken: free it). */
 static int snapshot_take(struct ctl *ctl, const struct xs_vip_entry *only,
 			 struct snapshot *s)
 {
@@ -50,7 +51,7 @@ static int snapshot_take(struct ctl *ctl, const struct xs_vip_entry *only,
 	s->backend_stats = calloc(s->backend_count + 1,
 				  sizeof(*s->backend_stats));
 	if (!s->vips || !s->backends || !s->pools || !s->backend_stats)
-		return -1;
+		return -ENOMEM;
 	for (size_t v = 0; v < s->vip_count; v++)
 		for (__u8 p = 0; p < XS_POOL_COUNT; p++)
 			xs_pool_stats_read(&ctl->dp, s->vips[v].vip.vip_id, p,
@@ -66,9 +67,11 @@ static double latency_quantile_us(const __u64 *buckets, double q)
 	return xs_latency_quantile_ns(buckets, q) / 1000.0;
 }
 
+/* No rate when the counter went back (a reset: the program reattached):
+ * now - then would wrap around to some 1.8e19. */
 static void print_rate(const char *key, __u64 now, __u64 then, double seconds)
 {
-	if (seconds > 0)
+	if (seconds > 0 && now >= then)
 		out_double(key, (double)(now - then) / seconds, 1);
 }
 
@@ -198,14 +201,15 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv)
 	struct snapshot then, now;
 	struct xs_vip_entry vip, *only = NULL;
 	struct screen screen;
-	__u32 watch = 0, count = 0;
-	int rc;
+	double watch = 0;
+	__u32 count = 0;
+	int rc, err = 0;
 
 	for (int i = 0; i < argc; i++) {
 		if (is_keyword(argv[i], "--watch")) {
 			if (i + 1 >= argc ||
-			    xs_parse_u32(argv[++i], 1, 3600, &watch))
-				return usage_error("stats", "--watch takes 1 to 3600 seconds");
+			    screen_parse_interval(argv[++i], &watch))
+				return usage_error("stats", "--watch takes " SCREEN_INTERVAL_TEXT);
 		} else if (is_keyword(argv[i], "--count")) {
 			if (i + 1 >= argc ||
 			    xs_parse_u32(argv[++i], 1, 1000000, &count))
@@ -224,23 +228,37 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv)
 	rc = ctl_open(ctl);
 	if (rc)
 		return rc;
-	if (snapshot_take(ctl, only, &then))
+	if (snapshot_take(ctl, only, &then)) {
+		snapshot_free(&then);
 		return runtime_error("Couldn't read the counters");
+	}
 	if (!watch) {
 		print_snapshot(&then, NULL, 0);
 		snapshot_free(&then);
 		return EXIT_OK;
 	}
+	/* ends like rollout status --watch: 0 after --count rounds, 1 when
+	 * the counters cannot be read, 130 when interrupted */
+	rc = EXIT_INTERRUPTED;
 	screen_open(&screen, out_is_json());
-	for (__u32 round = 0; !screen_stopped() && (!count || round < count);
-	     round++) {
+	for (__u32 round = 0; !screen_stopped(); round++) {
 		struct timespec start, end;
 
+		if (count && round == count) {
+			rc = EXIT_OK;
+			break;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &start);
 		screen_wait(&screen, watch);
 		clock_gettime(CLOCK_MONOTONIC, &end);
-		if (screen_stopped() || snapshot_take(ctl, only, &now))
+		if (screen_stopped())
 			break;
+		err = snapshot_take(ctl, only, &now);
+		if (err) {
+			snapshot_free(&now);
+			rc = EXIT_RUNTIME;
+			break;
+		}
 		show_snapshot(&screen, &now, &then,
 			      (end.tv_sec - start.tv_sec) +
 				      (end.tv_nsec - start.tv_nsec) / 1e9);
@@ -249,5 +267,9 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv)
 	}
 	screen_close(&screen);
 	snapshot_free(&then);
-	return EXIT_OK;
+	/* said below the last frame, once the terminal is back */
+	if (rc == EXIT_RUNTIME)
+		return runtime_error("Couldn't read the counters: %s",
+				     strerror(-err));
+	return rc;
 }

@@ -5,13 +5,15 @@
  * walked through the same tables as the commands themselves, so the
  * completion cannot drift from them. The shell keeps the candidates that
  * start with the typed word; @vip, @iface, @file and @dir ask it for the
- * running VIPs, the interfaces, files and directories.
+ * running VIPs, the interfaces, files and directories. "@vip DIR" names
+ * the pin directory the line gives, as splitctl itself reads --pin-dir
+ * (by its prefixes too: --pin /x, --pin=/x).
  */
 #include <stdio.h>
 #include <string.h>
 #include "splitctl.h"
 
-static void offer_value(const struct argument *a)
+static void offer_value(const struct argument *a, const char *pin_dir)
 {
 	static const char *const asks[VALUE_KIND_COUNT] = {
 		[VALUE_VIP] = "@vip", [VALUE_IFACE] = "@iface",
@@ -20,7 +22,9 @@ static void offer_value(const struct argument *a)
 
 	for (const char *const *c = a->choices; c && *c; c++)
 		printf("%s\n", *c);
-	if (a->kind < VALUE_KIND_COUNT && asks[a->kind])
+	if (a->kind == VALUE_VIP && pin_dir)
+		printf("%s %s\n", asks[a->kind], pin_dir);
+	else if (a->kind < VALUE_KIND_COUNT && asks[a->kind])
 		printf("%s\n", asks[a->kind]);
 }
 
@@ -70,26 +74,44 @@ int print_completions(int argc, char **argv)
 	const struct command *entry = &splitctl_root;
 	const struct argument *pending = NULL, *next;
 	const char *typed = argc ? argv[argc - 1] : "";
+	const char *pin_dir = NULL;
+	bool pending_pin_dir = false;
 	unsigned long long used = 0;
 	int positional = 0;
 
 	for (int i = 0; i < argc - 1; i++) {
-		const char *word = argv[i];
+		const char *word = argv[i], *value = NULL;
+		const char *equals = word[0] == '-' ? strchr(word, '=') : NULL;
 		const struct argument *a;
+		char name[64];
 
 		if (pending) {
+			if (pending_pin_dir)
+				pin_dir = word;
 			pending = NULL;
 			continue;
 		}
-		a = find_argument(entry, word);
+		/* --pin-dir=DIR carries its value */
+		if (equals && (size_t)(equals - word) < sizeof(name)) {
+			snprintf(name, sizeof(name), "%.*s", (int)(equals - word),
+				 word);
+			value = equals + 1;
+		}
+		a = find_argument(entry, value ? name : word);
 		if (a) {
+			bool is_pin_dir = entry == &splitctl_root &&
+					  is_keyword(value ? name : word, "--pin-dir");
+
 			used |= 1ULL << (a - entry->arguments);
-			/* --pin-dir=DIR carries its value */
-			if (a->value && !strchr(word, '='))
+			if (a->value && !value) {
 				pending = a;
+				pending_pin_dir = is_pin_dir;
+			} else if (is_pin_dir) {
+				pin_dir = value;
+			}
 			continue;
 		}
-		if (word[0] == '-' && strchr(word, '='))
+		if (equals)
 			continue;
 		if (!entry->commands) {
 			positional++;
@@ -104,7 +126,7 @@ int print_completions(int argc, char **argv)
 		positional = 0;
 	}
 	if (pending) {
-		offer_value(pending);
+		offer_value(pending, pin_dir);
 		return EXIT_OK;
 	}
 	if (entry->commands) {
@@ -119,7 +141,7 @@ int print_completions(int argc, char **argv)
 	}
 	next = nth_positional(entry, positional);
 	if (next && typed[0] != '-')
-		offer_value(next);
+		offer_value(next, pin_dir);
 	if (!next || next->optional || typed[0] == '-')
 		offer_keywords(entry->arguments, used);
 	return EXIT_OK;

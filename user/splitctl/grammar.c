@@ -55,9 +55,12 @@ static void parent_path(const struct command *entry, char *out, size_t size)
 		snprintf(out, size, "%s", splitctl_root.name);
 }
 
+/* A prefix names something past its leading dashes: '-' and '--' are
+ * words of their own (stdin, the end of options), never an abbreviation
+ * of every dash keyword at once. */
 static bool is_prefix(const char *word, const char *name)
 {
-	return *word && !strncmp(word, name, strlen(word));
+	return word[strspn(word, "-")] && !strncmp(word, name, strlen(word));
 }
 
 /* The argument whose keyword is word (exactly, by its alias, or by an
@@ -107,8 +110,11 @@ static void object_form(const struct command *object, char *out, size_t size)
 
 	for (const struct argument *a = object->arguments;
 	     a && a->keyword && used < size; a++)
-		used += snprintf(out + used, size - used, " [ %s%s%s ]",
-				 a->keyword, a->value ? " " : "",
+		/* "[ --etcd URLS ]", "[ { --config | -c } FILE ]" */
+		used += snprintf(out + used, size - used, " [ %s%s%s%s%s%s%s ]",
+				 a->alias ? "{ " : "", a->keyword,
+				 a->alias ? " | " : "", a->alias ? a->alias : "",
+				 a->alias ? " }" : "", a->value ? " " : "",
 				 a->value ? a->value : "");
 	for (const struct command *c = object->commands; c->name && used < size;
 	     c++)
@@ -190,6 +196,51 @@ static int print_help(const struct command *entry)
 	return EXIT_OK;
 }
 
+/* The command word names among the object's: exactly or by an
+ * unambiguous prefix; NULL and *matches (0 unknown, more ambiguous). */
+static const struct command *command_in(const struct command *object,
+					const char *word, int *matches)
+{
+	const struct command *match = NULL;
+
+	*matches = 0;
+	for (const struct command *c = object->commands; c->name; c++) {
+		if (!strcmp(word, c->name)) {
+			*matches = 1;
+			return c;
+		}
+		if (is_prefix(word, c->name)) {
+			match = c;
+			++*matches;
+		}
+	}
+	return *matches == 1 ? match : NULL;
+}
+
+/* help [ COMMAND ... ]: the help of the command the words name, below
+ * object; a word that names none is a usage error. */
+static int help_on(const struct command *object, int argc, char **argv)
+{
+	const struct command *entry = object;
+
+	for (int i = 0; i < argc; i++) {
+		const struct command *below;
+		int matches = 0;
+
+		if (!entry->commands)
+			return usage_error(NULL, "'%s' has no command '%s'",
+					   entry->name, argv[i]);
+		below = command_in(entry, argv[i], &matches);
+		if (!below)
+			return usage_error(NULL, matches ? "'%s' is ambiguous" :
+							   "no command '%s' to help with",
+					   argv[i]);
+		push(below);
+		entry = below;
+	}
+	return print_help(entry);
+}
+
 int enter_command(const struct command *object, int argc, char **argv,
 		  const struct command **found, int *at)
 {
@@ -203,26 +254,22 @@ int enter_command(const struct command *object, int argc, char **argv,
 
 		if (!option)
 			return usage_error(NULL, "unknown option '%s'", argv[i]);
+		if (option->value && i + 1 >= argc)
+			return usage_error(NULL, "%s needs %s", option->keyword,
+					   option->value);
 		i += option->value ? 2 : 1;
 	}
+	if (i >= argc && i) /* options, and no command after them */
+		return usage_error(NULL, "missing %s command after its options",
+				   object->name);
 	if (i >= argc) {
 		print_usage(stderr, object);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[i], "help"))
-		return print_help(object);
-	for (const struct command *c = object->commands; c->name; c++) {
-		if (!strcmp(argv[i], c->name)) {
-			match = c;
-			matches = 1;
-			break;
-		}
-		if (is_prefix(argv[i], c->name)) {
-			match = c;
-			matches++;
-		}
-	}
-	if (matches != 1)
+		return help_on(object, argc - i - 1, argv + i + 1);
+	match = command_in(object, argv[i], &matches);
+	if (!match)
 		return usage_error(NULL, matches ? "'%s' is ambiguous" :
 						   "unknown command '%s'",
 				   argv[i]);

@@ -18,7 +18,6 @@
 #include "splitctl.h"
 #include "watch.h"
 
-#define EXIT_INTERRUPTED 130 /* 128 + SIGINT, as a shell reports it */
 #define HISTORY_SHOWN 4
 
 /* Each pool's new flows per second over the last interval. */
@@ -70,6 +69,7 @@ static void measure_rates(struct ctl *ctl, const struct xs_vip_key *key,
 	struct xs_pool_stats sum[XS_POOL_COUNT];
 	struct xs_vip_entry vip;
 	struct timespec now;
+	bool reset = false;
 	double seconds;
 
 	r->known = false;
@@ -89,14 +89,20 @@ static void measure_rates(struct ctl *ctl, const struct xs_vip_key *key,
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	seconds = (now.tv_sec - r->when.tv_sec) +
 		  (now.tv_nsec - r->when.tv_nsec) / 1e9;
+	/* fewer than before: the counters were reset (a reattach), no
+	 * rate over this interval */
+	for (__u8 p = 0; p < XS_POOL_COUNT; p++)
+		if (r->have_last && sum[p].new_flows < r->new_flows[p])
+			reset = true;
+	r->known = r->have_last && seconds > 0 && !reset;
 	for (__u8 p = 0; p < XS_POOL_COUNT; p++) {
-		if (r->have_last && seconds > 0)
+		if (r->known)
 			r->per_second[p] =
 				(double)(sum[p].new_flows - r->new_flows[p]) / seconds;
 		r->new_flows[p] = sum[p].new_flows;
 	}
-	r->known = r->have_last && seconds > 0;
-	snprintf(r->error, sizeof(r->error), "measuring");
+	snprintf(r->error, sizeof(r->error), "%s",
+		 reset ? "counters reset: measuring again" : "measuring");
 	r->have_last = true;
 	r->when = now;
 }
@@ -225,7 +231,12 @@ static void print_progress(FILE *out, struct json_object *r,
 {
 	struct json_object *timeline = member(r, "timeline"), *route = member(r, "route");
 	size_t total = timeline ? json_object_array_length(timeline) : 0;
-	size_t done = (size_t)number(r, "steps_done");
+	double steps_done = number(r, "steps_done");
+	/* splitd's word, not trusted: outside 0..total (negative, huge,
+	 * NaN) it is shown as none done rather than cast */
+	size_t done = steps_done >= 0 && steps_done <= (double)total ?
+			      (size_t)steps_done :
+			      0;
 	unsigned int width = columns > 60 ? 40 : 20;
 	unsigned int filled = total ? (unsigned int)(done * width / total) : 0;
 
@@ -234,8 +245,6 @@ static void print_progress(FILE *out, struct json_object *r,
 		fputc(i < filled ? '#' : '-', out);
 	fprintf(out, "] %zu/%zu steps done  canary %s%%\n", done, total,
 		text(route, "canary"));
-	if (done > total)
-		done = total;
 	fprintf(out, "steps\n");
 	print_steps(out, timeline, 0, done, "done", columns);
 	if (done < total && outcome(r) < 0)

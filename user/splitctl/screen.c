@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The terminal side of the live views (see screen.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,12 +19,22 @@
 #define CURSOR_HIDE "\033[?25l"
 #define CURSOR_SHOW "\033[?25h"
 
-static volatile sig_atomic_t stop_requested, resized, suspended;
+static volatile sig_atomic_t stop_requested, quit_requested, resized, suspended;
 static sigset_t mask_before;
+static bool view_open;
 
 static void on_stop(int signal)
 {
 	(void)signal;
+	stop_requested = 1;
+}
+
+/* C-\: the view ends like on C-c, then the process dies of it, as
+ * SIGQUIT's default action would have killed it (exit status 131). */
+static void on_quit(int signal)
+{
+	(void)signal;
+	quit_requested = 1;
 	stop_requested = 1;
 }
 
@@ -42,6 +53,31 @@ static void on_suspend(int signal)
 bool screen_stopped(void)
 {
 	return stop_requested;
+}
+
+const sigset_t *screen_signal_mask(void)
+{
+	return view_open ? &mask_before : NULL;
+}
+
+static bool interval_valid(double seconds)
+{
+	return seconds >= SCREEN_INTERVAL_MIN && seconds <= SCREEN_INTERVAL_MAX;
+}
+
+int screen_parse_interval(const char *text, double *seconds)
+{
+	char *end;
+	double value;
+
+	/* a number as typed: no blank before it (strtod skips them) */
+	if (!text || !*text || isspace((unsigned char)*text))
+		return -EINVAL;
+	value = strtod(text, &end);
+	if (*end || !interval_valid(value))
+		return -EINVAL;
+	*seconds = value;
+	return 0;
 }
 
 /* Writes it all; a terminal takes a frame in one call. */
@@ -75,6 +111,7 @@ static void read_size(struct screen *s)
 void screen_open(struct screen *s, bool plain)
 {
 	struct sigaction stop = { .sa_handler = on_stop };
+	struct sigaction quit = { .sa_handler = on_quit };
 	struct sigaction resize = { .sa_handler = on_resize };
 	struct sigaction suspend = { .sa_handler = on_suspend };
 	sigset_t blocked;
@@ -88,14 +125,17 @@ void screen_open(struct screen *s, bool plain)
 	sigaddset(&blocked, SIGINT);
 	sigaddset(&blocked, SIGTERM);
 	sigaddset(&blocked, SIGHUP);
+	sigaddset(&blocked, SIGQUIT);
 	sigaddset(&blocked, SIGWINCH);
 	sigaddset(&blocked, SIGTSTP);
 	sigprocmask(SIG_BLOCK, &blocked, &mask_before);
 	sigaction(SIGINT, &stop, NULL);
 	sigaction(SIGTERM, &stop, NULL);
 	sigaction(SIGHUP, &stop, NULL);
+	sigaction(SIGQUIT, &quit, NULL);
 	sigaction(SIGWINCH, &resize, NULL);
 	sigaction(SIGTSTP, &suspend, NULL);
+	view_open = true;
 	if (s->terminal) {
 		fflush(stdout);
 		write_all(CURSOR_HIDE, strlen(CURSOR_HIDE));
@@ -117,11 +157,33 @@ void screen_close(struct screen *s)
 	sigaction(SIGINT, &restore, NULL);
 	sigaction(SIGTERM, &restore, NULL);
 	sigaction(SIGHUP, &restore, NULL);
+	sigaction(SIGQUIT, &restore, NULL);
 	sigaction(SIGWINCH, &restore, NULL);
 	sigaction(SIGTSTP, &restore, NULL);
-	sigprocmask(SIG_SETMASK, &mask_before, NULL);
+	view_open = false;
 	free(s->last);
 	s->last = NULL;
+	if (quit_requested) {
+		/* the terminal is back: now die of it, unblocked below */
+		fflush(NULL);
+		raise(SIGQUIT);
+	}
+	sigprocmask(SIG_SETMASK, &mask_before, NULL);
+	if (quit_requested) /* blocked before the view began */
+		_exit(128 + SIGQUIT);
+}
+
+/* The byte as a terminal is sent it: a control byte (an escape code in
+ * a name from a reply, say) as '?'. */
+static unsigned char shown_byte(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f ? '?' : c;
+}
+
+void screen_print_safe(FILE *out, const char *text)
+{
+	for (const char *p = text; *p; p++)
+		fputc(*p == '\n' ? '\n' : shown_byte((unsigned char)*p), out);
 }
 
 /* One line of the frame, cut to width columns (a column per character:
@@ -138,7 +200,7 @@ static unsigned int put_line(FILE *out, const char *line, size_t length,
 
 		if (!continuation && used == width)
 			break;
-		fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
+		fputc(shown_byte(c), out);
 		used += !continuation;
 	}
 	return used;
@@ -210,9 +272,7 @@ static void draw_plain(struct screen *s, const char *frame)
 		return;
 	if (s->frames)
 		fputc('\n', out);
-	for (const char *p = frame; *p; p++)
-		fputc((unsigned char)*p < 0x20 && *p != '\n' ? '?' :
-		      *p == 0x7f ? '?' : *p, out);
+	screen_print_safe(out, frame);
 	if (length && frame[length - 1] != '\n')
 		fputc('\n', out);
 	if (fclose(out) == 0)

@@ -14,6 +14,7 @@
 #define EXIT_OK 0
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
+#define EXIT_INTERRUPTED 130 /* a live view stopped: 128 + SIGINT */
 
 struct ctl {
 	const char *pin_dir;
