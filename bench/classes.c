@@ -8,24 +8,36 @@
 #include "generator.skel.h"
 
 const struct class classes[] = {
-	[CLASS_ESTABLISHED] = { "TCP v4 established, 1,000 flows", 4, "10.100.0.1", IPPROTO_TCP, 1000, false, false, true },
-	[CLASS_ESTABLISHED_LARGE] = { "TCP v4 established, 65,536 flows", 4, "10.100.0.1", IPPROTO_TCP, 65536, false, false, true },
-	[CLASS_NEW_FLOW] = { "TCP v4 new flow every packet", 4, "10.100.0.1", IPPROTO_TCP, 0, true, false, true },
-	[CLASS_CONNECTION] = { "a connection: SYN then its ACK, new tuple each", 4, "10.100.0.1", IPPROTO_TCP, 0, true, true, true },
+	[CLASS_ESTABLISHED] = { "TCP v4 established, 1,000 flows", 4,
+				"10.100.0.1", IPPROTO_TCP, 1000, false, false,
+				true },
+	[CLASS_ESTABLISHED_LARGE] = { "TCP v4 established, 65,536 flows", 4,
+				      "10.100.0.1", IPPROTO_TCP, 65536, false,
+				      false, true },
+	[CLASS_NEW_FLOW] = { "TCP v4 new flow every packet", 4, "10.100.0.1",
+			     IPPROTO_TCP, 0, true, false, true },
+	[CLASS_CONNECTION] = { "a connection: SYN then its ACK, new tuple each",
+			       4, "10.100.0.1", IPPROTO_TCP, 0, true, true,
+			       true },
 	/* the floor does no encapsulation: compare with CLASS_ESTABLISHED */
-	[CLASS_ESTABLISHED_IPIP] = { "TCP v4 established, 1,000 flows, ipip", 4, "10.100.0.3", IPPROTO_TCP, 1000, false, false, false },
-	[CLASS_UDP] = { "UDP v4, 1,000 flows", 4, "10.100.0.1", IPPROTO_UDP, 1000, false, false, false },
-	[CLASS_V6] = { "TCP v6 established, 1,000 flows", 6, "fd00:100::1", IPPROTO_TCP, 1000, false, false, false },
-	[CLASS_NON_VIP] = { "non-VIP, passed", 4, "10.200.0.1", IPPROTO_TCP, 1000, false, false, false },
-	[CLASS_CANARY] = { "canary 5% + 1,000 overrides, new flows", 4, "10.100.0.2", IPPROTO_TCP, 0, true, false, true },
+	[CLASS_ESTABLISHED_IPIP] = { "TCP v4 established, 1,000 flows, ipip", 4,
+				     "10.100.0.3", IPPROTO_TCP, 1000, false,
+				     false, false },
+	[CLASS_UDP] = { "UDP v4, 1,000 flows", 4, "10.100.0.1", IPPROTO_UDP,
+			1000, false, false, false },
+	[CLASS_V6] = { "TCP v6 established, 1,000 flows", 6, "fd00:100::1",
+		       IPPROTO_TCP, 1000, false, false, false },
+	[CLASS_NON_VIP] = { "non-VIP, passed", 4, "10.200.0.1", IPPROTO_TCP,
+			    1000, false, false, false },
+	[CLASS_CANARY] = { "canary 5% + 1,000 overrides, new flows", 4,
+			   "10.100.0.2", IPPROTO_TCP, 0, true, false, true },
 };
 _Static_assert(sizeof(classes) / sizeof(classes[0]) == CLASS_COUNT,
 	       "a class for every class_id");
 const size_t class_count = sizeof(classes) / sizeof(classes[0]);
 
-
 void flow_spec(const struct class *c, __u64 n, __u8 flags,
-		      struct packet_spec *spec, char *client)
+	       struct packet_spec *spec, char *client)
 {
 	if (c->family == 4)
 		snprintf(client, 64, "198.18.%u.%u", (unsigned)(n >> 8) & 0xff,
@@ -64,8 +76,9 @@ void setup_vips(struct test_env *env)
 		snprintf(address, sizeof(address), "10.0.1.%d", i + 1);
 		env_add_backend(env, plain, XS_POOL_BLUE, 4, address, 1);
 		env_add_backend(env, udp, XS_POOL_BLUE, 4, address, 1);
-		env_add_backend(env, canary, i < 2 ? XS_POOL_BLUE : XS_POOL_CANARY,
-				4, address, 1);
+		env_add_backend(env, canary,
+				i < 2 ? XS_POOL_BLUE : XS_POOL_CANARY, 4,
+				address, 1);
 		snprintf(address, sizeof(address), "fd00:1::%d", i + 1);
 		env_add_backend(env, v6, XS_POOL_BLUE, 6, address, 1);
 		/* ipip backends are lb0's neighbours: bpf_fib_lookup finds them */

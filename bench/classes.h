@@ -9,11 +9,11 @@
 
 /* Every class by name, for the figures that compare two of them. */
 enum class_id {
-	CLASS_ESTABLISHED,       /* TCP v4, 1,000 flows, l2dsr */
+	CLASS_ESTABLISHED,	 /* TCP v4, 1,000 flows, l2dsr */
 	CLASS_ESTABLISHED_LARGE, /* the same, 65,536 flows */
-	CLASS_NEW_FLOW,          /* a SYN of a new tuple every packet */
-	CLASS_CONNECTION,        /* SYN, then that tuple's ACK */
-	CLASS_ESTABLISHED_IPIP,  /* CLASS_ESTABLISHED to an ipip VIP */
+	CLASS_NEW_FLOW,		 /* a SYN of a new tuple every packet */
+	CLASS_CONNECTION,	 /* SYN, then that tuple's ACK */
+	CLASS_ESTABLISHED_IPIP,	 /* CLASS_ESTABLISHED to an ipip VIP */
 	CLASS_UDP,
 	CLASS_V6,
 	CLASS_NON_VIP,
@@ -26,12 +26,12 @@ struct class {
 	int family;
 	const char *vip;
 	__u8 protocol;
-	__u32 flows;     /* established flows cycled through; 0: new each */
-	bool tcp_syn;    /* the measured packets are SYNs */
+	__u32 flows;  /* established flows cycled through; 0: new each */
+	bool tcp_syn; /* the measured packets are SYNs */
 	/* a connection's SYN, then its ACK (the handshake's third packet),
 	 * a new tuple each: 2 packets per connection */
 	bool connection;
-	bool floor;      /* the stateful floor does this work (TCP/IPv4 VIP) */
+	bool floor; /* the stateful floor does this work (TCP/IPv4 VIP) */
 };
 
 extern const struct class classes[];

@@ -23,7 +23,8 @@ int bench_setup(struct test_env *env, const struct xs_load_options *options)
 	if (xs_bpffs_ensure(XS_DEFAULT_PIN_DIR, error, sizeof(error)))
 		fprintf(stderr, "%s\n", error);
 	if (env_make_network() || env_setup_with(env, options)) {
-		fprintf(stderr, "Couldn't set up the benchmark (are we root?)\n");
+		fprintf(stderr,
+			"Couldn't set up the benchmark (are we root?)\n");
 		return -1;
 	}
 	return 0;

@@ -38,7 +38,8 @@
 #define CPUS 2
 
 enum program { SPLIT, STATELESS, PROGRAMS };
-static const char *const program_names[PROGRAMS] = { "xdp_split", "stateless floor" };
+static const char *const program_names[PROGRAMS] = { "xdp_split",
+						     "stateless floor" };
 static const enum class_id measured[] = { CLASS_ESTABLISHED, CLASS_CONNECTION };
 #define MEASURED (sizeof(measured) / sizeof(measured[0]))
 
@@ -46,7 +47,8 @@ static struct test_env env;
 static struct generator *gen;
 static int program_fd[PROGRAMS], lb_ifindex, sink_ifindex;
 /* [class][program][cores - 1][round] */
-static double mpps[MEASURED][PROGRAMS][CPUS][ROUNDS], ns[MEASURED][PROGRAMS][CPUS][ROUNDS];
+static double mpps[MEASURED][PROGRAMS][CPUS][ROUNDS],
+	ns[MEASURED][PROGRAMS][CPUS][ROUNDS];
 
 /* /proc/stat's jiffies of one CPU */
 struct cpu_time {
@@ -70,11 +72,14 @@ static void read_cpu_times(struct cpu_time *times)
 		unsigned long long v[8] = { 0 };
 		int cpu;
 
-		if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu,
-			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 9 ||
+		if (sscanf(line,
+			   "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu",
+			   &cpu, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+			   &v[6], &v[7]) != 9 ||
 		    cpu < 0 || cpu >= CPUS)
 			continue;
-		times[cpu].total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+		times[cpu].total =
+			v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
 		times[cpu].busy = times[cpu].total - v[3] - v[4];
 		times[cpu].system = v[2];
 		times[cpu].softirq = v[6];
@@ -124,8 +129,10 @@ static int measure(size_t mi, int p, int cores, int round)
 	live_frames_align(gen);
 	pthread_barrier_init(&start, NULL, cores + 1);
 	for (int i = 0; i < cores; i++) {
-		senders[i] = (struct sender){ .cpu = cores == 1 ? 1 : i, .start = &start };
-		if (pthread_create(&senders[i].thread, NULL, send_from_cpu, &senders[i]))
+		senders[i] = (struct sender){ .cpu = cores == 1 ? 1 : i,
+					      .start = &start };
+		if (pthread_create(&senders[i].thread, NULL, send_from_cpu,
+				   &senders[i]))
 			abort();
 	}
 	live_frames_run_stats(program_fd[p], &time0, &runs0);
@@ -137,18 +144,25 @@ static int measure(size_t mi, int p, int cores, int round)
 		pthread_join(senders[i].thread, NULL);
 		err = err ? err : senders[i].err;
 	}
-	mpps[mi][p][cores - 1][round] = (live_frames_sunk(gen) - sunk0) / (bench_now() - started) / 1e6;
+	mpps[mi][p][cores - 1][round] =
+		(live_frames_sunk(gen) - sunk0) / (bench_now() - started) / 1e6;
 	read_cpu_times(after);
 	live_frames_run_stats(program_fd[p], &time1, &runs1);
-	ns[mi][p][cores - 1][round] = runs1 > runs0 ? (double)(time1 - time0) / (runs1 - runs0) : 0;
+	ns[mi][p][cores - 1][round] =
+		runs1 > runs0 ? (double)(time1 - time0) / (runs1 - runs0) : 0;
 	pthread_barrier_destroy(&start);
 	if (cores == CPUS && p == SPLIT)
 		for (int cpu = 0; cpu < CPUS; cpu++) {
-			two_core_time[cpu].busy += after[cpu].busy - before[cpu].busy;
-			two_core_time[cpu].system += after[cpu].system - before[cpu].system;
-			two_core_time[cpu].softirq += after[cpu].softirq - before[cpu].softirq;
-			two_core_time[cpu].steal += after[cpu].steal - before[cpu].steal;
-			two_core_time[cpu].total += after[cpu].total - before[cpu].total;
+			two_core_time[cpu].busy +=
+				after[cpu].busy - before[cpu].busy;
+			two_core_time[cpu].system +=
+				after[cpu].system - before[cpu].system;
+			two_core_time[cpu].softirq +=
+				after[cpu].softirq - before[cpu].softirq;
+			two_core_time[cpu].steal +=
+				after[cpu].steal - before[cpu].steal;
+			two_core_time[cpu].total +=
+				after[cpu].total - before[cpu].total;
 		}
 	return err;
 }
@@ -169,8 +183,10 @@ static void print_results(void)
 		printf("| %s |", classes[measured[mi]].name);
 		for (int p = 0; p < PROGRAMS; p++) {
 			for (int cores = 1; cores <= CPUS; cores++) {
-				bench_range(mpps[mi][p][cores - 1], &low, &high);
-				printf(" %.2f [%.2f–%.2f] |", bench_median(mpps[mi][p][cores - 1]),
+				bench_range(mpps[mi][p][cores - 1], &low,
+					    &high);
+				printf(" %.2f [%.2f–%.2f] |",
+				       bench_median(mpps[mi][p][cores - 1]),
 				       low, high);
 			}
 			printf(" %.2f |", ratio(mi, p));
@@ -179,10 +195,12 @@ static void print_results(void)
 	}
 	printf("\nWhat limits it: during xdp_split's two-core runs");
 	for (int cpu = 0; cpu < CPUS; cpu++) {
-		double total = two_core_time[cpu].total ? two_core_time[cpu].total : 1;
+		double total =
+			two_core_time[cpu].total ? two_core_time[cpu].total : 1;
 
 		printf("%s CPU %d was %.0f%% busy (softirq: NAPI and the programs %.0f%%, system: mostly the generator %.0f%%, steal %.0f%%)",
-		       cpu ? "," : "", cpu, 100 * two_core_time[cpu].busy / total,
+		       cpu ? "," : "", cpu,
+		       100 * two_core_time[cpu].busy / total,
 		       100 * two_core_time[cpu].softirq / total,
 		       100 * two_core_time[cpu].system / total,
 		       100 * two_core_time[cpu].steal / total);
@@ -191,12 +209,15 @@ static void print_results(void)
 	for (size_t mi = 0; mi < MEASURED; mi++)
 		printf(" %s: %s %.0f ns/packet on two cores against %.0f on one (bpf_stats, with its own cost)%s",
 		       classes[measured[mi]].name, program_names[SPLIT],
-		       bench_median(ns[mi][SPLIT][1]), bench_median(ns[mi][SPLIT][0]),
+		       bench_median(ns[mi][SPLIT][1]),
+		       bench_median(ns[mi][SPLIT][0]),
 		       mi + 1 < MEASURED ? ";" : ".\n");
-	bench_target("established throughput on two cores >= 1.7x one core", ratio(0, SPLIT) >= 1.7,
+	bench_target("established throughput on two cores >= 1.7x one core",
+		     ratio(0, SPLIT) >= 1.7,
 		     "%.2fx (%s; the stateless floor %.2fx)", ratio(0, SPLIT),
 		     classes[measured[0]].name, ratio(0, STATELESS));
-	bench_target("new-connection throughput on two cores >= 1.7x one core", ratio(1, SPLIT) >= 1.7,
+	bench_target("new-connection throughput on two cores >= 1.7x one core",
+		     ratio(1, SPLIT) >= 1.7,
 		     "%.2fx (%s; the stateless floor %.2fx)", ratio(1, SPLIT),
 		     classes[measured[1]].name, ratio(1, STATELESS));
 }
@@ -204,7 +225,8 @@ static void print_results(void)
 /* mq0/mq0peer: lb0's pair again, with a receive queue per CPU a side */
 static int make_two_queue_pair(void)
 {
-	if (system("ip link add mq0 address " TEST_LB_MAC " numtxqueues 2 numrxqueues 2 "
+	if (system("ip link add mq0 address " TEST_LB_MAC
+		   " numtxqueues 2 numrxqueues 2 "
 		   "type veth peer name mq0peer numtxqueues 2 numrxqueues 2 && "
 		   "ip link set mq0 up && ip link set mq0peer up"))
 		return -1;
@@ -231,12 +253,14 @@ int main(void)
 	if (!floors || !gen || stats_fd < 0 || make_two_queue_pair() ||
 	    bpf_xdp_attach(sink_ifindex, bpf_program__fd(gen->progs.xdp_sink),
 			   XDP_FLAGS_DRV_MODE, NULL)) {
-		fprintf(stderr, "Couldn't set up the generator, sink, floors or mq0\n");
+		fprintf(stderr,
+			"Couldn't set up the generator, sink, floors or mq0\n");
 		goto out;
 	}
 	setup_vips(&env);
 	program_fd[SPLIT] = env.prog_fd;
-	program_fd[STATELESS] = bpf_program__fd(floors->progs.xdp_stateless_floor);
+	program_fd[STATELESS] =
+		bpf_program__fd(floors->progs.xdp_stateless_floor);
 
 	/* interleaved, and the one-core run first and last in turn, so a
 	 * filling flow table or a neighbour's load falls on both */
@@ -244,8 +268,12 @@ int main(void)
 		for (size_t mi = 0; mi < MEASURED; mi++)
 			for (int p = 0; p < PROGRAMS; p++)
 				for (int i = 0; i < CPUS; i++)
-					if (measure(mi, p, round % 2 ? CPUS - i : i + 1, round)) {
-						fprintf(stderr, "two-core run failed\n");
+					if (measure(mi, p,
+						    round % 2 ? CPUS - i :
+								i + 1,
+						    round)) {
+						fprintf(stderr,
+							"two-core run failed\n");
 						goto out;
 					}
 	print_results();

@@ -72,7 +72,8 @@ int xdp_stateful_floor(struct xdp_md *ctx)
 	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
 		return XDP_PASS;
 	ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > end || ip->ihl < 5 || ip->protocol != IPPROTO_TCP)
+	if ((void *)(ip + 1) > end || ip->ihl < 5 ||
+	    ip->protocol != IPPROTO_TCP)
 		return XDP_PASS;
 	tcp = (void *)ip + ip->ihl * 4;
 	if ((void *)(tcp + 1) > end)

@@ -69,7 +69,8 @@ int main(void)
 	struct xs_dataplane dp;
 	struct xs_vip vip_a, vip_b;
 	__u32 flows;
-	double start, fill_s, export_s, import_s, open_s[5], map_s[5], unmap_s[5];
+	double start, fill_s, export_s, import_s, open_s[5], map_s[5],
+		unmap_s[5];
 
 	if (bench_setup(&a, &defaults))
 		return 1;
@@ -166,7 +167,8 @@ int main(void)
 	       (unsigned long long)exported.exported,
 	       (unsigned long long)exported.unchanged);
 	printf("| flow sharing: import of those %u records into another host's empty default table | %.0f ms, %.0f ns per record (%llu stored, %llu not stored) | `build/xdpsplit-flowshare` |\n",
-	       out.count, import_s * 1e3, import_s * 1e9 / (out.count ? out.count : 1),
+	       out.count, import_s * 1e3,
+	       import_s * 1e9 / (out.count ? out.count : 1),
 	       (unsigned long long)shared.imported,
 	       (unsigned long long)shared.not_stored);
 	printf("| flow sharing: import of %u records filling a default table from empty (the bench's setup) | %.0f ms, %.0f ns per record (%llu stored, %llu not stored: bucket full of live flows) | `build/xdpsplit-flowshare` |\n",
@@ -175,8 +177,8 @@ int main(void)
 	       (unsigned long long)filled.not_stored);
 	printf("| opening the data plane (pins verified, routes and epochs mapped), default sizes | %.2f ms median [%.2f–%.2f] (5 opens); mapping the 144 MiB flow table on first use %.2f ms [%.2f–%.2f]; unmapping it at close %.2f ms [%.2f–%.2f] | `build/xdpsplit-flowshare` |\n",
 	       open_s[2] * 1e3, open_s[0] * 1e3, open_s[4] * 1e3,
-	       map_s[2] * 1e3, map_s[0] * 1e3, map_s[4] * 1e3,
-	       unmap_s[2] * 1e3, unmap_s[0] * 1e3, unmap_s[4] * 1e3);
+	       map_s[2] * 1e3, map_s[0] * 1e3, map_s[4] * 1e3, unmap_s[2] * 1e3,
+	       unmap_s[0] * 1e3, unmap_s[4] * 1e3);
 	free(records);
 	free(out.records);
 	env_teardown(&b);

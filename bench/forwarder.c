@@ -25,11 +25,13 @@ int main(int argc, char **argv)
 	int err;
 
 	if (argc == 3 && !strcmp(argv[2], "off") && ifindex)
-		return bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL) ? 1 : 0;
+		return bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL) ? 1 :
+									   0;
 	if (argc != 4 || !ifindex || inet_pton(AF_INET, argv[2], &vip) != 1 ||
-	    sscanf(argv[3], "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3],
-		   &mac[4], &mac[5]) != 6) {
-		fprintf(stderr, "Usage: %s IFACE VIP BACKEND_MAC | %s IFACE off\n",
+	    sscanf(argv[3], "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2],
+		   &mac[3], &mac[4], &mac[5]) != 6) {
+		fprintf(stderr,
+			"Usage: %s IFACE VIP BACKEND_MAC | %s IFACE off\n",
 			argv[0], argv[0]);
 		return 2;
 	}
@@ -40,10 +42,12 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 6; i++)
 		forwarder->rodata->backend_mac[i] = mac[i];
 	err = forwarder__load(forwarder) ||
-	      bpf_xdp_attach(ifindex, bpf_program__fd(forwarder->progs.xdp_forward_one),
+	      bpf_xdp_attach(ifindex,
+			     bpf_program__fd(forwarder->progs.xdp_forward_one),
 			     XDP_FLAGS_DRV_MODE, NULL);
 	if (err)
-		fprintf(stderr, "Error: couldn't attach the forwarder to '%s': %s\n",
+		fprintf(stderr,
+			"Error: couldn't attach the forwarder to '%s': %s\n",
 			argv[1], strerror(errno));
 	forwarder__destroy(forwarder);
 	return err ? 1 : 0;

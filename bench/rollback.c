@@ -43,9 +43,12 @@ static void *traffic(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&stop)) {
-		struct packet_spec spec = { .family = 4, .client = client,
-					    .vip = "10.100.0.1", .vip_port = 80,
-					    .protocol = IPPROTO_TCP, .tcp_flags = 0x02 };
+		struct packet_spec spec = { .family = 4,
+					    .client = client,
+					    .vip = "10.100.0.1",
+					    .vip_port = 80,
+					    .protocol = IPPROTO_TCP,
+					    .tcp_flags = 0x02 };
 
 		snprintf(client, sizeof(client), "198.18.%u.%u",
 			 (unsigned)(n >> 8) & 0xff, (unsigned)n & 0xff);
@@ -68,9 +71,11 @@ static int run(char *const args[], bool quiet)
 
 	posix_spawn_file_actions_init(&actions);
 	if (quiet) {
-		posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+		posix_spawn_file_actions_addopen(&actions, 1, "/dev/null",
+						 O_WRONLY, 0);
 		/* "is it running?" while splitd starts is expected */
-		posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+		posix_spawn_file_actions_addopen(&actions, 2, "/dev/null",
+						 O_WRONLY, 0);
 	}
 	if (posix_spawn(&pid, args[0], &actions, NULL, args, environ) ||
 	    waitpid(pid, &status, 0) < 0)
@@ -102,8 +107,9 @@ static int measure(const char *splitd, char *splitctl, const char *dir,
 	snprintf(mac_blue, sizeof(mac_blue), "%02x:%02x:%02x:%02x:%02x:%02x",
 		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 	env_backend_mac(2, mac);
-	snprintf(mac_canary, sizeof(mac_canary), "%02x:%02x:%02x:%02x:%02x:%02x",
-		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	snprintf(mac_canary, sizeof(mac_canary),
+		 "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
 	snprintf(config_path, sizeof(config_path), "%s/splitd.yaml", dir);
 	config = fopen(config_path, "w");
 	if (!config)
@@ -130,18 +136,22 @@ static int measure(const char *splitd, char *splitctl, const char *dir,
 
 		atomic_store(&broken, 0);
 		/* the daemon may still be starting: retry the start */
-		for (int tries = 0; run(ctl_start, tries < 99) && tries < 100; tries++)
+		for (int tries = 0; run(ctl_start, tries < 99) && tries < 100;
+		     tries++)
 			usleep(50000);
 		/* bounded: a splitd that never starts the rollout fails the
 		 * run instead of hanging it (its last start error is shown) */
-		for (double began = bench_now(); canary_bp() != 5000; usleep(1000))
+		for (double began = bench_now(); canary_bp() != 5000;
+		     usleep(1000))
 			if (bench_now() - began > 30) {
-				fprintf(stderr, "the rollout never reached 50%% in 30 s\n");
+				fprintf(stderr,
+					"the rollout never reached 50%% in 30 s\n");
 				kill(daemon, SIGTERM);
 				waitpid(daemon, NULL, 0);
 				return -1;
 			}
-		usleep(atoi(interval) * (strstr(interval, "ms") ? 1000 : 1000000) * 2);
+		usleep(atoi(interval) *
+		       (strstr(interval, "ms") ? 1000 : 1000000) * 2);
 		breached = bench_now();
 		atomic_store(&broken, 1);
 		while (canary_bp() != 0 && bench_now() - breached < 30)

@@ -61,7 +61,8 @@ static void route_write(struct test_env *env)
 static void maglev(struct test_env *env)
 {
 	enum { BACKENDS = 1000, ROUNDS = 5 };
-	struct xs_maglev_backend *backends = calloc(BACKENDS, sizeof(*backends));
+	struct xs_maglev_backend *backends =
+		calloc(BACKENDS, sizeof(*backends));
 	__u32 size = env->dp.config.maglev_size;
 	__u32 *table = malloc(size * sizeof(*table));
 	double build[ROUNDS], install[ROUNDS];
@@ -105,7 +106,8 @@ static void memory(const char *label, const struct xs_load_options *o)
 
 		total += bytes;
 		if (bytes >= 1 << 20)
-			printf(" %s %.1f MiB,", xs_map_names[m], bytes / 1048576.0);
+			printf(" %s %.1f MiB,", xs_map_names[m],
+			       bytes / 1048576.0);
 	}
 	printf(" all maps %.1f MiB (each Maglev table of a pool: %.0f KiB more) | `build/xdpsplit-scale` |\n",
 	       total / 1048576.0, env.dp.config.maglev_size * 4 / 1024.0);
@@ -131,11 +133,15 @@ static void full_table(void)
 		env_add_backend(&env, vip, XS_POOL_BLUE, 4, client, 1);
 	}
 	for (int n = 0; n < 21000; n++) {
-		struct packet_spec spec = { .family = 4, .client = client,
-					    .vip = "10.100.0.1", .vip_port = 80,
-					    .protocol = IPPROTO_TCP, .tcp_flags = 0x02 };
+		struct packet_spec spec = { .family = 4,
+					    .client = client,
+					    .vip = "10.100.0.1",
+					    .vip_port = 80,
+					    .protocol = IPPROTO_TCP,
+					    .tcp_flags = 0x02 };
 
-		snprintf(client, sizeof(client), "198.18.%d.%d", n >> 8 & 0xff, n & 0xff);
+		snprintf(client, sizeof(client), "198.18.%d.%d", n >> 8 & 0xff,
+			 n & 0xff);
 		spec.client_port = 1024 + n / 65536;
 		env_run_spec(&env, &spec, &result);
 		if (n < 1000)
@@ -143,18 +149,22 @@ static void full_table(void)
 		/* the busy flows send a packet every 100 new flows */
 		if (n >= 1000 && n % 100 == 0)
 			for (int b = 0; b < 1000; b++) {
-				snprintf(client, sizeof(client), "198.18.%d.%d", b >> 8, b & 0xff);
+				snprintf(client, sizeof(client), "198.18.%d.%d",
+					 b >> 8, b & 0xff);
 				spec.client_port = 1024;
 				spec.tcp_flags = 0x10;
 				env_run_spec(&env, &spec, &result);
 			}
 	}
 	for (int b = 0; b < 1000; b++) {
-		struct xs_flow_key key = { .client_port = htons(1024), .vip_port = htons(80),
-					   .protocol = IPPROTO_TCP, .family = XS_FAMILY_IPV4 };
+		struct xs_flow_key key = { .client_port = htons(1024),
+					   .vip_port = htons(80),
+					   .protocol = IPPROTO_TCP,
+					   .family = XS_FAMILY_IPV4 };
 		struct xs_flow flow;
 
-		snprintf(client, sizeof(client), "198.18.%d.%d", b >> 8, b & 0xff);
+		snprintf(client, sizeof(client), "198.18.%d.%d", b >> 8,
+			 b & 0xff);
 		parse_address(4, client, key.client);
 		parse_address(4, "10.100.0.1", key.vip);
 		if (!xs_flow_find(&env.dp, &key, &flow, NULL)) {
@@ -163,7 +173,8 @@ static void full_table(void)
 		}
 	}
 	printf("| full flow table: 4,096 flows (8,192 ways), 20,000 new flows while 1,000 flows stay busy | %d of 1,000 busy flows kept their entry (%d changed backend); inserts failed: %llu; new flows replaced %llu pending entries, %llu confirmed ones, and found %llu buckets full of live connections | `build/xdpsplit-scale` |\n",
-	       kept, moved, (unsigned long long)env_counter(&env, XS_FLOW_INSERT_FAILED),
+	       kept, moved,
+	       (unsigned long long)env_counter(&env, XS_FLOW_INSERT_FAILED),
 	       (unsigned long long)env_counter(&env, XS_FLOW_PENDING_EVICTED),
 	       (unsigned long long)env_counter(&env, XS_FLOW_CONFIRMED_EVICTED),
 	       (unsigned long long)env_counter(&env, XS_FLOW_NOT_STORED));
@@ -173,7 +184,8 @@ static void full_table(void)
 int main(void)
 {
 	struct xs_load_options defaults = { 0 };
-	struct xs_load_options larger = { .max_flows = 4 << 20, .max_vips = 1024,
+	struct xs_load_options larger = { .max_flows = 4 << 20,
+					  .max_vips = 1024,
 					  .max_backends = 16384 };
 	struct test_env env;
 

@@ -30,8 +30,8 @@ extern char **environ;
 
 static struct test_env env;
 static __u32 pool_of_backend[16];
-static atomic_int wanted = -1;     /* the color we wait for */
-static _Atomic double seen_at;     /* when a packet first reached it */
+static atomic_int wanted = -1; /* the color we wait for */
+static _Atomic double seen_at; /* when a packet first reached it */
 static atomic_int stop;
 
 static void *packets(void *arg)
@@ -42,9 +42,12 @@ static void *packets(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&stop)) {
-		struct packet_spec spec = { .family = 4, .client = client,
-					    .vip = "10.100.0.1", .vip_port = 80,
-					    .protocol = IPPROTO_TCP, .tcp_flags = 0x02 };
+		struct packet_spec spec = { .family = 4,
+					    .client = client,
+					    .vip = "10.100.0.1",
+					    .vip_port = 80,
+					    .protocol = IPPROTO_TCP,
+					    .tcp_flags = 0x02 };
 		int color = atomic_load(&wanted);
 		__u32 backend;
 
@@ -89,8 +92,10 @@ int main(int argc, char **argv)
 		return 1;
 	vip = env_add_vip(&env, 4, "10.100.0.1", 80, IPPROTO_TCP, XS_MODE_L2DSR,
 			  XS_SPLIT_FLOW, NULL);
-	pool_of_backend[env_add_backend(&env, vip, XS_POOL_BLUE, 4, "10.0.1.1", 1)] = XS_POOL_BLUE;
-	pool_of_backend[env_add_backend(&env, vip, XS_POOL_GREEN, 4, "10.0.2.1", 1)] = XS_POOL_GREEN;
+	pool_of_backend[env_add_backend(&env, vip, XS_POOL_BLUE, 4, "10.0.1.1",
+					1)] = XS_POOL_BLUE;
+	pool_of_backend[env_add_backend(&env, vip, XS_POOL_GREEN, 4, "10.0.2.1",
+					1)] = XS_POOL_GREEN;
 	setenv("XDPSPLIT_PIN_DIR", env.pin_dir, 1);
 	setenv("XDPSPLIT_STATE_DIR", state_dir, 1);
 	/* splitctl's report of each switch is not what we measure */
@@ -101,8 +106,8 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < SWITCHES; i++) {
 		const char *color = i % 2 ? "blue" : "green";
-		char *args[] = { argv[1], "switch", "10.100.0.1:80/tcp", (char *)color,
-				 NULL };
+		char *args[] = { argv[1], "switch", "10.100.0.1:80/tcp",
+				 (char *)color, NULL };
 		double start;
 		pid_t pid;
 		int status;

@@ -40,7 +40,8 @@ static int program_fd[PROGRAMS];
 static struct test_env env;
 static __u32 durations[PACKETS];
 /* [class][program][round] medians and p90s, ns */
-static double median_ns[CLASSES][PROGRAMS][ROUNDS], p90_ns[CLASSES][PROGRAMS][ROUNDS];
+static double median_ns[CLASSES][PROGRAMS][ROUNDS],
+	p90_ns[CLASSES][PROGRAMS][ROUNDS];
 
 static int run_one(int fd, const __u8 *frame, __u32 length, __u32 *duration)
 {
@@ -71,12 +72,14 @@ static int measure(size_t ci, int p, int round)
 	__u8 frame[FRAME_CAPACITY];
 	struct packet_spec spec;
 	char client[64];
-	__u64 base = ((__u64)round * PROGRAMS + p) * PACKETS * 4 + ci * PACKETS * 64;
+	__u64 base =
+		((__u64)round * PROGRAMS + p) * PACKETS * 4 + ci * PACKETS * 64;
 	size_t length;
 
 	/* established classes: the flows exist before the clock starts */
 	for (__u32 f = 0; f < c->flows; f++) {
-		flow_spec(c, f, c->protocol == IPPROTO_TCP ? 0x02 : 0, &spec, client);
+		flow_spec(c, f, c->protocol == IPPROTO_TCP ? 0x02 : 0, &spec,
+			  client);
 		length = build_packet(&spec, frame);
 		if (run_one(program_fd[p], frame, length, &durations[0]))
 			return -1;
@@ -86,7 +89,8 @@ static int measure(size_t ci, int p, int round)
 		/* a connection: SYNs in the first half of durations, their
 		 * ACKs (same tuple, the next run) in the second */
 		bool ack = c->connection && (i & 1);
-		__u32 slot = c->connection ? (i >> 1) + (ack ? PACKETS / 2 : 0) : i;
+		__u32 slot =
+			c->connection ? (i >> 1) + (ack ? PACKETS / 2 : 0) : i;
 
 		flow_spec(c, c->connection ? base + (i & ~1U) : n,
 			  c->tcp_syn && !ack ? 0x02 : 0x10, &spec, client);
@@ -99,8 +103,12 @@ static int measure(size_t ci, int p, int round)
 
 		qsort(durations, half, sizeof(durations[0]), by_value);
 		qsort(durations + half, half, sizeof(durations[0]), by_value);
-		median_ns[ci][p][round] = (durations[half / 2] + durations[half + half / 2]) / 2.0;
-		p90_ns[ci][p][round] = (durations[half * 9 / 10] + durations[half + half * 9 / 10]) / 2.0;
+		median_ns[ci][p][round] =
+			(durations[half / 2] + durations[half + half / 2]) /
+			2.0;
+		p90_ns[ci][p][round] = (durations[half * 9 / 10] +
+					durations[half + half * 9 / 10]) /
+				       2.0;
 		return 0;
 	}
 	qsort(durations, PACKETS, sizeof(durations[0]), by_value);
@@ -130,8 +138,10 @@ int main(int argc, char **argv)
 	}
 	setup_vips(&env);
 	program_fd[SPLIT] = env.prog_fd;
-	program_fd[STATEFUL] = bpf_program__fd(floors->progs.xdp_stateful_floor);
-	program_fd[STATELESS] = bpf_program__fd(floors->progs.xdp_stateless_floor);
+	program_fd[STATEFUL] =
+		bpf_program__fd(floors->progs.xdp_stateful_floor);
+	program_fd[STATELESS] =
+		bpf_program__fd(floors->progs.xdp_stateless_floor);
 	program_fd[NULL_PROGRAM] = bpf_program__fd(floors->progs.xdp_null);
 
 	for (int round = 0; round < ROUNDS; round++)
@@ -176,8 +186,9 @@ int main(int argc, char **argv)
 		printf(" `build/xdpsplit-bench F.tsv` |\n");
 		/* NaN: gnuplot leaves out a floor that does not do this work */
 		if (tsv)
-			fprintf(tsv, "\"%s\"\t%.1f\t%.1f\t%.1f\n", classes[c].name,
-				cost[SPLIT], classes[c].floor ? cost[STATEFUL] : NAN,
+			fprintf(tsv, "\"%s\"\t%.1f\t%.1f\t%.1f\n",
+				classes[c].name, cost[SPLIT],
+				classes[c].floor ? cost[STATEFUL] : NAN,
 				cost[STATELESS]);
 	}
 	for (size_t c = 0; c < CLASSES; c++)

@@ -62,8 +62,7 @@ static __always_inline int override_pool(const struct xs_vip *vip,
 }
 
 /* The UP backend in this pool's Maglev slot, or 0 if the pool has none. */
-static __always_inline __u32 maglev_backend(__u32 vip_id, __u8 pool,
-					    __u32 slot,
+static __always_inline __u32 maglev_backend(__u32 vip_id, __u8 pool, __u32 slot,
 					    struct xs_backend **backend)
 {
 	__u32 index = xs_pool_index(vip_id, pool);
@@ -104,13 +103,13 @@ static __always_inline int choose(const struct xs_config *config,
 	if (load_route(vip->route_id, &route))
 		return XS_PASS_INVALID_ROUTE;
 	if (!override_pool(vip, key, &pool))
-		pool = xs_pool_for_point(
-			&route, xs_split_point(xs_flow_hash(
-					key, vip->split_key, config->split_seed)));
+		pool = xs_pool_for_point(&route, xs_split_point(xs_flow_hash(
+							 key, vip->split_key,
+							 config->split_seed)));
 
-	slot = xs_maglev_slot(
-		xs_flow_hash(key, vip->split_key, config->backend_seed),
-		config->maglev_size);
+	slot = xs_maglev_slot(xs_flow_hash(key, vip->split_key,
+					   config->backend_seed),
+			      config->maglev_size);
 	backend_id = maglev_backend(vip->vip_id, pool, slot, &backend);
 	if (!backend_id) {
 		struct xs_pool_stats *stats = pool_stats_of(vip->vip_id, pool);

@@ -32,8 +32,7 @@ static __always_inline int is_syn(const struct packet *p)
 }
 
 /* The counter naming why an existing flow must be re-chosen, or 0. */
-static __always_inline __u32 stale_reason(const struct packet *p,
-					  __u32 vip_id,
+static __always_inline __u32 stale_reason(const struct packet *p, __u32 vip_id,
 					  const struct xs_flow *flow,
 					  struct xs_backend **backend)
 {
@@ -86,8 +85,8 @@ static __always_inline void track_tcp(const struct packet *p,
 	} else if (flags & TCP_FLAG_ACK) {
 		flow->state = XS_FLOW_ESTABLISHED;
 		if (stats)
-			record_handshake(stats,
-					 bpf_ktime_get_ns() - flow->syn_time_ns);
+			record_handshake(stats, bpf_ktime_get_ns() -
+							flow->syn_time_ns);
 	}
 }
 
@@ -148,7 +147,8 @@ static __always_inline int flow_lookup_or_choose(const struct packet *p,
 	if (flow_table_find(config, &p->key, &ref, &flow)) {
 		stale = stale_reason(p, vip->vip_id, &flow, &backend);
 		if (!stale) {
-			use_flow(p, vip->vip_id, &ref, &flow, backend, now, out);
+			use_flow(p, vip->vip_id, &ref, &flow, backend, now,
+				 out);
 			return 0;
 		}
 		count(stale);

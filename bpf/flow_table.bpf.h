@@ -16,7 +16,7 @@
 
 struct flow_ref {
 	struct xs_flow_bucket *bucket; /* NULL: no bucket, nothing is stored */
-	__u32 tag;  /* the flow's tag, of no kind */
+	__u32 tag;		       /* the flow's tag, of no kind */
 	__u32 seen; /* the way's tag word as read: tag and kind */
 	__u32 way;
 	int found; /* the key is in bucket->slot[way], read whole */
@@ -43,7 +43,7 @@ static __always_inline int same_key(const struct xs_flow_key *a,
 	const xs_hash_dword *y = (const xs_hash_dword *)b;
 	__u64 difference = 0;
 
-XS_UNROLL
+	XS_UNROLL
 	for (int i = 0; i < (int)XS_FLOW_KEY_DWORDS; i++)
 		difference |= x[i] ^ y[i];
 	return !difference;
@@ -60,8 +60,8 @@ static __always_inline int flow_table_find(const struct xs_config *config,
 					   struct xs_flow *flow)
 {
 	__u32 hash = xs_flow_table_hash(key, config->flow_seed);
-	__u32 index = xs_flow_bucket_index(hash,
-					   xs_flow_buckets(config->max_flows));
+	__u32 index =
+		xs_flow_bucket_index(hash, xs_flow_buckets(config->max_flows));
 	struct xs_flow_bucket *bucket;
 
 	ref->tag = xs_flow_tag(hash);
@@ -73,7 +73,7 @@ static __always_inline int flow_table_find(const struct xs_config *config,
 	ref->bucket = bucket;
 	if (!bucket)
 		return 0;
-XS_UNROLL
+	XS_UNROLL
 	for (__u32 way = 0; way < XS_FLOW_WAYS; way++) {
 		__u32 seen = read_tag(bucket, way);
 
@@ -158,13 +158,14 @@ static __always_inline int replace_score(const struct xs_flow_bucket *bucket,
 /* The way a new flow takes, and in *word its tag word as judged: an empty
  * one, else the best to replace from the bucket's hand on (so equal
  * candidates take turns), or -1. */
-static __always_inline int flow_table_choose_way(
-	const struct xs_flow_bucket *bucket, __u16 now, __u32 *word)
+static __always_inline int
+flow_table_choose_way(const struct xs_flow_bucket *bucket, __u16 now,
+		      __u32 *word)
 {
 	int best = -1, best_score = -1;
 	__u32 hand = bucket->hand;
 
-XS_UNROLL
+	XS_UNROLL
 	for (__u32 i = 0; i < XS_FLOW_WAYS; i++) {
 		__u32 way = WAY(hand + i), seen = read_tag(bucket, way);
 		int score;

@@ -164,8 +164,10 @@ static __always_inline int fib_route(struct xdp_md *ctx, const struct packet *p,
 		fib.family = AF_INET6;
 		__builtin_memcpy(fib.ipv6_src, config->tunnel_source_v6, 16);
 		__builtin_memcpy(fib.ipv6_dst, backend->address, 16);
-		if (!(config->tunnel_source_v6[0] | config->tunnel_source_v6[1] |
-		      config->tunnel_source_v6[2] | config->tunnel_source_v6[3]))
+		if (!(config->tunnel_source_v6[0] |
+		      config->tunnel_source_v6[1] |
+		      config->tunnel_source_v6[2] |
+		      config->tunnel_source_v6[3]))
 			flags = BPF_FIB_LOOKUP_SRC;
 	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
@@ -188,16 +190,14 @@ static __always_inline int fib_route(struct xdp_md *ctx, const struct packet *p,
  * own, kept for the next packets. A FIB lookup costs about as much as the
  * rest of an established packet's path. 0, or XDP_DROP with the reason.
  */
-static __always_inline int tunnel_route(struct xdp_md *ctx,
-					const struct packet *p,
-					const struct xs_config *config,
-					__u32 backend_id,
-					const struct xs_backend *backend,
-					__u16 outer_length,
-					struct tunnel_route *out,
-					__u32 *reason)
+static __always_inline int
+tunnel_route(struct xdp_md *ctx, const struct packet *p,
+	     const struct xs_config *config, __u32 backend_id,
+	     const struct xs_backend *backend, __u16 outer_length,
+	     struct tunnel_route *out, __u32 *reason)
 {
-	struct xs_tunnel_hop *hop = bpf_map_lookup_elem(&tunnel_hops, &backend_id);
+	struct xs_tunnel_hop *hop =
+		bpf_map_lookup_elem(&tunnel_hops, &backend_id);
 	__u64 now = bpf_ktime_get_coarse_ns();
 	int action;
 
@@ -208,7 +208,8 @@ static __always_inline int tunnel_route(struct xdp_md *ctx,
 	    same_address(hop->backend, backend->address)) {
 		__builtin_memcpy(out->source, hop->source, sizeof(out->source));
 		out->ifindex = hop->egress_ifindex;
-		__builtin_memcpy(out->destination_mac, hop->destination_mac, ETH_ALEN);
+		__builtin_memcpy(out->destination_mac, hop->destination_mac,
+				 ETH_ALEN);
 		__builtin_memcpy(out->source_mac, hop->source_mac, ETH_ALEN);
 		return 0;
 	}
@@ -245,12 +246,10 @@ static __always_inline int tunnel_action(struct xdp_md *ctx,
 	return bpf_redirect(route->ifindex, 0);
 }
 
-static __always_inline int forward_ipip4(struct xdp_md *ctx,
-					 const struct packet *p,
-					 const struct xs_config *config,
-					 __u32 backend_id,
-					 const struct xs_backend *backend,
-					 __u32 *reason)
+static __always_inline int
+forward_ipip4(struct xdp_md *ctx, const struct packet *p,
+	      const struct xs_config *config, __u32 backend_id,
+	      const struct xs_backend *backend, __u32 *reason)
 {
 	__u16 outer_length = p->ip_length + sizeof(struct iphdr);
 	struct tunnel_route route;
@@ -279,12 +278,10 @@ static __always_inline int forward_ipip4(struct xdp_md *ctx,
 	return tunnel_action(ctx, &route);
 }
 
-static __always_inline int forward_ipip6(struct xdp_md *ctx,
-					 const struct packet *p,
-					 const struct xs_config *config,
-					 __u32 backend_id,
-					 const struct xs_backend *backend,
-					 __u32 *reason)
+static __always_inline int
+forward_ipip6(struct xdp_md *ctx, const struct packet *p,
+	      const struct xs_config *config, __u32 backend_id,
+	      const struct xs_backend *backend, __u32 *reason)
 {
 	__u16 outer_length = p->ip_length + sizeof(struct ipv6hdr);
 	struct tunnel_route route;
@@ -300,7 +297,8 @@ static __always_inline int forward_ipip6(struct xdp_md *ctx,
 	flow_label = xs_flow_label(&p->key);
 	outer->version = 6;
 	outer->priority = p->traffic_class >> 4;
-	outer->flow_lbl[0] = ((p->traffic_class & 0xf) << 4) | (flow_label >> 16);
+	outer->flow_lbl[0] = ((p->traffic_class & 0xf) << 4) |
+			     (flow_label >> 16);
 	outer->flow_lbl[1] = flow_label >> 8;
 	outer->flow_lbl[2] = flow_label;
 	outer->payload_len = bpf_htons(p->ip_length);

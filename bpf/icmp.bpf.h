@@ -24,12 +24,10 @@
 
 /* The backend for the quoted flow; 0 and *forwarded_reason set, or a
  * pass/drop reason as choose() gives one for a new packet. */
-static __always_inline int icmp_backend(struct packet *p,
-					const struct xs_config *config,
-					const struct xs_vip *vip,
-					__u32 *backend_id,
-					struct xs_backend **backend,
-					__u32 *forwarded_reason)
+static __always_inline int
+icmp_backend(struct packet *p, const struct xs_config *config,
+	     const struct xs_vip *vip, __u32 *backend_id,
+	     struct xs_backend **backend, __u32 *forwarded_reason)
 {
 	struct choice choice;
 	struct xs_flow flow;

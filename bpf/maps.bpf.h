@@ -101,7 +101,7 @@ struct {
 /* (vip_id, pool) -> flush epoch, written by one atomic store. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XS_DEFAULT_MAX_VIPS * XS_POOL_COUNT);
+	__uint(max_entries, XS_DEFAULT_MAX_VIPS *XS_POOL_COUNT);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u32);
@@ -125,7 +125,7 @@ struct maglev_table {
  * update of this array, so new flows never see a half-written table. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, XS_DEFAULT_MAX_VIPS * XS_POOL_COUNT);
+	__uint(max_entries, XS_DEFAULT_MAX_VIPS *XS_POOL_COUNT);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct maglev_table);
@@ -163,8 +163,8 @@ struct {
  * are the same loads and stores into the same kind of array. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XS_DEFAULT_MAX_FLOWS * XS_FLOW_WAYS_PER_FLOW /
-				    XS_FLOW_WAYS);
+	__uint(max_entries,
+	       XS_DEFAULT_MAX_FLOWS *XS_FLOW_WAYS_PER_FLOW / XS_FLOW_WAYS);
 	__uint(map_flags, XS_FLOWS_MAP_FLAGS);
 	__type(key, __u32);
 	__type(value, XS_FLOW_BUCKET);
@@ -203,7 +203,7 @@ struct {
 /* (vip_id, pool) -> traffic and handshake health, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XS_DEFAULT_MAX_VIPS * XS_POOL_COUNT);
+	__uint(max_entries, XS_DEFAULT_MAX_VIPS *XS_POOL_COUNT);
 	__type(key, __u32);
 	__type(value, struct xs_pool_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

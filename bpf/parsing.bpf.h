@@ -46,9 +46,9 @@
 #define TCP_FLAG_ACK 0x10
 
 enum packet_kind {
-	PACKET_TRANSPORT = 0,          /* TCP or UDP with ports */
-	PACKET_LATER_FRAGMENT = 1,     /* IP fragment without the L4 header */
-	PACKET_ICMP = 2,               /* ICMP(v6) at l4_offset, key unset */
+	PACKET_TRANSPORT = 0,	   /* TCP or UDP with ports */
+	PACKET_LATER_FRAGMENT = 1, /* IP fragment without the L4 header */
+	PACKET_ICMP = 2,	   /* ICMP(v6) at l4_offset, key unset */
 };
 
 struct packet {
@@ -56,15 +56,15 @@ struct packet {
 	 * quoted flow (on the VLAN the ICMP came in on), once
 	 * parsing_icmp.bpf.h has read the quote */
 	struct xs_flow_key key;
-	__u32 l2_length;   /* Ethernet header and VLAN tags */
-	__u32 ip_length;   /* the IP packet, without Ethernet padding */
+	__u32 l2_length; /* Ethernet header and VLAN tags */
+	__u32 ip_length; /* the IP packet, without Ethernet padding */
 	__u32 frame_length;
 	__u8 vlan_count;
-	__u8 kind;         /* enum packet_kind */
+	__u8 kind; /* enum packet_kind */
 	__u8 tcp_flags;
-	__u8 traffic_class; /* IPv4 TOS or IPv6 traffic class */
-	__u8 dont_fragment; /* IPv4 DF, copied to the outer header */
-	__u16 l4_offset;    /* PACKET_ICMP: from the frame's start; in what
+	__u8 traffic_class;  /* IPv4 TOS or IPv6 traffic class */
+	__u8 dont_fragment;  /* IPv4 DF, copied to the outer header */
+	__u16 l4_offset;     /* PACKET_ICMP: from the frame's start; in what
 			     * was padding, so the struct is no bigger */
 	__be32 tcp_sequence; /* as on the wire; 0 for UDP */
 };
@@ -207,7 +207,8 @@ static __always_inline int skip_ipv6_extensions(struct cursor *c, __u8 *next,
 			if (beyond(c, frag + 1))
 				return truncated;
 			header = frag->next_header;
-			if (frag->offset_flags & bpf_htons(IPV6_FRAGMENT_OFFSET))
+			if (frag->offset_flags &
+			    bpf_htons(IPV6_FRAGMENT_OFFSET))
 				*kind = PACKET_LATER_FRAGMENT;
 			c->pos = frag + 1;
 		} else {

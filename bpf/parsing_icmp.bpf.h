@@ -49,8 +49,7 @@ struct icmp_header {
  * packet (no Ethernet padding), from what parse_packet recorded; -1 if
  * the offsets are past any frame (they cannot be). */
 static __always_inline int icmp_cursor(struct xdp_md *ctx,
-				       const struct packet *p,
-				       struct cursor *c)
+				       const struct packet *p, struct cursor *c)
 {
 	void *data = (void *)(long)ctx->data;
 	__u64 start = p->l4_offset, end = (__u64)p->l2_length + p->ip_length;
@@ -83,8 +82,7 @@ static __always_inline int parse_quoted_ports(struct cursor *c,
 	return PARSE_OK;
 }
 
-static __always_inline int parse_quoted_ipv4(struct cursor *c,
-					     struct packet *p)
+static __always_inline int parse_quoted_ipv4(struct cursor *c, struct packet *p)
 {
 	struct iphdr *quoted = c->pos;
 
@@ -104,8 +102,7 @@ static __always_inline int parse_quoted_ipv4(struct cursor *c,
 	return parse_quoted_ports(c, p, quoted->protocol);
 }
 
-static __always_inline int parse_quoted_ipv6(struct cursor *c,
-					     struct packet *p)
+static __always_inline int parse_quoted_ipv6(struct cursor *c, struct packet *p)
 {
 	struct ipv6hdr *quoted = c->pos;
 	__u8 kind = PACKET_TRANSPORT, next;

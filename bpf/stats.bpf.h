@@ -32,8 +32,8 @@ static __always_inline void count_pool_traffic(struct xs_pool_stats *stats,
 	}
 }
 
-static __always_inline void count_backend_traffic(__u32 backend_id,
-						  __u32 bytes, int new_flow)
+static __always_inline void count_backend_traffic(__u32 backend_id, __u32 bytes,
+						  int new_flow)
 {
 	struct xs_backend_stats *stats =
 		bpf_map_lookup_elem(&backend_stats, &backend_id);
@@ -50,12 +50,28 @@ static __always_inline __u32 log2_u64(__u64 x)
 {
 	__u32 r = 0;
 
-	if (x >> 32) { x >>= 32; r += 32; }
-	if (x >> 16) { x >>= 16; r += 16; }
-	if (x >> 8) { x >>= 8; r += 8; }
-	if (x >> 4) { x >>= 4; r += 4; }
-	if (x >> 2) { x >>= 2; r += 2; }
-	if (x >> 1) r += 1;
+	if (x >> 32) {
+		x >>= 32;
+		r += 32;
+	}
+	if (x >> 16) {
+		x >>= 16;
+		r += 16;
+	}
+	if (x >> 8) {
+		x >>= 8;
+		r += 8;
+	}
+	if (x >> 4) {
+		x >>= 4;
+		r += 4;
+	}
+	if (x >> 2) {
+		x >>= 2;
+		r += 2;
+	}
+	if (x >> 1)
+		r += 1;
 	return r;
 }
 

@@ -50,8 +50,8 @@ static __always_inline int handle_later_fragment(struct xdp_md *ctx,
 	count_pool_traffic(pool_stats_of(vip->vip_id, choice.pool),
 			   p->frame_length, 0);
 	count_backend_traffic(choice.backend_id, p->frame_length, 0);
-	action = forward(ctx, p, config, vip, choice.backend_id,
-			 choice.backend, &reason);
+	action = forward(ctx, p, config, vip, choice.backend_id, choice.backend,
+			 &reason);
 	if (reason == XS_FORWARD_L2DSR || reason == XS_FORWARD_IPIP)
 		reason = XS_FORWARD_FRAGMENT;
 	return finish(reason, action);
@@ -77,8 +77,9 @@ int xdp_split(struct xdp_md *ctx)
 		return handle_icmp(ctx, &p);
 	vip = find_vip(&p.key);
 	if (!vip)
-		return finish(p.kind == PACKET_LATER_FRAGMENT ? XS_PASS_FRAGMENT :
-								XS_PASS_NOT_VIP,
+		return finish(p.kind == PACKET_LATER_FRAGMENT ?
+				      XS_PASS_FRAGMENT :
+				      XS_PASS_NOT_VIP,
 			      XDP_PASS);
 	settings = bpf_map_lookup_elem(&config, &zero);
 	if (!settings || !settings->maglev_size)

@@ -54,7 +54,7 @@ enum __attribute__((packed)) xs_protocol {
 
 enum __attribute__((packed)) xs_forward_mode {
 	XS_MODE_L2DSR = 0, /* rewrite MACs, the backend has the VIP on lo */
-	XS_MODE_IPIP = 1,    /* IPv4-in-IPv4 or IPv6-in-IPv6 to the backend */
+	XS_MODE_IPIP = 1,  /* IPv4-in-IPv4 or IPv6-in-IPv6 to the backend */
 };
 
 enum __attribute__((packed)) xs_split_key {
@@ -63,10 +63,10 @@ enum __attribute__((packed)) xs_split_key {
 };
 
 enum __attribute__((packed)) xs_backend_state {
-	XS_BACKEND_ABSENT = 0,   /* slot unused; flows on it are re-chosen */
-	XS_BACKEND_UP = 1,       /* in the Maglev table, takes new flows */
+	XS_BACKEND_ABSENT = 0,	 /* slot unused; flows on it are re-chosen */
+	XS_BACKEND_UP = 1,	 /* in the Maglev table, takes new flows */
 	XS_BACKEND_DRAINING = 2, /* keeps its flows, gets no new ones */
-	XS_BACKEND_DOWN = 3,     /* its flows are re-chosen */
+	XS_BACKEND_DOWN = 3,	 /* its flows are re-chosen */
 };
 
 /* xs_vip.flags */
@@ -95,7 +95,7 @@ struct xs_vip {
 	__u32 vip_id; /* index into routes, pool_epochs, maglev, pool_stats */
 	XS_ENUM_FIELD(xs_forward_mode) forward_mode;
 	XS_ENUM_FIELD(xs_split_key) split_key;
-	__u16 flags;       /* XS_VIP_* */
+	__u16 flags; /* XS_VIP_* */
 	/*
 	 * The VIP's identity beyond its address: new each time it is created,
 	 * so a VIP deleted and created again (and given the freed id) is
@@ -155,7 +155,7 @@ struct xs_maglev_entry {
  * see it half done. State is one byte and is always seen whole. */
 struct xs_backend {
 	__be32 address[XS_ADDRESS_WORDS];
-	__u8 mac[6];   /* l2dsr: destination MAC */
+	__u8 mac[6]; /* l2dsr: destination MAC */
 	XS_ENUM_FIELD(xs_family) family;
 	XS_ENUM_FIELD(xs_backend_state) state;
 	__u32 vip_id;  /* the VIP it serves */
@@ -191,16 +191,16 @@ struct xs_flow_key {
 	__be16 vip_port;
 	XS_ENUM_FIELD(xs_protocol) protocol;
 	XS_ENUM_FIELD(xs_family) family;
-	__u16 vlan_id; /* host order, outer tag's VLAN ID; 0 untagged */
+	__u16 vlan_id;	       /* host order, outer tag's VLAN ID; 0 untagged */
 } __attribute__((aligned(8))); /* hashed and compared as 64-bit words */
 #define XS_VLAN_ID_MASK 0x0fff
 
 enum __attribute__((packed)) xs_flow_state {
-	XS_FLOW_DATAGRAM = 0,    /* UDP */
-	XS_FLOW_SYN_SEEN = 1,    /* client SYN forwarded, waiting for its ACK */
+	XS_FLOW_DATAGRAM = 0,	 /* UDP */
+	XS_FLOW_SYN_SEEN = 1,	 /* client SYN forwarded, waiting for its ACK */
 	XS_FLOW_ESTABLISHED = 2, /* client ACK seen after the SYN */
-	XS_FLOW_MIDSTREAM = 3,   /* first packet seen was not a SYN */
-	XS_FLOW_CLOSED = 4,      /* client sent RST or FIN */
+	XS_FLOW_MIDSTREAM = 3,	 /* first packet seen was not a SYN */
+	XS_FLOW_CLOSED = 4,	 /* client sent RST or FIN */
 };
 
 struct xs_flow {
@@ -255,7 +255,7 @@ struct xs_flow {
 #define XS_FLOW_TAG_BUSY 2 /* never a tag: every tag is odd */
 /* a tag: bit 0 set, the way's kind in bits 1-2, the flow's hash above */
 #define XS_FLOW_WAY_CONFIRMED 0x2 /* its client sent a second packet */
-#define XS_FLOW_WAY_CLOSED 0x4    /* its client sent RST or FIN */
+#define XS_FLOW_WAY_CLOSED 0x4	  /* its client sent RST or FIN */
 #define XS_FLOW_WAY_KIND (XS_FLOW_WAY_CONFIRMED | XS_FLOW_WAY_CLOSED)
 /* last_seen counts units of 2^XS_FLOW_TIME_SHIFT ns (about 1.07 s) of
  * bpf_ktime_get_coarse_ns, modulo 2^16; it is written at most once a unit */
@@ -280,7 +280,9 @@ static inline __u32 xs_flow_buckets(__u32 max_flows)
 {
 	__u64 ways = (__u64)max_flows * XS_FLOW_WAYS_PER_FLOW;
 
-	return ways > XS_FLOW_WAYS ? (__u32)((ways + XS_FLOW_WAYS - 1) / XS_FLOW_WAYS) : 1;
+	return ways > XS_FLOW_WAYS ?
+		       (__u32)((ways + XS_FLOW_WAYS - 1) / XS_FLOW_WAYS) :
+		       1;
 }
 
 /* overrides: LPM trie. prefix_len counts the 32 bits of vip_id first. */
@@ -326,8 +328,8 @@ struct xs_config {
 
 struct xs_tunnel_hop {
 	__be32 backend[XS_ADDRESS_WORDS]; /* the address looked up */
-	__be32 source[XS_ADDRESS_WORDS];  /* outer source: config's or the FIB's */
-	__u64 expires_ns;                 /* bpf_ktime_get_coarse_ns */
+	__be32 source[XS_ADDRESS_WORDS]; /* outer source: config's or the FIB's */
+	__u64 expires_ns;		 /* bpf_ktime_get_coarse_ns */
 	__u32 ingress_ifindex;
 	__u32 egress_ifindex;
 	__u8 destination_mac[6];
@@ -370,9 +372,10 @@ struct xs_backend_stats {
  * plain __u8: one byte at the same offset, in structs of the same size.
  * (A bare enum is four bytes: these fail if packed is lost.)
  */
-#define XS_ASSERT_BYTE_FIELD(type, field, offset)                             \
-	_Static_assert(sizeof(((struct type *)0)->field) == 1 &&              \
-			       __builtin_offsetof(struct type, field) == (offset), \
+#define XS_ASSERT_BYTE_FIELD(type, field, offset)                              \
+	_Static_assert(sizeof(((struct type *)0)->field) == 1 &&               \
+			       __builtin_offsetof(struct type, field) ==       \
+				       (offset),                               \
 		       #type "." #field " must stay one byte at " #offset)
 XS_ASSERT_BYTE_FIELD(xs_vip_key, protocol, 18);
 XS_ASSERT_BYTE_FIELD(xs_vip_key, family, 19);

@@ -44,7 +44,7 @@ static __always_inline __u32 xs_hash_words(const __u32 *words, int count,
 	__u32 h = seed;
 	int i;
 
-XS_UNROLL
+	XS_UNROLL
 	for (i = 0; i < count; i++) {
 		__u32 k = word[i];
 
@@ -85,7 +85,7 @@ static __always_inline __u32 xs_hash_dwords(const void *words, int count,
 	__u64 h = (((__u64)seed << 32) | seed) ^ 0x9e3779b97f4a7c15ULL;
 	int i;
 
-XS_UNROLL
+	XS_UNROLL
 	for (i = 0; i < count; i++) {
 		h ^= word[i];
 		h *= 0xff51afd7ed558ccdULL;

@@ -33,16 +33,20 @@ int env_make_network(void)
 	/* ipip needs the kernel's FIB to forward from lb0, as on a real LB */
 	if (run("ip link set lo up") ||
 	    run("sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1") ||
-	    run("ip link add lb0 address " TEST_LB_MAC " type veth peer name lb0peer") ||
+	    run("ip link add lb0 address " TEST_LB_MAC
+		" type veth peer name lb0peer") ||
 	    run("ip link set lb0 up") || run("ip link set lb0peer up") ||
 	    run("ip addr add 10.0.0.1/24 dev lb0") ||
 	    run("ip -6 addr add fd00::1/64 dev lb0 nodad"))
 		return -1;
 	for (int i = 2; i <= 9; i++) {
-		snprintf(command, sizeof(command),
-			 "ip neigh replace 10.0.0.%d lladdr " TEST_NEIGHBOUR_MAC_PREFIX "%02x dev lb0 nud permanent && "
-			 "ip -6 neigh replace fd00::%d lladdr " TEST_NEIGHBOUR_MAC_PREFIX "%02x dev lb0 nud permanent",
-			 i, i, i, i);
+		snprintf(
+			command, sizeof(command),
+			"ip neigh replace 10.0.0.%d lladdr " TEST_NEIGHBOUR_MAC_PREFIX
+			"%02x dev lb0 nud permanent && "
+			"ip -6 neigh replace fd00::%d lladdr " TEST_NEIGHBOUR_MAC_PREFIX
+			"%02x dev lb0 nud permanent",
+			i, i, i, i);
 		if (run(command))
 			return -1;
 	}
@@ -143,8 +147,8 @@ __u32 env_backend_of_frame(const __u8 *frame)
 	return ((__u32)frame[3] << 8) | frame[5];
 }
 
-__u32 env_add_backend(struct test_env *env, __u32 vip_id, __u8 pool,
-		      int family, const char *address, __u16 weight)
+__u32 env_add_backend(struct test_env *env, __u32 vip_id, __u8 pool, int family,
+		      const char *address, __u16 weight)
 {
 	struct xs_backend backend = {
 		.family = family == 4 ? XS_FAMILY_IPV4 : XS_FAMILY_IPV6,
@@ -163,8 +167,8 @@ __u32 env_add_backend(struct test_env *env, __u32 vip_id, __u8 pool,
 	return id;
 }
 
-int env_set_weights(struct test_env *env, __u32 vip_id, __u16 blue,
-		    __u16 green, __u16 canary, __u8 live_pool)
+int env_set_weights(struct test_env *env, __u32 vip_id, __u16 blue, __u16 green,
+		    __u16 canary, __u8 live_pool)
 {
 	struct xs_route route = {
 		.weight = { blue, green, canary },
@@ -192,7 +196,8 @@ int env_clear_flows(struct test_env *env)
 	int err = xs_flow_table_clear(&env->dp);
 
 	memset(zeros, 0, sizeof(zeros));
-	for (size_t i = 0; !err && i < sizeof(counters) / sizeof(counters[0]); i++)
+	for (size_t i = 0; !err && i < sizeof(counters) / sizeof(counters[0]);
+	     i++)
 		if (bpf_map_update_elem(env->dp.map_fd[XS_MAP_ID_GLOBAL_STATS],
 					&counters[i], zeros, BPF_ANY))
 			err = -errno;
@@ -208,9 +213,8 @@ int env_run(struct test_env *env, const __u8 *frame, __u32 length,
 	};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
 		    .data_size_in = length, .data_out = result->frame,
-		    .data_size_out = sizeof(result->frame),
-		    .ctx_in = &context, .ctx_size_in = sizeof(context),
-		    .repeat = 1);
+		    .data_size_out = sizeof(result->frame), .ctx_in = &context,
+		    .ctx_size_in = sizeof(context), .repeat = 1);
 	int err = bpf_prog_test_run_opts(env->prog_fd, &opts);
 
 	if (err)

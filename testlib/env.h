@@ -50,10 +50,10 @@ __u32 env_add_vip(struct test_env *env, int family, const char *address,
 		  struct xs_vip_key *key_out);
 /* Adds an UP backend and rebuilds its pool's table; returns its id. Its MAC
  * is 02:00:00:00:02:<id> for l2dsr; ipip backends are the lb0 neighbours. */
-__u32 env_add_backend(struct test_env *env, __u32 vip_id, __u8 pool,
-		      int family, const char *address, __u16 weight);
-int env_set_weights(struct test_env *env, __u32 vip_id, __u16 blue,
-		    __u16 green, __u16 canary, __u8 live_pool);
+__u32 env_add_backend(struct test_env *env, __u32 vip_id, __u8 pool, int family,
+		      const char *address, __u16 weight);
+int env_set_weights(struct test_env *env, __u32 vip_id, __u16 blue, __u16 green,
+		    __u16 canary, __u8 live_pool);
 void env_backend_mac(__u32 backend_id, __u8 *mac);
 /* The backend id whose MAC is the frame's destination, or 0. */
 __u32 env_backend_of_frame(const __u8 *frame);

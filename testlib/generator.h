@@ -9,7 +9,8 @@
 /* CPUs whose generator runs keep a packet counter each */
 #define GENERATOR_MAX_CPUS 64
 
-struct template {
+struct template
+{
 	__u8 bytes[TEMPLATE_BYTES];
 	__u32 flows; /* cycle through this many flows; 0: a new one each run */
 	__u32 ipv6;  /* where the client's address and port are */

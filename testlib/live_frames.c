@@ -27,7 +27,8 @@ int live_frames_send(struct generator *gen, int ifindex, __u32 packets)
 void live_frames_align(struct generator *gen)
 {
 	for (int cpu = 0; cpu < GENERATOR_MAX_CPUS; cpu++)
-		gen->bss->sequence[cpu].sent += gen->bss->sequence[cpu].sent & 1;
+		gen->bss->sequence[cpu].sent += gen->bss->sequence[cpu].sent &
+						1;
 }
 
 __u64 live_frames_sunk(struct generator *gen)
@@ -36,7 +37,8 @@ __u64 live_frames_sunk(struct generator *gen)
 	__u64 values[cpus], total = 0;
 	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(gen->maps.sink_count), &zero, values))
+	if (bpf_map_lookup_elem(bpf_map__fd(gen->maps.sink_count), &zero,
+				values))
 		return 0;
 	for (int i = 0; i < cpus; i++)
 		total += values[i];

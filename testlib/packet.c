@@ -60,8 +60,7 @@ __u16 ipv4_header_checksum(const __u8 *header, size_t length)
 	return fold(sum16(header, length, 0));
 }
 
-void refresh_icmp_checksum(int family, const __u8 *ip, __u8 *l4,
-			   size_t length)
+void refresh_icmp_checksum(int family, const __u8 *ip, __u8 *l4, size_t length)
 {
 	__u32 sum = 0;
 
@@ -197,8 +196,8 @@ static size_t build_ipv6_extensions(const struct packet_spec *s, __u8 *p,
 		if (s->extensions[i] == IPPROTO_FRAGMENT) {
 			__u16 offset = s->fragment == LATER_FRAGMENT ? 185 : 0;
 
-			put16(ext + 2, (offset << 3) |
-					       (s->fragment == FIRST_FRAGMENT));
+			put16(ext + 2,
+			      (offset << 3) | (s->fragment == FIRST_FRAGMENT));
 			ext[7] = 0x2a;
 			length += 8;
 		} else {
@@ -221,8 +220,8 @@ size_t build_packet(const struct packet_spec *s, __u8 *frame)
 	memcpy(frame, s->destination_mac, 6);
 	memcpy(frame + 6, s->source_mac, 6);
 	for (int i = 0; i < s->vlan_count; i++) {
-		put16(frame + offset, s->vlan_protocols[i] ? s->vlan_protocols[i] :
-							     0x8100);
+		put16(frame + offset,
+		      s->vlan_protocols[i] ? s->vlan_protocols[i] : 0x8100);
 		put16(frame + offset + 2,
 		      s->vlan_tags[i] ? s->vlan_tags[i] : 100 + i);
 		offset += 4;
@@ -236,9 +235,10 @@ size_t build_packet(const struct packet_spec *s, __u8 *frame)
 		ip[0] = 0x40 | (ip_header / 4);
 		ip[1] = s->tos;
 		put16(ip + 4, 0x1234);
-		put16(ip + 6, (s->dont_fragment ? 0x4000 : 0) |
-				      (s->fragment == FIRST_FRAGMENT ? 0x2000 : 0) |
-				      (s->fragment == LATER_FRAGMENT ? 185 : 0));
+		put16(ip + 6,
+		      (s->dont_fragment ? 0x4000 : 0) |
+			      (s->fragment == FIRST_FRAGMENT ? 0x2000 : 0) |
+			      (s->fragment == LATER_FRAGMENT ? 185 : 0));
 		ip[8] = 64;
 		ip[9] = s->protocol;
 		parse_address(4, is_icmp ? s->router : s->client,
@@ -273,7 +273,8 @@ size_t build_packet(const struct packet_spec *s, __u8 *frame)
 		put16(ip + 2, ip_header + l4_length);
 		put16(ip + 10, ipv4_header_checksum(ip, ip_header));
 		if (final == IPPROTO_ICMP)
-			put16(l4 + 2, 0), put16(l4 + 2, fold(sum16(l4, l4_length, 0)));
+			put16(l4 + 2, 0),
+				put16(l4 + 2, fold(sum16(l4, l4_length, 0)));
 		else if (s->fragment == NOT_FRAGMENTED)
 			l4_checksum(4, ip, final, l4, l4_length,
 				    final == IPPROTO_TCP ? 16 : 6);
@@ -282,7 +283,8 @@ size_t build_packet(const struct packet_spec *s, __u8 *frame)
 		if (s->fragment == NOT_FRAGMENTED)
 			l4_checksum(6, ip, final, l4, l4_length,
 				    final == IPPROTO_TCP ? 16 :
-				    final == IPPROTO_UDP ? 6 : 2);
+				    final == IPPROTO_UDP ? 6 :
+							   2);
 	}
 	assert(ip + ip_header + l4_length - frame <= FRAME_CAPACITY);
 	return ip + ip_header + l4_length - frame;

@@ -28,14 +28,14 @@ struct packet_spec {
 	__u8 protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP(V6) */
 	__u8 tcp_flags;
 	__u8 tcp_options_length; /* multiple of 4 */
-	__u32 tcp_sequence; /* 0: 0x12000000 */
+	__u32 tcp_sequence;	 /* 0: 0x12000000 */
 	__u8 vlan_count;
 	__u16 vlan_protocols[3]; /* 0x8100 or 0x88a8; default 0x8100 */
 	__u16 vlan_tags[3]; /* TCI (priority, DEI, VLAN ID); 0: VLAN 100 + i */
 	__u8 ipv4_options_length; /* multiple of 4, at most 40 */
 	__u8 extension_count;
 	__u8 extensions[MAX_TEST_EXTENSIONS]; /* IPPROTO_HOPOPTS, ... */
-	__u8 fragment; /* enum fragment_kind */
+	__u8 fragment;			      /* enum fragment_kind */
 	__u8 tos;
 	__u8 dont_fragment;
 	__u16 payload_length;
@@ -57,8 +57,7 @@ size_t l3_offset(const __u8 *frame);
 __u16 ipv4_header_checksum(const __u8 *header, size_t length);
 /* Sets the ICMP or ICMPv6 checksum of the message at l4 in the packet at
  * ip (after the frame's ICMP was changed). */
-void refresh_icmp_checksum(int family, const __u8 *ip, __u8 *l4,
-			   size_t length);
+void refresh_icmp_checksum(int family, const __u8 *ip, __u8 *l4, size_t length);
 void parse_address(int family, const char *text, __be32 *address);
 void parse_mac(const char *text, __u8 *mac);
 

@@ -124,16 +124,16 @@ int etcd_server_spawn(struct etcd_server *server, const char *initial_cluster)
 			dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
-		execl(binary, binary, "--name", server->name, "--data-dir", data,
-		      "--listen-client-urls", server->client_url,
+		execl(binary, binary, "--name", server->name, "--data-dir",
+		      data, "--listen-client-urls", server->client_url,
 		      "--advertise-client-urls", server->client_url,
 		      "--listen-peer-urls", server->peer_url,
 		      "--initial-advertise-peer-urls", server->peer_url,
 		      "--initial-cluster", initial_cluster,
 		      "--initial-cluster-state", "new",
-		      "--initial-cluster-token", token,
-		      "--heartbeat-interval", "100", "--election-timeout", "1000",
-		      "--log-level", "warn", (char *)NULL);
+		      "--initial-cluster-token", token, "--heartbeat-interval",
+		      "100", "--election-timeout", "1000", "--log-level",
+		      "warn", (char *)NULL);
 		_exit(127);
 	}
 	server->pid = pid;
@@ -172,8 +172,8 @@ int etcd_server_wait_ready(const struct etcd_server *server, int timeout_ms)
 		return -1;
 	snprintf(url, sizeof(url), "%s/health", server->client_url);
 	while (now_seconds() < deadline) {
-		if (server->pid && waitpid(server->pid, &status, WNOHANG) ==
-					   server->pid) {
+		if (server->pid &&
+		    waitpid(server->pid, &status, WNOHANG) == server->pid) {
 			fprintf(stderr, "    etcd %s exited (status %d)\n",
 				server->name, status);
 			break;
@@ -192,7 +192,8 @@ int etcd_server_wait_ready(const struct etcd_server *server, int timeout_ms)
 		usleep(50 * 1000);
 	}
 	curl_easy_cleanup(curl);
-	fprintf(stderr, "    etcd %s on %s not healthy within %d ms; its log:\n",
+	fprintf(stderr,
+		"    etcd %s on %s not healthy within %d ms; its log:\n",
 		server->name, server->client_url, timeout_ms);
 	char command[160];
 	snprintf(command, sizeof(command), "tail -n 5 %s/log >&2", server->dir);
@@ -203,7 +204,8 @@ int etcd_server_wait_ready(const struct etcd_server *server, int timeout_ms)
 
 int etcd_server_start(struct etcd_server *server, const char *name)
 {
-	if (etcd_server_prepare(server, name) || etcd_server_spawn(server, NULL))
+	if (etcd_server_prepare(server, name) ||
+	    etcd_server_spawn(server, NULL))
 		return -1;
 	return etcd_server_wait_ready(server, 10000);
 }

@@ -26,7 +26,7 @@ extern char test_skip_reason[256];
 #define CHECK(condition, ...)                                                  \
 	do {                                                                   \
 		if (!(condition)) {                                            \
-			fprintf(stderr, "    %s:%d: %s: ", __FILE__, __LINE__,  \
+			fprintf(stderr, "    %s:%d: %s: ", __FILE__, __LINE__, \
 				#condition);                                   \
 			fprintf(stderr, __VA_ARGS__);                          \
 			fputc('\n', stderr);                                   \

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 	const struct test_case *tests = all_tests(&count);
 
 	xs_log_set_level(getenv("XDPSPLIT_TEST_VERBOSE") ? XS_LOG_DEBUG :
-							  XS_LOG_WARN);
+							   XS_LOG_WARN);
 	/* a fresh machine may have no bpffs mounted yet; never stack a second
 	 * one over an existing mount, that would hide its pins */
 	char error[512];
@@ -70,7 +70,8 @@ int main(int argc, char **argv)
 	unsigned int root_pins = pins_at_root();
 
 	if (env_make_network()) {
-		fprintf(stderr, "Couldn't make the test network namespace (are we root?)\n");
+		fprintf(stderr,
+			"Couldn't make the test network namespace (are we root?)\n");
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
@@ -84,7 +85,8 @@ int main(int argc, char **argv)
 		test_skip_reason[0] = '\0';
 		rc = tests[i].run(tests[i].arg);
 		if (rc == TEST_SKIPPED) {
-			printf("skip %s: %s\n", tests[i].name, test_skip_reason);
+			printf("skip %s: %s\n", tests[i].name,
+			       test_skip_reason);
 			fflush(stdout);
 			skipped++;
 			continue;

@@ -28,17 +28,23 @@ static int prefixes_parse(const void *arg)
 	CHECK(prefix.family == XS_FAMILY_IPV4 && prefix.length == 32, "%u/%u",
 	      prefix.family, prefix.length);
 	CHECK_OK(xs_announce_parse("10.77.100.77/24", &prefix));
-	CHECK(!strcmp(xs_announce_format(&prefix, text, sizeof(text)), "10.77.100.0/24"),
+	CHECK(!strcmp(xs_announce_format(&prefix, text, sizeof(text)),
+		      "10.77.100.0/24"),
 	      "%s: host bits cleared", text);
 	CHECK_OK(xs_announce_parse("fd77:100::1", &prefix));
-	CHECK(!strcmp(xs_announce_format(&prefix, text, sizeof(text)), "fd77:100::1/128"),
+	CHECK(!strcmp(xs_announce_format(&prefix, text, sizeof(text)),
+		      "fd77:100::1/128"),
 	      "%s", text);
 	CHECK_OK(xs_announce_parse("fd77:100::ffff/65", &prefix));
-	CHECK(!strcmp(xs_announce_format(&prefix, text, sizeof(text)), "fd77:100::/65"),
+	CHECK(!strcmp(xs_announce_format(&prefix, text, sizeof(text)),
+		      "fd77:100::/65"),
 	      "%s", text);
-	CHECK(xs_announce_parse("10.77.100.1/33", &prefix) == -EINVAL, "/33 taken");
-	CHECK(xs_announce_parse("10.77.100.1/", &prefix) == -EINVAL, "empty length taken");
-	CHECK(xs_announce_parse("fd77::/129", &prefix) == -EINVAL, "/129 taken");
+	CHECK(xs_announce_parse("10.77.100.1/33", &prefix) == -EINVAL,
+	      "/33 taken");
+	CHECK(xs_announce_parse("10.77.100.1/", &prefix) == -EINVAL,
+	      "empty length taken");
+	CHECK(xs_announce_parse("fd77::/129", &prefix) == -EINVAL,
+	      "/129 taken");
 	CHECK(xs_announce_parse("vip", &prefix) == -EINVAL, "a name taken");
 	CHECK(xs_announce_parse("", &prefix) == -EINVAL, "nothing taken");
 	return 0;
@@ -57,10 +63,12 @@ static int listed(const char *expected)
 	for (i = 0; i < count; i++) {
 		if (i)
 			strcat(all, " ");
-		strcat(all, xs_announce_format(&prefixes[i], text, sizeof(text)));
+		strcat(all,
+		       xs_announce_format(&prefixes[i], text, sizeof(text)));
 	}
 	if (strcmp(all, expected)) {
-		fprintf(stderr, "    listed '%s', expected '%s'\n", all, expected);
+		fprintf(stderr, "    listed '%s', expected '%s'\n", all,
+			expected);
 		return -1;
 	}
 	return 0;
@@ -69,7 +77,8 @@ static int listed(const char *expected)
 /* runs in the child, in its own network namespace */
 static int announce_in_namespace(void)
 {
-	const char *wanted_text[] = { "10.77.100.2", "fd77:100::1", "10.77.100.1",
+	const char *wanted_text[] = { "10.77.100.2", "fd77:100::1",
+				      "10.77.100.1",
 				      "10.77.100.1" /* twice: one route */ };
 	struct xs_announce_prefix wanted[4], others[2], ten[16];
 	struct xs_announcer announcer, second;
@@ -81,38 +90,49 @@ static int announce_in_namespace(void)
 		CHECK_OK(xs_announce_parse(wanted_text[i], &wanted[i]));
 	CHECK(xs_announce_list("fn-announce", 80, ten, 16, &count) == -ENODEV,
 	      "a listing without the device");
-	CHECK(xs_announce_open(&announcer, "fn-announce", 80, error, sizeof(error)) == 0,
+	CHECK(xs_announce_open(&announcer, "fn-announce", 80, error,
+			       sizeof(error)) == 0,
 	      "%s", error);
 	CHECK_OK(listed(""));
-	CHECK(xs_announce_set(&announcer, wanted, 4) == 0, "%s", announcer.error);
+	CHECK(xs_announce_set(&announcer, wanted, 4) == 0, "%s",
+	      announcer.error);
 	CHECK_OK(listed("10.77.100.1/32 10.77.100.2/32 fd77:100::1/128"));
-	CHECK(xs_announce_set(&announcer, wanted, 4) == 0, "again: %s", announcer.error);
+	CHECK(xs_announce_set(&announcer, wanted, 4) == 0, "again: %s",
+	      announcer.error);
 	CHECK_OK(listed("10.77.100.1/32 10.77.100.2/32 fd77:100::1/128"));
 	CHECK_OK(xs_announce_parse("fd77:100::2", &others[0]));
 	CHECK_OK(xs_announce_parse("10.77.100.2", &others[1]));
-	CHECK(xs_announce_set(&announcer, others, 2) == 0, "%s", announcer.error);
+	CHECK(xs_announce_set(&announcer, others, 2) == 0, "%s",
+	      announcer.error);
 	CHECK_OK(listed("10.77.100.2/32 fd77:100::2/128"));
 	/* the same name again: not ours */
-	CHECK(xs_announce_open(&second, "fn-announce", 80, error, sizeof(error)) == -EEXIST,
+	CHECK(xs_announce_open(&second, "fn-announce", 80, error,
+			       sizeof(error)) == -EEXIST,
 	      "a second device of the same name");
 	CHECK(strstr(error, "already exists and is not ours"), "%s", error);
-	CHECK(xs_announce_open(&second, "lo", 80, error, sizeof(error)) == -EEXIST,
+	CHECK(xs_announce_open(&second, "lo", 80, error, sizeof(error)) ==
+		      -EEXIST,
 	      "an operator's device taken");
-	CHECK(xs_announce_open(&second, "x", 254, error, sizeof(error)) == -EINVAL,
+	CHECK(xs_announce_open(&second, "x", 254, error, sizeof(error)) ==
+		      -EINVAL,
 	      "the main table taken");
 	CHECK_OK(xs_announce_withdraw(&announcer));
 	CHECK_OK(listed(""));
 	/* deleted under us: refused, and a new announcer takes the name */
 	CHECK(system("ip link del fn-announce") == 0, "ip link del");
-	CHECK(xs_announce_set(&announcer, wanted, 4) == -ENODEV, "a set on a deleted device");
+	CHECK(xs_announce_set(&announcer, wanted, 4) == -ENODEV,
+	      "a set on a deleted device");
 	CHECK(strstr(announcer.error, "was deleted"), "%s", announcer.error);
 	xs_announce_close(&announcer);
-	CHECK(xs_announce_open(&announcer, "fn-announce", 80, error, sizeof(error)) == 0,
+	CHECK(xs_announce_open(&announcer, "fn-announce", 80, error,
+			       sizeof(error)) == 0,
 	      "%s", error);
 	CHECK_OK(xs_announce_set(&announcer, wanted, 4));
 	xs_announce_close(&announcer);
-	CHECK(!if_nametoindex("fn-announce"), "the device outlived its descriptor");
-	CHECK(xs_announce_list("fn-announce", 80, ten, 16, &count) == -ENODEV, "listed");
+	CHECK(!if_nametoindex("fn-announce"),
+	      "the device outlived its descriptor");
+	CHECK(xs_announce_list("fn-announce", 80, ten, 16, &count) == -ENODEV,
+	      "listed");
 	xs_announce_close(&announcer); /* twice is harmless */
 	return 0;
 }
@@ -133,14 +153,16 @@ static int announces_in_a_namespace(const void *arg)
 		_exit(announce_in_namespace() ? 1 : 0);
 	}
 	CHECK(waitpid(child, &status, 0) == child, "waitpid");
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child failed (%d)", status);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the child failed (%d)", status);
 	return 0;
 }
 
 const struct test_case *announce_tests(size_t *count)
 {
 	static const struct test_case cases[] = {
-		{ "announce: prefixes parse, host bits are cleared", prefixes_parse, NULL },
+		{ "announce: prefixes parse, host bits are cleared",
+		  prefixes_parse, NULL },
 		{ "announce: the set is exact and idempotent, the device dies with its descriptor",
 		  announces_in_a_namespace, NULL },
 	};

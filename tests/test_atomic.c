@@ -36,7 +36,8 @@ static void *flip_routes(void *arg)
 	struct flipper *f = arg;
 
 	while (!atomic_load(&f->stop)) {
-		const struct xs_route *next = f->flips % 2 ? &state_a : &state_b;
+		const struct xs_route *next = f->flips % 2 ? &state_a :
+							     &state_b;
 
 		if (f->torn) {
 			union xs_route_word word = { .route = *next };
@@ -74,8 +75,8 @@ static int run_under_flips(struct test_env *env, __u32 vip_id, int torn,
 		return -1;
 	flow_source_init(&flows, 4, 31 + torn);
 	for (int i = 0; i < PACKETS; i++, flow_source_next(&flows)) {
-		__u32 backend = send_flow_packet(env, &flows, "10.100.0.1", 80,
-						 0x02);
+		__u32 backend =
+			send_flow_packet(env, &flows, "10.100.0.1", 80, 0x02);
 
 		if (backend >= 1 && backend <= 3)
 			*pools_seen |= 1UL << (backend - 1);

@@ -66,7 +66,8 @@ static int line_follows_rotation(const void *arg)
 	    xs_audit_record(l.dir, &fd, "after", NULL, NULL))
 		goto out;
 	if (!lines_with(l.log, "after", &lines) || lines != 1) {
-		fprintf(stderr, "    the line after the rotation is not alone in the new file (%d lines)\n",
+		fprintf(stderr,
+			"    the line after the rotation is not alone in the new file (%d lines)\n",
 			lines);
 		goto out;
 	}
@@ -99,11 +100,13 @@ static int planted_file_is_refused(const void *arg)
 	/* (the refusal's warning, printed, is expected) */
 	refused = xs_audit_record(l.dir, &fd, "planted", NULL, NULL);
 	if (!refused) {
-		fprintf(stderr, "    a symbolic link in the log's place was not refused\n");
+		fprintf(stderr,
+			"    a symbolic link in the log's place was not refused\n");
 		goto out;
 	}
 	if (lines_with(l.rotated, "planted", &lines) || lines) {
-		fprintf(stderr, "    the refused line went to the rotated file\n");
+		fprintf(stderr,
+			"    the refused line went to the rotated file\n");
 		goto out;
 	}
 	err = 0;

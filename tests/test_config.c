@@ -14,17 +14,23 @@ static int example_parses(const void *arg)
 
 	(void)arg;
 	CHECK(xs_config_load("examples/xdpsplit.yaml", &config, error,
-			     sizeof(error)) == 0, "%s", error);
+			     sizeof(error)) == 0,
+	      "%s", error);
 	CHECK(config.vip_count == 1 && config.vips[0].backend_count == 6,
 	      "vips %u", config.vip_count);
 	CHECK(config.vips[0].probe.type == XS_PROBE_TCP &&
-	      config.vips[0].probe.timeout_ms == 500, "probe");
+		      config.vips[0].probe.timeout_ms == 500,
+	      "probe");
 	p = xs_config_policy(&config, "canary-then-green");
 	CHECK(p && p->step_count == 10 && p->rule_count == 2, "policy");
-	CHECK(p->steps[0].kind == XS_STEP_WEIGHTS && p->steps[0].canary_bp == 100 &&
-	      p->steps[6].kind == XS_STEP_GATE && p->steps[8].kind == XS_STEP_SWITCH &&
-	      p->steps[9].duration_ms == 10000, "steps");
-	CHECK(p->rules[1].relative && p->rules[1].has_max && p->rules[1].max == 5,
+	CHECK(p->steps[0].kind == XS_STEP_WEIGHTS &&
+		      p->steps[0].canary_bp == 100 &&
+		      p->steps[6].kind == XS_STEP_GATE &&
+		      p->steps[8].kind == XS_STEP_SWITCH &&
+		      p->steps[9].duration_ms == 10000,
+	      "steps");
+	CHECK(p->rules[1].relative && p->rules[1].has_max &&
+		      p->rules[1].max == 5,
 	      "rules");
 	return 0;
 }
@@ -64,7 +70,8 @@ static const struct bad_config bad_configs[] = {
 	  "rollouts[0].steps[0].pause: must be a duration" },
 	{ "rollouts:\n  - name: r\n    steps: [{pause: 1s, gate: x}]\n",
 	  "rollouts[0].steps[0]: a step is one of" },
-	{ "rollouts:\n  - name: r\n    steps: []\n", "rollouts[0].steps: must be a list of steps" },
+	{ "rollouts:\n  - name: r\n    steps: []\n",
+	  "rollouts[0].steps: must be a list of steps" },
 	{ "rollouts:\n  - name: r\n    steps: [switch]\n    analysis:\n      - {name: a, metric: cpu, min: 1}\n",
 	  "rollouts[0].analysis[0].metric: must be handshake_ratio" },
 	{ "rollouts:\n  - name: r\n    steps: [switch]\n    analysis:\n      - {name: a, metric: handshake_ratio}\n",
@@ -77,7 +84,8 @@ static const struct bad_config bad_configs[] = {
 	  "rollouts[0].name: 'r 1': letters, digits" },
 	{ "rollouts:\n  - name: r\n    on_failure: panic\n    steps: [switch]\n",
 	  "rollouts[0].on_failure: must be rollback or pause" },
-	{ "interfaces:\n  - {name: eth0, mode: turbo}\n", "interfaces[0]: mode must be native or generic" },
+	{ "interfaces:\n  - {name: eth0, mode: turbo}\n",
+	  "interfaces[0]: mode must be native or generic" },
 	{ "daemon: {interval: 10ms}\n", "daemon.interval: must be from 50ms" },
 	{ "", "the file is empty" },
 	/* 2^61 + 1 seconds wrap around to 1000 ms in 64 bits */
@@ -98,11 +106,13 @@ static const struct bad_config bad_configs[] = {
 static int bad_configs_name_line_and_field(const void *arg)
 {
 	(void)arg;
-	for (size_t i = 0; i < sizeof(bad_configs) / sizeof(bad_configs[0]); i++) {
+	for (size_t i = 0; i < sizeof(bad_configs) / sizeof(bad_configs[0]);
+	     i++) {
 		char error[512] = "";
 		int err = xs_config_parse(bad_configs[i].text,
-					  strlen(bad_configs[i].text), "test.yaml",
-					  &config, error, sizeof(error));
+					  strlen(bad_configs[i].text),
+					  "test.yaml", &config, error,
+					  sizeof(error));
 
 		CHECK(err != 0, "accepted:\n%s", bad_configs[i].text);
 		CHECK(strstr(error, bad_configs[i].expect),

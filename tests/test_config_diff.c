@@ -75,7 +75,8 @@ static int parse(const char *text, struct xs_config_file *out)
 	char error[512] = "";
 
 	CHECK(xs_config_parse(text, strlen(text), "test.yaml", out, error,
-			      sizeof(error)) == 0, "%s", error);
+			      sizeof(error)) == 0,
+	      "%s", error);
 	return 0;
 }
 
@@ -89,9 +90,8 @@ static struct btf *config_btf(void)
 	return btf__parse_elf(path, NULL);
 }
 
-static const struct btf_member *member_named(const struct btf *btf,
-					     const struct btf_type *t,
-					     const char *name)
+static const struct btf_member *
+member_named(const struct btf *btf, const struct btf_type *t, const char *name)
 {
 	const struct btf_member *m = btf_members(t);
 
@@ -107,10 +107,12 @@ static const struct btf_member *member_named(const struct btf *btf,
 static bool holds_fields(const struct btf *btf, __u32 type)
 {
 	static const char *const values[] = { "xs_vip_key", "xs_route" };
-	const struct btf_type *t = btf__type_by_id(btf, btf__resolve_type(btf, type));
+	const struct btf_type *t =
+		btf__type_by_id(btf, btf__resolve_type(btf, type));
 
 	while (btf_is_array(t))
-		t = btf__type_by_id(btf, btf__resolve_type(btf, btf_array(t)->type));
+		t = btf__type_by_id(btf,
+				    btf__resolve_type(btf, btf_array(t)->type));
 	if (!btf_is_struct(t) && !btf_is_union(t))
 		return false;
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
@@ -164,7 +166,8 @@ static int table_names_every_member(const void *arg)
 	int err;
 
 	(void)arg;
-	CHECK(btf, "no BTF of the configuration's structs: make builds tests/btf/config_types.bpf.o");
+	CHECK(btf,
+	      "no BTF of the configuration's structs: make builds tests/btf/config_types.bpf.o");
 	err = check_section(btf, &xs_config_schema);
 	btf__free(btf);
 	return err;
@@ -186,8 +189,8 @@ static const struct btf_type *resolved(const struct btf *btf, __u32 type,
 	return btf__type_by_id(btf, *id);
 }
 
-static int mutate_leaf(struct mutation *m, const struct xs_field *f,
-		       size_t at, const struct btf_type *type)
+static int mutate_leaf(struct mutation *m, const struct xs_field *f, size_t at,
+		       const struct btf_type *type)
 {
 	struct xs_tree after;
 	struct xs_diff diff;
@@ -201,8 +204,8 @@ static int mutate_leaf(struct mutation *m, const struct xs_field *f,
 	((unsigned char *)&copy)[at] ^= 0x01;
 	CHECK_OK(xs_config_tree(&copy, &after));
 	CHECK_OK(xs_tree_diff(&m->before, &after, &diff));
-	ok = diff.count >= 1 &&
-	     (diff.lines[0].sign != '~' || !strcmp(diff.lines[0].field, f->key));
+	ok = diff.count >= 1 && (diff.lines[0].sign != '~' ||
+				 !strcmp(diff.lines[0].field, f->key));
 	if (!ok)
 		fprintf(stderr, "    %s: %zu lines, first: %s\n", f->member,
 			diff.count, diff.count ? diff.lines[0].text : "-");
@@ -222,7 +225,8 @@ static int visit(struct mutation *m, const struct xs_section *s, size_t base,
 	const char *bytes = (const char *)m->original;
 
 	for (const struct xs_field *f = s->fields; f->member; f++) {
-		const struct btf_member *member = member_named(m->btf, t, f->member);
+		const struct btf_member *member =
+			member_named(m->btf, t, f->member);
 		size_t at = base + f->offset;
 		const struct btf_type *mt;
 		__u32 id;
@@ -242,8 +246,8 @@ static int visit(struct mutation *m, const struct xs_section *s, size_t base,
 
 			resolved(m->btf, btf_array(mt)->type, &element);
 			for (__u32 i = 0; i < count; i++)
-				if (visit(m, f->section, at + i * f->section->size,
-					  element))
+				if (visit(m, f->section,
+					  at + i * f->section->size, element))
 					return -1;
 		} else if (!f->section->present ||
 			   f->section->present(bytes + at)) {
@@ -308,7 +312,8 @@ static const struct edit edits[] = {
 	{ "{address: 10.77.0.32, pool: canary, weight: 1}",
 	  "{address: 10.77.0.32, pool: canary, weight: 200}",
 	  "~ vip 10.77.100.1:80/tcp backend 10.77.0.32 weight 1 -> 200" },
-	{ "{address: 10.77.0.12, pool: blue}", "{address: 10.77.0.12, pool: green}",
+	{ "{address: 10.77.0.12, pool: blue}",
+	  "{address: 10.77.0.12, pool: green}",
 	  "~ vip 10.77.100.1:80/tcp backend 10.77.0.12 pool blue -> green" },
 	{ "      - {address: 10.77.0.22, pool: green}\n", "",
 	  "- vip 10.77.100.1:80/tcp backend 10.77.0.22" },
@@ -383,11 +388,13 @@ static int example_edits_give_their_line(const void *arg)
 		changed = edited(text, &edits[i]);
 		CHECK(changed, "the example lacks '%s'", edits[i].from);
 		CHECK(xs_config_parse(changed, strlen(changed), "edited.yaml",
-				      &after, error, sizeof(error)) == 0, "%s", error);
+				      &after, error, sizeof(error)) == 0,
+		      "%s", error);
 		free(changed);
 		CHECK_OK(xs_config_tree(&after, &new_tree));
 		CHECK_OK(xs_tree_diff(&old_tree, &new_tree, &diff));
-		CHECK(diff.count == 1 && !strcmp(diff.lines[0].text, edits[i].line),
+		CHECK(diff.count == 1 &&
+			      !strcmp(diff.lines[0].text, edits[i].line),
 		      "edit %zu: %zu lines, first '%s', expected '%s'", i,
 		      diff.count, diff.count ? diff.lines[0].text : "",
 		      edits[i].line);
@@ -460,15 +467,16 @@ static int record_in(const char *dir)
 	/* all of splitd's, also those of the VIPs (a probe, a rollout) */
 	for (size_t i = 0; i < all.count; i++)
 		if (all.entries[i].held_by == XS_HELD_BY_SPLITD)
-			CHECK_OK(xs_tree_add(&wanted, all.entries[i].parent,
-					     all.entries[i].key,
-					     all.entries[i].path,
-					     all.entries[i].value,
-					     XS_HELD_BY_SPLITD));
+			CHECK_OK(xs_tree_add(
+				&wanted, all.entries[i].parent,
+				all.entries[i].key, all.entries[i].path,
+				all.entries[i].value, XS_HELD_BY_SPLITD));
 	CHECK_OK(xs_tree_diff(&wanted, &record, &diff));
-	CHECK(diff.count == 0 && record.count == wanted.count && record.count > 50,
+	CHECK(diff.count == 0 && record.count == wanted.count &&
+		      record.count > 50,
 	      "%zu entries read back, %zu written; first difference: %s",
-	      record.count, wanted.count, diff.count ? diff.lines[0].text : "-");
+	      record.count, wanted.count,
+	      diff.count ? diff.lines[0].text : "-");
 	{
 		bool found = false;
 
@@ -489,9 +497,12 @@ static int record_in(const char *dir)
 	      damaged);
 	fclose(damaged);
 	error[0] = '\0';
-	err = xs_applied_settings_load(dir, &record, &found, error, sizeof(error));
-	CHECK(err == -EINVAL && strstr(error, "settings.applied:3: damaged line") &&
-	      record.count == 0, "a damaged record: %d '%s'", err, error);
+	err = xs_applied_settings_load(dir, &record, &found, error,
+				       sizeof(error));
+	CHECK(err == -EINVAL &&
+		      strstr(error, "settings.applied:3: damaged line") &&
+		      record.count == 0,
+	      "a damaged record: %d '%s'", err, error);
 	return 0;
 }
 
@@ -533,14 +544,15 @@ static int full_configuration_diffs_fast(const void *arg)
 		for (__u32 b = 0; b < XS_CONFIG_MAX_BACKENDS; b++) {
 			vip->backends[b] = big.vips[0].backends[0];
 			vip->backends[b].address[0] = htonl(0x0a010000 + b);
-			snprintf(vip->backends[b].text, sizeof(vip->backends[b].text),
-				 "10.1.0.%u", b);
+			snprintf(vip->backends[b].text,
+				 sizeof(vip->backends[b].text), "10.1.0.%u", b);
 		}
 	}
 	big.policy_count = XS_CONFIG_MAX_POLICIES;
 	for (__u32 p = 0; p < XS_CONFIG_MAX_POLICIES; p++) {
 		big.policies[p] = big.policies[0];
-		snprintf(big.policies[p].name, sizeof(big.policies[p].name), "p%u", p);
+		snprintf(big.policies[p].name, sizeof(big.policies[p].name),
+			 "p%u", p);
 		big.policies[p].step_count = XS_MAX_STEPS;
 		big.policies[p].rule_count = XS_MAX_RULES;
 	}
@@ -553,7 +565,8 @@ static int full_configuration_diffs_fast(const void *arg)
 	CHECK_OK(xs_config_tree(&bigger, &new_tree));
 	CHECK_OK(xs_tree_diff(&old_tree, &new_tree, &diff));
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	ms = (end.tv_sec - start.tv_sec) * 1e3 + (end.tv_nsec - start.tv_nsec) / 1e6;
+	ms = (end.tv_sec - start.tv_sec) * 1e3 +
+	     (end.tv_nsec - start.tv_nsec) / 1e6;
 	printf("    %zu + %zu entries, %zu lines in %.1f ms\n", old_tree.count,
 	       new_tree.count, diff.count, ms);
 	CHECK(diff.count == XS_CONFIG_MAX_VIPS * XS_CONFIG_MAX_BACKENDS,

@@ -88,7 +88,8 @@ static int round_trip(struct single *s)
 
 	CHECK_OK(xs_etcd_get(etcd, "/t/b", 0, 0, 0, &range, error,
 			     sizeof(error)));
-	CHECK(range.kv_count == 1 && range.count == 1, "%zu kvs", range.kv_count);
+	CHECK(range.kv_count == 1 && range.count == 1, "%zu kvs",
+	      range.kv_count);
 	CHECK(range.kvs[0].value_length == sizeof(binary_value) &&
 		      !memcmp(range.kvs[0].value, binary_value,
 			      sizeof(binary_value)),
@@ -102,11 +103,12 @@ static int round_trip(struct single *s)
 	      (long long)range.revision);
 	xs_etcd_range_free(&range);
 
-	CHECK_OK(xs_etcd_get(etcd, binary_key, sizeof(binary_key), 0, 0,
-			     &range, error, sizeof(error)));
+	CHECK_OK(xs_etcd_get(etcd, binary_key, sizeof(binary_key), 0, 0, &range,
+			     error, sizeof(error)));
 	CHECK(range.kv_count == 1 &&
 		      range.kvs[0].key_length == sizeof(binary_key) &&
-		      !memcmp(range.kvs[0].key, binary_key, sizeof(binary_key)) &&
+		      !memcmp(range.kvs[0].key, binary_key,
+			      sizeof(binary_key)) &&
 		      range.kvs[0].value_length == 0,
 	      "binary key");
 	xs_etcd_range_free(&range);
@@ -136,7 +138,8 @@ static int round_trip(struct single *s)
 
 	CHECK_OK(xs_etcd_get(etcd, "/absent", 0, 0, 0, &range, error,
 			     sizeof(error)));
-	CHECK(range.kv_count == 0, "an absent key read %zu kvs", range.kv_count);
+	CHECK(range.kv_count == 0, "an absent key read %zu kvs",
+	      range.kv_count);
 	xs_etcd_range_free(&range);
 
 	CHECK_OK(xs_etcd_delete(etcd, "/t/", 0, XS_ETCD_PREFIX, &deleted,
@@ -147,22 +150,24 @@ static int round_trip(struct single *s)
 			     sizeof(error)));
 	CHECK(range.kv_count == 0, "prefix delete left %zu", range.kv_count);
 	xs_etcd_range_free(&range);
-	CHECK_OK(xs_etcd_get(etcd, "/u", 0, 0, 0, &range, error, sizeof(error)));
+	CHECK_OK(
+		xs_etcd_get(etcd, "/u", 0, 0, 0, &range, error, sizeof(error)));
 	CHECK(range.kv_count == 1, "the prefix delete reached /u");
 	xs_etcd_range_free(&range);
 
 	CHECK_OK(xs_etcd_delete(etcd, "/nothing", 0, 0, &deleted, NULL, error,
 				sizeof(error)));
 	CHECK(deleted == 0, "deleting nothing");
-	CHECK(xs_etcd_put(etcd, "", 0, "x", 1, 0, NULL, error,
-			  sizeof(error)) == -EINVAL,
+	CHECK(xs_etcd_put(etcd, "", 0, "x", 1, 0, NULL, error, sizeof(error)) ==
+		      -EINVAL,
 	      "an empty key");
 	return 0;
 }
 
 /* The leader election's shape: create if absent, else read the holder. */
 static int create_if_absent(struct xs_etcd *etcd, const char *key,
-			    const char *value, struct xs_etcd_txn_result *result)
+			    const char *value,
+			    struct xs_etcd_txn_result *result)
 {
 	char error[512];
 	struct xs_etcd_compare absent = { .key = key,
@@ -174,8 +179,8 @@ static int create_if_absent(struct xs_etcd *etcd, const char *key,
 				  .value = value,
 				  .value_length = strlen(value) };
 	struct xs_etcd_op get = { .type = XS_ETCD_OP_RANGE, .key = key };
-	int err = xs_etcd_txn(etcd, &absent, 1, &put, 1, &get, 1, result,
-			      error, sizeof(error));
+	int err = xs_etcd_txn(etcd, &absent, 1, &put, 1, &get, 1, result, error,
+			      sizeof(error));
 
 	if (err)
 		fprintf(stderr, "    %s\n", error);
@@ -223,10 +228,14 @@ static int txn_mod_revision(struct single *s)
 					     .target = XS_ETCD_MOD,
 					     .result = XS_ETCD_EQUAL,
 					     .number = read_at };
-	struct xs_etcd_op fresh = { .type = XS_ETCD_OP_PUT, .key = "/weights",
-				    .value = "v2-fresh", .value_length = 8 };
-	struct xs_etcd_op stale = { .type = XS_ETCD_OP_PUT, .key = "/weights",
-				    .value = "v2-stale", .value_length = 8 };
+	struct xs_etcd_op fresh = { .type = XS_ETCD_OP_PUT,
+				    .key = "/weights",
+				    .value = "v2-fresh",
+				    .value_length = 8 };
+	struct xs_etcd_op stale = { .type = XS_ETCD_OP_PUT,
+				    .key = "/weights",
+				    .value = "v2-stale",
+				    .value_length = 8 };
 
 	CHECK_OK(xs_etcd_txn(s->etcd, &unchanged, 1, &fresh, 1, NULL, 0,
 			     &result, error, sizeof(error)));
@@ -246,17 +255,27 @@ static int txn_mod_revision(struct single *s)
 	xs_etcd_range_free(&range);
 
 	struct xs_etcd_compare others[] = {
-		{ .key = "/weights", .target = XS_ETCD_VALUE,
-		  .result = XS_ETCD_EQUAL, .value = "v2-fresh",
+		{ .key = "/weights",
+		  .target = XS_ETCD_VALUE,
+		  .result = XS_ETCD_EQUAL,
+		  .value = "v2-fresh",
 		  .value_length = 8 },
-		{ .key = "/weights", .target = XS_ETCD_VERSION,
-		  .result = XS_ETCD_GREATER, .number = 1 },
-		{ .key = "/weights", .target = XS_ETCD_MOD,
-		  .result = XS_ETCD_LESS, .number = read_at + 100 },
-		{ .key = "/weights", .target = XS_ETCD_LEASE,
-		  .result = XS_ETCD_EQUAL, .number = 0 },
-		{ .key = "/weights", .target = XS_ETCD_CREATE,
-		  .result = XS_ETCD_EQUAL, .number = read_at },
+		{ .key = "/weights",
+		  .target = XS_ETCD_VERSION,
+		  .result = XS_ETCD_GREATER,
+		  .number = 1 },
+		{ .key = "/weights",
+		  .target = XS_ETCD_MOD,
+		  .result = XS_ETCD_LESS,
+		  .number = read_at + 100 },
+		{ .key = "/weights",
+		  .target = XS_ETCD_LEASE,
+		  .result = XS_ETCD_EQUAL,
+		  .number = 0 },
+		{ .key = "/weights",
+		  .target = XS_ETCD_CREATE,
+		  .result = XS_ETCD_EQUAL,
+		  .number = read_at },
 	};
 	struct xs_etcd_op both[] = {
 		{ .type = XS_ETCD_OP_DELETE, .key = "/weights" },
@@ -320,8 +339,8 @@ static int leases(struct single *s)
 	/* revoke: the key goes at once; a second revoke: unknown */
 	CHECK_OK(xs_etcd_lease_grant(s->etcd, 30, &other, NULL, error,
 				     sizeof(error)));
-	CHECK_OK(xs_etcd_put(s->etcd, "/hosts/b", 0, "x", 1, other, NULL,
-			     error, sizeof(error)));
+	CHECK_OK(xs_etcd_put(s->etcd, "/hosts/b", 0, "x", 1, other, NULL, error,
+			     sizeof(error)));
 	CHECK_OK(xs_etcd_lease_revoke(s->etcd, other, error, sizeof(error)));
 	CHECK_OK(xs_etcd_get(s->etcd, "/hosts/b", 0, 0, 0, &range, error,
 			     sizeof(error)));
@@ -464,7 +483,8 @@ static int watch_in_order(struct single *s)
 	CHECK(w.returned_at - stopped < 0.3, "stop took %.0f ms",
 	      (w.returned_at - stopped) * 1000);
 	/* the live put's response ended with its own end-of-response call */
-	CHECK(atomic_load(&w.seen.ends) >= 2 && atomic_load(&w.seen.ends_after) >= 1,
+	CHECK(atomic_load(&w.seen.ends) >= 2 &&
+		      atomic_load(&w.seen.ends_after) >= 1,
 	      "end-of-response calls: %d in all, %d after the live put",
 	      atomic_load(&w.seen.ends), atomic_load(&w.seen.ends_after));
 	struct seen *e = &w.seen;
@@ -472,8 +492,8 @@ static int watch_in_order(struct single *s)
 	CHECK(e->type[0] == XS_ETCD_EVENT_PUT && !strcmp(e->key[0], "/w/b") &&
 		      !strcmp(e->value[0], "2") && e->revision[0] == first + 1,
 	      "event 0: %s", e->key[0]);
-	CHECK(e->type[1] == XS_ETCD_EVENT_DELETE && !strcmp(e->key[1], "/w/a") &&
-		      e->revision[1] == first + 3,
+	CHECK(e->type[1] == XS_ETCD_EVENT_DELETE &&
+		      !strcmp(e->key[1], "/w/a") && e->revision[1] == first + 3,
 	      "event 1: %s at %lld", e->key[1], (long long)e->revision[1]);
 	CHECK(e->type[2] == XS_ETCD_EVENT_PUT && !strcmp(e->value[2], "3") &&
 		      e->revision[2] == first + 4,
@@ -503,7 +523,8 @@ static int watch_compacted(struct single *s)
 	watch_thread(&w);
 	CHECK(w.result == -ERANGE, "watch from a compacted revision: %d (%s)",
 	      w.result, w.error);
-	CHECK(w.status.compact_revision == last, "compact revision %lld, not %lld",
+	CHECK(w.status.compact_revision == last,
+	      "compact revision %lld, not %lld",
 	      (long long)w.status.compact_revision, (long long)last);
 	CHECK(atomic_load(&w.seen.count) == 0, "events from compacted history");
 	printf("     %s\n", w.error);
@@ -511,7 +532,8 @@ static int watch_compacted(struct single *s)
 	struct xs_etcd_range range;
 	CHECK_OK(xs_etcd_get(s->etcd, "/c", 0, 0, 0, &range, error,
 			     sizeof(error)));
-	CHECK(range.kv_count == 1 && !strcmp(range.kvs[0].value, "3"), "re-read");
+	CHECK(range.kv_count == 1 && !strcmp(range.kvs[0].value, "3"),
+	      "re-read");
 	xs_etcd_range_free(&range);
 	return 0;
 }
@@ -567,8 +589,8 @@ static int failover(struct single *s)
 
 	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", port);
 	const char *endpoints[] = { dead, s->server.client_url };
-	struct xs_etcd *etcd = xs_etcd_open(endpoints, 2, TIMEOUT_MS, error,
-					    sizeof(error));
+	struct xs_etcd *etcd =
+		xs_etcd_open(endpoints, 2, TIMEOUT_MS, error, sizeof(error));
 	double start = now();
 
 	CHECK(etcd, "%s", error);
@@ -577,8 +599,8 @@ static int failover(struct single *s)
 	char current[48];
 
 	snprintf(current, sizeof(current), "%s", xs_etcd_endpoint(etcd));
-	int get = xs_etcd_get(etcd, "/f", 0, 0, 0, &range, error,
-			      sizeof(error));
+	int get =
+		xs_etcd_get(etcd, "/f", 0, 0, 0, &range, error, sizeof(error));
 	size_t n = range.kv_count;
 
 	xs_etcd_range_free(&range);
@@ -593,8 +615,8 @@ static int failover(struct single *s)
 	const char *none[] = { dead };
 	etcd = xs_etcd_open(none, 1, TIMEOUT_MS, error, sizeof(error));
 	CHECK(etcd, "%s", error);
-	int err = xs_etcd_get(etcd, "/f", 0, 0, 0, &range, error,
-			      sizeof(error));
+	int err =
+		xs_etcd_get(etcd, "/f", 0, 0, 0, &range, error, sizeof(error));
 	xs_etcd_close(etcd);
 	CHECK(err == -ECONNREFUSED, "a dead endpoint: %d", err);
 	CHECK(strstr(error, dead), "the message names no endpoint: %s", error);
@@ -670,8 +692,8 @@ static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
 	took = now() - start;
 	xs_etcd_range_free(&range);
 	printf("     no leader: get %d in %.2f s\n", err, took);
-	CHECK(err == -EAGAIN && took < 0.5, "a read without a leader: %d in %.2f s",
-	      err, took);
+	CHECK(err == -EAGAIN && took < 0.5,
+	      "a read without a leader: %d in %.2f s", err, took);
 
 	/* a serializable read still answers from the survivor */
 	CHECK_OK(xs_etcd_get(etcd, "/q", 0, XS_ETCD_SERIALIZABLE, 0, &range,
@@ -688,8 +710,8 @@ static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
 	err = xs_etcd_put(etcd, "/q", 0, "after", 5, 0, NULL, error,
 			  sizeof(error));
 	CHECK(err == 0, "put after the restart: %d %s", err, error);
-	CHECK_OK(xs_etcd_get(etcd, "/q", 0, 0, 0, &range, error,
-			     sizeof(error)));
+	CHECK_OK(
+		xs_etcd_get(etcd, "/q", 0, 0, 0, &range, error, sizeof(error)));
 	CHECK(range.kv_count == 1 && !strcmp(range.kvs[0].value, "after"),
 	      "read after the restart");
 	xs_etcd_range_free(&range);
@@ -720,7 +742,8 @@ static int run_cluster(const void *arg)
 	for (int i = 0; i < 3; i++)
 		if (etcd_server_wait_ready(&members[i], 10000))
 			goto out;
-	const char *endpoints[] = { members[0].client_url, members[1].client_url,
+	const char *endpoints[] = { members[0].client_url,
+				    members[1].client_url,
 				    members[2].client_url };
 	/* 1 s per attempt: a call without quorum ends within 3 s */
 	etcd = xs_etcd_open(endpoints, 3, 1000, error, sizeof(error));
@@ -741,7 +764,7 @@ out:
 enum answer {
 	ANSWER_NOT_JSON,
 	ANSWER_TRUNCATED_JSON, /* a complete HTTP body, half an object */
-	ANSWER_CUT_OFF, /* Content-Length promises more than comes */
+	ANSWER_CUT_OFF,	       /* Content-Length promises more than comes */
 	ANSWER_WRONG_TYPES,
 	ANSWER_BAD_BASE64,
 	ANSWER_DEEP_NESTING,
@@ -809,7 +832,8 @@ static void linger(struct broken_server *b, int fd)
 	for (int i = 0; i < 50 && !atomic_load(&b->stop); i++) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
-		if (poll(&p, 1, 100) > 0 && recv(fd, sink, sizeof(sink), 0) <= 0)
+		if (poll(&p, 1, 100) > 0 &&
+		    recv(fd, sink, sizeof(sink), 0) <= 0)
 			return;
 	}
 }
@@ -834,8 +858,9 @@ static void answer(struct broken_server *b, int fd)
 		request[used] = '\0';
 		char *end = strstr(request, "\r\n\r\n");
 		char *length = strcasestr(request, "Content-Length:");
-		if (end && (!length ||
-			    (size_t)(end + 4 - request) + atoi(length + 15) <= used))
+		if (end &&
+		    (!length ||
+		     (size_t)(end + 4 - request) + atoi(length + 15) <= used))
 			break;
 	}
 	switch (atomic_load(&b->answer)) {
@@ -843,16 +868,24 @@ static void answer(struct broken_server *b, int fd)
 		send_response(fd, "200 OK", "this is not JSON at all");
 		break;
 	case ANSWER_TRUNCATED_JSON:
-		send_response(fd, "200 OK", "{\"header\":{\"revision\":\"7\"},\"kvs\":[{\"key\":");
+		send_response(
+			fd, "200 OK",
+			"{\"header\":{\"revision\":\"7\"},\"kvs\":[{\"key\":");
 		break;
 	case ANSWER_CUT_OFF:
-		send_text(fd, "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"header\":");
+		send_text(
+			fd,
+			"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"header\":");
 		break;
 	case ANSWER_WRONG_TYPES:
-		send_response(fd, "200 OK", "{\"header\":{\"revision\":{}},\"kvs\":\"nope\"}");
+		send_response(
+			fd, "200 OK",
+			"{\"header\":{\"revision\":{}},\"kvs\":\"nope\"}");
 		break;
 	case ANSWER_BAD_BASE64:
-		send_response(fd, "200 OK", "{\"kvs\":[{\"key\":\"!!not base64\",\"mod_revision\":\"x\"}]}");
+		send_response(
+			fd, "200 OK",
+			"{\"kvs\":[{\"key\":\"!!not base64\",\"mod_revision\":\"x\"}]}");
 		break;
 	case ANSWER_DEEP_NESTING: {
 		static char deep[20001];
@@ -862,10 +895,13 @@ static void answer(struct broken_server *b, int fd)
 		break;
 	}
 	case ANSWER_HTML_500:
-		send_response(fd, "500 Internal Server Error", "<html>oops</html>");
+		send_response(fd, "500 Internal Server Error",
+			      "<html>oops</html>");
 		break;
 	case ANSWER_HUGE_DECLARED:
-		send_text(fd, "HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n");
+		send_text(
+			fd,
+			"HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n");
 		memset(block, ' ', sizeof(block));
 		for (int i = 0; i < 1024 && !atomic_load(&b->stop); i++)
 			if (send(fd, block, sizeof(block), MSG_NOSIGNAL) <= 0)
@@ -885,16 +921,22 @@ static void answer(struct broken_server *b, int fd)
 		linger(b, fd);
 		break;
 	case ANSWER_WATCH_GARBAGE:
-		send_text(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+		send_text(
+			fd,
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
 		/* a message split over two chunks, then garbage */
 		send_chunk(fd, "{\"result\":{\"head");
 		usleep(50 * 1000);
-		send_chunk(fd, "er\":{\"revision\":\"5\"},\"created\":true}}\n{{{{{{");
+		send_chunk(
+			fd,
+			"er\":{\"revision\":\"5\"},\"created\":true}}\n{{{{{{");
 		linger(b, fd);
 		break;
 	case ANSWER_WATCH_ENDLESS:
 		send_text(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
-		send_text(fd, "{\"result\":{\"created\":true}}\n{\"result\":{\"events\":[{\"kv\":{\"value\":\"");
+		send_text(
+			fd,
+			"{\"result\":{\"created\":true}}\n{\"result\":{\"events\":[{\"kv\":{\"value\":\"");
 		memset(block, 'A', sizeof(block));
 		for (int i = 0; i < 1024 && !atomic_load(&b->stop); i++)
 			if (send(fd, block, sizeof(block), MSG_NOSIGNAL) <= 0)
@@ -928,7 +970,8 @@ static int broken_server_start(struct broken_server *b)
 
 	address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	b->fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (b->fd < 0 || bind(b->fd, (struct sockaddr *)&address, sizeof(address)) ||
+	if (b->fd < 0 ||
+	    bind(b->fd, (struct sockaddr *)&address, sizeof(address)) ||
 	    listen(b->fd, 8) ||
 	    getsockname(b->fd, (struct sockaddr *)&address, &length))
 		return -1;
@@ -970,7 +1013,8 @@ static int broken_body(struct broken_server *b)
 	const char *endpoints[] = { url };
 	etcd = xs_etcd_open(endpoints, 1, 1000, error, sizeof(error));
 	CHECK(etcd, "%s", error);
-	for (size_t i = 0; i < sizeof(broken_answers) / sizeof(broken_answers[0]); i++) {
+	for (size_t i = 0;
+	     i < sizeof(broken_answers) / sizeof(broken_answers[0]); i++) {
 		struct xs_etcd_range range;
 		double start = now();
 		int err;
@@ -1048,19 +1092,25 @@ static int base64_cases(const void *arg)
 	static const struct {
 		const char *data, *text;
 	} known[] = {
-		{ "", "" },	   { "f", "Zg==" },	{ "fo", "Zm8=" },
-		{ "foo", "Zm9v" }, { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+		{ "", "" },
+		{ "f", "Zg==" },
+		{ "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" },
 		{ "foobar", "Zm9vYmFy" },
 	};
 	static const char *const invalid[] = {
-		"Zg=", "Zg", "Z===", "=Zg=", "Zg==Zg==", "Zm9v!A==", "Zm=v", "Zm8\n",
+		"Zg=",	    "Zg",	"Z===", "=Zg=",
+		"Zg==Zg==", "Zm9v!A==", "Zm=v", "Zm8\n",
 	};
 	unsigned char all[256];
 	size_t length;
 
 	(void)arg;
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		char *text = xs_base64_encode(known[i].data, strlen(known[i].data));
+		char *text =
+			xs_base64_encode(known[i].data, strlen(known[i].data));
 		char *data = xs_base64_decode(known[i].text,
 					      strlen(known[i].text), &length);
 
@@ -1082,10 +1132,12 @@ static int base64_cases(const void *arg)
 		all[i] = (unsigned char)i;
 	for (size_t n = 0; n <= sizeof(all); n += 37) {
 		char *text = xs_base64_encode(all + (256 - n) / 2, n);
-		char *data = text ? xs_base64_decode(text, strlen(text), &length) :
-				    NULL;
+		char *data =
+			text ? xs_base64_decode(text, strlen(text), &length) :
+			       NULL;
 
-		CHECK(data && length == n && !memcmp(data, all + (256 - n) / 2, n),
+		CHECK(data && length == n &&
+			      !memcmp(data, all + (256 - n) / 2, n),
 		      "round trip of %zu bytes", n);
 		free(text);
 		free(data);
@@ -1105,7 +1157,8 @@ static int open_arguments(const void *arg)
 	memset(long_url, 'a', sizeof(long_url) - 1);
 	long_url[sizeof(long_url) - 1] = '\0';
 	memcpy(long_url, "http://", 7);
-	CHECK(!xs_etcd_open(good, 0, 1000, error, sizeof(error)), "no endpoint");
+	CHECK(!xs_etcd_open(good, 0, 1000, error, sizeof(error)),
+	      "no endpoint");
 	CHECK(!xs_etcd_open(good, 1, 0, error, sizeof(error)), "timeout 0");
 	CHECK(!xs_etcd_open(ftp, 1, 1000, error, sizeof(error)), "ftp://");
 	CHECK(!xs_etcd_open(too_long, 1, 1000, error, sizeof(error)),

@@ -26,15 +26,15 @@
 enum backend_name { NONE, A, U, S, T4, T6, F, F6, BACKEND_NAMES };
 
 enum expected_output {
-	SAME_FRAME,   /* passed or dropped: not one byte changed */
-	L2DSR_FRAME,  /* MACs rewritten, the rest unchanged */
-	IPIP_FRAME,   /* outer header pushed after the L2 header */
+	SAME_FRAME,  /* passed or dropped: not one byte changed */
+	L2DSR_FRAME, /* MACs rewritten, the rest unchanged */
+	IPIP_FRAME,  /* outer header pushed after the L2 header */
 };
 
 enum mutation {
 	NO_MUTATION,
-	CUT_TO_LENGTH,          /* frame cut to `cut` bytes */
-	CUT_AND_FIX_IP_LENGTH,  /* cut, then the IP length made to agree */
+	CUT_TO_LENGTH,	       /* frame cut to `cut` bytes */
+	CUT_AND_FIX_IP_LENGTH, /* cut, then the IP length made to agree */
 	IHL_4,
 	TCP_DOFF_4,
 	TCP_DOFF_15,
@@ -43,11 +43,11 @@ enum mutation {
 	IPV6_PAYLOAD_LENGTH_TOO_LONG,
 	IP_VERSION_6_IN_IPV4,
 	ETHERTYPE_ARP,
-	ICMP_ECHO,              /* echo request, ICMP or ICMPv6 */
-	ICMP_PORT_UNREACHABLE,  /* type 3 code 3: not a too-big */
+	ICMP_ECHO,	       /* echo request, ICMP or ICMPv6 */
+	ICMP_PORT_UNREACHABLE, /* type 3 code 3: not a too-big */
 	QUOTED_IHL_4,
-	QUOTED_LATER_FRAGMENT,  /* the quoted IPv4 header at offset 1480 */
-	QUOTED_VERSION_6,       /* an IPv4 ICMP quoting version 6 */
+	QUOTED_LATER_FRAGMENT,	 /* the quoted IPv4 header at offset 1480 */
+	QUOTED_VERSION_6,	 /* an IPv4 ICMP quoting version 6 */
 	OUTER_DESTINATION_OTHER, /* sent to 10.100.0.9, quoting the VIP */
 };
 
@@ -65,24 +65,27 @@ struct fixture {
 };
 
 #define V4_SYN(...)                                                            \
-	{ .family = 4, .client = "192.0.2.10", .vip = "10.100.0.1",           \
-	  .client_port = 40000, .vip_port = 80, .protocol = IPPROTO_TCP,      \
-	  .tcp_flags = 0x02, __VA_ARGS__ }
+	{                                                                      \
+		.family = 4, .client = "192.0.2.10", .vip = "10.100.0.1",      \
+		.client_port = 40000, .vip_port = 80, .protocol = IPPROTO_TCP, \
+		.tcp_flags = 0x02, __VA_ARGS__                                 \
+	}
 #define V6_SYN(...)                                                            \
-	{ .family = 6, .client = "2001:db8::10", .vip = "fd00:100::1",        \
-	  .client_port = 40000, .vip_port = 443, .protocol = IPPROTO_TCP,     \
-	  .tcp_flags = 0x02, __VA_ARGS__ }
+	{                                                                      \
+		.family = 6, .client = "2001:db8::10", .vip = "fd00:100::1",   \
+		.client_port = 40000, .vip_port = 443,                         \
+		.protocol = IPPROTO_TCP, .tcp_flags = 0x02, __VA_ARGS__        \
+	}
 
 static const struct fixture fixtures[] = {
 	/* forwarded */
-	{ "v4 tcp syn", "SYN 192.0.2.10:40000 -> 10.100.0.1:80",
-	  V4_SYN(), 0, 0, 0, XDP_TX, XS_FORWARD_L2DSR, L2DSR_FRAME, A },
+	{ "v4 tcp syn", "SYN 192.0.2.10:40000 -> 10.100.0.1:80", V4_SYN(), 0, 0,
+	  0, XDP_TX, XS_FORWARD_L2DSR, L2DSR_FRAME, A },
 	{ "v4 tcp ack midstream", "ACK with 100 bytes, no SYN seen before",
 	  V4_SYN(.tcp_flags = 0x10, .payload_length = 100), 0, 0, 0, XDP_TX,
 	  XS_FORWARD_L2DSR, L2DSR_FRAME, A },
-	{ "v4 tcp rst", "RST|ACK from the client",
-	  V4_SYN(.tcp_flags = 0x14), 0, 0, 0, XDP_TX, XS_FORWARD_L2DSR,
-	  L2DSR_FRAME, A },
+	{ "v4 tcp rst", "RST|ACK from the client", V4_SYN(.tcp_flags = 0x14), 0,
+	  0, 0, XDP_TX, XS_FORWARD_L2DSR, L2DSR_FRAME, A },
 	{ "v4 tcp syn with options", "SYN with 20 bytes of TCP options",
 	  V4_SYN(.tcp_options_length = 20), 0, 0, 0, XDP_TX, XS_FORWARD_L2DSR,
 	  L2DSR_FRAME, A },
@@ -101,9 +104,8 @@ static const struct fixture fixtures[] = {
 	  XS_FORWARD_L2DSR, L2DSR_FRAME, S },
 	{ "v6 tcp rst", "RST", V6_SYN(.tcp_flags = 0x04), 0, 0, 0, XDP_TX,
 	  XS_FORWARD_L2DSR, L2DSR_FRAME, S },
-	{ "one 802.1Q tag", "SYN in VLAN 100 (0x8100)",
-	  V4_SYN(.vlan_count = 1), 0, 0, 0, XDP_TX, XS_FORWARD_L2DSR,
-	  L2DSR_FRAME, A },
+	{ "one 802.1Q tag", "SYN in VLAN 100 (0x8100)", V4_SYN(.vlan_count = 1),
+	  0, 0, 0, XDP_TX, XS_FORWARD_L2DSR, L2DSR_FRAME, A },
 	{ "802.1ad + 802.1Q tags", "SYN in S-tag 100 (0x88a8), C-tag 101",
 	  V4_SYN(.vlan_count = 2, .vlan_protocols = { 0x88a8, 0x8100 }), 0, 0,
 	  0, XDP_TX, XS_FORWARD_L2DSR, L2DSR_FRAME, A },
@@ -121,13 +123,14 @@ static const struct fixture fixtures[] = {
 		 .extensions = { IPPROTO_HOPOPTS, IPPROTO_ROUTING,
 				 IPPROTO_DSTOPTS }),
 	  0, 0, 0, XDP_TX, XS_FORWARD_L2DSR, L2DSR_FRAME, S },
-	{ "ipv6 8 extension headers", "the longest chain walked: 8 dest-options",
+	{ "ipv6 8 extension headers",
+	  "the longest chain walked: 8 dest-options",
 	  V6_SYN(.extension_count = 8,
 		 .extensions = { 60, 60, 60, 60, 60, 60, 60, 60 }),
 	  0, 0, 0, XDP_TX, XS_FORWARD_L2DSR, L2DSR_FRAME, S },
 	{ "v4 first fragment", "SYN with MF set, offset 0: has ports",
-	  V4_SYN(.fragment = FIRST_FRAGMENT), 0, 0, 0, XDP_TX,
-	  XS_FORWARD_L2DSR, L2DSR_FRAME, A },
+	  V4_SYN(.fragment = FIRST_FRAGMENT), 0, 0, 0, XDP_TX, XS_FORWARD_L2DSR,
+	  L2DSR_FRAME, A },
 	{ "v4 later fragment, client-split VIP",
 	  "UDP fragment at offset 1480 to 10.100.0.3 (all ports, client split)",
 	  V4_SYN(.protocol = IPPROTO_UDP, .vip = "10.100.0.3", .vip_port = 53,
@@ -205,8 +208,8 @@ static const struct fixture fixtures[] = {
 		 .quoted_protocol = IPPROTO_TCP),
 	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, IPIP_FRAME, T6 },
 	{ "ipip v4", "SYN to 10.100.0.2:80, an ipip VIP",
-	  V4_SYN(.vip = "10.100.0.2", .dont_fragment = 1, .tos = 0x28), 0, 0,
-	  0, XDP_TX, XS_FORWARD_IPIP, IPIP_FRAME, T4 },
+	  V4_SYN(.vip = "10.100.0.2", .dont_fragment = 1, .tos = 0x28), 0, 0, 0,
+	  XDP_TX, XS_FORWARD_IPIP, IPIP_FRAME, T4 },
 	{ "ipip v4 in a VLAN", "SYN in VLAN 100 to the ipip VIP",
 	  V4_SYN(.vip = "10.100.0.2", .vlan_count = 1), 0, 0, 0, XDP_TX,
 	  XS_FORWARD_IPIP, IPIP_FRAME, T4 },
@@ -221,27 +224,26 @@ static const struct fixture fixtures[] = {
 	{ "non-VIP address", "SYN to 10.100.0.9:80",
 	  V4_SYN(.vip = "10.100.0.9"), 0, 0, 0, XDP_PASS, XS_PASS_NOT_VIP,
 	  SAME_FRAME, NONE },
-	{ "non-VIP port", "SYN to 10.100.0.1:81",
-	  V4_SYN(.vip_port = 81), 0, 0, 0, XDP_PASS, XS_PASS_NOT_VIP,
-	  SAME_FRAME, NONE },
+	{ "non-VIP port", "SYN to 10.100.0.1:81", V4_SYN(.vip_port = 81), 0, 0,
+	  0, XDP_PASS, XS_PASS_NOT_VIP, SAME_FRAME, NONE },
 	{ "non-VIP protocol", "UDP to the TCP VIP [fd00:100::1]:443",
 	  V6_SYN(.protocol = IPPROTO_UDP), 0, 0, 0, XDP_PASS, XS_PASS_NOT_VIP,
 	  SAME_FRAME, NONE },
 	{ "arp", "ethertype 0x0806", V4_SYN(), ETHERTYPE_ARP, 0, 0, XDP_PASS,
 	  XS_PASS_NOT_IP, SAME_FRAME, NONE },
-	{ "icmp echo", "ICMP echo request to the VIP", V4_SYN(
-	  .protocol = IPPROTO_ICMP, .router = "192.0.2.10",
-	  .quoted_protocol = IPPROTO_TCP), ICMP_ECHO, 0, 0, XDP_PASS,
-	  XS_PASS_ICMP_OTHER, SAME_FRAME, NONE },
-	{ "icmpv6 echo", "ICMPv6 echo request to the VIP", V6_SYN(
-	  .protocol = IPPROTO_ICMPV6, .router = "2001:db8::10",
-	  .quoted_protocol = IPPROTO_TCP), ICMP_ECHO, 0, 0, XDP_PASS,
-	  XS_PASS_ICMP_OTHER, SAME_FRAME, NONE },
+	{ "icmp echo", "ICMP echo request to the VIP",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "192.0.2.10",
+		 .quoted_protocol = IPPROTO_TCP),
+	  ICMP_ECHO, 0, 0, XDP_PASS, XS_PASS_ICMP_OTHER, SAME_FRAME, NONE },
+	{ "icmpv6 echo", "ICMPv6 echo request to the VIP",
+	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::10",
+		 .quoted_protocol = IPPROTO_TCP),
+	  ICMP_ECHO, 0, 0, XDP_PASS, XS_PASS_ICMP_OTHER, SAME_FRAME, NONE },
 	{ "icmp port unreachable", "type 3 code 3 quoting a VIP flow",
 	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
 		 .quoted_protocol = IPPROTO_TCP),
-	  ICMP_PORT_UNREACHABLE, 0, 1, XDP_PASS, XS_PASS_ICMP_OTHER,
-	  SAME_FRAME, NONE },
+	  ICMP_PORT_UNREACHABLE, 0, 1, XDP_PASS, XS_PASS_ICMP_OTHER, SAME_FRAME,
+	  NONE },
 	{ "icmp frag-needed quoting no VIP",
 	  "to 10.100.0.9, quoting 10.100.0.9:80 (the LB host's own flow)",
 	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
@@ -288,12 +290,12 @@ static const struct fixture fixtures[] = {
 	{ "ip version 6 in an ipv4 frame", "version nibble 6, ethertype 0x0800",
 	  V4_SYN(), IP_VERSION_6_IN_IPV4, 0, 0, XDP_PASS, XS_PASS_NOT_IP,
 	  SAME_FRAME, NONE },
-	{ "ipv4 total length beyond frame", "tot_len + 100",
-	  V4_SYN(), IPV4_TOTAL_LENGTH_TOO_LONG, 0, 0, XDP_PASS,
-	  XS_PASS_BAD_IP_LENGTH, SAME_FRAME, NONE },
-	{ "ipv4 total length below header", "tot_len 16",
-	  V4_SYN(), IPV4_TOTAL_LENGTH_BELOW_HEADER, 0, 0, XDP_PASS,
-	  XS_PASS_BAD_IP_LENGTH, SAME_FRAME, NONE },
+	{ "ipv4 total length beyond frame", "tot_len + 100", V4_SYN(),
+	  IPV4_TOTAL_LENGTH_TOO_LONG, 0, 0, XDP_PASS, XS_PASS_BAD_IP_LENGTH,
+	  SAME_FRAME, NONE },
+	{ "ipv4 total length below header", "tot_len 16", V4_SYN(),
+	  IPV4_TOTAL_LENGTH_BELOW_HEADER, 0, 0, XDP_PASS, XS_PASS_BAD_IP_LENGTH,
+	  SAME_FRAME, NONE },
 	{ "frame cut inside tcp", "cut at 14 + 20 + 10, tot_len not fixed",
 	  V4_SYN(), CUT_TO_LENGTH, 44, 0, XDP_PASS, XS_PASS_BAD_IP_LENGTH,
 	  SAME_FRAME, NONE },
@@ -306,14 +308,13 @@ static const struct fixture fixtures[] = {
 	  SAME_FRAME, NONE },
 	{ "tcp doff below 5", "doff 4", V4_SYN(), TCP_DOFF_4, 0, 0, XDP_PASS,
 	  XS_PASS_BAD_TCP_OFFSET, SAME_FRAME, NONE },
-	{ "tcp doff beyond segment", "doff 15 on a 20-byte header",
-	  V4_SYN(), TCP_DOFF_15, 0, 0, XDP_PASS, XS_PASS_TRUNCATED_L4,
-	  SAME_FRAME, NONE },
+	{ "tcp doff beyond segment", "doff 15 on a 20-byte header", V4_SYN(),
+	  TCP_DOFF_15, 0, 0, XDP_PASS, XS_PASS_TRUNCATED_L4, SAME_FRAME, NONE },
 	{ "truncated ipv6 header", "cut at 14 + 39", V6_SYN(), CUT_TO_LENGTH,
 	  53, 0, XDP_PASS, XS_PASS_TRUNCATED_IPV6, SAME_FRAME, NONE },
-	{ "ipv6 payload length beyond frame", "payload_len + 8",
-	  V6_SYN(), IPV6_PAYLOAD_LENGTH_TOO_LONG, 0, 0, XDP_PASS,
-	  XS_PASS_BAD_IP_LENGTH, SAME_FRAME, NONE },
+	{ "ipv6 payload length beyond frame", "payload_len + 8", V6_SYN(),
+	  IPV6_PAYLOAD_LENGTH_TOO_LONG, 0, 0, XDP_PASS, XS_PASS_BAD_IP_LENGTH,
+	  SAME_FRAME, NONE },
 	{ "truncated extension header", "hop-by-hop cut at 8 of 16 bytes",
 	  V6_SYN(.extension_count = 1, .extensions = { IPPROTO_HOPOPTS }),
 	  CUT_AND_FIX_IP_LENGTH, 14 + 40 + 8, 0, XDP_PASS,
@@ -349,21 +350,21 @@ static const struct fixture fixtures[] = {
 	  QUOTED_IHL_4, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER,
 	  SAME_FRAME, NONE },
 	{ "icmp frag-needed quoting a later fragment",
-	  "quoted offset 1480: no ports", V4_SYN(.protocol = IPPROTO_ICMP,
-	  .router = "198.51.100.1", .quoted_protocol = IPPROTO_TCP),
-	  QUOTED_LATER_FRAGMENT, 0, 0, XDP_PASS,
-	  XS_PASS_ICMP_BAD_QUOTED_HEADER, SAME_FRAME, NONE },
+	  "quoted offset 1480: no ports",
+	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
+		 .quoted_protocol = IPPROTO_TCP),
+	  QUOTED_LATER_FRAGMENT, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER,
+	  SAME_FRAME, NONE },
 	{ "icmp frag-needed quoting version 6", "quoted version nibble 6",
 	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
 		 .quoted_protocol = IPPROTO_TCP),
 	  QUOTED_VERSION_6, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER,
 	  SAME_FRAME, NONE },
 	{ "v6 packet-too-big quoting 5 extension headers",
-	  "more than a quote may have", V6_SYN(.protocol = IPPROTO_ICMPV6,
-	  .router = "2001:db8::1", .quoted_protocol = IPPROTO_TCP,
-	  .quoted_extension_count = 5),
-	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER, SAME_FRAME,
-	  NONE },
+	  "more than a quote may have",
+	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
+		 .quoted_protocol = IPPROTO_TCP, .quoted_extension_count = 5),
+	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER, SAME_FRAME, NONE },
 	{ "icmp frag-needed quoting icmp", "the quoted protocol is ICMP",
 	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
 		 .quoted_protocol = IPPROTO_ICMP),
@@ -397,16 +398,16 @@ static void setup_vips(struct test_env *env, struct fixture_setup *s)
 		__u16 port;
 		__u8 protocol, mode, split;
 	} rows[] = {
-		{ A, 4, "10.100.0.1", "10.0.1.1", 80, IPPROTO_TCP, XS_MODE_L2DSR,
-		  XS_SPLIT_FLOW },
-		{ U, 4, "10.100.0.1", "10.0.1.2", 53, IPPROTO_UDP, XS_MODE_L2DSR,
-		  XS_SPLIT_FLOW },
+		{ A, 4, "10.100.0.1", "10.0.1.1", 80, IPPROTO_TCP,
+		  XS_MODE_L2DSR, XS_SPLIT_FLOW },
+		{ U, 4, "10.100.0.1", "10.0.1.2", 53, IPPROTO_UDP,
+		  XS_MODE_L2DSR, XS_SPLIT_FLOW },
 		{ S, 6, "fd00:100::1", "fd00:1::1", 443, IPPROTO_TCP,
 		  XS_MODE_L2DSR, XS_SPLIT_FLOW },
-		{ T4, 4, "10.100.0.2", "10.0.0.2", 80, IPPROTO_TCP, XS_MODE_IPIP,
-		  XS_SPLIT_FLOW },
-		{ T6, 6, "fd00:100::2", "fd00::3", 80, IPPROTO_TCP, XS_MODE_IPIP,
-		  XS_SPLIT_FLOW },
+		{ T4, 4, "10.100.0.2", "10.0.0.2", 80, IPPROTO_TCP,
+		  XS_MODE_IPIP, XS_SPLIT_FLOW },
+		{ T6, 6, "fd00:100::2", "fd00::3", 80, IPPROTO_TCP,
+		  XS_MODE_IPIP, XS_SPLIT_FLOW },
 		{ F, 4, "10.100.0.3", "10.0.1.3", 0, IPPROTO_UDP, XS_MODE_L2DSR,
 		  XS_SPLIT_CLIENT },
 		{ F6, 6, "fd00:100::3", "fd00:1::3", 0, IPPROTO_UDP,
@@ -588,7 +589,8 @@ static size_t expected_frame(const struct fixture *f,
 		parse_address(6, f->spec.client, key.client);
 		parse_address(6, f->spec.vip, key.vip);
 		if (l3 > 14) /* the flow key has the outer tag's VLAN ID */
-			key.vlan_id = ((in[14] << 8) | in[15]) & XS_VLAN_ID_MASK;
+			key.vlan_id = ((in[14] << 8) | in[15]) &
+				      XS_VLAN_ID_MASK;
 		label = xs_flow_label(&key);
 		inner_length = 40 + ((in[l3 + 4] << 8) | in[l3 + 5]);
 		memset(outer, 0, 40);
@@ -668,20 +670,22 @@ static int run_fixture(const void *arg)
 	length = input_frame(f, in);
 	expected_length = expected_frame(f, &setup, in, length, expected);
 
-	verdict_counter = f->verdict == XDP_TX	  ? XS_VERDICT_TX :
-			  f->verdict == XDP_DROP  ? XS_VERDICT_DROP :
-			  f->verdict == XDP_PASS  ? XS_VERDICT_PASS :
-						    XS_VERDICT_REDIRECT;
+	verdict_counter = f->verdict == XDP_TX	 ? XS_VERDICT_TX :
+			  f->verdict == XDP_DROP ? XS_VERDICT_DROP :
+			  f->verdict == XDP_PASS ? XS_VERDICT_PASS :
+						   XS_VERDICT_REDIRECT;
 	reason_before = env_counter(&env, f->reason);
 	verdict_before = env_counter(&env, verdict_counter);
 	if (!failed && env_run(&env, in, length, &result))
 		failed = 1;
-	if (!failed && (result.action != f->verdict ||
-			env_counter(&env, f->reason) != reason_before + 1 ||
-			env_counter(&env, verdict_counter) != verdict_before + 1 ||
-			result.length != expected_length ||
-			memcmp(result.frame, expected, expected_length))) {
-		fprintf(stderr, "    made as: %s\n    verdict %d (want %d), %s +%llu (want +1)\n",
+	if (!failed &&
+	    (result.action != f->verdict ||
+	     env_counter(&env, f->reason) != reason_before + 1 ||
+	     env_counter(&env, verdict_counter) != verdict_before + 1 ||
+	     result.length != expected_length ||
+	     memcmp(result.frame, expected, expected_length))) {
+		fprintf(stderr,
+			"    made as: %s\n    verdict %d (want %d), %s +%llu (want +1)\n",
 			f->how_made, result.action, f->verdict,
 			xs_counter_names[f->reason],
 			(unsigned long long)(env_counter(&env, f->reason) -
@@ -690,7 +694,8 @@ static int run_fixture(const void *arg)
 			if (env_counter(&env, c))
 				fprintf(stderr, "    counter %s = %llu\n",
 					xs_counter_names[c],
-					(unsigned long long)env_counter(&env, c));
+					(unsigned long long)env_counter(&env,
+									c));
 		dump("input", in, length);
 		dump("output", result.frame, result.length);
 		dump("expected", expected, expected_length);

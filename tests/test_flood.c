@@ -43,23 +43,26 @@ static enum where find(struct test_env *env, const char *client, __u16 port,
 	return meta & XS_FLOW_WAY_CONFIRMED ? CONFIRMED : PENDING;
 }
 
-static const char *const where_names[] = { "nowhere", "confirmed",
-					   "pending" };
+static const char *const where_names[] = { "nowhere", "confirmed", "pending" };
 
 /* Checks which table holds a flow, leaving its entry in `flow`. */
 #define CHECK_WHERE(env, client, port, protocol, expected)                     \
 	do {                                                                   \
 		enum where where_ = find(env, client, port, protocol, &flow);  \
-		CHECK(where_ == expected, "%s:%d is %s", client, port,          \
+		CHECK(where_ == expected, "%s:%d is %s", client, port,         \
 		      where_names[where_]);                                    \
 	} while (0)
 
 static int send_packet(struct test_env *env, const char *client, __u16 port,
-		__u8 protocol, __u8 flags)
+		       __u8 protocol, __u8 flags)
 {
-	struct packet_spec spec = { .family = 4, .client = client, .vip = VIP,
-				    .client_port = port, .vip_port = 80,
-				    .protocol = protocol, .tcp_flags = flags };
+	struct packet_spec spec = { .family = 4,
+				    .client = client,
+				    .vip = VIP,
+				    .client_port = port,
+				    .vip_port = 80,
+				    .protocol = protocol,
+				    .tcp_flags = flags };
 	struct run_result result;
 
 	return env_run_spec(env, &spec, &result) ? -1 : result.action;
@@ -100,7 +103,8 @@ static int second_packet_confirms(const void *arg)
 	CHECK_WHERE(&env, "198.18.0.1", 4000, IPPROTO_TCP, CONFIRMED);
 	CHECK(flow.state == XS_FLOW_ESTABLISHED, "false");
 	xs_pool_stats_read(&env.dp, tcp_vip, XS_POOL_BLUE, &stats);
-	CHECK(stats.handshakes_completed == 1 && stats.syn_retransmits == 1, "false");
+	CHECK(stats.handshakes_completed == 1 && stats.syn_retransmits == 1,
+	      "false");
 
 	/* datagrams: the second one confirms */
 	send_packet(&env, "198.18.0.2", 5000, IPPROTO_UDP, 0);
@@ -216,7 +220,8 @@ static int idle_flows_lost(struct test_env *env, const __u32 *backend)
 		lost += find(env, flows.client, flows.port, IPPROTO_TCP,
 			     &flow) != CONFIRMED ||
 			flow.backend_id != backend[i] ||
-			send_flow_packet(env, &flows, VIP, 80, ACK) != backend[i];
+			send_flow_packet(env, &flows, VIP, 80, ACK) !=
+				backend[i];
 	return lost;
 }
 
@@ -242,9 +247,11 @@ static int flood_evicts_no_confirmed_flow(const void *arg)
 	flow_source_init(&flood, 4, 99);
 	for (int i = 0; i < flood_packets; i++, flow_source_next(&flood)) {
 		if (i % 3 == 2)
-			send_packet(&env, flood.client, flood.port, IPPROTO_UDP, 0);
+			send_packet(&env, flood.client, flood.port, IPPROTO_UDP,
+				    0);
 		else
-			send_flow_packet(&env, &flood, VIP, 80, i % 3 ? ACK : SYN);
+			send_flow_packet(&env, &flood, VIP, 80,
+					 i % 3 ? ACK : SYN);
 	}
 	lost = idle_flows_lost(&env, backend);
 	CHECK_OK(xs_flow_usage_read(&env.dp, usage));
@@ -283,7 +290,8 @@ static int flood_evicts_no_confirmed_flow(const void *arg)
 	       control_flows, control_lost, IDLE_FLOWS,
 	       (unsigned long long)usage[XS_FLOW_TABLE_CONFIRMED].evicted);
 	CHECK(control_lost > 0, "false");
-	CHECK(usage[XS_FLOW_TABLE_CONFIRMED].evicted >= (__u64)control_lost, "false");
+	CHECK(usage[XS_FLOW_TABLE_CONFIRMED].evicted >= (__u64)control_lost,
+	      "false");
 	env_teardown(&env);
 	return 0;
 }

@@ -47,7 +47,8 @@ static int open_flows(struct test_env *env, __u64 seed, __u32 *backend)
 
 	flow_source_init(&flows, 4, seed);
 	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
-		backend[i] = send_flow_packet(env, &flows, "10.100.0.1", 80, SYN);
+		backend[i] =
+			send_flow_packet(env, &flows, "10.100.0.1", 80, SYN);
 		if (!backend[i] || send_flow_packet(env, &flows, "10.100.0.1",
 						    80, ACK) != backend[i])
 			return -1;
@@ -64,7 +65,8 @@ static int moved_flows(struct test_env *env, __u64 seed, __u32 *backend,
 
 	flow_source_init(&flows, 4, seed);
 	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
-		__u32 now = send_flow_packet(env, &flows, "10.100.0.1", 80, ACK);
+		__u32 now =
+			send_flow_packet(env, &flows, "10.100.0.1", 80, ACK);
 
 		if (only_from && backend[i] != only_from)
 			continue;
@@ -99,9 +101,9 @@ static int established_flows_stay_through_switch(const void *arg)
 	/* new connections all go green now */
 	flow_source_init(&flows, 4, 2);
 	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows))
-		new_on_green += v.pool_of[send_flow_packet(
-					&env, &flows, "10.100.0.1", 80, SYN)] ==
-				XS_POOL_GREEN;
+		new_on_green +=
+			v.pool_of[send_flow_packet(&env, &flows, "10.100.0.1",
+						   80, SYN)] == XS_POOL_GREEN;
 	printf("     %d established flows moved through 3 changes; %d/%d new flows on green\n",
 	       moved, new_on_green, FLOWS);
 	if (moved || new_on_green != FLOWS ||
@@ -138,7 +140,8 @@ static int flush_rechooses_exactly_that_pool(const void *arg)
 			wrong += backend[i] != before[i];
 		}
 	}
-	printf("     %d blue flows re-chosen, %d flows misplaced\n", blue, wrong);
+	printf("     %d blue flows re-chosen, %d flows misplaced\n", blue,
+	       wrong);
 	if (wrong || !blue ||
 	    env_counter(&env, XS_FLOW_RECHOSEN_POOL_FLUSHED) != (__u64)blue)
 		failed = 1;
@@ -240,14 +243,16 @@ static int handshake_counters(const void *arg)
 	failed |= send_flow_packet(&env, &flow, "10.100.0.1", 80, SYN) != first;
 	failed |= send_flow_packet(&env, &flow, "10.100.0.1", 80, ACK) != first;
 	failed |= send_flow_packet(&env, &flow, "10.100.0.1", 80, ACK) != first;
-	failed |= send_flow_packet(&env, &flow, "10.100.0.1", 80, 0x14) != first;
+	failed |= send_flow_packet(&env, &flow, "10.100.0.1", 80, 0x14) !=
+		  first;
 	xs_pool_stats_read(&env.dp, v.vip_id, XS_POOL_BLUE, &stats);
 	for (int i = 0; i < XS_LATENCY_BUCKETS; i++)
 		histogram += stats.handshake_latency[i];
 	if (failed || stats.new_flows != 1 || stats.syn_retransmits != 1 ||
 	    stats.handshakes_completed != 1 || histogram != 1 ||
 	    stats.client_resets != 1 || stats.packets != 5) {
-		fprintf(stderr, "    new %llu retrans %llu handshakes %llu histogram %llu resets %llu packets %llu\n",
+		fprintf(stderr,
+			"    new %llu retrans %llu handshakes %llu histogram %llu resets %llu packets %llu\n",
 			(unsigned long long)stats.new_flows,
 			(unsigned long long)stats.syn_retransmits,
 			(unsigned long long)stats.handshakes_completed,
@@ -356,7 +361,8 @@ static int new_isn_rechooses(int confirmed)
 		canary[i] = send_tcp(&env, &flows, SYN, ISN_A);
 		wrong += v.pool_of[canary[i]] != XS_POOL_CANARY;
 		/* a handshake under way on a confirmed tuple stays in flows */
-		wrong += flow_entry(&env, &flows, &flow) != (confirmed ? 1 : 2) ||
+		wrong += flow_entry(&env, &flows, &flow) !=
+				 (confirmed ? 1 : 2) ||
 			 flow.state != XS_FLOW_SYN_SEEN ||
 			 flow.initial_sequence != htonl(ISN_A);
 	}
@@ -374,7 +380,8 @@ static int new_isn_rechooses(int confirmed)
 	printf("     retransmitted SYNs (same ISN): %d of %d left the canary, canary syn_retransmits %llu\n",
 	       wrong, RETRIED_FLOWS,
 	       (unsigned long long)stats[XS_POOL_CANARY].syn_retransmits);
-	CHECK(!wrong && stats[XS_POOL_CANARY].syn_retransmits == RETRIED_FLOWS &&
+	CHECK(!wrong &&
+		      stats[XS_POOL_CANARY].syn_retransmits == RETRIED_FLOWS &&
 		      env_counter(&env, XS_FLOW_RECHOSEN_NEW_SYN) ==
 			      (confirmed ? RETRIED_FLOWS : 0),
 	      "a retransmission was taken for a new connection");
@@ -553,7 +560,8 @@ static int vlan_is_no_part_of_the_decision(const void *arg)
 static int invalid_route_is_refused(const void *arg)
 {
 	struct xs_route route = { .weight = { 5000, 0, 4000 },
-				  .live_pool = XS_POOL_BLUE }, now;
+				  .live_pool = XS_POOL_BLUE },
+			now;
 	struct test_env env;
 	int failed = 0;
 

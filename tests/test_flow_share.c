@@ -124,8 +124,8 @@ static int collect(const struct xs_flow_share_record *record, void *ctx)
 
 	if (c->count == c->capacity) {
 		c->capacity = c->capacity ? c->capacity * 2 : 256;
-		c->records = realloc(c->records,
-				     c->capacity * sizeof(*c->records));
+		c->records =
+			realloc(c->records, c->capacity * sizeof(*c->records));
 		if (!c->records)
 			return -ENOMEM;
 	}
@@ -166,8 +166,9 @@ static int import_all(struct host *h, const struct collected *c,
 	if (!chunk)
 		return -ENOMEM;
 	length = xs_flow_share_chunk_write(c->records, c->count, chunk, size);
-	err = length < 0 ? (int)length :
-			   xs_flow_import_chunk(&h->env.dp, chunk, length, stats);
+	err = length < 0 ?
+		      (int)length :
+		      xs_flow_import_chunk(&h->env.dp, chunk, length, stats);
 	free(chunk);
 	return err;
 }
@@ -214,7 +215,8 @@ static int changed_flows_follow_their_connections(const void *arg)
 	/* the independent recount: xs_predict, live, flow by flow */
 	flow_source_init(&flows, 4, 21);
 	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
-		const struct xs_flow_share_record *r = find_record(&sent, &flows);
+		const struct xs_flow_share_record *r =
+			find_record(&sent, &flows);
 		int moved = predicted(&a, &flows) != started[i];
 
 		recount += moved;
@@ -264,9 +266,11 @@ static int changed_flows_follow_their_connections(const void *arg)
 
 		CHECK_OK(xs_flow_usage_read(&b.env.dp, usage));
 		printf("     host B's entry counts after the import: %llu confirmed, %llu pending (flow_imported %llu)\n",
-		       (unsigned long long)usage[XS_FLOW_TABLE_CONFIRMED].entries,
+		       (unsigned long long)usage[XS_FLOW_TABLE_CONFIRMED]
+			       .entries,
 		       (unsigned long long)usage[XS_FLOW_TABLE_PENDING].entries,
-		       (unsigned long long)env_counter(&b.env, XS_FLOW_IMPORTED));
+		       (unsigned long long)env_counter(&b.env,
+						       XS_FLOW_IMPORTED));
 		CHECK(usage[XS_FLOW_TABLE_CONFIRMED].entries == sent.count &&
 			      !usage[XS_FLOW_TABLE_PENDING].entries,
 		      "the entry counts do not see the imported flows");
@@ -336,16 +340,17 @@ static int handshake_under_way_is_imported_pending(const void *arg)
 	CHECK_OK(host_weights(&a, 500));
 	flow_source_init(&flows, 4, 71);
 	for (int i = 0; i < HANDSHAKES; i++, flow_source_next(&flows))
-		CHECK((started[i] = send_flow_packet(&a.env, &flows, VIP, 80,
-						     SYN)),
+		CHECK((started[i] =
+			       send_flow_packet(&a.env, &flows, VIP, 80, SYN)),
 		      "SYN %d", i);
 	CHECK_OK(host_weights(&a, 2500));
 	CHECK_OK(host_weights(&b, 2500));
 	CHECK_OK(xs_flow_export_changed(&a.env.dp, collect, &sent, NULL));
 	for (__u32 i = 0; i < sent.count; i++)
-		flagged += !!(sent.records[i].flags & XS_FLOW_SHARE_CONFIRMED) ||
-			   sent.records[i].state != XS_FLOW_SYN_SEEN ||
-			   !sent.records[i].initial_sequence;
+		flagged +=
+			!!(sent.records[i].flags & XS_FLOW_SHARE_CONFIRMED) ||
+			sent.records[i].state != XS_FLOW_SYN_SEEN ||
+			!sent.records[i].initial_sequence;
 	CHECK_OK(import_all(&b, &sent, &imported));
 	flow_source_init(&flows, 4, 71);
 	for (int i = 0; i < HANDSHAKES; i++, flow_source_next(&flows)) {
@@ -364,8 +369,9 @@ static int handshake_under_way_is_imported_pending(const void *arg)
 		astray += address_of(&b, on_b) != address_of(&a, started[i]);
 		on_b = send_flow_packet(&b.env, &flows, VIP, 80, ACK);
 		astray += address_of(&b, on_b) != address_of(&a, started[i]);
-		confirmed_after += !xs_flow_find(&b.env.dp, &key, &flow, &kind) &&
-				   (kind & XS_FLOW_WAY_CONFIRMED);
+		confirmed_after +=
+			!xs_flow_find(&b.env.dp, &key, &flow, &kind) &&
+			(kind & XS_FLOW_WAY_CONFIRMED);
 	}
 	printf("     %u handshakes under way exported (%d not marked pending with their SYN); B imported %llu, %llu pending; on B: %d found pending, %d packets (SYN again, ACK) not where the SYN went, %d confirmed by the ACK\n",
 	       sent.count, flagged, (unsigned long long)imported.imported,
@@ -395,8 +401,8 @@ static int same_bucket(struct host *h, __u64 seed, struct flow_source *out,
 	int found = 0;
 
 	flow_source_init(&s, 4, seed);
-	for (int tries = 0; tries < 10000000 && found < n; tries++,
-		 flow_source_next(&s)) {
+	for (int tries = 0; tries < 10000000 && found < n;
+	     tries++, flow_source_next(&s)) {
 		struct xs_flow_key key;
 		const struct xs_flow_bucket *b;
 
@@ -440,8 +446,10 @@ static int import_one(struct host *h, const struct xs_flow_share_record *r,
  * ACK), the import takes that way, and the live seven stay. */
 static int import_never_displaces_a_live_flow(const void *arg)
 {
-	struct xs_load_options small = { .max_vips = 16, .max_backends = 256,
-					 .max_flows = 1024, .max_overrides = 64,
+	struct xs_load_options small = { .max_vips = 16,
+					 .max_backends = 256,
+					 .max_flows = 1024,
+					 .max_overrides = 64,
 					 .maglev_size = 4099 };
 	struct flow_source keys[XS_FLOW_WAYS + 1];
 	struct xs_flow_import_stats full = { 0 }, pending = { 0 };
@@ -494,11 +502,12 @@ static int import_never_displaces_a_live_flow(const void *arg)
 		__u8 kind;
 
 		key_of(&keys[XS_FLOW_WAYS], &key);
-		stored_control = !xs_flow_find(&h.env.dp, &key, &flow, &kind) &&
-				 address_of(&h, flow.backend_id) == r.backend[0] &&
-				 (kind & XS_FLOW_WAY_CONFIRMED) &&
-				 send_flow_packet(&h.env, &keys[XS_FLOW_WAYS],
-						  VIP, 80, ACK) == flow.backend_id;
+		stored_control =
+			!xs_flow_find(&h.env.dp, &key, &flow, &kind) &&
+			address_of(&h, flow.backend_id) == r.backend[0] &&
+			(kind & XS_FLOW_WAY_CONFIRMED) &&
+			send_flow_packet(&h.env, &keys[XS_FLOW_WAYS], VIP, 80,
+					 ACK) == flow.backend_id;
 	}
 	printf("     full bucket of live flows: imported %llu, not stored %llu, %d of 8 intact; control (one pending): imported %llu, evicted %llu, %d of 7 live intact, the import's flow forwarded by it: %s\n",
 	       (unsigned long long)full.imported,
@@ -521,8 +530,10 @@ static int import_never_displaces_a_live_flow(const void *arg)
  * in a bad chunk is not imported either. */
 static int import_refuses_what_it_cannot_place(const void *arg)
 {
-	struct xs_load_options small = { .max_vips = 16, .max_backends = 256,
-					 .max_flows = 1024, .max_overrides = 64,
+	struct xs_load_options small = { .max_vips = 16,
+					 .max_backends = 256,
+					 .max_flows = 1024,
+					 .max_overrides = 64,
 					 .maglev_size = 4099 };
 	struct xs_flow_import_stats stats = { 0 };
 	struct xs_flow_share_record records[4], good;
@@ -549,9 +560,9 @@ static int import_refuses_what_it_cannot_place(const void *arg)
 	record_for(&s, &good);
 	for (int i = 0; i < 4; i++)
 		records[i] = good;
-	parse_address(4, "10.200.0.1", records[0].vip); /* no such VIP */
+	parse_address(4, "10.200.0.1", records[0].vip);	  /* no such VIP */
 	parse_address(4, "10.0.9.9", records[1].backend); /* not its backend */
-	records[2].pool = XS_POOL_BLUE; /* a canary backend, called blue */
+	records[2].pool = XS_POOL_BLUE;	   /* a canary backend, called blue */
 	records[3].vip_port = htons(8080); /* no VIP on that port */
 	CHECK_OK(xs_flow_import(&h.env.dp, records, 4, &stats));
 	CHECK(stats.unknown_vip == 2 && stats.unknown_backend == 2 &&
@@ -576,32 +587,34 @@ static int import_refuses_what_it_cannot_place(const void *arg)
 		CHECK(err == (expected_err), "%s: %d", #mutate, err);          \
 		refusals++;                                                    \
 	} while (0)
-	REFUSED(-EINVAL, chunk[0] ^= 1);                      /* magic */
-	REFUSED(-EPROTONOSUPPORT, chunk[5] = 2);              /* version */
-	REFUSED(-EINVAL, chunk[7] = 48);                      /* record size */
-	REFUSED(-EINVAL, chunk[11] = 3);                      /* count 3, 2 sent */
-	REFUSED(-EINVAL, length -= 1);                        /* short */
-	REFUSED(-EINVAL, length += 64);                       /* trailing bytes */
-	REFUSED(-EINVAL, chunk[15] = 1);                      /* reserved */
-	REFUSED(-EINVAL, chunk[16 + 64 + 37] = 5);            /* family 5 */
-	REFUSED(-EINVAL, chunk[16 + 56] = 9);                 /* backend family */
-	REFUSED(-EINVAL, chunk[16 + 57] = XS_POOL_COUNT);     /* pool */
-	REFUSED(-EINVAL, chunk[16 + 58] = XS_FLOW_CLOSED);    /* state */
-	REFUSED(-EINVAL, chunk[16 + 36] = IPPROTO_ICMP);      /* protocol */
-	REFUSED(-EINVAL, chunk[16 + 59] = 2);                 /* unknown flag */
-	REFUSED(-EINVAL, chunk[16 + 4] = 1);                  /* IPv4 word 1 */
-	REFUSED(-EINVAL, length = 8);                         /* no header */
+	REFUSED(-EINVAL, chunk[0] ^= 1);		   /* magic */
+	REFUSED(-EPROTONOSUPPORT, chunk[5] = 2);	   /* version */
+	REFUSED(-EINVAL, chunk[7] = 48);		   /* record size */
+	REFUSED(-EINVAL, chunk[11] = 3);		   /* count 3, 2 sent */
+	REFUSED(-EINVAL, length -= 1);			   /* short */
+	REFUSED(-EINVAL, length += 64);			   /* trailing bytes */
+	REFUSED(-EINVAL, chunk[15] = 1);		   /* reserved */
+	REFUSED(-EINVAL, chunk[16 + 64 + 37] = 5);	   /* family 5 */
+	REFUSED(-EINVAL, chunk[16 + 56] = 9);		   /* backend family */
+	REFUSED(-EINVAL, chunk[16 + 57] = XS_POOL_COUNT);  /* pool */
+	REFUSED(-EINVAL, chunk[16 + 58] = XS_FLOW_CLOSED); /* state */
+	REFUSED(-EINVAL, chunk[16 + 36] = IPPROTO_ICMP);   /* protocol */
+	REFUSED(-EINVAL, chunk[16 + 59] = 2);		   /* unknown flag */
+	REFUSED(-EINVAL, chunk[16 + 4] = 1);		   /* IPv4 word 1 */
+	REFUSED(-EINVAL, length = 8);			   /* no header */
 #undef REFUSED
 	printf("     records refused: unknown VIP %llu, unknown backend %llu; chunks refused %llu of %d bad ones; table %s\n",
 	       (unsigned long long)stats.unknown_vip,
 	       (unsigned long long)stats.unknown_backend,
 	       (unsigned long long)stats.chunks_refused, refusals,
-	       memcmp(before, xs_dataplane_flows(&h.env.dp), table) ? "CHANGED" :
-						       "unchanged");
+	       memcmp(before, xs_dataplane_flows(&h.env.dp), table) ?
+		       "CHANGED" :
+		       "unchanged");
 	CHECK(stats.chunks_refused == (__u64)refusals && stats.records == 4 &&
 		      stats.imported == 0,
 	      "chunk refusals not counted");
-	CHECK(!memcmp(before, xs_dataplane_flows(&h.env.dp), table), "the table changed");
+	CHECK(!memcmp(before, xs_dataplane_flows(&h.env.dp), table),
+	      "the table changed");
 	/* the control: the same chunk, unharmed, is imported */
 	length = xs_flow_share_chunk_write(records, 2, chunk, sizeof(chunk));
 	CHECK_OK(xs_flow_import_chunk(&h.env.dp, chunk, length, &stats));
@@ -690,12 +703,12 @@ static unsigned long walk_table(struct race *r, unsigned long *entries)
 			struct xs_flow_slot slot;
 			int known = 0;
 
-			if (word == XS_FLOW_TAG_EMPTY || word == XS_FLOW_TAG_BUSY ||
+			if (word == XS_FLOW_TAG_EMPTY ||
+			    word == XS_FLOW_TAG_BUSY ||
 			    !xs_flow_way_read(bucket, way, word, &slot))
 				continue;
 			(*entries)++;
-			for (__u32 h = xs_flow_table_hash(&slot.key, 0);;
-			     h++) {
+			for (__u32 h = xs_flow_table_hash(&slot.key, 0);; h++) {
 				int k = r->slot_of[h & (KEY_SLOTS - 1)] - 1;
 
 				if (k < 0)
@@ -703,7 +716,9 @@ static unsigned long walk_table(struct race *r, unsigned long *entries)
 				if (!memcmp(&r->keys[k], &slot.key,
 					    sizeof(slot.key))) {
 					known = slot.flow.backend_id ==
-							r->backend_of[k] ? 1 : -1;
+								r->backend_of[k] ?
+							1 :
+							-1;
 					break;
 				}
 			}
@@ -761,8 +776,10 @@ static void import_without_claim(struct host *h,
 
 static int race_imports(int claim, unsigned long *wrong_out)
 {
-	struct xs_load_options small = { .max_vips = 16, .max_backends = 256,
-					 .max_flows = 1024, .max_overrides = 64,
+	struct xs_load_options small = { .max_vips = 16,
+					 .max_backends = 256,
+					 .max_flows = 1024,
+					 .max_overrides = 64,
 					 .maglev_size = 4099 };
 	static struct xs_flow_share_record records[RACE_FLOWS];
 	struct xs_flow_import_stats stats = { 0 };
@@ -797,7 +814,8 @@ static int race_imports(int claim, unsigned long *wrong_out)
 	for (int k = 0; k < 2 * RACE_FLOWS; k++) {
 		__u32 hash;
 
-		key_of(k < RACE_FLOWS ? &race.imp[k] : &race.prog[k - RACE_FLOWS],
+		key_of(k < RACE_FLOWS ? &race.imp[k] :
+					&race.prog[k - RACE_FLOWS],
 		       &race.keys[k]);
 		race.backend_of[k] = k < RACE_FLOWS ?
 					     race.imp_backend[k] :
@@ -831,8 +849,8 @@ static int race_imports(int claim, unsigned long *wrong_out)
 	pthread_join(walker, NULL);
 	final_wrong = walk_table(&race, &final_entries);
 	printf("     %s: %d rounds of %d imports and removals against %lu packets of %d other flows in %u buckets; imported %llu, exists %llu, not stored %llu, busy %llu, evicted %llu pending %llu confirmed, closed replaced %llu; %lu concurrent walks read %lu entries: %lu not a pair that was written (%lu at the end)\n",
-	       claim ? "claim, write, publish" : "control, no claim",
-	       rounds, RACE_FLOWS, race.packets, RACE_FLOWS,
+	       claim ? "claim, write, publish" : "control, no claim", rounds,
+	       RACE_FLOWS, race.packets, RACE_FLOWS,
 	       xs_flow_buckets(h.env.dp.config.max_flows),
 	       (unsigned long long)stats.imported,
 	       (unsigned long long)stats.exists,

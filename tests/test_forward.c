@@ -11,9 +11,12 @@
 
 static int redirect_to_backend_behind_another_interface(const void *arg)
 {
-	struct packet_spec syn = { .family = 4, .client = "192.0.2.10",
-				   .vip = "10.100.0.1", .client_port = 4000,
-				   .vip_port = 80, .protocol = IPPROTO_TCP,
+	struct packet_spec syn = { .family = 4,
+				   .client = "192.0.2.10",
+				   .vip = "10.100.0.1",
+				   .client_port = 4000,
+				   .vip_port = 80,
+				   .protocol = IPPROTO_TCP,
 				   .tcp_flags = 0x02 };
 	__u8 egress_mac[6] = { 0x02, 0, 0, 0, 0xee, 0x01 }, backend_mac[6];
 	static struct run_result result;
@@ -55,8 +58,8 @@ static int redirect_to_backend_behind_another_interface(const void *arg)
 }
 
 /* Every CPU's tunnel_hops entry of a backend: read, or written from one. */
-static int tunnel_hops(struct test_env *env, __u32 id, struct xs_tunnel_hop *hops,
-		       int write)
+static int tunnel_hops(struct test_env *env, __u32 id,
+		       struct xs_tunnel_hop *hops, int write)
 {
 	int fd = env->dp.map_fd[XS_MAP_ID_TUNNEL_HOPS];
 
@@ -69,9 +72,12 @@ static int tunnel_hops(struct test_env *env, __u32 id, struct xs_tunnel_hop *hop
  * than any the FIB passed for it comes, which ask the FIB again. */
 static int ipip_reuses_the_fib_answer(const void *arg)
 {
-	struct packet_spec ack = { .family = 4, .client = "192.0.2.11",
-				   .vip = "10.100.0.2", .client_port = 4001,
-				   .vip_port = 80, .protocol = IPPROTO_TCP,
+	struct packet_spec ack = { .family = 4,
+				   .client = "192.0.2.11",
+				   .vip = "10.100.0.2",
+				   .client_port = 4001,
+				   .vip_port = 80,
+				   .protocol = IPPROTO_TCP,
 				   .tcp_flags = 0x10 };
 	static const __u8 planted[6] = { 0x02, 0xde, 0xad, 0, 0, 0x01 };
 	int cpus = libbpf_num_possible_cpus(), cached = -1, failed = 0;
@@ -91,7 +97,8 @@ static int ipip_reuses_the_fib_answer(const void *arg)
 	memcpy(fib_mac, result.frame, 6);
 	CHECK_OK(tunnel_hops(&env, id, hops, 0));
 	for (int cpu = 0; cpu < cpus; cpu++)
-		if (hops[cpu].expires_ns && !memcmp(hops[cpu].destination_mac, fib_mac, 6))
+		if (hops[cpu].expires_ns &&
+		    !memcmp(hops[cpu].destination_mac, fib_mac, 6))
 			cached = cpu;
 	CHECK(cached >= 0, "no CPU kept the FIB's answer");
 

@@ -43,8 +43,7 @@ struct race_vip {
 	__u32 pool_of[64];
 };
 
-static void make_race_vip(struct test_env *env, int family,
-			  struct race_vip *v)
+static void make_race_vip(struct test_env *env, int family, struct race_vip *v)
 {
 	char address[64];
 
@@ -70,8 +69,8 @@ static void make_race_vip(struct test_env *env, int family,
 static int set_route(struct test_env *env, const struct race_vip *v,
 		     const struct route *r)
 {
-	return env_set_weights(env, v->vip.vip_id, r->blue, r->green,
-			       r->canary, r->live);
+	return env_set_weights(env, v->vip.vip_id, r->blue, r->green, r->canary,
+			       r->live);
 }
 
 /* One packet of the connection; the backend it went to, 0 if none. */
@@ -121,7 +120,7 @@ static __u32 isn_of(int i)
 }
 
 static const char *const pool_names[XS_POOL_COUNT] = { "blue", "green",
-							 "canary" };
+						       "canary" };
 
 struct expected {
 	__u64 packets, new_flows, syn_retransmits, handshakes;
@@ -153,8 +152,8 @@ static int race(struct test_env *env, const struct race_case *c)
 		want[v.pool_of[backend[i]]].new_flows++;
 	}
 	CHECK(!unforwarded && !unpredicted,
-	      "%d SYNs not forwarded, %d not where the route said",
-	      unforwarded, unpredicted);
+	      "%d SYNs not forwarded, %d not where the route said", unforwarded,
+	      unpredicted);
 
 	/* the route changes while every handshake is under way */
 	for (int k = 0; k < c->change_count; k++)
@@ -167,8 +166,8 @@ static int race(struct test_env *env, const struct race_case *c)
 		would_move += predicted(env, &v, &flows) != backend[i];
 		if (i % RETRANSMIT_EVERY == 0) {
 			moved_retransmit += send_packet(env, &v, &flows, SYN,
-							isn_of(i), 0) !=
-					    backend[i];
+							isn_of(i),
+							0) != backend[i];
 			pool->packets++;
 			pool->syn_retransmits++;
 		}
@@ -249,7 +248,10 @@ static int run_race(const void *arg)
 	return err;
 }
 
-#define BLUE_ONLY { 10000, 0, 0, XS_POOL_BLUE }
+#define BLUE_ONLY                                                              \
+	{                                                                      \
+		10000, 0, 0, XS_POOL_BLUE                                      \
+	}
 
 static const struct race_case switch_to_green = {
 	.family = 4,

@@ -27,9 +27,13 @@ struct icmp_vip {
 };
 
 static struct icmp_vip vips[] = {
-	{ .family = 4, .address = "10.100.0.1", .client = "192.0.2.10",
+	{ .family = 4,
+	  .address = "10.100.0.1",
+	  .client = "192.0.2.10",
 	  .router = "198.51.100.1" },
-	{ .family = 6, .address = "fd00:100::1", .client = "2001:db8::10",
+	{ .family = 6,
+	  .address = "fd00:100::1",
+	  .client = "2001:db8::10",
 	  .router = "2001:db8::1" },
 };
 
@@ -68,9 +72,13 @@ static struct packet_spec client_packet(const struct icmp_vip *v, int i,
 					__u8 tcp_flags)
 {
 	struct packet_spec spec = {
-		.family = v->family, .client = v->client, .vip = v->address,
-		.client_port = 41000 + i, .vip_port = 80,
-		.protocol = IPPROTO_TCP, .tcp_flags = tcp_flags,
+		.family = v->family,
+		.client = v->client,
+		.vip = v->address,
+		.client_port = 41000 + i,
+		.vip_port = 80,
+		.protocol = IPPROTO_TCP,
+		.tcp_flags = tcp_flags,
 	};
 	return spec;
 }
@@ -227,11 +235,10 @@ static int unstored_flow_is_decided_as_a_new_packet(const void *arg)
 		for (int v = 0; v < 2; v++) {
 			struct icmp_vip *vip = &vips[v];
 
-			CHECK_OK(env_set_weights(&env, vip->vip.vip_id,
-						 weights[round][0],
-						 weights[round][1],
-						 weights[round][2],
-						 XS_POOL_BLUE));
+			CHECK_OK(env_set_weights(
+				&env, vip->vip.vip_id, weights[round][0],
+				weights[round][1], weights[round][2],
+				XS_POOL_BLUE));
 			for (int i = 0; i < FLOWS; i++) {
 				struct packet_spec icmp = too_big(vip, i);
 				struct xs_flow_key key = flow_key(vip, i);

@@ -35,7 +35,8 @@ static int defaults_fit_a_real_host(const void *arg)
 	    bpf_map__max_entries(skel->maps.backends) < 4096 ||
 	    env.dp.config.maglev_size < 16381 ||
 	    !xs_is_prime(env.dp.config.maglev_size)) {
-		fprintf(stderr, "    flow buckets %u vips %u backends %u maglev %u\n",
+		fprintf(stderr,
+			"    flow buckets %u vips %u backends %u maglev %u\n",
 			bpf_map__max_entries(skel->maps.flows),
 			bpf_map__max_entries(skel->maps.vips),
 			bpf_map__max_entries(skel->maps.backends),
@@ -43,9 +44,9 @@ static int defaults_fit_a_real_host(const void *arg)
 		failed = 1;
 	}
 	/* the kernel takes only tables of the template's size */
-	env_add_backend(&env, env_add_vip(&env, 4, "10.100.0.1", 80,
-					  IPPROTO_TCP, XS_MODE_L2DSR,
-					  XS_SPLIT_FLOW, NULL),
+	env_add_backend(&env,
+			env_add_vip(&env, 4, "10.100.0.1", 80, IPPROTO_TCP,
+				    XS_MODE_L2DSR, XS_SPLIT_FLOW, NULL),
 			XS_POOL_BLUE, 4, "10.0.1.1", 1);
 	env_teardown(&env);
 	return failed ? -1 : 0;
@@ -55,9 +56,12 @@ static int defaults_fit_a_real_host(const void *arg)
  * sizes of the first load win over what the second one asks for. */
 static int reload_keeps_pinned_state(const void *arg)
 {
-	struct packet_spec syn = { .family = 4, .client = "192.0.2.7",
-				   .vip = "10.100.0.1", .client_port = 1234,
-				   .vip_port = 80, .protocol = IPPROTO_TCP,
+	struct packet_spec syn = { .family = 4,
+				   .client = "192.0.2.7",
+				   .vip = "10.100.0.1",
+				   .client_port = 1234,
+				   .vip_port = 80,
+				   .protocol = IPPROTO_TCP,
 				   .tcp_flags = 0x02 };
 	struct xs_load_options bigger = { .max_vips = 64, .maglev_size = 7 };
 	struct test_env env;
@@ -113,10 +117,10 @@ static int other_builds_over_the_pins(const void *arg)
 		const char *build;
 		int expected;
 	} builds[] = {
-		{ "rebuild", 0 },             /* another program, same maps */
-		{ "claimed", 0 },             /* a reserved field named */
-		{ "layout", XS_ERR_LAYOUT },  /* global_stats grew */
-		{ "swapped", XS_ERR_LAYOUT }, /* flow entry members swapped */
+		{ "rebuild", 0 },	       /* another program, same maps */
+		{ "claimed", 0 },	       /* a reserved field named */
+		{ "layout", XS_ERR_LAYOUT },   /* global_stats grew */
+		{ "swapped", XS_ERR_LAYOUT },  /* flow entry members swapped */
 		{ "unmapped", XS_ERR_LAYOUT }, /* flow table not mmapable */
 	};
 	const char *build_dir = getenv("XDPSPLIT_BUILD");
@@ -136,18 +140,20 @@ static int other_builds_over_the_pins(const void *arg)
 	if (fd >= 0)
 		close(fd);
 	options.pin_dir = env.pin_dir;
-	for (size_t i = 0; i < sizeof(builds) / sizeof(builds[0]) && fd >= 0; i++) {
+	for (size_t i = 0; i < sizeof(builds) / sizeof(builds[0]) && fd >= 0;
+	     i++) {
 		struct xs_loaded other;
 		char object[PATH_MAX];
 		int err;
 
-		snprintf(object, sizeof(object), "%s/upgrade/xdp_split_%s.bpf.o",
+		snprintf(object, sizeof(object),
+			 "%s/upgrade/xdp_split_%s.bpf.o",
 			 build_dir ? build_dir : "build", builds[i].build);
 		options.object_path = object;
 		err = xs_load(&options, &other);
 		if (err != builds[i].expected) {
-			fprintf(stderr, "    %s: %d, expected %d\n", builds[i].build,
-				err, builds[i].expected);
+			fprintf(stderr, "    %s: %d, expected %d\n",
+				builds[i].build, err, builds[i].expected);
 			failed = 1;
 		}
 		if (err)
@@ -194,8 +200,8 @@ static int pins_of_the_unmapped_release(const void *arg)
 	int err, fd, failed = 0;
 
 	(void)arg;
-	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/xdpsplit-test-%d-unmapped",
-		 getpid());
+	snprintf(pin_dir, sizeof(pin_dir),
+		 "/sys/fs/bpf/xdpsplit-test-%d-unmapped", getpid());
 	snprintf(object, sizeof(object), "%s/upgrade/xdp_split_unmapped.bpf.o",
 		 build_dir ? build_dir : "build");
 	xs_unpin(pin_dir);
@@ -213,7 +219,8 @@ static int pins_of_the_unmapped_release(const void *arg)
 	options.object_path = NULL;
 	err = xs_load(&options, &new);
 	if (err != XS_ERR_LAYOUT) {
-		fprintf(stderr, "    this build over the unmapped pins: %d, expected %d\n",
+		fprintf(stderr,
+			"    this build over the unmapped pins: %d, expected %d\n",
 			err, XS_ERR_LAYOUT);
 		failed = 1;
 	}
@@ -224,7 +231,8 @@ static int pins_of_the_unmapped_release(const void *arg)
 	printf("     %s\n", dp.error);
 	if (err != XS_ERR_LAYOUT || !strstr(dp.error, "'flows'") ||
 	    !strstr(dp.error, "not mmapable") || !strstr(dp.error, "detach")) {
-		fprintf(stderr, "    xs_dataplane_open: %d '%s'\n", err, dp.error);
+		fprintf(stderr, "    xs_dataplane_open: %d '%s'\n", err,
+			dp.error);
 		failed = 1;
 	}
 	if (!err)
@@ -310,12 +318,22 @@ static int decap_restores_the_inner_packet(const void *arg)
 {
 	static struct run_result encapsulated, decapsulated;
 	struct packet_spec specs[] = {
-		{ .family = 4, .client = "192.0.2.10", .vip = "10.100.0.2",
-		  .client_port = 999, .vip_port = 80, .protocol = IPPROTO_TCP,
-		  .tcp_flags = 0x02, .payload_length = 33 },
-		{ .family = 6, .client = "2001:db8::10", .vip = "fd00:100::2",
-		  .client_port = 999, .vip_port = 80, .protocol = IPPROTO_TCP,
-		  .tcp_flags = 0x02, .vlan_count = 1 },
+		{ .family = 4,
+		  .client = "192.0.2.10",
+		  .vip = "10.100.0.2",
+		  .client_port = 999,
+		  .vip_port = 80,
+		  .protocol = IPPROTO_TCP,
+		  .tcp_flags = 0x02,
+		  .payload_length = 33 },
+		{ .family = 6,
+		  .client = "2001:db8::10",
+		  .vip = "fd00:100::2",
+		  .client_port = 999,
+		  .vip_port = 80,
+		  .protocol = IPPROTO_TCP,
+		  .tcp_flags = 0x02,
+		  .vlan_count = 1 },
 	};
 	struct xdp_decap *decap = xdp_decap__open_and_load();
 	struct test_env env;
@@ -327,13 +345,13 @@ static int decap_restores_the_inner_packet(const void *arg)
 		xdp_decap__destroy(decap);
 		return -1;
 	}
-	env_add_backend(&env, env_add_vip(&env, 4, "10.100.0.2", 80,
-					  IPPROTO_TCP, XS_MODE_IPIP,
-					  XS_SPLIT_FLOW, NULL),
+	env_add_backend(&env,
+			env_add_vip(&env, 4, "10.100.0.2", 80, IPPROTO_TCP,
+				    XS_MODE_IPIP, XS_SPLIT_FLOW, NULL),
 			XS_POOL_BLUE, 4, "10.0.0.2", 1);
-	env_add_backend(&env, env_add_vip(&env, 6, "fd00:100::2", 80,
-					  IPPROTO_TCP, XS_MODE_IPIP,
-					  XS_SPLIT_FLOW, NULL),
+	env_add_backend(&env,
+			env_add_vip(&env, 6, "fd00:100::2", 80, IPPROTO_TCP,
+				    XS_MODE_IPIP, XS_SPLIT_FLOW, NULL),
 			XS_POOL_BLUE, 6, "fd00::3", 1);
 	for (size_t i = 0; i < 2 && !failed; i++) {
 		__u8 original[FRAME_CAPACITY];
@@ -354,7 +372,8 @@ static int decap_restores_the_inner_packet(const void *arg)
 		    decapsulated.action != XDP_PASS ||
 		    decapsulated.length != length ||
 		    memcmp(decapsulated.frame, encapsulated.frame, l3) ||
-		    memcmp(decapsulated.frame + l3, original + l3, length - l3)) {
+		    memcmp(decapsulated.frame + l3, original + l3,
+			   length - l3)) {
 			fprintf(stderr, "    family %d: decap output differs\n",
 				specs[i].family);
 			failed = 1;
@@ -393,7 +412,8 @@ static int never_pins_at_the_root(const void *arg)
 	for (int m = 0; m < XS_MAP_ID_COUNT; m++) {
 		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", xs_map_names[m]);
 		if (!lstat(path, &st)) {
-			fprintf(stderr, "    %s is pinned at the bpffs root\n", path);
+			fprintf(stderr, "    %s is pinned at the bpffs root\n",
+				path);
 			failed = 1;
 		}
 	}

@@ -51,7 +51,8 @@ static char *logged(enum stream stream)
 		fstat(STDERR_FILENO, &st);
 		snprintf(value, sizeof(value), "%llu:%llu",
 			 (unsigned long long)st.st_dev,
-			 (unsigned long long)st.st_ino + (stream == OTHER_STREAM));
+			 (unsigned long long)st.st_ino +
+				 (stream == OTHER_STREAM));
 		if (stream == NO_STREAM)
 			unsetenv("JOURNAL_STREAM");
 		else
@@ -79,9 +80,10 @@ static char *expected(const char *priorities[6])
 
 	memset(long_line, 'x', LONG_LINE);
 	long_line[LONG_LINE] = '\0';
-	snprintf(text, sizeof(text), "%sError: e\n%sw\n%sa\n%sb\n%spieces\n%s%s\n",
-		 priorities[0], priorities[1], priorities[2], priorities[3],
-		 priorities[4], priorities[5], long_line);
+	snprintf(text, sizeof(text),
+		 "%sError: e\n%sw\n%sa\n%sb\n%spieces\n%s%s\n", priorities[0],
+		 priorities[1], priorities[2], priorities[3], priorities[4],
+		 priorities[5], long_line);
 	return text;
 }
 

@@ -20,7 +20,8 @@ static void backend_at(struct xs_maglev_backend *b, __u32 id, int host,
 	char address[32];
 
 	memset(b, 0, sizeof(*b));
-	snprintf(address, sizeof(address), "10.0.%d.%d", host / 250, host % 250 + 1);
+	snprintf(address, sizeof(address), "10.0.%d.%d", host / 250,
+		 host % 250 + 1);
 	parse_address(4, address, b->address);
 	b->id = id;
 	b->weight = weight;
@@ -61,14 +62,15 @@ static int removing_one_backend_moves_about_one_nth(const void *arg)
 	}
 	flow_source_init(&flows, 4, 11);
 	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows))
-		flow_backend[i] = send_flow_packet(&env, &flows, "10.100.0.1",
-						   80, 0x02);
+		flow_backend[i] =
+			send_flow_packet(&env, &flows, "10.100.0.1", 80, 0x02);
 	removed = ids[N / 2];
 	env_clear_flows(&env);
 	xs_backend_set_state(&env.dp, removed, XS_BACKEND_DOWN);
 	flow_source_init(&flows, 4, 11);
 	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
-		__u32 now = send_flow_packet(&env, &flows, "10.100.0.1", 80, 0x02);
+		__u32 now =
+			send_flow_packet(&env, &flows, "10.100.0.1", 80, 0x02);
 
 		moved += now != flow_backend[i];
 		failed |= now == removed || !now;
@@ -202,7 +204,8 @@ static int prediction_agrees_with_program(const void *arg)
 			struct xs_prediction prediction;
 			__u32 actual;
 
-			parse_address(vips[v].family, flows.client, flow.client);
+			parse_address(vips[v].family, flows.client,
+				      flow.client);
 			memcpy(flow.vip, key.address, sizeof(flow.vip));
 			if (xs_predict(&env.dp, &vip, &flow, &prediction)) {
 				failed = 1;

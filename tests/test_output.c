@@ -13,14 +13,15 @@ static const struct {
 	{ "plain", "plain" },
 	{ "q\"b\\s", "q\\\"b\\\\s" },
 	{ "\x01\x1f\x7f\n", "\\u0001\\u001f\\u007f\\u000a" },
-	{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" },
-	{ "\xff\xfe", "\\ufffd\\ufffd" },               /* never UTF-8 */
-	{ "\xc0\xaf", "\\ufffd\\ufffd" },               /* overlong '/' */
-	{ "\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd" },    /* overlong, 3 bytes */
-	{ "\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd" },    /* a surrogate */
+	{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+	  "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" },
+	{ "\xff\xfe", "\\ufffd\\ufffd" },	     /* never UTF-8 */
+	{ "\xc0\xaf", "\\ufffd\\ufffd" },	     /* overlong '/' */
+	{ "\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd" }, /* overlong, 3 bytes */
+	{ "\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd" }, /* a surrogate */
 	{ "\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd" }, /* > U+10FFFF */
-	{ "a\xc3", "a\\ufffd" },                        /* cut at the end */
-	{ "\xe2\x82x", "\\ufffd\\ufffdx" },             /* cut in the middle */
+	{ "a\xc3", "a\\ufffd" },	    /* cut at the end */
+	{ "\xe2\x82x", "\\ufffd\\ufffdx" }, /* cut in the middle */
 };
 
 static int escapes_are_json(const void *arg)
@@ -59,8 +60,8 @@ const struct test_case *output_tests(size_t *count)
 	static const struct test_case cases[] = {
 		{ "output: JSON escapes quotes, control bytes and invalid UTF-8",
 		  escapes_are_json, NULL },
-		{ "output: a long string is escaped whole", long_strings_are_whole,
-		  NULL },
+		{ "output: a long string is escaped whole",
+		  long_strings_are_whole, NULL },
 	};
 	*count = sizeof(cases) / sizeof(cases[0]);
 	return cases;

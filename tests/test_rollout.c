@@ -11,19 +11,27 @@
 static void policy(struct xs_policy *p, enum xs_on_failure on_failure)
 {
 	memset(p, 0, sizeof(*p));
-	p->steps[0] = (struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 100 };
-	p->steps[1] = (struct xs_step){ .kind = XS_STEP_PAUSE, .duration_ms = 10 * SECOND };
-	p->steps[2] = (struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 500 };
+	p->steps[0] =
+		(struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 100 };
+	p->steps[1] = (struct xs_step){ .kind = XS_STEP_PAUSE,
+					.duration_ms = 10 * SECOND };
+	p->steps[2] =
+		(struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 500 };
 	p->steps[3] = (struct xs_step){ .kind = XS_STEP_GATE };
-	p->steps[4] = (struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 0 };
+	p->steps[4] =
+		(struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 0 };
 	p->steps[5] = (struct xs_step){ .kind = XS_STEP_SWITCH };
-	p->steps[6] = (struct xs_step){ .kind = XS_STEP_BAKE, .duration_ms = 30 * SECOND };
+	p->steps[6] = (struct xs_step){ .kind = XS_STEP_BAKE,
+					.duration_ms = 30 * SECOND };
 	p->step_count = 7;
 	p->rules[0] = (struct xs_rule){ .name = "handshakes",
 					.metric = XS_METRIC_HANDSHAKE_RATIO,
-					.pool = XS_POOL_CANARY, .has_min = true,
-					.min = 0.95, .min_samples = 20,
-					.failures = 2, .failure_limit = 3 };
+					.pool = XS_POOL_CANARY,
+					.has_min = true,
+					.min = 0.95,
+					.min_samples = 20,
+					.failures = 2,
+					.failure_limit = 3 };
 	p->rule_count = 1;
 	p->on_failure = on_failure;
 	p->flush_canary_on_rollback = true;
@@ -31,12 +39,15 @@ static void policy(struct xs_policy *p, enum xs_on_failure on_failure)
 }
 
 static const struct xs_route all_blue = { .weight = { 10000, 0, 0 },
-					   .live_pool = XS_POOL_BLUE };
-static const struct xs_measurement healthy = { .valid = true, .value = 0.99,
+					  .live_pool = XS_POOL_BLUE };
+static const struct xs_measurement healthy = { .valid = true,
+					       .value = 0.99,
 					       .samples = 100 };
-static const struct xs_measurement failing = { .valid = true, .value = 0.50,
+static const struct xs_measurement failing = { .valid = true,
+					       .value = 0.50,
 					       .samples = 100 };
-static const struct xs_measurement too_few = { .valid = false, .value = 0.0,
+static const struct xs_measurement too_few = { .valid = false,
+					       .value = 0.0,
 					       .samples = 3 };
 
 static int route_is(const struct xs_actions *a, __u16 blue, __u16 green,
@@ -58,7 +69,8 @@ static int steps_pauses_gate_switch_bake(const void *arg)
 	CHECK_OK(xs_rollout_start(&p, &r, &all_blue, 0, &a));
 	CHECK(route_is(&a, 9900, 0, 100, XS_POOL_BLUE) && r.step == 1,
 	      "start: canary 1%% and waiting in the pause");
-	CHECK(xs_rollout_start(&p, &r, &all_blue, 0, &a) == -EBUSY, "second start");
+	CHECK(xs_rollout_start(&p, &r, &all_blue, 0, &a) == -EBUSY,
+	      "second start");
 	xs_rollout_tick(&p, &r, 9 * SECOND, &healthy, &a);
 	CHECK(!a.write_route && r.step == 1, "the pause ended early");
 	xs_rollout_tick(&p, &r, 10 * SECOND, &healthy, &a);
@@ -72,10 +84,12 @@ static int steps_pauses_gate_switch_bake(const void *arg)
 	xs_rollout_tick(&p, &r, 130 * SECOND, &healthy, &a);
 	CHECK(r.phase == XS_PHASE_RUNNING, "the bake ended early");
 	xs_rollout_tick(&p, &r, 131 * SECOND, &healthy, &a);
-	CHECK(r.phase == XS_PHASE_SUCCEEDED && !a.write_route, "after the bake");
+	CHECK(r.phase == XS_PHASE_SUCCEEDED && !a.write_route,
+	      "after the bake");
 	CHECK_OK(xs_rollout_undo(&r, false, &a));
 	CHECK(route_is(&a, 10000, 0, 0, XS_POOL_BLUE) &&
-	      r.phase == XS_PHASE_ROLLED_BACK && !a.flush[XS_POOL_CANARY],
+		      r.phase == XS_PHASE_ROLLED_BACK &&
+		      !a.flush[XS_POOL_CANARY],
 	      "undo brings blue back, the canary drains");
 	CHECK_OK(xs_rollout_undo(&r, false, &a));
 	CHECK(!a.write_route && !a.changed, "a second undo changed something");
@@ -121,8 +135,9 @@ static int consecutive_failures_roll_back(const void *arg)
 	      "one failing interval of two needed rolled back");
 	xs_rollout_tick(&p, &r, 2 * SECOND, &failing, &a);
 	CHECK(r.phase == XS_PHASE_ROLLED_BACK &&
-	      route_is(&a, 10000, 0, 0, XS_POOL_BLUE) &&
-	      a.flush[XS_POOL_CANARY], "rollback in the interval of the breach");
+		      route_is(&a, 10000, 0, 0, XS_POOL_BLUE) &&
+		      a.flush[XS_POOL_CANARY],
+	      "rollback in the interval of the breach");
 	CHECK(strstr(r.reason, "handshakes") != NULL, "reason: %s", r.reason);
 	CHECK_OK(xs_rollout_abort(&r, "again", false, &a));
 	CHECK(!a.write_route && r.phase == XS_PHASE_ROLLED_BACK,
@@ -132,8 +147,9 @@ static int consecutive_failures_roll_back(const void *arg)
 
 static int failure_limit_and_min_samples(const void *arg)
 {
-	const struct xs_measurement *pattern[] = { &failing, &healthy, &too_few,
-						   &failing, &healthy, &failing };
+	const struct xs_measurement *pattern[] = {
+		&failing, &healthy, &too_few, &failing, &healthy, &failing
+	};
 	struct xs_policy p;
 	struct xs_rollout r = { 0 };
 	struct xs_actions a;
@@ -143,7 +159,8 @@ static int failure_limit_and_min_samples(const void *arg)
 	CHECK_OK(xs_rollout_start(&p, &r, &all_blue, 0, &a));
 	for (int i = 0; i < 100; i++) {
 		xs_rollout_tick(&p, &r, SECOND / 10, &too_few, &a);
-		CHECK(r.phase == XS_PHASE_RUNNING, "a verdict on too few samples");
+		CHECK(r.phase == XS_PHASE_RUNNING,
+		      "a verdict on too few samples");
 	}
 	for (int i = 0; i < 6; i++) {
 		xs_rollout_tick(&p, &r, SECOND / 10, pattern[i], &a);
@@ -188,7 +205,8 @@ static int rollback_after_switch_restores_old_color(const void *arg)
 	xs_rollout_tick(&p, &r, 12 * SECOND, &failing, &a);
 	xs_rollout_tick(&p, &r, 13 * SECOND, &failing, &a);
 	CHECK(route_is(&a, 10000, 0, 0, XS_POOL_BLUE) &&
-	      r.phase == XS_PHASE_ROLLED_BACK, "blue not restored");
+		      r.phase == XS_PHASE_ROLLED_BACK,
+	      "blue not restored");
 	CHECK(xs_rollout_pause(&r, 14 * SECOND, &a) == -EINVAL,
 	      "pause after the end");
 	return 0;
@@ -212,12 +230,13 @@ static int step_numbers(const void *arg)
 	CHECK_OK(xs_rollout_promote(&p, &r, 12 * SECOND, &a));
 	xs_rollout_tick(&p, &r, 100 * SECOND, &healthy, &a);
 	CHECK(r.phase == XS_PHASE_SUCCEEDED && r.step == p.step_count,
-	      "finished past the last step (%s, index %u)", xs_phase_name(r.phase),
-	      r.step);
+	      "finished past the last step (%s, index %u)",
+	      xs_phase_name(r.phase), r.step);
 	CHECK(xs_rollout_step_number(&p, r.step) == p.step_count,
 	      "finished: step %u of %u", xs_rollout_step_number(&p, r.step),
 	      p.step_count);
-	CHECK(xs_rollout_step_number(NULL, 4) == 5, "no policy: the index plus one");
+	CHECK(xs_rollout_step_number(NULL, 4) == 5,
+	      "no policy: the index plus one");
 	return 0;
 }
 

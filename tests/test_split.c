@@ -40,7 +40,9 @@ static int pool_of(const struct three_pools *v, __u32 backend)
 static int fractions_within_binomial_bounds(const void *arg)
 {
 	const __u16 settings[][3] = {
-		{ 9900, 0, 100 }, { 9500, 0, 500 }, { 5000, 0, 5000 },
+		{ 9900, 0, 100 },
+		{ 9500, 0, 500 },
+		{ 5000, 0, 5000 },
 		{ 6000, 3000, 1000 },
 	};
 	struct three_pools v;
@@ -71,17 +73,20 @@ static int fractions_within_binomial_bounds(const void *arg)
 		}
 		printf("     weights %5.2f/%5.2f/%5.2f%%: blue %lu green %lu canary %lu of %d\n",
 		       settings[s][0] / 100.0, settings[s][1] / 100.0,
-		       settings[s][2] / 100.0, seen[0], seen[1], seen[2], FLOWS);
+		       settings[s][2] / 100.0, seen[0], seen[1], seen[2],
+		       FLOWS);
 		for (int p = 0; p < XS_POOL_COUNT; p++) {
 			double share = settings[s][p] / 10000.0;
 
 			xs_pool_stats_read(&env.dp, v.vip_id, p, &after);
 			if (!within_binomial_bound(seen[p], FLOWS, share) ||
 			    after.new_flows - before[p].new_flows != seen[p]) {
-				fprintf(stderr, "    pool %d: %lu flows, want %.0f; stats counted %llu\n",
+				fprintf(stderr,
+					"    pool %d: %lu flows, want %.0f; stats counted %llu\n",
 					p, seen[p], share * FLOWS,
 					(unsigned long long)(after.new_flows -
-							     before[p].new_flows));
+							     before[p]
+								     .new_flows));
 				failed = 1;
 			}
 		}
@@ -114,10 +119,10 @@ static int growing_canary_keeps_its_clients(const void *arg)
 	env_set_weights(&env, v.vip_id, 9500, 0, 500, XS_POOL_BLUE);
 	flow_source_init(&flows, 4, 77);
 	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
-		in_canary[i] = pool_of(&v, send_flow_packet(&env, &flows,
-							    "10.100.0.1", 80,
-							    0x02)) ==
-			       XS_POOL_CANARY;
+		in_canary[i] =
+			pool_of(&v, send_flow_packet(&env, &flows, "10.100.0.1",
+						     80, 0x02)) ==
+			XS_POOL_CANARY;
 		at5 += in_canary[i];
 	}
 	/* forget every flow, so the same tuples are decided afresh */
@@ -126,10 +131,10 @@ static int growing_canary_keeps_its_clients(const void *arg)
 	env_set_weights(&env, v.vip_id, 9000, 0, 1000, XS_POOL_BLUE);
 	flow_source_init(&flows, 4, 77);
 	for (int i = 0; i < FLOWS; i++, flow_source_next(&flows)) {
-		int canary = pool_of(&v, send_flow_packet(&env, &flows,
-							  "10.100.0.1", 80,
-							  0x02)) ==
-			     XS_POOL_CANARY;
+		int canary =
+			pool_of(&v, send_flow_packet(&env, &flows, "10.100.0.1",
+						     80, 0x02)) ==
+			XS_POOL_CANARY;
 		at10 += canary;
 		left += in_canary[i] && !canary;
 	}

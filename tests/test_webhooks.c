@@ -13,7 +13,8 @@
 
 static struct xs_config_file config;
 
-#define POLICY "rollouts:\n  - name: r\n    steps: [{weights: {canary: 5}}, gate, {pause: 1s}]\n"
+#define POLICY                                                                 \
+	"rollouts:\n  - name: r\n    steps: [{weights: {canary: 5}}, gate, {pause: 1s}]\n"
 
 static const char good[] = POLICY
 	"    webhooks:\n"
@@ -37,26 +38,31 @@ static int webhooks_parse(const void *arg)
 
 	(void)arg;
 	CHECK(xs_config_parse(good, strlen(good), "test.yaml", &config, error,
-			      sizeof(error)) == 0, "%s", error);
+			      sizeof(error)) == 0,
+	      "%s", error);
 	w = &config.policies[0].webhooks;
 	CHECK(w->count == 3, "count %u", w->count);
 	CHECK(w->hooks[0].kind == XS_WEBHOOK_NOTIFY &&
-	      w->hooks[0].events == ((1u << XS_WEBHOOK_STARTED) |
-				     (1u << XS_WEBHOOK_ROLLED_BACK) |
-				     (1u << XS_WEBHOOK_SUCCEEDED)), "events %x",
-	      w->hooks[0].events);
+		      w->hooks[0].events == ((1u << XS_WEBHOOK_STARTED) |
+					     (1u << XS_WEBHOOK_ROLLED_BACK) |
+					     (1u << XS_WEBHOOK_SUCCEEDED)),
+	      "events %x", w->hooks[0].events);
 	CHECK(w->hooks[0].timeout_ms == 500 && w->hooks[0].retries == 2,
 	      "timing");
 	CHECK(w->hooks[0].header_count == 1 &&
-	      !strcmp(w->hooks[0].headers[0].name, "X-Team") &&
-	      !strcmp(w->hooks[0].headers[0].value, "lb"), "headers");
+		      !strcmp(w->hooks[0].headers[0].name, "X-Team") &&
+		      !strcmp(w->hooks[0].headers[0].value, "lb"),
+	      "headers");
 	CHECK(!strcmp(w->hooks[0].token_file, "/etc/xdpsplit/chat.token"),
 	      "token_file");
 	CHECK(w->hooks[1].kind == XS_WEBHOOK_GATEKEEPER &&
-	      w->hooks[1].interval_ms == 2000 && w->hooks[1].events == 0 &&
-	      w->hooks[1].timeout_ms == XS_WEBHOOK_DEFAULT_TIMEOUT_MS, "gate");
+		      w->hooks[1].interval_ms == 2000 &&
+		      w->hooks[1].events == 0 &&
+		      w->hooks[1].timeout_ms == XS_WEBHOOK_DEFAULT_TIMEOUT_MS,
+	      "gate");
 	CHECK(w->hooks[2].events == XS_WEBHOOK_ALL_EVENTS &&
-	      w->hooks[2].retries == XS_WEBHOOK_DEFAULT_RETRIES, "defaults");
+		      w->hooks[2].retries == XS_WEBHOOK_DEFAULT_RETRIES,
+	      "defaults");
 	return 0;
 }
 
@@ -72,9 +78,11 @@ static int anchor_shares_webhooks(const void *arg)
 
 	(void)arg;
 	CHECK(xs_config_parse(text, strlen(text), "t.yaml", &config, error,
-			      sizeof(error)) == 0, "%s", error);
+			      sizeof(error)) == 0,
+	      "%s", error);
 	CHECK(config.policies[1].webhooks.count == 1 &&
-	      !strcmp(config.policies[1].webhooks.hooks[0].url, "http://h/"),
+		      !strcmp(config.policies[1].webhooks.hooks[0].url,
+			      "http://h/"),
 	      "the second policy's webhooks");
 	return 0;
 }
@@ -87,12 +95,14 @@ static int example_parses(const void *arg)
 
 	(void)arg;
 	CHECK(xs_config_load("examples/webhooks.yaml", &config, error,
-			     sizeof(error)) == 0, "%s", error);
+			     sizeof(error)) == 0,
+	      "%s", error);
 	p = xs_config_policy(&config, "canary-approved");
 	CHECK(p && p->webhooks.count == 2 &&
-	      p->webhooks.hooks[0].events == XS_WEBHOOK_ALL_EVENTS &&
-	      p->webhooks.hooks[1].kind == XS_WEBHOOK_GATEKEEPER &&
-	      p->webhooks.hooks[1].interval_ms == 10000, "webhooks");
+		      p->webhooks.hooks[0].events == XS_WEBHOOK_ALL_EVENTS &&
+		      p->webhooks.hooks[1].kind == XS_WEBHOOK_GATEKEEPER &&
+		      p->webhooks.hooks[1].interval_ms == 10000,
+	      "webhooks");
 	return 0;
 }
 
@@ -127,21 +137,27 @@ static int event_names_from_one_table(const void *arg)
 	(void)arg;
 	xs_webhook_event_list(list, sizeof(list));
 	for (int e = 0; e < XS_WEBHOOK_EVENT_COUNT; e++) {
-		snprintf(text, sizeof(text), POLICY
-			 "    webhooks: [{name: a, url: 'http://h/', events: [%s]}]\n",
-			 xs_webhook_event_name(e));
-		CHECK(xs_config_parse(text, strlen(text), "t.yaml", &config, error,
-				      sizeof(error)) == 0, "%s: %s",
-		      xs_webhook_event_name(e), error);
+		snprintf(
+			text, sizeof(text),
+			POLICY
+			"    webhooks: [{name: a, url: 'http://h/', events: [%s]}]\n",
+			xs_webhook_event_name(e));
+		CHECK(xs_config_parse(text, strlen(text), "t.yaml", &config,
+				      error, sizeof(error)) == 0,
+		      "%s: %s", xs_webhook_event_name(e), error);
 		CHECK(config.policies[0].webhooks.hooks[0].events == 1u << e,
 		      "%s", xs_webhook_event_name(e));
 		CHECK(strstr(list, xs_webhook_event_name(e)), "list %s", list);
 	}
-	snprintf(text, sizeof(text), POLICY
-		 "    webhooks: [{name: a, url: 'http://h/', events: [finished]}]\n");
+	snprintf(
+		text, sizeof(text),
+		POLICY
+		"    webhooks: [{name: a, url: 'http://h/', events: [finished]}]\n");
 	CHECK(xs_config_parse(text, strlen(text), "t.yaml", &config, error,
-			      sizeof(error)) != 0, "accepted 'finished'");
-	CHECK(strstr(error, list), "message '%s' lacks the list '%s'", error, list);
+			      sizeof(error)) != 0,
+	      "accepted 'finished'");
+	CHECK(strstr(error, list), "message '%s' lacks the list '%s'", error,
+	      list);
 	return 0;
 }
 
@@ -180,7 +196,8 @@ static const struct {
 	{ "    webhooks: [{name: 'a b', url: 'http://h/'}]\n",
 	  "webhooks[0].name: 'a b': letters, digits" },
 	{ "    webhooks: [{name: a}]\n", "webhooks[0]: missing 'url'" },
-	{ "    webhooks: [{url: 'http://h/'}]\n", "webhooks[0]: missing 'name'" },
+	{ "    webhooks: [{url: 'http://h/'}]\n",
+	  "webhooks[0]: missing 'name'" },
 	{ "    webhooks: [{name: a, url: 'http://h/', colour: red}]\n",
 	  "webhooks[0]: unknown field 'colour'" },
 	{ "    webhooks: [{name: a, url: 'http://h/', headers: {Authorization: 'Bearer x'}}]\n",
@@ -193,7 +210,8 @@ static const struct {
 	  "webhooks[0].token_file: must be an absolute path" },
 	{ "    webhooks: [{name: a, url: 'http://h/'}, {name: b, url: 'http://h/'}, {name: c, url: 'http://h/'}, {name: d, url: 'http://h/'}, {name: e, url: 'http://h/'}]\n",
 	  "webhooks[4]: more than 4 webhooks" },
-	{ "    webhooks: {name: a}\n", "rollouts[0].webhooks: must be a list of webhooks" },
+	{ "    webhooks: {name: a}\n",
+	  "rollouts[0].webhooks: must be a list of webhooks" },
 };
 
 static int bad_webhooks_name_line_and_field(const void *arg)
@@ -203,21 +221,26 @@ static int bad_webhooks_name_line_and_field(const void *arg)
 		char text[2048], error[512] = "";
 
 		snprintf(text, sizeof(text), "%s%s", POLICY, bad[i].webhooks);
-		CHECK(xs_config_parse(text, strlen(text), "t.yaml", &config, error,
-				      sizeof(error)) != 0, "accepted:\n%s", text);
-		CHECK(strstr(error, bad[i].expect), "%zu: message '%s' lacks '%s'",
-		      i, error, bad[i].expect);
-		CHECK(config.policy_count == 0, "a refused config left content");
+		CHECK(xs_config_parse(text, strlen(text), "t.yaml", &config,
+				      error, sizeof(error)) != 0,
+		      "accepted:\n%s", text);
+		CHECK(strstr(error, bad[i].expect),
+		      "%zu: message '%s' lacks '%s'", i, error, bad[i].expect);
+		CHECK(config.policy_count == 0,
+		      "a refused config left content");
 	}
 	/* a gate webhook needs a gate to open */
 	{
-		const char *text = "rollouts:\n  - name: r\n    steps: [switch]\n"
-				   "    webhooks: [{name: a, type: gate, url: 'http://h/'}]\n";
+		const char *text =
+			"rollouts:\n  - name: r\n    steps: [switch]\n"
+			"    webhooks: [{name: a, type: gate, url: 'http://h/'}]\n";
 		char error[512] = "";
 
-		CHECK(xs_config_parse(text, strlen(text), "t.yaml", &config, error,
-				      sizeof(error)) != 0, "accepted a gate without gate");
-		CHECK(strstr(error, "t.yaml:4:32: rollouts[0].webhooks[0].type: the policy has no gate step"),
+		CHECK(xs_config_parse(text, strlen(text), "t.yaml", &config,
+				      error, sizeof(error)) != 0,
+		      "accepted a gate without gate");
+		CHECK(strstr(error,
+			     "t.yaml:4:32: rollouts[0].webhooks[0].type: the policy has no gate step"),
 		      "%s", error);
 	}
 	return 0;
@@ -227,7 +250,8 @@ static int bad_webhooks_name_line_and_field(const void *arg)
 static int transitions_make_their_events(const void *arg)
 {
 	struct xs_policy p = { .step_count = 4, .interval_ms = 1000 };
-	struct xs_route route = { .weight = { 10000, 0, 0 }, .live_pool = XS_POOL_BLUE };
+	struct xs_route route = { .weight = { 10000, 0, 0 },
+				  .live_pool = XS_POOL_BLUE };
 	struct xs_rollout before = { 0 }, r = { 0 };
 	struct xs_measurement m[XS_MAX_RULES] = { 0 };
 	enum xs_webhook_event e[XS_WEBHOOK_EVENT_COUNT];
@@ -235,14 +259,18 @@ static int transitions_make_their_events(const void *arg)
 	size_t n;
 
 	(void)arg;
-	p.steps[0] = (struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 500 };
+	p.steps[0] =
+		(struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 500 };
 	p.steps[1] = (struct xs_step){ .kind = XS_STEP_GATE };
-	p.steps[2] = (struct xs_step){ .kind = XS_STEP_PAUSE, .duration_ms = 1000 };
-	p.steps[3] = (struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 2500 };
+	p.steps[2] =
+		(struct xs_step){ .kind = XS_STEP_PAUSE, .duration_ms = 1000 };
+	p.steps[3] =
+		(struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 2500 };
 	CHECK_OK(xs_rollout_start(&p, &r, &route, 0, &a));
 	n = xs_webhook_events(&p, &before, &r, e);
 	CHECK(n == 3 && e[0] == XS_WEBHOOK_STARTED && e[1] == XS_WEBHOOK_STEP &&
-	      e[2] == XS_WEBHOOK_GATE, "start: %zu events", n);
+		      e[2] == XS_WEBHOOK_GATE,
+	      "start: %zu events", n);
 	before = r;
 	CHECK_OK(xs_rollout_pause(&r, 10, &a));
 	n = xs_webhook_events(&p, &before, &r, e);
@@ -257,7 +285,8 @@ static int transitions_make_their_events(const void *arg)
 	CHECK(xs_webhook_events(&p, &before, &r, e) == 0, "a quiet tick");
 	CHECK_OK(xs_rollout_promote(&p, &r, 40, &a));
 	n = xs_webhook_events(&p, &before, &r, e);
-	CHECK(n == 1 && e[0] == XS_WEBHOOK_STEP && r.step == 2, "promote: %zu", n);
+	CHECK(n == 1 && e[0] == XS_WEBHOOK_STEP && r.step == 2, "promote: %zu",
+	      n);
 	before = r;
 	xs_rollout_tick(&p, &r, 2000, m, &a); /* pause over, last step, done */
 	n = xs_webhook_events(&p, &before, &r, e);
@@ -279,27 +308,38 @@ static int transitions_make_their_events(const void *arg)
 /* a rollback by a rule: the body names the rule and its values */
 static int rollback_body_has_the_rule(const void *arg)
 {
-	struct xs_policy p = { .name = "canary", .step_count = 2, .rule_count = 1,
+	struct xs_policy p = { .name = "canary",
+			       .step_count = 2,
+			       .rule_count = 1,
 			       .interval_ms = 1000 };
-	struct xs_route route = { .weight = { 10000, 0, 0 }, .live_pool = XS_POOL_BLUE };
-	struct xs_measurement m[XS_MAX_RULES] = { { .valid = true, .value = 0.5,
-						    .samples = 40 } };
-	struct xs_webhook_context c = { .event = "rolled-back", .id = "abc",
+	struct xs_route route = { .weight = { 10000, 0, 0 },
+				  .live_pool = XS_POOL_BLUE };
+	struct xs_measurement m[XS_MAX_RULES] = {
+		{ .valid = true, .value = 0.5, .samples = 40 }
+	};
+	struct xs_webhook_context c = { .event = "rolled-back",
+					.id = "abc",
 					.time = "2026-01-01T00:00:00.000Z",
-					.host = "lb1", .vip = "10.0.0.1:80/tcp",
-					.policy = &p, .webhook = "chat" };
+					.host = "lb1",
+					.vip = "10.0.0.1:80/tcp",
+					.policy = &p,
+					.webhook = "chat" };
 	struct xs_rollout r = { 0 };
 	struct xs_actions a;
 	json_object *o, *v;
 	char *body;
 
 	(void)arg;
-	p.steps[0] = (struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 500 };
-	p.steps[1] = (struct xs_step){ .kind = XS_STEP_PAUSE, .duration_ms = 60000 };
+	p.steps[0] =
+		(struct xs_step){ .kind = XS_STEP_WEIGHTS, .canary_bp = 500 };
+	p.steps[1] =
+		(struct xs_step){ .kind = XS_STEP_PAUSE, .duration_ms = 60000 };
 	p.rules[0] = (struct xs_rule){ .name = "handshakes",
 				       .metric = XS_METRIC_HANDSHAKE_RATIO,
-				       .pool = XS_POOL_CANARY, .has_min = true,
-				       .min = 0.9, .failures = 1 };
+				       .pool = XS_POOL_CANARY,
+				       .has_min = true,
+				       .min = 0.9,
+				       .failures = 1 };
 	CHECK_OK(xs_rollout_start(&p, &r, &route, 0, &a));
 	xs_rollout_tick(&p, &r, 1000, m, &a);
 	CHECK(r.phase == XS_PHASE_ROLLED_BACK, "phase %d", r.phase);
@@ -309,19 +349,26 @@ static int rollback_body_has_the_rule(const void *arg)
 	o = json_tokener_parse(body);
 	CHECK(o, "not JSON: %s", body);
 	CHECK(json_object_object_get_ex(o, "failed_rule", &v) &&
-	      !strcmp(json_object_get_string(json_object_object_get(v, "rule")),
-		      "handshakes") &&
-	      json_object_get_double(json_object_object_get(v, "value")) == 0.5 &&
-	      json_object_get_double(json_object_object_get(v, "min")) == 0.9,
+		      !strcmp(json_object_get_string(
+				      json_object_object_get(v, "rule")),
+			      "handshakes") &&
+		      json_object_get_double(
+			      json_object_object_get(v, "value")) == 0.5 &&
+		      json_object_get_double(
+			      json_object_object_get(v, "min")) == 0.9,
 	      "failed_rule in %s", body);
 	CHECK(strstr(json_object_get_string(json_object_object_get(o, "reason")),
-		     "handshakes: "), "reason in %s", body);
+		     "handshakes: "),
+	      "reason in %s", body);
 	CHECK(json_object_get_int(json_object_object_get(o, "step")) == 2 &&
-	      json_object_get_int(json_object_object_get(o, "steps")) == 2 &&
-	      json_object_get_double(json_object_object_get(
-		      json_object_object_get(o, "weights"), "canary")) == 0,
+		      json_object_get_int(json_object_object_get(o, "steps")) ==
+			      2 &&
+		      json_object_get_double(json_object_object_get(
+			      json_object_object_get(o, "weights"),
+			      "canary")) == 0,
 	      "step and weights in %s", body);
-	CHECK(!strcmp(json_object_get_string(json_object_object_get(o, "id")), "abc"),
+	CHECK(!strcmp(json_object_get_string(json_object_object_get(o, "id")),
+		      "abc"),
 	      "id");
 	json_object_put(o);
 	free(body);
@@ -333,11 +380,12 @@ const struct test_case *webhook_tests(size_t *count)
 	static const struct test_case cases[] = {
 		{ "webhooks: a policy's webhooks parse with defaults",
 		  webhooks_parse, NULL },
-		{ "webhooks: examples/webhooks.yaml parses", example_parses, NULL },
+		{ "webhooks: examples/webhooks.yaml parses", example_parses,
+		  NULL },
 		{ "webhooks: policies share a list through a YAML anchor",
 		  anchor_shares_webhooks, NULL },
-		{ "webhooks: splitd(8) lists every event", man_page_lists_every_event,
-		  NULL },
+		{ "webhooks: splitd(8) lists every event",
+		  man_page_lists_every_event, NULL },
 		{ "webhooks: event names come from one table",
 		  event_names_from_one_table, NULL },
 		{ "webhooks: bad webhooks are refused with line and field",

@@ -56,13 +56,15 @@ static double now(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "Usage: xdpsplit-flood IFACE DEST_MAC VIP PORT PACKETS [CLIENT_PREFIX]\n");
+	fprintf(stderr,
+		"Usage: xdpsplit-flood IFACE DEST_MAC VIP PORT PACKETS [CLIENT_PREFIX]\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	struct packet_spec spec = { .family = 4, .protocol = IPPROTO_TCP,
+	struct packet_spec spec = { .family = 4,
+				    .protocol = IPPROTO_TCP,
 				    .tcp_flags = 0x02 };
 	unsigned long long packets, sent = 0;
 	struct generator *gen;

@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	if (!xs_parse_vip(text, &key)) {
 		xs_format_vip(&key, again, sizeof(again));
-		if (xs_parse_vip(again, &key2) || memcmp(&key, &key2, sizeof(key)))
+		if (xs_parse_vip(again, &key2) ||
+		    memcmp(&key, &key2, sizeof(key)))
 			abort();
 	}
 	if (!xs_parse_percent(text, &bp) && bp > XS_WEIGHT_TOTAL)

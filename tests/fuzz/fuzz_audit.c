@@ -18,8 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	line[size] = '\0';
 	if (!xs_audit_parse(line, size, &entry)) {
 		if (!json_object_is_type(entry.object, json_type_object) ||
-		    strnlen(entry.time, sizeof(entry.time)) == sizeof(entry.time) ||
-		    strnlen(entry.user, sizeof(entry.user)) == sizeof(entry.user) ||
+		    strnlen(entry.time, sizeof(entry.time)) ==
+			    sizeof(entry.time) ||
+		    strnlen(entry.user, sizeof(entry.user)) ==
+			    sizeof(entry.user) ||
 		    strnlen(entry.command, sizeof(entry.command)) ==
 			    sizeof(entry.command))
 			abort();

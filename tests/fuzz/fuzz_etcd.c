@@ -46,14 +46,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* the watch stream, in pieces of `piece` bytes */
 		struct xs_etcd_watch_status status = { 0 };
 		size_t events = 0;
-		struct watch w = { .fn = count_event, .ctx = &events,
+		struct watch w = { .fn = count_event,
+				   .ctx = &events,
 				   .status = &status };
 
 		w.tokener = json_tokener_new();
 		if (!w.tokener)
 			abort();
 		for (size_t offset = 0; offset < size && !w.done;) {
-			size_t n = size - offset < piece ? size - offset : piece;
+			size_t n = size - offset < piece ? size - offset :
+							   piece;
 			char chunk[256];
 
 			memcpy(chunk, data + offset, n);
@@ -96,22 +98,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			get_int64(inner, "TTL", &number);
 	}
 	json_object_put(root);
-base64:
-	{
-		char *text = xs_base64_encode(data, size);
-		size_t length;
-		char *back = text ? xs_base64_decode(text, strlen(text), &length) :
-				    NULL;
+base64 : {
+	char *text = xs_base64_encode(data, size);
+	size_t length;
+	char *back = text ? xs_base64_decode(text, strlen(text), &length) :
+			    NULL;
 
-		if (!back || length != size || memcmp(back, data, size))
-			abort();
-		free(text);
-		free(back);
-		/* and the input as base64 text: refused or decoded, no more */
-		back = xs_base64_decode((const char *)data, size, &length);
-		if (back && length > size)
-			abort();
-		free(back);
-	}
+	if (!back || length != size || memcmp(back, data, size))
+		abort();
+	free(text);
+	free(back);
+	/* and the input as base64 text: refused or decoded, no more */
+	back = xs_base64_decode((const char *)data, size, &length);
+	if (back && length > size)
+		abort();
+	free(back);
+}
 	return 0;
 }

@@ -58,7 +58,8 @@ static void route(const uint8_t *data, size_t size)
 {
 	struct xs_fleet_route r, again;
 	char why[200] = "", *text, *text2;
-	int err = xs_fleet_route_parse((const char *)data, size, &r, why, sizeof(why));
+	int err = xs_fleet_route_parse((const char *)data, size, &r, why,
+				       sizeof(why));
 
 	check_why(err, why, sizeof(why));
 	if (err) {
@@ -70,7 +71,9 @@ static void route(const uint8_t *data, size_t size)
 	if (!xs_route_is_valid(&r.route))
 		abort();
 	text = xs_fleet_route_format(&r);
-	if (!text || xs_fleet_route_parse(text, strlen(text), &again, why, sizeof(why)) ||
+	if (!text ||
+	    xs_fleet_route_parse(text, strlen(text), &again, why,
+				 sizeof(why)) ||
 	    memcmp(&r, &again, sizeof(r)))
 		abort();
 	text2 = xs_fleet_route_format(&again);
@@ -83,7 +86,8 @@ static void host(const uint8_t *data, size_t size)
 {
 	struct xs_fleet_host h, again;
 	char why[200] = "", *text, *text2;
-	int err = xs_fleet_host_parse((const char *)data, size, &h, why, sizeof(why));
+	int err = xs_fleet_host_parse((const char *)data, size, &h, why,
+				      sizeof(why));
 
 	check_why(err, why, sizeof(why));
 	if (err) {
@@ -95,7 +99,8 @@ static void host(const uint8_t *data, size_t size)
 	check_string(h.why, sizeof(h.why));
 	check_string(h.version, sizeof(h.version));
 	text = xs_fleet_host_format(&h);
-	if (!text || xs_fleet_host_parse(text, strlen(text), &again, why, sizeof(why)) ||
+	if (!text ||
+	    xs_fleet_host_parse(text, strlen(text), &again, why, sizeof(why)) ||
 	    memcmp(&h, &again, sizeof(h)))
 		abort();
 	text2 = xs_fleet_host_format(&again);
@@ -119,7 +124,8 @@ static void drain(const uint8_t *data, size_t size)
 	}
 	text = xs_fleet_drain_format(wanted, "fuzz");
 	if (!text ||
-	    xs_fleet_drain_parse(text, strlen(text), &again, why, sizeof(why)) ||
+	    xs_fleet_drain_parse(text, strlen(text), &again, why,
+				 sizeof(why)) ||
 	    again != wanted)
 		abort();
 	free(text);
@@ -127,11 +133,13 @@ static void drain(const uint8_t *data, size_t size)
 
 static void counters(const uint8_t *data, size_t size)
 {
-	static struct xs_fleet_service_counters s[MAX_SERVICES], again[MAX_SERVICES];
+	static struct xs_fleet_service_counters s[MAX_SERVICES],
+		again[MAX_SERVICES];
 	char why[200] = "", *text, *text2;
 	size_t count = 99, count2 = 99;
-	int err = xs_fleet_counters_parse((const char *)data, size, s, MAX_SERVICES,
-					  &count, why, sizeof(why));
+	int err = xs_fleet_counters_parse((const char *)data, size, s,
+					  MAX_SERVICES, &count, why,
+					  sizeof(why));
 
 	check_why(err, why, sizeof(why));
 	if (err) {
@@ -143,12 +151,13 @@ static void counters(const uint8_t *data, size_t size)
 		abort();
 	for (size_t i = 0; i < count; i++)
 		for (size_t j = 0; j < i; j++)
-			if (!memcmp(&s[i].service, &s[j].service, sizeof(s[i].service)))
+			if (!memcmp(&s[i].service, &s[j].service,
+				    sizeof(s[i].service)))
 				abort(); /* one service twice */
 	text = xs_fleet_counters_format(s, count);
 	if (!text ||
-	    xs_fleet_counters_parse(text, strlen(text), again, MAX_SERVICES, &count2,
-				    why, sizeof(why)) ||
+	    xs_fleet_counters_parse(text, strlen(text), again, MAX_SERVICES,
+				    &count2, why, sizeof(why)) ||
 	    count2 != count || memcmp(s, again, count * sizeof(s[0])))
 		abort();
 	text2 = xs_fleet_counters_format(again, count2);
@@ -158,7 +167,8 @@ static void counters(const uint8_t *data, size_t size)
 }
 
 /* equal, a NaN equal to a NaN (json-c writes every NaN as NaN) */
-static bool same_measurements(const struct xs_rollout *a, const struct xs_rollout *b)
+static bool same_measurements(const struct xs_rollout *a,
+			      const struct xs_rollout *b)
 {
 	for (int i = 0; i < XS_MAX_RULES; i++) {
 		double x = a->last[i].value, y = b->last[i].value;
@@ -175,8 +185,8 @@ static void rollout(const uint8_t *data, size_t size)
 {
 	struct xs_fleet_rollout r, again;
 	char why[200] = "", *text, *text2;
-	int err = xs_fleet_rollout_parse((const char *)data, size, &r, NOW_MS, why,
-					 sizeof(why));
+	int err = xs_fleet_rollout_parse((const char *)data, size, &r, NOW_MS,
+					 why, sizeof(why));
 
 	check_why(err, why, sizeof(why));
 	if (err) {
@@ -187,9 +197,11 @@ static void rollout(const uint8_t *data, size_t size)
 	check_string(r.policy, sizeof(r.policy));
 	check_string(r.leader, sizeof(r.leader));
 	check_string(r.rollout.reason, sizeof(r.rollout.reason));
-	if (r.rollout.phase > XS_PHASE_ABORTED || r.rollout.step > XS_MAX_STEPS ||
+	if (r.rollout.phase > XS_PHASE_ABORTED ||
+	    r.rollout.step > XS_MAX_STEPS ||
 	    r.rollout.from_color == r.rollout.to_color ||
-	    r.rollout.to_color > XS_POOL_GREEN || r.rollout.canary_bp > XS_WEIGHT_TOTAL ||
+	    r.rollout.to_color > XS_POOL_GREEN ||
+	    r.rollout.canary_bp > XS_WEIGHT_TOTAL ||
 	    r.rollout.failed_rule >= XS_MAX_RULES || !r.id)
 		abort();
 	/* a pause is written only while paused: outside one it reads as now */
@@ -197,8 +209,8 @@ static void rollout(const uint8_t *data, size_t size)
 		r.rollout.paused_at_ms = NOW_MS;
 	/* written and read on the same clock: the same instants */
 	text = xs_fleet_rollout_format(&r, NOW_MS);
-	if (!text ||
-	    xs_fleet_rollout_parse(text, strlen(text), &again, NOW_MS, why, sizeof(why)))
+	if (!text || xs_fleet_rollout_parse(text, strlen(text), &again, NOW_MS,
+					    why, sizeof(why)))
 		abort();
 	if (!same_measurements(&r.rollout, &again.rollout))
 		abort();
@@ -215,7 +227,8 @@ static void request(const uint8_t *data, size_t size)
 {
 	struct xs_fleet_request q, again;
 	char why[200] = "", *text, *text2;
-	int err = xs_fleet_request_parse((const char *)data, size, &q, why, sizeof(why));
+	int err = xs_fleet_request_parse((const char *)data, size, &q, why,
+					 sizeof(why));
 
 	check_why(err, why, sizeof(why));
 	if (err) {
@@ -229,7 +242,8 @@ static void request(const uint8_t *data, size_t size)
 	check_string(q.by, sizeof(q.by));
 	text = xs_fleet_request_format(&q);
 	if (!text ||
-	    xs_fleet_request_parse(text, strlen(text), &again, why, sizeof(why)) ||
+	    xs_fleet_request_parse(text, strlen(text), &again, why,
+				   sizeof(why)) ||
 	    memcmp(&q, &again, sizeof(q)))
 		abort();
 	text2 = xs_fleet_request_format(&again);
@@ -243,8 +257,9 @@ static void answer(const uint8_t *data, size_t size)
 	char why[200] = "", message[128] = "x", message2[128], *text;
 	__u64 seq = 7, seq2;
 	bool ok = true, ok2;
-	int err = xs_fleet_answer_parse((const char *)data, size, &seq, &ok, message,
-					sizeof(message), why, sizeof(why));
+	int err = xs_fleet_answer_parse((const char *)data, size, &seq, &ok,
+					message, sizeof(message), why,
+					sizeof(why));
 
 	check_why(err, why, sizeof(why));
 	check_string(message, sizeof(message));
@@ -268,7 +283,8 @@ static void history(const uint8_t *data, size_t size)
 {
 	struct xs_fleet_history h, again;
 	char why[200] = "", *text, *text2;
-	int err = xs_fleet_history_parse((const char *)data, size, &h, why, sizeof(why));
+	int err = xs_fleet_history_parse((const char *)data, size, &h, why,
+					 sizeof(why));
 
 	check_why(err, why, sizeof(why));
 	if (err) {
@@ -282,7 +298,8 @@ static void history(const uint8_t *data, size_t size)
 		abort();
 	text = xs_fleet_history_format(&h);
 	if (!text ||
-	    xs_fleet_history_parse(text, strlen(text), &again, why, sizeof(why)) ||
+	    xs_fleet_history_parse(text, strlen(text), &again, why,
+				   sizeof(why)) ||
 	    memcmp(&h, &again, sizeof(h)))
 		abort();
 	text2 = xs_fleet_history_format(&again);
@@ -311,11 +328,12 @@ static void keys(const uint8_t *data, size_t size)
 	}
 	rest = xs_fleet_key_rest(text, "/xdpsplit/", "hosts/");
 	if (rest) {
-		if (!*rest || strchr(rest, '/') || strncmp(text, "/xdpsplit/hosts/", 16) ||
-		    rest != text + 16)
+		if (!*rest || strchr(rest, '/') ||
+		    strncmp(text, "/xdpsplit/hosts/", 16) || rest != text + 16)
 			abort();
 		/* a key made from what it split off splits the same */
-		if (xs_fleet_key(key, sizeof(key), "/xdpsplit/", "hosts", rest) ||
+		if (xs_fleet_key(key, sizeof(key), "/xdpsplit/", "hosts",
+				 rest) ||
 		    strcmp(key, text))
 			abort();
 	}

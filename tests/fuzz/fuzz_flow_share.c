@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct xs_flow_share_record *records;
 	struct xs_flow_import_stats stats = { 0 };
 	__u32 count;
-	int err = xs_flow_share_chunk_parse(data, size, &records, &count, &stats);
+	int err =
+		xs_flow_share_chunk_parse(data, size, &records, &count, &stats);
 
 	if (err) {
 		if (records || count || stats.chunks_refused != 1)

@@ -46,8 +46,8 @@ static unsigned long long runs, unchanged, forwarded, predicted, icmp_runs,
 /* The program's coverage, as libFuzzer sees it: one counter per reason the
  * program counted (libFuzzer clears them before every run), so inputs that
  * reach a new exit of the program are kept in the corpus. */
-__attribute__((used, section("__libfuzzer_extra_counters")))
-static __u8 reasons_reached[XS_COUNTER_COUNT];
+__attribute__((used, section("__libfuzzer_extra_counters"))) static __u8
+	reasons_reached[XS_COUNTER_COUNT];
 static __u64 reason_totals[XS_COUNTER_COUNT];
 
 /* All the per-CPU counters in one batch read: a read per counter would
@@ -111,9 +111,11 @@ static void write_seeds(const char *dir)
 
 static void cleanup(void)
 {
-	fprintf(stderr, "fuzz_packets: %llu frames: %llu passed or dropped unchanged, %llu forwarded well-formed, %llu of them checked against xs_predict\n",
+	fprintf(stderr,
+		"fuzz_packets: %llu frames: %llu passed or dropped unchanged, %llu forwarded well-formed, %llu of them checked against xs_predict\n",
 		runs, unchanged, forwarded, predicted);
-	fprintf(stderr, "fuzz_packets: %llu ICMP frames left the flow table unwritten; %llu too-big quotes forwarded as xs_predict said\n",
+	fprintf(stderr,
+		"fuzz_packets: %llu ICMP frames left the flow table unwritten; %llu too-big quotes forwarded as xs_predict said\n",
 		icmp_runs, icmp_predicted);
 	env_teardown(&env);
 }
@@ -164,7 +166,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (seeds)
 		write_seeds(seeds);
 	if (env_make_network() || env_setup(&env)) {
-		fprintf(stderr, "fuzz_packets: no network namespace or program (run as root)\n");
+		fprintf(stderr,
+			"fuzz_packets: no network namespace or program (run as root)\n");
 		exit(1);
 	}
 	fixture_setup(&env);
@@ -244,8 +247,7 @@ static int model_ip(const __u8 *frame, size_t length, struct xs_flow_key *key,
 /* A plain parser's flow key (with the outer VLAN): TCP or UDP, no IPv6
  * extension header, not a fragment, headers inside the frame. 0 if it
  * cannot say. */
-static int model_key(const __u8 *frame, size_t length,
-		     struct xs_flow_key *key)
+static int model_key(const __u8 *frame, size_t length, struct xs_flow_key *key)
 {
 	size_t l4, ip_end;
 
@@ -271,7 +273,8 @@ static int model_is_icmp(const __u8 *frame, size_t length)
 
 	return model_ip(frame, length, &outer, &l4, &ip_end) &&
 	       outer.protocol == (outer.family == XS_FAMILY_IPV4 ?
-					  IPPROTO_ICMP : IPPROTO_ICMPV6);
+					  IPPROTO_ICMP :
+					  IPPROTO_ICMPV6);
 }
 
 /* The client's flow key of an ICMP too-big, read by a plain parser: the
@@ -334,7 +337,8 @@ static int model_vip(const struct xs_flow_key *key, struct xs_vip *vip)
 static void violation(const char *what, const __u8 *in, size_t in_length,
 		      const struct run_result *out)
 {
-	fprintf(stderr, "INVARIANT: %s (verdict %d)\n  in: ", what, out->action);
+	fprintf(stderr, "INVARIANT: %s (verdict %d)\n  in: ", what,
+		out->action);
 	for (size_t i = 0; i < in_length && i < 128; i++)
 		fprintf(stderr, "%02x", in[i]);
 	fprintf(stderr, "\n  out:");
@@ -424,8 +428,8 @@ static void read_bucket(const struct xs_flow_key *key,
 /* Whether a counter of the flow table's events moved in the last run. */
 static int flow_table_counted(const __u64 *before)
 {
-	for (int c = XS_FLOW_RECHOSEN_BACKEND_DOWN; c <= XS_FLOW_MIDSTREAM_PICKUP;
-	     c++)
+	for (int c = XS_FLOW_RECHOSEN_BACKEND_DOWN;
+	     c <= XS_FLOW_MIDSTREAM_PICKUP; c++)
 		if (reason_totals[c] != before[c])
 			return 1;
 	return 0;
@@ -471,17 +475,19 @@ int LLVMFuzzerTestOneInput(const __u8 *data, size_t size)
 	runs++;
 	if (icmp) {
 		if (flow_table_counted(totals_before))
-			violation("an ICMP frame counted a flow table event", in,
-				  size, &out);
+			violation("an ICMP frame counted a flow table event",
+				  in, size, &out);
 		if (quote_modelled) {
 			read_bucket(&quoted, &bucket_after);
 			if (memcmp(&bucket_before, &bucket_after,
 				   sizeof(bucket_before)))
-				violation("an ICMP frame wrote its flow's bucket",
-					  in, size, &out);
+				violation(
+					"an ICMP frame wrote its flow's bucket",
+					in, size, &out);
 			if (out.action != XDP_TX && out.action != XDP_REDIRECT)
-				violation("an ICMP too-big about a VIP flow was not forwarded",
-					  in, size, &out);
+				violation(
+					"an ICMP too-big about a VIP flow was not forwarded",
+					in, size, &out);
 		}
 		icmp_runs++;
 	}
@@ -518,12 +524,14 @@ int LLVMFuzzerTestOneInput(const __u8 *data, size_t size)
 	}
 	if (quote_modelled) {
 		if (backend.vip_id != quoted_vip.vip_id)
-			violation("an ICMP forwarded to a backend of another VIP",
-				  in, size, &out);
+			violation(
+				"an ICMP forwarded to a backend of another VIP",
+				in, size, &out);
 		if (xs_predict(&env.dp, &quoted_vip, &quoted, &prediction) ||
 		    prediction.backend_id != backend_id)
-			violation("an ICMP's backend is not xs_predict's for its quoted flow",
-				  in, size, &out);
+			violation(
+				"an ICMP's backend is not xs_predict's for its quoted flow",
+				in, size, &out);
 		icmp_predicted++;
 	}
 	return 0;

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	fwrite(data, 1, size, f);
 	fclose(f);
-	if (xs_state_load(dir, records, 64, &count, error, sizeof(error)) && count)
+	if (xs_state_load(dir, records, 64, &count, error, sizeof(error)) &&
+	    count)
 		abort();
 	unlink(path);
 	return 0;

@@ -23,7 +23,8 @@
 
 #define MAX_PREFIXES 256
 
-static int parse_list(char **words, int count, struct xs_announce_prefix *prefixes)
+static int parse_list(char **words, int count,
+		      struct xs_announce_prefix *prefixes)
 {
 	int i;
 
@@ -33,7 +34,9 @@ static int parse_list(char **words, int count, struct xs_announce_prefix *prefix
 	}
 	for (i = 0; i < count; i++)
 		if (xs_announce_parse(words[i], &prefixes[i])) {
-			fprintf(stderr, "Error: '%s' is not an address or prefix\n", words[i]);
+			fprintf(stderr,
+				"Error: '%s' is not an address or prefix\n",
+				words[i]);
 			return -1;
 		}
 	return count;
@@ -53,7 +56,8 @@ static void print_list(struct xs_announcer *announcer)
 		return;
 	}
 	for (i = 0; i < count; i++)
-		printf("%s%s", i ? " " : "", xs_announce_format(&prefixes[i], text, sizeof(text)));
+		printf("%s%s", i ? " " : "",
+		       xs_announce_format(&prefixes[i], text, sizeof(text)));
 	printf("\n");
 }
 
@@ -75,14 +79,17 @@ int main(int argc, char **argv)
 			table = strtoul(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-d DEVICE] [-t TABLE] [PREFIX...]\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s [-d DEVICE] [-t TABLE] [PREFIX...]\n",
+				argv[0]);
 			return 2;
 		}
 	}
 	count = parse_list(argv + optind, argc - optind, prefixes);
 	if (count < 0)
 		return 2;
-	err = xs_announce_open(&announcer, device, (__u32)table, error, sizeof(error));
+	err = xs_announce_open(&announcer, device, (__u32)table, error,
+			       sizeof(error));
 	if (err) {
 		fprintf(stderr, "Error: %s\n", error);
 		return 1;
@@ -98,7 +105,8 @@ int main(int argc, char **argv)
 		char *words[MAX_PREFIXES + 2], *save = NULL, *word;
 		int n = 0;
 
-		for (word = strtok_r(line, " \t\n", &save); word && n < MAX_PREFIXES + 2;
+		for (word = strtok_r(line, " \t\n", &save);
+		     word && n < MAX_PREFIXES + 2;
 		     word = strtok_r(NULL, " \t\n", &save))
 			words[n++] = word;
 		if (!n)
@@ -107,7 +115,8 @@ int main(int argc, char **argv)
 			count = parse_list(words + 1, n - 1, prefixes);
 			if (count < 0)
 				printf("error bad prefix\n");
-			else if (xs_announce_set(&announcer, prefixes, (size_t)count))
+			else if (xs_announce_set(&announcer, prefixes,
+						 (size_t)count))
 				printf("error %s\n", announcer.error);
 			else
 				printf("announced %d\n", count);

@@ -21,7 +21,8 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "Usage: xdpsplit-decide IFACE VIP_ADDRESS:PORT CLIENT FIRST_PORT COUNT\n");
+	fprintf(stderr,
+		"Usage: xdpsplit-decide IFACE VIP_ADDRESS:PORT CLIENT FIRST_PORT COUNT\n");
 	return 2;
 }
 
@@ -56,11 +57,13 @@ int main(int argc, char **argv)
 	}
 	for (unsigned long port = first; port < first + count; port++) {
 		struct packet_spec spec = {
-			.family = family, .client = argv[3],
+			.family = family,
+			.client = argv[3],
 			.vip = vip[0] == '[' ? vip + 1 : vip,
 			.client_port = (__u16)port,
 			.vip_port = (__u16)atoi(colon + 1),
-			.protocol = IPPROTO_TCP, .tcp_flags = 0x02, /* SYN */
+			.protocol = IPPROTO_TCP,
+			.tcp_flags = 0x02, /* SYN */
 		};
 		char address[INET6_ADDRSTRLEN] = "";
 		struct xdp_md context = { .ingress_ifindex = (__u32)ifindex };
@@ -82,13 +85,15 @@ int main(int argc, char **argv)
 		/* an outer header: ipip's backend address */
 		if (run.data_size_out > run.data_size_in) {
 			if (out[l3] >> 4 == 4)
-				inet_ntop(AF_INET, out + l3 + 16, address, sizeof(address));
+				inet_ntop(AF_INET, out + l3 + 16, address,
+					  sizeof(address));
 			else
-				inet_ntop(AF_INET6, out + l3 + 24, address, sizeof(address));
+				inet_ntop(AF_INET6, out + l3 + 24, address,
+					  sizeof(address));
 		}
-		printf("%lu %u %02x:%02x:%02x:%02x:%02x:%02x %s\n", port, run.retval,
-		       out[0], out[1], out[2], out[3], out[4], out[5],
-		       address[0] ? address : "-");
+		printf("%lu %u %02x:%02x:%02x:%02x:%02x:%02x %s\n", port,
+		       run.retval, out[0], out[1], out[2], out[3], out[4],
+		       out[5], address[0] ? address : "-");
 	}
 	return 0;
 }

@@ -28,8 +28,9 @@ int xs_applied_save(const char *dir, const struct xs_applied_vip *vips,
 
 		xs_format_vip(&vips[i].key, vip, sizeof(vip));
 		if (vips[i].has_weights)
-			fprintf(file.out, "vip %s weights %u %u %u live %u\n", vip,
-				w->weight[XS_POOL_BLUE], w->weight[XS_POOL_GREEN],
+			fprintf(file.out, "vip %s weights %u %u %u live %u\n",
+				vip, w->weight[XS_POOL_BLUE],
+				w->weight[XS_POOL_GREEN],
 				w->weight[XS_POOL_CANARY], w->live_pool);
 		else
 			fprintf(file.out, "vip %s none\n", vip);
@@ -49,10 +50,10 @@ static int parse_line(const char *line, struct xs_applied_vip *vip)
 		return xs_parse_vip(text, &vip->key);
 	used = 0;
 	if (sscanf(line, "vip %95s weights %u %u %u live %u%n", text, &blue,
-		   &green, &canary, &live, &used) != 5 || line[used] != '\n' ||
-	    blue > XS_WEIGHT_TOTAL || green > XS_WEIGHT_TOTAL ||
-	    canary > XS_WEIGHT_TOTAL || live > XS_POOL_GREEN ||
-	    xs_parse_vip(text, &vip->key))
+		   &green, &canary, &live, &used) != 5 ||
+	    line[used] != '\n' || blue > XS_WEIGHT_TOTAL ||
+	    green > XS_WEIGHT_TOTAL || canary > XS_WEIGHT_TOTAL ||
+	    live > XS_POOL_GREEN || xs_parse_vip(text, &vip->key))
 		return -1;
 	vip->has_weights = true;
 	vip->weights.weight[XS_POOL_BLUE] = (__u16)blue;
@@ -82,8 +83,8 @@ int xs_applied_load(const char *dir, struct xs_applied_vip *vips, size_t max,
 	while (fgets(line, sizeof(line), in)) {
 		number++;
 		if (*count == max || parse_line(line, &vips[*count])) {
-			snprintf(error, error_size, "%s:%zu: damaged line", path,
-				 number);
+			snprintf(error, error_size, "%s:%zu: damaged line",
+				 path, number);
 			fclose(in);
 			*count = 0;
 			return -EINVAL;

@@ -46,7 +46,8 @@ int xs_applied_settings_save(const char *dir,
 	for (size_t i = 0; i < tree.count; i++) {
 		const struct xs_tree_entry *e = &tree.entries[i];
 		const char *fields[FIELDS - 1] = { e->path, e->parent,
-						   e->key ?: "", e->value ?: "" };
+						   e->key ?: "",
+						   e->value ?: "" };
 
 		if (e->held_by != XS_HELD_BY_SPLITD)
 			continue;
@@ -105,10 +106,11 @@ static int read_entries(FILE *in, const char *path, struct xs_tree *tree,
 
 		number++;
 		line[length - 1] = '\0';
-		if (!whole || split_line(line, fields) || strlen(fields[0]) != 1 ||
+		if (!whole || split_line(line, fields) ||
+		    strlen(fields[0]) != 1 ||
 		    (fields[0][0] != 'e' && fields[0][0] != 'v')) {
-			snprintf(error, error_size, "%s:%zu: damaged line", path,
-				 number);
+			snprintf(error, error_size, "%s:%zu: damaged line",
+				 path, number);
 			err = -EINVAL;
 			break;
 		}
@@ -122,8 +124,8 @@ static int read_entries(FILE *in, const char *path, struct xs_tree *tree,
 	return err;
 }
 
-int xs_applied_settings_load(const char *dir, struct xs_tree *tree,
-			     bool *found, char *error, size_t error_size)
+int xs_applied_settings_load(const char *dir, struct xs_tree *tree, bool *found,
+			     char *error, size_t error_size)
 {
 	char path[PATH_MAX];
 	FILE *in;

@@ -21,7 +21,7 @@ int xs_applied_settings_save(const char *dir,
 			     const struct xs_config_file *config);
 /* The record's entries into tree (empty, *found false, if there is none);
  * a damaged record is an error naming its line. */
-int xs_applied_settings_load(const char *dir, struct xs_tree *tree,
-			     bool *found, char *error, size_t error_size);
+int xs_applied_settings_load(const char *dir, struct xs_tree *tree, bool *found,
+			     char *error, size_t error_size);
 
 #endif

@@ -71,24 +71,26 @@ static void describe_weights(struct xs_change *c, const char *vip,
 	char before[96] = "";
 
 	if (was)
-		snprintf(before, sizeof(before),
-			 " (was blue %u.%02u green %u.%02u canary %u.%02u live %s)",
-			 was->weight[0] / 100, was->weight[0] % 100,
-			 was->weight[1] / 100, was->weight[1] % 100,
-			 was->weight[2] / 100, was->weight[2] % 100,
-			 xs_pool_name(was->live_pool));
-	snprintf(c->text, sizeof(c->text),
-		 "~ weights %s blue %u.%02u green %u.%02u canary %u.%02u live %s%s",
-		 vip, w->weight[0] / 100, w->weight[0] % 100, w->weight[1] / 100,
-		 w->weight[1] % 100, w->weight[2] / 100, w->weight[2] % 100,
-		 xs_pool_name(w->live_pool), before);
+		snprintf(
+			before, sizeof(before),
+			" (was blue %u.%02u green %u.%02u canary %u.%02u live %s)",
+			was->weight[0] / 100, was->weight[0] % 100,
+			was->weight[1] / 100, was->weight[1] % 100,
+			was->weight[2] / 100, was->weight[2] % 100,
+			xs_pool_name(was->live_pool));
+	snprintf(
+		c->text, sizeof(c->text),
+		"~ weights %s blue %u.%02u green %u.%02u canary %u.%02u live %s%s",
+		vip, w->weight[0] / 100, w->weight[0] % 100, w->weight[1] / 100,
+		w->weight[1] % 100, w->weight[2] / 100, w->weight[2] % 100,
+		xs_pool_name(w->live_pool), before);
 }
 
 /* The entry a configured backend should have; resolves its MAC if needed. */
 static int wanted_entry(const struct xs_config_vip *vip,
 			const struct xs_config_backend *cb, __u32 vip_id,
-			const struct xs_backend *running, struct xs_backend *out,
-			char *error, size_t error_size)
+			const struct xs_backend *running,
+			struct xs_backend *out, char *error, size_t error_size)
 {
 	struct xs_next_hop hop;
 	char why[256];
@@ -123,8 +125,8 @@ static int wanted_entry(const struct xs_config_vip *vip,
 }
 
 static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
-		    const struct xs_vip_entry *running, struct xs_plan *plan, __u32 *new_backends, char *error,
-		    size_t error_size)
+		    const struct xs_vip_entry *running, struct xs_plan *plan,
+		    __u32 *new_backends, char *error, size_t error_size)
 {
 	struct xs_backend_entry *current = NULL;
 	size_t current_count = 0;
@@ -140,13 +142,14 @@ static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
 		c->split_key = vip->split_key;
 		c->has_share = vip->has_share;
 		c->share = vip->share;
-		snprintf(c->text, sizeof(c->text), "+ vip %s mode %s split %s%s%s",
-			 vip->text, xs_mode_name(vip->mode),
-			 xs_split_name(vip->split_key),
+		snprintf(c->text, sizeof(c->text),
+			 "+ vip %s mode %s split %s%s%s", vip->text,
+			 xs_mode_name(vip->mode), xs_split_name(vip->split_key),
 			 vip->has_share ? " share " : "",
 			 vip->has_share ? vip->share_text : "");
 	} else {
-		current = xs_backend_all(dp, running->vip.vip_id, &current_count);
+		current =
+			xs_backend_all(dp, running->vip.vip_id, &current_count);
 		for (size_t i = 0; current && i < current_count; i++) {
 			const struct xs_config_backend *cb =
 				wanted_backend(vip, current[i].backend.address);
@@ -172,7 +175,8 @@ static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
 		struct xs_backend entry;
 
 		for (size_t i = 0; current && i < current_count; i++)
-			if (!memcmp(current[i].backend.address, cb->address, 16) &&
+			if (!memcmp(current[i].backend.address, cb->address,
+				    16) &&
 			    current[i].backend.pool == cb->pool)
 				have = &current[i];
 		err = wanted_entry(vip, cb, running ? running->vip.vip_id : 0,
@@ -195,8 +199,8 @@ static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
 		*new_backends += !have;
 	}
 	if (vip->has_weights &&
-	    (!running || memcmp(&running->route, &vip->weights,
-				sizeof(vip->weights)))) {
+	    (!running ||
+	     memcmp(&running->route, &vip->weights, sizeof(vip->weights)))) {
 		const struct xs_route *w = &vip->weights;
 
 		c = add_change(plan, XS_CHANGE_SET_WEIGHTS);
@@ -206,7 +210,8 @@ static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
 		}
 		c->key = vip->key;
 		c->route = *w;
-		describe_weights(c, vip->text, running ? &running->route : NULL, w);
+		describe_weights(c, vip->text, running ? &running->route : NULL,
+				 w);
 	}
 out:
 	free(current);
@@ -221,7 +226,8 @@ static bool same_service(const struct xs_vip_entry *running, size_t count,
 		return running[i].vip.route_id == running[i].vip.vip_id;
 	for (size_t j = 0; j < count; j++)
 		if (!memcmp(&running[j].key, &want->share, sizeof(want->share)))
-			return running[i].vip.route_id == running[j].vip.vip_id &&
+			return running[i].vip.route_id ==
+				       running[j].vip.vip_id &&
 			       running[j].vip.route_id == running[j].vip.vip_id;
 	return false;
 }
@@ -255,13 +261,15 @@ int xs_apply_plan_scoped(struct xs_dataplane *dp,
 		goto out;
 	}
 	for (size_t i = 0; i < running_count; i++) {
-		const struct xs_config_vip *want = wanted_vip(config, &running[i].key);
+		const struct xs_config_vip *want =
+			wanted_vip(config, &running[i].key);
 
 		if (want && want->mode == running[i].vip.forward_mode &&
 		    want->split_key == running[i].vip.split_key &&
 		    same_service(running, running_count, i, want))
 			continue;
-		if (!want && may_delete && !may_delete(&running[i].key, context)) {
+		if (!want && may_delete &&
+		    !may_delete(&running[i].key, context)) {
 			doomed[i] = KEEP;
 			continue;
 		}
@@ -271,10 +279,12 @@ int xs_apply_plan_scoped(struct xs_dataplane *dp,
 	/* a service's VIPs go with its first one (they split by its route),
 	 * and before it */
 	for (size_t i = 0; i < running_count; i++)
-		for (size_t j = 0; doomed[i] == DELETE && j < running_count; j++) {
+		for (size_t j = 0; doomed[i] == DELETE && j < running_count;
+		     j++) {
 			char member[80], first[80];
 
-			if (j == i || running[j].vip.route_id != running[i].vip.vip_id)
+			if (j == i ||
+			    running[j].vip.route_id != running[i].vip.vip_id)
 				continue;
 			if (doomed[j] != KEEP) {
 				doomed[j] = DELETE;
@@ -283,9 +293,10 @@ int xs_apply_plan_scoped(struct xs_dataplane *dp,
 			/* promised to be left alone, it cannot outlive its route */
 			xs_format_vip(&running[j].key, member, sizeof(member));
 			xs_format_vip(&running[i].key, first, sizeof(first));
-			snprintf(error, error_size,
-				 "VIP %s (not in the file) shares the route of %s, which the file removes or changes; delete %s first",
-				 member, first, member);
+			snprintf(
+				error, error_size,
+				"VIP %s (not in the file) shares the route of %s, which the file removes or changes; delete %s first",
+				member, first, member);
 			err = -EBUSY;
 			goto out;
 		}
@@ -295,7 +306,8 @@ int xs_apply_plan_scoped(struct xs_dataplane *dp,
 			char text[80];
 
 			if (doomed[i] != DELETE ||
-			    (running[i].vip.route_id == running[i].vip.vip_id) != primaries)
+			    (running[i].vip.route_id ==
+			     running[i].vip.vip_id) != primaries)
 				continue;
 			c = add_change(plan, XS_CHANGE_DELETE_VIP);
 			if (!c) {
@@ -305,13 +317,15 @@ int xs_apply_plan_scoped(struct xs_dataplane *dp,
 			c->key = running[i].key;
 			xs_format_vip(&running[i].key, text, sizeof(text));
 			snprintf(c->text, sizeof(c->text), "- vip %s", text);
-			free(xs_backend_all(dp, running[i].vip.vip_id, &backend_count));
+			free(xs_backend_all(dp, running[i].vip.vip_id,
+					    &backend_count));
 			freed_backends += backend_count;
 			deleted_vips++;
 		}
 	for (size_t i = 0; i < running_count; i++)
 		if (doomed[i])
-			running[i].vip.vip_id = ~0U; /* no longer counts as running */
+			running[i].vip.vip_id =
+				~0U; /* no longer counts as running */
 	for (__u32 v = 0; v < config->vip_count && !err; v++) {
 		const struct xs_vip_entry *have = NULL;
 
@@ -327,17 +341,22 @@ int xs_apply_plan_scoped(struct xs_dataplane *dp,
 	if (err)
 		goto out;
 	for (size_t i = 0; i < plan->count; i++)
-		freed_backends += plan->changes[i].kind == XS_CHANGE_DELETE_BACKEND;
+		freed_backends += plan->changes[i].kind ==
+				  XS_CHANGE_DELETE_BACKEND;
 	free(xs_backend_all(dp, ~0U, &backend_count));
 	if (running_count - deleted_vips + new_vips > dp->config.max_vips) {
-		snprintf(error, error_size, "the file needs %u more VIPs; %u of %u are in use",
-			 new_vips, (unsigned)running_count, dp->config.max_vips);
+		snprintf(error, error_size,
+			 "the file needs %u more VIPs; %u of %u are in use",
+			 new_vips, (unsigned)running_count,
+			 dp->config.max_vips);
 		err = -ENOSPC;
 	} else if (backend_count - freed_backends + new_backends >
 		   dp->config.max_backends - 1) {
-		snprintf(error, error_size,
-			 "the file needs %u more backends; %zu of %u are in use",
-			 new_backends, backend_count, dp->config.max_backends - 1);
+		snprintf(
+			error, error_size,
+			"the file needs %u more backends; %zu of %u are in use",
+			new_backends, backend_count,
+			dp->config.max_backends - 1);
 		err = -ENOSPC;
 	}
 out:

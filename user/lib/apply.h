@@ -25,14 +25,14 @@ enum xs_change_kind {
 struct xs_change {
 	enum xs_change_kind kind;
 	struct xs_vip_key key;
-	__u8 mode, split_key;  /* add VIP */
-	bool has_share;        /* add VIP: into share's service */
+	__u8 mode, split_key; /* add VIP */
+	bool has_share;	      /* add VIP: into share's service */
 	struct xs_vip_key share;
-	__u32 backend_id;      /* delete/update */
+	__u32 backend_id;	   /* delete/update */
 	struct xs_backend backend; /* add/update: the wanted entry; delete:
 				    * the entry removed */
 	struct xs_route route;
-	char text[256];        /* "+ backend 10.0.0.1:80/tcp blue 10.1.0.1" */
+	char text[256]; /* "+ backend 10.0.0.1:80/tcp blue 10.1.0.1" */
 };
 
 struct xs_plan {
@@ -46,7 +46,8 @@ int xs_apply_plan(struct xs_dataplane *dp, const struct xs_config_file *config,
 		  struct xs_plan *plan, char *error, size_t error_size);
 
 /* Whether a running VIP the file does not list may be deleted. */
-typedef bool (*xs_apply_may_delete)(const struct xs_vip_key *key, void *context);
+typedef bool (*xs_apply_may_delete)(const struct xs_vip_key *key,
+				    void *context);
 /* The same, deleting an unlisted VIP only where may_delete says so (NULL:
  * every one, as apply -f does). */
 int xs_apply_plan_scoped(struct xs_dataplane *dp,
@@ -61,8 +62,7 @@ void xs_plan_free(struct xs_plan *plan);
 
 /* The plan's changes in the order xs_apply_execute carries them out;
  * stops at the first visit that returns non-zero and returns it. */
-typedef int (*xs_change_visitor)(const struct xs_change *change,
-				 void *context);
+typedef int (*xs_change_visitor)(const struct xs_change *change, void *context);
 int xs_plan_each(const struct xs_plan *plan, xs_change_visitor visit,
 		 void *context);
 

@@ -46,9 +46,10 @@ static int running_vip(const struct xs_dataplane *dp,
 	if (!backends)
 		return -ENOMEM;
 	if (backend_count > XS_CONFIG_MAX_BACKENDS) {
-		snprintf(error, error_size,
-			 "VIP %s has %zu backends, more than a configuration holds (%d)",
-			 v->text, backend_count, XS_CONFIG_MAX_BACKENDS);
+		snprintf(
+			error, error_size,
+			"VIP %s has %zu backends, more than a configuration holds (%d)",
+			v->text, backend_count, XS_CONFIG_MAX_BACKENDS);
 		free(backends);
 		return -E2BIG;
 	}
@@ -103,15 +104,15 @@ static int predict_change(const struct xs_change *change, void *context)
 {
 	struct xs_config_file *c = context;
 	struct xs_config_vip *v = vip_of(c, &change->key);
-	struct xs_config_backend *b =
-		backend_of(v, change->backend.address);
+	struct xs_config_backend *b = backend_of(v, change->backend.address);
 
 	switch (change->kind) {
 	case XS_CHANGE_DELETE_VIP:
 		if (!v)
 			return -ENOENT;
-		memmove(v, v + 1, (size_t)(&c->vips[c->vip_count] - (v + 1)) *
-					  sizeof(*v));
+		memmove(v, v + 1,
+			(size_t)(&c->vips[c->vip_count] - (v + 1)) *
+				sizeof(*v));
 		c->vip_count--;
 		return 0;
 	case XS_CHANGE_ADD_VIP:
@@ -119,8 +120,9 @@ static int predict_change(const struct xs_change *change, void *context)
 	case XS_CHANGE_DELETE_BACKEND:
 		if (!b)
 			return -ENOENT;
-		memmove(b, b + 1, (size_t)(&v->backends[v->backend_count] - (b + 1)) *
-					  sizeof(*b));
+		memmove(b, b + 1,
+			(size_t)(&v->backends[v->backend_count] - (b + 1)) *
+				sizeof(*b));
 		v->backend_count--;
 		return 0;
 	case XS_CHANGE_ADD_BACKEND:
@@ -175,9 +177,10 @@ static int take_vip(struct xs_tree *tree, const struct xs_config_file *scratch)
 
 static int vip_tree(const struct xs_dataplane *dp,
 		    const struct xs_vip_entry *all, size_t count,
-		    const struct xs_vip_entry *running, const struct xs_vip_key *key,
-		    const struct xs_plan *plan, struct xs_config_file *scratch,
-		    struct xs_tree *tree, char *error, size_t error_size)
+		    const struct xs_vip_entry *running,
+		    const struct xs_vip_key *key, const struct xs_plan *plan,
+		    struct xs_config_file *scratch, struct xs_tree *tree,
+		    char *error, size_t error_size)
 {
 	struct one_vip one = { key, scratch };
 	int err = 0;
@@ -189,8 +192,9 @@ static int vip_tree(const struct xs_dataplane *dp,
 		scratch->vip_count = 1;
 	}
 	if (!err && plan && xs_plan_each(plan, predict_own, &one)) {
-		snprintf(error, error_size,
-			 "the plan does not fit the maps as read (changed meanwhile?)");
+		snprintf(
+			error, error_size,
+			"the plan does not fit the maps as read (changed meanwhile?)");
 		err = -ESTALE;
 	}
 	return err ? err : take_vip(tree, scratch);
@@ -224,7 +228,8 @@ int xs_maps_tree(const struct xs_dataplane *dp, const struct xs_plan *plan,
 	for (size_t i = 0; !err && plan && i < plan->count; i++) {
 		const struct xs_change *c = &plan->changes[i];
 
-		if (c->kind == XS_CHANGE_ADD_VIP && !running_key(all, count, &c->key))
+		if (c->kind == XS_CHANGE_ADD_VIP &&
+		    !running_key(all, count, &c->key))
 			err = vip_tree(dp, all, count, NULL, &c->key, plan,
 				       scratch, tree, error, error_size);
 	}

@@ -44,8 +44,7 @@ static int prog_uses_map(int prog_fd, __u32 map_id)
 	return 0;
 }
 
-void xs_find_attached(int ifindex, const char *pin_dir,
-			  struct xs_attached *a)
+void xs_find_attached(int ifindex, const char *pin_dir, struct xs_attached *a)
 {
 	__u32 config_id = pinned_config_id(pin_dir);
 	struct xdp_program *p = NULL;
@@ -88,7 +87,6 @@ const char *xs_attach_mode_name(enum xdp_attach_mode mode)
 		return "unknown";
 	}
 }
-
 
 void xs_attached_close(struct xs_attached *a)
 {

@@ -8,7 +8,7 @@ struct xs_attached {
 	struct xdp_multiprog *mp;
 	struct xdp_program *prog; /* this instance's xdp_split, if attached */
 	enum xdp_attach_mode mode;
-	int other;                /* some other program is attached too */
+	int other; /* some other program is attached too */
 };
 
 /* Looks at ifindex; prog is set when the xdp_split using the maps pinned

@@ -51,11 +51,15 @@ int xs_audit_write(int fd, const char *command, const char *before,
 	/* whole, however long: a cut escape would end the line's JSON */
 	escaped_command = json_escape_dup(command);
 	user = json_escape_dup(pw ? pw->pw_name : "?");
-	length = !escaped_command || !user ? -1 : asprintf(&line,
-			  "{\"time\":\"%s.%03ldZ\",\"uid\":%u,\"user\":\"%s\",\"command\":\"%s\",\"before\":%s,\"after\":%s}\n",
-			  when, (long)(now.tv_usec / 1000), getuid(), user,
-			  escaped_command, before ? before : "null",
-			  after ? after : "null");
+	length =
+		!escaped_command || !user ?
+			-1 :
+			asprintf(
+				&line,
+				"{\"time\":\"%s.%03ldZ\",\"uid\":%u,\"user\":\"%s\",\"command\":\"%s\",\"before\":%s,\"after\":%s}\n",
+				when, (long)(now.tv_usec / 1000), getuid(),
+				user, escaped_command, before ? before : "null",
+				after ? after : "null");
 	free(escaped_command);
 	free(user);
 	if (length < 0)

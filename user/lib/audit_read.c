@@ -28,15 +28,14 @@ int xs_audit_parse(const char *line, size_t length,
 	if (length <= (size_t)INT32_MAX)
 		object = json_tokener_parse_ex(tokener, line, (int)length);
 	/* exactly one complete object, and nothing after it */
-	if (object && (json_tokener_get_error(tokener) != json_tokener_success ||
-		       json_tokener_get_parse_end(tokener) != length ||
-		       !json_object_is_type(object, json_type_object) ||
-		       string_field(object, "time", entry->time,
-				    sizeof(entry->time)) ||
-		       string_field(object, "user", entry->user,
-				    sizeof(entry->user)) ||
-		       string_field(object, "command", entry->command,
-				    sizeof(entry->command)))) {
+	if (object &&
+	    (json_tokener_get_error(tokener) != json_tokener_success ||
+	     json_tokener_get_parse_end(tokener) != length ||
+	     !json_object_is_type(object, json_type_object) ||
+	     string_field(object, "time", entry->time, sizeof(entry->time)) ||
+	     string_field(object, "user", entry->user, sizeof(entry->user)) ||
+	     string_field(object, "command", entry->command,
+			  sizeof(entry->command)))) {
 		json_object_put(object);
 		object = NULL;
 	}

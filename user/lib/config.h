@@ -80,20 +80,20 @@ struct xs_config_interface {
  * only what is this host's own: interfaces, daemon, fleet. */
 struct xs_config_fleet {
 	bool enabled;
-	char host[64];     /* this host's name in the fleet */
+	char host[64]; /* this host's name in the fleet */
 	char endpoints[XS_FLEET_MAX_ENDPOINTS][128]; /* etcd client URLs */
 	__u32 endpoint_count;
-	char prefix[128];  /* every key of the fleet starts with it */
-	__u32 lease_ms;    /* a host or leader silent this long is gone */
-	char device[16];   /* the announcer's TUN device */
-	__u32 table;       /* the kernel table the BGP daemon exports */
+	char prefix[128]; /* every key of the fleet starts with it */
+	__u32 lease_ms;	  /* a host or leader silent this long is gone */
+	char device[16];  /* the announcer's TUN device */
+	__u32 table;	  /* the kernel table the BGP daemon exports */
 };
 
 struct xs_config_file {
 	struct xs_config_interface interfaces[XS_CONFIG_MAX_INTERFACES];
 	__u32 interface_count;
-	__u32 interval_ms;     /* counter collection and analysis */
-	char metrics[64];      /* ADDRESS:PORT of the Prometheus endpoint */
+	__u32 interval_ms; /* counter collection and analysis */
+	char metrics[64];  /* ADDRESS:PORT of the Prometheus endpoint */
 	struct xs_config_vip vips[XS_CONFIG_MAX_VIPS];
 	__u32 vip_count;
 	struct xs_policy policies[XS_CONFIG_MAX_POLICIES];
@@ -103,17 +103,17 @@ struct xs_config_file {
 
 /* Parses and validates; on failure returns -EINVAL with the message
  * ("FILE:LINE:COLUMN: FIELD: what is wrong") in error. */
-int xs_config_load(const char *path, struct xs_config_file *config,
-		   char *error, size_t error_size);
+int xs_config_load(const char *path, struct xs_config_file *config, char *error,
+		   size_t error_size);
 int xs_config_parse(const char *text, size_t length, const char *name,
 		    struct xs_config_file *config, char *error,
 		    size_t error_size);
 
 /* A fleet's document (what 'splitctl fleet apply' puts in etcd): only
  * 'vips' and 'rollouts'. Errors as xs_config_parse's. */
-int xs_config_parse_document(const char *text, size_t length,
-			     const char *name, struct xs_config_file *document,
-			     char *error, size_t error_size);
+int xs_config_parse_document(const char *text, size_t length, const char *name,
+			     struct xs_config_file *document, char *error,
+			     size_t error_size);
 /* The configuration a fleet host runs: the local file's interfaces,
  * daemon and fleet sections with the document's VIPs and policies. */
 void xs_config_merge_document(const struct xs_config_file *local,

@@ -125,20 +125,23 @@ static void format_route(const void *member, const void *parent, char *out,
 
 	(void)parent;
 	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++)
-		percent_text(route->weight[pool], pools[pool], sizeof(pools[0]));
+		percent_text(route->weight[pool], pools[pool],
+			     sizeof(pools[0]));
 	snprintf(out, size, "blue %s green %s canary %s live %s",
-		 pools[XS_POOL_BLUE], pools[XS_POOL_GREEN], pools[XS_POOL_CANARY],
-		 xs_pool_name(route->live_pool));
+		 pools[XS_POOL_BLUE], pools[XS_POOL_GREEN],
+		 pools[XS_POOL_CANARY], xs_pool_name(route->live_pool));
 }
 
-static void format_probe_type(const void *member, const void *parent,
-			      char *out, size_t size)
+static void format_probe_type(const void *member, const void *parent, char *out,
+			      size_t size)
 {
 	enum xs_probe_type type = *(const enum xs_probe_type *)member;
 
 	(void)parent;
-	snprintf(out, size, "%s", type == XS_PROBE_TCP ? "tcp" :
-				  type == XS_PROBE_HTTP ? "http" : "none");
+	snprintf(out, size, "%s",
+		 type == XS_PROBE_TCP  ? "tcp" :
+		 type == XS_PROBE_HTTP ? "http" :
+					 "none");
 }
 
 static void format_interface_mode(const void *member, const void *parent,
@@ -148,20 +151,22 @@ static void format_interface_mode(const void *member, const void *parent,
 	snprintf(out, size, "%s", *(const bool *)member ? "generic" : "native");
 }
 
-static void format_on_failure(const void *member, const void *parent,
-			      char *out, size_t size)
+static void format_on_failure(const void *member, const void *parent, char *out,
+			      size_t size)
 {
 	(void)parent;
 	snprintf(out, size, "%s",
 		 *(const enum xs_on_failure *)member == XS_ON_FAILURE_PAUSE ?
-			 "pause" : "rollback");
+			 "pause" :
+			 "rollback");
 }
 
 static void format_metric(const void *member, const void *parent, char *out,
 			  size_t size)
 {
 	(void)parent;
-	snprintf(out, size, "%s", xs_metric_name(*(const enum xs_metric *)member));
+	snprintf(out, size, "%s",
+		 xs_metric_name(*(const enum xs_metric *)member));
 }
 
 /* a step as the file writes it: "weights canary 10", "pause 6s", "gate" */
@@ -183,8 +188,8 @@ static void format_step(const void *member, const void *parent, char *out,
 	}
 }
 
-static void format_endpoints(const void *member, const void *parent,
-			     char *out, size_t size)
+static void format_endpoints(const void *member, const void *parent, char *out,
+			     size_t size)
 {
 	const struct xs_config_fleet *fleet = parent;
 	size_t used = 0;
@@ -250,28 +255,39 @@ static bool fleet_present(const void *section)
 	return ((const struct xs_config_fleet *)section)->enabled;
 }
 
-#define LEAF(type, m, k, f, ...) \
-	{ .member = #m, .key = k, .offset = offsetof(type, m), .format = f, \
-	  .given = -1, __VA_ARGS__ }
-#define LEAF_IF(type, m, k, f, flag) \
-	{ .member = #m, .key = k, .offset = offsetof(type, m), .format = f, \
-	  .given = offsetof(type, flag) }
-#define HIDDEN(type, m, why) \
-	{ .member = #m, .not_shown = why, .offset = offsetof(type, m), \
-	  .given = -1 }
-#define LIST(type, m, k, s, counter, ...) \
-	{ .member = #m, .key = k, .offset = offsetof(type, m), .section = &s, \
-	  .list = true, .count = offsetof(type, counter), .given = -1, \
-	  __VA_ARGS__ }
-#define PART(type, m, k, s, ...) \
-	{ .member = #m, .key = k, .offset = offsetof(type, m), .section = &s, \
-	  .given = -1, __VA_ARGS__ }
+#define LEAF(type, m, k, f, ...)                                               \
+	{                                                                      \
+		.member = #m, .key = k, .offset = offsetof(type, m),           \
+		.format = f, .given = -1, __VA_ARGS__                          \
+	}
+#define LEAF_IF(type, m, k, f, flag)                                           \
+	{                                                                      \
+		.member = #m, .key = k, .offset = offsetof(type, m),           \
+		.format = f, .given = offsetof(type, flag)                     \
+	}
+#define HIDDEN(type, m, why)                                                   \
+	{                                                                      \
+		.member = #m, .not_shown = why, .offset = offsetof(type, m),   \
+		.given = -1                                                    \
+	}
+#define LIST(type, m, k, s, counter, ...)                                      \
+	{                                                                      \
+		.member = #m, .key = k, .offset = offsetof(type, m),           \
+		.section = &s, .list = true, .count = offsetof(type, counter), \
+		.given = -1, __VA_ARGS__                                       \
+	}
+#define PART(type, m, k, s, ...)                                               \
+	{                                                                      \
+		.member = #m, .key = k, .offset = offsetof(type, m),           \
+		.section = &s, .given = -1, __VA_ARGS__                        \
+	}
 #define IDENTITY "the element's identity, in its path"
 #define COUNTED "the number of elements of its list"
 #define FLAG "says whether the field it names is given"
 
 static const struct xs_field backend_fields[] = {
-	HIDDEN(struct xs_config_backend, text, IDENTITY " (as the file wrote it)"),
+	HIDDEN(struct xs_config_backend, text,
+	       IDENTITY " (as the file wrote it)"),
 	HIDDEN(struct xs_config_backend, address, IDENTITY),
 	LEAF(struct xs_config_backend, pool, "pool", format_pool),
 	LEAF(struct xs_config_backend, weight, "weight", format_u32),
@@ -281,8 +297,9 @@ static const struct xs_field backend_fields[] = {
 };
 
 static const struct xs_section backend_section = {
-	"xs_config_backend", sizeof(struct xs_config_backend), backend_identity,
-	NULL, backend_fields,
+	"xs_config_backend", sizeof(struct xs_config_backend),
+	backend_identity,    NULL,
+	backend_fields,
 };
 
 static const struct xs_field probe_fields[] = {
@@ -317,8 +334,10 @@ static const struct xs_field vip_fields[] = {
 	LEAF(struct xs_config_vip, rollout, "rollout", format_string,
 	     .held_by = XS_HELD_BY_SPLITD),
 	HIDDEN(struct xs_config_vip, has_share, FLAG),
-	LEAF_IF(struct xs_config_vip, share, "share", format_vip_key, has_share),
-	HIDDEN(struct xs_config_vip, share_text, "share as the file wrote it; share is shown"),
+	LEAF_IF(struct xs_config_vip, share, "share", format_vip_key,
+		has_share),
+	HIDDEN(struct xs_config_vip, share_text,
+	       "share as the file wrote it; share is shown"),
 	{ NULL },
 };
 
@@ -330,7 +349,8 @@ static const struct xs_section vip_section = {
 static const struct xs_field step_fields[] = {
 	LEAF(struct xs_step, kind, "is", format_step),
 	HIDDEN(struct xs_step, canary_bp, "shown with the step's kind ('is')"),
-	HIDDEN(struct xs_step, duration_ms, "shown with the step's kind ('is')"),
+	HIDDEN(struct xs_step, duration_ms,
+	       "shown with the step's kind ('is')"),
 	{ NULL },
 };
 
@@ -385,8 +405,9 @@ static const struct xs_field header_fields[] = {
 };
 
 static const struct xs_section header_section = {
-	"xs_webhook_header", sizeof(struct xs_webhook_header), name_identity,
-	NULL, header_fields,
+	"xs_webhook_header", sizeof(struct xs_webhook_header),
+	name_identity,	     NULL,
+	header_fields,
 };
 
 static const struct xs_field webhook_fields[] = {
@@ -397,14 +418,15 @@ static const struct xs_field webhook_fields[] = {
 	LEAF(struct xs_webhook, timeout_ms, "timeout", format_duration),
 	LEAF(struct xs_webhook, retries, "retries", format_u32),
 	LEAF(struct xs_webhook, interval_ms, "interval", format_duration),
-	LIST(struct xs_webhook, headers, "header", header_section, header_count),
+	LIST(struct xs_webhook, headers, "header", header_section,
+	     header_count),
 	HIDDEN(struct xs_webhook, header_count, COUNTED),
 	LEAF(struct xs_webhook, token_file, "token_file", format_string),
 	{ NULL },
 };
 
 static const struct xs_section webhook_section = {
-	"xs_webhook", sizeof(struct xs_webhook), name_identity, NULL,
+	"xs_webhook",	sizeof(struct xs_webhook), name_identity, NULL,
 	webhook_fields,
 };
 
@@ -421,7 +443,7 @@ static bool webhooks_present(const void *section)
 }
 
 static const struct xs_section webhooks_section = {
-	"xs_webhooks", sizeof(struct xs_webhooks), NULL, webhooks_present,
+	"xs_webhooks",	 sizeof(struct xs_webhooks), NULL, webhooks_present,
 	webhooks_fields,
 };
 
@@ -441,19 +463,21 @@ static const struct xs_field policy_fields[] = {
 };
 
 static const struct xs_section policy_section = {
-	"xs_policy", sizeof(struct xs_policy), name_identity, NULL,
+	"xs_policy",   sizeof(struct xs_policy), name_identity, NULL,
 	policy_fields,
 };
 
 static const struct xs_field interface_fields[] = {
 	HIDDEN(struct xs_config_interface, name, IDENTITY),
-	LEAF(struct xs_config_interface, generic, "mode", format_interface_mode),
+	LEAF(struct xs_config_interface, generic, "mode",
+	     format_interface_mode),
 	{ NULL },
 };
 
 static const struct xs_section interface_section = {
 	"xs_config_interface", sizeof(struct xs_config_interface),
-	name_identity, NULL, interface_fields,
+	name_identity,	       NULL,
+	interface_fields,
 };
 
 static const struct xs_field fleet_fields[] = {
@@ -491,5 +515,6 @@ static const struct xs_field file_fields[] = {
 };
 
 const struct xs_section xs_config_schema = {
-	"xs_config_file", sizeof(struct xs_config_file), NULL, NULL, file_fields,
+	"xs_config_file", sizeof(struct xs_config_file), NULL, NULL,
+	file_fields,
 };

@@ -17,14 +17,14 @@
 struct xs_section;
 
 struct xs_field {
-	const char *member;   /* the C member, as BTF names it */
-	const char *key;      /* as the diff shows it; NULL: not shown */
+	const char *member;    /* the C member, as BTF names it */
+	const char *key;       /* as the diff shows it; NULL: not shown */
 	const char *not_shown; /* with key NULL: why (identity, count, flag) */
 	size_t offset;
 	/* a leaf: its value as text; gets the member and its struct */
 	void (*format)(const void *member, const void *parent, char *out,
 		       size_t size);
-	ssize_t given;        /* a leaf given only if this bool is true; -1 */
+	ssize_t given; /* a leaf given only if this bool is true; -1 */
 	/* a list of elements (count: the __u32 counting them) or one
 	 * sub-section */
 	const struct xs_section *section;
@@ -34,7 +34,7 @@ struct xs_field {
 };
 
 struct xs_section {
-	const char *type;     /* the C struct, as BTF names it */
+	const char *type; /* the C struct, as BTF names it */
 	size_t size;
 	/* list elements: the words after the key ("10.0.0.1:80/tcp") */
 	void (*identity)(const void *element, __u32 index, char *out,

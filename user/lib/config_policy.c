@@ -227,7 +227,8 @@ int config_parse_policy(struct yaml_walker *w, yaml_node_t *node,
 	/* splitctl rollout start VIP POLICY sends it on a line */
 	if (!err && !xs_is_plain_name(p->name))
 		err = walk_fail(w, walk_get(w, node, "name"), field,
-				"'%s': " XS_PLAIN_NAME_CHARACTERS " only", p->name);
+				"'%s': " XS_PLAIN_NAME_CHARACTERS " only",
+				p->name);
 	p->interval_ms = 1000;
 	WALK_FIELD(field, path, "interval");
 	if (!err && walk_get(w, node, "interval"))

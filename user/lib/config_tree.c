@@ -73,11 +73,12 @@ static int walk_element(struct xs_tree *tree, const struct xs_section *section,
 }
 
 static int walk_list(struct xs_tree *tree, const struct xs_field *f,
-		     const void *base, const char *path, enum xs_held_by held_by)
+		     const void *base, const char *path,
+		     enum xs_held_by held_by)
 {
 	const char *elements = (const char *)base + f->offset;
 	__u32 count = *(const __u32 *)((const char *)base + f->count);
-	char (*identities)[IDENTITY_SIZE] = calloc(count + 1, IDENTITY_SIZE);
+	char(*identities)[IDENTITY_SIZE] = calloc(count + 1, IDENTITY_SIZE);
 	int err = identities ? 0 : -ENOMEM;
 
 	for (__u32 i = 0; i < count && !err; i++) {
@@ -94,8 +95,8 @@ static int walk_list(struct xs_tree *tree, const struct xs_field *f,
 		/* two elements of one name (rules may share one): told
 		 * apart by their place */
 		if (twice) {
-			snprintf(word, sizeof(word), "%s %s#%u", f->key, identity,
-				 i + 1);
+			snprintf(word, sizeof(word), "%s %s#%u", f->key,
+				 identity, i + 1);
 			join(child, sizeof(child), path, word);
 		}
 		err = walk_element(tree, f->section, element, path, child,
@@ -119,7 +120,8 @@ static int walk(struct xs_tree *tree, const struct xs_section *section,
 
 		if (!f->key || !f->format)
 			continue;
-		if (f->given >= 0 && !*(const bool *)((const char *)base + f->given))
+		if (f->given >= 0 &&
+		    !*(const bool *)((const char *)base + f->given))
 			snprintf(value, sizeof(value), "none");
 		else
 			f->format((const char *)base + f->offset, base, value,
@@ -182,7 +184,8 @@ static int index_paths(const struct xs_tree *tree, struct path_index *index)
 	if (!index->paths)
 		return -ENOMEM;
 	for (size_t i = 0; i < tree->count; i++)
-		index->paths[i] = (struct indexed_path){ tree->entries[i].path, i };
+		index->paths[i] =
+			(struct indexed_path){ tree->entries[i].path, i };
 	qsort(index->paths, index->count, sizeof(*index->paths), by_path);
 	return 0;
 }
@@ -192,8 +195,8 @@ static const struct indexed_path *lookup(const struct path_index *index,
 {
 	struct indexed_path key = { path, 0 };
 
-	return bsearch(&key, index->paths, index->count,
-		       sizeof(*index->paths), by_path);
+	return bsearch(&key, index->paths, index->count, sizeof(*index->paths),
+		       by_path);
 }
 
 static bool indexed(const struct path_index *index, const char *path)
@@ -231,7 +234,8 @@ int xs_tree_merge(struct xs_tree *to, const struct xs_tree *from,
 		if (!err && !e->value) {
 			size_t at = taken.count++;
 
-			while (at && strcmp(taken.paths[at - 1].path, e->path) > 0) {
+			while (at &&
+			       strcmp(taken.paths[at - 1].path, e->path) > 0) {
 				taken.paths[at] = taken.paths[at - 1];
 				at--;
 			}
@@ -305,7 +309,8 @@ static int added_line(struct xs_diff *diff, const struct xs_tree *tree,
 		return -ENOMEM;
 	fprintf(out, "+ %s", e->path);
 	for (size_t i = at + 1; i < tree->count && tree->entries[i].value &&
-				!strcmp(tree->entries[i].parent, e->path); i++)
+				!strcmp(tree->entries[i].parent, e->path);
+	     i++)
 		if (strcmp(tree->entries[i].value, "none"))
 			fprintf(out, " %s %s", tree->entries[i].key,
 				tree->entries[i].value);
@@ -347,8 +352,8 @@ static int diff_indexed(const struct xs_tree *old_tree,
 			continue;
 		if (!e->value) {
 			snprintf(text, sizeof(text), "- %s", e->path);
-			err = add_line(diff, '-', e->path, NULL, NULL, NULL, text,
-				       e->held_by);
+			err = add_line(diff, '-', e->path, NULL, NULL, NULL,
+				       text, e->held_by);
 		} else if (strcmp(e->value, "none")) {
 			err = changed_line(diff, e, e->value, "none");
 		}
@@ -368,7 +373,8 @@ static int diff_indexed(const struct xs_tree *old_tree,
 		was = entry_of(old_tree, old_index, e->path);
 		if (strcmp(was && was->value ? was->value : "none", e->value))
 			err = changed_line(diff, e,
-					   was && was->value ? was->value : "none",
+					   was && was->value ? was->value :
+							       "none",
 					   e->value);
 	}
 	return err;

@@ -64,7 +64,7 @@ struct xs_diff_line {
 	char *what;  /* the element ("vip 10.0.0.1:80/tcp backend 10.1.0.2") */
 	char *field; /* ~: the field; + and -: NULL (the element itself) */
 	char *old_value, *new_value; /* ~ */
-	char *text;  /* the whole line as shown */
+	char *text;		     /* the whole line as shown */
 	enum xs_held_by held_by;
 };
 

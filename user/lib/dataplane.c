@@ -96,9 +96,8 @@ int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 		goto fail;
 	/* the config map first, checked before a byte of it is read: its
 	 * sizes decide what every other map must be */
-	dp->map_fd[XS_MAP_ID_CONFIG] = err =
-		xs_pin_open(pin_dir, XS_MAP_ID_CONFIG, NULL, dp->error,
-			    sizeof(dp->error));
+	dp->map_fd[XS_MAP_ID_CONFIG] = err = xs_pin_open(
+		pin_dir, XS_MAP_ID_CONFIG, NULL, dp->error, sizeof(dp->error));
 	if (err < 0)
 		goto fail;
 	if (bpf_map_lookup_elem(dp->map_fd[XS_MAP_ID_CONFIG], &zero,
@@ -121,8 +120,8 @@ int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 		if (err < 0)
 			goto fail;
 	}
-	dp->routes = map_mmap(dp->map_fd[XS_MAP_ID_ROUTES],
-			      dp->config.max_vips, &dp->routes_length);
+	dp->routes = map_mmap(dp->map_fd[XS_MAP_ID_ROUTES], dp->config.max_vips,
+			      &dp->routes_length);
 	dp->pool_epochs = map_mmap(dp->map_fd[XS_MAP_ID_POOL_EPOCHS],
 				   dp->config.max_vips * XS_POOL_COUNT,
 				   &dp->pool_epochs_length);
@@ -134,7 +133,8 @@ int xs_dataplane_open(struct xs_dataplane *dp, const char *pin_dir)
 		goto fail;
 	}
 	/* best effort: without it, tables dump as bytes but work the same */
-	err = xs_maglev_btf_open(dp->map_fd[XS_MAP_ID_BACKENDS], &dp->maglev_btf);
+	err = xs_maglev_btf_open(dp->map_fd[XS_MAP_ID_BACKENDS],
+				 &dp->maglev_btf);
 	if (err)
 		pr_debug("Maglev tables under '%s' get no BTF: %s\n", pin_dir,
 			 strerror(-err));
@@ -180,8 +180,7 @@ static __u64 *route_slot(const struct xs_dataplane *dp, __u32 vip_id)
 	return (__u64 *)((char *)dp->routes + (size_t)vip_id * MMAP_STRIDE);
 }
 
-static __u32 *epoch_slot(const struct xs_dataplane *dp, __u32 vip_id,
-			 __u8 pool)
+static __u32 *epoch_slot(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool)
 {
 	return (__u32 *)((char *)dp->pool_epochs +
 			 (size_t)xs_pool_index(vip_id, pool) * MMAP_STRIDE);
@@ -223,8 +222,9 @@ static int check_route(__u32 vip_id, const struct xs_route *route)
 	if (xs_route_is_valid(route))
 		return 0;
 	pr_warn("Refusing route for VIP %u: weights %u+%u+%u must sum to %u and the live pool must be blue or green\n",
-		vip_id, route->weight[XS_POOL_BLUE], route->weight[XS_POOL_GREEN],
-		route->weight[XS_POOL_CANARY], XS_WEIGHT_TOTAL);
+		vip_id, route->weight[XS_POOL_BLUE],
+		route->weight[XS_POOL_GREEN], route->weight[XS_POOL_CANARY],
+		XS_WEIGHT_TOTAL);
 	return -EINVAL;
 }
 
@@ -312,8 +312,7 @@ int xs_maglev_install(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
 	__u32 index = xs_pool_index(vip_id, pool);
 	__u32 size = dp->config.maglev_size, *keys;
 	int err = check_vip_id(dp, vip_id), inner;
-	LIBBPF_OPTS(bpf_map_create_opts, typed,
-		    .btf_fd = dp->maglev_btf.fd,
+	LIBBPF_OPTS(bpf_map_create_opts, typed, .btf_fd = dp->maglev_btf.fd,
 		    .btf_key_type_id = dp->maglev_btf.key_type_id,
 		    .btf_value_type_id = dp->maglev_btf.value_type_id);
 
@@ -328,8 +327,8 @@ int xs_maglev_install(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
 			       size, dp->maglev_btf.fd >= 0 ? &typed : NULL);
 	if (inner < 0) {
 		err = -errno;
-		pr_warn("Couldn't create a Maglev table of %u slots: %s\n", size,
-			strerror(errno));
+		pr_warn("Couldn't create a Maglev table of %u slots: %s\n",
+			size, strerror(errno));
 		return err;
 	}
 	keys = malloc(size * sizeof(*keys));
@@ -377,7 +376,8 @@ int xs_maglev_read(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
 		if (bpf_obj_get_info_by_fd(inner, &info, &length) ||
 		    info.type != BPF_MAP_TYPE_ARRAY ||
 		    info.key_size != sizeof(__u32) ||
-		    info.value_size != sizeof(__u32) || info.max_entries != size) {
+		    info.value_size != sizeof(__u32) ||
+		    info.max_entries != size) {
 			pr_warn("The Maglev table of VIP %u pool %u is not an array of %u backend ids; rebuild it (splitctl backend commands do)\n",
 				vip_id, pool, size);
 			close(inner);
@@ -395,7 +395,8 @@ int xs_vip_read(const struct xs_dataplane *dp, const struct xs_vip_key *key,
 		struct xs_vip *vip)
 {
 	return bpf_map_lookup_elem(dp->map_fd[XS_MAP_ID_VIPS], key, vip) ?
-		       -errno : 0;
+		       -errno :
+		       0;
 }
 
 int xs_vip_write(struct xs_dataplane *dp, const struct xs_vip_key *key,
@@ -406,7 +407,9 @@ int xs_vip_write(struct xs_dataplane *dp, const struct xs_vip_key *key,
 	if (err)
 		return err;
 	return bpf_map_update_elem(dp->map_fd[XS_MAP_ID_VIPS], key, vip,
-				   BPF_ANY) ? -errno : 0;
+				   BPF_ANY) ?
+		       -errno :
+		       0;
 }
 
 int xs_backend_read(const struct xs_dataplane *dp, __u32 backend_id,
@@ -415,7 +418,9 @@ int xs_backend_read(const struct xs_dataplane *dp, __u32 backend_id,
 	if (!backend_id || backend_id >= dp->config.max_backends)
 		return -ERANGE;
 	return bpf_map_lookup_elem(dp->map_fd[XS_MAP_ID_BACKENDS], &backend_id,
-				   backend) ? -errno : 0;
+				   backend) ?
+		       -errno :
+		       0;
 }
 
 int xs_backend_read_all(const struct xs_dataplane *dp,
@@ -467,7 +472,9 @@ int xs_backend_write(struct xs_dataplane *dp, __u32 backend_id,
 		return -ERANGE;
 	}
 	return bpf_map_update_elem(dp->map_fd[XS_MAP_ID_BACKENDS], &backend_id,
-				   backend, BPF_ANY) ? -errno : 0;
+				   backend, BPF_ANY) ?
+		       -errno :
+		       0;
 }
 
 static void override_key(struct xs_override_key *key, __u32 vip_id,
@@ -491,11 +498,13 @@ int xs_override_write(struct xs_dataplane *dp, __u32 vip_id, __u8 family,
 		return -EINVAL;
 	override_key(&key, vip_id, client, client_prefix_length);
 	return bpf_map_update_elem(dp->map_fd[XS_MAP_ID_OVERRIDES], &key,
-				   &value, BPF_ANY) ? -errno : 0;
+				   &value, BPF_ANY) ?
+		       -errno :
+		       0;
 }
 
-int xs_override_lookup(const struct xs_dataplane *dp, __u32 vip_id,
-		       __u8 family, const __be32 *client, __u8 *pool)
+int xs_override_lookup(const struct xs_dataplane *dp, __u32 vip_id, __u8 family,
+		       const __be32 *client, __u8 *pool)
 {
 	struct xs_override_key key;
 	struct xs_override value;
@@ -513,7 +522,9 @@ int xs_egress_write(struct xs_dataplane *dp, __u32 ifindex, const __u8 *mac)
 
 	memcpy(egress.mac, mac, sizeof(egress.mac));
 	return bpf_map_update_elem(dp->map_fd[XS_MAP_ID_EGRESS_MACS], &ifindex,
-				   &egress, BPF_ANY) ? -errno : 0;
+				   &egress, BPF_ANY) ?
+		       -errno :
+		       0;
 }
 
 static int percpu_sum(int fd, __u32 key, __u64 *sum, size_t words)

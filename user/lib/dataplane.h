@@ -104,8 +104,7 @@ int xs_pool_table(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
 /* Changes a backend's state in the order that keeps new flows off a backend
  * that is not UP: out of the table first, then marked; or marked UP first,
  * then into the table. */
-int xs_backend_set_state(struct xs_dataplane *dp, __u32 backend_id,
-			 __u8 state);
+int xs_backend_set_state(struct xs_dataplane *dp, __u32 backend_id, __u8 state);
 
 int xs_vip_read(const struct xs_dataplane *dp, const struct xs_vip_key *key,
 		struct xs_vip *vip);
@@ -125,8 +124,8 @@ int xs_backend_read_all(const struct xs_dataplane *dp,
 int xs_override_write(struct xs_dataplane *dp, __u32 vip_id, __u8 family,
 		      const __be32 *client, __u32 client_prefix_length,
 		      __u8 pool);
-int xs_override_lookup(const struct xs_dataplane *dp, __u32 vip_id,
-		       __u8 family, const __be32 *client, __u8 *pool);
+int xs_override_lookup(const struct xs_dataplane *dp, __u32 vip_id, __u8 family,
+		       const __be32 *client, __u8 *pool);
 
 /* The LB's own MAC on an interface that l2dsr backends sit behind. */
 int xs_egress_write(struct xs_dataplane *dp, __u32 ifindex, const __u8 *mac);

@@ -76,8 +76,8 @@ void xs_flow_way_publish(struct xs_flow_bucket *bucket, int way, __u32 word)
 static int replace_score(const struct xs_flow_bucket *bucket, int way,
 			 __u32 word, __u16 now)
 {
-	__u16 age = now - __atomic_load_n(&bucket->last_seen[way],
-					  __ATOMIC_RELAXED);
+	__u16 age = now -
+		    __atomic_load_n(&bucket->last_seen[way], __ATOMIC_RELAXED);
 
 	if (word == XS_FLOW_TAG_BUSY)
 		return -1;
@@ -166,8 +166,7 @@ int xs_flow_find(const struct xs_dataplane *dp, const struct xs_flow_key *key,
 	return 0;
 }
 
-int xs_flow_remove(const struct xs_dataplane *dp,
-		   const struct xs_flow_key *key)
+int xs_flow_remove(const struct xs_dataplane *dp, const struct xs_flow_key *key)
 {
 	for (int tries = 0; tries < READ_TRIES; tries++) {
 		struct xs_flow_bucket *bucket;

@@ -39,11 +39,11 @@ int xs_flow_usage_read(const struct xs_dataplane *dp,
 			   c[XS_FLOW_IMPORT_CONFIRMED_EVICTED],
 	};
 	usage[XS_FLOW_TABLE_PENDING] = (struct xs_flow_table_usage){
-		.entries = left(c[XS_FLOW_PENDING_INSERTED] +
-					c[XS_FLOW_IMPORTED_PENDING],
-				c[XS_FLOW_CONFIRMED] +
-					c[XS_FLOW_PENDING_EVICTED] +
-					c[XS_FLOW_IMPORT_PENDING_EVICTED]),
+		.entries =
+			left(c[XS_FLOW_PENDING_INSERTED] +
+				     c[XS_FLOW_IMPORTED_PENDING],
+			     c[XS_FLOW_CONFIRMED] + c[XS_FLOW_PENDING_EVICTED] +
+				     c[XS_FLOW_IMPORT_PENDING_EVICTED]),
 		.capacity = ways,
 		.evicted = c[XS_FLOW_PENDING_EVICTED] +
 			   c[XS_FLOW_IMPORT_PENDING_EVICTED],

@@ -8,7 +8,7 @@
 
 enum xs_flow_table {
 	XS_FLOW_TABLE_CONFIRMED, /* connections past their first packet */
-	XS_FLOW_TABLE_PENDING,   /* flows seen once */
+	XS_FLOW_TABLE_PENDING,	 /* flows seen once */
 	XS_FLOW_TABLE_COUNT,
 };
 

@@ -12,8 +12,10 @@
 #include "layout.h"
 
 /* maps/contract.h cannot include the headers that define these */
-_Static_assert((int)XS_PROTOCOL_TCP == (int)IPPROTO_TCP, "enum xs_protocol is IANA's");
-_Static_assert((int)XS_PROTOCOL_UDP == (int)IPPROTO_UDP, "enum xs_protocol is IANA's");
+_Static_assert((int)XS_PROTOCOL_TCP == (int)IPPROTO_TCP,
+	       "enum xs_protocol is IANA's");
+_Static_assert((int)XS_PROTOCOL_UDP == (int)IPPROTO_UDP,
+	       "enum xs_protocol is IANA's");
 
 /* "'NAME' WHAT: pinned A, new B" appended to why, "; " between */
 static void add_difference(char *why, size_t why_size, const char *format, ...)
@@ -73,7 +75,8 @@ static int same_type_layout(const struct btf *pinned, __u32 pinned_id,
 	w = btf__type_by_id(wanted, wanted_id);
 	if (!p || !w)
 		return 1; /* cannot tell; the sizes were compared already */
-	if (btf__resolve_size(pinned, pinned_id) != btf__resolve_size(wanted, wanted_id) ||
+	if (btf__resolve_size(pinned, pinned_id) !=
+		    btf__resolve_size(wanted, wanted_id) ||
 	    btf_is_composite(p) != btf_is_composite(w)) {
 		snprintf(why, why_size, "pinned %s, new %s",
 			 btf__name_by_offset(pinned, p->name_off),
@@ -97,8 +100,10 @@ static int same_type_layout(const struct btf *pinned, __u32 pinned_id,
 		__u32 pinned_inner = composite_of(pinned, pm->type);
 		__u32 wanted_inner = composite_of(wanted, wm->type);
 
-		if (btf_member_bit_offset(p, i) == btf_member_bit_offset(w, i) &&
-		    btf_member_bitfield_size(p, i) == btf_member_bitfield_size(w, i) &&
+		if (btf_member_bit_offset(p, i) ==
+			    btf_member_bit_offset(w, i) &&
+		    btf_member_bitfield_size(p, i) ==
+			    btf_member_bitfield_size(w, i) &&
 		    btf__resolve_size(pinned, pm->type) ==
 			    btf__resolve_size(wanted, wm->type) &&
 		    (!strcmp(pname, wname) || !strncmp(pname, "reserved", 8)) &&
@@ -110,13 +115,14 @@ static int same_type_layout(const struct btf *pinned, __u32 pinned_id,
 				continue;
 			return 0;
 		}
-		snprintf(why, why_size,
-			 "%s member %u: pinned '%s' at bit %u (%lld bytes), new '%s' at bit %u (%lld bytes)",
-			 btf__name_by_offset(wanted, w->name_off), i, pname,
-			 btf_member_bit_offset(p, i),
-			 (long long)btf__resolve_size(pinned, pm->type), wname,
-			 btf_member_bit_offset(w, i),
-			 (long long)btf__resolve_size(wanted, wm->type));
+		snprintf(
+			why, why_size,
+			"%s member %u: pinned '%s' at bit %u (%lld bytes), new '%s' at bit %u (%lld bytes)",
+			btf__name_by_offset(wanted, w->name_off), i, pname,
+			btf_member_bit_offset(p, i),
+			(long long)btf__resolve_size(pinned, pm->type), wname,
+			btf_member_bit_offset(w, i),
+			(long long)btf__resolve_size(wanted, wm->type));
 		return 0;
 	}
 	return 1;
@@ -155,14 +161,14 @@ static int compare_map(const struct bpf_map_info *info,
 	char type_why[256];
 	int same = 1;
 
-#define COMPARE(field, getter, what)                                          \
-	do {                                                                  \
-		if (info->field != getter(map)) {                             \
-			add_difference(why, why_size,                         \
-				       "'%s' " what ": pinned %u, new %u",    \
-				       name, info->field, getter(map));       \
-			same = 0;                                             \
-		}                                                             \
+#define COMPARE(field, getter, what)                                           \
+	do {                                                                   \
+		if (info->field != getter(map)) {                              \
+			add_difference(why, why_size,                          \
+				       "'%s' " what ": pinned %u, new %u",     \
+				       name, info->field, getter(map));        \
+			same = 0;                                              \
+		}                                                              \
 	} while (0)
 	COMPARE(type, (__u32)bpf_map__type, "type");
 	COMPARE(key_size, bpf_map__key_size, "key size");
@@ -170,8 +176,8 @@ static int compare_map(const struct bpf_map_info *info,
 	COMPARE(max_entries, bpf_map__max_entries, "max_entries");
 	COMPARE(map_flags, bpf_map__map_flags, "flags");
 #undef COMPARE
-	if (same && !same_value_type(info, map, new_btf, type_why,
-				     sizeof(type_why))) {
+	if (same &&
+	    !same_value_type(info, map, new_btf, type_why, sizeof(type_why))) {
 		add_difference(why, why_size, "'%s' value type: %s", name,
 			       type_why);
 		same = 0;
@@ -187,7 +193,8 @@ int xs_layout_reuse_pinned(struct bpf_object *obj, char *why, size_t why_size)
 	struct bpf_map *maps[64];
 
 	*why = 0;
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		struct bpf_map_info info = { 0 };
 		__u32 length = sizeof(info);
 		const char *path = bpf_map__pin_path(map);
@@ -200,15 +207,19 @@ int xs_layout_reuse_pinned(struct bpf_object *obj, char *why, size_t why_size)
 			if (errno == ENOENT)
 				continue; /* a map this build adds */
 			err = -errno;
-			add_difference(why, why_size, "'%s': couldn't open the pin %s: %s",
-				       bpf_map__name(map), path, strerror(errno));
+			add_difference(why, why_size,
+				       "'%s': couldn't open the pin %s: %s",
+				       bpf_map__name(map), path,
+				       strerror(errno));
 			break;
 		}
 		if (bpf_obj_get_info_by_fd(fd, &info, &length)) {
 			err = -errno;
 			close(fd);
-			add_difference(why, why_size, "'%s': %s is not a map: %s",
-				       bpf_map__name(map), path, strerror(errno));
+			add_difference(why, why_size,
+				       "'%s': %s is not a map: %s",
+				       bpf_map__name(map), path,
+				       strerror(errno));
 			break;
 		}
 		if (!compare_map(&info, map, new_btf, why, why_size))
@@ -231,8 +242,10 @@ int xs_layout_reuse_pinned(struct bpf_object *obj, char *why, size_t why_size)
 			if (!err)
 				err = bpf_map__set_pin_path(maps[i], NULL);
 			if (err)
-				add_difference(why, why_size, "'%s': couldn't reuse the pinned map: %s",
-					       bpf_map__name(maps[i]), strerror(-err));
+				add_difference(
+					why, why_size,
+					"'%s': couldn't reuse the pinned map: %s",
+					bpf_map__name(maps[i]), strerror(-err));
 		}
 		close(fds[i]); /* reuse_fd holds its own duplicate */
 	}

@@ -51,8 +51,8 @@ static void config_from_options(const struct xs_load_options *o,
 	c->max_vips = or_default(o->max_vips, XS_DEFAULT_MAX_VIPS);
 	c->max_backends = or_default(o->max_backends, XS_DEFAULT_MAX_BACKENDS);
 	c->max_flows = or_default(o->max_flows, XS_DEFAULT_MAX_FLOWS);
-	c->max_overrides = or_default(o->max_overrides,
-				      XS_DEFAULT_MAX_OVERRIDES);
+	c->max_overrides =
+		or_default(o->max_overrides, XS_DEFAULT_MAX_OVERRIDES);
 	c->maglev_size = or_default(o->maglev_size, XS_DEFAULT_MAGLEV_SIZE);
 	c->split_seed = or_default(o->split_seed, XS_DEFAULT_SPLIT_SEED);
 	c->backend_seed = or_default(o->backend_seed, XS_DEFAULT_BACKEND_SEED);
@@ -234,8 +234,8 @@ static int open_sized(const struct xs_load_options *options,
 		return err;
 
 	if (options->object_path) {
-		loaded->file_obj = bpf_object__open_file(options->object_path,
-							 &open_opts);
+		loaded->file_obj =
+			bpf_object__open_file(options->object_path, &open_opts);
 		if (!loaded->file_obj) {
 			err = -errno;
 			pr_warn("Couldn't open the object '%s': %s\n",
@@ -264,10 +264,10 @@ static int open_sized(const struct xs_load_options *options,
 	}
 	/* Maglev tables must have the template's size. libbpf 1.1 cannot
 	 * resize the template declared in the object, so give it one. */
-	loaded->inner_template_fd =
-		bpf_map_create(BPF_MAP_TYPE_ARRAY, "maglev_table",
-			       sizeof(__u32), sizeof(__u32), config->maglev_size,
-			       NULL);
+	loaded->inner_template_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY,
+						   "maglev_table",
+						   sizeof(__u32), sizeof(__u32),
+						   config->maglev_size, NULL);
 	if (loaded->inner_template_fd < 0) {
 		err = -errno;
 		pr_warn("Couldn't create the Maglev table template: %s\n",
@@ -284,8 +284,8 @@ static int open_sized(const struct xs_load_options *options,
 
 /* Writes the config entry after the first load. Until then the program
  * passes every packet (no config means no maglev_size). */
-static int finish_load(struct xs_loaded *loaded,
-		       const struct xs_config *config, bool fresh)
+static int finish_load(struct xs_loaded *loaded, const struct xs_config *config,
+		       bool fresh)
 {
 	__u32 zero = 0;
 
@@ -293,8 +293,7 @@ static int finish_load(struct xs_loaded *loaded,
 		return 0;
 	if (bpf_map__update_elem(bpf_object__find_map_by_name(object_of(loaded),
 							      XS_MAP_CONFIG),
-				 &zero,
-				 sizeof(zero), config, sizeof(*config),
+				 &zero, sizeof(zero), config, sizeof(*config),
 				 BPF_ANY)) {
 		int err = -errno;
 
@@ -320,7 +319,8 @@ int xs_load(const struct xs_load_options *options, struct xs_loaded *loaded)
 	if (!err) {
 		err = load_object(loaded);
 		if (err)
-			pr_warn("Couldn't load xdp_split: %s%s\n", strerror(-err),
+			pr_warn("Couldn't load xdp_split: %s%s\n",
+				strerror(-err),
 				fresh ? "" :
 					"; the pinned maps may be of another version (remove the pin directory to start afresh)");
 	}
@@ -391,17 +391,22 @@ static int replace_alone(int ifindex, const struct xs_attached *current,
 
 	err = load_object(loaded);
 	if (err) {
-		pr_warn("Couldn't load the new xdp_split: %s\n", strerror(-err));
+		pr_warn("Couldn't load the new xdp_split: %s\n",
+			strerror(-err));
 		return err;
 	}
-	prog = bpf_object__find_program_by_name(object_of(loaded), XS_PROG_SPLIT);
+	prog = bpf_object__find_program_by_name(object_of(loaded),
+						XS_PROG_SPLIT);
 	fd = bpf_program__fd(prog);
 	err = bpf_xdp_attach(ifindex, fd,
-			     XDP_FLAGS_REPLACE | mode_flag(current->mode), &opts);
+			     XDP_FLAGS_REPLACE | mode_flag(current->mode),
+			     &opts);
 	if (err) {
 		pr_warn("Couldn't replace program id %u on ifindex %d: %s%s\n",
 			xdp_program__id(current->prog), ifindex, strerror(-err),
-			err == -EEXIST ? " (another program was attached meanwhile)" : "");
+			err == -EEXIST ?
+				" (another program was attached meanwhile)" :
+				"");
 		return err;
 	}
 	/* a handle of our own: the object closes its fd, libxdp its copy */

@@ -38,7 +38,7 @@ struct xs_loaded {
 	struct xdp_split *skel;
 	struct xdp_program *xdp_prog; /* set when attached through libxdp */
 	struct bpf_object *file_obj;  /* options.object_path, else NULL */
-	int inner_template_fd;        /* the Maglev table template */
+	int inner_template_fd;	      /* the Maglev table template */
 };
 
 /* Returned when the new build's maps differ from the pinned ones (after a
@@ -59,8 +59,7 @@ int xs_load_and_attach(const struct xs_load_options *options, int ifindex,
  * any error the old program is still attached. */
 int xs_replace(const struct xs_load_options *options, int ifindex,
 	       const struct xs_attached *current, struct xs_loaded *loaded);
-int xs_detach(struct xs_loaded *loaded, int ifindex,
-	      enum xdp_attach_mode mode);
+int xs_detach(struct xs_loaded *loaded, int ifindex, enum xdp_attach_mode mode);
 /* Closes handles; pinned maps and an attached program stay. */
 void xs_unload(struct xs_loaded *loaded);
 /* Removes every pin of the instance and the directory itself. */

@@ -9,7 +9,8 @@
 
 int xs_lock_pin_dir(const char *pin_dir, int timeout_ms)
 {
-	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), waited = 0;
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+	    waited = 0;
 
 	if (fd < 0)
 		return -errno;

@@ -31,7 +31,8 @@ static void check_journal(void)
 	char end;
 
 	to_journal = false;
-	if (!stream || sscanf(stream, "%llu:%llu%c", &device, &inode, &end) != 2)
+	if (!stream ||
+	    sscanf(stream, "%llu:%llu%c", &device, &inode, &end) != 2)
 		return;
 	if (fstat(STDERR_FILENO, &st))
 		return;
@@ -73,7 +74,8 @@ static void write_text(enum xs_log_level level, const char *text)
 	flockfile(stderr);
 	while (*text) {
 		const char *newline = strchr(text, '\n');
-		size_t length = newline ? (size_t)(newline - text) + 1 : strlen(text);
+		size_t length = newline ? (size_t)(newline - text) + 1 :
+					  strlen(text);
 
 		if (at_line_start)
 			fprintf(stderr, "<%d>", syslog_priority(level));

@@ -61,9 +61,12 @@ int xs_maglev_build(const struct xs_maglev_backend *backends, size_t count,
 		const __u32 *words = sorted[i].address;
 
 		perm[i].offset = xs_hash_words(words, XS_ADDRESS_WORDS,
-					       MAGLEV_OFFSET_SEED) % size;
+					       MAGLEV_OFFSET_SEED) %
+				 size;
 		perm[i].skip = xs_hash_words(words, XS_ADDRESS_WORDS,
-					     MAGLEV_SKIP_SEED) % (size - 1) + 1;
+					     MAGLEV_SKIP_SEED) %
+				       (size - 1) +
+			       1;
 	}
 	for (__u32 slot = 0; slot < size; slot++)
 		table[slot] = 0;

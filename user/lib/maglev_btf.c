@@ -34,8 +34,8 @@ static int template_types(const struct btf *btf, struct xs_maglev_btf *out)
 {
 	__s32 id = btf__find_by_name_kind(btf, XS_MAGLEV_TEMPLATE,
 					  BTF_KIND_STRUCT);
-	__s32 entry = btf__find_by_name_kind(btf, XS_MAGLEV_ENTRY,
-					     BTF_KIND_STRUCT);
+	__s32 entry =
+		btf__find_by_name_kind(btf, XS_MAGLEV_ENTRY, BTF_KIND_STRUCT);
 	const struct btf_type *def;
 
 	if (id < 0)

@@ -24,9 +24,11 @@ double xs_latency_quantile_ns(const __u64 *buckets, double q)
 		return 0;
 	for (int i = 0; i < XS_LATENCY_BUCKETS; i++) {
 		if (buckets[i] && seen + buckets[i] >= q * total) {
-			double low = i ? ldexp(1, i) : 0, high = ldexp(1, i + 1);
+			double low = i ? ldexp(1, i) : 0,
+			       high = ldexp(1, i + 1);
 
-			return low + (high - low) * (q * total - seen) / buckets[i];
+			return low +
+			       (high - low) * (q * total - seen) / buckets[i];
 		}
 		seen += buckets[i];
 	}
@@ -39,17 +41,19 @@ static struct xs_measurement pool_signal(enum xs_metric metric,
 {
 	struct xs_measurement m = { .samples = s->new_flows };
 	double q = metric == XS_METRIC_LATENCY_P50 ? 0.5 :
-		   metric == XS_METRIC_LATENCY_P90 ? 0.9 : 0.99;
+		   metric == XS_METRIC_LATENCY_P90 ? 0.9 :
+						     0.99;
 
 	switch (metric) {
 	case XS_METRIC_HANDSHAKE_RATIO:
-		m.value = s->new_flows ?
-				  (double)s->handshakes_completed / s->new_flows :
-				  0;
+		m.value = s->new_flows ? (double)s->handshakes_completed /
+						 s->new_flows :
+					 0;
 		break;
 	case XS_METRIC_SYN_RETRANSMIT_RATIO:
-		m.value = s->new_flows ? (double)s->syn_retransmits / s->new_flows :
-					 0;
+		m.value = s->new_flows ?
+				  (double)s->syn_retransmits / s->new_flows :
+				  0;
 		break;
 	case XS_METRIC_LATENCY_P50:
 	case XS_METRIC_LATENCY_P90:
@@ -68,7 +72,8 @@ struct xs_measurement xs_measure(const struct xs_rule *rule,
 				 const struct xs_pool_stats *window,
 				 __u8 live_pool)
 {
-	struct xs_measurement m = pool_signal(rule->metric, &window[rule->pool]);
+	struct xs_measurement m =
+		pool_signal(rule->metric, &window[rule->pool]);
 
 	m.valid = m.samples > 0 && m.samples >= rule->min_samples;
 	if (rule->relative && m.valid) {
@@ -76,8 +81,8 @@ struct xs_measurement xs_measure(const struct xs_rule *rule,
 		struct xs_measurement base =
 			pool_signal(rule->metric, &window[live_pool]);
 
-		m.valid = base.samples > 0 && base.samples >= rule->min_samples &&
-			  base.value > 0;
+		m.valid = base.samples > 0 &&
+			  base.samples >= rule->min_samples && base.value > 0;
 		m.value = m.valid ? m.value / base.value : 0;
 	}
 	return m;

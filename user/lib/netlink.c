@@ -91,11 +91,12 @@ static int route_callback(const struct nlmsghdr *message, void *data)
 
 	reply->found = 1;
 	return mnl_attr_parse(message, sizeof(struct rtmsg), route_attribute,
-			      data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+			      data) < 0 ?
+		       MNL_CB_ERROR :
+		       MNL_CB_OK;
 }
 
-static int route_lookup(__u8 family, const __be32 *address,
-			struct reply *reply)
+static int route_lookup(__u8 family, const __be32 *address, struct reply *reply)
 {
 	char buffer[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *request = mnl_nlmsg_put_header(buffer);
@@ -132,7 +133,9 @@ static int neighbour_callback(const struct nlmsghdr *message, void *data)
 	reply->found = 1;
 	reply->state = ndm->ndm_state;
 	return mnl_attr_parse(message, sizeof(*ndm), neighbour_attribute,
-			      data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+			      data) < 0 ?
+		       MNL_CB_ERROR :
+		       MNL_CB_OK;
 }
 
 /* RTM_GETNEIGH for one entry, or RTM_NEWNEIGH with NTF_USE to make the
@@ -151,7 +154,8 @@ static int neighbour_request(int type, __u8 family, const __be32 *address,
 	ndm->ndm_family = af_of(family);
 	ndm->ndm_ifindex = ifindex;
 	if (type == RTM_NEWNEIGH) {
-		request->nlmsg_flags |= NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK;
+		request->nlmsg_flags |= NLM_F_CREATE | NLM_F_REPLACE |
+					NLM_F_ACK;
 		ndm->ndm_flags = NTF_USE;
 		ndm->ndm_state = NUD_NONE;
 	}
@@ -160,8 +164,9 @@ static int neighbour_request(int type, __u8 family, const __be32 *address,
 	return transact(request, neighbour_callback, reply);
 }
 
-#define NUD_USABLE (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | \
-		    NUD_PERMANENT | NUD_NOARP)
+#define NUD_USABLE                                                             \
+	(NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT |   \
+	 NUD_NOARP)
 
 int xs_resolve_backend(__u8 family, const __be32 *address, int timeout_ms,
 		       struct xs_next_hop *hop, char *why, size_t why_size)
@@ -179,8 +184,9 @@ int xs_resolve_backend(__u8 family, const __be32 *address, int timeout_ms,
 	hop->ifindex = reply.ifindex;
 	hop->via_gateway = reply.via_gateway;
 	if (reply.via_gateway) {
-		snprintf(why, why_size,
-			 "it is reached through a gateway, not on a directly connected network");
+		snprintf(
+			why, why_size,
+			"it is reached through a gateway, not on a directly connected network");
 		return -ENETUNREACH;
 	}
 	for (;;) {
@@ -200,9 +206,10 @@ int xs_resolve_backend(__u8 family, const __be32 *address, int timeout_ms,
 		usleep(50 * 1000);
 		waited += 50;
 	}
-	snprintf(why, why_size,
-		 "its MAC did not resolve within %d ms (no %s reply on the interface); check that it is up, or give the MAC with 'mac'",
-		 timeout_ms, family == XS_FAMILY_IPV4 ? "ARP" : "neighbour");
+	snprintf(
+		why, why_size,
+		"its MAC did not resolve within %d ms (no %s reply on the interface); check that it is up, or give the MAC with 'mac'",
+		timeout_ms, family == XS_FAMILY_IPV4 ? "ARP" : "neighbour");
 	return -EHOSTUNREACH;
 }
 

@@ -9,8 +9,8 @@
 static FILE *stream;
 static enum xs_output_mode mode;
 static int depth;
-static int count[MAX_DEPTH];  /* items written at each level */
-static int line_open;         /* text: a line has content */
+static int count[MAX_DEPTH]; /* items written at each level */
+static int line_open;	     /* text: a line has content */
 
 void out_init(FILE *s, enum xs_output_mode m)
 {

@@ -122,7 +122,8 @@ int xs_parse_mac(const char *text, __u8 *mac)
 	char tail;
 
 	if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
-		   &b[3], &b[4], &b[5], &tail) != 6 || strlen(text) != 17)
+		   &b[3], &b[4], &b[5], &tail) != 6 ||
+	    strlen(text) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
 		mac[i] = b[i];
@@ -222,8 +223,8 @@ void xs_format_vip(const struct xs_vip_key *key, char *out, size_t size)
 	char address[INET6_ADDRSTRLEN];
 
 	xs_format_address(key->family, key->address, address, sizeof(address));
-	snprintf(out, size, key->family == XS_FAMILY_IPV6 ? "[%s]:%u/%s" :
-							    "%s:%u/%s",
+	snprintf(out, size,
+		 key->family == XS_FAMILY_IPV6 ? "[%s]:%u/%s" : "%s:%u/%s",
 		 address, ntohs(key->port), xs_protocol_name(key->protocol));
 }
 

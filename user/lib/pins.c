@@ -20,20 +20,22 @@
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 #define CHECKED_FLAGS (BPF_F_NO_PREALLOC | BPF_F_MMAPABLE)
-#define ADVICE "not an xdpsplit pin directory of this version; detach and re-attach, or use another --pin-dir"
+#define ADVICE                                                                 \
+	"not an xdpsplit pin directory of this version; detach and re-attach, or use another --pin-dir"
 
 /* What bpf/maps.bpf.h declares, from the contract's own types. */
 static const struct map_contract {
 	__u32 type;
 	__u32 key_size;
 	__u32 value_size;
-	__u32 flags; /* of CHECKED_FLAGS */
+	__u32 flags;		/* of CHECKED_FLAGS */
 	const char *value_type; /* BTF name of a struct value */
 } contract[XS_MAP_ID_COUNT] = {
 	[XS_MAP_ID_CONFIG] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 			       sizeof(struct xs_config), 0, "xs_config" },
 	[XS_MAP_ID_VIPS] = { BPF_MAP_TYPE_HASH, sizeof(struct xs_vip_key),
-			     sizeof(struct xs_vip), BPF_F_NO_PREALLOC, "xs_vip" },
+			     sizeof(struct xs_vip), BPF_F_NO_PREALLOC,
+			     "xs_vip" },
 	[XS_MAP_ID_ROUTES] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 			       sizeof(struct xs_route), BPF_F_MMAPABLE,
 			       "xs_route" },
@@ -116,7 +118,9 @@ int xs_bpffs_ensure(const char *pin_dir, char *error, size_t error_size)
 		int err = -errno;
 
 		snprintf(error, error_size,
-			 "Couldn't mount bpffs at " BPFFS_ROOT ": %s; mount it (mount -t bpf bpf " BPFFS_ROOT ") and try again",
+			 "Couldn't mount bpffs at " BPFFS_ROOT
+			 ": %s; mount it (mount -t bpf bpf " BPFFS_ROOT
+			 ") and try again",
 			 strerror(errno));
 		return err;
 	}
@@ -131,8 +135,9 @@ int xs_pin_dir_prepare(const char *pin_dir, bool create, char *error,
 	int err;
 
 	if (!pin_dir || !*pin_dir) {
-		snprintf(error, error_size,
-			 "no pin directory given: xdpsplit never pins at the bpffs root");
+		snprintf(
+			error, error_size,
+			"no pin directory given: xdpsplit never pins at the bpffs root");
 		return -EINVAL;
 	}
 	err = xs_bpffs_ensure(pin_dir, error, error_size);
@@ -141,10 +146,12 @@ int xs_pin_dir_prepare(const char *pin_dir, bool create, char *error,
 	err = xs_trusted_dir(pin_dir, create, 0700, why, sizeof(why));
 	/* a shared directory (the bpffs root is 1777) is nobody's pin
 	 * directory: there, any program pinning by name would meet ours */
-	if (!err && !lstat(pin_dir, &st) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(error, error_size,
-			 "Refusing pin directory '%s': it is shared (mode %04o), not a directory of xdpsplit's own; give a directory of its own, such as " XS_DEFAULT_PIN_DIR,
-			 pin_dir, (unsigned int)(st.st_mode & 07777));
+	if (!err && !lstat(pin_dir, &st) &&
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(
+			error, error_size,
+			"Refusing pin directory '%s': it is shared (mode %04o), not a directory of xdpsplit's own; give a directory of its own, such as " XS_DEFAULT_PIN_DIR,
+			pin_dir, (unsigned int)(st.st_mode & 07777));
 		return -EPERM;
 	}
 	if (err == -ENOENT)
@@ -152,9 +159,10 @@ int xs_pin_dir_prepare(const char *pin_dir, bool create, char *error,
 			 "Couldn't open pin directory '%s': %s", pin_dir,
 			 strerror(ENOENT));
 	else if (err)
-		snprintf(error, error_size,
-			 "Refusing pin directory '%s': %s; or use another --pin-dir",
-			 pin_dir, why);
+		snprintf(
+			error, error_size,
+			"Refusing pin directory '%s': %s; or use another --pin-dir",
+			pin_dir, why);
 	return err;
 }
 
@@ -175,7 +183,8 @@ static int is_map_fd(int fd)
 #if defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
-#define KERNEL_FILLED(address, length) VALGRIND_MAKE_MEM_DEFINED(address, length)
+#define KERNEL_FILLED(address, length)                                         \
+	VALGRIND_MAKE_MEM_DEFINED(address, length)
 #endif
 #endif
 #ifndef KERNEL_FILLED
@@ -262,23 +271,26 @@ int xs_pin_verify(int fd, const char *pin_dir, enum xs_map_id id,
 		return -EINVAL;
 	}
 	if (info.type != want->type) {
-		snprintf(error, error_size,
-			 "pinned map '%s' in %s has type %s, expected %s: " ADVICE,
-			 name, pin_dir,
-			 libbpf_bpf_map_type_str(info.type) ?: "unknown",
-			 libbpf_bpf_map_type_str(want->type));
+		snprintf(
+			error, error_size,
+			"pinned map '%s' in %s has type %s, expected %s: " ADVICE,
+			name, pin_dir,
+			libbpf_bpf_map_type_str(info.type) ?: "unknown",
+			libbpf_bpf_map_type_str(want->type));
 		return -EINVAL;
 	}
 	if (info.key_size != want->key_size) {
-		snprintf(error, error_size,
-			 "pinned map '%s' in %s has key size %u, expected %u: " ADVICE,
-			 name, pin_dir, info.key_size, want->key_size);
+		snprintf(
+			error, error_size,
+			"pinned map '%s' in %s has key size %u, expected %u: " ADVICE,
+			name, pin_dir, info.key_size, want->key_size);
 		return -EINVAL;
 	}
 	if (info.value_size != want->value_size) {
-		snprintf(error, error_size,
-			 "pinned map '%s' in %s has value size %u, expected %u: " ADVICE,
-			 name, pin_dir, info.value_size, want->value_size);
+		snprintf(
+			error, error_size,
+			"pinned map '%s' in %s has value size %u, expected %u: " ADVICE,
+			name, pin_dir, info.value_size, want->value_size);
 		return -EINVAL;
 	}
 	/* the release before flow sharing made the flow table without
@@ -286,39 +298,41 @@ int xs_pin_verify(int fd, const char *pin_dir, enum xs_map_id id,
 	 * one can take those pins over: say how to move on */
 	if (id == XS_MAP_ID_FLOWS && info.type == want->type &&
 	    !(info.map_flags & BPF_F_MMAPABLE)) {
-		snprintf(error, error_size,
-			 "pinned flow table '%s' in %s is of an earlier release (not mmapable, flags 0x%x; this build maps it to share flows between LB hosts), and a map's flags cannot change in place: drain the host, detach xdp_split, remove %s (every flow is lost) and attach this build",
-			 name, pin_dir, info.map_flags & CHECKED_FLAGS,
-			 pin_dir);
+		snprintf(
+			error, error_size,
+			"pinned flow table '%s' in %s is of an earlier release (not mmapable, flags 0x%x; this build maps it to share flows between LB hosts), and a map's flags cannot change in place: drain the host, detach xdp_split, remove %s (every flow is lost) and attach this build",
+			name, pin_dir, info.map_flags & CHECKED_FLAGS, pin_dir);
 		return XS_ERR_PINS_EARLIER_LAYOUT;
 	}
 	if ((info.map_flags & CHECKED_FLAGS) != want->flags) {
-		snprintf(error, error_size,
-			 "pinned map '%s' in %s has flags 0x%x, expected 0x%x: " ADVICE,
-			 name, pin_dir, info.map_flags & CHECKED_FLAGS,
-			 want->flags);
+		snprintf(
+			error, error_size,
+			"pinned map '%s' in %s has flags 0x%x, expected 0x%x: " ADVICE,
+			name, pin_dir, info.map_flags & CHECKED_FLAGS,
+			want->flags);
 		return -EINVAL;
 	}
 	entries = expected_entries(id, config);
 	if (entries && info.max_entries != entries) {
-		snprintf(error, error_size,
-			 "pinned map '%s' in %s has %u entries, expected %u: " ADVICE,
-			 name, pin_dir, info.max_entries, entries);
+		snprintf(
+			error, error_size,
+			"pinned map '%s' in %s has %u entries, expected %u: " ADVICE,
+			name, pin_dir, info.max_entries, entries);
 		return -EINVAL;
 	}
 	if (!btf_value_matches(&info, want->value_type, actual,
 			       sizeof(actual))) {
-		snprintf(error, error_size,
-			 "pinned map '%s' in %s holds values of type '%s', expected 'struct %s': " ADVICE,
-			 name, pin_dir, actual, want->value_type);
+		snprintf(
+			error, error_size,
+			"pinned map '%s' in %s holds values of type '%s', expected 'struct %s': " ADVICE,
+			name, pin_dir, actual, want->value_type);
 		return -EINVAL;
 	}
 	return 0;
 }
 
 int xs_pin_open(const char *pin_dir, enum xs_map_id id,
-		const struct xs_config *config, char *error,
-		size_t error_size)
+		const struct xs_config *config, char *error, size_t error_size)
 {
 	const char *name = xs_map_names[id];
 	char path[PATH_MAX], why[400];
@@ -340,9 +354,10 @@ int xs_pin_open(const char *pin_dir, enum xs_map_id id,
 		return err;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		snprintf(error, error_size,
-			 "pinned map '%s' in %s is a symbolic link: refused, pins are never followed; remove it, or detach and re-attach",
-			 name, pin_dir);
+		snprintf(
+			error, error_size,
+			"pinned map '%s' in %s is a symbolic link: refused, pins are never followed; remove it, or detach and re-attach",
+			name, pin_dir);
 		return -ELOOP;
 	}
 	err = xs_trusted_stat(&st, path, false, why, sizeof(why));
@@ -365,13 +380,14 @@ int xs_pin_open(const char *pin_dir, enum xs_map_id id,
 	return fd;
 }
 
-int xs_config_sane(const struct xs_config *c, const char *pin_dir,
-		   char *error, size_t error_size)
+int xs_config_sane(const struct xs_config *c, const char *pin_dir, char *error,
+		   size_t error_size)
 {
 	if (!c->maglev_size) {
-		snprintf(error, error_size,
-			 "the config map under '%s' is not initialised; detach and re-attach xdpsplit",
-			 pin_dir);
+		snprintf(
+			error, error_size,
+			"the config map under '%s' is not initialised; detach and re-attach xdpsplit",
+			pin_dir);
 		return -ENODATA;
 	}
 	if (!xs_is_prime(c->maglev_size) || c->maglev_size < 7 ||
@@ -379,10 +395,11 @@ int xs_config_sane(const struct xs_config *c, const char *pin_dir,
 	    c->max_vips > (1U << 20) / XS_POOL_COUNT || c->max_backends < 2 ||
 	    c->max_backends > (1U << 20) || !c->max_flows ||
 	    !c->max_overrides) {
-		snprintf(error, error_size,
-			 "the config map under '%s' holds sizes xdpsplit never writes (maglev %u, vips %u, backends %u, flows %u, overrides %u): " ADVICE,
-			 pin_dir, c->maglev_size, c->max_vips, c->max_backends,
-			 c->max_flows, c->max_overrides);
+		snprintf(
+			error, error_size,
+			"the config map under '%s' holds sizes xdpsplit never writes (maglev %u, vips %u, backends %u, flows %u, overrides %u): " ADVICE,
+			pin_dir, c->maglev_size, c->max_vips, c->max_backends,
+			c->max_flows, c->max_overrides);
 		return -EINVAL;
 	}
 	return 0;

@@ -35,8 +35,7 @@ int xs_pin_dir_prepare(const char *pin_dir, bool create, char *error,
  * sizes that do not depend on it (the config map's entries among them).
  * -ENOENT (message in error) if the pin does not exist. */
 int xs_pin_open(const char *pin_dir, enum xs_map_id id,
-		const struct xs_config *config, char *error,
-		size_t error_size);
+		const struct xs_config *config, char *error, size_t error_size);
 
 /* What xs_pin_open and xs_pin_verify return for a pin an earlier release
  * made that this one cannot take over (the flow table before it was
@@ -50,7 +49,7 @@ int xs_pin_verify(int fd, const char *pin_dir, enum xs_map_id id,
 		  size_t error_size);
 
 /* A config entry whose sizes a loader would accept. */
-int xs_config_sane(const struct xs_config *c, const char *pin_dir,
-		   char *error, size_t error_size);
+int xs_config_sane(const struct xs_config *c, const char *pin_dir, char *error,
+		   size_t error_size);
 
 #endif /* XDPSPLIT_PINS_H */

@@ -59,8 +59,7 @@ int xs_pool_rebuild(struct xs_dataplane *dp, __u32 vip_id, __u8 pool,
 	return err;
 }
 
-int xs_backend_set_state(struct xs_dataplane *dp, __u32 backend_id,
-			 __u8 state)
+int xs_backend_set_state(struct xs_dataplane *dp, __u32 backend_id, __u8 state)
 {
 	struct xs_backend backend;
 	int err;
@@ -73,8 +72,9 @@ int xs_backend_set_state(struct xs_dataplane *dp, __u32 backend_id,
 	if (state == XS_BACKEND_UP) {
 		backend.state = state;
 		err = xs_backend_write(dp, backend_id, &backend);
-		return err ? err : xs_pool_rebuild(dp, backend.vip_id,
-						   backend.pool, 0);
+		return err ? err :
+			     xs_pool_rebuild(dp, backend.vip_id, backend.pool,
+					     0);
 	}
 	err = xs_pool_rebuild(dp, backend.vip_id, backend.pool, backend_id);
 	if (err)

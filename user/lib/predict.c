@@ -15,8 +15,7 @@ struct slot_source {
 };
 
 /* The UP backend in a pool's slot, or 0; mirrors maglev_backend(). */
-static __u32 live_slot_backend(void *ctx, __u32 vip_id, __u8 pool,
-			       __u32 slot)
+static __u32 live_slot_backend(void *ctx, __u32 vip_id, __u8 pool, __u32 slot)
 {
 	const struct xs_dataplane *dp = ctx;
 	__u32 index = xs_pool_index(vip_id, pool), inner_id, backend_id = 0;
@@ -65,17 +64,17 @@ static int predict_from(const struct xs_dataplane *dp,
 		out->chosen_pool =
 			xs_pool_for_point(&out->route, out->split_point);
 
-	out->slot = xs_maglev_slot(
-		xs_flow_hash(key, vip->split_key, config->backend_seed),
-		config->maglev_size);
+	out->slot = xs_maglev_slot(xs_flow_hash(key, vip->split_key,
+						config->backend_seed),
+				   config->maglev_size);
 	out->pool = out->chosen_pool;
 	out->backend_id = source->slot_backend(source->ctx, vip->vip_id,
 					       out->pool, out->slot);
 	if (!out->backend_id) {
 		out->fell_back = 1;
 		out->pool = out->route.live_pool;
-		out->backend_id = source->slot_backend(
-			source->ctx, vip->vip_id, out->pool, out->slot);
+		out->backend_id = source->slot_backend(source->ctx, vip->vip_id,
+						       out->pool, out->slot);
 	}
 	return 0;
 }
@@ -95,12 +94,11 @@ int xs_predict(const struct xs_dataplane *dp, const struct xs_vip *vip,
 struct xs_predict_cache {
 	const struct xs_dataplane *dp;
 	struct xs_backend *backends; /* max_backends, as read once */
-	__u32 **tables;              /* max_vips * XS_POOL_COUNT, lazily */
+	__u32 **tables;		     /* max_vips * XS_POOL_COUNT, lazily */
 };
 
 /* One pool's table in one batched read where the kernel has it. */
-static __u32 *read_table(const struct xs_dataplane *dp, __u32 vip_id,
-			 __u8 pool)
+static __u32 *read_table(const struct xs_dataplane *dp, __u32 vip_id, __u8 pool)
 {
 	__u32 size = dp->config.maglev_size;
 	__u32 *table = calloc(size, sizeof(*table));
@@ -123,8 +121,7 @@ static __u32 *read_table(const struct xs_dataplane *dp, __u32 vip_id,
 	return table;
 }
 
-static __u32 cached_slot_backend(void *ctx, __u32 vip_id, __u8 pool,
-				 __u32 slot)
+static __u32 cached_slot_backend(void *ctx, __u32 vip_id, __u8 pool, __u32 slot)
 {
 	struct xs_predict_cache *cache = ctx;
 	const struct xs_dataplane *dp = cache->dp;
@@ -151,8 +148,8 @@ struct xs_predict_cache *xs_predict_cache_new(const struct xs_dataplane *dp)
 	if (!cache)
 		return NULL;
 	cache->dp = dp;
-	cache->backends = calloc(dp->config.max_backends,
-				 sizeof(*cache->backends));
+	cache->backends =
+		calloc(dp->config.max_backends, sizeof(*cache->backends));
 	cache->tables = calloc((size_t)dp->config.max_vips * XS_POOL_COUNT,
 			       sizeof(*cache->tables));
 	if (!cache->backends || !cache->tables ||
@@ -163,8 +160,8 @@ struct xs_predict_cache *xs_predict_cache_new(const struct xs_dataplane *dp)
 	return cache;
 }
 
-const struct xs_backend *xs_predict_cache_backends(
-	const struct xs_predict_cache *cache)
+const struct xs_backend *
+xs_predict_cache_backends(const struct xs_predict_cache *cache)
 {
 	return cache->backends;
 }
@@ -175,7 +172,8 @@ void xs_predict_cache_free(struct xs_predict_cache *cache)
 		return;
 	if (cache->tables)
 		for (size_t i = 0;
-		     i < (size_t)cache->dp->config.max_vips * XS_POOL_COUNT; i++)
+		     i < (size_t)cache->dp->config.max_vips * XS_POOL_COUNT;
+		     i++)
 			if (cache->tables[i] != NO_TABLE)
 				free(cache->tables[i]);
 	free(cache->tables);

@@ -10,11 +10,11 @@
 
 struct xs_prediction {
 	struct xs_route route;
-	__u32 split_point;  /* where the split hash fell in [0, 10000) */
-	__u32 slot;         /* Maglev slot */
-	__u32 backend_id;   /* 0: no usable backend, the packet is dropped */
-	__u8 chosen_pool;   /* by override or weights */
-	__u8 pool;          /* after a fallback to the live pool */
+	__u32 split_point; /* where the split hash fell in [0, 10000) */
+	__u32 slot;	   /* Maglev slot */
+	__u32 backend_id;  /* 0: no usable backend, the packet is dropped */
+	__u8 chosen_pool;  /* by override or weights */
+	__u8 pool;	   /* after a fallback to the live pool */
 	__u8 by_override;
 	__u8 fell_back;
 };
@@ -38,7 +38,7 @@ void xs_predict_cache_free(struct xs_predict_cache *cache);
 int xs_predict_cached(struct xs_predict_cache *cache, const struct xs_vip *vip,
 		      const struct xs_flow_key *key, struct xs_prediction *out);
 /* The backends map as the cache read it: max_backends entries. */
-const struct xs_backend *xs_predict_cache_backends(
-	const struct xs_predict_cache *cache);
+const struct xs_backend *
+xs_predict_cache_backends(const struct xs_predict_cache *cache);
 
 #endif /* XDPSPLIT_PREDICT_H */

@@ -45,12 +45,14 @@ static int first_value(const char *body, double *value, char *error,
 	    !json_object_object_get_ex(root, "data", &data) ||
 	    !json_object_object_get_ex(data, "resultType", &type) ||
 	    !json_object_object_get_ex(data, "result", &result)) {
-		snprintf(error, error_size, "not a successful Prometheus answer");
+		snprintf(error, error_size,
+			 "not a successful Prometheus answer");
 		goto out;
 	}
 	if (!strcmp(json_object_get_string(type), "vector")) {
 		if (json_object_array_length(result) == 0) {
-			snprintf(error, error_size, "the query returned no sample");
+			snprintf(error, error_size,
+				 "the query returned no sample");
 			err = -ENODATA;
 			goto out;
 		}
@@ -60,7 +62,8 @@ static int first_value(const char *body, double *value, char *error,
 	} else if (!strcmp(json_object_get_string(type), "scalar")) {
 		pair = result;
 	} else {
-		snprintf(error, error_size, "result type %s is not a vector or scalar",
+		snprintf(error, error_size,
+			 "result type %s is not a vector or scalar",
 			 json_object_get_string(type));
 		goto out;
 	}
@@ -128,7 +131,8 @@ int xs_promql_call_end(struct xs_promql_call *call, int result, double *value,
 			 curl_easy_strerror((CURLcode)result));
 		err = -EIO;
 	} else if (status != 200) {
-		snprintf(error, error_size, "%s answered HTTP %ld", url, status);
+		snprintf(error, error_size, "%s answered HTTP %ld", url,
+			 status);
 		err = -EIO;
 	} else {
 		err = first_value(body->data ? body->data : "", value, error,

@@ -206,11 +206,12 @@ static void evaluate(const struct xs_policy *p, struct xs_rollout *r,
 				 rule->pool == XS_POOL_GREEN  ? "green" :
 								"blue",
 				 rule->relative ? " relative to live" : "");
-		snprintf(r->reason, sizeof(r->reason),
-			 "%s: %s was %.4g, outside [%s, %s], for %u interval%s (%u in all)",
-			 rule->name, what, measured[i].value, low, high,
-			 r->consecutive[i], r->consecutive[i] == 1 ? "" : "s",
-			 r->total_failures[i]);
+		snprintf(
+			r->reason, sizeof(r->reason),
+			"%s: %s was %.4g, outside [%s, %s], for %u interval%s (%u in all)",
+			rule->name, what, measured[i].value, low, high,
+			r->consecutive[i], r->consecutive[i] == 1 ? "" : "s",
+			r->total_failures[i]);
 		r->failed_rule = i;
 		if (p->on_failure == XS_ON_FAILURE_ROLLBACK) {
 			restore(r, XS_PHASE_ROLLED_BACK,

@@ -22,10 +22,10 @@
 
 enum xs_step_kind {
 	XS_STEP_WEIGHTS, /* canary to weight_bp, the rest on the live color */
-	XS_STEP_PAUSE,   /* wait duration_ms */
-	XS_STEP_GATE,    /* wait for a promote */
-	XS_STEP_SWITCH,  /* the live share moves to the other color */
-	XS_STEP_BAKE,    /* after a switch: wait, old color kept ready */
+	XS_STEP_PAUSE,	 /* wait duration_ms */
+	XS_STEP_GATE,	 /* wait for a promote */
+	XS_STEP_SWITCH,	 /* the live share moves to the other color */
+	XS_STEP_BAKE,	 /* after a switch: wait, old color kept ready */
 };
 
 struct xs_step {
@@ -35,24 +35,24 @@ struct xs_step {
 };
 
 enum xs_metric {
-	XS_METRIC_HANDSHAKE_RATIO,      /* completed handshakes / new flows */
+	XS_METRIC_HANDSHAKE_RATIO,	/* completed handshakes / new flows */
 	XS_METRIC_SYN_RETRANSMIT_RATIO, /* SYN retransmits / new flows */
-	XS_METRIC_LATENCY_P50,          /* handshake latency, seconds */
+	XS_METRIC_LATENCY_P50,		/* handshake latency, seconds */
 	XS_METRIC_LATENCY_P90,
 	XS_METRIC_LATENCY_P99,
-	XS_METRIC_PROMQL,               /* a Prometheus query's value */
+	XS_METRIC_PROMQL, /* a Prometheus query's value */
 	XS_METRIC_COUNT,
 };
 
 struct xs_rule {
 	char name[XS_NAME_SIZE];
 	enum xs_metric metric;
-	__u8 pool;        /* whose signal: the canary by default */
-	bool relative;    /* value = pool's / live pool's, same window */
+	__u8 pool;     /* whose signal: the canary by default */
+	bool relative; /* value = pool's / live pool's, same window */
 	bool has_min, has_max;
-	double min, max;  /* the value must stay within */
-	__u64 min_samples; /* new flows in the window before any verdict */
-	__u32 failures;   /* consecutive failing intervals that fail it */
+	double min, max;     /* the value must stay within */
+	__u64 min_samples;   /* new flows in the window before any verdict */
+	__u32 failures;	     /* consecutive failing intervals that fail it */
 	__u32 failure_limit; /* failing intervals in all that fail it */
 	char prometheus_url[XS_QUERY_SIZE];
 	char query[XS_QUERY_SIZE];
@@ -78,7 +78,7 @@ struct xs_policy {
 enum xs_phase {
 	XS_PHASE_IDLE,
 	XS_PHASE_RUNNING,
-	XS_PHASE_PAUSED,      /* by an operator, or by a failure with pause */
+	XS_PHASE_PAUSED, /* by an operator, or by a failure with pause */
 	XS_PHASE_SUCCEEDED,
 	XS_PHASE_ROLLED_BACK,
 	XS_PHASE_ABORTED,
@@ -86,26 +86,26 @@ enum xs_phase {
 
 /* What one interval measured for one rule. */
 struct xs_measurement {
-	bool valid;    /* enough samples and a value */
+	bool valid; /* enough samples and a value */
 	double value;
 	__u64 samples;
 };
 
 struct xs_rollout {
 	enum xs_phase phase;
-	__u32 step;            /* index of the current step */
+	__u32 step;	       /* index of the current step */
 	__u64 step_started_ms; /* when the current step began */
 	__u64 paused_at_ms;    /* while paused: the clock stops for pauses */
 	__u8 from_color;       /* live color when the rollout started */
 	__u8 to_color;
-	__u16 canary_bp;       /* the canary weight now in force */
+	__u16 canary_bp; /* the canary weight now in force */
 	bool switched;
-	bool promote;          /* a promote arrived for the current gate */
+	bool promote; /* a promote arrived for the current gate */
 	__u32 consecutive[XS_MAX_RULES];
 	__u32 total_failures[XS_MAX_RULES];
 	struct xs_measurement last[XS_MAX_RULES];
-	char reason[256];      /* why it paused, rolled back or ended */
-	__u32 failed_rule;     /* index of the rule that failed it, if one did */
+	char reason[256];  /* why it paused, rolled back or ended */
+	__u32 failed_rule; /* index of the rule that failed it, if one did */
 };
 
 /* What the daemon must do after a tick or a command. */
@@ -134,7 +134,8 @@ __u64 xs_rollout_step_ends(const struct xs_policy *p,
 
 /* Operator commands; each returns 0, or -EINVAL when it does not apply in
  * the current phase (and changes nothing). Repeating one is harmless. */
-int xs_rollout_pause(struct xs_rollout *r, __u64 now_ms, struct xs_actions *out);
+int xs_rollout_pause(struct xs_rollout *r, __u64 now_ms,
+		     struct xs_actions *out);
 int xs_rollout_resume(struct xs_rollout *r, __u64 now_ms,
 		      struct xs_actions *out);
 int xs_rollout_promote(const struct xs_policy *p, struct xs_rollout *r,

@@ -40,17 +40,19 @@ int xs_trusted_stat(const struct stat *st, const char *path, bool directory,
 		return directory ? -ENOTDIR : -EINVAL;
 	}
 	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(error, error_size,
-			 "'%s' is owned by uid %u, not by root%s: another user could have planted it; check it, then chown root '%s' or remove it",
-			 path, (unsigned int)st->st_uid,
-			 geteuid() ? " or us" : "", path);
+		snprintf(
+			error, error_size,
+			"'%s' is owned by uid %u, not by root%s: another user could have planted it; check it, then chown root '%s' or remove it",
+			path, (unsigned int)st->st_uid,
+			geteuid() ? " or us" : "", path);
 		return -EPERM;
 	}
 	if (!sticky_root && ((st->st_mode & S_IWOTH) ||
 			     ((st->st_mode & S_IWGRP) && !group_ok))) {
-		snprintf(error, error_size,
-			 "'%s' is writable by other users (mode %04o): anyone could change it; chmod go-w '%s'",
-			 path, (unsigned int)(st->st_mode & 07777), path);
+		snprintf(
+			error, error_size,
+			"'%s' is writable by other users (mode %04o): anyone could change it; chmod go-w '%s'",
+			path, (unsigned int)(st->st_mode & 07777), path);
 		return -EPERM;
 	}
 	return 0;
@@ -124,18 +126,21 @@ int xs_open_trusted(const char *path, int flags, mode_t mode, char *error,
 	err = trusted_ancestors(parent, error, error_size);
 	if (err)
 		return err;
-	fd = open(path, (flags & ~O_TRUNC) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+	fd = open(path,
+		  (flags & ~O_TRUNC) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 		  mode);
 	if (fd < 0) {
 		err = -errno;
 		if (errno == ELOOP)
-			snprintf(error, error_size,
-				 "'%s' is a symbolic link: refused, a link could point anywhere; replace it with the file itself",
-				 path);
+			snprintf(
+				error, error_size,
+				"'%s' is a symbolic link: refused, a link could point anywhere; replace it with the file itself",
+				path);
 		else if (errno == ENXIO)
-			snprintf(error, error_size,
-				 "'%s' is a FIFO or socket, not a regular file; remove it",
-				 path);
+			snprintf(
+				error, error_size,
+				"'%s' is a FIFO or socket, not a regular file; remove it",
+				path);
 		else
 			snprintf(error, error_size, "'%s': %s", path,
 				 strerror(errno));
@@ -181,8 +186,9 @@ int xs_trusted_dir(const char *path, bool create, mode_t mode, char *error,
 		return err;
 	if (create && mkdir(path, mode) && errno != EEXIST) {
 		err = -errno;
-		snprintf(error, error_size, "Couldn't create directory '%s': %s",
-			 path, strerror(errno));
+		snprintf(error, error_size,
+			 "Couldn't create directory '%s': %s", path,
+			 strerror(errno));
 		return err;
 	}
 	if (lstat(path, &st)) {
@@ -206,8 +212,8 @@ int xs_read_trusted(const char *path, size_t max, char **text, size_t *length,
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) || (size_t)st.st_size > max) {
-		snprintf(error, error_size, "'%s' is larger than %zu bytes", path,
-			 max);
+		snprintf(error, error_size, "'%s' is larger than %zu bytes",
+			 path, max);
 		close(fd);
 		return -EFBIG;
 	}
@@ -224,8 +230,8 @@ int xs_read_trusted(const char *path, size_t max, char **text, size_t *length,
 			continue;
 		if (got < 0) {
 			err = -errno;
-			snprintf(error, error_size, "Couldn't read '%s': %s", path,
-				 strerror(errno));
+			snprintf(error, error_size, "Couldn't read '%s': %s",
+				 path, strerror(errno));
 			break;
 		}
 		if (!got)
@@ -234,8 +240,8 @@ int xs_read_trusted(const char *path, size_t max, char **text, size_t *length,
 	}
 	close(fd);
 	if (!err && used > max) {
-		snprintf(error, error_size, "'%s' is larger than %zu bytes", path,
-			 max);
+		snprintf(error, error_size, "'%s' is larger than %zu bytes",
+			 path, max);
 		err = -EFBIG;
 	}
 	if (err) {

@@ -13,13 +13,15 @@ static int by_vip_id(const void *a, const void *b)
 {
 	const struct xs_vip_entry *x = a, *y = b;
 
-	return (x->vip.vip_id > y->vip.vip_id) - (x->vip.vip_id < y->vip.vip_id);
+	return (x->vip.vip_id > y->vip.vip_id) -
+	       (x->vip.vip_id < y->vip.vip_id);
 }
 
 struct xs_vip_entry *xs_vip_all(const struct xs_dataplane *dp, size_t *count)
 {
 	int fd = dp->map_fd[XS_MAP_ID_VIPS];
-	struct xs_vip_entry *all = calloc(dp->config.max_vips + 1, sizeof(*all));
+	struct xs_vip_entry *all =
+		calloc(dp->config.max_vips + 1, sizeof(*all));
 	struct xs_vip_key key, next;
 	size_t n = 0;
 
@@ -51,8 +53,9 @@ int xs_vip_lookup(const struct xs_dataplane *dp, const struct xs_vip_key *key,
 		return err;
 	entry->key = *key;
 	err = xs_route_read(dp, entry->vip.route_id, &entry->route);
-	return err ? err : xs_route_read_tag(dp, entry->vip.route_id,
-					     &entry->route_tag);
+	return err ? err :
+		     xs_route_read_tag(dp, entry->vip.route_id,
+				       &entry->route_tag);
 }
 
 struct xs_vip_entry *xs_service_members(const struct xs_dataplane *dp,
@@ -94,12 +97,14 @@ int xs_service_pool_stats(const struct xs_dataplane *dp, __u32 route_id,
 	for (size_t i = 0; i < count && !err; i++)
 		for (__u8 pool = 0; pool < XS_POOL_COUNT && !err; pool++) {
 			struct xs_pool_stats one;
-			__u64 *total = (__u64 *)&sum[pool], *add = (__u64 *)&one;
+			__u64 *total = (__u64 *)&sum[pool],
+			      *add = (__u64 *)&one;
 
-			err = xs_pool_stats_read(dp, members[i].vip.vip_id, pool,
-						 &one);
+			err = xs_pool_stats_read(dp, members[i].vip.vip_id,
+						 pool, &one);
 			/* every field is a __u64 counter */
-			for (size_t f = 0; !err && f < sizeof(one) / sizeof(__u64); f++)
+			for (size_t f = 0;
+			     !err && f < sizeof(one) / sizeof(__u64); f++)
 				total[f] += add[f];
 		}
 	free(members);
@@ -462,5 +467,6 @@ int xs_override_remove(struct xs_dataplane *dp, __u32 vip_id,
 
 	memcpy(key.client, client, sizeof(key.client));
 	return bpf_map_delete_elem(dp->map_fd[XS_MAP_ID_OVERRIDES], &key) ?
-		       -errno : 0;
+		       -errno :
+		       0;
 }

@@ -13,8 +13,8 @@
 struct xs_vip_entry {
 	struct xs_vip_key key;
 	struct xs_vip vip;
-	struct xs_route route;  /* routes[vip.route_id], its tag apart */
-	__u8 route_tag;         /* the tag it had when read */
+	struct xs_route route; /* routes[vip.route_id], its tag apart */
+	__u8 route_tag;	       /* the tag it had when read */
 };
 
 /* All VIPs, sorted by id; *count set. Caller frees. */

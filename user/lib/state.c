@@ -43,8 +43,8 @@ int xs_state_save(const char *dir, const struct xs_rollout_record *records,
 	err = xs_atomic_file_begin(&file, dir, XS_STATE_FILE_NAME, 0640);
 
 	if (err) {
-		snprintf(error, error_size, "Couldn't create '%s/%s.tmp': %s", dir,
-			 XS_STATE_FILE_NAME, strerror(-err));
+		snprintf(error, error_size, "Couldn't create '%s/%s.tmp': %s",
+			 dir, XS_STATE_FILE_NAME, strerror(-err));
 		return err;
 	}
 	out = file.out;
@@ -112,11 +112,13 @@ static int parse_fields(const char *line, struct xs_rollout_record *record)
 		   "%63s phase=%u step=%u started=%llu paused=%llu from=%u to=%u canary=%u switched=%d promote=%d pending=%d consecutive=%127s total=%127s%n",
 		   record->policy, &phase, &step, &started, &paused, &from, &to,
 		   &canary, &switched, &promote, &pending, consecutive, total,
-		   &used) != 13 || line[used])
+		   &used) != 13 ||
+	    line[used])
 		return -1;
 	if (phase > XS_PHASE_ABORTED || step > XS_MAX_STEPS ||
 	    from >= XS_POOL_CANARY || to >= XS_POOL_CANARY || from == to ||
-	    canary > XS_WEIGHT_TOTAL || parse_list(consecutive, r->consecutive) ||
+	    canary > XS_WEIGHT_TOTAL ||
+	    parse_list(consecutive, r->consecutive) ||
 	    parse_list(total, r->total_failures))
 		return -1;
 	r->phase = phase;
@@ -142,10 +144,9 @@ static int parse_record(char *line, int version,
 	if (!reason)
 		return -1;
 	*reason = '\0';
-	if (version == 1 ?
-		    sscanf(line, "rollout %95s %n", vip, &used) != 1 :
-		    sscanf(line, "rollout %95s generation=%u %n", vip,
-			   &record->generation, &used) != 2)
+	if (version == 1 ? sscanf(line, "rollout %95s %n", vip, &used) != 1 :
+			   sscanf(line, "rollout %95s generation=%u %n", vip,
+				  &record->generation, &used) != 2)
 		return -1;
 	/* compared parsed: 10.0.0.1:0080/tcp is 10.0.0.1:80/tcp */
 	if (!used || xs_parse_vip(vip, &record->key) ||
@@ -178,9 +179,11 @@ static void convert_times(struct xs_rollout_record *records, size_t count,
 	for (size_t i = 0; i < count; i++) {
 		struct xs_rollout *r = &records[i].rollout;
 
-		r->step_started_ms = on_our_clock(r->step_started_ms, written, now);
+		r->step_started_ms =
+			on_our_clock(r->step_started_ms, written, now);
 		if (r->paused_at_ms)
-			r->paused_at_ms = on_our_clock(r->paused_at_ms, written, now);
+			r->paused_at_ms =
+				on_our_clock(r->paused_at_ms, written, now);
 	}
 }
 
@@ -200,7 +203,8 @@ static int parse_clock(const char *line, bool *same_boot, __u64 *written)
 	unsigned long long now;
 	int used = 0;
 
-	if (sscanf(line, "clock boot=%36s now=%llu%n", boot, &now, &used) != 2 ||
+	if (sscanf(line, "clock boot=%36s now=%llu%n", boot, &now, &used) !=
+		    2 ||
 	    line[used] != '\n')
 		return -1;
 	xs_boot_id(ours);
@@ -252,7 +256,8 @@ int xs_state_load(const char *dir, struct xs_rollout_record *records,
 	if (fd == -ENOENT)
 		return 0;
 	if (fd < 0) {
-		snprintf(error, error_size, "%s; the state file is refused, nothing was applied",
+		snprintf(error, error_size,
+			 "%s; the state file is refused, nothing was applied",
 			 why);
 		return fd;
 	}
@@ -263,7 +268,8 @@ int xs_state_load(const char *dir, struct xs_rollout_record *records,
 	}
 	if (!fgets(line, sizeof(line), in) ||
 	    (strcmp(line, HEADER) && strcmp(line, HEADER_V1))) {
-		snprintf(error, error_size, "%s:1: not an xdpsplit state file", path);
+		snprintf(error, error_size, "%s:1: not an xdpsplit state file",
+			 path);
 		fclose(in);
 		return -EINVAL;
 	}
@@ -272,16 +278,17 @@ int xs_state_load(const char *dir, struct xs_rollout_record *records,
 		/* wall-clock times: as long ago as the wall clock says */
 		written = wall_clock_ms();
 	} else if (number++, !fgets(line, sizeof(line), in) ||
-		   parse_clock(line, &same_boot, &written)) {
+				     parse_clock(line, &same_boot, &written)) {
 		snprintf(error, error_size, "%s:2: no clock line", path);
 		fclose(in);
 		return -EINVAL;
 	}
 	while (fgets(line, sizeof(line), in)) {
 		number++;
-		if (*count == max || parse_record(line, version, &records[*count])) {
-			snprintf(error, error_size, "%s:%zu: damaged record", path,
-				 number);
+		if (*count == max ||
+		    parse_record(line, version, &records[*count])) {
+			snprintf(error, error_size, "%s:%zu: damaged record",
+				 path, number);
 			fclose(in);
 			*count = 0;
 			return -EINVAL;

@@ -14,13 +14,13 @@
 #define XS_STATE_FILE_NAME "rollouts.state"
 
 struct xs_rollout_record {
-	struct xs_vip_key key;      /* the VIP, parsed */
-	char vip[80];               /* key, formatted: for messages and labels */
+	struct xs_vip_key key; /* the VIP, parsed */
+	char vip[80];	       /* key, formatted: for messages and labels */
 	/* of the VIP the rollout was started on; 0 in a version 1 file,
 	 * which did not record it (the VIP found at restore is taken) */
 	__u32 generation;
 	char policy[XS_NAME_SIZE];
-	struct xs_rollout rollout;  /* its times on xs_clock_ms() */
+	struct xs_rollout rollout; /* its times on xs_clock_ms() */
 	/* recorded, but its route write not known to be done: redo it */
 	bool route_pending;
 };

@@ -138,7 +138,8 @@ static json_object *weights(const struct xs_route *route)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "blue", percent(route->weight[XS_POOL_BLUE]));
-	json_object_object_add(o, "green", percent(route->weight[XS_POOL_GREEN]));
+	json_object_object_add(o, "green",
+			       percent(route->weight[XS_POOL_GREEN]));
 	json_object_object_add(o, "canary",
 			       percent(route->weight[XS_POOL_CANARY]));
 	return o;
@@ -152,15 +153,19 @@ static json_object *rule_values(const struct xs_policy *p,
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "rule", json_object_new_string(rule->name));
-	json_object_object_add(o, "metric",
-			       json_object_new_string(xs_metric_name(rule->metric)));
-	json_object_object_add(o, "value",
-			       m->valid ? json_object_new_double(m->value) : NULL);
-	json_object_object_add(o, "samples", json_object_new_uint64(m->samples));
+	json_object_object_add(
+		o, "metric",
+		json_object_new_string(xs_metric_name(rule->metric)));
+	json_object_object_add(
+		o, "value", m->valid ? json_object_new_double(m->value) : NULL);
+	json_object_object_add(o, "samples",
+			       json_object_new_uint64(m->samples));
 	if (rule->has_min)
-		json_object_object_add(o, "min", json_object_new_double(rule->min));
+		json_object_object_add(o, "min",
+				       json_object_new_double(rule->min));
 	if (rule->has_max)
-		json_object_object_add(o, "max", json_object_new_double(rule->max));
+		json_object_object_add(o, "max",
+				       json_object_new_double(rule->max));
 	json_object_object_add(o, "consecutive_failures",
 			       json_object_new_uint64(r->consecutive[i]));
 	json_object_object_add(o, "failures",
@@ -175,7 +180,8 @@ static bool failed_by_rule(const struct xs_policy *p,
 {
 	const struct xs_rule *rule;
 
-	if (r->failed_rule >= p->rule_count || !r->total_failures[r->failed_rule])
+	if (r->failed_rule >= p->rule_count ||
+	    !r->total_failures[r->failed_rule])
 		return false;
 	rule = &p->rules[r->failed_rule];
 	return !strncmp(r->reason, rule->name, strlen(rule->name)) &&
@@ -210,9 +216,11 @@ char *xs_webhook_body(const struct xs_webhook_context *c)
 	json_object_object_add(
 		o, "step",
 		json_object_new_uint64(xs_rollout_step_number(p, r->step)));
-	json_object_object_add(o, "steps", json_object_new_uint64(p->step_count));
+	json_object_object_add(o, "steps",
+			       json_object_new_uint64(p->step_count));
 	if (r->step < p->step_count)
-		add_string(o, "step_kind", xs_step_name(p->steps[r->step].kind));
+		add_string(o, "step_kind",
+			   xs_step_name(p->steps[r->step].kind));
 	json_object_object_add(o, "weights", weights(&route));
 	add_string(o, "live", xs_pool_name(route.live_pool));
 	if (r->reason[0])
@@ -224,7 +232,8 @@ char *xs_webhook_body(const struct xs_webhook_context *c)
 	for (__u32 i = 0; i < p->rule_count; i++)
 		json_object_array_add(analysis, rule_values(p, r, i));
 	json_object_object_add(o, "analysis", analysis);
-	text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	text = strdup(
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return text;
 }

@@ -27,8 +27,8 @@
 enum xs_webhook_event {
 	XS_WEBHOOK_STARTED,
 	XS_WEBHOOK_RESUMED,
-	XS_WEBHOOK_STEP,        /* reached a new step */
-	XS_WEBHOOK_GATE,        /* waiting at a gate */
+	XS_WEBHOOK_STEP, /* reached a new step */
+	XS_WEBHOOK_GATE, /* waiting at a gate */
 	XS_WEBHOOK_PAUSED,
 	XS_WEBHOOK_ROLLED_BACK, /* by a rule (with its values) or an undo */
 	XS_WEBHOOK_ABORTED,
@@ -37,7 +37,7 @@ enum xs_webhook_event {
 };
 
 enum xs_webhook_kind {
-	XS_WEBHOOK_NOTIFY, /* POSTs events */
+	XS_WEBHOOK_NOTIFY,     /* POSTs events */
 	XS_WEBHOOK_GATEKEEPER, /* asked at gate steps; 2xx opens the gate */
 };
 
@@ -50,9 +50,9 @@ struct xs_webhook {
 	char name[XS_WEBHOOK_NAME_SIZE];
 	enum xs_webhook_kind kind;
 	char url[XS_WEBHOOK_URL_SIZE];
-	__u32 events;     /* notify: bit (1 << enum xs_webhook_event) */
-	__u32 timeout_ms; /* each attempt, connect included */
-	__u32 retries;    /* notify: attempts after the first */
+	__u32 events;	   /* notify: bit (1 << enum xs_webhook_event) */
+	__u32 timeout_ms;  /* each attempt, connect included */
+	__u32 retries;	   /* notify: attempts after the first */
 	__u32 interval_ms; /* gate: how often it is asked while waiting */
 	struct xs_webhook_header headers[XS_WEBHOOK_MAX_HEADERS];
 	__u32 header_count;
@@ -102,10 +102,10 @@ bool xs_webhook_at_gate(const struct xs_policy *policy,
 /* What a POST carries: the rollout's identity, where it stands and, for
  * an end by a rule, the rule and its values. */
 struct xs_webhook_context {
-	const char *event;   /* an event name, or "gate" for a gate's ask */
-	const char *id;      /* unique per event: receivers dedupe by it */
-	const char *time;    /* RFC 3339, UTC, milliseconds */
-	const char *host;    /* who posts it */
+	const char *event; /* an event name, or "gate" for a gate's ask */
+	const char *id;	   /* unique per event: receivers dedupe by it */
+	const char *time;  /* RFC 3339, UTC, milliseconds */
+	const char *host;  /* who posts it */
 	const char *vip;
 	const struct xs_policy *policy;
 	const struct xs_rollout *rollout;

@@ -35,7 +35,8 @@ static int yield_to_rollouts(struct ctl *ctl, struct xs_config_file *config,
 		struct xs_vip_entry running;
 		int found;
 
-		if (!vip->has_weights || xs_vip_lookup(&ctl->dp, &vip->key, &running))
+		if (!vip->has_weights ||
+		    xs_vip_lookup(&ctl->dp, &vip->key, &running))
 			continue;
 		found = rollout_owning(ctl, &running, &owner);
 		if (found < 0)
@@ -43,13 +44,15 @@ static int yield_to_rollouts(struct ctl *ctl, struct xs_config_file *config,
 		if (!found)
 			continue;
 		vip->has_weights = false;
-		if (!memcmp(&running.route, &vip->weights, sizeof(vip->weights)))
+		if (!memcmp(&running.route, &vip->weights,
+			    sizeof(vip->weights)))
 			continue;
-		snprintf(kept[*kept_count].text, sizeof(kept[0].text),
-			 "= weights %s: kept; the rollout under way (policy %s, step %u, %s) owns them, not the file",
-			 vip->text, owner.policy,
-			 xs_rollout_step_number(NULL, owner.rollout.step),
-			 xs_phase_name(owner.rollout.phase));
+		snprintf(
+			kept[*kept_count].text, sizeof(kept[0].text),
+			"= weights %s: kept; the rollout under way (policy %s, step %u, %s) owns them, not the file",
+			vip->text, owner.policy,
+			xs_rollout_step_number(NULL, owner.rollout.step),
+			xs_phase_name(owner.rollout.phase));
 		(*kept_count)++;
 	}
 	return EXIT_OK;
@@ -162,15 +165,18 @@ static void verify(struct ctl *ctl, const struct xs_tree *maps_after)
 	char error[256];
 
 	if (xs_maps_tree(&ctl->dp, NULL, &now, error, sizeof(error))) {
-		fprintf(stderr, "Warning: the maps could not be read back to check them: %s\n",
+		fprintf(stderr,
+			"Warning: the maps could not be read back to check them: %s\n",
 			error);
 		return;
 	}
 	if (xs_apply_diff(maps_after, &now, NULL, NULL, &off))
 		fprintf(stderr, "Warning: out of memory checking the maps\n");
 	else if (off.count)
-		fprintf(stderr, "Warning: the maps differ from what apply said (%zu line%s, changed meanwhile?): %s\n",
-			off.count, off.count == 1 ? "" : "s", off.lines[0].text);
+		fprintf(stderr,
+			"Warning: the maps differ from what apply said (%zu line%s, changed meanwhile?): %s\n",
+			off.count, off.count == 1 ? "" : "s",
+			off.lines[0].text);
 	xs_diff_free(&off);
 	xs_tree_free(&now);
 }
@@ -208,8 +214,10 @@ static int prepare(struct ctl *ctl, struct apply_run *r)
 				     &r->record_found, error, sizeof(error))) {
 		snprintf(r->not_compared, sizeof(r->not_compared),
 			 "record unreadable (%s)",
-			 error[0] ? error : "Couldn't read splitd's applied settings");
-		fprintf(stderr, "Warning: %s: splitd's settings are not compared\n",
+			 error[0] ? error :
+				    "Couldn't read splitd's applied settings");
+		fprintf(stderr,
+			"Warning: %s: splitd's settings are not compared\n",
 			r->not_compared);
 	} else if (!r->record_found) {
 		snprintf(r->not_compared, sizeof(r->not_compared),
@@ -232,8 +240,9 @@ static int run(struct ctl *ctl, const char *file, bool dry_run,
 	if (xs_config_load(file, &r->file, error, sizeof(error)))
 		return runtime_error("%s", error);
 	if (r->file.fleet.enabled)
-		return runtime_error("%s is a fleet host's file: its VIPs and rollouts are the fleet's ('splitctl fleet apply -f DOCUMENT'); 'splitctl check -f %s' validates it",
-				     file, file);
+		return runtime_error(
+			"%s is a fleet host's file: its VIPs and rollouts are the fleet's ('splitctl fleet apply -f DOCUMENT'); 'splitctl check -f %s' validates it",
+			file, file);
 	rc = dry_run ? ctl_open(ctl) : ctl_begin_change(ctl);
 	if (!rc)
 		rc = prepare(ctl, r);
@@ -241,14 +250,16 @@ static int run(struct ctl *ctl, const char *file, bool dry_run,
 		return rc;
 	if (dry_run || !r->plan.count) {
 		print_diff(file, &r->diff, r->kept, r->kept_count,
-			   r->not_compared[0] ? r->not_compared : NULL, !dry_run);
-		return dry_run && r->diff.count ? EXIT_CHANGES_PENDING : EXIT_OK;
+			   r->not_compared[0] ? r->not_compared : NULL,
+			   !dry_run);
+		return dry_run && r->diff.count ? EXIT_CHANGES_PENDING :
+						  EXIT_OK;
 	}
 	if (xs_apply_execute(&ctl->dp, &r->plan, error, sizeof(error))) {
 		print_diff(file, &r->diff, r->kept, r->kept_count,
 			   r->not_compared[0] ? r->not_compared : NULL, 0);
-		return runtime_error("%s; the changes listed before it were made",
-				     error);
+		return runtime_error(
+			"%s; the changes listed before it were made", error);
 	}
 	print_diff(file, &r->diff, r->kept, r->kept_count,
 		   r->not_compared[0] ? r->not_compared : NULL, 1);

@@ -25,8 +25,9 @@ static int need_interface(const char *object, const char *name, int *ifindex)
 		return usage_error(object, "missing interface name");
 	*ifindex = (int)if_nametoindex(name);
 	if (!*ifindex)
-		return runtime_error("no interface '%s' in this network namespace; see 'ip link'",
-				     name);
+		return runtime_error(
+			"no interface '%s' in this network namespace; see 'ip link'",
+			name);
 	return EXIT_OK;
 }
 
@@ -39,7 +40,8 @@ static void attachment_json(char *out, size_t size, const char *name,
 
 	snprintf(out, size,
 		 "{\"interface\":\"%s\",\"mode\":\"%s\",\"program_id\":%u}",
-		 escaped ? escaped : "?", xs_attach_mode_name(mode), program_id);
+		 escaped ? escaped : "?", xs_attach_mode_name(mode),
+		 program_id);
 	free(escaped);
 }
 
@@ -74,7 +76,9 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 			target = &options.split_seed, max = ~0U;
 		else if (is_keyword(argv[i], "object")) {
 			if (i + 1 >= argc)
-				return usage_error("attach", "'object' needs a file (a build of xdp_split)");
+				return usage_error(
+					"attach",
+					"'object' needs a file (a build of xdp_split)");
 			options.object_path = argv[++i];
 		} else
 			return usage_error("attach", "unknown argument '%s'",
@@ -82,8 +86,10 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 		if (target) {
 			if (i + 1 >= argc ||
 			    xs_parse_u32(argv[i + 1], 1, max, target))
-				return usage_error("attach", "'%s' needs a number from 1 to %u",
-						   argv[i], max);
+				return usage_error(
+					"attach",
+					"'%s' needs a number from 1 to %u",
+					argv[i], max);
 			i++;
 		}
 	}
@@ -92,9 +98,10 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 
 	xs_find_attached(ifindex, ctl->pin_dir, &current);
 	if (current.prog) {
-		rc = ctl_unchanged("xdp_split is attached to %s (program id %u, %s mode); to load this build over it, 'splitctl upgrade %s'",
-				   argv[0], xdp_program__id(current.prog),
-				   xs_attach_mode_name(current.mode), argv[0]);
+		rc = ctl_unchanged(
+			"xdp_split is attached to %s (program id %u, %s mode); to load this build over it, 'splitctl upgrade %s'",
+			argv[0], xdp_program__id(current.prog),
+			xs_attach_mode_name(current.mode), argv[0]);
 		xdp_multiprog__close(current.mp);
 		return rc;
 	}
@@ -113,19 +120,22 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 		return runtime_error("Couldn't lock '%s'", ctl->pin_dir);
 	rc = xs_load_and_attach(&options, ifindex, mode, &loaded);
 	if (rc == XS_ERR_LAYOUT)
-		return runtime_error("Couldn't attach xdp_split to '%s': the pinned maps are of another layout (see above); attach the build that made them, or detach it everywhere and remove '%s' to start afresh (every flow is lost)",
-				     argv[0], ctl->pin_dir);
+		return runtime_error(
+			"Couldn't attach xdp_split to '%s': the pinned maps are of another layout (see above); attach the build that made them, or detach it everywhere and remove '%s' to start afresh (every flow is lost)",
+			argv[0], ctl->pin_dir);
 	if (rc)
-		return runtime_error("Couldn't attach xdp_split to '%s' in %s mode (see the message above)%s",
-				     argv[0], xs_attach_mode_name(mode),
-				     mode == XDP_MODE_NATIVE ?
-					     "; if the driver lacks native XDP, try 'generic'" :
-					     "");
+		return runtime_error(
+			"Couldn't attach xdp_split to '%s' in %s mode (see the message above)%s",
+			argv[0], xs_attach_mode_name(mode),
+			mode == XDP_MODE_NATIVE ?
+				"; if the driver lacks native XDP, try 'generic'" :
+				"");
 	attachment_json(after, sizeof(after), argv[0], mode,
 			xdp_program__id(loaded.xdp_prog));
-	ctl_done("attached xdp_split to %s (program id %u, %s mode), maps pinned in %s",
-		 argv[0], xdp_program__id(loaded.xdp_prog), xs_attach_mode_name(mode),
-		 ctl->pin_dir);
+	ctl_done(
+		"attached xdp_split to %s (program id %u, %s mode), maps pinned in %s",
+		argv[0], xdp_program__id(loaded.xdp_prog),
+		xs_attach_mode_name(mode), ctl->pin_dir);
 	xs_unload(&loaded);
 	return ctl_audit(ctl, NULL, after);
 }
@@ -143,7 +153,8 @@ static __u32 attached_id(int ifindex, enum xdp_attach_mode mode)
 	__u32 id = 0;
 
 	bpf_xdp_query_id(ifindex,
-			 mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE,
+			 mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE :
+						XDP_FLAGS_DRV_MODE,
 			 &id);
 	return id;
 }
@@ -164,9 +175,12 @@ int cmd_upgrade(struct ctl *ctl, int argc, char **argv)
 		if (is_keyword(argv[i], "object") && i + 1 < argc)
 			options.object_path = argv[++i];
 		else if (is_keyword(argv[i], "object"))
-			return usage_error("upgrade", "'object' needs a file (a build of xdp_split)");
+			return usage_error(
+				"upgrade",
+				"'object' needs a file (a build of xdp_split)");
 		else
-			return usage_error("upgrade", "unknown argument '%s'", argv[i]);
+			return usage_error("upgrade", "unknown argument '%s'",
+					   argv[i]);
 	}
 	/* locked before looking: two upgrades at once would race for the
 	 * same old program */
@@ -177,10 +191,11 @@ int cmd_upgrade(struct ctl *ctl, int argc, char **argv)
 	if (!current.prog) {
 		rc = current.other;
 		xs_attached_close(&current);
-		return runtime_error("xdp_split of '%s' is not attached to %s%s; use 'splitctl attach %s'",
-				     ctl->pin_dir, argv[0],
-				     rc ? " (another XDP program is; not touched)" : "",
-				     argv[0]);
+		return runtime_error(
+			"xdp_split of '%s' is not attached to %s%s; use 'splitctl attach %s'",
+			ctl->pin_dir, argv[0],
+			rc ? " (another XDP program is; not touched)" : "",
+			argv[0]);
 	}
 	old_id = xdp_program__id(current.prog);
 	describe_program(before, sizeof(before), argv[0], current.mode, old_id);
@@ -190,20 +205,22 @@ int cmd_upgrade(struct ctl *ctl, int argc, char **argv)
 		char state[160];
 
 		if (now == old_id)
-			snprintf(state, sizeof(state),
-				 "nothing was detached: the running program (id %u, %s mode) still forwards",
-				 old_id, xs_attach_mode_name(current.mode));
+			snprintf(
+				state, sizeof(state),
+				"nothing was detached: the running program (id %u, %s mode) still forwards",
+				old_id, xs_attach_mode_name(current.mode));
 		else
-			snprintf(state, sizeof(state),
-				 "program id %u is not attached any more; see 'splitctl status'",
-				 old_id);
+			snprintf(
+				state, sizeof(state),
+				"program id %u is not attached any more; see 'splitctl status'",
+				old_id);
 		xs_attached_close(&current);
-		return runtime_error("Couldn't upgrade xdp_split on %s%s; %s",
-				     argv[0],
-				     rc == XS_ERR_LAYOUT ?
-					     ": the new build's maps differ from the pinned ones (see above), so its flow tables could not be kept" :
-					     " (see the message above)",
-				     state);
+		return runtime_error(
+			"Couldn't upgrade xdp_split on %s%s; %s", argv[0],
+			rc == XS_ERR_LAYOUT ?
+				": the new build's maps differ from the pinned ones (see above), so its flow tables could not be kept" :
+				" (see the message above)",
+			state);
 	}
 	new_id = loaded.xdp_prog ? xdp_program__id(loaded.xdp_prog) :
 				   attached_id(ifindex, current.mode);
@@ -219,9 +236,10 @@ int cmd_upgrade(struct ctl *ctl, int argc, char **argv)
 		out_object_end();
 		out_finish();
 	}
-	ctl_done("upgraded xdp_split on %s: program id %u replaced by %u (%s mode, in one swap); flow tables and settings kept in %s",
-		 argv[0], old_id, new_id, xs_attach_mode_name(current.mode),
-		 ctl->pin_dir);
+	ctl_done(
+		"upgraded xdp_split on %s: program id %u replaced by %u (%s mode, in one swap); flow tables and settings kept in %s",
+		argv[0], old_id, new_id, xs_attach_mode_name(current.mode),
+		ctl->pin_dir);
 	xs_unload(&loaded);
 	xs_attached_close(&current);
 	return ctl_audit(ctl, before, after);
@@ -242,9 +260,12 @@ int cmd_detach(struct ctl *ctl, int argc, char **argv)
 	if (!current.prog) {
 		if (current.mp)
 			xdp_multiprog__close(current.mp);
-		return runtime_error("xdp_split of '%s' is not attached to %s%s",
-				     ctl->pin_dir, argv[0],
-				     current.other ? " (another XDP program is; not touched)" : "");
+		return runtime_error(
+			"xdp_split of '%s' is not attached to %s%s",
+			ctl->pin_dir, argv[0],
+			current.other ?
+				" (another XDP program is; not touched)" :
+				"");
 	}
 	rc = ctl_open_audit(ctl);
 	if (rc) {

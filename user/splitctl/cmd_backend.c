@@ -44,30 +44,39 @@ static int parse_backend_args(int argc, char **argv, int allow_dev,
 		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!value)
-			return usage_error("backend", "'%s' needs a value", argv[i]);
+			return usage_error("backend", "'%s' needs a value",
+					   argv[i]);
 		if (is_keyword(argv[i], "weight") && !a->has_weight) {
 			if (xs_parse_u32(value, 1, 65535, &a->weight))
-				return usage_error("backend", "weight must be 1 to 65535, not '%s'",
-						   value);
+				return usage_error(
+					"backend",
+					"weight must be 1 to 65535, not '%s'",
+					value);
 			a->has_weight = 1;
 		} else if (is_keyword(argv[i], "state") && !a->has_state) {
 			if (parse_state(value, &a->state))
-				return usage_error("backend", "state must be %s, not '%s'",
-						   choices_text("state"), value);
+				return usage_error("backend",
+						   "state must be %s, not '%s'",
+						   choices_text("state"),
+						   value);
 			a->has_state = 1;
 		} else if (is_keyword(argv[i], "mac") && !a->has_mac) {
 			if (xs_parse_mac(value, a->mac))
-				return usage_error("backend", "'%s' is not a MAC (aa:bb:cc:dd:ee:ff)",
-						   value);
+				return usage_error(
+					"backend",
+					"'%s' is not a MAC (aa:bb:cc:dd:ee:ff)",
+					value);
 			a->has_mac = 1;
 		} else if (allow_dev && is_keyword(argv[i], "dev") && !a->dev) {
 			a->dev = value;
 			a->ifindex = (int)if_nametoindex(value);
 			if (!a->ifindex)
-				return runtime_error("no interface '%s'; see 'ip link'",
-						     value);
+				return runtime_error(
+					"no interface '%s'; see 'ip link'",
+					value);
 		} else {
-			return usage_error("backend", "unexpected or repeated '%s'",
+			return usage_error("backend",
+					   "unexpected or repeated '%s'",
 					   argv[i]);
 		}
 	}
@@ -100,14 +109,17 @@ static int vip_and_address(struct ctl *ctl, int argc, char **argv,
 		return usage_error("backend", "missing %s",
 				   argc ? "backend ADDRESS" : "VIP");
 	if (xs_parse_address(argv[1], &family, address))
-		return usage_error("backend", "'%s' is not an IPv4 or IPv6 address",
+		return usage_error("backend",
+				   "'%s' is not an IPv4 or IPv6 address",
 				   argv[1]);
 	rc = need_vip(ctl, "backend", argv[0], vip);
 	if (rc)
 		return rc;
 	if (family != vip->key.family)
-		return usage_error("backend", "backend %s and VIP %s are of different IP versions",
-				   argv[1], argv[0]);
+		return usage_error(
+			"backend",
+			"backend %s and VIP %s are of different IP versions",
+			argv[1], argv[0]);
 	return EXIT_OK;
 }
 
@@ -123,7 +135,9 @@ static int backend_add(struct ctl *ctl, int argc, char **argv)
 	int rc, err;
 
 	if (argc < 3)
-		return usage_error("backend", "give a VIP, a pool and the backend's address");
+		return usage_error(
+			"backend",
+			"give a VIP, a pool and the backend's address");
 	if (xs_parse_pool(argv[1], &pool))
 		return usage_error("backend", "unknown pool '%s'; pools are %s",
 				   argv[1], choices_text("POOL"));
@@ -154,13 +168,12 @@ static int backend_add(struct ctl *ctl, int argc, char **argv)
 		if (!a.has_mac)
 			memcpy(wanted.mac, existing.backend.mac, 6);
 		if (!memcmp(&wanted, &existing.backend, sizeof(wanted)))
-			return ctl_unchanged("backend %s is in pool %s of %s",
-					     argv[2],
-					     xs_pool_name(existing.backend.pool),
-					     argv[0]);
-		return runtime_error("backend %s is already in pool %s of %s with other settings; use 'backend set' or 'backend del'",
-				     argv[2], xs_pool_name(existing.backend.pool),
-				     argv[0]);
+			return ctl_unchanged(
+				"backend %s is in pool %s of %s", argv[2],
+				xs_pool_name(existing.backend.pool), argv[0]);
+		return runtime_error(
+			"backend %s is already in pool %s of %s with other settings; use 'backend set' or 'backend del'",
+			argv[2], xs_pool_name(existing.backend.pool), argv[0]);
 	}
 
 	/* l2dsr needs the backend's MAC; ipip only needs the kernel to know
@@ -171,11 +184,13 @@ static int backend_add(struct ctl *ctl, int argc, char **argv)
 					 sizeof(why));
 		if (vip.vip.forward_mode == XS_MODE_L2DSR) {
 			if (err)
-				return runtime_error("Couldn't find the MAC of backend %s: %s",
-						     argv[2], why);
+				return runtime_error(
+					"Couldn't find the MAC of backend %s: %s",
+					argv[2], why);
 			memcpy(backend.mac, hop.mac, 6);
 		} else if (err && !out_is_json()) {
-			fprintf(stderr, "Warning: next hop to backend %s: %s; its packets are dropped (drop_no_neighbour) until it resolves\n",
+			fprintf(stderr,
+				"Warning: next hop to backend %s: %s; its packets are dropped (drop_no_neighbour) until it resolves\n",
 				argv[2], why);
 		}
 	}
@@ -184,13 +199,15 @@ static int backend_add(struct ctl *ctl, int argc, char **argv)
 
 		if (interface_mac(a.dev, mac) ||
 		    xs_egress_write(&ctl->dp, a.ifindex, mac))
-			return runtime_error("Couldn't record the MAC of interface '%s'",
-					     a.dev);
+			return runtime_error(
+				"Couldn't record the MAC of interface '%s'",
+				a.dev);
 	}
 	err = xs_backend_create(&ctl->dp, &backend, &added.id);
 	if (err == -ENOSPC)
-		return runtime_error("no room for backend %s: all %u backend slots are in use",
-				     argv[2], ctl->dp.config.max_backends - 1);
+		return runtime_error(
+			"no room for backend %s: all %u backend slots are in use",
+			argv[2], ctl->dp.config.max_backends - 1);
 	if (err)
 		return runtime_error("Couldn't add backend %s: %s", argv[2],
 				     strerror(-err));
@@ -212,15 +229,17 @@ static int backend_del(struct ctl *ctl, int argc, char **argv)
 	int rc, err;
 
 	if (argc != 2)
-		return usage_error("backend", "give a VIP and the backend's address");
+		return usage_error("backend",
+				   "give a VIP and the backend's address");
 	rc = ctl_begin_change(ctl);
 	if (!rc)
 		rc = vip_and_address(ctl, argc, argv, &vip, address);
 	if (rc)
 		return rc;
 	if (xs_backend_lookup(&ctl->dp, vip.vip.vip_id, address, &entry))
-		return runtime_error("VIP %s has no backend %s; see 'splitctl backend list %s'",
-				     argv[0], argv[1], argv[0]);
+		return runtime_error(
+			"VIP %s has no backend %s; see 'splitctl backend list %s'",
+			argv[0], argv[1], argv[0]);
 	before = describe_backend(&entry);
 	err = xs_backend_remove(&ctl->dp, entry.id);
 	if (err) {
@@ -228,8 +247,9 @@ static int backend_del(struct ctl *ctl, int argc, char **argv)
 		return runtime_error("Couldn't remove backend %s: %s", argv[1],
 				     strerror(-err));
 	}
-	ctl_done("removed backend %s from %s; its flows move on their next packet",
-		 argv[1], argv[0]);
+	ctl_done(
+		"removed backend %s from %s; its flows move on their next packet",
+		argv[1], argv[0]);
 	rc = ctl_audit(ctl, before, NULL);
 	free(before);
 	return rc;
@@ -245,7 +265,9 @@ static int backend_set(struct ctl *ctl, int argc, char **argv)
 	int rc, err;
 
 	if (argc < 3)
-		return usage_error("backend", "give a VIP, the backend's address and what to set");
+		return usage_error(
+			"backend",
+			"give a VIP, the backend's address and what to set");
 	rc = parse_backend_args(argc - 2, argv + 2, 0, &a);
 	if (!rc)
 		rc = ctl_begin_change(ctl);
@@ -254,7 +276,8 @@ static int backend_set(struct ctl *ctl, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (xs_backend_lookup(&ctl->dp, vip.vip.vip_id, address, &entry))
-		return runtime_error("VIP %s has no backend %s", argv[0], argv[1]);
+		return runtime_error("VIP %s has no backend %s", argv[0],
+				     argv[1]);
 	updated = entry;
 	if (a.has_weight)
 		updated.backend.weight = a.weight;
@@ -263,8 +286,9 @@ static int backend_set(struct ctl *ctl, int argc, char **argv)
 	if (a.has_mac)
 		memcpy(updated.backend.mac, a.mac, 6);
 	if (!memcmp(&updated, &entry, sizeof(entry)))
-		return ctl_unchanged("backend %s of %s already has these settings",
-				     argv[1], argv[0]);
+		return ctl_unchanged(
+			"backend %s of %s already has these settings", argv[1],
+			argv[0]);
 	err = xs_backend_update(&ctl->dp, entry.id, &updated.backend);
 	if (err)
 		return runtime_error("Couldn't change backend %s: %s", argv[1],
@@ -304,7 +328,8 @@ static int backend_list(struct ctl *ctl, int argc, char **argv)
 
 			vips = xs_vip_all(&ctl->dp, &n);
 			for (size_t v = 0; vips && v < n; v++)
-				if (vips[v].vip.vip_id == all[i].backend.vip_id) {
+				if (vips[v].vip.vip_id ==
+				    all[i].backend.vip_id) {
 					char text[80];
 
 					xs_format_vip(&vips[v].key, text,
@@ -324,7 +349,8 @@ static int backend_list(struct ctl *ctl, int argc, char **argv)
 
 const struct command backend_commands[] = {
 	{ "add", backend_add,
-	  .usage = FORMS("add VIP { blue | green | canary } ADDRESS [ weight W ] [ mac MAC ] [ dev IFACE ] [ state { up | draining | down } ]"),
+	  .usage = FORMS(
+		  "add VIP { blue | green | canary } ADDRESS [ weight W ] [ mac MAC ] [ dev IFACE ] [ state { up | draining | down } ]"),
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
 				 POSITIONAL_CHOICE("POOL", pool_words),
 				 POSITIONAL("ADDRESS", VALUE_TEXT),
@@ -336,7 +362,8 @@ const struct command backend_commands[] = {
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
 				 POSITIONAL("ADDRESS", VALUE_TEXT)) },
 	{ "set", backend_set,
-	  .usage = FORMS("set VIP ADDRESS { weight W | state { up | draining | down } | mac MAC } ..."),
+	  .usage = FORMS(
+		  "set VIP ADDRESS { weight W | state { up | draining | down } | mac MAC } ..."),
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
 				 POSITIONAL("ADDRESS", VALUE_TEXT),
 				 KEYWORD("weight", "W", VALUE_TEXT),

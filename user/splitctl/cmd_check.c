@@ -28,8 +28,8 @@ static int parse_file(const char *file, bool document,
 	err = xs_read_trusted(file, MAX_DOCUMENT_BYTES, &text, &length, why,
 			      sizeof(why));
 	if (err) {
-		snprintf(error, error_size, "%s: Couldn't read the document: %s",
-			 file, why);
+		snprintf(error, error_size,
+			 "%s: Couldn't read the document: %s", file, why);
 		return err;
 	}
 	err = xs_config_parse_document(text, length, file, config, error,

@@ -55,17 +55,21 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv)
 	__u8 meta = 0;
 
 	if (argc < 2 || argc > 3)
-		return usage_error("explain", "give a VIP and a client address");
+		return usage_error("explain",
+				   "give a VIP and a client address");
 	if (xs_parse_address(argv[1], &family, key.client))
-		return usage_error("explain", "'%s' is not a client address", argv[1]);
+		return usage_error("explain", "'%s' is not a client address",
+				   argv[1]);
 	if (argc == 3 && xs_parse_u32(argv[2], 0, 65535, &port))
 		return usage_error("explain", "'%s' is not a port", argv[2]);
 	rc = need_vip(ctl, "explain", argv[0], &vip);
 	if (rc)
 		return rc;
 	if (family != vip.key.family)
-		return usage_error("explain", "client %s and VIP %s are of different IP versions",
-				   argv[1], argv[0]);
+		return usage_error(
+			"explain",
+			"client %s and VIP %s are of different IP versions",
+			argv[1], argv[0]);
 	memcpy(key.vip, vip.key.address, sizeof(key.vip));
 	key.client_port = htons(port);
 	key.vip_port = vip.key.port;
@@ -73,8 +77,9 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv)
 	key.family = family;
 	has_flow = !xs_flow_find(&ctl->dp, &key, &flow, &meta);
 	if (xs_predict(&ctl->dp, &vip.vip, &key, &prediction))
-		return runtime_error("the route of %s is not valid; the program passes its packets (pass_invalid_route)",
-				     argv[0]);
+		return runtime_error(
+			"the route of %s is not valid; the program passes its packets (pass_invalid_route)",
+			argv[0]);
 
 	out_object_begin(NULL);
 	out_string("vip", argv[0]);
@@ -106,7 +111,8 @@ int cmd_explain(struct ctl *ctl, int argc, char **argv)
 		out_u64("range_high", high);
 	}
 	if (prediction.fell_back) {
-		out_string("fallback_from", xs_pool_name(prediction.chosen_pool));
+		out_string("fallback_from",
+			   xs_pool_name(prediction.chosen_pool));
 	}
 	out_u64("maglev_slot", prediction.slot);
 	print_backend_id(ctl, prediction.backend_id);

@@ -41,22 +41,32 @@ struct fleet_view {
 	int64_t wanted; /* the newest revision of a key hosts converge to */
 };
 
-static int read_view(struct fleet_conn *conn, struct fleet_view *v,
-		     char *error, size_t size)
+static int read_view(struct fleet_conn *conn, struct fleet_view *v, char *error,
+		     size_t size)
 {
 	char hosts[XS_FLEET_KEY_SIZE], drains[XS_FLEET_KEY_SIZE],
 		routes[XS_FLEET_KEY_SIZE], config[XS_FLEET_KEY_SIZE],
 		leader[XS_FLEET_KEY_SIZE], rollouts[XS_FLEET_KEY_SIZE];
 	struct xs_etcd_op ops[] = {
-		{ .type = XS_ETCD_OP_RANGE, .key = hosts, .flags = XS_ETCD_PREFIX },
-		{ .type = XS_ETCD_OP_RANGE, .key = drains, .flags = XS_ETCD_PREFIX },
-		{ .type = XS_ETCD_OP_RANGE, .key = routes, .flags = XS_ETCD_PREFIX },
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = hosts,
+		  .flags = XS_ETCD_PREFIX },
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = drains,
+		  .flags = XS_ETCD_PREFIX },
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = routes,
+		  .flags = XS_ETCD_PREFIX },
 		{ .type = XS_ETCD_OP_RANGE, .key = config },
 		{ .type = XS_ETCD_OP_RANGE, .key = leader },
-		{ .type = XS_ETCD_OP_RANGE, .key = rollouts, .flags = XS_ETCD_PREFIX },
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = rollouts,
+		  .flags = XS_ETCD_PREFIX },
 	};
-	struct xs_etcd_range *ranges[] = { &v->hosts, &v->drains, &v->routes,
-					   &v->config, &v->leader, &v->rollouts };
+	struct xs_etcd_range *ranges[] = {
+		&v->hosts,  &v->drains, &v->routes,
+		&v->config, &v->leader, &v->rollouts
+	};
 	const size_t count = sizeof(ranges) / sizeof(ranges[0]);
 	struct xs_etcd_txn_result result;
 	int err;
@@ -68,12 +78,13 @@ static int read_view(struct fleet_conn *conn, struct fleet_view *v,
 	fleet_key(conn, leader, "leader", NULL);
 	fleet_key(conn, rollouts, "rollouts/", NULL);
 	memset(v, 0, sizeof(*v));
-	err = xs_etcd_txn(conn->etcd, NULL, 0, ops, count, NULL, 0, &result, error,
-			  size);
+	err = xs_etcd_txn(conn->etcd, NULL, 0, ops, count, NULL, 0, &result,
+			  error, size);
 	if (err || result.response_count != count) {
 		xs_etcd_txn_result_free(&result);
 		if (!err)
-			snprintf(error, size, "etcd answered a read of %zu ranges with %zu",
+			snprintf(error, size,
+				 "etcd answered a read of %zu ranges with %zu",
 				 count, result.response_count);
 		return err ? err : -EPROTO;
 	}
@@ -107,21 +118,23 @@ static bool drained(const struct fleet_view *v, const char *prefix,
 		    const char *host)
 {
 	for (size_t i = 0; i < v->drains.kv_count; i++) {
-		const char *name = xs_fleet_key_rest(v->drains.kvs[i].key, prefix,
-						     "drain/");
+		const char *name = xs_fleet_key_rest(v->drains.kvs[i].key,
+						     prefix, "drain/");
 		char why[200];
 		bool drain;
 
 		if (name && !strcmp(name, host))
-			return xs_fleet_drain_parse(v->drains.kvs[i].value,
-						    v->drains.kvs[i].value_length,
-						    &drain, why, sizeof(why)) ||
+			return xs_fleet_drain_parse(
+				       v->drains.kvs[i].value,
+				       v->drains.kvs[i].value_length, &drain,
+				       why, sizeof(why)) ||
 			       drain;
 	}
 	return false;
 }
 
-static void print_host(const struct fleet_view *v, const struct fleet_conn *conn,
+static void print_host(const struct fleet_view *v,
+		       const struct fleet_conn *conn,
 		       const struct xs_etcd_kv *kv, const char *leader)
 {
 	const char *name = xs_fleet_key_rest(kv->key, conn->prefix, "hosts/");
@@ -134,7 +147,8 @@ static void print_host(const struct fleet_view *v, const struct fleet_conn *conn
 	if (!name)
 		return;
 	if (!ok) {
-		snprintf(h.why, sizeof(h.why), "unreadable report: %.120s", why);
+		snprintf(h.why, sizeof(h.why), "unreadable report: %.120s",
+			 why);
 		h.announce = XS_ANNOUNCE_WITHDRAWN;
 		h.applied = 0;
 	}
@@ -174,20 +188,25 @@ static int fleet_status(struct fleet_conn *conn, int argc, char **argv)
 		return etcd_error("read the fleet", error);
 	if (v.leader.kv_count)
 		snprintf(leader, sizeof(leader), "%.*s",
-			 (int)v.leader.kvs[0].value_length, v.leader.kvs[0].value);
+			 (int)v.leader.kvs[0].value_length,
+			 v.leader.kvs[0].value);
 	if (out_is_json()) {
 		out_object_begin(NULL);
 		out_string("prefix", conn->prefix);
 		out_u64("revision", (unsigned long long)v.revision);
 		out_u64("wanted", (unsigned long long)v.wanted);
-		out_u64("document",
-			v.config.kv_count ? (unsigned long long)v.config.kvs[0].mod_revision : 0);
+		out_u64("document", v.config.kv_count ?
+					    (unsigned long long)v.config.kvs[0]
+						    .mod_revision :
+					    0);
 		out_string("leader", leader);
 		out_array_begin("hosts");
 	} else {
 		printf("fleet %s: desired state of revision %lld (document %lld), leader %s\n",
 		       conn->prefix, (long long)v.wanted,
-		       v.config.kv_count ? (long long)v.config.kvs[0].mod_revision : 0LL,
+		       v.config.kv_count ?
+			       (long long)v.config.kvs[0].mod_revision :
+			       0LL,
 		       leader[0] ? leader : "none");
 		printf("%-16s %-10s %-16s %-6s %-6s %s\n", "HOST", "ANNOUNCE",
 		       "APPLIED", "DRAIN", "LEADER", "WHY");
@@ -229,8 +248,8 @@ static bool owned_by_rollout(const struct fleet_conn *conn,
 	for (size_t i = 0; i < rollouts->kv_count; i++)
 		if (!strcmp(rollouts->kvs[i].key, key) &&
 		    !xs_fleet_rollout_parse(rollouts->kvs[i].value,
-					    rollouts->kvs[i].value_length, owner, 0,
-					    why, sizeof(why)))
+					    rollouts->kvs[i].value_length,
+					    owner, 0, why, sizeof(why)))
 			return owner->rollout.phase == XS_PHASE_RUNNING ||
 			       owner->rollout.phase == XS_PHASE_PAUSED;
 	return false;
@@ -269,7 +288,8 @@ static size_t plan_routes(const struct fleet_conn *conn,
 
 	for (__u32 v = 0; v < next->vip_count; v++) {
 		const struct xs_config_vip *vip = &next->vips[v];
-		const struct xs_config_vip *before = find_vip(previous, &vip->key);
+		const struct xs_config_vip *before =
+			find_vip(previous, &vip->key);
 		struct xs_fleet_route route = { .by = "splitctl fleet apply" };
 		struct route_change *c = &changes[count];
 		const struct xs_etcd_kv *existing;
@@ -289,21 +309,24 @@ static size_t plan_routes(const struct fleet_conn *conn,
 		route.route.vip_tag = 0;
 		edited = !before || before->has_weights != vip->has_weights ||
 			 (vip->has_weights &&
-			  memcmp(&before->weights, &vip->weights, sizeof(vip->weights)));
+			  memcmp(&before->weights, &vip->weights,
+				 sizeof(vip->weights)));
 		existing = find_kv(routes, c->key);
 		if (existing && !edited)
 			continue;
-		if (existing && owned_by_rollout(conn, rollouts, &vip->key, &owner)) {
+		if (existing &&
+		    owned_by_rollout(conn, rollouts, &vip->key, &owner)) {
 			if (!out_is_json())
 				printf("= weights %s: kept; rollout %llu (policy %s, %s) owns them, not the file\n",
 				       vip->text, (unsigned long long)owner.id,
-				       owner.policy, xs_phase_name(owner.rollout.phase));
+				       owner.policy,
+				       xs_phase_name(owner.rollout.phase));
 			continue;
 		}
 		c->seen = existing ? existing->mod_revision : 0;
 		if (existing && !xs_fleet_route_parse(existing->value,
-						      existing->value_length, &old,
-						      why, sizeof(why)))
+						      existing->value_length,
+						      &old, why, sizeof(why)))
 			memcpy(route.flush, old.flush, sizeof(route.flush));
 		snprintf(c->vip, sizeof(c->vip), "%s", vip->text);
 		c->route = route.route;
@@ -324,7 +347,8 @@ static size_t plan_routes(const struct fleet_conn *conn,
 		snprintf(changes[count].key, sizeof(changes[count].key), "%s",
 			 routes->kvs[i].key);
 		changes[count].seen = routes->kvs[i].mod_revision;
-		xs_format_vip(&key, changes[count].vip, sizeof(changes[count].vip));
+		xs_format_vip(&key, changes[count].vip,
+			      sizeof(changes[count].vip));
 		changes[count].value = NULL;
 		count++;
 	}
@@ -335,8 +359,9 @@ static size_t plan_routes(const struct fleet_conn *conn,
  * facts as the text lines, for scripts. In text it prints only the
  * "unchanged" line; the plan's lines are printed as it goes. */
 static void print_plan(const char *file, const struct xs_config_file *next,
-		       const struct fleet_view *v, const struct route_change *changes,
-		       size_t count, bool same, bool dry_run, int64_t revision)
+		       const struct fleet_view *v,
+		       const struct route_change *changes, size_t count,
+		       bool same, bool dry_run, int64_t revision)
 {
 	if (!out_is_json()) {
 		printf("unchanged: the fleet's document (revision %lld) is %s already\n",
@@ -344,7 +369,9 @@ static void print_plan(const char *file, const struct xs_config_file *next,
 		return;
 	}
 	out_object_begin(NULL);
-	out_string("document", same ? "unchanged" : v->config.kv_count ? "changed" : "new");
+	out_string("document", same		  ? "unchanged" :
+			       v->config.kv_count ? "changed" :
+						    "new");
 	out_u64("vips", next->vip_count);
 	out_u64("policies", next->policy_count);
 	out_array_begin("routes");
@@ -353,10 +380,16 @@ static void print_plan(const char *file, const struct xs_config_file *next,
 		out_string("vip", changes[i].vip);
 		out_string("change", changes[i].value ? "put" : "delete");
 		if (changes[i].value) {
-			out_basis_points("blue", changes[i].route.weight[XS_POOL_BLUE]);
-			out_basis_points("green", changes[i].route.weight[XS_POOL_GREEN]);
-			out_basis_points("canary", changes[i].route.weight[XS_POOL_CANARY]);
-			out_string("live", xs_pool_name(changes[i].route.live_pool));
+			out_basis_points("blue",
+					 changes[i].route.weight[XS_POOL_BLUE]);
+			out_basis_points(
+				"green",
+				changes[i].route.weight[XS_POOL_GREEN]);
+			out_basis_points(
+				"canary",
+				changes[i].route.weight[XS_POOL_CANARY]);
+			out_string("live",
+				   xs_pool_name(changes[i].route.live_pool));
 		}
 		out_object_end();
 	}
@@ -401,25 +434,26 @@ static int write_plan(struct fleet_conn *conn, const char *file,
 			.value_length =
 				changes[i].value ? strlen(changes[i].value) : 0,
 		};
-		compares[1 + i] = (struct xs_etcd_compare){
-			.key = changes[i].key,
-			.target = XS_ETCD_MOD,
-			.result = XS_ETCD_EQUAL,
-			.number = changes[i].seen
-		};
+		compares[1 + i] =
+			(struct xs_etcd_compare){ .key = changes[i].key,
+						  .target = XS_ETCD_MOD,
+						  .result = XS_ETCD_EQUAL,
+						  .number = changes[i].seen };
 	}
 	err = xs_etcd_txn(conn->etcd, compares, 1 + count, ops, 1 + count, NULL,
 			  0, &result, error, sizeof(error));
 	if (err)
 		rc = etcd_error("write the fleet's document", error);
 	else if (!result.succeeded)
-		rc = runtime_error("the fleet's document or a route changed while this apply was planned; nothing was written, run it again");
+		rc = runtime_error(
+			"the fleet's document or a route changed while this apply was planned; nothing was written, run it again");
 	else if (out_is_json())
 		print_plan(file, next, v, changes, count, same, false,
 			   result.revision);
 	else
-		ctl_done("fleet: document of revision %lld; every host applies it within a second (splitctl fleet status)",
-			 (long long)result.revision);
+		ctl_done(
+			"fleet: document of revision %lld; every host applies it within a second (splitctl fleet status)",
+			(long long)result.revision);
 	xs_etcd_txn_result_free(&result);
 	return rc;
 }
@@ -466,10 +500,9 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 		const struct xs_etcd_kv *kv = &v.config.kvs[0];
 
 		seen = kv->mod_revision;
-		have_previous = !xs_config_parse_document(kv->value, kv->value_length,
-							  "the fleet's document",
-							  &previous, error,
-							  sizeof(error));
+		have_previous = !xs_config_parse_document(
+			kv->value, kv->value_length, "the fleet's document",
+			&previous, error, sizeof(error));
 	}
 	same = v.config.kv_count && v.config.kvs[0].value_length == length &&
 	       !memcmp(v.config.kvs[0].value, text, length);
@@ -481,7 +514,8 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 	}
 	if (out_is_json()) {
 		if (dry_run)
-			print_plan(file, &next, &v, changes, count, same, true, 0);
+			print_plan(file, &next, &v, changes, count, same, true,
+				   0);
 	} else {
 		if (!same)
 			printf("%s document: %s (%zu VIPs, %u policies)\n",
@@ -489,7 +523,8 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 			       (size_t)next.vip_count, next.policy_count);
 		for (size_t i = 0; i < count; i++)
 			if (changes[i].value)
-				print_route_text("+", changes[i].vip, &changes[i].route);
+				print_route_text("+", changes[i].vip,
+						 &changes[i].route);
 			else
 				printf("- route %s\n", changes[i].vip);
 	}
@@ -498,8 +533,8 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 			printf("dry run: nothing was written\n");
 		goto out;
 	}
-	rc = write_plan(conn, file, &next, &v, changes, count, same, seen,
-			text, length);
+	rc = write_plan(conn, file, &next, &v, changes, count, same, seen, text,
+			length);
 out:
 	for (size_t i = 0; i < count; i++)
 		free(changes[i].value);
@@ -510,27 +545,31 @@ out:
 
 /* --- drain, undrain ----------------------------------------------- */
 
-static int set_drain(struct fleet_conn *conn, int argc, char **argv,
-		     bool drain)
+static int set_drain(struct fleet_conn *conn, int argc, char **argv, bool drain)
 {
 	char key[XS_FLEET_KEY_SIZE], error[600], by[96], *value;
 	const char *host = argc == 1 ? argv[0] : conn->host;
 	int err;
 
 	if (argc > 1 || !host[0])
-		return usage_error("fleet", argc > 1 ? "unexpected '%s'" :
-				   "no HOST given and no fleet.host in the configuration%s",
-				   argc > 1 ? argv[1] : "");
+		return usage_error(
+			"fleet",
+			argc > 1 ?
+				"unexpected '%s'" :
+				"no HOST given and no fleet.host in the configuration%s",
+			argc > 1 ? argv[1] : "");
 	for (const char *c = host; *c; c++)
 		if (*c == '/' || *c <= ' ')
-			return usage_error("fleet", "'%s' is not a host name", host);
+			return usage_error("fleet", "'%s' is not a host name",
+					   host);
 	fleet_key(conn, key, "drain", host);
 	if (!drain) {
 		err = xs_etcd_delete(conn->etcd, key, 0, 0, NULL, NULL, error,
 				     sizeof(error));
 		if (err)
 			return etcd_error("undrain", error);
-		ctl_done("%s: serving again once it is caught up and healthy", host);
+		ctl_done("%s: serving again once it is caught up and healthy",
+			 host);
 		return EXIT_OK;
 	}
 	snprintf(by, sizeof(by), "splitctl (uid %u)", (unsigned)getuid());
@@ -542,8 +581,9 @@ static int set_drain(struct fleet_conn *conn, int argc, char **argv,
 	free(value);
 	if (err)
 		return etcd_error("drain", error);
-	ctl_done("%s: draining; it withdraws its VIPs within a second, its established connections go on through the other hosts",
-		 host);
+	ctl_done(
+		"%s: draining; it withdraws its VIPs within a second, its established connections go on through the other hosts",
+		host);
 	return EXIT_OK;
 }
 
@@ -571,7 +611,9 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 	int rc, err;
 
 	if (argc != 7)
-		return usage_error("fleet", "give a VIP and the weights of all three pools");
+		return usage_error(
+			"fleet",
+			"give a VIP and the weights of all three pools");
 	if (xs_parse_vip(argv[0], &vip))
 		return usage_error("fleet", "'%s' is not a VIP", argv[0]);
 	rc = parse_weights("fleet", argv + 1, &route.route);
@@ -580,14 +622,16 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 	xs_fleet_service_name(&vip, name, sizeof(name));
 	fleet_key(conn, rollout_key, "rollouts", name);
 	fleet_key(conn, route_key, "routes", name);
-	err = xs_etcd_txn(conn->etcd, NULL, 0,
-			  (struct xs_etcd_op[]){
-				  { .type = XS_ETCD_OP_RANGE, .key = rollout_key },
-				  { .type = XS_ETCD_OP_RANGE, .key = route_key } },
-			  2, NULL, 0, &read, error, sizeof(error));
+	err = xs_etcd_txn(
+		conn->etcd, NULL, 0,
+		(struct xs_etcd_op[]){
+			{ .type = XS_ETCD_OP_RANGE, .key = rollout_key },
+			{ .type = XS_ETCD_OP_RANGE, .key = route_key } },
+		2, NULL, 0, &read, error, sizeof(error));
 	if (err || read.response_count != 2) {
 		xs_etcd_txn_result_free(&read);
-		return etcd_error("read the route", err ? error : "a short answer");
+		return etcd_error("read the route",
+				  err ? error : "a short answer");
 	}
 	if (read.responses[0].range.kv_count) {
 		const struct xs_etcd_kv *kv = &read.responses[0].range.kvs[0];
@@ -595,21 +639,23 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 
 		rollout_seen = kv->mod_revision;
 		/* a rollout under way owns the route, fleet-wide as on one host */
-		if (!xs_fleet_rollout_parse(kv->value, kv->value_length, &owner, 0,
-					    error, sizeof(error)) &&
+		if (!xs_fleet_rollout_parse(kv->value, kv->value_length, &owner,
+					    0, error, sizeof(error)) &&
 		    (owner.rollout.phase == XS_PHASE_RUNNING ||
 		     owner.rollout.phase == XS_PHASE_PAUSED)) {
 			xs_etcd_txn_result_free(&read);
-			return runtime_error("rollout %llu (policy %s, %s) owns the weights of %s; abort it first (splitctl fleet rollout abort %s)",
-					     (unsigned long long)owner.id, owner.policy,
-					     xs_phase_name(owner.rollout.phase), argv[0],
-					     argv[0]);
+			return runtime_error(
+				"rollout %llu (policy %s, %s) owns the weights of %s; abort it first (splitctl fleet rollout abort %s)",
+				(unsigned long long)owner.id, owner.policy,
+				xs_phase_name(owner.rollout.phase), argv[0],
+				argv[0]);
 		}
 	}
 	if (!read.responses[1].range.kv_count) {
 		xs_etcd_txn_result_free(&read);
-		return runtime_error("the fleet has no route for %s: it is not the first VIP of a service in the fleet's document",
-				     argv[0]);
+		return runtime_error(
+			"the fleet has no route for %s: it is not the first VIP of a service in the fleet's document",
+			argv[0]);
 	}
 	route_seen = read.responses[1].range.kvs[0].mod_revision;
 	if (!xs_fleet_route_parse(read.responses[1].range.kvs[0].value,
@@ -628,21 +674,28 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 		return runtime_error("out of memory");
 	/* only over what was read: a rollout started, or another writer,
 	 * since then makes this one fail rather than undo theirs */
-	err = xs_etcd_txn(conn->etcd,
-			  (struct xs_etcd_compare[]){
-				  { .key = rollout_key, .target = XS_ETCD_MOD,
-				    .result = XS_ETCD_EQUAL, .number = rollout_seen },
-				  { .key = route_key, .target = XS_ETCD_MOD,
-				    .result = XS_ETCD_EQUAL, .number = route_seen } },
-			  2,
-			  &(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT, .key = route_key,
-						.value = value,
-						.value_length = strlen(value) },
-			  1, NULL, 0, &written, error, sizeof(error));
+	err = xs_etcd_txn(
+		conn->etcd,
+		(struct xs_etcd_compare[]){ { .key = rollout_key,
+					      .target = XS_ETCD_MOD,
+					      .result = XS_ETCD_EQUAL,
+					      .number = rollout_seen },
+					    { .key = route_key,
+					      .target = XS_ETCD_MOD,
+					      .result = XS_ETCD_EQUAL,
+					      .number = route_seen } },
+		2,
+		&(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT,
+				      .key = route_key,
+				      .value = value,
+				      .value_length = strlen(value) },
+		1, NULL, 0, &written, error, sizeof(error));
 	free(value);
 	if (!err && !written.succeeded)
-		err = -EAGAIN, snprintf(error, sizeof(error),
-					"the route or its rollout changed while this was written; nothing was written, look and try again");
+		err = -EAGAIN,
+		snprintf(
+			error, sizeof(error),
+			"the route or its rollout changed while this was written; nothing was written, look and try again");
 	xs_etcd_txn_result_free(&written);
 	if (err)
 		return etcd_error("write the route", error);
@@ -656,21 +709,27 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 const struct argument fleet_options[] = {
 	KEYWORD("--etcd", "URLS", VALUE_TEXT),
 	KEYWORD("--prefix", "PREFIX", VALUE_TEXT),
-	{ .keyword = "--config", .alias = "-c", .value = "FILE", .kind = VALUE_FILE },
+	{ .keyword = "--config",
+	  .alias = "-c",
+	  .value = "FILE",
+	  .kind = VALUE_FILE },
 	{ 0 },
 };
 
 const struct command fleet_commands[] = {
 	{ "status", .run_fleet = fleet_status, .usage = FORMS("status") },
-	{ "apply", .run_fleet = fleet_apply, .usage = FORMS("apply -f FILE [ --dry-run ]"),
+	{ "apply", .run_fleet = fleet_apply,
+	  .usage = FORMS("apply -f FILE [ --dry-run ]"),
 	  .arguments = ARGUMENTS(KEYWORD("-f", "FILE", VALUE_FILE),
 				 FLAG("--dry-run")) },
 	{ "drain", .run_fleet = fleet_drain, .usage = FORMS("drain [ HOST ]"),
 	  .arguments = ARGUMENTS(OPTIONAL("HOST", VALUE_TEXT)) },
-	{ "undrain", .run_fleet = fleet_undrain, .usage = FORMS("undrain [ HOST ]"),
+	{ "undrain", .run_fleet = fleet_undrain,
+	  .usage = FORMS("undrain [ HOST ]"),
 	  .arguments = ARGUMENTS(OPTIONAL("HOST", VALUE_TEXT)) },
 	{ "weights", .run_fleet = fleet_weights,
-	  .usage = FORMS("weights VIP blue PERCENT green PERCENT canary PERCENT"),
+	  .usage = FORMS(
+		  "weights VIP blue PERCENT green PERCENT canary PERCENT"),
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT),
 				 KEYWORD("blue", "PERCENT", VALUE_TEXT),
 				 KEYWORD("green", "PERCENT", VALUE_TEXT),

@@ -23,7 +23,8 @@
 /* The service whose route the VIP splits by, from the fleet's document:
  * its own, or the VIP it shares. */
 static int service_of(struct fleet_conn *conn, const char *text,
-		      struct xs_vip_key *service, struct xs_config_file *document)
+		      struct xs_vip_key *service,
+		      struct xs_config_file *document)
 {
 	char key[XS_FLEET_KEY_SIZE], error[600];
 	struct xs_etcd_range range;
@@ -32,21 +33,25 @@ static int service_of(struct fleet_conn *conn, const char *text,
 	if (xs_parse_vip(text, service))
 		return usage_error("fleet", "'%s' is not a VIP", text);
 	fleet_key(conn, key, "config", NULL);
-	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error, sizeof(error));
+	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error,
+			  sizeof(error));
 	if (err) {
 		xs_etcd_range_free(&range);
-		return runtime_error("Couldn't read the fleet's document: %s", error);
+		return runtime_error("Couldn't read the fleet's document: %s",
+				     error);
 	}
 	if (!range.kv_count ||
-	    xs_config_parse_document(range.kvs[0].value, range.kvs[0].value_length,
-				     "the fleet's document", document, error,
-				     sizeof(error))) {
+	    xs_config_parse_document(
+		    range.kvs[0].value, range.kvs[0].value_length,
+		    "the fleet's document", document, error, sizeof(error))) {
 		xs_etcd_range_free(&range);
-		return runtime_error("the fleet has no usable document; put one with 'splitctl fleet apply -f FILE'");
+		return runtime_error(
+			"the fleet has no usable document; put one with 'splitctl fleet apply -f FILE'");
 	}
 	xs_etcd_range_free(&range);
 	for (__u32 v = 0; v < document->vip_count; v++)
-		if (!memcmp(&document->vips[v].key, service, sizeof(*service))) {
+		if (!memcmp(&document->vips[v].key, service,
+			    sizeof(*service))) {
 			if (document->vips[v].has_share)
 				*service = document->vips[v].share;
 			return EXIT_OK;
@@ -79,14 +84,15 @@ static int wait_answer(struct fleet_conn *conn, const char *name, __u64 seq,
 				 sizeof(error)) &&
 		    range.kv_count &&
 		    !xs_fleet_answer_parse(range.kvs[0].value,
-					   range.kvs[0].value_length, &done, &ok,
-					   message, sizeof(message), error,
+					   range.kvs[0].value_length, &done,
+					   &ok, message, sizeof(message), error,
 					   sizeof(error)) &&
 		    done >= seq) {
 			xs_etcd_range_free(&range);
 			if (done > seq)
-				return runtime_error("a later request for %s was taken first; see 'splitctl fleet rollout status %s'",
-						     vip, vip);
+				return runtime_error(
+					"a later request for %s was taken first; see 'splitctl fleet rollout status %s'",
+					vip, vip);
 			if (!ok)
 				return runtime_error("%s", message);
 			ctl_done("%s: %s", vip, message);
@@ -95,8 +101,9 @@ static int wait_answer(struct fleet_conn *conn, const char *name, __u64 seq,
 		xs_etcd_range_free(&range);
 		usleep(100 * 1000);
 	}
-	return runtime_error("request %llu for %s is recorded, but no leader has taken it in %d s: is any splitd of the fleet running? (splitctl fleet status); it is taken when one leads",
-			     (unsigned long long)seq, vip, ANSWER_WAIT_MS / 1000);
+	return runtime_error(
+		"request %llu for %s is recorded, but no leader has taken it in %d s: is any splitd of the fleet running? (splitctl fleet status); it is taken when one leads",
+		(unsigned long long)seq, vip, ANSWER_WAIT_MS / 1000);
 }
 
 static int request(struct fleet_conn *conn, enum xs_fleet_action action,
@@ -128,21 +135,23 @@ static int request(struct fleet_conn *conn, enum xs_fleet_action action,
 		return rc;
 	xs_fleet_service_name(&service, name, sizeof(name));
 	fleet_key(conn, key, "requests", name);
-	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error, sizeof(error));
+	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error,
+			  sizeof(error));
 	if (err) {
 		xs_etcd_range_free(&range);
-		return runtime_error("Couldn't read the requests of %s: %s", argv[0],
-				     error);
+		return runtime_error("Couldn't read the requests of %s: %s",
+				     argv[0], error);
 	}
 	q.seq = 1;
 	if (range.kv_count) {
 		seen = range.kvs[0].mod_revision;
 		if (!xs_fleet_request_parse(range.kvs[0].value,
-					    range.kvs[0].value_length, &previous,
-					    error, sizeof(error)))
+					    range.kvs[0].value_length,
+					    &previous, error, sizeof(error)))
 			q.seq = previous.seq + 1;
 		else
-			q.seq = (__u64)seen; /* above any seq a writer could have used */
+			q.seq = (__u64)
+				seen; /* above any seq a writer could have used */
 	}
 	xs_etcd_range_free(&range);
 	snprintf(q.by, sizeof(q.by), "splitctl (uid %u)", (unsigned)getuid());
@@ -156,14 +165,16 @@ static int request(struct fleet_conn *conn, enum xs_fleet_action action,
 						     .result = XS_ETCD_EQUAL,
 						     .number = seen },
 			  1,
-			  &(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT, .key = key,
+			  &(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT,
+						.key = key,
 						.value = text,
 						.value_length = strlen(text) },
 			  1, NULL, 0, &result, error, sizeof(error));
 	free(text);
 	if (!err && !result.succeeded)
-		err = -EAGAIN, snprintf(error, sizeof(error),
-					"another request for it came first; try again");
+		err = -EAGAIN,
+		snprintf(error, sizeof(error),
+			 "another request for it came first; try again");
 	xs_etcd_txn_result_free(&result);
 	if (err)
 		return runtime_error("Couldn't record the request for %s: %s",
@@ -197,16 +208,18 @@ static void print_history(struct fleet_conn *conn, const char *name, __u64 id,
 			out_u64("seq", h.seq);
 			out_u64("step", xs_rollout_step_number(policy, h.step));
 			out_string("phase", xs_phase_name(h.phase));
-			out_basis_points("canary", h.route.weight[XS_POOL_CANARY]);
+			out_basis_points("canary",
+					 h.route.weight[XS_POOL_CANARY]);
 			out_string("live", xs_pool_name(h.route.live_pool));
 			out_string("what", h.what);
 			out_string("leader", h.leader);
 			out_object_end();
 		} else {
-			printf("  %3u. canary %u.%02u%%, live %-5s %s (by %s)\n", h.seq,
-			       h.route.weight[XS_POOL_CANARY] / 100,
+			printf("  %3u. canary %u.%02u%%, live %-5s %s (by %s)\n",
+			       h.seq, h.route.weight[XS_POOL_CANARY] / 100,
 			       h.route.weight[XS_POOL_CANARY] % 100,
-			       xs_pool_name(h.route.live_pool), h.what, h.leader);
+			       xs_pool_name(h.route.live_pool), h.what,
+			       h.leader);
 		}
 	}
 	out_array_end();
@@ -215,7 +228,8 @@ static void print_history(struct fleet_conn *conn, const char *name, __u64 id,
 
 /* Each rule's last value against its bound, as the leader measured it
  * (summed over the fleet's hosts). */
-static void print_rules(const struct xs_policy *policy, const struct xs_rollout *r)
+static void print_rules(const struct xs_policy *policy,
+			const struct xs_rollout *r)
 {
 	out_array_begin("rules");
 	for (__u32 i = 0; policy && i < policy->rule_count; i++) {
@@ -234,12 +248,13 @@ static void print_rules(const struct xs_policy *policy, const struct xs_rollout 
 			out_object_end();
 		} else if (m->valid) {
 			printf("  rule %s: %s %.4g over %llu samples (failing %u in a row, %u in all)\n",
-			       rule->name, xs_metric_name(rule->metric), m->value,
-			       (unsigned long long)m->samples, r->consecutive[i],
-			       r->total_failures[i]);
+			       rule->name, xs_metric_name(rule->metric),
+			       m->value, (unsigned long long)m->samples,
+			       r->consecutive[i], r->total_failures[i]);
 		} else {
-			printf("  rule %s: %s, no verdict (%llu samples)\n", rule->name,
-			       xs_metric_name(rule->metric), (unsigned long long)m->samples);
+			printf("  rule %s: %s, no verdict (%llu samples)\n",
+			       rule->name, xs_metric_name(rule->metric),
+			       (unsigned long long)m->samples);
 		}
 	}
 	out_array_end();
@@ -257,24 +272,28 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 	int rc;
 
 	if (argc != 1)
-		return usage_error("fleet", argc ? "unexpected '%s'" : "missing VIP%s",
+		return usage_error("fleet",
+				   argc ? "unexpected '%s'" : "missing VIP%s",
 				   argc ? argv[1] : "");
 	rc = service_of(conn, argv[0], &service, &document);
 	if (rc)
 		return rc;
 	xs_fleet_service_name(&service, name, sizeof(name));
 	fleet_key(conn, key, "rollouts", name);
-	if (xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error, sizeof(error))) {
+	if (xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error,
+			sizeof(error))) {
 		xs_etcd_range_free(&range);
-		return runtime_error("Couldn't read the rollout of %s: %s", argv[0],
-				     error);
+		return runtime_error("Couldn't read the rollout of %s: %s",
+				     argv[0], error);
 	}
 	if (!range.kv_count ||
-	    xs_fleet_rollout_parse(range.kvs[0].value, range.kvs[0].value_length,
-				   &record, 0, error, sizeof(error))) {
+	    xs_fleet_rollout_parse(range.kvs[0].value,
+				   range.kvs[0].value_length, &record, 0, error,
+				   sizeof(error))) {
 		xs_etcd_range_free(&range);
-		return runtime_error("no rollout of %s in the fleet; start one with 'splitctl fleet rollout start %s'",
-				     argv[0], argv[0]);
+		return runtime_error(
+			"no rollout of %s in the fleet; start one with 'splitctl fleet rollout start %s'",
+			argv[0], argv[0]);
 	}
 	xs_etcd_range_free(&range);
 	policy = xs_config_policy(&document, record.policy);
@@ -295,8 +314,9 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 		       argv[0], (unsigned long long)record.id, record.policy,
 		       xs_phase_name(record.rollout.phase), step,
 		       policy ? policy->step_count : 0,
-		       record.rollout.canary_bp / 100, record.rollout.canary_bp % 100,
-		       record.leader, record.rollout.reason[0] ? ": " : "",
+		       record.rollout.canary_bp / 100,
+		       record.rollout.canary_bp % 100, record.leader,
+		       record.rollout.reason[0] ? ": " : "",
 		       record.rollout.reason);
 		if (policy && record.rollout.step < policy->step_count &&
 		    policy->steps[record.rollout.step].kind == XS_STEP_GATE &&
@@ -340,8 +360,10 @@ const struct command fleet_rollout_commands[] = {
 	{ "promote", .run_fleet = action, .usage = FORMS("promote VIP"),
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT)) },
 	{ "abort", .run_fleet = action, .usage = FORMS("abort VIP [ --flush ]"),
-	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT), FLAG("--flush")) },
+	  .arguments =
+		  ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT), FLAG("--flush")) },
 	{ "undo", .run_fleet = action, .usage = FORMS("undo VIP [ --flush ]"),
-	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT), FLAG("--flush")) },
+	  .arguments =
+		  ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT), FLAG("--flush")) },
 	{ NULL },
 };

@@ -43,9 +43,12 @@ int cmd_history(struct ctl *ctl, int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (!is_keyword(argv[i], "--last") || i + 1 >= argc ||
 		    xs_parse_u32(argv[++i], 1, 1000000, &last))
-			return usage_error("history", "--last takes a number from 1 to 1000000");
+			return usage_error(
+				"history",
+				"--last takes a number from 1 to 1000000");
 	}
-	snprintf(path, sizeof(path), "%s/%s", ctl->state_dir, XS_AUDIT_LOG_NAME);
+	snprintf(path, sizeof(path), "%s/%s", ctl->state_dir,
+		 XS_AUDIT_LOG_NAME);
 	log = open_log(path, error, sizeof(error));
 	if (!log) {
 		if (errno != ENOENT)

@@ -12,11 +12,15 @@ static int prefix_of_vip(const char *text, const struct xs_vip_entry *vip,
 	__u8 family;
 
 	if (xs_parse_prefix(text, &family, client, length))
-		return usage_error("override", "'%s' is not a prefix (ADDRESS[/LENGTH], host bits zero)",
-				   text);
+		return usage_error(
+			"override",
+			"'%s' is not a prefix (ADDRESS[/LENGTH], host bits zero)",
+			text);
 	if (family != vip->key.family)
-		return usage_error("override", "prefix %s and the VIP are of different IP versions",
-				   text);
+		return usage_error(
+			"override",
+			"prefix %s and the VIP are of different IP versions",
+			text);
 	return EXIT_OK;
 }
 
@@ -25,7 +29,8 @@ static int existing_override(struct ctl *ctl, __u32 vip_id,
 			     const __be32 *client, __u32 length)
 {
 	size_t count;
-	struct xs_override_entry *all = xs_override_all(&ctl->dp, vip_id, &count);
+	struct xs_override_entry *all =
+		xs_override_all(&ctl->dp, vip_id, &count);
 	int pool = -1;
 
 	for (size_t i = 0; all && i < count; i++)
@@ -56,9 +61,11 @@ static int override_add(struct ctl *ctl, int argc, char **argv)
 	int rc, err;
 
 	if (argc != 3)
-		return usage_error("override", "give a VIP, a client prefix and a pool");
+		return usage_error("override",
+				   "give a VIP, a client prefix and a pool");
 	if (xs_parse_pool(argv[2], &pool))
-		return usage_error("override", "unknown pool '%s'; pools are %s", argv[2],
+		return usage_error("override",
+				   "unknown pool '%s'; pools are %s", argv[2],
 				   choices_text("POOL"));
 	rc = ctl_begin_change(ctl);
 	if (!rc)
@@ -99,7 +106,8 @@ static int override_del(struct ctl *ctl, int argc, char **argv)
 	int rc, found = -1;
 
 	if (argc != 2)
-		return usage_error("override", "give a VIP and a client prefix");
+		return usage_error("override",
+				   "give a VIP and a client prefix");
 	rc = ctl_begin_change(ctl);
 	if (!rc)
 		rc = need_vip(ctl, "override", argv[0], &vip);
@@ -109,7 +117,8 @@ static int override_del(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	found = existing_override(ctl, vip.vip.vip_id, client, length);
 	if (found < 0)
-		return runtime_error("%s has no override for %s", argv[0], argv[1]);
+		return runtime_error("%s has no override for %s", argv[0],
+				     argv[1]);
 	before = describe_override(argv[1], xs_pool_name(found));
 	if (xs_override_remove(&ctl->dp, vip.vip.vip_id, client, length)) {
 		free(before);
@@ -169,7 +178,8 @@ static int override_list(struct ctl *ctl, int argc, char **argv)
 }
 
 const struct command override_commands[] = {
-	{ "add", override_add, .usage = FORMS("add VIP PREFIX { blue | green | canary }"),
+	{ "add", override_add,
+	  .usage = FORMS("add VIP PREFIX { blue | green | canary }"),
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
 				 POSITIONAL("PREFIX", VALUE_TEXT),
 				 POSITIONAL_CHOICE("POOL", pool_words)) },

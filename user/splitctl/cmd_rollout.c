@@ -48,8 +48,10 @@ static int ask(struct ctl *ctl, const char *request, char **reply)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	/* bounds connect (a full backlog) and the write as well */
 	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-	if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof(address))) {
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout,
+			   sizeof(timeout));
+	if (fd < 0 ||
+	    connect(fd, (struct sockaddr *)&address, sizeof(address))) {
 		err = -errno;
 		if (fd >= 0)
 			close(fd);
@@ -63,7 +65,8 @@ static int ask(struct ctl *ctl, const char *request, char **reply)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		__u64 now = monotonic_ms(), left = deadline - now;
 		struct timespec wait = { .tv_sec = (time_t)(left / 1000),
-					 .tv_nsec = (long)(left % 1000) * 1000000 };
+					 .tv_nsec = (long)(left % 1000) *
+						    1000000 };
 		ssize_t n;
 		int ready;
 
@@ -79,9 +82,10 @@ static int ask(struct ctl *ctl, const char *request, char **reply)
 			break;
 		}
 		if (capacity - used < 65536) {
-			char *grown = capacity < REPLY_MAX_BYTES ?
-					      realloc(buffer, capacity + 65536 + 1) :
-					      NULL;
+			char *grown =
+				capacity < REPLY_MAX_BYTES ?
+					realloc(buffer, capacity + 65536 + 1) :
+					NULL;
 
 			if (!grown) {
 				err = -ENOMEM;
@@ -213,7 +217,8 @@ static int watch_status(struct ctl *ctl, int argc, char **argv)
 		return usage_error("rollout", "unexpected '%s'", argv[3]);
 	if (argc == 3 && screen_parse_interval(argv[2], &seconds))
 		return usage_error("rollout",
-				   "--watch takes " SCREEN_INTERVAL_TEXT ", not '%s'",
+				   "--watch takes " SCREEN_INTERVAL_TEXT
+				   ", not '%s'",
 				   argv[2]);
 	return rollout_watch(ctl, argv[0], seconds);
 }
@@ -228,17 +233,21 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 	const struct argument *flag;
 	int err, rc;
 
-	if (!strcmp(verb, "status") && argc >= 2 && is_keyword(argv[1], "--watch"))
+	if (!strcmp(verb, "status") && argc >= 2 &&
+	    is_keyword(argv[1], "--watch"))
 		return watch_status(ctl, argc, argv);
-	if (!strcmp(verb, "status") && argc >= 1 && is_keyword(argv[0], "--watch"))
-		return usage_error("rollout", "--watch watches one rollout: rollout status VIP --watch [ SECONDS ]");
+	if (!strcmp(verb, "status") && argc >= 1 &&
+	    is_keyword(argv[0], "--watch"))
+		return usage_error(
+			"rollout",
+			"--watch watches one rollout: rollout status VIP --watch [ SECONDS ]");
 	flag = argc == 2 ? find_argument(current_command(), argv[1]) : NULL;
 	if (flag && !strcmp(flag->keyword, "--flush")) {
 		argv[1] = "flush"; /* the control socket's word for it */
 	} else if (argc > (strcmp(verb, "start") ? 1 : 2) ||
 		   (argc < 1 && strcmp(verb, "status"))) {
-		return usage_error("rollout", argc ? "unexpected '%s'" :
-						     "missing VIP%s",
+		return usage_error("rollout",
+				   argc ? "unexpected '%s'" : "missing VIP%s",
 				   argc ? argv[argc - 1] : "");
 	}
 	if (argc >= 1 && xs_parse_vip(argv[0], &key))
@@ -254,8 +263,9 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 		 argc >= 1 ? argv[0] : "", argc >= 2 ? argv[1] : "");
 	err = ask(ctl, request, &reply);
 	if (err)
-		return runtime_error("Couldn't reach splitd at %s/splitd.sock: %s; is it running?",
-				     ctl->run_dir, strerror(-err));
+		return runtime_error(
+			"Couldn't reach splitd at %s/splitd.sock: %s; is it running?",
+			ctl->run_dir, strerror(-err));
 	parsed = json_tokener_parse(reply);
 	free(reply);
 	if (!parsed)
@@ -265,10 +275,11 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 		rc = runtime_error("%s", field(parsed, "error"));
 	} else {
 		if (out_is_json())
-			printf("%s\n", json_object_to_json_string_ext(
-					       parsed, ctl->pretty ?
-							       JSON_C_TO_STRING_PRETTY :
-							       JSON_C_TO_STRING_PLAIN));
+			printf("%s\n",
+			       json_object_to_json_string_ext(
+				       parsed, ctl->pretty ?
+						       JSON_C_TO_STRING_PRETTY :
+						       JSON_C_TO_STRING_PLAIN));
 		else
 			print_text(parsed);
 		rc = EXIT_OK;
@@ -292,8 +303,10 @@ const struct command rollout_commands[] = {
 	{ "promote", cmd_rollout, .usage = FORMS("promote VIP"),
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP)) },
 	{ "abort", cmd_rollout, .usage = FORMS("abort VIP [ --flush ]"),
-	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP), FLAG("--flush")) },
+	  .arguments =
+		  ARGUMENTS(POSITIONAL("VIP", VALUE_VIP), FLAG("--flush")) },
 	{ "undo", cmd_rollout, .usage = FORMS("undo VIP [ --flush ]"),
-	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP), FLAG("--flush")) },
+	  .arguments =
+		  ARGUMENTS(POSITIONAL("VIP", VALUE_VIP), FLAG("--flush")) },
 	{ NULL },
 };

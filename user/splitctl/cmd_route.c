@@ -35,11 +35,12 @@ static int write_route(struct ctl *ctl, const char *vip_text,
 				     vip_text, strerror(-err));
 	before = describe_route(&vip->route);
 	after = describe_route(route);
-	ctl_done("%s: blue %u.%02u%%, green %u.%02u%%, canary %u.%02u%%, live %s%s",
-		 vip_text, route->weight[0] / 100, route->weight[0] % 100,
-		 route->weight[1] / 100, route->weight[1] % 100,
-		 route->weight[2] / 100, route->weight[2] % 100,
-		 xs_pool_name(route->live_pool), extra);
+	ctl_done(
+		"%s: blue %u.%02u%%, green %u.%02u%%, canary %u.%02u%%, live %s%s",
+		vip_text, route->weight[0] / 100, route->weight[0] % 100,
+		route->weight[1] / 100, route->weight[1] % 100,
+		route->weight[2] / 100, route->weight[2] % 100,
+		xs_pool_name(route->live_pool), extra);
 	rc = ctl_audit(ctl, before, after);
 	free(before);
 	free(after);
@@ -56,15 +57,20 @@ int parse_weights(const char *object, char **argv, struct xs_route *route)
 		__u8 pool;
 
 		if (xs_parse_pool(argv[i], &pool) || seen[pool]++)
-			return usage_error(object, "expected each of blue, green and canary once, not '%s'",
-					   argv[i]);
+			return usage_error(
+				object,
+				"expected each of blue, green and canary once, not '%s'",
+				argv[i]);
 		if (xs_parse_percent(argv[i + 1], &route->weight[pool]))
-			return usage_error(object, "'%s' is not a percentage from 0 to 100 with at most two decimals",
-					   argv[i + 1]);
+			return usage_error(
+				object,
+				"'%s' is not a percentage from 0 to 100 with at most two decimals",
+				argv[i + 1]);
 	}
 	sum = (__u32)route->weight[0] + route->weight[1] + route->weight[2];
 	if (sum != XS_WEIGHT_TOTAL)
-		return usage_error(object, "weights add up to %u.%02u%%, not 100%%",
+		return usage_error(object,
+				   "weights add up to %u.%02u%%, not 100%%",
 				   sum / 100, sum % 100);
 	return EXIT_OK;
 }
@@ -90,7 +96,9 @@ int cmd_weights(struct ctl *ctl, int argc, char **argv)
 		argc--;
 	}
 	if (argc != 7)
-		return usage_error("weights", "give a VIP and the weights of all three pools");
+		return usage_error(
+			"weights",
+			"give a VIP and the weights of all three pools");
 	rc = parse_weights("weights", argv + 1, &route);
 	if (rc)
 		return rc;
@@ -109,7 +117,8 @@ int cmd_weights(struct ctl *ctl, int argc, char **argv)
 	if (!memcmp(&route, &vip.route, sizeof(route)))
 		return ctl_unchanged("%s already has these weights", argv[0]);
 	return write_route(ctl, argv[0], &vip, &route,
-			   paused ? "; its rollout was paused first (--force)" : "");
+			   paused ? "; its rollout was paused first (--force)" :
+				    "");
 }
 
 int cmd_switch(struct ctl *ctl, int argc, char **argv)
@@ -121,7 +130,8 @@ int cmd_switch(struct ctl *ctl, int argc, char **argv)
 	bool force = false, paused = false;
 
 	if (argc < 2 || argc > 4)
-		return usage_error("switch", "give a VIP and the color to switch to");
+		return usage_error("switch",
+				   "give a VIP and the color to switch to");
 	if (xs_parse_pool(argv[1], &color) || color == XS_POOL_CANARY)
 		return usage_error("switch", "switch to %s, not '%s'",
 				   choices_text("COLOR"), argv[1]);
@@ -131,7 +141,8 @@ int cmd_switch(struct ctl *ctl, int argc, char **argv)
 		else if (is_keyword(argv[i], "--force"))
 			force = true;
 		else
-			return usage_error("switch", "unexpected '%s'", argv[i]);
+			return usage_error("switch", "unexpected '%s'",
+					   argv[i]);
 	}
 	rc = ctl_begin_change(ctl);
 	if (!rc)
@@ -150,22 +161,26 @@ int cmd_switch(struct ctl *ctl, int argc, char **argv)
 	if (!memcmp(&route, &vip.route, sizeof(route)) && !flush)
 		return ctl_unchanged("%s is on %s", argv[0], argv[1]);
 	if (memcmp(&route, &vip.route, sizeof(route))) {
-		rc = write_route(ctl, argv[0], &vip, &route,
-				 paused ? "; its rollout was paused first (--force)" :
-				 flush ? "; flushing the old color's flows" : "");
+		rc = write_route(
+			ctl, argv[0], &vip, &route,
+			paused ? "; its rollout was paused first (--force)" :
+			flush  ? "; flushing the old color's flows" :
+				 "");
 		if (rc)
 			return rc;
 	}
 	/* after the switch, so re-chosen flows land on the new color */
 	if (flush) {
-		int err = xs_service_flush(&ctl->dp, vip.vip.route_id, old_color);
+		int err =
+			xs_service_flush(&ctl->dp, vip.vip.route_id, old_color);
 
 		if (err)
-			return runtime_error("switched, but couldn't flush %s's flows: %s",
-					     xs_pool_name(old_color),
-					     strerror(-err));
-		ctl_done("flushed %s: its established flows move on their next packet",
-			 xs_pool_name(old_color));
+			return runtime_error(
+				"switched, but couldn't flush %s's flows: %s",
+				xs_pool_name(old_color), strerror(-err));
+		ctl_done(
+			"flushed %s: its established flows move on their next packet",
+			xs_pool_name(old_color));
 		char flushed[64];
 
 		snprintf(flushed, sizeof(flushed), "{\"flushed\":\"%s\"}",

@@ -44,12 +44,11 @@ static int snapshot_take(struct ctl *ctl, const struct xs_vip_entry *only,
 	} else {
 		s->vips = xs_vip_all(&ctl->dp, &s->vip_count);
 	}
-	s->backends = xs_backend_all(&ctl->dp,
-				     only ? only->vip.vip_id : ~0U,
+	s->backends = xs_backend_all(&ctl->dp, only ? only->vip.vip_id : ~0U,
 				     &s->backend_count);
 	s->pools = calloc(s->vip_count * XS_POOL_COUNT + 1, sizeof(*s->pools));
-	s->backend_stats = calloc(s->backend_count + 1,
-				  sizeof(*s->backend_stats));
+	s->backend_stats =
+		calloc(s->backend_count + 1, sizeof(*s->backend_stats));
 	if (!s->vips || !s->backends || !s->pools || !s->backend_stats)
 		return -ENOMEM;
 	for (size_t v = 0; v < s->vip_count; v++)
@@ -90,7 +89,8 @@ static void print_pool(const char *name, const struct xs_pool_stats *now,
 	if (then) {
 		print_rate("packets_per_second", now->packets, then->packets,
 			   seconds);
-		print_rate("bytes_per_second", now->bytes, then->bytes, seconds);
+		print_rate("bytes_per_second", now->bytes, then->bytes,
+			   seconds);
 		print_rate("new_flows_per_second", now->new_flows,
 			   then->new_flows, seconds);
 	}
@@ -132,7 +132,8 @@ static void print_snapshot(const struct snapshot *now,
 		out_array_end();
 		out_array_begin("backends");
 		for (size_t b = 0; b < now->backend_count; b++) {
-			const struct xs_backend_stats *s = &now->backend_stats[b];
+			const struct xs_backend_stats *s =
+				&now->backend_stats[b];
 			char address[64];
 
 			if (now->backends[b].backend.vip_id !=
@@ -145,8 +146,9 @@ static void print_snapshot(const struct snapshot *now,
 			out_string("backend", address);
 			out_string("pool",
 				   xs_pool_name(now->backends[b].backend.pool));
-			out_string("state",
-				   xs_state_name(now->backends[b].backend.state));
+			out_string(
+				"state",
+				xs_state_name(now->backends[b].backend.state));
 			out_u64("packets", s->packets);
 			out_u64("bytes", s->bytes);
 			out_u64("new_flows", s->new_flows);
@@ -209,11 +211,15 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv)
 		if (is_keyword(argv[i], "--watch")) {
 			if (i + 1 >= argc ||
 			    screen_parse_interval(argv[++i], &watch))
-				return usage_error("stats", "--watch takes " SCREEN_INTERVAL_TEXT);
+				return usage_error(
+					"stats",
+					"--watch takes " SCREEN_INTERVAL_TEXT);
 		} else if (is_keyword(argv[i], "--count")) {
 			if (i + 1 >= argc ||
 			    xs_parse_u32(argv[++i], 1, 1000000, &count))
-				return usage_error("stats", "--count takes a positive number");
+				return usage_error(
+					"stats",
+					"--count takes a positive number");
 		} else if (!only) {
 			rc = need_vip(ctl, "stats", argv[i], &vip);
 			if (rc)

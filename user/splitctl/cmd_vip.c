@@ -19,8 +19,10 @@ static int vip_add(struct ctl *ctl, int argc, char **argv)
 	if (argc < 1)
 		return usage_error("vip", "missing VIP (ADDRESS:PORT/PROTO)");
 	if (xs_parse_vip(argv[0], &key))
-		return usage_error("vip", "'%s' is not a VIP; write ADDRESS:PORT/tcp, ADDRESS:PORT/udp or [IPV6]:PORT/PROTO",
-				   argv[0]);
+		return usage_error(
+			"vip",
+			"'%s' is not a VIP; write ADDRESS:PORT/tcp, ADDRESS:PORT/udp or [IPV6]:PORT/PROTO",
+			argv[0]);
 	for (int i = 1; i < argc; i += 2) {
 		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -47,39 +49,44 @@ static int vip_add(struct ctl *ctl, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (share_text && xs_vip_lookup(&ctl->dp, &share, &service))
-		return runtime_error("no VIP %s to share the route of", share_text);
-	if (share_text && service.vip.route_id != service.vip.vip_id)
-		return runtime_error("VIP %s shares another's route itself: name the first VIP of its service",
+		return runtime_error("no VIP %s to share the route of",
 				     share_text);
+	if (share_text && service.vip.route_id != service.vip.vip_id)
+		return runtime_error(
+			"VIP %s shares another's route itself: name the first VIP of its service",
+			share_text);
 	if (!xs_vip_lookup(&ctl->dp, &key, &entry)) {
-		if (entry.vip.forward_mode == mode && entry.vip.split_key == split &&
+		if (entry.vip.forward_mode == mode &&
+		    entry.vip.split_key == split &&
 		    entry.vip.route_id == (share_text ? service.vip.vip_id :
 							entry.vip.vip_id))
-			return ctl_unchanged("VIP %s exists with mode %s, split %s",
-					     argv[0], xs_mode_name(mode),
-					     xs_split_name(split));
-		return runtime_error("VIP %s exists with mode %s, split %s%s; delete it first to change them",
-				     argv[0],
-				     xs_mode_name(entry.vip.forward_mode),
-				     xs_split_name(entry.vip.split_key),
-				     entry.vip.route_id == entry.vip.vip_id ?
-					     ", a route of its own" :
-					     ", in another service");
+			return ctl_unchanged(
+				"VIP %s exists with mode %s, split %s", argv[0],
+				xs_mode_name(mode), xs_split_name(split));
+		return runtime_error(
+			"VIP %s exists with mode %s, split %s%s; delete it first to change them",
+			argv[0], xs_mode_name(entry.vip.forward_mode),
+			xs_split_name(entry.vip.split_key),
+			entry.vip.route_id == entry.vip.vip_id ?
+				", a route of its own" :
+				", in another service");
 	}
 	err = xs_vip_create(&ctl->dp, &key, mode, split,
 			    share_text ? &share : NULL, &vip_id);
 	if (err == -ENOSPC)
-		return runtime_error("no room for VIP %s: all %u VIP slots are in use",
-				     argv[0], ctl->dp.config.max_vips);
+		return runtime_error(
+			"no room for VIP %s: all %u VIP slots are in use",
+			argv[0], ctl->dp.config.max_vips);
 	if (err)
 		return runtime_error("Couldn't add VIP %s: %s", argv[0],
 				     strerror(-err));
 	xs_vip_lookup(&ctl->dp, &key, &entry);
 	after = describe_vip(&entry);
 	if (share_text)
-		ctl_done("added VIP %s (id %u, mode %s, split %s) to the service of VIP id %u: one route for both",
-			 argv[0], vip_id, xs_mode_name(mode),
-			 xs_split_name(split), service.vip.vip_id);
+		ctl_done(
+			"added VIP %s (id %u, mode %s, split %s) to the service of VIP id %u: one route for both",
+			argv[0], vip_id, xs_mode_name(mode),
+			xs_split_name(split), service.vip.vip_id);
 	else
 		ctl_done("added VIP %s (id %u, mode %s, split %s, 100%% blue)",
 			 argv[0], vip_id, xs_mode_name(mode),
@@ -96,8 +103,8 @@ static int vip_del(struct ctl *ctl, int argc, char **argv)
 	int rc, err;
 
 	if (argc != 1)
-		return usage_error("vip", argc ? "unexpected '%s'" :
-						 "missing VIP%s",
+		return usage_error("vip",
+				   argc ? "unexpected '%s'" : "missing VIP%s",
 				   argc ? argv[1] : "");
 	rc = ctl_begin_change(ctl);
 	if (!rc)
@@ -108,8 +115,9 @@ static int vip_del(struct ctl *ctl, int argc, char **argv)
 	err = xs_vip_remove(&ctl->dp, &entry.key);
 	if (err == -EBUSY) {
 		free(before);
-		return runtime_error("VIP %s is the first of a service: delete the VIPs that share its route first",
-				     argv[0]);
+		return runtime_error(
+			"VIP %s is the first of a service: delete the VIPs that share its route first",
+			argv[0]);
 	}
 	if (err) {
 		free(before);
@@ -194,11 +202,13 @@ static int vip_show(struct ctl *ctl, int argc, char **argv)
 
 const struct command vip_commands[] = {
 	{ "add", vip_add,
-	  .usage = FORMS("add VIP [ mode { l2dsr | ipip } ] [ split { flow | client } ] [ share VIP ]"),
-	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_TEXT),
-				 KEYWORD_CHOICE("mode", "MODE", WORDS("l2dsr", "ipip")),
-				 KEYWORD_CHOICE("split", "KEY", WORDS("flow", "client")),
-				 KEYWORD("share", "VIP", VALUE_VIP)) },
+	  .usage = FORMS(
+		  "add VIP [ mode { l2dsr | ipip } ] [ split { flow | client } ] [ share VIP ]"),
+	  .arguments = ARGUMENTS(
+		  POSITIONAL("VIP", VALUE_TEXT),
+		  KEYWORD_CHOICE("mode", "MODE", WORDS("l2dsr", "ipip")),
+		  KEYWORD_CHOICE("split", "KEY", WORDS("flow", "client")),
+		  KEYWORD("share", "VIP", VALUE_VIP)) },
 	{ "del", vip_del, .usage = FORMS("del VIP"),
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP)) },
 	{ "list", vip_list, .usage = FORMS("list") },

@@ -16,8 +16,10 @@
 static void offer_value(const struct argument *a, const char *pin_dir)
 {
 	static const char *const asks[VALUE_KIND_COUNT] = {
-		[VALUE_VIP] = "@vip", [VALUE_IFACE] = "@iface",
-		[VALUE_FILE] = "@file", [VALUE_DIR] = "@dir",
+		[VALUE_VIP] = "@vip",
+		[VALUE_IFACE] = "@iface",
+		[VALUE_FILE] = "@file",
+		[VALUE_DIR] = "@dir",
 	};
 
 	for (const char *const *c = a->choices; c && *c; c++)
@@ -34,8 +36,8 @@ static void offer_keywords(const struct argument *arguments,
 {
 	int i = 0;
 
-	for (const struct argument *a = arguments; a && (a->keyword || a->value);
-	     a++, i++)
+	for (const struct argument *a = arguments;
+	     a && (a->keyword || a->value); a++, i++)
 		if (a->keyword && !(used >> i & 1))
 			printf("%s\n%s%s", a->keyword, a->alias ? a->alias : "",
 			       a->alias ? "\n" : "");
@@ -93,14 +95,15 @@ int print_completions(int argc, char **argv)
 		}
 		/* --pin-dir=DIR carries its value */
 		if (equals && (size_t)(equals - word) < sizeof(name)) {
-			snprintf(name, sizeof(name), "%.*s", (int)(equals - word),
-				 word);
+			snprintf(name, sizeof(name), "%.*s",
+				 (int)(equals - word), word);
 			value = equals + 1;
 		}
 		a = find_argument(entry, value ? name : word);
 		if (a) {
-			bool is_pin_dir = entry == &splitctl_root &&
-					  is_keyword(value ? name : word, "--pin-dir");
+			bool is_pin_dir =
+				entry == &splitctl_root &&
+				is_keyword(value ? name : word, "--pin-dir");
 
 			used |= 1ULL << (a - entry->arguments);
 			if (a->value && !value) {
@@ -133,7 +136,8 @@ int print_completions(int argc, char **argv)
 		if (typed[0] == '-') {
 			offer_keywords(entry->arguments, used);
 		} else {
-			for (const struct command *c = entry->commands; c->name; c++)
+			for (const struct command *c = entry->commands; c->name;
+			     c++)
 				printf("%s\n", c->name);
 			printf("help\n");
 		}

@@ -15,8 +15,10 @@ static int take_endpoints(struct xs_config_fleet *f, char *list)
 		if (f->endpoint_count == XS_FLEET_MAX_ENDPOINTS ||
 		    strlen(url) >= sizeof(f->endpoints[0]) ||
 		    (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
-			return usage_error("fleet", "--etcd takes up to %d http:// or https:// URLs separated by commas, not '%s'",
-					   XS_FLEET_MAX_ENDPOINTS, url);
+			return usage_error(
+				"fleet",
+				"--etcd takes up to %d http:// or https:// URLs separated by commas, not '%s'",
+				XS_FLEET_MAX_ENDPOINTS, url);
 		strcpy(f->endpoints[f->endpoint_count++], url);
 	}
 	return f->endpoint_count ? EXIT_OK :
@@ -52,11 +54,13 @@ int fleet_connect(struct fleet_conn *conn, int *argc, char ***argv)
 
 		if (xs_config_load(path, &config, error, sizeof(error))) {
 			if (!endpoints)
-				return runtime_error("%s; give the fleet's etcd with --etcd URL[,URL...] or a configuration with a fleet section with --config FILE",
-						     error);
+				return runtime_error(
+					"%s; give the fleet's etcd with --etcd URL[,URL...] or a configuration with a fleet section with --config FILE",
+					error);
 		} else if (!config.fleet.enabled && !endpoints) {
-			return runtime_error("%s has no fleet section; give --etcd URL[,URL...]",
-					     path);
+			return runtime_error(
+				"%s has no fleet section; give --etcd URL[,URL...]",
+				path);
 		} else {
 			f = config.fleet;
 		}
@@ -70,11 +74,15 @@ int fleet_connect(struct fleet_conn *conn, int *argc, char ***argv)
 			return rc;
 	}
 	snprintf(conn->prefix, sizeof(conn->prefix), "%s",
-		 prefix ?: f.prefix[0] ? f.prefix : XS_FLEET_DEFAULT_PREFIX);
+		 prefix		     ?:
+			 f.prefix[0] ? f.prefix :
+				       XS_FLEET_DEFAULT_PREFIX);
 	if (conn->prefix[0] != '/' ||
 	    conn->prefix[strlen(conn->prefix) - 1] != '/')
-		return usage_error("fleet", "--prefix must start and end with '/', not '%s'",
-				   conn->prefix);
+		return usage_error(
+			"fleet",
+			"--prefix must start and end with '/', not '%s'",
+			conn->prefix);
 	snprintf(conn->host, sizeof(conn->host), "%s", f.host);
 	for (__u32 i = 0; i < f.endpoint_count; i++)
 		urls[i] = f.endpoints[i];

@@ -72,11 +72,12 @@ static const struct argument *keyword_in(const struct argument *arguments,
 	int matches = 0;
 
 	*ambiguous = false;
-	for (const struct argument *a = arguments; a && (a->keyword || a->value);
-	     a++) {
+	for (const struct argument *a = arguments;
+	     a && (a->keyword || a->value); a++) {
 		if (!a->keyword)
 			continue;
-		if (!strcmp(word, a->keyword) || (a->alias && !strcmp(word, a->alias)))
+		if (!strcmp(word, a->keyword) ||
+		    (a->alias && !strcmp(word, a->alias)))
 			return a;
 		if (is_prefix(word, a->keyword)) {
 			found = a;
@@ -92,7 +93,8 @@ const struct argument *find_argument(const struct command *command,
 {
 	bool ambiguous;
 
-	return command ? keyword_in(command->arguments, word, &ambiguous) : NULL;
+	return command ? keyword_in(command->arguments, word, &ambiguous) :
+			 NULL;
 }
 
 static void print_form(FILE *stream, int *lines, const char *prefix,
@@ -113,9 +115,9 @@ static void object_form(const struct command *object, char *out, size_t size)
 		/* "[ --etcd URLS ]", "[ { --config | -c } FILE ]" */
 		used += snprintf(out + used, size - used, " [ %s%s%s%s%s%s%s ]",
 				 a->alias ? "{ " : "", a->keyword,
-				 a->alias ? " | " : "", a->alias ? a->alias : "",
-				 a->alias ? " }" : "", a->value ? " " : "",
-				 a->value ? a->value : "");
+				 a->alias ? " | " : "",
+				 a->alias ? a->alias : "", a->alias ? " }" : "",
+				 a->value ? " " : "", a->value ? a->value : "");
 	for (const struct command *c = object->commands; c->name && used < size;
 	     c++)
 		used += snprintf(out + used, size - used, "%s %s",
@@ -132,7 +134,8 @@ static void print_forms(FILE *stream, int *lines, const char *prefix,
 	char line[LINE_MAX_BYTES], below[LINE_MAX_BYTES];
 
 	if (!entry->commands) {
-		for (const char *const *form = entry->usage; form && *form; form++)
+		for (const char *const *form = entry->usage; form && *form;
+		     form++)
 			print_form(stream, lines, prefix, *form);
 		return;
 	}
@@ -157,7 +160,8 @@ static void print_options(FILE *stream, const struct command *entry)
 
 	if (entry != &splitctl_root)
 		return;
-	for (const struct argument *a = entry->arguments; a && a->keyword; a++) {
+	for (const struct argument *a = entry->arguments; a && a->keyword;
+	     a++) {
 		if (a->value)
 			continue;
 		fprintf(stream, "%s{ %s%s%s }", lead, a->alias ? a->alias : "",
@@ -167,8 +171,9 @@ static void print_options(FILE *stream, const struct command *entry)
 	fprintf(stream, "\n");
 	for (const struct argument *a = entry->arguments; a && a->keyword; a++)
 		if (a->value)
-			fprintf(stream, "           %s %s%s%s\n", a->keyword, a->value,
-				a->help ? " " : "", a->help ? a->help : "");
+			fprintf(stream, "           %s %s%s%s\n", a->keyword,
+				a->value, a->help ? " " : "",
+				a->help ? a->help : "");
 }
 
 void print_usage(FILE *stream, const struct command *entry)
@@ -178,7 +183,8 @@ void print_usage(FILE *stream, const struct command *entry)
 
 	parent_path(entry, prefix, sizeof(prefix));
 	if (entry == &splitctl_root) {
-		for (const char *const *form = entry->usage; form && *form; form++)
+		for (const char *const *form = entry->usage; form && *form;
+		     form++)
 			print_form(stream, &lines, entry->name, *form);
 		for (const struct command *c = entry->commands; c->name; c++)
 			print_forms(stream, &lines, entry->name, c, false);
@@ -232,9 +238,11 @@ static int help_on(const struct command *object, int argc, char **argv)
 					   entry->name, argv[i]);
 		below = command_in(entry, argv[i], &matches);
 		if (!below)
-			return usage_error(NULL, matches ? "'%s' is ambiguous" :
-							   "no command '%s' to help with",
-					   argv[i]);
+			return usage_error(
+				NULL,
+				matches ? "'%s' is ambiguous" :
+					  "no command '%s' to help with",
+				argv[i]);
 		push(below);
 		entry = below;
 	}
@@ -253,7 +261,8 @@ int enter_command(const struct command *object, int argc, char **argv,
 		const struct argument *option = find_argument(object, argv[i]);
 
 		if (!option)
-			return usage_error(NULL, "unknown option '%s'", argv[i]);
+			return usage_error(NULL, "unknown option '%s'",
+					   argv[i]);
 		if (option->value && i + 1 >= argc)
 			return usage_error(NULL, "%s needs %s", option->keyword,
 					   option->value);
@@ -270,8 +279,9 @@ int enter_command(const struct command *object, int argc, char **argv,
 		return help_on(object, argc - i - 1, argv + i + 1);
 	match = command_in(object, argv[i], &matches);
 	if (!match)
-		return usage_error(NULL, matches ? "'%s' is ambiguous" :
-						   "unknown command '%s'",
+		return usage_error(NULL,
+				   matches ? "'%s' is ambiguous" :
+					     "unknown command '%s'",
 				   argv[i]);
 	push(match);
 	/* a command's help; an object's is its own enter_command's */
@@ -315,8 +325,8 @@ int usage_error(const char *object, const char *format, ...)
 	} else {
 		parent_path(NULL, where, sizeof(where));
 		if (depth <= 1 && object)
-			snprintf(where, sizeof(where), "%s %s", splitctl_root.name,
-				 object);
+			snprintf(where, sizeof(where), "%s %s",
+				 splitctl_root.name, object);
 		fprintf(stderr, "Try '%s help'.\n", where);
 	}
 	return EXIT_USAGE;
@@ -330,9 +340,11 @@ static const struct argument *named(const char *keyword)
 	for (int i = depth - 1; i >= 0; i--)
 		for (const struct argument *a = path[i]->arguments;
 		     a && (a->keyword || a->value); a++)
-			if (!strcmp(a->keyword ? a->keyword : a->value, keyword))
+			if (!strcmp(a->keyword ? a->keyword : a->value,
+				    keyword))
 				return a;
-	fprintf(stderr, "splitctl: bug: '%s' is not a keyword of '%s' in its table\n",
+	fprintf(stderr,
+		"splitctl: bug: '%s' is not a keyword of '%s' in its table\n",
 		keyword, current_command()->name);
 	abort();
 }
@@ -361,7 +373,8 @@ bool value_is(const char *keyword, const char *value, const char *choice)
 	for (const char *const *c = a->choices; c && *c; c++)
 		if (!strcmp(*c, choice))
 			return value && !strcmp(value, choice);
-	fprintf(stderr, "splitctl: bug: '%s' is not a choice of '%s' in its table\n",
+	fprintf(stderr,
+		"splitctl: bug: '%s' is not a choice of '%s' in its table\n",
 		choice, keyword);
 	abort();
 }
@@ -375,7 +388,9 @@ const char *choices_text(const char *keyword)
 	text[0] = '\0';
 	for (int i = 0; choices && choices[i] && used < sizeof(text); i++)
 		used += snprintf(text + used, sizeof(text) - used, "%s%s",
-				 !i ? "" : choices[i + 1] ? ", " : " or ",
+				 !i		? "" :
+				 choices[i + 1] ? ", " :
+						  " or ",
 				 choices[i]);
 	return text;
 }

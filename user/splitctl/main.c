@@ -26,12 +26,20 @@ static const struct argument global_options[] = {
 	{ .keyword = "--json", .alias = "-j" },
 	{ .keyword = "--pretty", .alias = "-p" },
 	{ .keyword = "--verbose", .alias = "-v" },
-	{ .keyword = "--pin-dir", .value = "DIR", .kind = VALUE_DIR,
+	{ .keyword = "--pin-dir",
+	  .value = "DIR",
+	  .kind = VALUE_DIR,
 	  .help = "(or $" XS_PIN_DIR_ENV ", default " XS_DEFAULT_PIN_DIR ")" },
-	{ .keyword = "--state-dir", .value = "DIR", .kind = VALUE_DIR,
-	  .help = "(or $" XS_STATE_DIR_ENV ", default " XS_DEFAULT_STATE_DIR "): the audit log" },
-	{ .keyword = "--run-dir", .value = "DIR", .kind = VALUE_DIR,
-	  .help = "(or $" XS_RUN_DIR_ENV ", default " XS_DEFAULT_RUN_DIR "): splitd's socket" },
+	{ .keyword = "--state-dir",
+	  .value = "DIR",
+	  .kind = VALUE_DIR,
+	  .help = "(or $" XS_STATE_DIR_ENV ", default " XS_DEFAULT_STATE_DIR
+		  "): the audit log" },
+	{ .keyword = "--run-dir",
+	  .value = "DIR",
+	  .kind = VALUE_DIR,
+	  .help = "(or $" XS_RUN_DIR_ENV ", default " XS_DEFAULT_RUN_DIR
+		  "): splitd's socket" },
 	{ .keyword = "--help", .alias = "-h" },
 	{ .keyword = "--version", .alias = "-V" },
 	{ 0 },
@@ -40,9 +48,11 @@ static const struct argument global_options[] = {
 /* The top level's table: every object and command of splitctl. */
 static const struct command objects[] = {
 	{ "attach", cmd_attach,
-	  .usage = FORMS("attach IFACE [ native | generic ] [ flows N ] [ vips N ] [ backends N ] [ maglev PRIME ] [ seed N ] [ object FILE ]"),
-	  .arguments = ARGUMENTS(POSITIONAL("IFACE", VALUE_IFACE), FLAG("native"),
-				 FLAG("generic"), KEYWORD("flows", "N", VALUE_TEXT),
+	  .usage = FORMS(
+		  "attach IFACE [ native | generic ] [ flows N ] [ vips N ] [ backends N ] [ maglev PRIME ] [ seed N ] [ object FILE ]"),
+	  .arguments = ARGUMENTS(POSITIONAL("IFACE", VALUE_IFACE),
+				 FLAG("native"), FLAG("generic"),
+				 KEYWORD("flows", "N", VALUE_TEXT),
 				 KEYWORD("vips", "N", VALUE_TEXT),
 				 KEYWORD("backends", "N", VALUE_TEXT),
 				 KEYWORD("maglev", "PRIME", VALUE_TEXT),
@@ -54,7 +64,8 @@ static const struct command objects[] = {
 	{ "detach", cmd_detach, .usage = FORMS("detach IFACE"),
 	  .arguments = ARGUMENTS(POSITIONAL("IFACE", VALUE_IFACE)),
 	  .help = "The maps stay pinned: attaching again keeps every flow and setting.\n" },
-	{ "upgrade", cmd_upgrade, .usage = FORMS("upgrade IFACE [ object FILE ]"),
+	{ "upgrade", cmd_upgrade,
+	  .usage = FORMS("upgrade IFACE [ object FILE ]"),
 	  .arguments = ARGUMENTS(POSITIONAL("IFACE", VALUE_IFACE),
 				 KEYWORD("object", "FILE", VALUE_FILE)),
 	  .help = "Replaces the attached xdp_split with this build (or FILE's) in one atomic\n"
@@ -65,7 +76,8 @@ static const struct command objects[] = {
 	{ "vip", .commands = vip_commands },
 	{ "backend", .commands = backend_commands },
 	{ "weights", cmd_weights,
-	  .usage = FORMS("weights VIP blue PERCENT green PERCENT canary PERCENT [ --force ]"),
+	  .usage = FORMS(
+		  "weights VIP blue PERCENT green PERCENT canary PERCENT [ --force ]"),
 	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
 				 KEYWORD("blue", "PERCENT", VALUE_TEXT),
 				 KEYWORD("green", "PERCENT", VALUE_TEXT),
@@ -75,9 +87,10 @@ static const struct command objects[] = {
 		  "Refused while a rollout owns the VIP; --force pauses it first.\n" },
 	{ "switch", cmd_switch,
 	  .usage = FORMS("switch VIP { blue | green } [ --flush ] [ --force ]"),
-	  .arguments = ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
-				 POSITIONAL_CHOICE("COLOR", WORDS("blue", "green")),
-				 FLAG("--flush"), FLAG("--force")),
+	  .arguments =
+		  ARGUMENTS(POSITIONAL("VIP", VALUE_VIP),
+			    POSITIONAL_CHOICE("COLOR", WORDS("blue", "green")),
+			    FLAG("--flush"), FLAG("--force")),
 	  .help = "Moves the whole non-canary share to the color in one write.\n"
 		  "Established flows of the other color stay until they end;\n"
 		  "with --flush they are re-chosen on their next packet.\n"
@@ -115,8 +128,10 @@ static const struct command objects[] = {
 	  .help = "Abort and undo drain the canary: its connections stay, new ones go to\n"
 		  "the live color; --flush re-chooses them on their next packet.\n"
 		  "Talks to splitd over RUN_DIR/splitd.sock (--run-dir).\n" },
-	{ "fleet", cmd_fleet, .arguments = fleet_options, .commands = fleet_commands,
-	  .help = "Without --etcd, the fleet section of --config (default " XS_DEFAULT_CONFIG_FILE ") says where etcd is.\n" },
+	{ "fleet", cmd_fleet, .arguments = fleet_options,
+	  .commands = fleet_commands,
+	  .help = "Without --etcd, the fleet section of --config (default " XS_DEFAULT_CONFIG_FILE
+		  ") says where etcd is.\n" },
 	{ NULL },
 };
 
@@ -189,8 +204,9 @@ int ctl_open(struct ctl *ctl)
 	int err = xs_dataplane_open(&ctl->dp, ctl->pin_dir);
 
 	if (err == -ENOENT)
-		return runtime_error("xdpsplit is not loaded with pin directory '%s'; run 'splitctl attach IFACE' first",
-				     ctl->pin_dir);
+		return runtime_error(
+			"xdpsplit is not loaded with pin directory '%s'; run 'splitctl attach IFACE' first",
+			ctl->pin_dir);
 	if (err)
 		return runtime_error("%s", ctl->dp.error);
 	ctl->dp_open = true;
@@ -206,8 +222,9 @@ int ctl_open_audit(struct ctl *ctl)
 		return EXIT_OK;
 	ctl->audit_fd = xs_audit_open(ctl->state_dir);
 	if (ctl->audit_fd < 0)
-		return runtime_error("nothing was changed: the audit log under '%s' cannot be trusted or written (see above)",
-				     ctl->state_dir);
+		return runtime_error(
+			"nothing was changed: the audit log under '%s' cannot be trusted or written (see above)",
+			ctl->state_dir);
 	return EXIT_OK;
 }
 
@@ -222,8 +239,9 @@ int ctl_begin_change(struct ctl *ctl)
 		if (ctl->lock_fd < 0)
 			return ctl->lock_fd == -ENOENT ?
 				       ctl_open(ctl) :
-				       runtime_error("Couldn't lock '%s'; try again",
-						     ctl->pin_dir);
+				       runtime_error(
+					       "Couldn't lock '%s'; try again",
+					       ctl->pin_dir);
 	}
 	return ctl_open(ctl);
 }
@@ -232,8 +250,9 @@ int ctl_audit(struct ctl *ctl, const char *before, const char *after)
 {
 	if (xs_audit_record(ctl->state_dir, &ctl->audit_fd, ctl->command_line,
 			    before, after))
-		return runtime_error("the change was made but not recorded in the audit log under '%s'",
-				     ctl->state_dir);
+		return runtime_error(
+			"the change was made but not recorded in the audit log under '%s'",
+			ctl->state_dir);
 	return EXIT_OK;
 }
 
@@ -246,13 +265,16 @@ int need_vip(struct ctl *ctl, const char *object, const char *text,
 	if (!text)
 		return usage_error(object, "missing VIP (ADDRESS:PORT/PROTO)");
 	if (xs_parse_vip(text, &key))
-		return usage_error(object, "'%s' is not a VIP; write ADDRESS:PORT/tcp, ADDRESS:PORT/udp or [IPV6]:PORT/PROTO",
-				   text);
+		return usage_error(
+			object,
+			"'%s' is not a VIP; write ADDRESS:PORT/tcp, ADDRESS:PORT/udp or [IPV6]:PORT/PROTO",
+			text);
 	rc = ctl_open(ctl);
 	if (rc)
 		return rc;
 	if (xs_vip_lookup(&ctl->dp, &key, entry))
-		return runtime_error("no VIP %s; see 'splitctl vip list'", text);
+		return runtime_error("no VIP %s; see 'splitctl vip list'",
+				     text);
 	return EXIT_OK;
 }
 
@@ -279,7 +301,8 @@ static void make_options(struct option *longs, char *shorts)
 		int val = a->alias ? a->alias[1] : 256 + (int)n;
 
 		longs[n] = (struct option){ a->keyword + 2,
-					    a->value ? required_argument : no_argument,
+					    a->value ? required_argument :
+						       no_argument,
 					    NULL, val };
 		if (a->alias) {
 			shorts[used++] = a->alias[1];
@@ -344,8 +367,9 @@ int main(int argc, char **argv)
 
 		if (opt == '?' || opt == ':') {
 			out_init(stdout, mode);
-			return usage_error(NULL, opt == ':' ? "'%s' needs a value" :
-							      "unknown option '%s'",
+			return usage_error(NULL,
+					   opt == ':' ? "'%s' needs a value" :
+							"unknown option '%s'",
 					   argv[optind - 1]);
 		}
 		if (is_keyword(word, "--json")) {
@@ -383,7 +407,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[optind + 1], "--table"))
 			return print_table(&ctl);
 		if (!strcmp(argv[optind + 1], "--complete"))
-			return print_completions(argc - optind - 2, argv + optind + 2);
+			return print_completions(argc - optind - 2,
+						 argv + optind + 2);
 	}
 	remember_command_line(&ctl, argc - optind, argv + optind);
 	rc = run_command(&ctl, &splitctl_root, argc - optind, argv + optind);

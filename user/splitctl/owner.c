@@ -31,8 +31,9 @@ int rollout_owning(struct ctl *ctl, const struct xs_vip_entry *vip,
 	vip = &service;
 
 	if (err) {
-		runtime_error("Couldn't tell whether a rollout owns the route of the VIP: %s; nothing was changed",
-			      error[0] ? error : strerror(-err));
+		runtime_error(
+			"Couldn't tell whether a rollout owns the route of the VIP: %s; nothing was changed",
+			error[0] ? error : strerror(-err));
 		return -EIO;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -64,26 +65,28 @@ int may_write_route(struct ctl *ctl, const char *object,
 	if (!found)
 		return EXIT_OK;
 	if (!force)
-		return runtime_error("%s: VIP %s is under a rollout (policy %s, step %u, %s), which owns its route; 'splitctl rollout pause %s' or 'abort' it first, or give --force to pause it and write",
-				     object, owner.vip, owner.policy,
-				     xs_rollout_step_number(NULL, owner.rollout.step),
-				     xs_phase_name(owner.rollout.phase),
-				     owner.vip);
+		return runtime_error(
+			"%s: VIP %s is under a rollout (policy %s, step %u, %s), which owns its route; 'splitctl rollout pause %s' or 'abort' it first, or give --force to pause it and write",
+			object, owner.vip, owner.policy,
+			xs_rollout_step_number(NULL, owner.rollout.step),
+			xs_phase_name(owner.rollout.phase), owner.vip);
 	if (owner.rollout.phase == XS_PHASE_PAUSED)
 		return EXIT_OK;
 	snprintf(request, sizeof(request), "rollout pause %s\n", owner.vip);
 	err = splitd_request(ctl, request, &reply);
 	if (err)
-		return runtime_error("--force: couldn't pause the rollout of %s: splitd at %s/splitd.sock: %s; nothing was changed",
-				     owner.vip, ctl->run_dir, strerror(-err));
+		return runtime_error(
+			"--force: couldn't pause the rollout of %s: splitd at %s/splitd.sock: %s; nothing was changed",
+			owner.vip, ctl->run_dir, strerror(-err));
 	parsed = json_tokener_parse(reply);
 	free(reply);
 	done = parsed && json_object_object_get_ex(parsed, "ok", &ok) &&
 	       json_object_get_boolean(ok);
 	json_object_put(parsed);
 	if (!done)
-		return runtime_error("--force: splitd did not pause the rollout of %s; nothing was changed",
-				     owner.vip);
+		return runtime_error(
+			"--force: splitd did not pause the rollout of %s; nothing was changed",
+			owner.vip);
 	*paused = true;
 	return EXIT_OK;
 }

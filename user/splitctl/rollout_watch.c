@@ -75,14 +75,16 @@ static void measure_rates(struct ctl *ctl, const struct xs_vip_key *key,
 	r->known = false;
 	if (!ctl->dp_open) {
 		if (xs_dataplane_open(&ctl->dp, ctl->pin_dir)) {
-			snprintf(r->error, sizeof(r->error), "%s", ctl->dp.error);
+			snprintf(r->error, sizeof(r->error), "%s",
+				 ctl->dp.error);
 			return;
 		}
 		ctl->dp_open = true;
 	}
 	if (xs_vip_lookup(&ctl->dp, key, &vip) ||
 	    xs_service_pool_stats(&ctl->dp, vip.vip.route_id, sum)) {
-		snprintf(r->error, sizeof(r->error), "the VIP is not in the data plane");
+		snprintf(r->error, sizeof(r->error),
+			 "the VIP is not in the data plane");
 		r->have_last = false;
 		return;
 	}
@@ -98,7 +100,8 @@ static void measure_rates(struct ctl *ctl, const struct xs_vip_key *key,
 	for (__u8 p = 0; p < XS_POOL_COUNT; p++) {
 		if (r->known)
 			r->per_second[p] =
-				(double)(sum[p].new_flows - r->new_flows[p]) / seconds;
+				(double)(sum[p].new_flows - r->new_flows[p]) /
+				seconds;
 		r->new_flows[p] = sum[p].new_flows;
 	}
 	snprintf(r->error, sizeof(r->error), "%s",
@@ -149,7 +152,8 @@ static void print_comparison(FILE *out, struct json_object *rule)
 	else if (low && high)
 		fprintf(out, "%s <= %s <= %s", min, shown, max);
 	else
-		fprintf(out, "%s %s %s", shown, low ? ">=" : "<=", low ? min : max);
+		fprintf(out, "%s %s %s", shown,
+			low ? ">=" : "<=", low ? min : max);
 }
 
 /* "canary-handshakes  handshake_ratio canary 99.5% >= 90%  ok  (...)" */
@@ -157,14 +161,16 @@ static void print_rule(FILE *out, struct json_object *rule)
 {
 	const char *verdict = text(rule, "verdict");
 
-	fprintf(out, "  %-20s %s %s%s  ", text(rule, "rule"), text(rule, "metric"),
-		text(rule, "pool"),
-		json_object_get_boolean(member(rule, "relative")) ? "/live" : "");
+	fprintf(out, "  %-20s %s %s%s  ", text(rule, "rule"),
+		text(rule, "metric"), text(rule, "pool"),
+		json_object_get_boolean(member(rule, "relative")) ? "/live" :
+								    "");
 	print_comparison(out, rule);
 	if (!strcmp(verdict, "ok"))
 		fprintf(out, "  ok");
 	else if (!strcmp(verdict, "breached"))
-		fprintf(out, "  FAILING %s/%s", text(rule, "consecutive_failures"),
+		fprintf(out, "  FAILING %s/%s",
+			text(rule, "consecutive_failures"),
 			text(rule, "failures_allowed"));
 	else
 		fprintf(out, "  no verdict");
@@ -179,9 +185,11 @@ static void describe_step(struct json_object *step, size_t index, char *out,
 	const char *kind = text(step, "kind");
 
 	if (has(step, "canary"))
-		snprintf(out, size, "%zu canary %g%%", index, number(step, "canary"));
+		snprintf(out, size, "%zu canary %g%%", index,
+			 number(step, "canary"));
 	else if (has(step, "seconds"))
-		snprintf(out, size, "%zu %s %gs", index, kind, number(step, "seconds"));
+		snprintf(out, size, "%zu %s %gs", index, kind,
+			 number(step, "seconds"));
 	else
 		snprintf(out, size, "%zu %s", index, kind);
 }
@@ -199,11 +207,13 @@ static void print_steps(FILE *out, struct json_object *timeline, size_t from,
 		char step[64];
 		unsigned int length;
 
-		describe_step(json_object_array_get_idx(timeline, i), i + 1, step,
-			      sizeof(step));
+		describe_step(json_object_array_get_idx(timeline, i), i + 1,
+			      step, sizeof(step));
 		length = (unsigned int)strlen(step) + (i > from ? 3 : 0);
 		if (i > from && used + length >= columns) {
-			used = (unsigned int)fprintf(out, " >\n               ") - 3;
+			used = (unsigned int)fprintf(out,
+						     " >\n               ") -
+			       3;
 			length -= 3;
 		} else if (i > from) {
 			fputs(" > ", out);
@@ -229,7 +239,8 @@ static int outcome(struct json_object *r)
 static void print_progress(FILE *out, struct json_object *r,
 			   unsigned int columns)
 {
-	struct json_object *timeline = member(r, "timeline"), *route = member(r, "route");
+	struct json_object *timeline = member(r, "timeline"),
+			   *route = member(r, "route");
 	size_t total = timeline ? json_object_array_length(timeline) : 0;
 	double steps_done = number(r, "steps_done");
 	/* splitd's word, not trusted: outside 0..total (negative, huge,
@@ -261,11 +272,14 @@ static void print_next(FILE *out, struct json_object *r)
 	const char *phase = text(r, "phase"), *waiting = text(r, "waiting_for");
 
 	if (!strcmp(waiting, "promote"))
-		fprintf(out, "state    %s: waiting at gate (step %s/%s)\n"
+		fprintf(out,
+			"state    %s: waiting at gate (step %s/%s)\n"
 			"  >>> to open the gate: splitctl rollout promote %s\n",
-			phase, text(r, "step"), text(r, "steps"), text(r, "vip"));
+			phase, text(r, "step"), text(r, "steps"),
+			text(r, "vip"));
 	else if (!strcmp(waiting, "resume"))
-		fprintf(out, "state    %s at step %s/%s%s%s%s: %s\n"
+		fprintf(out,
+			"state    %s at step %s/%s%s%s%s: %s\n"
 			"  >>> to go on: splitctl rollout resume %s\n",
 			phase, text(r, "step"), text(r, "steps"),
 			has(r, "step_left_seconds") ? " with " : "",
@@ -273,23 +287,28 @@ static void print_next(FILE *out, struct json_object *r)
 			has(r, "step_left_seconds") ? "s of it left" : "",
 			text(r, "reason"), text(r, "vip"));
 	else if (!strcmp(phase, "running"))
-		fprintf(out, "state    %s: step %s/%s %s, next step in %ss\n", phase,
-			text(r, "step"), text(r, "steps"), text(r, "step_kind"),
-			has(r, "step_left_seconds") ? text(r, "step_left_seconds") :
-						      text(r, "next_analysis_in_seconds"));
+		fprintf(out, "state    %s: step %s/%s %s, next step in %ss\n",
+			phase, text(r, "step"), text(r, "steps"),
+			text(r, "step_kind"),
+			has(r, "step_left_seconds") ?
+				text(r, "step_left_seconds") :
+				text(r, "next_analysis_in_seconds"));
 	else
 		fprintf(out, "state    %s: %s\n", phase, text(r, "reason"));
 }
 
-static void print_weights(FILE *out, struct json_object *r, const struct rates *rates)
+static void print_weights(FILE *out, struct json_object *r,
+			  const struct rates *rates)
 {
 	struct json_object *route = member(r, "route");
 
-	fprintf(out, "weights  blue %7s%%   green %7s%%   canary %7s%%   live %s\n",
-		text(route, "blue"), text(route, "green"), text(route, "canary"),
-		text(route, "live"));
+	fprintf(out,
+		"weights  blue %7s%%   green %7s%%   canary %7s%%   live %s\n",
+		text(route, "blue"), text(route, "green"),
+		text(route, "canary"), text(route, "live"));
 	if (rates->known)
-		fprintf(out, "conn/s   blue %8.1f   green %8.1f   canary %8.1f\n",
+		fprintf(out,
+			"conn/s   blue %8.1f   green %8.1f   canary %8.1f\n",
 			rates->per_second[XS_POOL_BLUE],
 			rates->per_second[XS_POOL_GREEN],
 			rates->per_second[XS_POOL_CANARY]);
@@ -297,8 +316,9 @@ static void print_weights(FILE *out, struct json_object *r, const struct rates *
 		fprintf(out, "conn/s   (%s)\n", rates->error);
 }
 
-static void print_frame(FILE *out, struct json_object *r, const struct rates *rates,
-			double seconds, unsigned int columns)
+static void print_frame(FILE *out, struct json_object *r,
+			const struct rates *rates, double seconds,
+			unsigned int columns)
 {
 	struct json_object *list;
 	char now[32];
@@ -313,32 +333,39 @@ static void print_frame(FILE *out, struct json_object *r, const struct rates *ra
 	print_progress(out, r, columns);
 	print_weights(out, r, rates);
 	list = member(r, "analysis");
-	fprintf(out, "rules%s\n", list && json_object_array_length(list) ? "" :
-									  "    (none)");
+	fprintf(out, "rules%s\n",
+		list && json_object_array_length(list) ? "" : "    (none)");
 	for (size_t i = 0; list && i < json_object_array_length(list); i++)
 		print_rule(out, json_object_array_get_idx(list, i));
 	list = member(r, "history");
 	fprintf(out, "history\n");
 	for (size_t n = list ? json_object_array_length(list) : 0,
-		    i = n > HISTORY_SHOWN ? n - HISTORY_SHOWN : 0; i < n; i++)
+		    i = n > HISTORY_SHOWN ? n - HISTORY_SHOWN : 0;
+	     i < n; i++)
 		fprintf(out, "  %s\n",
-			json_object_get_string(json_object_array_get_idx(list, i)));
+			json_object_get_string(
+				json_object_array_get_idx(list, i)));
 }
 
 /* What a plain reader is shown again for: not the clock, the countdown or
  * the rates, but the state, the step, the weights, a verdict. */
 static void signature(struct json_object *r, char *out, size_t size)
 {
-	struct json_object *route = member(r, "route"), *rules = member(r, "analysis");
-	int used = snprintf(out, size, "%s|%s|%s|%s|%s|%s|%s|%s|%s", text(r, "phase"),
-			    text(r, "step"), text(r, "waiting_for"), text(route, "blue"),
+	struct json_object *route = member(r, "route"),
+			   *rules = member(r, "analysis");
+	int used = snprintf(out, size, "%s|%s|%s|%s|%s|%s|%s|%s|%s",
+			    text(r, "phase"), text(r, "step"),
+			    text(r, "waiting_for"), text(route, "blue"),
 			    text(route, "green"), text(route, "canary"),
-			    text(route, "live"), text(r, "reason"), text(r, "vip"));
+			    text(route, "live"), text(r, "reason"),
+			    text(r, "vip"));
 
 	for (size_t i = 0; rules && i < json_object_array_length(rules) &&
-			   used > 0 && (size_t)used < size; i++)
+			   used > 0 && (size_t)used < size;
+	     i++)
 		used += snprintf(out + used, size - (size_t)used, "|%s",
-				 text(json_object_array_get_idx(rules, i), "verdict"));
+				 text(json_object_array_get_idx(rules, i),
+				      "verdict"));
 }
 
 /* The rollout's status object (new reference), or NULL with why. */
@@ -352,15 +379,18 @@ static struct json_object *fetch_status(struct ctl *ctl, const char *vip_text,
 	snprintf(request, sizeof(request), "rollout status %s\n", vip_text);
 	err = splitd_request(ctl, request, &reply);
 	if (err) {
-		snprintf(why, size, "Couldn't reach splitd at %s/splitd.sock: %s; is it running?",
-			 ctl->run_dir, strerror(-err));
+		snprintf(
+			why, size,
+			"Couldn't reach splitd at %s/splitd.sock: %s; is it running?",
+			ctl->run_dir, strerror(-err));
 		return NULL;
 	}
 	parsed = json_tokener_parse(reply);
 	free(reply);
 	if (!parsed || !json_object_get_boolean(member(parsed, "ok"))) {
-		snprintf(why, size, "%s", parsed ? text(parsed, "error") :
-						   "splitd sent an answer that is not JSON");
+		snprintf(why, size, "%s",
+			 parsed ? text(parsed, "error") :
+				  "splitd sent an answer that is not JSON");
 		json_object_put(parsed);
 		return NULL;
 	}
@@ -381,13 +411,16 @@ static void print_json_line(struct json_object *r, const struct rates *rates)
 	struct json_object *per_second = json_object_new_object();
 
 	for (__u8 p = 0; p < XS_POOL_COUNT; p++)
-		json_object_object_add(per_second, xs_pool_name(p),
-				       rates->known ? json_object_new_double(
-							      rates->per_second[p]) :
-						      NULL);
+		json_object_object_add(
+			per_second, xs_pool_name(p),
+			rates->known ?
+				json_object_new_double(rates->per_second[p]) :
+				NULL);
 	json_object_object_add(r, "connections_per_second", per_second);
-	json_object_object_add(r, "time", json_object_new_int64((int64_t)time(NULL)));
-	printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
+	json_object_object_add(r, "time",
+			       json_object_new_int64((int64_t)time(NULL)));
+	printf("%s\n",
+	       json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
 	fflush(stdout);
 }
 

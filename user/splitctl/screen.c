@@ -210,8 +210,8 @@ static size_t count_lines(const char *frame)
 {
 	size_t lines = 0;
 
-	for (const char *p = frame; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 :
-							     p + strlen(p))
+	for (const char *p = frame; *p;
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
 		lines++;
 	return lines;
 }

@@ -20,12 +20,12 @@
 #include <linux/types.h>
 
 struct screen {
-	bool terminal;    /* stdout is a terminal: redraw in place */
+	bool terminal; /* stdout is a terminal: redraw in place */
 	unsigned int rows, columns;
-	bool clear_all;   /* the first frame clears the screen (into the
+	bool clear_all; /* the first frame clears the screen (into the
 			   * scrollback: what was there stays there) */
-	size_t frames;    /* shown so far */
-	char *last;       /* the last frame, for a redraw after a resize */
+	size_t frames;	/* shown so far */
+	char *last;	/* the last frame, for a redraw after a resize */
 };
 
 /* Starts the view on stdout (plain: never in place, for JSON lines);

@@ -32,11 +32,11 @@ struct fleet_conn;
 
 /* What an argument or a keyword's value is: what completion offers. */
 enum value_kind {
-	VALUE_NONE, /* a bare keyword ("native", "--dry-run") */
-	VALUE_TEXT, /* a number, a name: nothing to offer */
+	VALUE_NONE,   /* a bare keyword ("native", "--dry-run") */
+	VALUE_TEXT,   /* a number, a name: nothing to offer */
 	VALUE_CHOICE, /* one of choices */
-	VALUE_VIP, /* a VIP of the running data plane */
-	VALUE_IFACE, /* a network interface */
+	VALUE_VIP,    /* a VIP of the running data plane */
+	VALUE_IFACE,  /* a network interface */
 	VALUE_FILE,
 	VALUE_DIR,
 	VALUE_KIND_COUNT,
@@ -51,12 +51,12 @@ enum value_kind {
  */
 struct argument {
 	const char *keyword; /* NULL: positional */
-	const char *value; /* its value's name in the usage; NULL: none */
+	const char *value;   /* its value's name in the usage; NULL: none */
 	enum value_kind kind;
 	const char *const *choices; /* VALUE_CHOICE: the words it may be */
-	bool optional; /* a positional that may be left out */
-	const char *alias; /* another spelling ("-j" of "--json") */
-	const char *help; /* a line of explanation, where one helps */
+	bool optional;		    /* a positional that may be left out */
+	const char *alias;	    /* another spelling ("-j" of "--json") */
+	const char *help;	    /* a line of explanation, where one helps */
 };
 
 /*
@@ -71,24 +71,38 @@ struct command {
 	int (*run_fleet)(struct fleet_conn *conn, int argc, char **argv);
 	const char *const *usage; /* one line per form, from its name on */
 	const struct argument *arguments; /* ends with { 0 } */
-	const struct command *commands; /* an object's own table */
+	const struct command *commands;	  /* an object's own table */
 	const char *help; /* lines that 'help' adds to the usage */
 };
 
 #define FORMS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define WORDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define ARGUMENTS(...) ((const struct argument[]){ __VA_ARGS__, { 0 } })
-#define POSITIONAL(name, what) { .value = (name), .kind = (what) }
-#define OPTIONAL(name, what) \
-	{ .value = (name), .kind = (what), .optional = true }
-#define POSITIONAL_CHOICE(name, words) \
-	{ .value = (name), .kind = VALUE_CHOICE, .choices = (words) }
-#define FLAG(word) { .keyword = (word) }
-#define KEYWORD(word, name, what) \
-	{ .keyword = (word), .value = (name), .kind = (what) }
-#define KEYWORD_CHOICE(word, name, words) \
-	{ .keyword = (word), .value = (name), .kind = VALUE_CHOICE, \
-	  .choices = (words) }
+#define POSITIONAL(name, what)                                                 \
+	{                                                                      \
+		.value = (name), .kind = (what)                                \
+	}
+#define OPTIONAL(name, what)                                                   \
+	{                                                                      \
+		.value = (name), .kind = (what), .optional = true              \
+	}
+#define POSITIONAL_CHOICE(name, words)                                         \
+	{                                                                      \
+		.value = (name), .kind = VALUE_CHOICE, .choices = (words)      \
+	}
+#define FLAG(word)                                                             \
+	{                                                                      \
+		.keyword = (word)                                              \
+	}
+#define KEYWORD(word, name, what)                                              \
+	{                                                                      \
+		.keyword = (word), .value = (name), .kind = (what)             \
+	}
+#define KEYWORD_CHOICE(word, name, words)                                      \
+	{                                                                      \
+		.keyword = (word), .value = (name), .kind = VALUE_CHOICE,      \
+		.choices = (words)                                             \
+	}
 
 /* grammar.c: the words the data plane names (checked against
  * xs_pool_name and xs_state_name by 'help --table') */

@@ -11,8 +11,9 @@
 #include "splitctl.h"
 
 static const char *const kind_names[VALUE_KIND_COUNT] = {
-	[VALUE_NONE] = "none", [VALUE_TEXT] = "text", [VALUE_CHOICE] = "choice",
-	[VALUE_VIP] = "vip",   [VALUE_IFACE] = "iface", [VALUE_FILE] = "file",
+	[VALUE_NONE] = "none",	   [VALUE_TEXT] = "text",
+	[VALUE_CHOICE] = "choice", [VALUE_VIP] = "vip",
+	[VALUE_IFACE] = "iface",   [VALUE_FILE] = "file",
 	[VALUE_DIR] = "dir",
 };
 
@@ -25,14 +26,17 @@ static int words_agree(void)
 {
 	for (__u8 p = 0; p < XS_POOL_COUNT; p++)
 		if (!pool_words[p] || strcmp(pool_words[p], xs_pool_name(p)))
-			return runtime_error("the table's pools differ from the data plane's at %u",
-					     p);
+			return runtime_error(
+				"the table's pools differ from the data plane's at %u",
+				p);
 	if (pool_words[XS_POOL_COUNT])
-		return runtime_error("the table has more pools than the data plane");
+		return runtime_error(
+			"the table has more pools than the data plane");
 	for (__u8 s = 0; state_words[s]; s++)
 		if (strcmp(state_words[s], xs_state_name(XS_BACKEND_UP + s)))
-			return runtime_error("the table's backend states differ from the data plane's at '%s'",
-					     state_words[s]);
+			return runtime_error(
+				"the table's backend states differ from the data plane's at '%s'",
+				state_words[s]);
 	return EXIT_OK;
 }
 
@@ -47,8 +51,8 @@ static void print_words(const char *key, const char *const *words)
 static void print_arguments(const struct argument *arguments)
 {
 	out_array_begin("arguments");
-	for (const struct argument *a = arguments; a && (a->keyword || a->value);
-	     a++) {
+	for (const struct argument *a = arguments;
+	     a && (a->keyword || a->value); a++) {
 		out_object_begin(NULL);
 		if (a->keyword)
 			out_string("keyword", a->keyword);

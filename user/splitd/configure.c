@@ -70,7 +70,8 @@ static void choose_weights(struct daemon *d, struct xs_config_file *wanted,
 		if (!xs_vip_read(&d->dp, &wanted->vips[v].key, &running))
 			wanted->vips[v].has_weights = false;
 	}
-	for (__u32 v = 0; !wanted->fleet.enabled && v < wanted->vip_count; v++) {
+	for (__u32 v = 0; !wanted->fleet.enabled && v < wanted->vip_count;
+	     v++) {
 		struct xs_config_vip *vip = &wanted->vips[v];
 		const struct xs_rollout_record *r =
 			record_of(records, record_count, &vip->key);
@@ -112,8 +113,9 @@ static void leave_owned_weights(struct daemon *d, struct xs_plan *plan)
 		const struct xs_change *c = &plan->changes[i];
 		bool owned = false;
 
-		for (size_t r = 0; c->kind == XS_CHANGE_SET_WEIGHTS &&
-				   r < d->rollout_count; r++)
+		for (size_t r = 0;
+		     c->kind == XS_CHANGE_SET_WEIGHTS && r < d->rollout_count;
+		     r++)
 			owned |= under_way(&d->rollouts[r].record) &&
 				 !memcmp(&d->rollouts[r].record.key, &c->key,
 					 sizeof(c->key));
@@ -170,7 +172,8 @@ static void note_created(struct daemon *d, const struct xs_plan *plan)
 		if (plan->changes[i].kind != XS_CHANGE_ADD_VIP)
 			continue;
 		for (size_t j = 0; j < plan->count; j++)
-			recreated |= plan->changes[j].kind == XS_CHANGE_DELETE_VIP &&
+			recreated |= plan->changes[j].kind ==
+					     XS_CHANGE_DELETE_VIP &&
 				     !memcmp(&plan->changes[j].key,
 					     &plan->changes[i].key,
 					     sizeof(plan->changes[i].key));
@@ -202,9 +205,11 @@ int configure(struct daemon *d, const struct xs_config_file *config,
 	if (!wanted)
 		return -ENOMEM;
 	*wanted = *config;
-	choose_weights(d, wanted, records, record_count, applied, applied_count);
+	choose_weights(d, wanted, records, record_count, applied,
+		       applied_count);
 	err = xs_apply_plan_scoped(&d->dp, wanted, listed_before,
-				   &(struct listed_before){ applied, applied_count },
+				   &(struct listed_before){ applied,
+							    applied_count },
 				   &plan, error, error_size);
 	free(wanted);
 	if (err)
@@ -231,13 +236,15 @@ int configure(struct daemon *d, const struct xs_config_file *config,
 		char command[700];
 
 		if (err)
-			snprintf(command, sizeof(command),
-				 "splitd: apply configuration (%s): %s; the changes before it were made",
-				 why, error);
+			snprintf(
+				command, sizeof(command),
+				"splitd: apply configuration (%s): %s; the changes before it were made",
+				why, error);
 		else
-			snprintf(command, sizeof(command),
-				 "splitd: apply configuration (%s, %zu changes)",
-				 why, plan.count);
+			snprintf(
+				command, sizeof(command),
+				"splitd: apply configuration (%s, %zu changes)",
+				why, plan.count);
 		xs_audit_append(d->state_dir, command, NULL, NULL);
 	}
 	xs_plan_free(&plan);

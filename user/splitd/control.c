@@ -33,7 +33,7 @@
 #define REQUEST_DEADLINE_MS 2000
 
 struct client {
-	int fd; /* -1: a free slot */
+	int fd;		   /* -1: a free slot */
 	__u64 deadline_ms; /* monotonic */
 	char in[XS_CONTROL_MAX_MESSAGE + 1];
 	size_t in_used;
@@ -76,7 +76,8 @@ int control_open(struct daemon *d)
 
 	if (mkdir(d->run_dir, 0755) && errno != EEXIST) {
 		err = -errno;
-		pr_warn("Couldn't create %s: %s\n", d->run_dir, strerror(errno));
+		pr_warn("Couldn't create %s: %s\n", d->run_dir,
+			strerror(errno));
 		return err;
 	}
 	if (strlen(d->run_dir) + sizeof(XS_CONTROL_SOCKET_NAME) + 1 >
@@ -160,7 +161,8 @@ static bool allowed(const struct daemon *d, int fd, const struct ucred *peer)
 		return true;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &length)) {
 		if (errno != ERANGE || !(groups = malloc(length)) ||
-		    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &length)) {
+		    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups,
+			       &length)) {
 			if (groups != some)
 				free(groups);
 			return false;
@@ -206,7 +208,9 @@ static void client_handle(struct daemon *d, struct client *c)
 	struct control_request request;
 
 	if (control_parse_request(c->in, &request)) {
-		client_error(c, "{\"ok\":false,\"error\":\"unknown request; expected 'rollout { start | status | pause | resume | promote | abort | undo } VIP [POLICY]'\"}");
+		client_error(
+			c,
+			"{\"ok\":false,\"error\":\"unknown request; expected 'rollout { start | status | pause | resume | promote | abort | undo } VIP [POLICY]'\"}");
 		return;
 	}
 	client_reply(c, rollouts_command(d, &request, c->uid));
@@ -227,7 +231,9 @@ static void client_read(struct daemon *d, struct client *c)
 			return;
 		}
 		if (n == 0) { /* the peer is done writing, and sent no line */
-			client_error(c, "{\"ok\":false,\"error\":\"a request is one line of text of at most 4096 bytes\"}");
+			client_error(
+				c,
+				"{\"ok\":false,\"error\":\"a request is one line of text of at most 4096 bytes\"}");
 			return;
 		}
 		c->in_used += (size_t)n;
@@ -235,17 +241,22 @@ static void client_read(struct daemon *d, struct client *c)
 		end = memchr(c->in, '\n', c->in_used);
 		if (end) {
 			/* a NUL inside would hide the rest from the parser */
-			bool nul = memchr(c->in, '\0', (size_t)(end - c->in)) != NULL;
+			bool nul = memchr(c->in, '\0', (size_t)(end - c->in)) !=
+				   NULL;
 
 			*end = '\0';
 			if (nul)
-				client_error(c, "{\"ok\":false,\"error\":\"a request is one line of text of at most 4096 bytes\"}");
+				client_error(
+					c,
+					"{\"ok\":false,\"error\":\"a request is one line of text of at most 4096 bytes\"}");
 			else
 				client_handle(d, c);
 			return;
 		}
 		if (c->in_used == sizeof(c->in) - 1) {
-			client_error(c, "{\"ok\":false,\"error\":\"a request is one line of text of at most 4096 bytes\"}");
+			client_error(
+				c,
+				"{\"ok\":false,\"error\":\"a request is one line of text of at most 4096 bytes\"}");
 			return;
 		}
 	}
@@ -280,7 +291,8 @@ static struct client *free_slot(void)
 
 		if (c->fd < 0)
 			return c;
-		if (!c->out && (!oldest || c->deadline_ms < oldest->deadline_ms))
+		if (!c->out &&
+		    (!oldest || c->deadline_ms < oldest->deadline_ms))
 			oldest = c;
 	}
 	if (oldest)
@@ -303,7 +315,8 @@ static void accept_clients(struct daemon *d, __u64 now)
 		if (!c) {
 			/* a fresh socket's buffer takes this much at once */
 			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0)
-				pr_debug("Couldn't tell a control client we are busy\n");
+				pr_debug(
+					"Couldn't tell a control client we are busy\n");
 			close(fd);
 			continue;
 		}
@@ -317,7 +330,9 @@ static void accept_clients(struct daemon *d, __u64 now)
 		if (!c->allowed) {
 			pr_warn("Refused a control request from uid %u\n",
 				(unsigned)peer.uid);
-			client_error(c, "{\"ok\":false,\"error\":\"permission denied: root or the control group only\"}");
+			client_error(
+				c,
+				"{\"ok\":false,\"error\":\"permission denied: root or the control group only\"}");
 		}
 	}
 }
@@ -341,7 +356,8 @@ size_t control_poll_fds(struct daemon *d, struct pollfd *fds, size_t size)
 
 	clients_init();
 	if (d->control_fd >= 0 && n < size)
-		fds[n++] = (struct pollfd){ .fd = d->control_fd, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = d->control_fd,
+					    .events = POLLIN };
 	for (int i = 0; i < CONTROL_CLIENTS && n < size; i++)
 		if (clients[i].fd >= 0)
 			fds[n++] = (struct pollfd){
@@ -381,10 +397,10 @@ void control_serve(struct daemon *d, const struct pollfd *fds, size_t count)
 			static const char late[] =
 				"{\"ok\":false,\"error\":\"no whole request within 2 s\"}\n";
 
-			if (!c->out &&
-			    send(c->fd, late, sizeof(late) - 1,
-				 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				pr_debug("Couldn't tell a slow control client why it is closed\n");
+			if (!c->out && send(c->fd, late, sizeof(late) - 1,
+					    MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				pr_debug(
+					"Couldn't tell a slow control client why it is closed\n");
 			client_close(c);
 		}
 	}

@@ -51,7 +51,7 @@ struct fleet_desired {
 	/* the newest revision of a key above (document, route, drain): what
 	 * a host that applied all of it reports as applied */
 	int64_t wanted;
-	bool reachable;  /* the watch is up */
+	bool reachable;	 /* the watch is up */
 	char error[256]; /* why not */
 };
 
@@ -81,7 +81,7 @@ struct fleet {
 	} flushes[XS_CONFIG_MAX_VIPS];
 	size_t flush_count;
 	bool decisions_changed; /* a route was written: moved flows to share */
-	bool leading;           /* fleet_leader.c holds P leader (atomic) */
+	bool leading;		/* fleet_leader.c holds P leader (atomic) */
 	size_t chunk_bytes;
 	volatile int stop;
 	pthread_t watch_thread, agent_thread, leader_thread;
@@ -107,13 +107,13 @@ bool fleet_routes_apply(struct daemon *d);
 
 /* fleet_lease.c */
 struct fleet_lease {
-	int64_t id;        /* 0: none */
-	__u64 renewed_ms;  /* now_ms() of the last grant or renewal */
+	int64_t id;	  /* 0: none */
+	__u64 renewed_ms; /* now_ms() of the last grant or renewal */
 };
 
 enum fleet_lease_state {
-	FLEET_LEASE_HELD,   /* renewed, or not due yet */
-	FLEET_LEASE_NEW,    /* granted now: any earlier one, and its keys, gone */
+	FLEET_LEASE_HELD, /* renewed, or not due yet */
+	FLEET_LEASE_NEW,  /* granted now: any earlier one, and its keys, gone */
 	FLEET_LEASE_UNSURE, /* no answer; renewed less than a TTL ago */
 	FLEET_LEASE_STALE,  /* no answer for a TTL: it may have expired */
 	FLEET_LEASE_NONE,   /* none, and none could be granted */
@@ -121,8 +121,8 @@ enum fleet_lease_state {
 
 struct xs_etcd;
 enum fleet_lease_state fleet_lease_keep(struct xs_etcd *etcd,
-					struct fleet_lease *lease,
-					__u64 ttl_ms, __u64 now_ms);
+					struct fleet_lease *lease, __u64 ttl_ms,
+					__u64 now_ms);
 
 /* fleet_flows.c */
 /* This host's changed flows written to etcd, replacing the last export

@@ -44,16 +44,16 @@ struct agent {
 	struct fleet_lease lease;
 	char host_key[XS_FLEET_KEY_SIZE];
 	/* what the maps stand for */
-	int64_t applied_document;  /* the document revision applied or refused */
-	bool document_failed;      /* it parsed, but this host could not apply it */
+	int64_t applied_document; /* the document revision applied or refused */
+	bool document_failed; /* it parsed, but this host could not apply it */
 	bool caught_up_once;
 	struct xs_fleet_host said; /* the last report etcd took */
 	bool said_ok;
 	bool name_taken; /* hosts/HOST is another splitd's */
 	char counters_key[XS_FLEET_KEY_SIZE];
 	__u64 counters_sent_ms;
-	bool decisions_changed;   /* since the last export of moved flows */
-	__u64 taken;              /* fleet.published when desired was copied */
+	bool decisions_changed; /* since the last export of moved flows */
+	__u64 taken;		/* fleet.published when desired was copied */
 	__u64 flows_exported_ms;
 	/* chunks of our last export: a smaller one deletes the rest (at
 	 * start, as many as a restart may have left) */
@@ -128,7 +128,8 @@ static void apply_document(struct agent *a, const struct fleet_desired *want)
 	static struct xs_config_file document;
 	char error[512];
 
-	if (want->document_revision == a->applied_document && !a->document_failed)
+	if (want->document_revision == a->applied_document &&
+	    !a->document_failed)
 		return;
 	if (!want->document) {
 		/* none yet, or deleted: the maps stay as they are */
@@ -148,13 +149,16 @@ static void apply_document(struct agent *a, const struct fleet_desired *want)
 	}
 	for (__u32 v = 0; v < document.vip_count; v++)
 		for (size_t r = 0; r < want->route_count; r++)
-			if (!memcmp(&want->routes[r].service, &document.vips[v].key,
+			if (!memcmp(&want->routes[r].service,
+				    &document.vips[v].key,
 				    sizeof(document.vips[v].key))) {
 				document.vips[v].has_weights = true;
-				document.vips[v].weights = want->routes[r].route.route;
+				document.vips[v].weights =
+					want->routes[r].route.route;
 			}
 	if (reload_document(a->d, &document, error, sizeof(error))) {
-		if (!a->document_failed || a->applied_document != want->document_revision)
+		if (!a->document_failed ||
+		    a->applied_document != want->document_revision)
 			pr_warn("fleet: couldn't apply the document of revision %lld: %s\n",
 				(long long)want->document_revision, error);
 		a->applied_document = want->document_revision;
@@ -225,11 +229,11 @@ static size_t vip_prefixes(struct agent *a, struct xs_announce_prefix *out,
 	return count;
 }
 
-static void announce(struct agent *a, struct xs_fleet_host *report,
-		     bool serve)
+static void announce(struct agent *a, struct xs_fleet_host *report, bool serve)
 {
 	static struct xs_announce_prefix prefixes[XS_CONFIG_MAX_VIPS];
-	size_t count = serve ? vip_prefixes(a, prefixes, XS_CONFIG_MAX_VIPS) : 0;
+	size_t count = serve ? vip_prefixes(a, prefixes, XS_CONFIG_MAX_VIPS) :
+			       0;
 	int err = xs_announce_set(&announcer, prefixes, count);
 
 	if (err) {
@@ -239,7 +243,8 @@ static void announce(struct agent *a, struct xs_fleet_host *report,
 		xs_announce_withdraw(&announcer);
 		return;
 	}
-	report->announce = count ? XS_ANNOUNCE_ANNOUNCED : XS_ANNOUNCE_WITHDRAWN;
+	report->announce = count ? XS_ANNOUNCE_ANNOUNCED :
+				   XS_ANNOUNCE_WITHDRAWN;
 	report->vips = (__u32)count;
 	if (serve && !count)
 		snprintf(report->why, sizeof(report->why), "no VIPs");
@@ -259,7 +264,8 @@ static void report_to_etcd(struct agent *a, const struct xs_fleet_host *report)
 					      .result = XS_ETCD_EQUAL,
 					      .number = a->lease.id };
 	struct xs_etcd_txn_result result;
-	struct xs_etcd_op put = { .type = XS_ETCD_OP_PUT, .key = a->host_key,
+	struct xs_etcd_op put = { .type = XS_ETCD_OP_PUT,
+				  .key = a->host_key,
 				  .lease = a->lease.id };
 	char error[512], *text;
 	bool written = false;
@@ -273,8 +279,8 @@ static void report_to_etcd(struct agent *a, const struct xs_fleet_host *report)
 	put.value = text;
 	put.value_length = strlen(text);
 	for (int i = 0; i < 2 && !written; i++) {
-		err = xs_etcd_txn(a->etcd, i ? &ours : &absent, 1, &put, 1, NULL, 0,
-				  &result, error, sizeof(error));
+		err = xs_etcd_txn(a->etcd, i ? &ours : &absent, 1, &put, 1,
+				  NULL, 0, &result, error, sizeof(error));
 		written = !err && result.succeeded;
 		xs_etcd_txn_result_free(&result);
 		if (err)
@@ -314,7 +320,8 @@ static void publish_counters(struct agent *a)
 		const struct xs_config_vip *vip = &a->d->config->vips[v];
 		struct xs_vip_entry entry;
 
-		if (vip->has_share || xs_vip_lookup(&a->d->dp, &vip->key, &entry))
+		if (vip->has_share ||
+		    xs_vip_lookup(&a->d->dp, &vip->key, &entry))
 			continue;
 		services[count].service = vip->key;
 		xs_service_pool_stats(&a->d->dp, entry.vip.route_id,
@@ -325,8 +332,8 @@ static void publish_counters(struct agent *a)
 	text = xs_fleet_counters_format(services, count);
 	if (!text)
 		return;
-	xs_etcd_put(a->etcd, a->counters_key, 0, text, strlen(text), a->lease.id,
-		    NULL, error, sizeof(error));
+	xs_etcd_put(a->etcd, a->counters_key, 0, text, strlen(text),
+		    a->lease.id, NULL, error, sizeof(error));
 	free(text);
 }
 
@@ -339,7 +346,8 @@ static void share_moved_flows(struct agent *a)
 	if (__atomic_exchange_n(&a->d->fleet->decisions_changed, false,
 				__ATOMIC_ACQ_REL))
 		a->decisions_changed = true;
-	if (!a->decisions_changed && now - a->flows_exported_ms < FLOW_REFRESH_MS)
+	if (!a->decisions_changed &&
+	    now - a->flows_exported_ms < FLOW_REFRESH_MS)
 		return;
 	if (!fleet_flows_export(a->d, a->etcd, &a->config, a->lease.id,
 				&a->flow_chunks)) {
@@ -393,14 +401,17 @@ static void converge(struct agent *a)
 	else if (want.drain)
 		serve = false, snprintf(why, sizeof(why), "draining");
 	else if (!a->caught_up_once)
-		serve = false, snprintf(why, sizeof(why), "not caught up with etcd yet");
+		serve = false,
+		snprintf(why, sizeof(why), "not caught up with etcd yet");
 	else if (!caught_up && want.reachable)
-		serve = false, snprintf(why, sizeof(why),
-					"couldn't apply the fleet's revision %lld",
-					(long long)want.revision);
+		serve = false,
+		snprintf(why, sizeof(why),
+			 "couldn't apply the fleet's revision %lld",
+			 (long long)want.revision);
 	else if (!want.reachable)
-		serve = true, snprintf(why, sizeof(why),
-				       "etcd unreachable: serving at the last state");
+		serve = true,
+		snprintf(why, sizeof(why),
+			 "etcd unreachable: serving at the last state");
 	else
 		serve = true;
 	snprintf(report.why, sizeof(report.why), "%s", why);
@@ -443,9 +454,10 @@ void *fleet_agent_loop(void *daemon)
 	a.flow_chunks = 64;
 	while (!d->fleet->stop) {
 		converge(&a);
-		sleep_ms(d, a.taken, 1000 < a.config.lease_ms / 3 ?
-					     1000 :
-					     (int)(a.config.lease_ms / 3));
+		sleep_ms(d, a.taken,
+			 1000 < a.config.lease_ms / 3 ?
+				 1000 :
+				 (int)(a.config.lease_ms / 3));
 	}
 	/* leaving: out of the ECMP first, then out of the fleet */
 	xs_announce_withdraw(&announcer);

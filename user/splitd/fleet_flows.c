@@ -53,16 +53,18 @@ int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
 	struct collected c = { 0 };
 	struct xs_flow_export_stats stats;
 	char more[96], error[512];
-	size_t chunks, old = *chunks_written,
-		      size = sizeof(struct xs_flow_share_header) +
-			     FLOWS_PER_CHUNK * sizeof(struct xs_flow_share_record);
+	size_t chunks,
+		old = *chunks_written,
+		size = sizeof(struct xs_flow_share_header) +
+		       FLOWS_PER_CHUNK * sizeof(struct xs_flow_share_record);
 	void *chunk;
 	int err;
 
 	err = xs_flow_export_changed(&d->dp, collect, &c, &stats);
 	if (err) {
 		free(c.records);
-		pr_warn("fleet: couldn't walk the flow table: %s\n", strerror(-err));
+		pr_warn("fleet: couldn't walk the flow table: %s\n",
+			strerror(-err));
 		return err;
 	}
 	chunk = malloc(size);
@@ -70,15 +72,18 @@ int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
 		free(c.records);
 		return -ENOMEM;
 	}
-	chunks = c.count ? (c.count + FLOWS_PER_CHUNK - 1) / FLOWS_PER_CHUNK : 1;
+	chunks = c.count ? (c.count + FLOWS_PER_CHUNK - 1) / FLOWS_PER_CHUNK :
+			   1;
 	/* chunk 0 goes with the deletion of the last export's chunks beyond
 	 * this one's (etcd takes no put of a key a txn also deletes) */
 	for (size_t i = 0; i < chunks; i++) {
-		__u32 count = (__u32)(c.count - i * FLOWS_PER_CHUNK > FLOWS_PER_CHUNK ?
+		__u32 count = (__u32)(c.count - i * FLOWS_PER_CHUNK >
+						      FLOWS_PER_CHUNK ?
 					      FLOWS_PER_CHUNK :
 					      c.count - i * FLOWS_PER_CHUNK);
-		long length = xs_flow_share_chunk_write(c.records + i * FLOWS_PER_CHUNK,
-							c.count ? count : 0, chunk, size);
+		long length = xs_flow_share_chunk_write(
+			c.records + i * FLOWS_PER_CHUNK, c.count ? count : 0,
+			chunk, size);
 		char keys[64][XS_FLEET_KEY_SIZE];
 		struct xs_etcd_op ops[65];
 		struct xs_etcd_txn_result result;
@@ -89,21 +94,27 @@ int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
 			break;
 		}
 		snprintf(more, sizeof(more), "%s/%06zu", f->host, i);
-		xs_fleet_key(keys[0], sizeof(keys[0]), f->prefix, "flows", more);
-		ops[op_count++] = (struct xs_etcd_op){
-			.type = XS_ETCD_OP_PUT, .key = keys[0], .value = chunk,
-			.value_length = (size_t)length, .lease = lease };
-		for (size_t stale = chunks; i == 0 && stale < old && op_count < 65;
-		     stale++) {
-			snprintf(more, sizeof(more), "%s/%06zu", f->host, stale);
-			xs_fleet_key(keys[op_count], sizeof(keys[0]), f->prefix, "flows",
-				     more);
-			ops[op_count] = (struct xs_etcd_op){ .type = XS_ETCD_OP_DELETE,
-							     .key = keys[op_count] };
+		xs_fleet_key(keys[0], sizeof(keys[0]), f->prefix, "flows",
+			     more);
+		ops[op_count++] =
+			(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT,
+					     .key = keys[0],
+					     .value = chunk,
+					     .value_length = (size_t)length,
+					     .lease = lease };
+		for (size_t stale = chunks;
+		     i == 0 && stale < old && op_count < 65; stale++) {
+			snprintf(more, sizeof(more), "%s/%06zu", f->host,
+				 stale);
+			xs_fleet_key(keys[op_count], sizeof(keys[0]), f->prefix,
+				     "flows", more);
+			ops[op_count] =
+				(struct xs_etcd_op){ .type = XS_ETCD_OP_DELETE,
+						     .key = keys[op_count] };
 			op_count++;
 		}
-		err = xs_etcd_txn(etcd, NULL, 0, ops, op_count, NULL, 0, &result,
-				  error, sizeof(error));
+		err = xs_etcd_txn(etcd, NULL, 0, ops, op_count, NULL, 0,
+				  &result, error, sizeof(error));
 		xs_etcd_txn_result_free(&result);
 		if (err) {
 			pr_warn("fleet: couldn't share the flows a change moved: %s\n",
@@ -115,7 +126,8 @@ int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
 		*chunks_written = chunks;
 		if (c.count)
 			pr_info("fleet: shared %zu flows a change moved (of %llu open, in %zu chunks)\n",
-				c.count, (unsigned long long)stats.flows, chunks);
+				c.count, (unsigned long long)stats.flows,
+				chunks);
 	}
 	free(chunk);
 	free(c.records);
@@ -134,8 +146,9 @@ void fleet_flows_queue(struct daemon *d, const struct xs_config_fleet *f,
 	const char *rest;
 	size_t host;
 
-	rest = strncmp(key, f->prefix, strlen(f->prefix)) ? NULL :
-							    key + strlen(f->prefix);
+	rest = strncmp(key, f->prefix, strlen(f->prefix)) ?
+		       NULL :
+		       key + strlen(f->prefix);
 	if (!rest || strncmp(rest, "flows/", 6) || !length)
 		return;
 	rest += 6;
@@ -157,7 +170,8 @@ void fleet_flows_queue(struct daemon *d, const struct xs_config_fleet *f,
 	*fleet->chunks_tail = chunk;
 	fleet->chunks_tail = &chunk->next;
 	fleet->chunk_bytes += length;
-	while (fleet->chunk_bytes > MAX_QUEUED_BYTES && fleet->chunks != chunk) {
+	while (fleet->chunk_bytes > MAX_QUEUED_BYTES &&
+	       fleet->chunks != chunk) {
 		struct fleet_chunk *oldest = fleet->chunks;
 
 		fleet->chunks = oldest->next;
@@ -175,11 +189,12 @@ void fleet_flows_queue(struct daemon *d, const struct xs_config_fleet *f,
 static void import_one(struct daemon *d, const struct fleet_chunk *chunk)
 {
 	struct xs_flow_import_stats stats = { 0 };
-	int err = xs_flow_import_chunk(&d->dp, chunk->data, chunk->length, &stats);
+	int err = xs_flow_import_chunk(&d->dp, chunk->data, chunk->length,
+				       &stats);
 
 	if (err || stats.chunks_refused) {
-		pr_warn("fleet: the flows %s shared are refused (%s)\n", chunk->key,
-			err ? strerror(-err) : "a malformed chunk");
+		pr_warn("fleet: the flows %s shared are refused (%s)\n",
+			chunk->key, err ? strerror(-err) : "a malformed chunk");
 		return;
 	}
 	if (stats.imported)
@@ -190,7 +205,8 @@ static void import_one(struct daemon *d, const struct fleet_chunk *chunk)
 			(unsigned long long)stats.imported, chunk->key,
 			(unsigned long long)stats.exists,
 			(unsigned long long)stats.not_stored,
-			(unsigned long long)(stats.unknown_vip + stats.unknown_backend +
+			(unsigned long long)(stats.unknown_vip +
+					     stats.unknown_backend +
 					     stats.backend_down));
 }
 

@@ -55,7 +55,7 @@ struct led {
 	struct xs_fleet_rollout record;
 	int64_t mod_revision; /* of its key when read: the second fence */
 	struct xs_pool_stats window[XS_POOL_COUNT]; /* since its last tick */
-	bool measured;        /* the window covers a whole interval */
+	bool measured; /* the window covers a whole interval */
 	__u64 next_tick_ms;
 	__u64 promql_seen[XS_MAX_RULES];
 	/* the state whose events were posted (or read as recorded): a
@@ -126,8 +126,10 @@ static void campaign(struct leader *l)
 						.target = XS_ETCD_CREATE,
 						.result = XS_ETCD_EQUAL };
 	const struct xs_etcd_op claim = {
-		.type = XS_ETCD_OP_PUT, .key = l->leader_key,
-		.value = l->config.host, .value_length = strlen(l->config.host),
+		.type = XS_ETCD_OP_PUT,
+		.key = l->leader_key,
+		.value = l->config.host,
+		.value_length = strlen(l->config.host),
 		.lease = l->lease.id,
 	};
 	const struct xs_etcd_op holder = { .type = XS_ETCD_OP_RANGE,
@@ -164,8 +166,8 @@ static struct led *led_of(struct leader *l, const struct xs_vip_key *service,
 	struct led *free_slot = NULL;
 
 	for (int i = 0; i < MAX_ROLLOUTS; i++) {
-		if (l->led[i].used &&
-		    !memcmp(&l->led[i].record.service, service, sizeof(*service)))
+		if (l->led[i].used && !memcmp(&l->led[i].record.service,
+					      service, sizeof(*service)))
 			return &l->led[i];
 		if (!l->led[i].used && !free_slot)
 			free_slot = &l->led[i];
@@ -212,7 +214,8 @@ static struct host_counters *host_of(struct leader *l, const char *name)
 	if (l->host_count == MAX_HOSTS)
 		return NULL;
 	memset(&l->hosts[l->host_count], 0, sizeof(l->hosts[0]));
-	snprintf(l->hosts[l->host_count].host, sizeof(l->hosts[0].host), "%s", name);
+	snprintf(l->hosts[l->host_count].host, sizeof(l->hosts[0].host), "%s",
+		 name);
 	return &l->hosts[l->host_count++];
 }
 
@@ -226,17 +229,17 @@ static void take_counters(struct leader *l, const struct xs_etcd_range *range)
 	for (size_t i = 0; i < l->host_count; i++)
 		l->hosts[i].present = false;
 	for (size_t k = 0; k < range->kv_count; k++) {
-		const char *name = xs_fleet_key_rest(range->kvs[k].key,
-						     l->config.prefix, "counters/");
+		const char *name = xs_fleet_key_rest(
+			range->kvs[k].key, l->config.prefix, "counters/");
 		struct host_counters *h;
 		size_t count;
 		bool fresh;
 		char why[200];
 
 		if (!name || xs_fleet_counters_parse(range->kvs[k].value,
-						     range->kvs[k].value_length, now,
-						     XS_CONFIG_MAX_VIPS, &count, why,
-						     sizeof(why)))
+						     range->kvs[k].value_length,
+						     now, XS_CONFIG_MAX_VIPS,
+						     &count, why, sizeof(why)))
 			continue;
 		fresh = !host_of(l, name) || !l->baseline;
 		h = host_of(l, name);
@@ -247,10 +250,12 @@ static void take_counters(struct leader *l, const struct xs_etcd_range *range)
 			struct led *r = led_of(l, &now[s].service, false);
 
 			for (size_t p = 0; r && p < h->count; p++) {
-				if (memcmp(&h->services[p].service, &now[s].service,
+				if (memcmp(&h->services[p].service,
+					   &now[s].service,
 					   sizeof(now[s].service)))
 					continue;
-				for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++) {
+				for (__u8 pool = 0; pool < XS_POOL_COUNT;
+				     pool++) {
 					struct xs_pool_stats grown;
 
 					growth(&h->services[p].pools[pool],
@@ -322,17 +327,19 @@ static struct xs_fleet_route current_route(struct leader *l,
 					   const struct fleet_read *f,
 					   const struct xs_vip_key *service)
 {
-	const struct xs_etcd_kv *kv = find_service(f->routes, l, "routes/", service);
+	const struct xs_etcd_kv *kv =
+		find_service(f->routes, l, "routes/", service);
 	struct xs_fleet_route route = { 0 };
 	char why[200];
 
-	if (kv && !xs_fleet_route_parse(kv->value, kv->value_length, &route, why,
-					sizeof(why)))
+	if (kv && !xs_fleet_route_parse(kv->value, kv->value_length, &route,
+					why, sizeof(why)))
 		return route;
 	memset(&route, 0, sizeof(route));
 	route.route.weight[XS_POOL_BLUE] = XS_WEIGHT_TOTAL;
 	for (__u32 v = 0; v < l->document.vip_count; v++)
-		if (!memcmp(&l->document.vips[v].key, service, sizeof(*service)) &&
+		if (!memcmp(&l->document.vips[v].key, service,
+			    sizeof(*service)) &&
 		    l->document.vips[v].has_weights)
 			route.route = l->document.vips[v].weights;
 	return route;
@@ -344,8 +351,8 @@ static struct xs_fleet_route current_route(struct leader *l,
  * history if something happened, and the answer to a request. false if
  * a fence failed: the next round reads again.
  */
-static bool commit(struct leader *l, const struct fleet_read *f,
-		   struct led *r, const struct xs_actions *a, const char *what,
+static bool commit(struct leader *l, const struct fleet_read *f, struct led *r,
+		   const struct xs_actions *a, const char *what,
 		   const struct xs_fleet_request *answered, const char *answer,
 		   bool answer_ok)
 {
@@ -369,20 +376,27 @@ static bool commit(struct leader *l, const struct fleet_read *f,
 		 (unsigned long long)r->record.id, r->record.history);
 	key(l, history_key, "history", more);
 	key(l, answer_key, "answers", name);
-	snprintf(r->record.leader, sizeof(r->record.leader), "%s", l->config.host);
+	snprintf(r->record.leader, sizeof(r->record.leader), "%s",
+		 l->config.host);
 	if (what)
 		r->record.history++;
-	compares[compare_count++] = (struct xs_etcd_compare){
-		.key = l->leader_key, .target = XS_ETCD_CREATE,
-		.result = XS_ETCD_EQUAL, .number = l->fence };
-	compares[compare_count++] = (struct xs_etcd_compare){
-		.key = rollout_key, .target = XS_ETCD_MOD, .result = XS_ETCD_EQUAL,
-		.number = r->mod_revision };
+	compares[compare_count++] =
+		(struct xs_etcd_compare){ .key = l->leader_key,
+					  .target = XS_ETCD_CREATE,
+					  .result = XS_ETCD_EQUAL,
+					  .number = l->fence };
+	compares[compare_count++] =
+		(struct xs_etcd_compare){ .key = rollout_key,
+					  .target = XS_ETCD_MOD,
+					  .result = XS_ETCD_EQUAL,
+					  .number = r->mod_revision };
 	record_text = xs_fleet_rollout_format(&r->record, now_ms());
-	ops[op_count++] = (struct xs_etcd_op){ .type = XS_ETCD_OP_PUT,
-					       .key = rollout_key,
-					       .value = record_text,
-					       .value_length = record_text ? strlen(record_text) : 0 };
+	ops[op_count++] = (struct xs_etcd_op){
+		.type = XS_ETCD_OP_PUT,
+		.key = rollout_key,
+		.value = record_text,
+		.value_length = record_text ? strlen(record_text) : 0
+	};
 	if (a->write_route) {
 		route.route = a->route;
 		route.route.vip_tag = 0;
@@ -392,41 +406,53 @@ static bool commit(struct leader *l, const struct fleet_read *f,
 			 (unsigned long long)r->record.id);
 		route_text = xs_fleet_route_format(&route);
 		ops[op_count++] = (struct xs_etcd_op){
-			.type = XS_ETCD_OP_PUT, .key = route_key, .value = route_text,
-			.value_length = route_text ? strlen(route_text) : 0 };
+			.type = XS_ETCD_OP_PUT,
+			.key = route_key,
+			.value = route_text,
+			.value_length = route_text ? strlen(route_text) : 0
+		};
 	}
 	if (what) {
 		struct xs_fleet_history h = {
-			.seq = r->record.history - 1, .step = r->record.rollout.step,
+			.seq = r->record.history - 1,
+			.step = r->record.rollout.step,
 			.phase = r->record.rollout.phase,
-			.route = a->write_route ? a->route :
-						  xs_rollout_route(&r->record.rollout),
+			.route = a->write_route ?
+					 a->route :
+					 xs_rollout_route(&r->record.rollout),
 		};
 
 		snprintf(h.what, sizeof(h.what), "%s", what);
 		snprintf(h.leader, sizeof(h.leader), "%s", l->config.host);
 		history_text = xs_fleet_history_format(&h);
 		/* created once: a second writer of this line fails whole */
-		compares[compare_count++] = (struct xs_etcd_compare){
-			.key = history_key, .target = XS_ETCD_CREATE,
-			.result = XS_ETCD_EQUAL };
+		compares[compare_count++] =
+			(struct xs_etcd_compare){ .key = history_key,
+						  .target = XS_ETCD_CREATE,
+						  .result = XS_ETCD_EQUAL };
 		ops[op_count++] = (struct xs_etcd_op){
-			.type = XS_ETCD_OP_PUT, .key = history_key, .value = history_text,
-			.value_length = history_text ? strlen(history_text) : 0 };
+			.type = XS_ETCD_OP_PUT,
+			.key = history_key,
+			.value = history_text,
+			.value_length = history_text ? strlen(history_text) : 0
+		};
 	}
 	if (answered) {
 		answer_text = xs_fleet_answer_format(answered->seq, answer_ok,
 						     answer ? answer : "");
 		if (answer_text)
 			ops[op_count++] = (struct xs_etcd_op){
-				.type = XS_ETCD_OP_PUT, .key = answer_key,
-				.value = answer_text, .value_length = strlen(answer_text) };
+				.type = XS_ETCD_OP_PUT,
+				.key = answer_key,
+				.value = answer_text,
+				.value_length = strlen(answer_text)
+			};
 	}
 	if (!record_text || (a->write_route && !route_text) ||
 	    (what && !history_text))
 		goto out; /* out of memory: decided again next round */
-	err = xs_etcd_txn(l->etcd, compares, compare_count, ops, op_count, NULL, 0,
-			  &result, error, sizeof(error));
+	err = xs_etcd_txn(l->etcd, compares, compare_count, ops, op_count, NULL,
+			  0, &result, error, sizeof(error));
 	if (err) {
 		pr_warn("fleet: couldn't record the rollout of %s: %s; it waits\n",
 			name, error);
@@ -438,7 +464,8 @@ static bool commit(struct leader *l, const struct fleet_read *f,
 		r->mod_revision = result.revision;
 		ok = true;
 		xs_format_vip(&r->record.service, more, sizeof(more));
-		webhooks_post(more, xs_config_policy(&l->document, r->record.policy),
+		webhooks_post(more,
+			      xs_config_policy(&l->document, r->record.policy),
 			      &r->told, &r->record.rollout);
 		r->told = r->record.rollout;
 		if (what)
@@ -492,19 +519,20 @@ static void describe(const struct xs_policy *p, const struct xs_rollout *r,
 {
 	if (r->step < p->step_count && under_way(r))
 		snprintf(out, size, "step %u/%u (%s), %s",
-			 xs_rollout_step_number(p, r->step),
-			 p->step_count, xs_step_name(p->steps[r->step].kind),
+			 xs_rollout_step_number(p, r->step), p->step_count,
+			 xs_step_name(p->steps[r->step].kind),
 			 xs_phase_name(r->phase));
 	else
-		snprintf(out, size, "%s: %s", xs_phase_name(r->phase), r->reason);
+		snprintf(out, size, "%s: %s", xs_phase_name(r->phase),
+			 r->reason);
 }
 
-static const struct xs_policy *policy_for(struct leader *l,
-					  const struct xs_vip_key *service,
-					  const char *name)
+static const struct xs_policy *
+policy_for(struct leader *l, const struct xs_vip_key *service, const char *name)
 {
 	for (__u32 v = 0; !name[0] && v < l->document.vip_count; v++)
-		if (!memcmp(&l->document.vips[v].key, service, sizeof(*service)))
+		if (!memcmp(&l->document.vips[v].key, service,
+			    sizeof(*service)))
 			name = l->document.vips[v].rollout;
 	return name[0] ? xs_config_policy(&l->document, name) : NULL;
 }
@@ -514,7 +542,8 @@ static void handle_request(struct leader *l, const struct fleet_read *f,
 			   const struct xs_fleet_request *q)
 {
 	struct led *r = led_of(l, service, false);
-	struct xs_rollout next = r ? r->record.rollout : (struct xs_rollout){ 0 };
+	struct xs_rollout next = r ? r->record.rollout :
+				     (struct xs_rollout){ 0 };
 	const struct xs_policy *policy;
 	struct xs_actions a = { 0 };
 	__u64 now = now_ms();
@@ -528,22 +557,26 @@ static void handle_request(struct leader *l, const struct fleet_read *f,
 		policy = policy_for(l, service, q->policy);
 		if (!policy) {
 			snprintf(message, sizeof(message),
-				 "%s has no policy %s in the fleet's document", text,
-				 q->policy[0] ? q->policy : "of its own (rollout:)");
+				 "%s has no policy %s in the fleet's document",
+				 text,
+				 q->policy[0] ? q->policy :
+						"of its own (rollout:)");
 			answer_only(l, service, q, message);
 			return;
 		}
 		if (r && under_way(&r->record.rollout)) {
-			snprintf(message, sizeof(message),
-				 "a rollout of %s runs already (%s); abort it first",
-				 text, r->record.policy);
+			snprintf(
+				message, sizeof(message),
+				"a rollout of %s runs already (%s); abort it first",
+				text, r->record.policy);
 			answer_only(l, service, q, message);
 			return;
 		}
 		if (!r)
 			r = led_of(l, service, true);
 		if (!r) {
-			answer_only(l, service, q, "the leader holds too many rollouts");
+			answer_only(l, service, q,
+				    "the leader holds too many rollouts");
 			return;
 		}
 		memset(&next, 0, sizeof(next));
@@ -551,24 +584,27 @@ static void handle_request(struct leader *l, const struct fleet_read *f,
 		if (!err) {
 			r->record.id = q->seq;
 			r->record.history = 0;
-			snprintf(r->record.policy, sizeof(r->record.policy), "%s",
-				 policy->name);
+			snprintf(r->record.policy, sizeof(r->record.policy),
+				 "%s", policy->name);
 			r->measured = false;
 			memset(r->promql_seen, 0, sizeof(r->promql_seen));
-			memset(&r->told, 0, sizeof(r->told)); /* posts started */
+			memset(&r->told, 0,
+			       sizeof(r->told)); /* posts started */
 		}
 	} else if (!r || !r->record.id) {
-		snprintf(message, sizeof(message),
-			 "no rollout of %s; start one with 'splitctl fleet rollout start %s'",
-			 text, text);
+		snprintf(
+			message, sizeof(message),
+			"no rollout of %s; start one with 'splitctl fleet rollout start %s'",
+			text, text);
 		answer_only(l, service, q, message);
 		return;
 	} else {
 		policy = xs_config_policy(&l->document, r->record.policy);
 		if (!policy) {
-			snprintf(message, sizeof(message),
-				 "the rollout's policy %s is no longer in the fleet's document",
-				 r->record.policy);
+			snprintf(
+				message, sizeof(message),
+				"the rollout's policy %s is no longer in the fleet's document",
+				r->record.policy);
 			answer_only(l, service, q, message);
 			return;
 		}
@@ -594,7 +630,8 @@ static void handle_request(struct leader *l, const struct fleet_read *f,
 		}
 	}
 	if (err) {
-		snprintf(message, sizeof(message), "%s does not apply to the rollout of %s now (%s)",
+		snprintf(message, sizeof(message),
+			 "%s does not apply to the rollout of %s now (%s)",
 			 xs_fleet_action_name(q->action), text,
 			 xs_phase_name(r->record.rollout.phase));
 		answer_only(l, service, q, message);
@@ -604,8 +641,8 @@ static void handle_request(struct leader *l, const struct fleet_read *f,
 	r->record.request = q->seq;
 	describe(policy, &next, what, sizeof(what));
 	snprintf(message, sizeof(message), "%s by %s: %s",
-		 xs_fleet_action_name(q->action), q->by[0] ? q->by : "an operator",
-		 what);
+		 xs_fleet_action_name(q->action),
+		 q->by[0] ? q->by : "an operator", what);
 	r->next_tick_ms = now + policy->interval_ms;
 	commit(l, f, r, &a, message, q, what, true);
 }
@@ -661,14 +698,25 @@ static int read_fleet(struct leader *l, struct fleet_read *f)
 {
 	char config[XS_FLEET_KEY_SIZE], routes[XS_FLEET_KEY_SIZE],
 		rollouts[XS_FLEET_KEY_SIZE], requests[XS_FLEET_KEY_SIZE],
-		counters[XS_FLEET_KEY_SIZE], answers[XS_FLEET_KEY_SIZE], error[512];
+		counters[XS_FLEET_KEY_SIZE], answers[XS_FLEET_KEY_SIZE],
+		error[512];
 	const struct xs_etcd_op ops[] = {
 		{ .type = XS_ETCD_OP_RANGE, .key = config },
-		{ .type = XS_ETCD_OP_RANGE, .key = routes, .flags = XS_ETCD_PREFIX },
-		{ .type = XS_ETCD_OP_RANGE, .key = rollouts, .flags = XS_ETCD_PREFIX },
-		{ .type = XS_ETCD_OP_RANGE, .key = requests, .flags = XS_ETCD_PREFIX },
-		{ .type = XS_ETCD_OP_RANGE, .key = counters, .flags = XS_ETCD_PREFIX },
-		{ .type = XS_ETCD_OP_RANGE, .key = answers, .flags = XS_ETCD_PREFIX },
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = routes,
+		  .flags = XS_ETCD_PREFIX },
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = rollouts,
+		  .flags = XS_ETCD_PREFIX },
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = requests,
+		  .flags = XS_ETCD_PREFIX },
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = counters,
+		  .flags = XS_ETCD_PREFIX },
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = answers,
+		  .flags = XS_ETCD_PREFIX },
 	};
 	int err;
 
@@ -698,11 +746,12 @@ static void take_document(struct leader *l, const struct fleet_read *f)
 {
 	char error[512];
 
-	l->have_document = f->config->kv_count &&
-			   !xs_config_parse_document(f->config->kvs[0].value,
-						     f->config->kvs[0].value_length,
-						     "the fleet document", &l->document,
-						     error, sizeof(error));
+	l->have_document =
+		f->config->kv_count &&
+		!xs_config_parse_document(f->config->kvs[0].value,
+					  f->config->kvs[0].value_length,
+					  "the fleet document", &l->document,
+					  error, sizeof(error));
 	if (!l->have_document)
 		memset(&l->document, 0, sizeof(l->document));
 }
@@ -719,7 +768,8 @@ static void take_rollouts(struct leader *l, const struct fleet_read *f)
 		struct led *r;
 		char why[200];
 
-		if (!xs_fleet_key_rest(kv->key, l->config.prefix, "rollouts/") ||
+		if (!xs_fleet_key_rest(kv->key, l->config.prefix,
+				       "rollouts/") ||
 		    xs_fleet_rollout_parse(kv->value, kv->value_length, &record,
 					   now, why, sizeof(why)))
 			continue;
@@ -740,15 +790,16 @@ static void take_rollouts(struct leader *l, const struct fleet_read *f)
 static bool answered(struct leader *l, const struct fleet_read *f,
 		     const struct xs_vip_key *service, __u64 seq)
 {
-	const struct xs_etcd_kv *kv =
-		find_service(&f->result.responses[5].range, l, "answers/", service);
+	const struct xs_etcd_kv *kv = find_service(
+		&f->result.responses[5].range, l, "answers/", service);
 	char message[8], why[200];
 	__u64 done;
 	bool ok;
 
-	return kv && !xs_fleet_answer_parse(kv->value, kv->value_length, &done, &ok,
-					    message, sizeof(message), why,
-					    sizeof(why)) &&
+	return kv &&
+	       !xs_fleet_answer_parse(kv->value, kv->value_length, &done, &ok,
+				      message, sizeof(message), why,
+				      sizeof(why)) &&
 	       done >= seq;
 }
 

@@ -10,8 +10,8 @@
 #include "fleet.h"
 
 enum fleet_lease_state fleet_lease_keep(struct xs_etcd *etcd,
-					struct fleet_lease *lease,
-					__u64 ttl_ms, __u64 now_ms)
+					struct fleet_lease *lease, __u64 ttl_ms,
+					__u64 now_ms)
 {
 	bool had = lease->id != 0;
 	char error[512];
@@ -32,8 +32,8 @@ enum fleet_lease_state fleet_lease_keep(struct xs_etcd *etcd,
 				       FLEET_LEASE_STALE;
 		lease->id = 0; /* expired: its keys are gone */
 	}
-	if (xs_etcd_lease_grant(etcd, (int64_t)(ttl_ms / 1000), &lease->id, NULL,
-				error, sizeof(error))) {
+	if (xs_etcd_lease_grant(etcd, (int64_t)(ttl_ms / 1000), &lease->id,
+				NULL, error, sizeof(error))) {
 		lease->id = 0;
 		return FLEET_LEASE_NONE;
 	}

@@ -36,7 +36,8 @@ static void apply_flushes(struct daemon *d, struct fleet *f,
 		return;
 	}
 	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++) {
-		bool grew = route->route.flush[pool] > f->flushes[i].flush[pool];
+		bool grew = route->route.flush[pool] >
+			    f->flushes[i].flush[pool];
 
 		/* a count that went back is a writer that did not carry it
 		 * over: remembered, never a flush */
@@ -111,8 +112,8 @@ bool fleet_routes_apply(struct daemon *d)
 					    vip.route_tag, &route->route.route);
 		xs_format_vip(&route->service, text, sizeof(text));
 		if (err) {
-			pr_warn("fleet: couldn't write the route of %s: %s\n", text,
-				strerror(-err));
+			pr_warn("fleet: couldn't write the route of %s: %s\n",
+				text, strerror(-err));
 			all = false;
 			continue;
 		}
@@ -123,4 +124,3 @@ bool fleet_routes_apply(struct daemon *d)
 	pthread_mutex_unlock(&f->routes_lock);
 	return all;
 }
-

@@ -115,8 +115,8 @@ static void set_drain(struct watcher *w, const struct xs_etcd_kv *kv)
 	char why[200];
 	bool drain = false;
 
-	if (kv && xs_fleet_drain_parse(kv->value, kv->value_length, &drain,
-				       why, sizeof(why))) {
+	if (kv && xs_fleet_drain_parse(kv->value, kv->value_length, &drain, why,
+				       sizeof(why))) {
 		pr_warn("fleet: %s is refused (%s): taken as a drain\n",
 			w->drain_key, why);
 		drain = true; /* out of doubt, out of service */
@@ -125,8 +125,8 @@ static void set_drain(struct watcher *w, const struct xs_etcd_kv *kv)
 }
 
 /* One key's new value (kv NULL: deleted) into staging. */
-static void take(struct watcher *w, const char *key, const struct xs_etcd_kv *kv,
-		 int64_t revision)
+static void take(struct watcher *w, const char *key,
+		 const struct xs_etcd_kv *kv, int64_t revision)
 {
 	const char *name;
 
@@ -195,10 +195,12 @@ static int read_all(struct watcher *w, struct xs_etcd *etcd, int64_t *revision,
 {
 	const struct xs_etcd_op ops[] = {
 		{ .type = XS_ETCD_OP_RANGE, .key = w->config_key },
-		{ .type = XS_ETCD_OP_RANGE, .key = w->routes_prefix,
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = w->routes_prefix,
 		  .flags = XS_ETCD_PREFIX },
 		{ .type = XS_ETCD_OP_RANGE, .key = w->drain_key },
-		{ .type = XS_ETCD_OP_RANGE, .key = w->flows_prefix,
+		{ .type = XS_ETCD_OP_RANGE,
+		  .key = w->flows_prefix,
 		  .flags = XS_ETCD_PREFIX },
 	};
 	struct xs_etcd_txn_result result;
@@ -256,8 +258,8 @@ void *fleet_watch_loop(void *daemon)
 		     "config", NULL);
 	xs_fleet_key(w.routes_prefix, sizeof(w.routes_prefix), w.config.prefix,
 		     "routes/", NULL);
-	xs_fleet_key(w.drain_key, sizeof(w.drain_key), w.config.prefix,
-		     "drain", w.config.host);
+	xs_fleet_key(w.drain_key, sizeof(w.drain_key), w.config.prefix, "drain",
+		     w.config.host);
 	xs_fleet_key(w.flows_prefix, sizeof(w.flows_prefix), w.config.prefix,
 		     "flows/", NULL);
 	for (__u32 i = 0; i < w.config.endpoint_count; i++)

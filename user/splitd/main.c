@@ -60,10 +60,14 @@ static void usage(FILE *stream)
 	fprintf(stream,
 		"Usage: splitd [ -c FILE ] [ --pin-dir DIR ] [ --state-dir DIR ]\n"
 		"              [ --run-dir DIR ] [ --group NAME ] [ -v ]\n"
-		"  -c, --config FILE  configuration (default " XS_DEFAULT_CONFIG_FILE ")\n"
-		"  --pin-dir DIR      pinned maps (default " XS_DEFAULT_PIN_DIR ")\n"
-		"  --state-dir DIR    rollout state and audit log (default " XS_DEFAULT_STATE_DIR ")\n"
-		"  --run-dir DIR      control socket (default " XS_DEFAULT_RUN_DIR ")\n"
+		"  -c, --config FILE  configuration (default " XS_DEFAULT_CONFIG_FILE
+		")\n"
+		"  --pin-dir DIR      pinned maps (default " XS_DEFAULT_PIN_DIR
+		")\n"
+		"  --state-dir DIR    rollout state and audit log (default " XS_DEFAULT_STATE_DIR
+		")\n"
+		"  --run-dir DIR      control socket (default " XS_DEFAULT_RUN_DIR
+		")\n"
 		"  --group NAME       a group allowed on the control socket besides root\n"
 		"  -v, --verbose      more messages (twice: libbpf and libxdp too)\n"
 		"  -V, --version      print the version and exit\n");
@@ -75,7 +79,8 @@ static int attach_interfaces(struct daemon *d)
 	struct xs_load_options options = { .pin_dir = d->pin_dir };
 
 	for (__u32 i = 0; i < d->config->interface_count; i++) {
-		const struct xs_config_interface *iface = &d->config->interfaces[i];
+		const struct xs_config_interface *iface =
+			&d->config->interfaces[i];
 		int ifindex = (int)if_nametoindex(iface->name);
 		struct xs_attached current;
 		struct xs_loaded loaded;
@@ -94,13 +99,14 @@ static int attach_interfaces(struct daemon *d)
 		}
 		xs_attached_close(&current);
 		if (xs_load_and_attach(&options, ifindex,
-				       iface->generic ? XDP_MODE_SKB : XDP_MODE_NATIVE,
+				       iface->generic ? XDP_MODE_SKB :
+							XDP_MODE_NATIVE,
 				       &loaded)) {
 			pr_warn("Couldn't attach to %s\n", iface->name);
 			return -EIO;
 		}
-		pr_info("Attached xdp_split to %s (program id %u)\n", iface->name,
-			xdp_program__id(loaded.xdp_prog));
+		pr_info("Attached xdp_split to %s (program id %u)\n",
+			iface->name, xdp_program__id(loaded.xdp_prog));
 		xs_unload(&loaded);
 	}
 	return 0;
@@ -146,14 +152,12 @@ static int check_local_state(struct daemon *d)
 	int fd;
 
 	if (xs_trusted_dir(d->state_dir, true, 0750, error, sizeof(error))) {
-		pr_err("Error: Couldn't use the state directory: %s\n",
-		       error);
+		pr_err("Error: Couldn't use the state directory: %s\n", error);
 		return -1;
 	}
 	if (xs_state_load(d->state_dir, records, XS_CONFIG_MAX_VIPS, &count,
 			  error, sizeof(error))) {
-		pr_err("Error: Couldn't read the rollout state: %s\n",
-		       error);
+		pr_err("Error: Couldn't read the rollout state: %s\n", error);
 		return -1;
 	}
 	fd = xs_audit_open(d->state_dir);
@@ -174,12 +178,14 @@ static void run(struct daemon *d)
 
 	while (!splitd_stop) {
 		__u64 now = now_ms(), deadline = rollouts_next_deadline(d, now);
-		int timeout = (int)(deadline - now), clients = control_poll_timeout_ms(),
+		int timeout = (int)(deadline - now),
+		    clients = control_poll_timeout_ms(),
 		    retry = neighbours_timeout_ms();
 		size_t count;
 
 		p[0] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
-		p[1] = (struct pollfd){ .fd = neighbours_fd(), .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = neighbours_fd(),
+					.events = POLLIN };
 		count = 2 + control_poll_fds(d, p + 2, XS_CONTROL_CLIENTS + 1);
 		if (clients >= 0 && clients < timeout)
 			timeout = clients;
@@ -326,9 +332,9 @@ int main(int argc, char **argv)
 	/* before any thread starts: capabilities are per thread */
 	if (drop_privileges() || metrics_start(&d) || probes_start(&d) ||
 	    reload_start(&d) || queries_start(&d) ||
-	    webhooks_start(d.config->fleet.enabled ? d.config->fleet.host : NULL) ||
-	    fleet_start(&d) ||
-	    control_listen(&d))
+	    webhooks_start(d.config->fleet.enabled ? d.config->fleet.host :
+						     NULL) ||
+	    fleet_start(&d) || control_listen(&d))
 		goto close;
 	neighbours_open(&d); /* without it splitd still runs: it says so */
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",

@@ -109,8 +109,8 @@ static const struct pool_field pool_fields[] = {
  */
 #define LATENCY_FIRST_BOUND 13 /* log2 of the first bound, in ns */
 
-static void latency_histogram(struct text *t, const char *vip,
-			      const char *pool, const __u64 *buckets)
+static void latency_histogram(struct text *t, const char *vip, const char *pool,
+			      const __u64 *buckets)
 {
 	__u64 cumulative = 0;
 	double sum = 0;
@@ -120,22 +120,27 @@ static void latency_histogram(struct text *t, const char *vip,
 		sum += buckets[b] * ldexp(1.5, b) / 1e9;
 		if (b + 1 < LATENCY_FIRST_BOUND || b + 1 == XS_LATENCY_BUCKETS)
 			continue;
-		put(t, "xdpsplit_handshake_latency_seconds_bucket{vip=\"%s\",pool=\"%s\",le=\"%.12g\"} %llu\n",
+		put(t,
+		    "xdpsplit_handshake_latency_seconds_bucket{vip=\"%s\",pool=\"%s\",le=\"%.12g\"} %llu\n",
 		    vip, pool, ldexp(1, b + 1) / 1e9,
 		    (unsigned long long)cumulative);
 	}
-	put(t, "xdpsplit_handshake_latency_seconds_bucket{vip=\"%s\",pool=\"%s\",le=\"+Inf\"} %llu\n",
+	put(t,
+	    "xdpsplit_handshake_latency_seconds_bucket{vip=\"%s\",pool=\"%s\",le=\"+Inf\"} %llu\n",
 	    vip, pool, (unsigned long long)cumulative);
-	put(t, "xdpsplit_handshake_latency_seconds_sum{vip=\"%s\",pool=\"%s\"} %.9f\n",
+	put(t,
+	    "xdpsplit_handshake_latency_seconds_sum{vip=\"%s\",pool=\"%s\"} %.9f\n",
 	    vip, pool, sum);
-	put(t, "xdpsplit_handshake_latency_seconds_count{vip=\"%s\",pool=\"%s\"} %llu\n",
+	put(t,
+	    "xdpsplit_handshake_latency_seconds_count{vip=\"%s\",pool=\"%s\"} %llu\n",
 	    vip, pool, (unsigned long long)cumulative);
 }
 
 static void pools(struct daemon *d, struct text *t,
 		  const struct xs_vip_entry *vips, size_t count)
 {
-	for (size_t f = 0; f < sizeof(pool_fields) / sizeof(pool_fields[0]); f++) {
+	for (size_t f = 0; f < sizeof(pool_fields) / sizeof(pool_fields[0]);
+	     f++) {
 		family(t, pool_fields[f].name, "counter", pool_fields[f].help);
 		for (size_t v = 0; v < count; v++) {
 			char vip[80];
@@ -144,12 +149,14 @@ static void pools(struct daemon *d, struct text *t,
 			for (__u8 p = 0; p < XS_POOL_COUNT; p++) {
 				struct xs_pool_stats s;
 
-				if (xs_pool_stats_read(&d->dp, vips[v].vip.vip_id, p, &s))
+				if (xs_pool_stats_read(
+					    &d->dp, vips[v].vip.vip_id, p, &s))
 					continue;
 				put(t, "%s{vip=\"%s\",pool=\"%s\"} %llu\n",
 				    pool_fields[f].name, vip, xs_pool_name(p),
 				    *(unsigned long long *)((char *)&s +
-							    pool_fields[f].offset));
+							    pool_fields[f]
+								    .offset));
 			}
 		}
 	}
@@ -160,8 +167,10 @@ static void pools(struct daemon *d, struct text *t,
 
 		xs_format_vip(&vips[v].key, vip, sizeof(vip));
 		for (__u8 p = 0; p < XS_POOL_COUNT; p++)
-			put(t, "xdpsplit_pool_weight_ratio{vip=\"%s\",pool=\"%s\"} %.4f\n",
-			    vip, xs_pool_name(p), vips[v].route.weight[p] / 10000.0);
+			put(t,
+			    "xdpsplit_pool_weight_ratio{vip=\"%s\",pool=\"%s\"} %.4f\n",
+			    vip, xs_pool_name(p),
+			    vips[v].route.weight[p] / 10000.0);
 	}
 	family(t, "xdpsplit_handshake_latency_seconds", "histogram",
 	       "SYN to the client's first ACK as seen at the load balancer (sum estimated from bucket midpoints).");
@@ -172,9 +181,11 @@ static void pools(struct daemon *d, struct text *t,
 		for (__u8 p = 0; p < XS_POOL_COUNT; p++) {
 			struct xs_pool_stats s;
 
-			if (xs_pool_stats_read(&d->dp, vips[v].vip.vip_id, p, &s))
+			if (xs_pool_stats_read(&d->dp, vips[v].vip.vip_id, p,
+					       &s))
 				continue;
-			latency_histogram(t, vip, xs_pool_name(p), s.handshake_latency);
+			latency_histogram(t, vip, xs_pool_name(p),
+					  s.handshake_latency);
 		}
 	}
 }
@@ -205,7 +216,9 @@ static void backends(struct daemon *d, struct text *t,
 	size_t count;
 
 	all = xs_backend_all(&d->dp, ~0U, &count);
-	for (size_t f = 0; all && f < sizeof(backend_fields) / sizeof(backend_fields[0]); f++) {
+	for (size_t f = 0;
+	     all && f < sizeof(backend_fields) / sizeof(backend_fields[0]);
+	     f++) {
 		const struct backend_field *field = &backend_fields[f];
 
 		family(t, field->name, field->type, field->help);
@@ -215,17 +228,22 @@ static void backends(struct daemon *d, struct text *t,
 
 			for (size_t v = 0; v < vip_count; v++)
 				if (vips[v].vip.vip_id == all[i].backend.vip_id)
-					xs_format_vip(&vips[v].key, vip, sizeof(vip));
+					xs_format_vip(&vips[v].key, vip,
+						      sizeof(vip));
 			xs_format_address(all[i].backend.family,
 					  all[i].backend.address, address,
 					  sizeof(address));
 			if (xs_backend_stats_read(&d->dp, all[i].id, &s))
 				continue;
-			put(t, "%s{vip=\"%s\",pool=\"%s\",backend=\"%s\"} %llu\n",
-			    field->name, vip, xs_pool_name(all[i].backend.pool), address,
+			put(t,
+			    "%s{vip=\"%s\",pool=\"%s\",backend=\"%s\"} %llu\n",
+			    field->name, vip, xs_pool_name(all[i].backend.pool),
+			    address,
 			    field->offset == SIZE_MAX ?
-				    (unsigned long long)(all[i].backend.state == XS_BACKEND_UP) :
-				    *(unsigned long long *)((char *)&s + field->offset));
+				    (unsigned long long)(all[i].backend.state ==
+							 XS_BACKEND_UP) :
+				    *(unsigned long long *)((char *)&s +
+							    field->offset));
 		}
 	}
 	free(all);
@@ -245,9 +263,11 @@ static void rollouts(struct daemon *d, struct text *t)
 	       "1 for the rollout's current phase.");
 	for (size_t i = 0; i < d->rollout_count; i++)
 		for (int p = XS_PHASE_IDLE; p <= XS_PHASE_ABORTED; p++)
-			put(t, "xdpsplit_rollout_phase{vip=\"%s\",phase=\"%s\"} %d\n",
+			put(t,
+			    "xdpsplit_rollout_phase{vip=\"%s\",phase=\"%s\"} %d\n",
 			    d->rollouts[i].record.vip, xs_phase_name(p),
-			    d->rollouts[i].record.rollout.phase == (enum xs_phase)p);
+			    d->rollouts[i].record.rollout.phase ==
+				    (enum xs_phase)p);
 	family(t, "xdpsplit_rollbacks_total", "counter",
 	       "Automatic rollbacks since splitd started, by the analysis rule that failed.");
 	for (size_t i = 0; i < d->rollout_count; i++) {
@@ -257,7 +277,8 @@ static void rollouts(struct daemon *d, struct text *t)
 			put(t, "xdpsplit_rollbacks_total{vip=\"%s\",reason=\"",
 			    r->record.vip);
 			put_label(t, r->policy->rules[k].name);
-			put(t, "\"} %llu\n", (unsigned long long)r->rollbacks[k]);
+			put(t, "\"} %llu\n",
+			    (unsigned long long)r->rollbacks[k]);
 		}
 	}
 	family(t, "xdpsplit_state_write_failures_total", "counter",
@@ -293,7 +314,8 @@ static void global(struct daemon *d, struct text *t)
 
 	if (xs_global_counters(&d->dp, values))
 		return;
-	for (size_t f = 0; f < sizeof(counter_families) / sizeof(counter_families[0]); f++) {
+	for (size_t f = 0;
+	     f < sizeof(counter_families) / sizeof(counter_families[0]); f++) {
 		const struct counter_family *family_of = &counter_families[f];
 		size_t skip = strlen(family_of->prefix);
 
@@ -302,7 +324,10 @@ static void global(struct daemon *d, struct text *t)
 			put(t, "%s{%s=\"%s\"} %llu\n", family_of->name,
 			    family_of->label,
 			    xs_counter_names[c] +
-				    (strncmp(xs_counter_names[c], family_of->prefix, skip) ? 0 : skip),
+				    (strncmp(xs_counter_names[c],
+					     family_of->prefix, skip) ?
+					     0 :
+					     skip),
 			    (unsigned long long)values[c]);
 	}
 }
@@ -332,17 +357,21 @@ static void flow_tables(struct daemon *d, struct text *t)
 	       "Entries in the flow table: confirmed flows, or flows seen once.");
 	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++)
 		put(t, "xdpsplit_flow_table_entries{table=\"%s\"} %llu\n",
-		    xs_flow_table_names[i], (unsigned long long)usage[i].entries);
+		    xs_flow_table_names[i],
+		    (unsigned long long)usage[i].entries);
 	family(t, "xdpsplit_flow_table_capacity", "gauge",
 	       "Entries the flow table can hold, of either kind: the two share its ways.");
 	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++)
 		put(t, "xdpsplit_flow_table_capacity{table=\"%s\"} %llu\n",
-		    xs_flow_table_names[i], (unsigned long long)usage[i].capacity);
+		    xs_flow_table_names[i],
+		    (unsigned long long)usage[i].capacity);
 	family(t, "xdpsplit_flow_table_evictions_total", "counter",
 	       "Entries a new flow replaced.");
 	for (int i = 0; i < XS_FLOW_TABLE_COUNT; i++)
-		put(t, "xdpsplit_flow_table_evictions_total{table=\"%s\"} %llu\n",
-		    xs_flow_table_names[i], (unsigned long long)usage[i].evicted);
+		put(t,
+		    "xdpsplit_flow_table_evictions_total{table=\"%s\"} %llu\n",
+		    xs_flow_table_names[i],
+		    (unsigned long long)usage[i].evicted);
 }
 
 /* A fleet host's part in the fleet (nothing outside a fleet). */
@@ -360,7 +389,8 @@ static void fleet(struct daemon *d, struct text *t)
 	    report.announce == XS_ANNOUNCE_ANNOUNCED);
 	family(t, "xdpsplit_fleet_applied_revision", "gauge",
 	       "The etcd revision of the fleet's desired state this host's maps stand for.");
-	put(t, "xdpsplit_fleet_applied_revision %lld\n", (long long)report.applied);
+	put(t, "xdpsplit_fleet_applied_revision %lld\n",
+	    (long long)report.applied);
 	family(t, "xdpsplit_fleet_etcd_reachable", "gauge",
 	       "1 while this host's watch of etcd is up.");
 	put(t, "xdpsplit_fleet_etcd_reachable %d\n", reachable);
@@ -392,8 +422,10 @@ static enum MHD_Result answer(void *context, struct MHD_Connection *connection,
 		static const char missing[] = "only GET /metrics is here\n";
 
 		response = MHD_create_response_from_buffer(
-			sizeof(missing) - 1, (void *)missing, MHD_RESPMEM_PERSISTENT);
-		result = MHD_queue_response(connection, MHD_HTTP_NOT_FOUND, response);
+			sizeof(missing) - 1, (void *)missing,
+			MHD_RESPMEM_PERSISTENT);
+		result = MHD_queue_response(connection, MHD_HTTP_NOT_FOUND,
+					    response);
 		MHD_destroy_response(response);
 		return result;
 	}
@@ -432,7 +464,8 @@ int metrics_bind(struct daemon *d)
 	snprintf(host, sizeof(host), "%s", d->config->metrics);
 	colon = strrchr(host, ':');
 	if (!colon || sscanf(colon + 1, "%u", &port) != 1 || port > 65535) {
-		pr_warn("daemon.metrics '%s' is not ADDRESS:PORT\n", d->config->metrics);
+		pr_warn("daemon.metrics '%s' is not ADDRESS:PORT\n",
+			d->config->metrics);
 		return -1;
 	}
 	*colon = '\0';
@@ -444,11 +477,12 @@ int metrics_bind(struct daemon *d)
 	address.sin_port = htons(port);
 	d->metrics_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (d->metrics_fd < 0 ||
-	    setsockopt(d->metrics_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(d->metrics_fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		       sizeof(one)) ||
 	    bind(d->metrics_fd, (struct sockaddr *)&address, sizeof(address)) ||
 	    listen(d->metrics_fd, 64)) {
-		pr_warn("Couldn't serve metrics on %s: %s\n", d->config->metrics,
-			strerror(errno));
+		pr_warn("Couldn't serve metrics on %s: %s\n",
+			d->config->metrics, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -458,12 +492,10 @@ int metrics_start(struct daemon *d)
 {
 	/* the socket was bound before splitd gave up its privileges (a port
 	 * below 1024 needs one); the HTTP thread never has them */
-	d->metrics = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-					      MHD_USE_ERROR_LOG,
-				      0, NULL, NULL, answer, d,
-				      MHD_OPTION_LISTEN_SOCKET, d->metrics_fd,
-				      MHD_OPTION_CONNECTION_TIMEOUT, 10U,
-				      MHD_OPTION_END);
+	d->metrics = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+		NULL, answer, d, MHD_OPTION_LISTEN_SOCKET, d->metrics_fd,
+		MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
 	if (!d->metrics) {
 		pr_warn("Couldn't serve metrics on %s\n", d->config->metrics);
 		return -1;

@@ -22,8 +22,9 @@
 #include "user/lib/parse.h"
 #include "splitd.h"
 
-#define NUD_USABLE (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | \
-		    NUD_PERMANENT | NUD_NOARP)
+#define NUD_USABLE                                                             \
+	(NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT |   \
+	 NUD_NOARP)
 
 #define MAX_PENDING 64
 #define PENDING_RETRY_MS 50
@@ -74,13 +75,15 @@ static bool follow(struct daemon *d, const struct neighbour *n)
 		bool l2dsr = false;
 		char address[64], old_mac[24], new_mac[24], command[256];
 
-		if (b->family != n->family || memcmp(b->address, n->address, 16) ||
+		if (b->family != n->family ||
+		    memcmp(b->address, n->address, 16) ||
 		    !memcmp(b->mac, n->mac, 6))
 			continue;
 		vips = xs_vip_all(&d->dp, &vip_count);
 		for (size_t v = 0; vips && v < vip_count; v++)
 			if (vips[v].vip.vip_id == b->vip_id)
-				l2dsr = vips[v].vip.forward_mode == XS_MODE_L2DSR;
+				l2dsr = vips[v].vip.forward_mode ==
+					XS_MODE_L2DSR;
 		free(vips);
 		if (!l2dsr)
 			continue;
@@ -88,15 +91,16 @@ static bool follow(struct daemon *d, const struct neighbour *n)
 			done = false;
 			break;
 		}
-		xs_format_address(b->family, b->address, address, sizeof(address));
+		xs_format_address(b->family, b->address, address,
+				  sizeof(address));
 		xs_format_mac(b->mac, old_mac, sizeof(old_mac));
 		xs_format_mac(n->mac, new_mac, sizeof(new_mac));
 		memcpy(b->mac, n->mac, 6);
 		if (xs_backend_write(&d->dp, all[i].id, b))
 			continue;
 		snprintf(command, sizeof(command),
-			 "splitd neighbour: backend %s moved from %s to %s", address,
-			 old_mac, new_mac);
+			 "splitd neighbour: backend %s moved from %s to %s",
+			 address, old_mac, new_mac);
 		pr_info("%s\n", command);
 		xs_audit_append(d->state_dir, command, NULL, NULL);
 	}
@@ -117,7 +121,8 @@ static void defer(const struct neighbour *n)
 	if (i == MAX_PENDING) {
 		pr_warn("The pin directory stays locked: more than %d neighbour changes wait; dropping the oldest\n",
 			MAX_PENDING);
-		memmove(pending, pending + 1, sizeof(pending[0]) * (MAX_PENDING - 1));
+		memmove(pending, pending + 1,
+			sizeof(pending[0]) * (MAX_PENDING - 1));
 		i = MAX_PENDING - 1;
 	}
 	pending[i] = *n;
@@ -145,7 +150,8 @@ static int message(const struct nlmsghdr *header, void *data)
 	struct ndmsg *ndm = mnl_nlmsg_get_payload(header);
 	struct neighbour n = { 0 };
 
-	if (header->nlmsg_type != RTM_NEWNEIGH || !(ndm->ndm_state & NUD_USABLE))
+	if (header->nlmsg_type != RTM_NEWNEIGH ||
+	    !(ndm->ndm_state & NUD_USABLE))
 		return MNL_CB_OK;
 	if (ndm->ndm_family == AF_INET)
 		n.family = XS_FAMILY_IPV4;
@@ -163,7 +169,8 @@ int neighbours_open(struct daemon *d)
 {
 	(void)d;
 	watcher = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!watcher || mnl_socket_bind(watcher, RTMGRP_NEIGH, MNL_SOCKET_AUTOPID)) {
+	if (!watcher ||
+	    mnl_socket_bind(watcher, RTMGRP_NEIGH, MNL_SOCKET_AUTOPID)) {
 		pr_warn("Couldn't watch the neighbour table: %s; backend MAC changes will not be followed\n",
 			strerror(errno));
 		if (watcher)

@@ -35,14 +35,16 @@ static void describe(struct daemon *d, char *status, size_t size)
 		paused += phase == XS_PHASE_PAUSED;
 	}
 	pthread_mutex_unlock(&d->lock);
-	length = (size_t)snprintf(status, size, "serving %u VIP%s, %zu rollout%s running",
-			  vips, vips == 1 ? "" : "s", running,
-			  running == 1 ? "" : "s");
+	length = (size_t)snprintf(status, size,
+				  "serving %u VIP%s, %zu rollout%s running",
+				  vips, vips == 1 ? "" : "s", running,
+				  running == 1 ? "" : "s");
 	if (paused && length < size)
 		length += (size_t)snprintf(status + length, size - length,
-				   ", %zu paused", paused);
+					   ", %zu paused", paused);
 	if (reload_outcome[0] && length < size)
-		snprintf(status + length, size - length, "; %s", reload_outcome);
+		snprintf(status + length, size - length, "; %s",
+			 reload_outcome);
 }
 
 /* Under notify_lock: one message, its STATUS= remembered */
@@ -107,6 +109,7 @@ void notify_reloaded(struct daemon *d, const char *failure)
 void notify_stopping(void)
 {
 	pthread_mutex_lock(&notify_lock);
-	notify_send("STOPPING=1\n", "stopping; the data plane keeps forwarding");
+	notify_send("STOPPING=1\n",
+		    "stopping; the data plane keeps forwarding");
 	pthread_mutex_unlock(&notify_lock);
 }

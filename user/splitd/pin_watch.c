@@ -56,7 +56,8 @@ bool pin_watch_wait(int timeout_ms)
 {
 	struct pollfd fds[2] = { { .fd = stop_pipe[0], .events = POLLIN },
 				 { .fd = watch_fd, .events = POLLIN } };
-	char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char events[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
 	bool changed = false;
 	ssize_t n;
 
@@ -85,7 +86,8 @@ void pin_watch_wake(void)
 	/* a full pipe (EAGAIN) means a wake-up is pending anyway */
 	if (stop_pipe[1] >= 0 && write(stop_pipe[1], "", 1) < 0 &&
 	    errno != EAGAIN)
-		pr_debug("Couldn't wake the probe thread: %s\n", strerror(errno));
+		pr_debug("Couldn't wake the probe thread: %s\n",
+			 strerror(errno));
 }
 
 void pin_watch_close(void)

@@ -64,7 +64,8 @@ int drop_privileges(void)
 		if (!prctl(PR_CAPBSET_DROP, capability, 0, 0, 0))
 			continue;
 		if (errno == EPERM && !has_setpcap()) {
-			pr_debug("The bounding set stays as the service manager left it (no CAP_SETPCAP)\n");
+			pr_debug(
+				"The bounding set stays as the service manager left it (no CAP_SETPCAP)\n");
 			break;
 		}
 		pr_warn("Couldn't drop capability %d: %s\n", capability,

@@ -52,7 +52,7 @@ struct target {
 	__u8 family;
 	__be32 address[XS_ADDRESS_WORDS];
 	__u32 successes, failures; /* in a row */
-	bool taken_down;           /* by us: ours to bring back */
+	bool taken_down;	   /* by us: ours to bring back */
 	__u64 next_ms;
 	/* one probe in flight */
 	int fd;
@@ -132,14 +132,17 @@ static bool refresh_targets(struct daemon *d, const struct probed_vip *vips,
 			memset(t, 0, sizeof(*t));
 			t->backend_id = all[i].id;
 			t->probe = vip->probe;
-			snprintf(t->vip_text, sizeof(t->vip_text), "%s", vip->text);
+			snprintf(t->vip_text, sizeof(t->vip_text), "%s",
+				 vip->text);
 			t->family = all[i].backend.family;
-			memcpy(t->address, all[i].backend.address, sizeof(t->address));
+			memcpy(t->address, all[i].backend.address,
+			       sizeof(t->address));
 			t->vip_id = entry.vip.vip_id;
 			t->fd = -1;
 			for (size_t o = 0; o < target_count; o++)
 				if (targets[o].backend_id == t->backend_id &&
-				    !memcmp(targets[o].address, t->address, 16)) {
+				    !memcmp(targets[o].address, t->address,
+					    16)) {
 					t->successes = targets[o].successes;
 					t->failures = targets[o].failures;
 					t->taken_down = targets[o].taken_down;
@@ -206,9 +209,10 @@ static void step_probe(struct target *t, short events)
 		}
 		char host[64];
 		xs_format_address(t->family, t->address, host, sizeof(host));
-		int n = snprintf(buffer, sizeof(buffer),
-				 "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: xdpsplit-probe\r\n\r\n",
-				 probe->path, host);
+		int n = snprintf(
+			buffer, sizeof(buffer),
+			"GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: xdpsplit-probe\r\n\r\n",
+			probe->path, host);
 		if (write(t->fd, buffer, (size_t)n) != n) {
 			t->done = true;
 			return;
@@ -259,7 +263,8 @@ static void run_round(__u64 now)
 			fds[waiting].fd = t->fd;
 			fds[waiting].events = t->stage ? POLLIN : POLLOUT;
 			index[waiting++] = i;
-			if (!timeout || (int)(t->probe.timeout_ms - elapsed) < timeout)
+			if (!timeout ||
+			    (int)(t->probe.timeout_ms - elapsed) < timeout)
 				timeout = (int)(t->probe.timeout_ms - elapsed);
 		}
 		/* in slices, so that a stopping splitd is not held up by a
@@ -340,8 +345,8 @@ static bool judge(struct daemon *d)
 		}
 		if (backend.state == XS_BACKEND_UP &&
 		    t->failures >= t->probe.fall) {
-			snprintf(what, sizeof(what), "DOWN after %u failed probes",
-				 t->failures);
+			snprintf(what, sizeof(what),
+				 "DOWN after %u failed probes", t->failures);
 			if (!set_state(d, t->backend_id, XS_BACKEND_UP,
 				       XS_BACKEND_DOWN)) {
 				t->taken_down = true;
@@ -378,7 +383,8 @@ static int sleep_ms(__u64 now, __u64 full_read_at)
 
 static void *probe_loop(void *arg)
 {
-	static struct probed_vip vips[XS_CONFIG_MAX_VIPS], last[XS_CONFIG_MAX_VIPS];
+	static struct probed_vip vips[XS_CONFIG_MAX_VIPS],
+		last[XS_CONFIG_MAX_VIPS];
 	struct daemon *d = arg;
 	size_t last_count = 0;
 	__u64 full_read_at = 0; /* at once */
@@ -407,7 +413,8 @@ static void *probe_loop(void *arg)
 		/* a map that cannot be read, and so keeps looking changed,
 		 * is read again every 50 ms, not in a busy loop */
 		now = monotonic_ms();
-		if (pin_watch_wait(maybe_changed ? 50 : sleep_ms(now, full_read_at)))
+		if (pin_watch_wait(maybe_changed ? 50 :
+						   sleep_ms(now, full_read_at)))
 			maybe_changed = true;
 	}
 	return NULL;
@@ -427,7 +434,8 @@ int probes_start(struct daemon *d)
 	}
 	if (err)
 		pr_warn("Couldn't watch the pin directory %s for splitctl's changes: %s; backends it adds are probed within %d s instead of at once (raise fs.inotify.max_user_instances if that is the limit)\n",
-			d->pin_dir, strerror(err), UNWATCHED_FULL_READ_MS / 1000);
+			d->pin_dir, strerror(err),
+			UNWATCHED_FULL_READ_MS / 1000);
 	if (pthread_create(&thread, NULL, probe_loop, d)) {
 		pin_watch_close();
 		return -1;

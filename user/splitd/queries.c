@@ -82,8 +82,7 @@ static struct query *find(const struct xs_rule *rule, bool take)
 	return free_slot;
 }
 
-struct xs_measurement queries_latest(const struct xs_rule *rule,
-				     __u64 *seen)
+struct xs_measurement queries_latest(const struct xs_rule *rule, __u64 *seen)
 {
 	struct xs_measurement m = { 0 };
 	struct query *q;
@@ -148,9 +147,11 @@ void queries_want(const struct xs_policy *policy, const char *vip)
 			slot = i;
 	if (slot >= 0) {
 		outside[slot].policy = *policy;
-		snprintf(outside[slot].vip, sizeof(outside[slot].vip), "%s", vip);
+		snprintf(outside[slot].vip, sizeof(outside[slot].vip), "%s",
+			 vip);
 		/* two intervals: a missed round does not drop it */
-		outside[slot].until_ms = now + 2 * (__u64)policy->interval_ms + 1000;
+		outside[slot].until_ms =
+			now + 2 * (__u64)policy->interval_ms + 1000;
 	}
 	pthread_mutex_unlock(&queries_lock);
 }
@@ -267,8 +268,8 @@ static void *query_loop(void *arg)
 		finish_done(multi);
 		/* bounded, so that a query's interval is kept; a stop or a
 		 * rollout's change wakes it (queries_wake) */
-		curl_multi_poll(multi, NULL, 0, any_query() ? POLL_MS : IDLE_POLL_MS,
-				NULL);
+		curl_multi_poll(multi, NULL, 0,
+				any_query() ? POLL_MS : IDLE_POLL_MS, NULL);
 	}
 	pthread_mutex_lock(&queries_lock);
 	waking = NULL;

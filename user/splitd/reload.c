@@ -79,8 +79,8 @@ static pthread_mutex_t apply_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* next made the maps' and the configuration in force; 0, or -errno with
  * why in error (nothing applied). Takes next. */
-static int apply(struct daemon *d, struct xs_config_file *next,
-		 char *error, size_t size)
+static int apply(struct daemon *d, struct xs_config_file *next, char *error,
+		 size_t size)
 {
 	static struct xs_rollout_record records[XS_CONFIG_MAX_VIPS];
 	size_t count = 0;
@@ -98,11 +98,13 @@ static int apply(struct daemon *d, struct xs_config_file *next,
 	     waited += RELOAD_LOCK_POLL_MS)
 		usleep(RELOAD_LOCK_POLL_MS * 1000);
 	if (lock < 0) {
-		snprintf(error, size, "%s",
-			 splitd_stop ? "splitd is stopping" :
-			 lock == -EWOULDBLOCK ?
-				       "the pin directory stayed locked by another splitctl" :
-				       strerror(-lock));
+		snprintf(
+			error, size, "%s",
+			splitd_stop ?
+				"splitd is stopping" :
+			lock == -EWOULDBLOCK ?
+				"the pin directory stayed locked by another splitctl" :
+				strerror(-lock));
 		free(next);
 		return lock;
 	}
@@ -133,7 +135,8 @@ static const char *reload(struct daemon *d, char *error, size_t size)
 		return error;
 	}
 	if (xs_config_load(d->config_path, next, error, size)) {
-		say(d, XS_LOG_WARN, "splitd: reload of %s refused, nothing changed: %s", error);
+		say(d, XS_LOG_WARN,
+		    "splitd: reload of %s refused, nothing changed: %s", error);
 		free(next);
 		return error;
 	}
@@ -146,8 +149,10 @@ static const char *reload(struct daemon *d, char *error, size_t size)
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (d->config->fleet.enabled != next->fleet.enabled) {
-		snprintf(error, size, "joining or leaving a fleet takes a restart");
-		say(d, XS_LOG_WARN, "splitd: reload of %s refused, nothing changed: %s", error);
+		snprintf(error, size,
+			 "joining or leaving a fleet takes a restart");
+		say(d, XS_LOG_WARN,
+		    "splitd: reload of %s refused, nothing changed: %s", error);
 		free(next);
 		return error;
 	}
@@ -188,8 +193,9 @@ int reload_document(struct daemon *d, const struct xs_config_file *document,
 	err = apply(d, next, error, size);
 	pthread_mutex_unlock(&apply_lock);
 	if (!err)
-		xs_audit_append(d->state_dir, "splitd: applied the fleet document",
-				NULL, NULL);
+		xs_audit_append(d->state_dir,
+				"splitd: applied the fleet document", NULL,
+				NULL);
 	return err;
 }
 

@@ -6,9 +6,9 @@
 
 int control_parse_request(const char *line, struct control_request *request)
 {
-	static const char *const verbs[] = { "start", "status", "pause",
+	static const char *const verbs[] = { "start",  "status",  "pause",
 					     "resume", "promote", "abort",
-					     "undo", NULL };
+					     "undo",   NULL };
 	char extra[2];
 	bool known = false;
 	int words;
@@ -25,7 +25,8 @@ int control_parse_request(const char *line, struct control_request *request)
 		/* abort and undo may ask for the canary's flows to be
 		 * re-chosen now instead of drained */
 		if (strcmp(request->policy, "flush") ||
-		    (strcmp(request->verb, "abort") && strcmp(request->verb, "undo")))
+		    (strcmp(request->verb, "abort") &&
+		     strcmp(request->verb, "undo")))
 			return -1;
 		request->policy[0] = '\0';
 		request->flush = true;

@@ -117,7 +117,8 @@ static void print_measurements(const struct daemon_rollout *r, bool bounds)
 			out_double("min", rule->min, 4);
 		if (rule->has_max)
 			out_double("max", rule->max, 4);
-		out_u64("consecutive_failures", r->record.rollout.consecutive[i]);
+		out_u64("consecutive_failures",
+			r->record.rollout.consecutive[i]);
 		out_u64("failures", r->record.rollout.total_failures[i]);
 		if (bounds)
 			print_rule_bounds(rule, m);
@@ -144,14 +145,16 @@ static void record_decision(struct daemon *d, struct daemon_rollout *r,
 	out_capture_begin();
 	out_object_begin(NULL);
 	out_string("phase", xs_phase_name(r->record.rollout.phase));
-	out_u64("step", xs_rollout_step_number(r->policy, r->record.rollout.step));
+	out_u64("step",
+		xs_rollout_step_number(r->policy, r->record.rollout.step));
 	if (after)
 		print_route("route", after);
 	print_measurements(r, false);
 	out_object_end();
 	after_json = out_capture_end();
 	if (xs_audit_append(d->state_dir, command, before_json, after_json))
-		pr_warn("Couldn't append to the audit log in %s\n", d->state_dir);
+		pr_warn("Couldn't append to the audit log in %s\n",
+			d->state_dir);
 	free(before_json);
 	free(after_json);
 	remember(r, what);
@@ -265,7 +268,8 @@ static int commit(struct daemon *d, struct daemon_rollout *r,
 		xs_fault_point("route-pending", NULL);
 		/* only while the id still holds the VIP checked above */
 		err = xs_route_write_tagged(&d->dp, r->vip_id,
-					    (__u8)r->record.generation, &a->route);
+					    (__u8)r->record.generation,
+					    &a->route);
 		if (err == -ESTALE) {
 			end_orphaned(d, r, err);
 			return err;
@@ -293,14 +297,14 @@ static int commit(struct daemon *d, struct daemon_rollout *r,
  * thread. A change is audited; all of them 2xx opens the gate as a promote
  * would. Anything else leaves the rollout waiting.
  */
-static void gate_webhooks(struct daemon *d, struct daemon_rollout *r,
-			  __u64 now)
+static void gate_webhooks(struct daemon *d, struct daemon_rollout *r, __u64 now)
 {
 	struct webhooks_gate_answer answer;
 	struct xs_rollout next = r->record.rollout;
 	struct xs_actions a;
 
-	if (!webhooks_gate(r->record.vip, r->policy, &r->record.rollout, &answer))
+	if (!webhooks_gate(r->record.vip, r->policy, &r->record.rollout,
+			   &answer))
 		return;
 	if (answer.changed && !answer.open)
 		record_decision(d, r, answer.what, NULL, NULL);
@@ -333,7 +337,8 @@ static void measure(struct daemon *d, struct daemon_rollout *r,
 	xs_service_pool_stats(&d->dp, r->vip_id, now);
 	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++) {
 		if (r->have_last)
-			xs_pool_stats_delta(&r->last[pool], &now[pool], &window[pool]);
+			xs_pool_stats_delta(&r->last[pool], &now[pool],
+					    &window[pool]);
 		else
 			memset(&window[pool], 0, sizeof(window[pool]));
 	}
@@ -345,8 +350,9 @@ static void measure(struct daemon *d, struct daemon_rollout *r,
 		if (rule->metric == XS_METRIC_PROMQL) /* no network here */
 			measured[i] = queries_latest(rule, &r->promql_seen[i]);
 		else
-			measured[i] = xs_measure(rule, window,
-						 xs_rollout_route(&r->record.rollout).live_pool);
+			measured[i] = xs_measure(
+				rule, window,
+				xs_rollout_route(&r->record.rollout).live_pool);
 	}
 }
 
@@ -361,20 +367,23 @@ static void tick_one(struct daemon *d, struct daemon_rollout *r, __u64 now)
 
 	measure(d, r, measured);
 	xs_rollout_tick(r->policy, &next, now, measured, &a);
-	if (next.phase == XS_PHASE_ROLLED_BACK && phase != XS_PHASE_ROLLED_BACK) {
+	if (next.phase == XS_PHASE_ROLLED_BACK &&
+	    phase != XS_PHASE_ROLLED_BACK) {
 		snprintf(what, sizeof(what), "rolled back: %s", next.reason);
 		if (next.failed_rule < XS_MAX_RULES)
 			r->rollbacks[next.failed_rule]++;
 	} else if (next.phase != phase || next.step != step) {
-		describe_step(&(struct daemon_rollout){ .record = { .rollout = next },
-							.policy = r->policy },
-			      what, sizeof(what));
+		describe_step(
+			&(struct daemon_rollout){ .record = { .rollout = next },
+						  .policy = r->policy },
+			what, sizeof(what));
 	} else {
 		/* failures counted, nothing else: persist without a story;
 		 * nothing at all: the values are still the status's to show
 		 * (not worth a state write each interval) */
 		if (!a.changed && !a.write_route)
-			memcpy(r->record.rollout.last, next.last, sizeof(next.last));
+			memcpy(r->record.rollout.last, next.last,
+			       sizeof(next.last));
 		commit(d, r, &next, &a, NULL);
 		return;
 	}
@@ -410,7 +419,8 @@ void rollouts_tick(struct daemon *d, __u64 now)
 		/* still due: not recorded (a full disk); the next interval
 		 * tries again, not every turn of the loop */
 		r->step_deferred =
-			now >= xs_rollout_step_ends(r->policy, &r->record.rollout);
+			now >=
+			xs_rollout_step_ends(r->policy, &r->record.rollout);
 	}
 	pthread_mutex_unlock(&d->lock);
 }
@@ -429,7 +439,8 @@ __u64 rollouts_next_deadline(struct daemon *d, __u64 now)
 			next = r->next_tick_ms;
 		if (!r->step_deferred &&
 		    xs_rollout_step_ends(r->policy, &r->record.rollout) < next)
-			next = xs_rollout_step_ends(r->policy, &r->record.rollout);
+			next = xs_rollout_step_ends(r->policy,
+						    &r->record.rollout);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return next > now ? next : now;
@@ -515,10 +526,12 @@ int rollouts_restore(struct daemon *d)
 		}
 		/* a crash between recording a decision and writing it */
 		if (r->record.route_pending) {
-			struct xs_route route = xs_rollout_route(&r->record.rollout);
+			struct xs_route route =
+				xs_rollout_route(&r->record.rollout);
 
 			xs_route_write_tagged(&d->dp, r->vip_id,
-					      (__u8)r->record.generation, &route);
+					      (__u8)r->record.generation,
+					      &route);
 			r->record.route_pending = false;
 			pr_info("Rewrote the route of %s that a crash interrupted\n",
 				r->record.vip);
@@ -526,7 +539,8 @@ int rollouts_restore(struct daemon *d)
 		if (active(r))
 			pr_info("Resuming the rollout of %s at step %u (%s)\n",
 				r->record.vip,
-				xs_rollout_step_number(r->policy, r->record.rollout.step),
+				xs_rollout_step_number(r->policy,
+						       r->record.rollout.step),
 				xs_phase_name(r->record.rollout.phase));
 		d->rollout_count++;
 	}
@@ -592,14 +606,15 @@ static void print_progress(const struct daemon_rollout *r, __u64 now)
 	const struct xs_policy *p = r->policy;
 	bool under_way = active(r);
 
-	out_u64("steps_done", p && ro->step > p->step_count ? p->step_count :
-							      ro->step);
+	out_u64("steps_done",
+		p && ro->step > p->step_count ? p->step_count : ro->step);
 	if (p)
 		out_double("interval_seconds", p->interval_ms / 1000.0, 3);
 	if (under_way && p && ro->step < p->step_count) {
 		const struct xs_step *step = &p->steps[ro->step];
 		__u64 end = ro->step_started_ms + step->duration_ms;
-		__u64 at = ro->phase == XS_PHASE_PAUSED ? ro->paused_at_ms : now;
+		__u64 at = ro->phase == XS_PHASE_PAUSED ? ro->paused_at_ms :
+							  now;
 
 		if (step->kind == XS_STEP_PAUSE || step->kind == XS_STEP_BAKE)
 			out_double("step_left_seconds",
@@ -608,7 +623,9 @@ static void print_progress(const struct daemon_rollout *r, __u64 now)
 	if (under_way && p)
 		out_double("next_analysis_in_seconds",
 			   r->next_tick_ms > now ?
-				   (r->next_tick_ms - now) / 1000.0 : 0, 1);
+				   (r->next_tick_ms - now) / 1000.0 :
+				   0,
+			   1);
 	if (ro->phase == XS_PHASE_PAUSED)
 		out_string("waiting_for", "resume");
 	else if (ro->phase == XS_PHASE_RUNNING && p &&
@@ -639,7 +656,8 @@ static void print_status(struct daemon *d, struct daemon_rollout *r, __u64 now)
 		const struct xs_step *step = &r->policy->steps[ro->step];
 
 		out_string("step_kind", xs_step_name(step->kind));
-		if ((step->kind == XS_STEP_PAUSE || step->kind == XS_STEP_BAKE) &&
+		if ((step->kind == XS_STEP_PAUSE ||
+		     step->kind == XS_STEP_BAKE) &&
 		    ro->phase == XS_PHASE_RUNNING) {
 			__u64 end = ro->step_started_ms + step->duration_ms;
 
@@ -684,7 +702,8 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 	int gone;
 
 	if (xs_vip_lookup(&d->dp, key, &vip)) {
-		snprintf(message, size, "no VIP %s in the data plane", vip_text);
+		snprintf(message, size, "no VIP %s in the data plane",
+			 vip_text);
 		return -ENOENT;
 	}
 	for (__u32 i = 0; i < d->config->vip_count; i++)
@@ -695,9 +714,10 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 				      configured->rollout :
 				      NULL;
 	if (!policy_name || !xs_config_policy(d->config, policy_name)) {
-		snprintf(message, size, policy_name ?
-					  "no rollout policy '%s' in the configuration" :
-					  "%s names no rollout policy; give one",
+		snprintf(message, size,
+			 policy_name ?
+				 "no rollout policy '%s' in the configuration" :
+				 "%s names no rollout policy; give one",
 			 policy_name ? policy_name : vip_text);
 		return -EINVAL;
 	}
@@ -707,14 +727,17 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 	if (gone)
 		end_orphaned(d, r, gone);
 	if (r && active(r)) {
-		snprintf(message, size, "a rollout of %s is already %s; pause, resume, promote or abort it",
-			 r->record.vip, xs_phase_name(r->record.rollout.phase));
+		snprintf(
+			message, size,
+			"a rollout of %s is already %s; pause, resume, promote or abort it",
+			r->record.vip, xs_phase_name(r->record.rollout.phase));
 		return -EBUSY;
 	}
 	if (!r) {
 		/* a finished rollout's place, if all are taken */
 		for (size_t i = 0; d->rollout_count == XS_CONFIG_MAX_VIPS &&
-				   !r && i < d->rollout_count; i++)
+				   !r && i < d->rollout_count;
+		     i++)
 			if (!active(&d->rollouts[i]))
 				r = &d->rollouts[i];
 		if (!r && d->rollout_count == XS_CONFIG_MAX_VIPS) {
@@ -748,7 +771,8 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 		return gone;
 	}
 	if (gone) {
-		snprintf(message, size, "couldn't record the rollout state in %s; not started",
+		snprintf(message, size,
+			 "couldn't record the rollout state in %s; not started",
 			 d->state_dir);
 		return -EIO;
 	}
@@ -796,7 +820,8 @@ static int operator_change(struct daemon *d, struct daemon_rollout *r,
 		err = -EINVAL;
 	if (err) {
 		snprintf(message, size, "can't %s the rollout of %s: it is %s",
-			 verb, vip_text, xs_phase_name(r->record.rollout.phase));
+			 verb, vip_text,
+			 xs_phase_name(r->record.rollout.phase));
 		return err;
 	}
 	snprintf(what, sizeof(what), "%s by uid %u: now %s, step %u", verb,
@@ -819,8 +844,8 @@ static int operator_change(struct daemon *d, struct daemon_rollout *r,
 	return 0;
 }
 
-char *rollouts_command(struct daemon *d,
-		       const struct control_request *request, uid_t uid)
+char *rollouts_command(struct daemon *d, const struct control_request *request,
+		       uid_t uid)
 {
 	const char *verb = request->verb, *vip_text = request->vip;
 	const char *policy = request->policy;
@@ -845,20 +870,23 @@ char *rollouts_command(struct daemon *d,
 	}
 	if (d->config->fleet.enabled) {
 		/* one rollout for the fleet, not one per host */
-		snprintf(message, sizeof(message),
-			 "this host is in fleet %s: its rollouts are the fleet's; see 'splitctl fleet help'",
-			 d->config->fleet.prefix);
+		snprintf(
+			message, sizeof(message),
+			"this host is in fleet %s: its rollouts are the fleet's; see 'splitctl fleet help'",
+			d->config->fleet.prefix);
 		err = -EPERM;
 		goto fail;
 	}
 	if (xs_parse_vip(vip_text, &key)) {
-		snprintf(message, sizeof(message), "'%s' is not a VIP", vip_text);
+		snprintf(message, sizeof(message), "'%s' is not a VIP",
+			 vip_text);
 		err = -EINVAL;
 		goto fail;
 	}
 	service_of(d, &key);
 	if (!strcmp(verb, "start")) {
-		err = start(d, &key, vip_text, policy, now, message, sizeof(message));
+		err = start(d, &key, vip_text, policy, now, message,
+			    sizeof(message));
 		if (err)
 			goto fail;
 		r = find(d, &key);
@@ -866,8 +894,10 @@ char *rollouts_command(struct daemon *d,
 	}
 	r = find(d, &key);
 	if (!r) {
-		snprintf(message, sizeof(message), "no rollout of %s; start one with 'splitctl rollout start %s'",
-			 vip_text, vip_text);
+		snprintf(
+			message, sizeof(message),
+			"no rollout of %s; start one with 'splitctl rollout start %s'",
+			vip_text, vip_text);
 		err = -ENOENT;
 		goto fail;
 	}

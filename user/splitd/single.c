@@ -66,8 +66,8 @@ static int lock_file(const char *path, const char *what, const char *dir)
 	char pid[24];
 
 	if (fd < 0) {
-		pr_err("Error: couldn't open the lock %s of %s %s: %s\n",
-		       path, what, dir, strerror(errno));
+		pr_err("Error: couldn't open the lock %s of %s %s: %s\n", path,
+		       what, dir, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
@@ -98,8 +98,8 @@ static int lock_file(const char *path, const char *what, const char *dir)
 static int make_dir(const char *dir, mode_t mode, const char *what)
 {
 	if (mkdir(dir, mode) && errno != EEXIST) {
-		pr_err("Error: couldn't create the %s %s: %s\n", what,
-		       dir, strerror(errno));
+		pr_err("Error: couldn't create the %s %s: %s\n", what, dir,
+		       strerror(errno));
 		return -1;
 	}
 	return 0;

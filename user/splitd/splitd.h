@@ -31,10 +31,10 @@ struct daemon_rollout {
 	struct xs_pool_stats last[XS_POOL_COUNT];
 	bool have_last;
 	__u64 next_tick_ms;
-	bool step_deferred; /* a step's end could not be recorded */
+	bool step_deferred;	       /* a step's end could not be recorded */
 	__u64 rollbacks[XS_MAX_RULES]; /* automatic, by the rule that failed */
 	char history[XS_HISTORY_SIZE][256]; /* the latest decisions */
-	__u64 promql_seen[XS_MAX_RULES]; /* the answer each rule used last */
+	__u64 promql_seen[XS_MAX_RULES];    /* the answer each rule used last */
 	__u32 history_next;
 };
 
@@ -59,7 +59,7 @@ struct daemon {
 	bool same_boot;
 	int control_fd;
 	int metrics_fd; /* bound before privileges are dropped */
-	void *metrics;  /* struct MHD_Daemon */
+	void *metrics;	/* struct MHD_Daemon */
 	__u64 state_write_failures;
 	__u64 last_unrecorded_warning_ms; /* 0: the last state write worked */
 	__u64 unrecorded_since_warning;
@@ -95,8 +95,8 @@ __u64 rollouts_next_deadline(struct daemon *d, __u64 now);
 /* Runs an operator command; its JSON reply (malloc'd, any size; NULL when
  * out of memory). */
 struct control_request;
-char *rollouts_command(struct daemon *d,
-		       const struct control_request *request, uid_t uid);
+char *rollouts_command(struct daemon *d, const struct control_request *request,
+		       uid_t uid);
 
 /* control.c */
 /* open (bound, owned: privileged), then listen once ready */
@@ -141,8 +141,7 @@ void queries_stop(void);
 void queries_want(const struct xs_policy *policy, const char *vip);
 /* The rule's latest answer if newer than *seen (then *seen moves on);
  * otherwise no verdict. Never waits on the network. */
-struct xs_measurement queries_latest(const struct xs_rule *rule,
-				     __u64 *seen);
+struct xs_measurement queries_latest(const struct xs_rule *rule, __u64 *seen);
 
 /* neighbours.c: MAC changes of l2dsr backends follow the kernel's table */
 int neighbours_open(struct daemon *d);

@@ -33,10 +33,10 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
 
-#define QUEUE_SIZE 256   /* deliveries waiting, retrying or in flight */
+#define QUEUE_SIZE 256 /* deliveries waiting, retrying or in flight */
 #define MAX_IN_FLIGHT 32
-#define MAX_GATES 64     /* gate webhooks asked at once */
-#define MAX_NAMES 64     /* webhooks the metrics keep apart */
+#define MAX_GATES 64 /* gate webhooks asked at once */
+#define MAX_NAMES 64 /* webhooks the metrics keep apart */
 #define FIRST_BACKOFF_MS 500
 #define MAX_BACKOFF_MS 30000
 #define IDLE_POLL_MS 1000
@@ -44,14 +44,24 @@
 #define MAX_ANSWER_BYTES 4096
 
 /* what one attempt came to, for the metrics */
-enum attempt_result { ATTEMPT_OK, ATTEMPT_HTTP_ERROR, ATTEMPT_TIMEOUT,
-		      ATTEMPT_UNREACHABLE, ATTEMPT_RESULTS };
+enum attempt_result {
+	ATTEMPT_OK,
+	ATTEMPT_HTTP_ERROR,
+	ATTEMPT_TIMEOUT,
+	ATTEMPT_UNREACHABLE,
+	ATTEMPT_RESULTS
+};
 static const char *const attempt_names[ATTEMPT_RESULTS] = {
-	"ok", "http_error", "timeout", "unreachable",
+	"ok",
+	"http_error",
+	"timeout",
+	"unreachable",
 };
 enum delivery_result { DELIVERED, FAILED, DROPPED, DELIVERY_RESULTS };
 static const char *const delivery_names[DELIVERY_RESULTS] = {
-	"delivered", "failed", "dropped",
+	"delivered",
+	"failed",
+	"dropped",
 };
 
 struct counters {
@@ -74,7 +84,7 @@ struct delivery {
 	char *body;
 	__u32 attempts; /* made so far */
 	__u64 due_ms;
-	__u64 order;    /* enqueued: the oldest is dropped first */
+	__u64 order; /* enqueued: the oldest is dropped first */
 	struct call call;
 };
 
@@ -83,17 +93,17 @@ struct gate {
 	struct xs_webhook hook;
 	char vip[80];
 	__u32 step;
-	__u64 arrived_ms;  /* the step's start: this wait at this gate */
-	__u64 wanted_ms;   /* the tick asked for it last */
-	__u64 keep_ms;     /* how long it lives unwanted */
+	__u64 arrived_ms; /* the step's start: this wait at this gate */
+	__u64 wanted_ms;  /* the tick asked for it last */
+	__u64 keep_ms;	  /* how long it lives unwanted */
 	__u64 next_ask_ms;
 	char *body;
 	struct call call;
 	/* the latest answer */
-	__u64 answers;     /* 0: none yet */
+	__u64 answers; /* 0: none yet */
 	bool open;
-	char answer[96];   /* "HTTP 503", "timeout" ... */
-	char told[96];     /* the answer the tick was last told of */
+	char answer[96]; /* "HTTP 503", "timeout" ... */
+	char told[96];	 /* the answer the tick was last told of */
 };
 
 static struct delivery queue[QUEUE_SIZE];
@@ -125,8 +135,8 @@ static struct counters *counters_of(const char *name)
 {
 	for (int i = 0; i < MAX_NAMES; i++) {
 		if (!counters[i].name[0])
-			snprintf(counters[i].name, sizeof(counters[i].name), "%s",
-				 name);
+			snprintf(counters[i].name, sizeof(counters[i].name),
+				 "%s", name);
 		if (!strcmp(counters[i].name, name))
 			return &counters[i];
 	}
@@ -161,14 +171,15 @@ static void wall_time(char *out, size_t size)
 }
 
 /* The first line of the token file; false (with why) if unreadable. */
-static bool read_token(const char *path, char *token, size_t size,
-		       char *why, size_t why_size)
+static bool read_token(const char *path, char *token, size_t size, char *why,
+		       size_t why_size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	ssize_t n;
 
 	if (fd < 0) {
-		snprintf(why, why_size, "token_file %s: %s", path, strerror(errno));
+		snprintf(why, why_size, "token_file %s: %s", path,
+			 strerror(errno));
 		return false;
 	}
 	n = read(fd, token, size - 1);
@@ -181,7 +192,8 @@ static bool read_token(const char *path, char *token, size_t size,
 	token[strcspn(token, "\r\n")] = '\0';
 	for (char *c = token; *c; c++)
 		if ((unsigned char)*c < ' ') {
-			snprintf(why, why_size, "token_file %s holds a control character",
+			snprintf(why, why_size,
+				 "token_file %s holds a control character",
 				 path);
 			return false;
 		}
@@ -206,10 +218,12 @@ static void call_free(struct call *call)
 	memset(call, 0, sizeof(*call));
 }
 
-static struct curl_slist *add_header(struct curl_slist *list, const char *format,
-				     const char *a, const char *b)
+static struct curl_slist *add_header(struct curl_slist *list,
+				     const char *format, const char *a,
+				     const char *b)
 {
-	char line[XS_WEBHOOK_HEADER_NAME_SIZE + XS_WEBHOOK_HEADER_VALUE_SIZE + 4096];
+	char line[XS_WEBHOOK_HEADER_NAME_SIZE + XS_WEBHOOK_HEADER_VALUE_SIZE +
+		  4096];
 	struct curl_slist *more;
 
 	snprintf(line, sizeof(line), format, a, b);
@@ -253,7 +267,8 @@ static int call_start(CURLM *multi, struct call *call,
 	curl_easy_setopt(call->curl, CURLOPT_URL, hook->url);
 	curl_easy_setopt(call->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(call->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(call->curl, CURLOPT_TIMEOUT_MS, (long)hook->timeout_ms);
+	curl_easy_setopt(call->curl, CURLOPT_TIMEOUT_MS,
+			 (long)hook->timeout_ms);
 	curl_easy_setopt(call->curl, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)hook->timeout_ms);
 	curl_easy_setopt(call->curl, CURLOPT_HTTPHEADER, h);
@@ -288,7 +303,8 @@ static enum attempt_result call_end(CURLM *multi, struct call *call,
 		r = ATTEMPT_UNREACHABLE;
 	} else {
 		snprintf(what, size, "HTTP %ld", status);
-		r = status >= 200 && status < 300 ? ATTEMPT_OK : ATTEMPT_HTTP_ERROR;
+		r = status >= 200 && status < 300 ? ATTEMPT_OK :
+						    ATTEMPT_HTTP_ERROR;
 	}
 	call_free(call);
 	return r;
@@ -315,8 +331,8 @@ static struct delivery *slot(void)
 	dropped_since_warning++;
 	if (!drop_warned_ms || monotonic_ms() >= drop_warned_ms + 10000) {
 		pr_warn("webhook %s: the queue of %d deliveries is full; dropping the oldest (%s of %s; %llu dropped since the last warning)\n",
-			oldest->hook.name, QUEUE_SIZE, oldest->event, oldest->vip,
-			(unsigned long long)dropped_since_warning);
+			oldest->hook.name, QUEUE_SIZE, oldest->event,
+			oldest->vip, (unsigned long long)dropped_since_warning);
 		dropped_since_warning = 0;
 		drop_warned_ms = monotonic_ms();
 	}
@@ -367,7 +383,9 @@ void webhooks_post(const char *vip, const struct xs_policy *policy,
 	for (size_t e = 0; e < count; e++) {
 		struct xs_webhook_context c = {
 			.event = xs_webhook_event_name(events[e]),
-			.host = host_name, .vip = vip, .policy = policy,
+			.host = host_name,
+			.vip = vip,
+			.policy = policy,
 			.rollout = after,
 		};
 		char id[40], when[40];
@@ -377,7 +395,8 @@ void webhooks_post(const char *vip, const struct xs_policy *policy,
 		c.id = id;
 		c.time = when;
 		for (__u32 i = 0; i < policy->webhooks.count; i++) {
-			const struct xs_webhook *hook = &policy->webhooks.hooks[i];
+			const struct xs_webhook *hook =
+				&policy->webhooks.hooks[i];
 			char *body;
 
 			if (hook->kind != XS_WEBHOOK_NOTIFY ||
@@ -435,8 +454,12 @@ bool webhooks_gate(const char *vip, const struct xs_policy *policy,
 	for (__u32 i = 0; i < policy->webhooks.count; i++) {
 		const struct xs_webhook *hook = &policy->webhooks.hooks[i];
 		struct xs_webhook_context c = {
-			.event = "gate-check", .time = when, .host = host_name,
-			.vip = vip, .policy = policy, .rollout = r,
+			.event = "gate-check",
+			.time = when,
+			.host = host_name,
+			.vip = vip,
+			.policy = policy,
+			.rollout = r,
 			.webhook = hook->name,
 		};
 		struct gate *g;
@@ -448,9 +471,10 @@ bool webhooks_gate(const char *vip, const struct xs_policy *policy,
 		g = gate_of(hook, vip, r, true);
 		if (!g) {
 			out->open = false;
-			snprintf(out->what, sizeof(out->what),
-				 "gate webhook %s not asked: more than %d gates wait",
-				 hook->name, MAX_GATES);
+			snprintf(
+				out->what, sizeof(out->what),
+				"gate webhook %s not asked: more than %d gates wait",
+				hook->name, MAX_GATES);
 			continue;
 		}
 		g->wanted_ms = now;
@@ -469,7 +493,8 @@ bool webhooks_gate(const char *vip, const struct xs_policy *policy,
 			/* every change of this tick, in one line */
 			snprintf(out->what + used, sizeof(out->what) - used,
 				 "%sgate webhook %s answered %s",
-				 out->changed ? ", " : "", hook->name, g->answer);
+				 out->changed ? ", " : "", hook->name,
+				 g->answer);
 			out->changed = true;
 		} else if (!out->changed && !(g->answers && g->open)) {
 			snprintf(out->what, sizeof(out->what),
@@ -483,7 +508,8 @@ bool webhooks_gate(const char *vip, const struct xs_policy *policy,
 			 sizeof(out->what) - strlen(out->what), ": %s",
 			 out->open ? "proceeding" : "waiting");
 	else if (any && out->open)
-		snprintf(out->what, sizeof(out->what), "gate webhooks answered 2xx");
+		snprintf(out->what, sizeof(out->what),
+			 "gate webhooks answered 2xx");
 	wake();
 	pthread_mutex_unlock(&lock);
 	return any;
@@ -617,19 +643,22 @@ static int finish_done(CURLM *multi)
 		curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE,
 				  (char **)&owner);
 		pthread_mutex_lock(&lock);
-		if (owner >= (void *)queue && owner < (void *)(queue + QUEUE_SIZE)) {
+		if (owner >= (void *)queue &&
+		    owner < (void *)(queue + QUEUE_SIZE)) {
 			struct delivery *q = owner;
 
-			finish_delivery(q, call_end(multi, &q->call,
-						    message->data.result, what,
-						    sizeof(what)),
+			finish_delivery(q,
+					call_end(multi, &q->call,
+						 message->data.result, what,
+						 sizeof(what)),
 					what, now);
 		} else {
 			struct gate *g = owner;
 
-			finish_gate(g, call_end(multi, &g->call,
-						message->data.result, what,
-						sizeof(what)),
+			finish_gate(g,
+				    call_end(multi, &g->call,
+					     message->data.result, what,
+					     sizeof(what)),
 				    what, now);
 		}
 		pthread_mutex_unlock(&lock);
@@ -668,20 +697,25 @@ static void *webhook_loop(void *arg)
 			continue; /* a webhook's next event, at once */
 		now = monotonic_ms();
 		curl_multi_poll(multi, NULL, 0,
-				next > now ? (int)(next - now < 1000 ? next - now : 1000) :
-					     0, NULL);
+				next > now ?
+					(int)(next - now < 1000 ? next - now :
+								  1000) :
+					0,
+				NULL);
 	}
 	pthread_mutex_lock(&lock);
 	waking = NULL;
 	for (int i = 0; i < QUEUE_SIZE; i++)
 		if (queue[i].used) {
 			if (queue[i].call.curl) {
-				curl_multi_remove_handle(multi, queue[i].call.curl);
+				curl_multi_remove_handle(multi,
+							 queue[i].call.curl);
 				call_free(&queue[i].call);
 			}
 			counters_of(queue[i].hook.name)->deliveries[DROPPED]++;
 			pr_warn("webhook %s: %s of %s not delivered: splitd stops\n",
-				queue[i].hook.name, queue[i].event, queue[i].vip);
+				queue[i].hook.name, queue[i].event,
+				queue[i].vip);
 			free(queue[i].body);
 			memset(&queue[i], 0, sizeof(queue[i]));
 		}
@@ -746,31 +780,39 @@ char *webhooks_metrics(void)
 	pthread_mutex_lock(&lock);
 	for (int i = 0; i < QUEUE_SIZE; i++)
 		waiting += queue[i].used;
-	fprintf(out, "# HELP xdpsplit_webhook_deliveries_total Webhook POSTs of rollout events, by how they ended (delivered: a 2xx answer; failed: every attempt failed; dropped: the queue was full or splitd stopped).\n"
-		     "# TYPE xdpsplit_webhook_deliveries_total counter\n");
+	fprintf(out,
+		"# HELP xdpsplit_webhook_deliveries_total Webhook POSTs of rollout events, by how they ended (delivered: a 2xx answer; failed: every attempt failed; dropped: the queue was full or splitd stopped).\n"
+		"# TYPE xdpsplit_webhook_deliveries_total counter\n");
 	/* names are plain (config_webhooks.c): no label escaping */
 	for (int i = 0; i < MAX_NAMES && counters[i].name[0]; i++)
 		for (int k = 0; k < DELIVERY_RESULTS; k++)
-			fprintf(out, "xdpsplit_webhook_deliveries_total{webhook=\"%s\",result=\"%s\"} %llu\n",
+			fprintf(out,
+				"xdpsplit_webhook_deliveries_total{webhook=\"%s\",result=\"%s\"} %llu\n",
 				counters[i].name, delivery_names[k],
 				(unsigned long long)counters[i].deliveries[k]);
-	fprintf(out, "# HELP xdpsplit_webhook_attempts_total Webhook HTTP attempts (first tries and retries), by result.\n"
-		     "# TYPE xdpsplit_webhook_attempts_total counter\n");
+	fprintf(out,
+		"# HELP xdpsplit_webhook_attempts_total Webhook HTTP attempts (first tries and retries), by result.\n"
+		"# TYPE xdpsplit_webhook_attempts_total counter\n");
 	for (int i = 0; i < MAX_NAMES && counters[i].name[0]; i++)
 		for (int k = 0; k < ATTEMPT_RESULTS; k++)
-			fprintf(out, "xdpsplit_webhook_attempts_total{webhook=\"%s\",result=\"%s\"} %llu\n",
+			fprintf(out,
+				"xdpsplit_webhook_attempts_total{webhook=\"%s\",result=\"%s\"} %llu\n",
 				counters[i].name, attempt_names[k],
 				(unsigned long long)counters[i].attempts[k]);
-	fprintf(out, "# HELP xdpsplit_webhook_gate_asks_total Asks of gate webhooks, by result (ok: 2xx, the gate may open).\n"
-		     "# TYPE xdpsplit_webhook_gate_asks_total counter\n");
+	fprintf(out,
+		"# HELP xdpsplit_webhook_gate_asks_total Asks of gate webhooks, by result (ok: 2xx, the gate may open).\n"
+		"# TYPE xdpsplit_webhook_gate_asks_total counter\n");
 	for (int i = 0; i < MAX_NAMES && counters[i].name[0]; i++)
 		for (int k = 0; k < ATTEMPT_RESULTS; k++)
-			fprintf(out, "xdpsplit_webhook_gate_asks_total{webhook=\"%s\",result=\"%s\"} %llu\n",
+			fprintf(out,
+				"xdpsplit_webhook_gate_asks_total{webhook=\"%s\",result=\"%s\"} %llu\n",
 				counters[i].name, attempt_names[k],
 				(unsigned long long)counters[i].gate_asks[k]);
-	fprintf(out, "# HELP xdpsplit_webhook_queue_length Webhook deliveries waiting, retrying or in flight.\n"
-		     "# TYPE xdpsplit_webhook_queue_length gauge\n"
-		     "xdpsplit_webhook_queue_length %d\n", waiting);
+	fprintf(out,
+		"# HELP xdpsplit_webhook_queue_length Webhook deliveries waiting, retrying or in flight.\n"
+		"# TYPE xdpsplit_webhook_queue_length gauge\n"
+		"xdpsplit_webhook_queue_length %d\n",
+		waiting);
 	pthread_mutex_unlock(&lock);
 	fclose(out);
 	return text;

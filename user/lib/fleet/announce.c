@@ -59,14 +59,17 @@ static void normalize(struct xs_announce_prefix *prefix)
 		if (first_bit >= prefix->length)
 			bytes[word] = 0;
 		else
-			bytes[word] &= (__u8)(0xff << (8 - (prefix->length - first_bit)));
+			bytes[word] &=
+				(__u8)(0xff
+				       << (8 - (prefix->length - first_bit)));
 	}
 	prefix->pad[0] = prefix->pad[1] = 0;
 }
 
 static int compare(const void *left_pointer, const void *right_pointer)
 {
-	const struct xs_announce_prefix *left = left_pointer, *right = right_pointer;
+	const struct xs_announce_prefix *left = left_pointer,
+					*right = right_pointer;
 	int order;
 
 	if (left->family != right->family)
@@ -180,14 +183,16 @@ static int listing_callback(const struct nlmsghdr *message, void *data)
 	if (route.table != listing->table || route.oif != listing->ifindex ||
 	    rtm->rtm_type != RTN_UNICAST || (rtm->rtm_flags & RTM_F_CLONED))
 		return MNL_CB_OK;
-	prefix.family = rtm->rtm_family == AF_INET ? XS_FAMILY_IPV4 : XS_FAMILY_IPV6;
+	prefix.family = rtm->rtm_family == AF_INET ? XS_FAMILY_IPV4 :
+						     XS_FAMILY_IPV6;
 	prefix.length = rtm->rtm_dst_len;
 	if (route.destination) {
 		size_t length = mnl_attr_get_payload_len(route.destination);
 
 		if (length > sizeof(prefix.address))
 			return MNL_CB_OK;
-		memcpy(prefix.address, mnl_attr_get_payload(route.destination), length);
+		memcpy(prefix.address, mnl_attr_get_payload(route.destination),
+		       length);
 	}
 	if (listing->count == listing->capacity) {
 		listing->overflow = 1;
@@ -198,13 +203,16 @@ static int listing_callback(const struct nlmsghdr *message, void *data)
 }
 
 static int list_on(struct mnl_socket *netlink, unsigned int sequence,
-		   int ifindex, __u32 table, struct xs_announce_prefix *prefixes,
-		   size_t capacity, size_t *count)
+		   int ifindex, __u32 table,
+		   struct xs_announce_prefix *prefixes, size_t capacity,
+		   size_t *count)
 {
 	char buffer[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *request = mnl_nlmsg_put_header(buffer);
-	struct listing listing = { .ifindex = ifindex, .table = table,
-				   .prefixes = prefixes, .capacity = capacity };
+	struct listing listing = { .ifindex = ifindex,
+				   .table = table,
+				   .prefixes = prefixes,
+				   .capacity = capacity };
 	struct rtmsg *rtm;
 	int err;
 
@@ -235,7 +243,8 @@ int xs_announce_list(const char *device, __u32 table,
 	if (!netlink)
 		return -errno;
 	err = list_on(netlink, (unsigned int)getpid(), ifindex,
-		      table ? table : XS_ANNOUNCE_TABLE, prefixes, capacity, count);
+		      table ? table : XS_ANNOUNCE_TABLE, prefixes, capacity,
+		      count);
 	mnl_socket_close(netlink);
 	return err;
 }
@@ -256,13 +265,16 @@ static int route_change(struct xs_announcer *announcer, int type,
 	rtm = mnl_nlmsg_put_extra_header(request, sizeof(*rtm));
 	rtm->rtm_family = af_of(prefix->family);
 	rtm->rtm_dst_len = prefix->length;
-	rtm->rtm_table = announcer->table < 256 ? announcer->table : RT_TABLE_UNSPEC;
+	rtm->rtm_table = announcer->table < 256 ? announcer->table :
+						  RT_TABLE_UNSPEC;
 	rtm->rtm_protocol = XS_ANNOUNCE_RTPROT;
 	rtm->rtm_type = RTN_UNICAST;
 	/* as `ip route add ... dev D` (link scope) and `ip route del`
 	 * (any scope) do */
-	rtm->rtm_scope = type == RTM_NEWROUTE ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
-	mnl_attr_put(request, RTA_DST, prefix->family == XS_FAMILY_IPV4 ? 4 : 16,
+	rtm->rtm_scope = type == RTM_NEWROUTE ? RT_SCOPE_LINK :
+						RT_SCOPE_NOWHERE;
+	mnl_attr_put(request, RTA_DST,
+		     prefix->family == XS_FAMILY_IPV4 ? 4 : 16,
 		     prefix->address);
 	mnl_attr_put_u32(request, RTA_OIF, (__u32)announcer->ifindex);
 	mnl_attr_put_u32(request, RTA_TABLE, announcer->table);
@@ -299,19 +311,22 @@ int xs_announce_open(struct xs_announcer *announcer, const char *device,
 		device = XS_ANNOUNCE_DEVICE;
 	announcer->table = table ? table : XS_ANNOUNCE_TABLE;
 	if (!*device || strlen(device) >= IF_NAMESIZE || strchr(device, '/')) {
-		say(error, size, "Couldn't announce on '%s': not a valid interface name (1 to %d characters, no '/')",
+		say(error, size,
+		    "Couldn't announce on '%s': not a valid interface name (1 to %d characters, no '/')",
 		    device, IF_NAMESIZE - 1);
 		return -EINVAL;
 	}
 	if (announcer->table == 253 || announcer->table == 254 ||
 	    announcer->table == 255) {
-		say(error, size, "Couldn't announce in table %u: it is the kernel's default, main or local table; announcements need a table no ip rule points at",
+		say(error, size,
+		    "Couldn't announce in table %u: it is the kernel's default, main or local table; announcements need a table no ip rule points at",
 		    announcer->table);
 		return -EINVAL;
 	}
 	snprintf(announcer->device, sizeof(announcer->device), "%s", device);
 	if (if_nametoindex(device)) {
-		say(error, size, "Couldn't create the announcement device '%s': a device of that name already exists and is not ours (another splitd running? an operator's device?); stop its owner, or choose another name",
+		say(error, size,
+		    "Couldn't create the announcement device '%s': a device of that name already exists and is not ours (another splitd running? an operator's device?); stop its owner, or choose another name",
 		    device);
 		return -EEXIST;
 	}
@@ -320,8 +335,11 @@ int xs_announce_open(struct xs_announcer *announcer, const char *device,
 	announcer->tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (announcer->tun_fd < 0) {
 		err = -errno;
-		say(error, size, "Couldn't open /dev/net/tun to announce VIPs: %s%s",
-		    strerror(errno), errno == ENOENT ? " (no TUN support: load the tun module)" : "");
+		say(error, size,
+		    "Couldn't open /dev/net/tun to announce VIPs: %s%s",
+		    strerror(errno),
+		    errno == ENOENT ? " (no TUN support: load the tun module)" :
+				      "");
 		return err;
 	}
 	/* not persistent: the device dies with the descriptor. TUN_EXCL
@@ -333,10 +351,12 @@ int xs_announce_open(struct xs_announcer *announcer, const char *device,
 	if (ioctl(announcer->tun_fd, TUNSETIFF, &request) < 0) {
 		err = -errno;
 		if (errno == EBUSY || errno == EEXIST)
-			say(error, size, "Couldn't create the announcement device '%s': a device of that name already exists and is not ours; stop its owner, or choose another name",
+			say(error, size,
+			    "Couldn't create the announcement device '%s': a device of that name already exists and is not ours; stop its owner, or choose another name",
 			    device);
 		else
-			say(error, size, "Couldn't create the announcement device '%s': %s%s",
+			say(error, size,
+			    "Couldn't create the announcement device '%s': %s%s",
 			    device, strerror(errno),
 			    errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
 		goto fail;
@@ -344,20 +364,25 @@ int xs_announce_open(struct xs_announcer *announcer, const char *device,
 	announcer->ifindex = (int)if_nametoindex(device);
 	if (!announcer->ifindex) {
 		err = -ENODEV;
-		say(error, size, "Couldn't find the announcement device '%s' just created", device);
+		say(error, size,
+		    "Couldn't find the announcement device '%s' just created",
+		    device);
 		goto fail;
 	}
 	announcer->netlink = netlink_open();
 	if (!announcer->netlink) {
 		err = -errno;
-		say(error, size, "Couldn't open a netlink socket to announce VIPs: %s",
+		say(error, size,
+		    "Couldn't open a netlink socket to announce VIPs: %s",
 		    strerror(errno));
 		goto fail;
 	}
 	announcer->sequence = (unsigned int)getpid() << 8;
-	err = link_up(announcer->netlink, ++announcer->sequence, announcer->ifindex);
+	err = link_up(announcer->netlink, ++announcer->sequence,
+		      announcer->ifindex);
 	if (err) {
-		say(error, size, "Couldn't bring the announcement device '%s' up: %s",
+		say(error, size,
+		    "Couldn't bring the announcement device '%s' up: %s",
 		    device, strerror(-err));
 		goto fail;
 	}
@@ -390,14 +415,16 @@ int xs_announce_set(struct xs_announcer *announcer,
 	}
 	if (count > XS_ANNOUNCE_MAX) {
 		say(announcer->error, sizeof(announcer->error),
-		    "Couldn't announce %zu prefixes: at most %d", count, XS_ANNOUNCE_MAX);
+		    "Couldn't announce %zu prefixes: at most %d", count,
+		    XS_ANNOUNCE_MAX);
 		return -E2BIG;
 	}
 	wanted = calloc(count ? count : 1, sizeof(*wanted));
 	present = calloc(XS_ANNOUNCE_MAX, sizeof(*present));
 	if (!wanted || !present) {
 		err = -ENOMEM;
-		say(announcer->error, sizeof(announcer->error), "Couldn't announce: out of memory");
+		say(announcer->error, sizeof(announcer->error),
+		    "Couldn't announce: out of memory");
 		goto out;
 	}
 	for (i = 0; i < count; i++) {
@@ -414,10 +441,12 @@ int xs_announce_set(struct xs_announcer *announcer,
 	}
 	qsort(wanted, count, sizeof(*wanted), compare);
 	for (i = 0; i < count; i++)
-		if (!wanted_count || !same(&wanted[wanted_count - 1], &wanted[i]))
+		if (!wanted_count ||
+		    !same(&wanted[wanted_count - 1], &wanted[i]))
 			wanted[wanted_count++] = wanted[i];
-	err = list_on(announcer->netlink, ++announcer->sequence, announcer->ifindex,
-		      announcer->table, present, XS_ANNOUNCE_MAX, &present_count);
+	err = list_on(announcer->netlink, ++announcer->sequence,
+		      announcer->ifindex, announcer->table, present,
+		      XS_ANNOUNCE_MAX, &present_count);
 	if (err) {
 		say(announcer->error, sizeof(announcer->error),
 		    "Couldn't read the announcements in table %u: %s",
@@ -439,7 +468,8 @@ int xs_announce_set(struct xs_announcer *announcer,
 			    announcer->table, strerror(-err));
 	}
 	for (i = j = 0; i < wanted_count; i++) {
-		while (j < present_count && compare(&present[j], &wanted[i]) < 0)
+		while (j < present_count &&
+		       compare(&present[j], &wanted[i]) < 0)
 			j++;
 		if (j < present_count && same(&present[j], &wanted[i]))
 			continue;
@@ -449,7 +479,9 @@ int xs_announce_set(struct xs_announcer *announcer,
 			    "Couldn't announce %s in table %u: %s%s",
 			    xs_announce_format(&wanted[i], text, sizeof(text)),
 			    announcer->table, strerror(-err),
-			    err == -EEXIST ? " (a route for it that is not ours is in the table)" : "");
+			    err == -EEXIST ?
+				    " (a route for it that is not ours is in the table)" :
+				    "");
 	}
 	err = failed ? -EIO : 0;
 out:
@@ -480,7 +512,8 @@ const char *xs_announce_format(const struct xs_announce_prefix *prefix,
 {
 	char address[INET6_ADDRSTRLEN];
 
-	if (!inet_ntop(af_of(prefix->family), prefix->address, address, sizeof(address)))
+	if (!inet_ntop(af_of(prefix->family), prefix->address, address,
+		       sizeof(address)))
 		snprintf(address, sizeof(address), "?");
 	snprintf(buffer, size, "%s/%u", address, prefix->length);
 	return buffer;
@@ -509,7 +542,8 @@ int xs_announce_parse(const char *text, struct xs_announce_prefix *prefix)
 	if (slash) {
 		errno = 0;
 		bits = strtoul(slash + 1, &end, 10);
-		if (errno || end == slash + 1 || *end || bits > bits_of(prefix->family))
+		if (errno || end == slash + 1 || *end ||
+		    bits > bits_of(prefix->family))
 			return -EINVAL;
 		prefix->length = (__u8)bits;
 	}

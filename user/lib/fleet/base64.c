@@ -28,7 +28,8 @@ char *xs_base64_encode(const void *data, size_t length)
 		*p++ = alphabet[v & 63];
 	}
 	if (i < length) {
-		uint32_t v = in[i] << 16 | (i + 1 < length ? in[i + 1] << 8 : 0);
+		uint32_t v = in[i] << 16 |
+			     (i + 1 < length ? in[i + 1] << 8 : 0);
 
 		*p++ = alphabet[v >> 18 & 63];
 		*p++ = alphabet[v >> 12 & 63];

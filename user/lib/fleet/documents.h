@@ -22,7 +22,7 @@
 struct xs_fleet_route {
 	struct xs_route route; /* vip_tag unused */
 	__u32 flush[XS_POOL_COUNT];
-	char by[64];           /* who wrote it: "splitctl", "rollout" */
+	char by[64]; /* who wrote it: "splitctl", "rollout" */
 };
 
 /* A malloc'd JSON text, or NULL when out of memory. */
@@ -41,10 +41,10 @@ enum xs_announce_state {
 struct xs_fleet_host {
 	char host[64];
 	enum xs_announce_state announce;
-	char why[160];      /* why withdrawn ("draining", "not attached") */
-	int64_t applied;    /* the fleet revision its maps stand for */
+	char why[160];	 /* why withdrawn ("draining", "not attached") */
+	int64_t applied; /* the fleet revision its maps stand for */
 	bool draining;
-	__u32 vips;         /* VIPs it announces */
+	__u32 vips; /* VIPs it announces */
 	char version[32];
 };
 

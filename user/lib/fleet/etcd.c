@@ -84,9 +84,10 @@ struct xs_etcd *xs_etcd_open(const char *const *endpoints, size_t count,
 
 	if (!endpoints || !count || count > XS_ETCD_MAX_ENDPOINTS ||
 	    timeout_ms <= 0) {
-		set_error(error, size,
-			  "etcd: need 1 to %d endpoints and a timeout > 0 (got %zu, %d ms)",
-			  XS_ETCD_MAX_ENDPOINTS, count, timeout_ms);
+		set_error(
+			error, size,
+			"etcd: need 1 to %d endpoints and a timeout > 0 (got %zu, %d ms)",
+			XS_ETCD_MAX_ENDPOINTS, count, timeout_ms);
 		return NULL;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -94,10 +95,11 @@ struct xs_etcd *xs_etcd_open(const char *const *endpoints, size_t count,
 		    strnlen(endpoints[i], XS_ETCD_MAX_URL) >= XS_ETCD_MAX_URL ||
 		    (strncmp(endpoints[i], "http://", 7) &&
 		     strncmp(endpoints[i], "https://", 8))) {
-			set_error(error, size,
-				  "etcd: endpoint '%.*s' is not an http:// or https:// URL of under %d characters",
-				  64, endpoints[i] ? endpoints[i] : "(null)",
-				  XS_ETCD_MAX_URL);
+			set_error(
+				error, size,
+				"etcd: endpoint '%.*s' is not an http:// or https:// URL of under %d characters",
+				64, endpoints[i] ? endpoints[i] : "(null)",
+				XS_ETCD_MAX_URL);
 			return NULL;
 		}
 	}
@@ -186,8 +188,8 @@ static int get_bool(struct json_object *object, const char *name, bool *value)
 }
 
 /* A bytes field, decoded; absent: empty. Always allocates on success. */
-static int get_bytes(struct json_object *object, const char *name,
-		     char **data, size_t *length)
+static int get_bytes(struct json_object *object, const char *name, char **data,
+		     size_t *length)
 {
 	struct json_object *field;
 
@@ -236,7 +238,8 @@ static int parse_kv(struct json_object *object, struct xs_etcd_kv *kv)
 	if (!err)
 		err = get_bytes(object, "value", &kv->value, &kv->value_length);
 	if (!err)
-		err = get_int64(object, "create_revision", &kv->create_revision);
+		err = get_int64(object, "create_revision",
+				&kv->create_revision);
 	if (!err)
 		err = get_int64(object, "mod_revision", &kv->mod_revision);
 	if (!err)
@@ -470,7 +473,7 @@ static int parse_body(const char *data, size_t length,
 	*root = json_tokener_parse_ex(tokener, data, (int)length);
 	if (!*root || json_object_get_type(*root) != json_type_object) {
 		*why = !*root && json_tokener_get_error(tokener) ==
-						 json_tokener_continue ?
+					       json_tokener_continue ?
 			       "a truncated JSON answer" :
 			       "an answer that is not a JSON object";
 		json_object_put(*root);
@@ -496,7 +499,7 @@ static bool error_worse(int err, int than)
 	/* what says the most about the cluster wins: no quorum, then a
 	 * timeout, then a bad answer, then a refused connection */
 	static const int order[] = { -ECONNREFUSED, -ECONNRESET, -EPROTO,
-				     -EMSGSIZE, -ETIMEDOUT, -EAGAIN };
+				     -EMSGSIZE,	    -ETIMEDOUT,	 -EAGAIN };
 	int rank_err = 2, rank_than = 2; /* others: like -EPROTO */
 
 	for (int i = 0; i < (int)(sizeof(order) / sizeof(order[0])); i++) {
@@ -509,9 +512,9 @@ static bool error_worse(int err, int than)
 }
 
 enum request_kind {
-	REQUEST_READ, /* repeatable anywhere */
+	REQUEST_READ,	    /* repeatable anywhere */
 	REQUEST_LOCAL_READ, /* the same, and needs no leader (serializable) */
-	REQUEST_WRITE, /* repeated elsewhere only if surely not applied */
+	REQUEST_WRITE,	    /* repeated elsewhere only if surely not applied */
 };
 
 /* Content-Type, and the gRPC metadata "hasleader": a member without a
@@ -554,7 +557,8 @@ static void post_once(struct xs_etcd *etcd, const char *url,
 	curl_easy_setopt(etcd->curl, CURLOPT_URL, url);
 	curl_easy_setopt(etcd->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(etcd->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(etcd->curl, CURLOPT_TIMEOUT_MS, (long)etcd->timeout_ms);
+	curl_easy_setopt(etcd->curl, CURLOPT_TIMEOUT_MS,
+			 (long)etcd->timeout_ms);
 	curl_easy_setopt(etcd->curl, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)etcd->timeout_ms);
 	curl_easy_setopt(etcd->curl, CURLOPT_MAXFILESIZE_LARGE,
@@ -786,8 +790,8 @@ static int nomem(char *error, size_t size)
 	return -ENOMEM;
 }
 
-static int protocol_error(int err, const struct xs_etcd *etcd,
-			  const char *what, char *error, size_t size)
+static int protocol_error(int err, const struct xs_etcd *etcd, const char *what,
+			  char *error, size_t size)
 {
 	if (err == -ENOMEM)
 		return nomem(error, size);
@@ -914,7 +918,7 @@ static const char *const target_names[] = {
 	[XS_ETCD_LEASE] = "LEASE",
 };
 static const char *const target_fields[] = {
-	[XS_ETCD_VERSION] = "version", [XS_ETCD_CREATE] = "create_revision",
+	[XS_ETCD_VERSION] = "version",	[XS_ETCD_CREATE] = "create_revision",
 	[XS_ETCD_MOD] = "mod_revision", [XS_ETCD_VALUE] = "value",
 	[XS_ETCD_LEASE] = "lease",
 };
@@ -959,7 +963,8 @@ static struct json_object *op_json(const struct xs_etcd_op *op)
 	switch (op->type) {
 	case XS_ETCD_OP_RANGE:
 		name = "request_range";
-		inner = range_request(op->key, key_length, op->flags, op->limit);
+		inner = range_request(op->key, key_length, op->flags,
+				      op->limit);
 		break;
 	case XS_ETCD_OP_PUT:
 		name = "request_put";
@@ -1011,7 +1016,8 @@ static int parse_txn(struct json_object *answer,
 	if (!result->responses)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *item = json_object_array_get_idx(responses, i);
+		struct json_object *item =
+			json_object_array_get_idx(responses, i);
 		struct xs_etcd_op_response *r = &result->responses[i];
 
 		if (json_object_get_type(item) != json_type_object)
@@ -1087,22 +1093,24 @@ static int check_txn(const struct xs_etcd_compare *compares,
 		     size_t op_count, char *error, size_t size)
 {
 	for (size_t i = 0; i < compare_count; i++) {
-		if (!compares[i].key || !key_size(compares[i].key,
-						  compares[i].key_length) ||
+		if (!compares[i].key ||
+		    !key_size(compares[i].key, compares[i].key_length) ||
 		    (unsigned int)compares[i].target > XS_ETCD_LEASE ||
 		    (unsigned int)compares[i].result > XS_ETCD_LESS) {
-			set_error(error, size,
-				  "etcd txn: compare %zu has no key or an unknown target or result",
-				  i);
+			set_error(
+				error, size,
+				"etcd txn: compare %zu has no key or an unknown target or result",
+				i);
 			return -EINVAL;
 		}
 	}
 	for (size_t i = 0; i < op_count; i++) {
 		if (!ops[i].key || !key_size(ops[i].key, ops[i].key_length) ||
 		    (unsigned int)ops[i].type > XS_ETCD_OP_DELETE) {
-			set_error(error, size,
-				  "etcd txn: op %zu has no key or an unknown type",
-				  i);
+			set_error(
+				error, size,
+				"etcd txn: op %zu has no key or an unknown type",
+				i);
 			return -EINVAL;
 		}
 	}
@@ -1127,10 +1135,10 @@ int xs_etcd_txn(struct xs_etcd *etcd, const struct xs_etcd_compare *compares,
 	if (!body ||
 	    add_array(body, "compare", compare_count, compares,
 		      sizeof(*compares), compare_item) ||
-	    add_array(body, "success", success_count, success,
-		      sizeof(*success), op_item) ||
-	    add_array(body, "failure", failure_count, failure,
-		      sizeof(*failure), op_item)) {
+	    add_array(body, "success", success_count, success, sizeof(*success),
+		      op_item) ||
+	    add_array(body, "failure", failure_count, failure, sizeof(*failure),
+		      op_item)) {
 		json_object_put(body);
 		return nomem(error, size);
 	}
@@ -1159,8 +1167,8 @@ int xs_etcd_lease_grant(struct xs_etcd *etcd, int64_t ttl_s, int64_t *id,
 
 	if (ttl_s <= 0) {
 		json_object_put(body);
-		set_error(error, size, "etcd lease grant: a TTL of %" PRId64 " s",
-			  ttl_s);
+		set_error(error, size,
+			  "etcd lease grant: a TTL of %" PRId64 " s", ttl_s);
 		return -EINVAL;
 	}
 	if (!body || add_int64(body, "TTL", ttl_s)) {
@@ -1212,7 +1220,8 @@ int xs_etcd_lease_keepalive(struct xs_etcd *etcd, int64_t id,
 		err = get_int64(inner, "TTL", &ttl);
 	json_object_put(answer);
 	if (err)
-		return protocol_error(err, etcd, "lease keepalive", error, size);
+		return protocol_error(err, etcd, "lease keepalive", error,
+				      size);
 	/* etcd answers an unknown or expired lease with a TTL of 0 */
 	if (ttl <= 0) {
 		set_error(error, size,
@@ -1357,7 +1366,8 @@ static void watch_message(struct watch *w, struct json_object *message)
 		return;
 	}
 	if (get_object(message, "result", &result) || !result ||
-	    get_revision(result, &revision) || get_bool(result, "created", &created) ||
+	    get_revision(result, &revision) ||
+	    get_bool(result, "created", &created) ||
 	    get_bool(result, "canceled", &canceled) ||
 	    get_int64(result, "compact_revision", &compacted)) {
 		watch_end(w, -EPROTO, "a message that is not a watch response");
@@ -1380,7 +1390,8 @@ static void watch_message(struct watch *w, struct json_object *message)
 
 		json_object_object_get_ex(result, "cancel_reason", &reason);
 		text = reason ? json_object_get_string(reason) : "";
-		watch_end(w, grpc_errno(0, text) == -EAGAIN ? -EAGAIN : -ECANCELED,
+		watch_end(w,
+			  grpc_errno(0, text) == -EAGAIN ? -EAGAIN : -ECANCELED,
 			  "etcd canceled the watch: %s",
 			  text && *text ? text : "(no reason)");
 		return;
@@ -1396,7 +1407,8 @@ static void watch_message(struct watch *w, struct json_object *message)
 			return;
 		n = json_object_array_length(events);
 		if (n) {
-			struct json_object *last = json_object_array_get_idx(events, n - 1),
+			struct json_object *last = json_object_array_get_idx(
+						   events, n - 1),
 					   *kv;
 
 			if (!get_object(last, "kv", &kv) && kv)
@@ -1487,7 +1499,8 @@ static int watch_once(struct xs_etcd *etcd, const char *endpoint,
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)etcd->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)etcd->timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, 10L);
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL, 5L);
@@ -1527,7 +1540,8 @@ static int watch_once(struct xs_etcd *etcd, const char *endpoint,
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 		if (code != CURLE_OK) {
 			err = curl_errno(code, NULL);
-			watch_end(w, err, "%s", curl_reason(code, NULL, detail));
+			watch_end(w, err, "%s",
+				  curl_reason(code, NULL, detail));
 			*retry = !w->created;
 		} else if (w->pending) {
 			watch_end(w, -EPROTO, "a truncated JSON message");
@@ -1573,7 +1587,8 @@ int xs_etcd_watch(struct xs_etcd *etcd, const char *key, size_t key_length,
 	}
 	body = json_object_new_object();
 	create = json_object_new_object();
-	if (!body || !create || json_object_object_add(body, "create_request", create)) {
+	if (!body || !create ||
+	    json_object_object_add(body, "create_request", create)) {
 		json_object_put(create);
 		json_object_put(body);
 		return nomem(error, size);

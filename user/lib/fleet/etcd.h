@@ -90,16 +90,16 @@ struct xs_etcd_kv {
 	char *value; /* value_length bytes, then a NUL */
 	size_t value_length;
 	int64_t create_revision; /* revision of the put that created it */
-	int64_t mod_revision; /* revision of its last put */
-	int64_t version; /* puts since its creation, from 1 */
-	int64_t lease; /* the lease it is attached to, or 0 */
+	int64_t mod_revision;	 /* revision of its last put */
+	int64_t version;	 /* puts since its creation, from 1 */
+	int64_t lease;		 /* the lease it is attached to, or 0 */
 };
 
 struct xs_etcd_range {
 	struct xs_etcd_kv *kvs; /* in key order */
 	size_t kv_count;
 	int64_t count; /* keys in the range (more than kv_count when limited) */
-	bool more; /* a limit left keys out */
+	bool more;     /* a limit left keys out */
 	int64_t revision; /* the store's revision the read saw */
 };
 
@@ -130,10 +130,10 @@ int xs_etcd_delete(struct xs_etcd *etcd, const char *key, size_t key_length,
 /* What a txn compare looks at. */
 enum xs_etcd_target {
 	XS_ETCD_VERSION, /* number: the key's version (0: absent) */
-	XS_ETCD_CREATE, /* number: create_revision (0: absent) */
-	XS_ETCD_MOD, /* number: mod_revision (0: absent) */
-	XS_ETCD_VALUE, /* value, value_length */
-	XS_ETCD_LEASE, /* number: the lease id (0: none) */
+	XS_ETCD_CREATE,	 /* number: create_revision (0: absent) */
+	XS_ETCD_MOD,	 /* number: mod_revision (0: absent) */
+	XS_ETCD_VALUE,	 /* value, value_length */
+	XS_ETCD_LEASE,	 /* number: the lease id (0: none) */
 };
 
 enum xs_etcd_compare_result {
@@ -148,7 +148,7 @@ struct xs_etcd_compare {
 	size_t key_length; /* 0: NUL-terminated */
 	enum xs_etcd_target target;
 	enum xs_etcd_compare_result result;
-	int64_t number; /* for VERSION, CREATE, MOD, LEASE */
+	int64_t number;	   /* for VERSION, CREATE, MOD, LEASE */
 	const void *value; /* for VALUE */
 	size_t value_length;
 };
@@ -162,23 +162,23 @@ enum xs_etcd_op_type {
 struct xs_etcd_op {
 	enum xs_etcd_op_type type;
 	const char *key;
-	size_t key_length; /* 0: NUL-terminated */
-	unsigned int flags; /* XS_ETCD_PREFIX, for RANGE and DELETE */
-	const void *value; /* PUT */
+	size_t key_length;   /* 0: NUL-terminated */
+	unsigned int flags;  /* XS_ETCD_PREFIX, for RANGE and DELETE */
+	const void *value;   /* PUT */
 	size_t value_length; /* PUT */
-	int64_t lease; /* PUT: 0 none */
-	int64_t limit; /* RANGE: 0 no limit */
+	int64_t lease;	     /* PUT: 0 none */
+	int64_t limit;	     /* RANGE: 0 no limit */
 };
 
 /* The answer to one op of the branch a txn took. */
 struct xs_etcd_op_response {
 	enum xs_etcd_op_type type;
 	struct xs_etcd_range range; /* RANGE: what it read */
-	int64_t deleted; /* DELETE: how many keys went */
+	int64_t deleted;	    /* DELETE: how many keys went */
 };
 
 struct xs_etcd_txn_result {
-	bool succeeded; /* every compare held: the success ops ran */
+	bool succeeded;	  /* every compare held: the success ops ran */
 	int64_t revision; /* the store's revision after the txn */
 	struct xs_etcd_op_response *responses; /* one per op that ran */
 	size_t response_count;

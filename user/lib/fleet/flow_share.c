@@ -227,7 +227,8 @@ static int export_walk(const struct xs_dataplane *dp, int all,
 			/* stale_reason() of bpf/flow.bpf.h, but for a SYN */
 			id = slot.flow.backend_id;
 			backend = id && id < dp->config.max_backends ?
-					  &backends[id] : NULL;
+					  &backends[id] :
+					  NULL;
 			if (!backend || !keeps_flows(backend) ||
 			    backend->vip_id != vip.vip_id ||
 			    slot.flow.pool >= XS_POOL_COUNT ||
@@ -479,14 +480,14 @@ static void import_one(struct import_context *c,
 	 * (bpf_ktime_get_ns is CLOCK_MONOTONIC) */
 	if (r.state == XS_FLOW_SYN_SEEN)
 		flow.syn_time_ns = monotonic_ns();
-	switch (insert_flow(c->dp, &key, &flow,
-			    r.flags & XS_FLOW_SHARE_CONFIRMED ?
-				    XS_FLOW_WAY_CONFIRMED :
-				    0,
-			    &replaced)) {
+	switch (insert_flow(
+		c->dp, &key, &flow,
+		r.flags & XS_FLOW_SHARE_CONFIRMED ? XS_FLOW_WAY_CONFIRMED : 0,
+		&replaced)) {
 	case INSERTED:
 		counted->imported++;
-		counted->imported_pending += !(r.flags & XS_FLOW_SHARE_CONFIRMED);
+		counted->imported_pending +=
+			!(r.flags & XS_FLOW_SHARE_CONFIRMED);
 		/* as flow_table_insert() counts */
 		if (replaced == XS_FLOW_TAG_EMPTY)
 			break;
@@ -572,8 +573,8 @@ int xs_flow_import(struct xs_dataplane *dp,
 	return count_imports(dp, &counted, stats);
 }
 
-int xs_flow_import_chunk(struct xs_dataplane *dp, const void *data,
-			 size_t len, struct xs_flow_import_stats *stats)
+int xs_flow_import_chunk(struct xs_dataplane *dp, const void *data, size_t len,
+			 struct xs_flow_import_stats *stats)
 {
 	const struct xs_flow_share_record *records;
 	__u32 count;

@@ -46,10 +46,10 @@
 
 /* 16 bytes, then count records */
 struct xs_flow_share_header {
-	__be32 magic;       /* XS_FLOW_SHARE_MAGIC */
-	__be16 version;     /* XS_FLOW_SHARE_VERSION */
+	__be32 magic;	    /* XS_FLOW_SHARE_MAGIC */
+	__be16 version;	    /* XS_FLOW_SHARE_VERSION */
 	__be16 record_size; /* sizeof(struct xs_flow_share_record) */
-	__be32 count;       /* records that follow */
+	__be32 count;	    /* records that follow */
 	__be32 reserved;    /* zero */
 };
 
@@ -60,15 +60,15 @@ struct xs_flow_share_record {
 	__be32 vip[4];
 	__be16 client_port;
 	__be16 vip_port;
-	__u8 protocol; /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 family;   /* enum xs_family */
+	__u8 protocol;	/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;	/* enum xs_family */
 	__be16 vlan_id; /* outer tag's VLAN ID, 0 untagged */
 	/* where the flow goes */
 	__be32 backend[4];
 	__u8 backend_family; /* enum xs_family */
-	__u8 pool;           /* enum xs_pool */
-	__u8 state;          /* enum xs_flow_state, never CLOSED */
-	__u8 flags;          /* XS_FLOW_SHARE_*, other bits zero */
+	__u8 pool;	     /* enum xs_pool */
+	__u8 state;	     /* enum xs_flow_state, never CLOSED */
+	__u8 flags;	     /* XS_FLOW_SHARE_*, other bits zero */
 	/* the SYN's sequence number as on the wire (state SYN_SEEN): a
 	 * retransmission of that SYN stays, another SYN is a new connection */
 	__be32 initial_sequence;
@@ -93,13 +93,13 @@ static inline size_t xs_flow_share_chunk_size(__u32 count)
 }
 
 struct xs_flow_export_stats {
-	__u64 ways;      /* every way of every bucket, walked */
-	__u64 flows;     /* confirmed or pending, not closed, read whole */
-	__u64 exported;  /* emitted */
+	__u64 ways;	 /* every way of every bucket, walked */
+	__u64 flows;	 /* confirmed or pending, not closed, read whole */
+	__u64 exported;	 /* emitted */
 	__u64 unchanged; /* today's choice is their backend: not emitted */
 	/* skipped: */
-	__u64 torn;    /* written by the program across every re-read */
-	__u64 no_vip;  /* the VIP is gone, or its route is invalid */
+	__u64 torn;   /* written by the program across every re-read */
+	__u64 no_vip; /* the VIP is gone, or its route is invalid */
 	/* their backend is gone, DOWN or another VIP's, or their pool was
 	 * flushed: the program re-chooses them on their next packet */
 	__u64 stale;
@@ -128,13 +128,13 @@ long xs_flow_share_chunk_write(const struct xs_flow_share_record *records,
 			       __u32 count, void *out, size_t out_size);
 
 struct xs_flow_import_stats {
-	__u64 chunks_refused;  /* xs_flow_share_chunk_parse said no */
-	__u64 records;         /* records offered to xs_flow_import */
-	__u64 imported;        /* inserted (confirmed, or pending as sent) */
+	__u64 chunks_refused;	/* xs_flow_share_chunk_parse said no */
+	__u64 records;		/* records offered to xs_flow_import */
+	__u64 imported;		/* inserted (confirmed, or pending as sent) */
 	__u64 imported_pending; /* of them, pending (not confirmed where sent) */
-	__u64 exists;          /* the flow is here already: the local entry wins */
-	__u64 not_stored;      /* its bucket is full of live connections */
-	__u64 busy;            /* its bucket kept changing under us */
+	__u64 exists;	  /* the flow is here already: the local entry wins */
+	__u64 not_stored; /* its bucket is full of live connections */
+	__u64 busy;	  /* its bucket kept changing under us */
 	/* of the imported, the ways they took, as the program counts its
 	 * own: a pending flow's, an idle confirmed one's, a closed one's */
 	__u64 pending_evicted;
@@ -143,7 +143,7 @@ struct xs_flow_import_stats {
 	/* refused records: */
 	__u64 unknown_vip;     /* no VIP here for the flow key */
 	__u64 unknown_backend; /* no backend of that address in that VIP's pool */
-	__u64 backend_down;    /* the backend is here but DOWN (would be re-chosen) */
+	__u64 backend_down; /* the backend is here but DOWN (would be re-chosen) */
 };
 
 /* Checks a chunk as received (len bytes at data): magic, version, record
@@ -181,7 +181,7 @@ int xs_flow_import(struct xs_dataplane *dp,
 		   struct xs_flow_import_stats *stats);
 
 /* xs_flow_share_chunk_parse, then xs_flow_import of what it returned. */
-int xs_flow_import_chunk(struct xs_dataplane *dp, const void *data,
-			 size_t len, struct xs_flow_import_stats *stats);
+int xs_flow_import_chunk(struct xs_dataplane *dp, const void *data, size_t len,
+			 struct xs_flow_import_stats *stats);
 
 #endif

@@ -104,4 +104,3 @@ refuse:
 		stats->chunks_refused++;
 	return err;
 }
-

@@ -6,7 +6,7 @@
 
 /* The text as one JSON object, or NULL with why. */
 json_object *xs_json_parse_object(const char *text, size_t length, char *why,
-				 size_t size)
+				  size_t size)
 {
 	json_tokener *tokener;
 	json_object *object;
@@ -24,7 +24,8 @@ json_object *xs_json_parse_object(const char *text, size_t length, char *why,
 	 * writers produce is plain JSON, anything else is not theirs */
 	json_tokener_set_flags(tokener, JSON_TOKENER_STRICT);
 	object = json_tokener_parse_ex(tokener, text, (int)length);
-	if (!object || json_tokener_get_error(tokener) != json_tokener_success ||
+	if (!object ||
+	    json_tokener_get_error(tokener) != json_tokener_success ||
 	    (size_t)json_tokener_get_parse_end(tokener) != length ||
 	    !json_object_is_type(object, json_type_object)) {
 		snprintf(why, size, "not a JSON object");
@@ -38,7 +39,7 @@ json_object *xs_json_parse_object(const char *text, size_t length, char *why,
 char *xs_json_format(json_object *object)
 {
 	char *text = object ? strdup(json_object_to_json_string_ext(
-					  object, JSON_C_TO_STRING_PLAIN)) :
+				      object, JSON_C_TO_STRING_PLAIN)) :
 			      NULL;
 
 	json_object_put(object);
@@ -57,7 +58,7 @@ bool xs_json_whole(json_object *number, int64_t *out)
 }
 
 int xs_json_get_int(json_object *object, const char *name, int64_t min,
-		   int64_t max, int64_t *out, char *why, size_t size)
+		    int64_t max, int64_t *out, char *why, size_t size)
 {
 	json_object *field;
 
@@ -76,7 +77,7 @@ int xs_json_get_int(json_object *object, const char *name, int64_t min,
 
 /* A string field into out (absent: "" if optional). */
 int xs_json_get_string(json_object *object, const char *name, bool optional,
-		      char *out, size_t out_size, char *why, size_t size)
+		       char *out, size_t out_size, char *why, size_t size)
 {
 	json_object *field;
 	const char *value;
@@ -91,7 +92,8 @@ int xs_json_get_string(json_object *object, const char *name, bool optional,
 	value = json_object_get_string(field);
 	if (!json_object_is_type(field, json_type_string) ||
 	    strlen(value) >= out_size) {
-		snprintf(why, size, "'%s' must be a string of at most %zu characters",
+		snprintf(why, size,
+			 "'%s' must be a string of at most %zu characters",
 			 name, out_size - 1);
 		return -EINVAL;
 	}
@@ -105,7 +107,7 @@ int xs_json_get_string(json_object *object, const char *name, bool optional,
 }
 
 int xs_json_get_bool(json_object *object, const char *name, bool *out,
-		    char *why, size_t size)
+		     char *why, size_t size)
 {
 	json_object *field;
 

@@ -5,8 +5,7 @@
 #include "user/lib/parse.h"
 #include "keys.h"
 
-void xs_fleet_service_name(const struct xs_vip_key *vip, char *out,
-			   size_t size)
+void xs_fleet_service_name(const struct xs_vip_key *vip, char *out, size_t size)
 {
 	xs_format_vip(vip, out, size);
 	for (char *c = out; *c; c++)

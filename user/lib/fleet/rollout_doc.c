@@ -30,8 +30,8 @@ static json_object *u32_array(const __u32 *values, int count)
 	return array;
 }
 
-static int u32_array_parse(json_object *object, const char *name,
-			   __u32 *values, int count, char *why, size_t size)
+static int u32_array_parse(json_object *object, const char *name, __u32 *values,
+			   int count, char *why, size_t size)
 {
 	json_object *array;
 
@@ -46,8 +46,10 @@ static int u32_array_parse(json_object *object, const char *name,
 		json_object *n = json_object_array_get_idx(array, i);
 		int64_t value;
 
-		if (!xs_json_whole(n, &value) || value < 0 || value > UINT32_MAX) {
-			snprintf(why, size, "'%s' holds a number out of range", name);
+		if (!xs_json_whole(n, &value) || value < 0 ||
+		    value > UINT32_MAX) {
+			snprintf(why, size, "'%s' holds a number out of range",
+				 name);
 			return -EINVAL;
 		}
 		values[i] = (__u32)value;
@@ -60,10 +62,12 @@ static json_object *route_object(const struct xs_route *route)
 	json_object *object = json_object_new_object();
 
 	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++)
-		json_object_object_add(object, xs_pool_name(pool),
-				       json_object_new_int(route->weight[pool]));
-	json_object_object_add(object, "live",
-			       json_object_new_string(xs_pool_name(route->live_pool)));
+		json_object_object_add(
+			object, xs_pool_name(pool),
+			json_object_new_int(route->weight[pool]));
+	json_object_object_add(
+		object, "live",
+		json_object_new_string(xs_pool_name(route->live_pool)));
 	return object;
 }
 
@@ -73,8 +77,10 @@ char *xs_fleet_rollout_format(const struct xs_fleet_rollout *r, __u64 now_ms)
 	json_object *object = json_object_new_object(), *last;
 	char service[96];
 	/* elapsed, not instants: the next reader's clock is its own */
-	__u64 elapsed = now_ms > ro->step_started_ms ? now_ms - ro->step_started_ms : 0;
-	__u64 paused = ro->phase == XS_PHASE_PAUSED && now_ms > ro->paused_at_ms ?
+	__u64 elapsed =
+		now_ms > ro->step_started_ms ? now_ms - ro->step_started_ms : 0;
+	__u64 paused = ro->phase == XS_PHASE_PAUSED &&
+				       now_ms > ro->paused_at_ms ?
 			       now_ms - ro->paused_at_ms :
 			       0;
 
@@ -88,21 +94,29 @@ char *xs_fleet_rollout_format(const struct xs_fleet_rollout *r, __u64 now_ms)
 		paused = MAX_ELAPSED_MS;
 
 	xs_fleet_service_name(&r->service, service, sizeof(service));
-	json_object_object_add(object, "service", json_object_new_string(service));
-	json_object_object_add(object, "id", json_object_new_int64((int64_t)r->id));
-	json_object_object_add(object, "policy", json_object_new_string(r->policy));
-	json_object_object_add(object, "phase",
-			       json_object_new_string(xs_phase_name(ro->phase)));
+	json_object_object_add(object, "service",
+			       json_object_new_string(service));
+	json_object_object_add(object, "id",
+			       json_object_new_int64((int64_t)r->id));
+	json_object_object_add(object, "policy",
+			       json_object_new_string(r->policy));
+	json_object_object_add(
+		object, "phase",
+		json_object_new_string(xs_phase_name(ro->phase)));
 	json_object_object_add(object, "step", json_object_new_int64(ro->step));
 	json_object_object_add(object, "step_elapsed_ms",
 			       json_object_new_int64((int64_t)elapsed));
 	json_object_object_add(object, "paused_for_ms",
 			       json_object_new_int64((int64_t)paused));
-	json_object_object_add(object, "from", json_object_new_int(ro->from_color));
+	json_object_object_add(object, "from",
+			       json_object_new_int(ro->from_color));
 	json_object_object_add(object, "to", json_object_new_int(ro->to_color));
-	json_object_object_add(object, "canary_bp", json_object_new_int(ro->canary_bp));
-	json_object_object_add(object, "switched", json_object_new_boolean(ro->switched));
-	json_object_object_add(object, "promote", json_object_new_boolean(ro->promote));
+	json_object_object_add(object, "canary_bp",
+			       json_object_new_int(ro->canary_bp));
+	json_object_object_add(object, "switched",
+			       json_object_new_boolean(ro->switched));
+	json_object_object_add(object, "promote",
+			       json_object_new_boolean(ro->promote));
 	json_object_object_add(object, "consecutive",
 			       u32_array(ro->consecutive, XS_MAX_RULES));
 	json_object_object_add(object, "total",
@@ -111,18 +125,26 @@ char *xs_fleet_rollout_format(const struct xs_fleet_rollout *r, __u64 now_ms)
 	for (int i = 0; i < XS_MAX_RULES; i++) {
 		json_object *m = json_object_new_object();
 
-		json_object_object_add(m, "valid", json_object_new_boolean(ro->last[i].valid));
-		json_object_object_add(m, "value", json_object_new_double(ro->last[i].value));
-		json_object_object_add(m, "samples",
-				       json_object_new_int64((int64_t)ro->last[i].samples));
+		json_object_object_add(
+			m, "valid", json_object_new_boolean(ro->last[i].valid));
+		json_object_object_add(
+			m, "value", json_object_new_double(ro->last[i].value));
+		json_object_object_add(
+			m, "samples",
+			json_object_new_int64((int64_t)ro->last[i].samples));
 		json_object_array_add(last, m);
 	}
 	json_object_object_add(object, "last", last);
-	json_object_object_add(object, "reason", json_object_new_string(ro->reason));
-	json_object_object_add(object, "failed_rule", json_object_new_int64(ro->failed_rule));
-	json_object_object_add(object, "request", json_object_new_int64((int64_t)r->request));
-	json_object_object_add(object, "history", json_object_new_int64(r->history));
-	json_object_object_add(object, "leader", json_object_new_string(r->leader));
+	json_object_object_add(object, "reason",
+			       json_object_new_string(ro->reason));
+	json_object_object_add(object, "failed_rule",
+			       json_object_new_int64(ro->failed_rule));
+	json_object_object_add(object, "request",
+			       json_object_new_int64((int64_t)r->request));
+	json_object_object_add(object, "history",
+			       json_object_new_int64(r->history));
+	json_object_object_add(object, "leader",
+			       json_object_new_string(r->leader));
 	return xs_json_format(object);
 }
 
@@ -134,7 +156,8 @@ static int last_parse(json_object *object, struct xs_rollout *ro, char *why,
 	if (!json_object_object_get_ex(object, "last", &last) ||
 	    !json_object_is_type(last, json_type_array) ||
 	    json_object_array_length(last) != XS_MAX_RULES) {
-		snprintf(why, size, "'last' must be an array of %d measurements",
+		snprintf(why, size,
+			 "'last' must be an array of %d measurements",
 			 XS_MAX_RULES);
 		return -EINVAL;
 	}
@@ -145,11 +168,13 @@ static int last_parse(json_object *object, struct xs_rollout *ro, char *why,
 
 		if (!json_object_is_type(m, json_type_object) ||
 		    xs_json_get_bool(m, "valid", &valid, why, size) ||
-		    xs_json_get_int(m, "samples", 0, INT64_MAX, &samples, why, size) ||
+		    xs_json_get_int(m, "samples", 0, INT64_MAX, &samples, why,
+				    size) ||
 		    !json_object_object_get_ex(m, "value", &value) ||
 		    (!json_object_is_type(value, json_type_double) &&
 		     !json_object_is_type(value, json_type_int))) {
-			snprintf(why, size, "'last' holds a malformed measurement");
+			snprintf(why, size,
+				 "'last' holds a malformed measurement");
 			return -EINVAL;
 		}
 		ro->last[i].valid = valid;
@@ -180,7 +205,8 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 		err = -EINVAL;
 	}
 	if (!err)
-		err = xs_json_get_int(object, "id", 1, INT64_MAX, &id, why, size);
+		err = xs_json_get_int(object, "id", 1, INT64_MAX, &id, why,
+				      size);
 	if (!err)
 		err = xs_json_get_string(object, "policy", false, r->policy,
 					 sizeof(r->policy), why, size);
@@ -192,19 +218,22 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 		err = -EINVAL;
 	}
 	if (!err)
-		err = xs_json_get_int(object, "step", 0, XS_MAX_STEPS, &step, why, size);
+		err = xs_json_get_int(object, "step", 0, XS_MAX_STEPS, &step,
+				      why, size);
 	/* a week at most (the writer clamps): a value from further off is
 	 * not a rollout's */
 	if (!err)
-		err = xs_json_get_int(object, "step_elapsed_ms", 0, MAX_ELAPSED_MS,
-				      &elapsed, why, size);
+		err = xs_json_get_int(object, "step_elapsed_ms", 0,
+				      MAX_ELAPSED_MS, &elapsed, why, size);
 	if (!err)
-		err = xs_json_get_int(object, "paused_for_ms", 0, MAX_ELAPSED_MS,
-				      &paused, why, size);
+		err = xs_json_get_int(object, "paused_for_ms", 0,
+				      MAX_ELAPSED_MS, &paused, why, size);
 	if (!err)
-		err = xs_json_get_int(object, "from", 0, XS_POOL_GREEN, &from, why, size);
+		err = xs_json_get_int(object, "from", 0, XS_POOL_GREEN, &from,
+				      why, size);
 	if (!err)
-		err = xs_json_get_int(object, "to", 0, XS_POOL_GREEN, &to, why, size);
+		err = xs_json_get_int(object, "to", 0, XS_POOL_GREEN, &to, why,
+				      size);
 	/* xs_rollout_start goes from the live color to the other one, as
 	 * the local state file (state.c) requires too */
 	if (!err && from == to) {
@@ -212,10 +241,11 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 		err = -EINVAL;
 	}
 	if (!err)
-		err = xs_json_get_int(object, "canary_bp", 0, XS_WEIGHT_TOTAL, &canary,
-				      why, size);
+		err = xs_json_get_int(object, "canary_bp", 0, XS_WEIGHT_TOTAL,
+				      &canary, why, size);
 	if (!err)
-		err = xs_json_get_bool(object, "switched", &switched, why, size);
+		err = xs_json_get_bool(object, "switched", &switched, why,
+				       size);
 	if (!err)
 		err = xs_json_get_bool(object, "promote", &promote, why, size);
 	if (!err)
@@ -231,14 +261,14 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 					 sizeof(ro->reason), why, size);
 	if (!err)
 		/* an index into the policy's rules */
-		err = xs_json_get_int(object, "failed_rule", 0, XS_MAX_RULES - 1,
-				      &failed, why, size);
+		err = xs_json_get_int(object, "failed_rule", 0,
+				      XS_MAX_RULES - 1, &failed, why, size);
 	if (!err)
-		err = xs_json_get_int(object, "request", 0, INT64_MAX, &request, why,
-				      size);
-	if (!err)
-		err = xs_json_get_int(object, "history", 0, UINT32_MAX, &history,
+		err = xs_json_get_int(object, "request", 0, INT64_MAX, &request,
 				      why, size);
+	if (!err)
+		err = xs_json_get_int(object, "history", 0, UINT32_MAX,
+				      &history, why, size);
 	if (!err)
 		err = xs_json_get_string(object, "leader", true, r->leader,
 					 sizeof(r->leader), why, size);
@@ -249,7 +279,8 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 	}
 	r->id = (__u64)id;
 	ro->step = (__u32)step;
-	ro->step_started_ms = now_ms > (__u64)elapsed ? now_ms - (__u64)elapsed : 0;
+	ro->step_started_ms =
+		now_ms > (__u64)elapsed ? now_ms - (__u64)elapsed : 0;
 	ro->paused_at_ms = now_ms > (__u64)paused ? now_ms - (__u64)paused : 0;
 	ro->from_color = (__u8)from;
 	ro->to_color = (__u8)to;
@@ -265,9 +296,9 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 const char *xs_fleet_action_name(enum xs_fleet_action action)
 {
 	static const char *const names[] = {
-		[XS_FLEET_START] = "start",     [XS_FLEET_PAUSE] = "pause",
-		[XS_FLEET_RESUME] = "resume",   [XS_FLEET_PROMOTE] = "promote",
-		[XS_FLEET_ABORT] = "abort",     [XS_FLEET_UNDO] = "undo",
+		[XS_FLEET_START] = "start",   [XS_FLEET_PAUSE] = "pause",
+		[XS_FLEET_RESUME] = "resume", [XS_FLEET_PROMOTE] = "promote",
+		[XS_FLEET_ABORT] = "abort",   [XS_FLEET_UNDO] = "undo",
 	};
 	return action < XS_FLEET_ACTION_COUNT ? names[action] : "invalid";
 }
@@ -286,11 +317,15 @@ char *xs_fleet_request_format(const struct xs_fleet_request *q)
 {
 	json_object *object = json_object_new_object();
 
-	json_object_object_add(object, "seq", json_object_new_int64((int64_t)q->seq));
-	json_object_object_add(object, "action",
-			       json_object_new_string(xs_fleet_action_name(q->action)));
-	json_object_object_add(object, "policy", json_object_new_string(q->policy));
-	json_object_object_add(object, "flush", json_object_new_boolean(q->flush));
+	json_object_object_add(object, "seq",
+			       json_object_new_int64((int64_t)q->seq));
+	json_object_object_add(
+		object, "action",
+		json_object_new_string(xs_fleet_action_name(q->action)));
+	json_object_object_add(object, "policy",
+			       json_object_new_string(q->policy));
+	json_object_object_add(object, "flush",
+			       json_object_new_boolean(q->flush));
 	json_object_object_add(object, "by", json_object_new_string(q->by));
 	return xs_json_format(object);
 }
@@ -305,7 +340,8 @@ int xs_fleet_request_parse(const char *text, size_t length,
 
 	memset(q, 0, sizeof(*q));
 	if (!err)
-		err = xs_json_get_int(object, "seq", 1, INT64_MAX, &seq, why, size);
+		err = xs_json_get_int(object, "seq", 1, INT64_MAX, &seq, why,
+				      size);
 	if (!err)
 		err = xs_json_get_string(object, "action", false, action,
 					 sizeof(action), why, size);
@@ -319,8 +355,8 @@ int xs_fleet_request_parse(const char *text, size_t length,
 	if (!err)
 		err = xs_json_get_bool(object, "flush", &q->flush, why, size);
 	if (!err)
-		err = xs_json_get_string(object, "by", true, q->by, sizeof(q->by),
-					 why, size);
+		err = xs_json_get_string(object, "by", true, q->by,
+					 sizeof(q->by), why, size);
 	q->seq = (__u64)seq;
 	json_object_put(object);
 	if (err)
@@ -338,23 +374,27 @@ char *xs_fleet_history_format(const struct xs_fleet_history *h)
 			       json_object_new_string(xs_phase_name(h->phase)));
 	json_object_object_add(object, "route", route_object(&h->route));
 	json_object_object_add(object, "what", json_object_new_string(h->what));
-	json_object_object_add(object, "leader", json_object_new_string(h->leader));
+	json_object_object_add(object, "leader",
+			       json_object_new_string(h->leader));
 	return xs_json_format(object);
 }
 
 int xs_fleet_history_parse(const char *text, size_t length,
 			   struct xs_fleet_history *h, char *why, size_t size)
 {
-	json_object *object = xs_json_parse_object(text, length, why, size), *route;
+	json_object *object = xs_json_parse_object(text, length, why, size),
+		    *route;
 	int64_t seq = 0, step = 0, weight;
 	char phase[32], live[16];
 	int err = object ? 0 : -EINVAL;
 
 	memset(h, 0, sizeof(*h));
 	if (!err)
-		err = xs_json_get_int(object, "seq", 0, UINT32_MAX, &seq, why, size);
+		err = xs_json_get_int(object, "seq", 0, UINT32_MAX, &seq, why,
+				      size);
 	if (!err)
-		err = xs_json_get_int(object, "step", 0, XS_MAX_STEPS, &step, why, size);
+		err = xs_json_get_int(object, "step", 0, XS_MAX_STEPS, &step,
+				      why, size);
 	if (!err)
 		err = xs_json_get_string(object, "phase", false, phase,
 					 sizeof(phase), why, size);
@@ -368,13 +408,13 @@ int xs_fleet_history_parse(const char *text, size_t length,
 		err = -EINVAL;
 	}
 	for (__u8 pool = 0; !err && pool < XS_POOL_COUNT; pool++) {
-		err = xs_json_get_int(route, xs_pool_name(pool), 0, XS_WEIGHT_TOTAL,
-				      &weight, why, size);
+		err = xs_json_get_int(route, xs_pool_name(pool), 0,
+				      XS_WEIGHT_TOTAL, &weight, why, size);
 		h->route.weight[pool] = (__u16)weight;
 	}
 	if (!err)
-		err = xs_json_get_string(route, "live", false, live, sizeof(live),
-					 why, size);
+		err = xs_json_get_string(route, "live", false, live,
+					 sizeof(live), why, size);
 	if (!err && xs_parse_pool(live, &h->route.live_pool)) {
 		snprintf(why, size, "'live' must be blue or green");
 		err = -EINVAL;
@@ -382,8 +422,9 @@ int xs_fleet_history_parse(const char *text, size_t length,
 	/* the leader writes a route it put in force (an action's, or
 	 * xs_rollout_route's): one that is not a route is not its line */
 	if (!err && !xs_route_is_valid(&h->route)) {
-		snprintf(why, size,
-			 "the route's weights must sum to 100%% and its live pool be blue or green");
+		snprintf(
+			why, size,
+			"the route's weights must sum to 100%% and its live pool be blue or green");
 		err = -EINVAL;
 	}
 	if (!err)
@@ -404,15 +445,17 @@ char *xs_fleet_answer_format(__u64 seq, bool ok, const char *message)
 {
 	json_object *object = json_object_new_object();
 
-	json_object_object_add(object, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(object, "seq",
+			       json_object_new_int64((int64_t)seq));
 	json_object_object_add(object, "ok", json_object_new_boolean(ok));
-	json_object_object_add(object, "message", json_object_new_string(message));
+	json_object_object_add(object, "message",
+			       json_object_new_string(message));
 	return xs_json_format(object);
 }
 
-int xs_fleet_answer_parse(const char *text, size_t length, __u64 *seq,
-			  bool *ok, char *message, size_t message_size,
-			  char *why, size_t size)
+int xs_fleet_answer_parse(const char *text, size_t length, __u64 *seq, bool *ok,
+			  char *message, size_t message_size, char *why,
+			  size_t size)
 {
 	json_object *object = xs_json_parse_object(text, length, why, size);
 	int64_t number = 0;
@@ -421,7 +464,8 @@ int xs_fleet_answer_parse(const char *text, size_t length, __u64 *seq,
 	*ok = false;
 	message[0] = '\0';
 	if (!err)
-		err = xs_json_get_int(object, "seq", 1, INT64_MAX, &number, why, size);
+		err = xs_json_get_int(object, "seq", 1, INT64_MAX, &number, why,
+				      size);
 	if (!err)
 		err = xs_json_get_bool(object, "ok", ok, why, size);
 	if (!err)

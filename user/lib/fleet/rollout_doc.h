@@ -20,12 +20,12 @@
 
 struct xs_fleet_rollout {
 	struct xs_vip_key service;
-	__u64 id;         /* the request that started it: one per service */
+	__u64 id; /* the request that started it: one per service */
 	char policy[XS_NAME_SIZE];
 	struct xs_rollout rollout; /* times on the reader's xs_clock_ms */
-	__u64 request;    /* the newest request it has taken */
-	__u32 history;    /* lines of history written: the next one's SEQ */
-	char leader[64];  /* the host that wrote it */
+	__u64 request;		   /* the newest request it has taken */
+	__u32 history;	 /* lines of history written: the next one's SEQ */
+	char leader[64]; /* the host that wrote it */
 };
 
 /* now_ms: the writer's clock, against which rollout's times are taken */
@@ -46,10 +46,10 @@ enum xs_fleet_action {
 };
 
 struct xs_fleet_request {
-	__u64 seq;        /* one more than the request it replaces */
+	__u64 seq; /* one more than the request it replaces */
 	enum xs_fleet_action action;
 	char policy[XS_NAME_SIZE]; /* start: "" for the VIP's own */
-	bool flush;       /* abort, undo */
+	bool flush;		   /* abort, undo */
 	char by[64];
 };
 
@@ -62,9 +62,9 @@ int xs_fleet_request_parse(const char *text, size_t length,
 
 /* P answers/SERVICE: the leader's word on request seq. */
 char *xs_fleet_answer_format(__u64 seq, bool ok, const char *message);
-int xs_fleet_answer_parse(const char *text, size_t length, __u64 *seq,
-			  bool *ok, char *message, size_t message_size,
-			  char *why, size_t size);
+int xs_fleet_answer_parse(const char *text, size_t length, __u64 *seq, bool *ok,
+			  char *message, size_t message_size, char *why,
+			  size_t size);
 
 /* One line of a rollout's history: what happened at its SEQ. */
 struct xs_fleet_history {
