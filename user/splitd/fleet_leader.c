@@ -345,6 +345,73 @@ static struct xs_fleet_route current_route(struct leader *l,
 	return route;
 }
 
+/* A decision's transaction as it is put together: its keys, the texts it
+ * writes (freed by decision_free) and its compares and operations. */
+struct decision {
+	char rollout_key[XS_FLEET_KEY_SIZE], route_key[XS_FLEET_KEY_SIZE],
+		history_key[XS_FLEET_KEY_SIZE], answer_key[XS_FLEET_KEY_SIZE];
+	char *record_text, *route_text, *history_text, *answer_text;
+	struct xs_etcd_compare compares[3];
+	struct xs_etcd_op ops[4];
+	size_t compare_count, op_count;
+};
+
+static void add_put(struct decision *d, const char *key, const char *value)
+{
+	d->ops[d->op_count++] =
+		(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT,
+				     .key = key,
+				     .value = value,
+				     .value_length = value ? strlen(value) :
+							     0 };
+}
+
+/* The route the actions write, the flush counts raised for the pools they
+ * flush. */
+static void add_route(struct decision *d, const struct led *r,
+		      struct xs_fleet_route route, const struct xs_actions *a)
+{
+	route.route = a->route;
+	route.route.vip_tag = 0;
+	for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++)
+		route.flush[pool] += a->flush[pool];
+	snprintf(route.by, sizeof(route.by), "rollout %llu",
+		 (unsigned long long)r->record.id);
+	d->route_text = xs_fleet_route_format(&route);
+	add_put(d, d->route_key, d->route_text);
+}
+
+/* A line of history, created once: a second writer of it fails whole. */
+static void add_history(struct decision *d, const struct leader *l,
+			const struct led *r, const struct xs_actions *a,
+			const char *what)
+{
+	struct xs_fleet_history h = {
+		.seq = r->record.history - 1,
+		.step = r->record.rollout.step,
+		.phase = r->record.rollout.phase,
+		.route = a->write_route ? a->route :
+					  xs_rollout_route(&r->record.rollout),
+	};
+
+	snprintf(h.what, sizeof(h.what), "%s", what);
+	snprintf(h.leader, sizeof(h.leader), "%s", l->config.host);
+	d->history_text = xs_fleet_history_format(&h);
+	d->compares[d->compare_count++] =
+		(struct xs_etcd_compare){ .key = d->history_key,
+					  .target = XS_ETCD_CREATE,
+					  .result = XS_ETCD_EQUAL };
+	add_put(d, d->history_key, d->history_text);
+}
+
+static void decision_free(struct decision *d)
+{
+	free(d->record_text);
+	free(d->route_text);
+	free(d->history_text);
+	free(d->answer_text);
+}
+
 /*
  * The one txn of a decision: the rollout's new state, its route if it
  * changed (flush counts raised for the pools to flush), a line of
@@ -356,103 +423,50 @@ static bool commit(struct leader *l, const struct fleet_read *f, struct led *r,
 		   const struct xs_fleet_request *answered, const char *answer,
 		   bool answer_ok)
 {
-	char rollout_key[XS_FLEET_KEY_SIZE], route_key[XS_FLEET_KEY_SIZE],
-		history_key[XS_FLEET_KEY_SIZE], answer_key[XS_FLEET_KEY_SIZE],
-		name[96], more[160], error[512];
-	char *record_text, *route_text = NULL, *history_text = NULL,
-			   *answer_text = NULL;
-	struct xs_etcd_compare compares[3];
-	struct xs_etcd_op ops[4];
-	size_t compare_count = 0, op_count = 0;
+	struct decision d = { 0 };
+	char name[96], more[160], error[512];
 	struct xs_etcd_txn_result result;
-	struct xs_fleet_route route = current_route(l, f, &r->record.service);
 	bool ok = false;
 	int err;
 
 	xs_fleet_service_name(&r->record.service, name, sizeof(name));
-	key(l, rollout_key, "rollouts", name);
-	key(l, route_key, "routes", name);
+	key(l, d.rollout_key, "rollouts", name);
+	key(l, d.route_key, "routes", name);
 	snprintf(more, sizeof(more), "%s/%llu/%06u", name,
 		 (unsigned long long)r->record.id, r->record.history);
-	key(l, history_key, "history", more);
-	key(l, answer_key, "answers", name);
+	key(l, d.history_key, "history", more);
+	key(l, d.answer_key, "answers", name);
 	snprintf(r->record.leader, sizeof(r->record.leader), "%s",
 		 l->config.host);
 	if (what)
 		r->record.history++;
-	compares[compare_count++] =
+	d.compares[d.compare_count++] =
 		(struct xs_etcd_compare){ .key = l->leader_key,
 					  .target = XS_ETCD_CREATE,
 					  .result = XS_ETCD_EQUAL,
 					  .number = l->fence };
-	compares[compare_count++] =
-		(struct xs_etcd_compare){ .key = rollout_key,
+	d.compares[d.compare_count++] =
+		(struct xs_etcd_compare){ .key = d.rollout_key,
 					  .target = XS_ETCD_MOD,
 					  .result = XS_ETCD_EQUAL,
 					  .number = r->mod_revision };
-	record_text = xs_fleet_rollout_format(&r->record, now_ms());
-	ops[op_count++] = (struct xs_etcd_op){
-		.type = XS_ETCD_OP_PUT,
-		.key = rollout_key,
-		.value = record_text,
-		.value_length = record_text ? strlen(record_text) : 0
-	};
-	if (a->write_route) {
-		route.route = a->route;
-		route.route.vip_tag = 0;
-		for (__u8 pool = 0; pool < XS_POOL_COUNT; pool++)
-			route.flush[pool] += a->flush[pool];
-		snprintf(route.by, sizeof(route.by), "rollout %llu",
-			 (unsigned long long)r->record.id);
-		route_text = xs_fleet_route_format(&route);
-		ops[op_count++] = (struct xs_etcd_op){
-			.type = XS_ETCD_OP_PUT,
-			.key = route_key,
-			.value = route_text,
-			.value_length = route_text ? strlen(route_text) : 0
-		};
-	}
-	if (what) {
-		struct xs_fleet_history h = {
-			.seq = r->record.history - 1,
-			.step = r->record.rollout.step,
-			.phase = r->record.rollout.phase,
-			.route = a->write_route ?
-					 a->route :
-					 xs_rollout_route(&r->record.rollout),
-		};
-
-		snprintf(h.what, sizeof(h.what), "%s", what);
-		snprintf(h.leader, sizeof(h.leader), "%s", l->config.host);
-		history_text = xs_fleet_history_format(&h);
-		/* created once: a second writer of this line fails whole */
-		compares[compare_count++] =
-			(struct xs_etcd_compare){ .key = history_key,
-						  .target = XS_ETCD_CREATE,
-						  .result = XS_ETCD_EQUAL };
-		ops[op_count++] = (struct xs_etcd_op){
-			.type = XS_ETCD_OP_PUT,
-			.key = history_key,
-			.value = history_text,
-			.value_length = history_text ? strlen(history_text) : 0
-		};
-	}
+	d.record_text = xs_fleet_rollout_format(&r->record, now_ms());
+	add_put(&d, d.rollout_key, d.record_text);
+	if (a->write_route)
+		add_route(&d, r, current_route(l, f, &r->record.service), a);
+	if (what)
+		add_history(&d, l, r, a, what);
 	if (answered) {
-		answer_text = xs_fleet_answer_format(answered->seq, answer_ok,
-						     answer ? answer : "");
-		if (answer_text)
-			ops[op_count++] = (struct xs_etcd_op){
-				.type = XS_ETCD_OP_PUT,
-				.key = answer_key,
-				.value = answer_text,
-				.value_length = strlen(answer_text)
-			};
+		d.answer_text = xs_fleet_answer_format(answered->seq, answer_ok,
+						       answer ? answer : "");
+		if (d.answer_text)
+			add_put(&d, d.answer_key, d.answer_text);
 	}
-	if (!record_text || (a->write_route && !route_text) ||
-	    (what && !history_text))
+	if (!d.record_text || (a->write_route && !d.route_text) ||
+	    (what && !d.history_text))
 		goto out; /* out of memory: decided again next round */
-	err = xs_etcd_txn(l->etcd, compares, compare_count, ops, op_count, NULL,
-			  0, &result, error, sizeof(error));
+	err = xs_etcd_txn(l->etcd, d.compares, d.compare_count, d.ops,
+			  d.op_count, NULL, 0, &result, error, sizeof(error));
 	if (err) {
 		pr_warn("fleet: couldn't record the rollout of %s: %s; it waits\n",
 			name, error);
@@ -475,10 +489,7 @@ static bool commit(struct leader *l, const struct fleet_read *f, struct led *r,
 out:
 	if (!ok && what)
 		r->record.history--;
-	free(record_text);
-	free(route_text);
-	free(history_text);
-	free(answer_text);
+	decision_free(&d);
 	return ok;
 }
 
