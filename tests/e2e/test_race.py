@@ -4,8 +4,8 @@ without pause while the service switches blue -> green -> blue ... and the
 handshakes are slow enough that many of them straddle a switch.
 
 The clients sit behind a delay box (delay.py, userspace: this kernel has no
-netem): every frame towards them arrives DELAY_MS late, so between a SYN
-passing the LB and the handshake's ACK passing it lie DELAY_MS and more.
+netem): every frame towards them arrives the delay late, so between a SYN
+passing the LB and the handshake's ACK passing it lie the delay and more.
 The box and the clients live in namespaces of their own, PREFIX-rdelay and
 PREFIX-rclient, plugged into the lab's bridge; the lab's own client is
 untouched."""
@@ -19,7 +19,10 @@ from harness import PYTHON, ROOT, check, test
 
 VIP = "10.77.100.1:80/tcp"
 SLOW_CLIENT = "10.77.0.3"
-DELAY_MS = 60
+# at least this much delay; more when a switch command itself is slow (a
+# sanitized build's splitctl takes ~50 ms), so that whole commands still fit
+# inside handshakes
+MIN_DELAY_MS = 60
 WORKERS = 16
 SECONDS = 14
 # how long after its timestamp a client's SYN may leave (and how long before
@@ -31,7 +34,17 @@ def run(*command):
     subprocess.run(list(command), check=True, capture_output=True, timeout=20)
 
 
-def add_slow_client(lab):
+def switch_command_ms(lab):
+    """The median time of a switch command on this build and machine."""
+    durations = []
+    for _ in range(5):
+        issued = time.monotonic()
+        lab.ok("switch", VIP, "blue")
+        durations.append(time.monotonic() - issued)
+    return 1000 * sorted(durations)[len(durations) // 2]
+
+
+def add_slow_client(lab, delay_ms):
     """The delay box and the client namespace behind it; the box's process."""
     box, client = lab.ns("rdelay"), lab.ns("rclient")
     run("ip", "netns", "add", box)
@@ -54,7 +67,7 @@ def add_slow_client(lab):
     run("ip", "-n", client, "route", "add", "10.77.100.0/24", "via", "10.77.0.1")
     process = subprocess.Popen(
         ["ip", "netns", "exec", box, PYTHON, os.path.join(ROOT, "tests/e2e/delay.py"),
-         "inside", "outside", str(DELAY_MS)],
+         "inside", "outside", str(delay_ms)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = process.stdout.readline().strip()
     check(line == "ready", "the delay box did not start: %r" % line)
@@ -105,7 +118,8 @@ def switches_inside_handshakes(lab):
     lab.service(VIP, {"blue": ["blue1", "blue2"], "green": ["green1", "green2"]})
     box = clients = None
     try:
-        box = add_slow_client(lab)
+        delay_ms = max(MIN_DELAY_MS, int(3 * switch_command_ms(lab)))
+        box = add_slow_client(lab, delay_ms)
         before = pool_counters(lab)
         clients = subprocess.Popen(
             ["ip", "netns", "exec", lab.ns("rclient"), PYTHON,
@@ -160,9 +174,9 @@ def switches_inside_handshakes(lab):
     durations = sorted(s[1] - s[0] for s in switches)
     handshake_times = sorted(c[1] - c[0] for c in connections if c[1])
     print("     %d switches (splitctl %.0f ms median), %d connections from %d clients, "
-          "handshake %.0f ms median at the client" % (
+          "handshake %.0f ms median at the client (delay %d ms)" % (
               len(switches), 1000 * durations[len(durations) // 2], len(connections),
-              WORKERS, 1000 * handshake_times[len(handshake_times) // 2]))
+              WORKERS, 1000 * handshake_times[len(handshake_times) // 2], delay_ms))
     print("     %d handshakes straddled a whole switch command, %d overlapped one; "
           "%d broken, %d changed backend, %d of %d with a known SYN-time route on "
           "another pool" % (straddled, possibly, len(broken), len(moved),
