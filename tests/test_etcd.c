@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include "user/lib/fleet/base64.h"
 #include "user/lib/fleet/etcd.h"
+#include "user/lib/fleet/keys.h"
 #include "etcd_server.h"
 #include "tests.h"
 
@@ -210,6 +211,87 @@ static int txn_create(struct single *s)
 	      second.responses[0].range.kvs[0].value);
 	xs_etcd_txn_result_free(&first);
 	xs_etcd_txn_result_free(&second);
+	return 0;
+}
+
+static int count_keys(struct xs_etcd *etcd, const char *prefix)
+{
+	struct xs_etcd_range range;
+	char error[512];
+	int n;
+
+	if (xs_etcd_get(etcd, prefix, 0, XS_ETCD_PREFIX, 0, &range, error,
+			sizeof(error))) {
+		fprintf(stderr, "    %s\n", error);
+		return -1;
+	}
+	n = (int)range.kv_count;
+	xs_etcd_range_free(&range);
+	return n;
+}
+
+/* A flow export's txn: chunk 0 put, and one range delete of the chunks
+ * past the new export's, however many the last one had, and no other
+ * host's (lb10, lb1-x, lb1 with no slash). */
+static int txn_range_delete(struct single *s)
+{
+	static const char *const others[] = { "/f/flows/lb10/000000",
+					      "/f/flows/lb1-x/000005",
+					      "/f/flows/lb1", "/f/flows/lb10" };
+	char key[XS_FLEET_KEY_SIZE], from[XS_FLEET_KEY_SIZE],
+		end[XS_FLEET_KEY_SIZE], error[512];
+	struct xs_etcd_txn_result result;
+
+	for (size_t i = 0; i < 150; i++) {
+		CHECK_OK(xs_fleet_flows_key(key, sizeof(key), "/f/", "lb1", i));
+		CHECK_OK(xs_etcd_put(s->etcd, key, 0, "old", 3, 0, NULL, error,
+				     sizeof(error)));
+	}
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		CHECK_OK(xs_etcd_put(s->etcd, others[i], 0, "x", 1, 0, NULL,
+				     error, sizeof(error)));
+	CHECK_OK(xs_fleet_flows_key(key, sizeof(key), "/f/", "lb1", 0));
+	CHECK_OK(
+		xs_fleet_flows_range(from, end, sizeof(from), "/f/", "lb1", 2));
+	struct xs_etcd_op ops[] = {
+		{ .type = XS_ETCD_OP_PUT,
+		  .key = key,
+		  .value = "new",
+		  .value_length = 3 },
+		{ .type = XS_ETCD_OP_DELETE, .key = from, .range_end = end },
+	};
+	CHECK_OK(xs_etcd_txn(s->etcd, NULL, 0, ops, 2, NULL, 0, &result, error,
+			     sizeof(error)));
+	CHECK(result.response_count == 2 && result.responses[1].deleted == 148,
+	      "deleted %lld of the 148 stale chunks",
+	      result.response_count == 2 ?
+		      (long long)result.responses[1].deleted :
+		      -1LL);
+	xs_etcd_txn_result_free(&result);
+	CHECK(count_keys(s->etcd, "/f/flows/lb1/") == 2,
+	      "lb1 keeps chunks 0 and 1: %d",
+	      count_keys(s->etcd, "/f/flows/lb1/"));
+	CHECK(count_keys(s->etcd, "/f/flows/") == 6,
+	      "another host's key went too: %d of 6 keys left",
+	      count_keys(s->etcd, "/f/flows/"));
+	/* a range end with a put, with a prefix, or empty: refused */
+	ops[0].range_end = end;
+	CHECK(xs_etcd_txn(s->etcd, NULL, 0, ops, 1, NULL, 0, &result, error,
+			  sizeof(error)) == -EINVAL,
+	      "a put with a range end");
+	xs_etcd_txn_result_free(&result);
+	ops[1].flags = XS_ETCD_PREFIX;
+	CHECK(xs_etcd_txn(s->etcd, NULL, 0, ops + 1, 1, NULL, 0, &result, error,
+			  sizeof(error)) == -EINVAL,
+	      "a range end with a prefix");
+	xs_etcd_txn_result_free(&result);
+	ops[1].flags = 0;
+	ops[1].range_end = "";
+	CHECK(xs_etcd_txn(s->etcd, NULL, 0, ops + 1, 1, NULL, 0, &result, error,
+			  sizeof(error)) == -EINVAL,
+	      "an empty range end");
+	xs_etcd_txn_result_free(&result);
+	CHECK(count_keys(s->etcd, "/f/flows/") == 6, "a refused txn wrote");
 	return 0;
 }
 
@@ -633,6 +715,7 @@ static int failover(struct single *s)
 RUN_SINGLE(round_trip)
 RUN_SINGLE(txn_create)
 RUN_SINGLE(txn_mod_revision)
+RUN_SINGLE(txn_range_delete)
 RUN_SINGLE(leases)
 RUN_SINGLE(watch_in_order)
 RUN_SINGLE(watch_compacted)
@@ -1185,6 +1268,8 @@ const struct test_case *etcd_tests(size_t *count)
 		  run_txn_create, NULL },
 		{ "etcd: txn on MOD revision: a stale writer fails; other compare targets",
 		  run_txn_mod_revision, NULL },
+		{ "etcd: txn deletes a range of keys: a flow export's stale chunks, no other host's",
+		  run_txn_range_delete, NULL },
 		{ "etcd: lease keepalive keeps keys, expiry deletes them, then -ENOENT; revoke",
 		  run_leases, NULL },
 		{ "etcd: watch delivers puts and deletes in order from a start revision, stops promptly",

@@ -126,10 +126,9 @@ enum fleet_lease_state fleet_lease_keep(struct xs_etcd *etcd,
 
 /* fleet_flows.c */
 /* This host's changed flows written to etcd, replacing the last export
- * (*chunks_written chunks, updated). */
+ * whatever its size. */
 int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
-		       const struct xs_config_fleet *f, int64_t lease,
-		       size_t *chunks_written);
+		       const struct xs_config_fleet *f, int64_t lease);
 /* Queues what another host shared (the watch thread); drops our own. */
 void fleet_flows_queue(struct daemon *d, const struct xs_config_fleet *f,
 		       const char *key, const char *value, size_t length);

@@ -55,9 +55,6 @@ struct agent {
 	bool decisions_changed; /* since the last export of moved flows */
 	__u64 taken;		/* fleet.published when desired was copied */
 	__u64 flows_exported_ms;
-	/* chunks of our last export: a smaller one deletes the rest (at
-	 * start, as many as a restart may have left) */
-	size_t flow_chunks;
 };
 
 static struct xs_announcer announcer;
@@ -349,8 +346,7 @@ static void share_moved_flows(struct agent *a)
 	if (!a->decisions_changed &&
 	    now - a->flows_exported_ms < FLOW_REFRESH_MS)
 		return;
-	if (!fleet_flows_export(a->d, a->etcd, &a->config, a->lease.id,
-				&a->flow_chunks)) {
+	if (!fleet_flows_export(a->d, a->etcd, &a->config, a->lease.id)) {
 		a->decisions_changed = false;
 		a->flows_exported_ms = now;
 	}
@@ -451,7 +447,6 @@ void *fleet_agent_loop(void *daemon)
 		return NULL;
 	}
 	a.applied_document = -1;
-	a.flow_chunks = 64;
 	while (!d->fleet->stop) {
 		converge(&a);
 		sleep_ms(d, a.taken,

@@ -46,15 +46,51 @@ static int collect(const struct xs_flow_share_record *record, void *context)
 	return 0;
 }
 
+/*
+ * Puts chunk `index` of this host's export; chunk 0 also deletes every
+ * chunk key of this host from `stale_from` on, one range, so an export
+ * that shrinks leaves none of the last one's behind (etcd takes no put of
+ * a key a txn also deletes: the range starts past chunk 0).
+ */
+static int put_chunk(struct xs_etcd *etcd, const struct xs_config_fleet *f,
+		     int64_t lease, size_t index, const void *chunk,
+		     size_t length, size_t stale_from)
+{
+	char key[XS_FLEET_KEY_SIZE], from[XS_FLEET_KEY_SIZE],
+		end[XS_FLEET_KEY_SIZE], error[512];
+	struct xs_etcd_op ops[2];
+	struct xs_etcd_txn_result result = { 0 };
+	size_t op_count = 0;
+	int err;
+
+	if (xs_fleet_flows_key(key, sizeof(key), f->prefix, f->host, index) ||
+	    xs_fleet_flows_range(from, end, sizeof(from), f->prefix, f->host,
+				 stale_from))
+		return -ENAMETOOLONG; /* the config's bounds make it none */
+	ops[op_count++] = (struct xs_etcd_op){ .type = XS_ETCD_OP_PUT,
+					       .key = key,
+					       .value = chunk,
+					       .value_length = length,
+					       .lease = lease };
+	if (index == 0)
+		ops[op_count++] = (struct xs_etcd_op){
+			.type = XS_ETCD_OP_DELETE, .key = from, .range_end = end
+		};
+	err = xs_etcd_txn(etcd, NULL, 0, ops, op_count, NULL, 0, &result, error,
+			  sizeof(error));
+	xs_etcd_txn_result_free(&result);
+	if (err)
+		pr_warn("fleet: couldn't share the flows a change moved: %s\n",
+			error);
+	return err;
+}
+
 int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
-		       const struct xs_config_fleet *f, int64_t lease,
-		       size_t *chunks_written)
+		       const struct xs_config_fleet *f, int64_t lease)
 {
 	struct collected c = { 0 };
 	struct xs_flow_export_stats stats;
-	char more[96], error[512];
 	size_t chunks,
-		old = *chunks_written,
 		size = sizeof(struct xs_flow_share_header) +
 		       FLOWS_PER_CHUNK * sizeof(struct xs_flow_share_record);
 	void *chunk;
@@ -74,61 +110,21 @@ int fleet_flows_export(struct daemon *d, struct xs_etcd *etcd,
 	}
 	chunks = c.count ? (c.count + FLOWS_PER_CHUNK - 1) / FLOWS_PER_CHUNK :
 			   1;
-	/* chunk 0 goes with the deletion of the last export's chunks beyond
-	 * this one's (etcd takes no put of a key a txn also deletes) */
-	for (size_t i = 0; i < chunks; i++) {
-		__u32 count = (__u32)(c.count - i * FLOWS_PER_CHUNK >
-						      FLOWS_PER_CHUNK ?
-					      FLOWS_PER_CHUNK :
-					      c.count - i * FLOWS_PER_CHUNK);
+	for (size_t i = 0; i < chunks && !err; i++) {
+		size_t left = c.count - i * FLOWS_PER_CHUNK;
 		long length = xs_flow_share_chunk_write(
-			c.records + i * FLOWS_PER_CHUNK, c.count ? count : 0,
+			c.records + i * FLOWS_PER_CHUNK,
+			(__u32)(left > FLOWS_PER_CHUNK ? FLOWS_PER_CHUNK :
+							 left),
 			chunk, size);
-		char keys[64][XS_FLEET_KEY_SIZE];
-		struct xs_etcd_op ops[65];
-		struct xs_etcd_txn_result result;
-		size_t op_count = 0;
 
-		if (length < 0) {
-			err = (int)length;
-			break;
-		}
-		snprintf(more, sizeof(more), "%s/%06zu", f->host, i);
-		xs_fleet_key(keys[0], sizeof(keys[0]), f->prefix, "flows",
-			     more);
-		ops[op_count++] =
-			(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT,
-					     .key = keys[0],
-					     .value = chunk,
-					     .value_length = (size_t)length,
-					     .lease = lease };
-		for (size_t stale = chunks;
-		     i == 0 && stale < old && op_count < 65; stale++) {
-			snprintf(more, sizeof(more), "%s/%06zu", f->host,
-				 stale);
-			xs_fleet_key(keys[op_count], sizeof(keys[0]), f->prefix,
-				     "flows", more);
-			ops[op_count] =
-				(struct xs_etcd_op){ .type = XS_ETCD_OP_DELETE,
-						     .key = keys[op_count] };
-			op_count++;
-		}
-		err = xs_etcd_txn(etcd, NULL, 0, ops, op_count, NULL, 0,
-				  &result, error, sizeof(error));
-		xs_etcd_txn_result_free(&result);
-		if (err) {
-			pr_warn("fleet: couldn't share the flows a change moved: %s\n",
-				error);
-			break;
-		}
+		err = length < 0 ? (int)length :
+				   put_chunk(etcd, f, lease, i, chunk,
+					     (size_t)length, chunks);
 	}
-	if (!err) {
-		*chunks_written = chunks;
-		if (c.count)
-			pr_info("fleet: shared %zu flows a change moved (of %llu open, in %zu chunks)\n",
-				c.count, (unsigned long long)stats.flows,
-				chunks);
-	}
+	if (!err && c.count)
+		pr_info("fleet: shared %zu flows a change moved (of %llu open, in %zu chunks)\n",
+			c.count, (unsigned long long)stats.flows, chunks);
 	free(chunk);
 	free(c.records);
 	return err;

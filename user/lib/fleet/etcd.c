@@ -721,11 +721,12 @@ static int add_string(struct json_object *object, const char *name,
 	return 0;
 }
 
-/* key, and range_end for a prefix: the key with its last byte below 0xff
- * incremented and what follows dropped (all 0xff, or the key "\0": every
- * key from key on, range_end "\0") */
+/* key, and range_end: the one given (a txn op's), or for a prefix the key
+ * with its last byte below 0xff incremented and what follows dropped (all
+ * 0xff, or the key "\0": every key from key on, range_end "\0") */
 static int add_key_range(struct json_object *object, const char *key,
-			 size_t key_length, unsigned int flags)
+			 size_t key_length, unsigned int flags,
+			 const char *range_end)
 {
 	unsigned char *end;
 	size_t n = key_length;
@@ -733,6 +734,9 @@ static int add_key_range(struct json_object *object, const char *key,
 
 	if ((err = add_bytes(object, "key", key, key_length)))
 		return err;
+	if (range_end)
+		return add_bytes(object, "range_end", range_end,
+				 strlen(range_end));
 	if (!(flags & XS_ETCD_PREFIX))
 		return 0;
 	end = malloc(key_length);
@@ -770,11 +774,12 @@ static int check_key(const char *key, size_t *key_length, char *error,
 /* ---- kv ---- */
 
 static struct json_object *range_request(const char *key, size_t key_length,
-					 unsigned int flags, int64_t limit)
+					 unsigned int flags, int64_t limit,
+					 const char *range_end)
 {
 	struct json_object *body = json_object_new_object();
 
-	if (!body || add_key_range(body, key, key_length, flags) ||
+	if (!body || add_key_range(body, key, key_length, flags, range_end) ||
 	    (limit > 0 && add_int64(body, "limit", limit)) ||
 	    ((flags & XS_ETCD_SERIALIZABLE) &&
 	     add_bool(body, "serializable", true))) {
@@ -810,7 +815,7 @@ int xs_etcd_get(struct xs_etcd *etcd, const char *key, size_t key_length,
 	memset(range, 0, sizeof(*range));
 	if ((err = check_key(key, &key_length, error, size)))
 		return err;
-	body = range_request(key, key_length, flags, limit);
+	body = range_request(key, key_length, flags, limit, NULL);
 	if (!body)
 		return nomem(error, size);
 	err = request(etcd, "/v3/kv/range", body,
@@ -868,11 +873,12 @@ int xs_etcd_put(struct xs_etcd *etcd, const char *key, size_t key_length,
 }
 
 static struct json_object *delete_request(const char *key, size_t key_length,
-					  unsigned int flags)
+					  unsigned int flags,
+					  const char *range_end)
 {
 	struct json_object *body = json_object_new_object();
 
-	if (!body || add_key_range(body, key, key_length, flags)) {
+	if (!body || add_key_range(body, key, key_length, flags, range_end)) {
 		json_object_put(body);
 		return NULL;
 	}
@@ -889,7 +895,7 @@ int xs_etcd_delete(struct xs_etcd *etcd, const char *key, size_t key_length,
 
 	if ((err = check_key(key, &key_length, error, size)))
 		return err;
-	body = delete_request(key, key_length, flags);
+	body = delete_request(key, key_length, flags, NULL);
 	if (!body)
 		return nomem(error, size);
 	err = request(etcd, "/v3/kv/deleterange", body, REQUEST_WRITE, &answer,
@@ -963,8 +969,8 @@ static struct json_object *op_json(const struct xs_etcd_op *op)
 	switch (op->type) {
 	case XS_ETCD_OP_RANGE:
 		name = "request_range";
-		inner = range_request(op->key, key_length, op->flags,
-				      op->limit);
+		inner = range_request(op->key, key_length, op->flags, op->limit,
+				      op->range_end);
 		break;
 	case XS_ETCD_OP_PUT:
 		name = "request_put";
@@ -973,7 +979,8 @@ static struct json_object *op_json(const struct xs_etcd_op *op)
 		break;
 	default:
 		name = "request_delete_range";
-		inner = delete_request(op->key, key_length, op->flags);
+		inner = delete_request(op->key, key_length, op->flags,
+				       op->range_end);
 		break;
 	}
 	if (!inner || json_object_object_add(object, name, inner)) {
@@ -1106,10 +1113,13 @@ static int check_txn(const struct xs_etcd_compare *compares,
 	}
 	for (size_t i = 0; i < op_count; i++) {
 		if (!ops[i].key || !key_size(ops[i].key, ops[i].key_length) ||
-		    (unsigned int)ops[i].type > XS_ETCD_OP_DELETE) {
+		    (unsigned int)ops[i].type > XS_ETCD_OP_DELETE ||
+		    (ops[i].range_end &&
+		     (ops[i].type == XS_ETCD_OP_PUT || !*ops[i].range_end ||
+		      (ops[i].flags & XS_ETCD_PREFIX)))) {
 			set_error(
 				error, size,
-				"etcd txn: op %zu has no key or an unknown type",
+				"etcd txn: op %zu has no key, an unknown type or a bad range end",
 				i);
 			return -EINVAL;
 		}
@@ -1593,7 +1603,8 @@ int xs_etcd_watch(struct xs_etcd *etcd, const char *key, size_t key_length,
 		json_object_put(body);
 		return nomem(error, size);
 	}
-	if (add_key_range(create, key, key_length, flags & XS_ETCD_PREFIX) ||
+	if (add_key_range(create, key, key_length, flags & XS_ETCD_PREFIX,
+			  NULL) ||
 	    (start_revision > 0 &&
 	     add_int64(create, "start_revision", start_revision)) ||
 	    add_bool(create, "progress_notify", true)) {

@@ -162,8 +162,11 @@ enum xs_etcd_op_type {
 struct xs_etcd_op {
 	enum xs_etcd_op_type type;
 	const char *key;
-	size_t key_length;   /* 0: NUL-terminated */
-	unsigned int flags;  /* XS_ETCD_PREFIX, for RANGE and DELETE */
+	size_t key_length;  /* 0: NUL-terminated */
+	unsigned int flags; /* XS_ETCD_PREFIX, for RANGE and DELETE */
+	/* RANGE and DELETE: every key from key up to, not including, this
+	 * one (NUL-terminated, not empty; not with XS_ETCD_PREFIX) */
+	const char *range_end;
 	const void *value;   /* PUT */
 	size_t value_length; /* PUT */
 	int64_t lease;	     /* PUT: 0 none */

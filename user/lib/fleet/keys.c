@@ -37,6 +37,29 @@ int xs_fleet_key(char *out, size_t size, const char *prefix, const char *part,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+int xs_fleet_flows_key(char *out, size_t size, const char *prefix,
+		       const char *host, size_t index)
+{
+	char more[XS_FLEET_KEY_SIZE];
+	int n = snprintf(more, sizeof(more), "%s/%06zu", host, index);
+
+	if (n < 0 || (size_t)n >= sizeof(more))
+		return -ENAMETOOLONG;
+	return xs_fleet_key(out, size, prefix, "flows", more);
+}
+
+int xs_fleet_flows_range(char *from, char *end, size_t size, const char *prefix,
+			 const char *host, size_t first)
+{
+	char more[XS_FLEET_KEY_SIZE];
+	int n = snprintf(more, sizeof(more), "%s0", host);
+
+	if (n < 0 || (size_t)n >= sizeof(more))
+		return -ENAMETOOLONG;
+	return xs_fleet_flows_key(from, size, prefix, host, first) ?:
+		       xs_fleet_key(end, size, prefix, "flows", more);
+}
+
 const char *xs_fleet_key_rest(const char *key, const char *prefix,
 			      const char *part)
 {

@@ -40,6 +40,14 @@ int xs_fleet_service_parse(const char *name, struct xs_vip_key *vip);
 int xs_fleet_key(char *out, size_t size, const char *prefix, const char *part,
 		 const char *more);
 
+/* P flows/HOST/SEQ for chunk index of host's export. */
+int xs_fleet_flows_key(char *out, size_t size, const char *prefix,
+		       const char *host, size_t index);
+/* [*from, *end): every chunk key of host's export from index first on,
+ * and no other host's (P flows/HOST/ + 1 is P flows/HOST0). */
+int xs_fleet_flows_range(char *from, char *end, size_t size, const char *prefix,
+			 const char *host, size_t first);
+
 /* If key is prefix + part + REST (REST without '/'), REST; else NULL. */
 const char *xs_fleet_key_rest(const char *key, const char *prefix,
 			      const char *part);
