@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -426,6 +427,52 @@ static int never_pins_at_the_root(const void *arg)
 	return failed ? -1 : 0;
 }
 
+/* The root of a bpffs mounted 0700, as systemd mounts /sys/fs/bpf: its
+ * mode says nothing shared, but it is (a bpffs of the test's own, so the
+ * machine's root is never touched). */
+static int never_pins_at_a_private_root(const void *arg)
+{
+	char root[] = "/tmp/xdpsplit-test-bpffs-XXXXXX", slash[PATH_MAX];
+	const char *roots[] = { root, slash };
+	int failed = 0;
+
+	(void)arg;
+	if (!mkdtemp(root))
+		return -1;
+	if (mount("bpf", root, "bpf", 0, "mode=0700")) {
+		fprintf(stderr, "    couldn't mount bpffs at %s: %m\n", root);
+		rmdir(root);
+		return -1;
+	}
+	snprintf(slash, sizeof(slash), "%s/", root);
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		struct xs_load_options options = { .pin_dir = roots[i],
+						   .max_flows = 4096 };
+		struct xs_loaded loaded;
+
+		if (!xs_load(&options, &loaded)) {
+			fprintf(stderr, "    loaded with pin directory '%s'\n",
+				roots[i]);
+			xs_unload(&loaded);
+			failed = 1;
+		}
+	}
+	for (int m = 0; m < XS_MAP_ID_COUNT; m++) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", root, xs_map_names[m]);
+		if (!lstat(path, &st)) {
+			fprintf(stderr, "    %s is pinned at the bpffs root\n",
+				path);
+			failed = 1;
+		}
+	}
+	umount2(root, MNT_DETACH); /* its pins go with it */
+	rmdir(root);
+	return failed ? -1 : 0;
+}
+
 const struct test_case *load_tests(size_t *count)
 {
 	static const struct test_case cases[] = {
@@ -435,6 +482,8 @@ const struct test_case *load_tests(size_t *count)
 		  reload_keeps_pinned_state, NULL },
 		{ "load: never pins at the bpffs root or without a directory",
 		  never_pins_at_the_root, NULL },
+		{ "load: never pins at the root of a bpffs mounted 0700 (as systemd mounts it)",
+		  never_pins_at_a_private_root, NULL },
 		{ "load: pins of the release before the mmapable flow table are refused as another layout",
 		  pins_of_the_unmapped_release, NULL },
 		{ "load: other builds over the pins: same layout reuses them, another is refused",

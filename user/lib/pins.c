@@ -127,6 +127,23 @@ int xs_bpffs_ensure(const char *pin_dir, char *error, size_t error_size)
 	return 0;
 }
 
+/* The root of a bpffs mount (its parent is on another device, or is
+ * itself: "/"), whatever its mode: systemd mounts /sys/fs/bpf 0700, so
+ * the mode alone does not tell a shared root from a directory of ours. */
+static bool is_bpffs_root(const char *dir)
+{
+	char parent[PATH_MAX];
+	struct stat here, above;
+	struct statfs fs;
+
+	if (snprintf(parent, sizeof(parent), "%s/..", dir) >=
+		    (int)sizeof(parent) ||
+	    statfs(dir, &fs) || fs.f_type != BPF_FS_MAGIC || stat(dir, &here) ||
+	    stat(parent, &above))
+		return false;
+	return here.st_dev != above.st_dev || here.st_ino == above.st_ino;
+}
+
 int xs_pin_dir_prepare(const char *pin_dir, bool create, char *error,
 		       size_t error_size)
 {
@@ -146,6 +163,13 @@ int xs_pin_dir_prepare(const char *pin_dir, bool create, char *error,
 	err = xs_trusted_dir(pin_dir, create, 0700, why, sizeof(why));
 	/* a shared directory (the bpffs root is 1777) is nobody's pin
 	 * directory: there, any program pinning by name would meet ours */
+	if (!err && is_bpffs_root(pin_dir)) {
+		snprintf(
+			error, error_size,
+			"Refusing pin directory '%s': it is the root of a bpffs mount, shared by every program that pins there; give a directory of its own, such as " XS_DEFAULT_PIN_DIR,
+			pin_dir);
+		return -EPERM;
+	}
 	if (!err && !lstat(pin_dir, &st) &&
 	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		snprintf(
