@@ -1477,34 +1477,31 @@ static double seconds_now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* One stream on one endpoint. Returns the watch's result; *retry when it
- * failed before etcd created the watch, so another endpoint may do. */
-static int watch_once(struct xs_etcd *etcd, const char *endpoint,
-		      const char *text, struct watch *w,
-		      const volatile int *stop, bool *retry)
+/* The stream's headers, or NULL. gRPC metadata "hasleader": etcd ends the
+ * stream when the member loses its leader, instead of leaving it silent. */
+static struct curl_slist *watch_headers(void)
 {
-	char url[512], detail[CURL_ERROR_SIZE] = "";
-	struct curl_slist *headers = NULL, *more;
-	double started = seconds_now();
-	CURLcode code = CURLE_OK;
-	CURL *curl = curl_easy_init();
-	CURLM *multi = curl_multi_init();
-	int running = 1, err = 0;
-	CURLMsg *info;
-	int left;
+	struct curl_slist *headers =
+		curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *more =
+		headers ? curl_slist_append(headers,
+					    "Grpc-Metadata-hasleader: true") :
+			  NULL;
 
-	*retry = false;
-	headers = curl_slist_append(NULL, "Content-Type: application/json");
-	/* gRPC metadata "hasleader": etcd ends the stream when the member
-	 * loses its leader, instead of leaving it silent */
-	more = headers ? curl_slist_append(headers,
-					   "Grpc-Metadata-hasleader: true") :
-			 NULL;
-	if (!curl || !multi || !more) {
-		watch_end(w, -ENOMEM, "out of memory");
-		goto out;
-	}
-	headers = more;
+	if (!more)
+		curl_slist_free_all(headers);
+	return more;
+}
+
+/* A POST of text to the endpoint's watch, its messages to watch_data;
+ * detail gets curl's own words for a failure. */
+static void watch_request(CURL *curl, const struct xs_etcd *etcd,
+			  const char *endpoint, const char *text,
+			  struct curl_slist *headers, struct watch *w,
+			  char *detail)
+{
+	char url[512];
+
 	snprintf(url, sizeof(url), "%s/v3/watch", endpoint);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -1519,7 +1516,16 @@ static int watch_once(struct xs_etcd *etcd, const char *endpoint,
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, watch_data);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, w);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
-	curl_multi_add_handle(multi, curl);
+}
+
+/* Runs the stream until it ends, the watch ends or *stop is set; *retry if
+ * etcd did not create the watch in time. */
+static void watch_stream(const struct xs_etcd *etcd, CURLM *multi,
+			 struct watch *w, const volatile int *stop, bool *retry)
+{
+	double started = seconds_now();
+	int running = 1;
+
 	while (running && !w->done) {
 		if (*stop) {
 			watch_end(w, 0, "stopped");
@@ -1540,33 +1546,62 @@ static int watch_once(struct xs_etcd *etcd, const char *endpoint,
 		if (running && !w->done)
 			curl_multi_poll(multi, NULL, 0, WATCH_POLL_MS, NULL);
 	}
+}
+
+/* Why a stream ended without an answer of ours; *retry where another
+ * endpoint may do (it failed before etcd created the watch). */
+static void watch_stream_ended(CURL *curl, CURLM *multi, struct watch *w,
+			       const char *detail, bool *retry)
+{
+	CURLcode code = CURLE_OK;
+	long status = 0;
+	CURLMsg *info;
+	int left;
+
 	while ((info = curl_multi_info_read(multi, &left)))
 		if (info->msg == CURLMSG_DONE)
 			code = info->data.result;
-	if (!w->done) {
-		/* the stream ended without an answer of ours */
-		long status = 0;
-
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-		if (code != CURLE_OK) {
-			err = curl_errno(code, NULL);
-			watch_end(w, err, "%s",
-				  curl_reason(code, NULL, detail));
-			*retry = !w->created;
-		} else if (w->pending) {
-			watch_end(w, -EPROTO, "a truncated JSON message");
-		} else if (status != 200) {
-			watch_end(w, -EPROTO, "HTTP %ld", status);
-		} else {
-			watch_end(w, -ECONNRESET, "the stream ended");
-			*retry = !w->created;
-		}
-	} else if (w->result == -EAGAIN && !w->created) {
-		*retry = true;
+	if (w->done) {
+		if (w->result == -EAGAIN && !w->created)
+			*retry = true;
+		return;
 	}
-out:
-	if (multi && curl)
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (code != CURLE_OK) {
+		watch_end(w, curl_errno(code, NULL), "%s",
+			  curl_reason(code, NULL, detail));
+		*retry = !w->created;
+	} else if (w->pending) {
+		watch_end(w, -EPROTO, "a truncated JSON message");
+	} else if (status != 200) {
+		watch_end(w, -EPROTO, "HTTP %ld", status);
+	} else {
+		watch_end(w, -ECONNRESET, "the stream ended");
+		*retry = !w->created;
+	}
+}
+
+/* One stream on one endpoint. Returns the watch's result; *retry when it
+ * failed before etcd created the watch, so another endpoint may do. */
+static int watch_once(struct xs_etcd *etcd, const char *endpoint,
+		      const char *text, struct watch *w,
+		      const volatile int *stop, bool *retry)
+{
+	char detail[CURL_ERROR_SIZE] = "";
+	struct curl_slist *headers = watch_headers();
+	CURL *curl = curl_easy_init();
+	CURLM *multi = curl_multi_init();
+
+	*retry = false;
+	if (!curl || !multi || !headers) {
+		watch_end(w, -ENOMEM, "out of memory");
+	} else {
+		watch_request(curl, etcd, endpoint, text, headers, w, detail);
+		curl_multi_add_handle(multi, curl);
+		watch_stream(etcd, multi, w, stop, retry);
+		watch_stream_ended(curl, multi, w, detail, retry);
 		curl_multi_remove_handle(multi, curl);
+	}
 	if (curl)
 		curl_easy_cleanup(curl);
 	if (multi)
