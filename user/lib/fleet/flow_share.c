@@ -467,57 +467,35 @@ struct import_context {
 	struct vip_cache vips;
 };
 
-/* Stores one record's flow unless it is for something this host does not
- * have; counts what became of it in stats, and what the data plane's
- * counters record in counted. */
-static void import_one(struct import_context *c,
-		       const struct xs_flow_share_record *record,
-		       struct xs_flow_import_stats *stats,
-		       struct xs_flow_import_stats *counted)
+/* The flow a record stores here, on this host's backend id. */
+static void flow_of(const struct import_context *c,
+		    const struct xs_flow_share_record *r, __u32 vip_id,
+		    __u32 id, struct xs_flow *flow)
 {
-	struct xs_flow_share_record r;
-	struct xs_flow_key key;
-	struct xs_flow flow;
-	struct xs_vip vip;
-	__u32 id, replaced = XS_FLOW_TAG_EMPTY;
-
-	memcpy(&r, record, sizeof(r));
-	stats->records++;
-	key_of(&r, &key);
-	if (!vip_lookup(&c->vips, &key, &vip)) {
-		stats->unknown_vip++;
-		return;
-	}
-	id = backend_index_find(&c->index, vip.vip_id, &r);
-	if (!id) {
-		stats->unknown_backend++;
-		return;
-	}
-	if (!keeps_flows(&c->backends[id])) {
-		stats->backend_down++;
-		return;
-	}
-	memset(&flow, 0, sizeof(flow));
-	flow.backend_id = id;
+	memset(flow, 0, sizeof(*flow));
+	flow->backend_id = id;
 	/* epochs are this host's own: the flow is of the pool's present
 	 * one, as a flow chosen here now would be */
-	flow.epoch = xs_pool_epoch(c->dp, vip.vip_id, r.pool);
-	flow.pool = r.pool;
-	flow.state = r.state;
-	flow.initial_sequence = r.initial_sequence;
+	flow->epoch = xs_pool_epoch(c->dp, vip_id, r->pool);
+	flow->pool = r->pool;
+	flow->state = r->state;
+	flow->initial_sequence = r->initial_sequence;
 	/* a handshake's latency is measured from here on this host
 	 * (bpf_ktime_get_ns is CLOCK_MONOTONIC) */
-	if (r.state == XS_FLOW_SYN_SEEN)
-		flow.syn_time_ns = monotonic_ns();
-	switch (insert_flow(
-		c->dp, &key, &flow,
-		r.flags & XS_FLOW_SHARE_CONFIRMED ? XS_FLOW_WAY_CONFIRMED : 0,
-		&replaced)) {
+	if (r->state == XS_FLOW_SYN_SEEN)
+		flow->syn_time_ns = monotonic_ns();
+}
+
+/* What insert_flow did with a flow, counted: an insertion (and what it
+ * replaced) in counted, as flow_table_insert() counts, the rest in stats. */
+static void count_insert(enum insert_result result, __u32 replaced,
+			 bool confirmed, struct xs_flow_import_stats *stats,
+			 struct xs_flow_import_stats *counted)
+{
+	switch (result) {
 	case INSERTED:
 		counted->imported++;
-		counted->imported_pending +=
-			!(r.flags & XS_FLOW_SHARE_CONFIRMED);
-		/* as flow_table_insert() counts */
+		counted->imported_pending += !confirmed;
 		if (replaced == XS_FLOW_TAG_EMPTY)
 			break;
 		if (!(replaced & XS_FLOW_WAY_CONFIRMED))
@@ -537,6 +515,45 @@ static void import_one(struct import_context *c,
 		stats->busy++;
 		break;
 	}
+}
+
+/* Stores one record's flow unless it is for something this host does not
+ * have; counts what became of it in stats, and what the data plane's
+ * counters record in counted. */
+static void import_one(struct import_context *c,
+		       const struct xs_flow_share_record *record,
+		       struct xs_flow_import_stats *stats,
+		       struct xs_flow_import_stats *counted)
+{
+	struct xs_flow_share_record r;
+	struct xs_flow_key key;
+	struct xs_flow flow;
+	struct xs_vip vip;
+	__u32 id, replaced = XS_FLOW_TAG_EMPTY;
+	bool confirmed;
+	enum insert_result result;
+
+	memcpy(&r, record, sizeof(r));
+	stats->records++;
+	key_of(&r, &key);
+	if (!vip_lookup(&c->vips, &key, &vip)) {
+		stats->unknown_vip++;
+		return;
+	}
+	id = backend_index_find(&c->index, vip.vip_id, &r);
+	if (!id) {
+		stats->unknown_backend++;
+		return;
+	}
+	if (!keeps_flows(&c->backends[id])) {
+		stats->backend_down++;
+		return;
+	}
+	flow_of(c, &r, vip.vip_id, id, &flow);
+	confirmed = r.flags & XS_FLOW_SHARE_CONFIRMED;
+	result = insert_flow(c->dp, &key, &flow,
+			     confirmed ? XS_FLOW_WAY_CONFIRMED : 0, &replaced);
+	count_insert(result, replaced, confirmed, stats, counted);
 }
 
 /* Adds a walk's imports to stats and to the data plane's counters. */
