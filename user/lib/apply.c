@@ -124,96 +124,142 @@ static int wanted_entry(const struct xs_config_vip *vip,
 	return 0;
 }
 
-static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
-		    const struct xs_vip_entry *running, struct xs_plan *plan,
-		    __u32 *new_backends, char *error, size_t error_size)
+/* "+ vip ...": a VIP the data plane does not have yet */
+static int plan_vip_addition(const struct xs_config_vip *vip,
+			     struct xs_plan *plan)
 {
-	struct xs_backend_entry *current = NULL;
-	size_t current_count = 0;
-	struct xs_change *c;
-	int err = 0;
+	struct xs_change *c = add_change(plan, XS_CHANGE_ADD_VIP);
 
-	if (!running) {
-		c = add_change(plan, XS_CHANGE_ADD_VIP);
+	if (!c)
+		return -ENOMEM;
+	c->key = vip->key;
+	c->mode = vip->mode;
+	c->split_key = vip->split_key;
+	c->has_share = vip->has_share;
+	c->share = vip->share;
+	snprintf(c->text, sizeof(c->text), "+ vip %s mode %s split %s%s%s",
+		 vip->text, xs_mode_name(vip->mode),
+		 xs_split_name(vip->split_key), vip->has_share ? " share " : "",
+		 vip->has_share ? vip->share_text : "");
+	return 0;
+}
+
+/* "- backend ...": running backends the file drops or moves to another
+ * pool (those go out, then in again) */
+static int plan_backend_removals(const struct xs_config_vip *vip,
+				 const struct xs_backend_entry *current,
+				 size_t current_count, struct xs_plan *plan)
+{
+	for (size_t i = 0; current && i < current_count; i++) {
+		const struct xs_config_backend *cb =
+			wanted_backend(vip, current[i].backend.address);
+		struct xs_change *c;
+
+		if (cb && cb->pool == current[i].backend.pool)
+			continue;
+		c = add_change(plan, XS_CHANGE_DELETE_BACKEND);
 		if (!c)
 			return -ENOMEM;
 		c->key = vip->key;
-		c->mode = vip->mode;
-		c->split_key = vip->split_key;
-		c->has_share = vip->has_share;
-		c->share = vip->share;
-		snprintf(c->text, sizeof(c->text),
-			 "+ vip %s mode %s split %s%s%s", vip->text,
-			 xs_mode_name(vip->mode), xs_split_name(vip->split_key),
-			 vip->has_share ? " share " : "",
-			 vip->has_share ? vip->share_text : "");
-	} else {
-		current =
-			xs_backend_all(dp, running->vip.vip_id, &current_count);
-		for (size_t i = 0; current && i < current_count; i++) {
-			const struct xs_config_backend *cb =
-				wanted_backend(vip, current[i].backend.address);
-
-			if (cb && cb->pool == current[i].backend.pool)
-				continue;
-			/* gone, or in another pool: out, then in again */
-			c = add_change(plan, XS_CHANGE_DELETE_BACKEND);
-			if (!c) {
-				err = -ENOMEM;
-				goto out;
-			}
-			c->key = vip->key;
-			c->backend_id = current[i].id;
-			c->backend = current[i].backend;
-			describe_backend_change(c, '-', vip->text,
-						&current[i].backend);
-		}
+		c->backend_id = current[i].id;
+		c->backend = current[i].backend;
+		describe_backend_change(c, '-', vip->text, &current[i].backend);
 	}
+	return 0;
+}
+
+/* The running backend at a configured backend's address, in its pool */
+static const struct xs_backend_entry *
+running_backend(const struct xs_backend_entry *current, size_t current_count,
+		const struct xs_config_backend *cb)
+{
+	const struct xs_backend_entry *have = NULL;
+
+	for (size_t i = 0; current && i < current_count; i++)
+		if (!memcmp(current[i].backend.address, cb->address, 16) &&
+		    current[i].backend.pool == cb->pool)
+			have = &current[i];
+	return have;
+}
+
+/* "+ backend ..." or "~ backend ...": the file's backends that are missing
+ * or differ from what runs */
+static int plan_backend_additions(const struct xs_config_vip *vip, __u32 vip_id,
+				  const struct xs_backend_entry *current,
+				  size_t current_count, struct xs_plan *plan,
+				  __u32 *new_backends, char *error,
+				  size_t error_size)
+{
 	for (__u32 b = 0; b < vip->backend_count; b++) {
 		const struct xs_config_backend *cb = &vip->backends[b];
-		const struct xs_backend_entry *have = NULL;
+		const struct xs_backend_entry *have =
+			running_backend(current, current_count, cb);
 		struct xs_backend entry;
+		struct xs_change *c;
+		int err;
 
-		for (size_t i = 0; current && i < current_count; i++)
-			if (!memcmp(current[i].backend.address, cb->address,
-				    16) &&
-			    current[i].backend.pool == cb->pool)
-				have = &current[i];
-		err = wanted_entry(vip, cb, running ? running->vip.vip_id : 0,
+		err = wanted_entry(vip, cb, vip_id,
 				   have ? &have->backend : NULL, &entry, error,
 				   error_size);
 		if (err)
-			goto out;
+			return err;
 		if (have && !memcmp(&entry, &have->backend, sizeof(entry)))
 			continue;
 		c = add_change(plan, have ? XS_CHANGE_UPDATE_BACKEND :
 					    XS_CHANGE_ADD_BACKEND);
-		if (!c) {
-			err = -ENOMEM;
-			goto out;
-		}
+		if (!c)
+			return -ENOMEM;
 		c->key = vip->key;
 		c->backend = entry;
 		c->backend_id = have ? have->id : 0;
 		describe_backend_change(c, have ? '~' : '+', vip->text, &entry);
 		*new_backends += !have;
 	}
-	if (vip->has_weights &&
-	    (!running ||
-	     memcmp(&running->route, &vip->weights, sizeof(vip->weights)))) {
-		const struct xs_route *w = &vip->weights;
+	return 0;
+}
 
-		c = add_change(plan, XS_CHANGE_SET_WEIGHTS);
-		if (!c) {
-			err = -ENOMEM;
-			goto out;
-		}
-		c->key = vip->key;
-		c->route = *w;
-		describe_weights(c, vip->text, running ? &running->route : NULL,
-				 w);
+/* "~ weights ...": when the file gives weights the route does not have */
+static int plan_weights(const struct xs_config_vip *vip,
+			const struct xs_vip_entry *running,
+			struct xs_plan *plan)
+{
+	const struct xs_route *w = &vip->weights;
+	struct xs_change *c;
+
+	if (!vip->has_weights ||
+	    (running && !memcmp(&running->route, w, sizeof(*w))))
+		return 0;
+	c = add_change(plan, XS_CHANGE_SET_WEIGHTS);
+	if (!c)
+		return -ENOMEM;
+	c->key = vip->key;
+	c->route = *w;
+	describe_weights(c, vip->text, running ? &running->route : NULL, w);
+	return 0;
+}
+
+static int plan_vip(struct xs_dataplane *dp, const struct xs_config_vip *vip,
+		    const struct xs_vip_entry *running, struct xs_plan *plan,
+		    __u32 *new_backends, char *error, size_t error_size)
+{
+	struct xs_backend_entry *current = NULL;
+	size_t current_count = 0;
+	int err;
+
+	if (!running) {
+		err = plan_vip_addition(vip, plan);
+	} else {
+		current =
+			xs_backend_all(dp, running->vip.vip_id, &current_count);
+		err = plan_backend_removals(vip, current, current_count, plan);
 	}
-out:
+	if (!err)
+		err = plan_backend_additions(vip,
+					     running ? running->vip.vip_id : 0,
+					     current, current_count, plan,
+					     new_backends, error, error_size);
+	if (!err)
+		err = plan_weights(vip, running, plan);
 	free(current);
 	return err;
 }
@@ -239,129 +285,197 @@ int xs_apply_plan(struct xs_dataplane *dp, const struct xs_config_file *config,
 				    error_size);
 }
 
-int xs_apply_plan_scoped(struct xs_dataplane *dp,
-			 const struct xs_config_file *config,
-			 xs_apply_may_delete may_delete, void *context,
-			 struct xs_plan *plan, char *error, size_t error_size)
-{
-	struct xs_vip_entry *running;
-	size_t running_count, backend_count;
-	__u32 new_vips = 0, deleted_vips = 0, new_backends = 0;
-	__u32 freed_backends = 0;
-	enum { STAYS, KEEP, DELETE } *doomed = NULL;
-	int err = 0;
+/* What the plan does with a running VIP */
+enum vip_fate {
+	VIP_STAYS,   /* the file has it as it runs */
+	VIP_KEPT,    /* not in the file, but may_delete spares it */
+	VIP_DELETED, /* not in the file, or its mode, split key or service
+		      * changed */
+};
 
-	memset(plan, 0, sizeof(*plan));
-	running = xs_vip_all(dp, &running_count);
-	if (!running)
-		return -ENOMEM;
-	doomed = calloc(running_count + 1, sizeof(*doomed));
-	if (!doomed) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < running_count; i++) {
+/* What the plan adds and frees, to check against the maps' room */
+struct plan_room {
+	__u32 new_vips, deleted_vips;
+	__u32 new_backends, freed_backends;
+};
+
+static void judge_running_vips(const struct xs_config_file *config,
+			       const struct xs_vip_entry *running, size_t count,
+			       xs_apply_may_delete may_delete, void *context,
+			       enum vip_fate *fate)
+{
+	for (size_t i = 0; i < count; i++) {
 		const struct xs_config_vip *want =
 			wanted_vip(config, &running[i].key);
 
 		if (want && want->mode == running[i].vip.forward_mode &&
 		    want->split_key == running[i].vip.split_key &&
-		    same_service(running, running_count, i, want))
+		    same_service(running, count, i, want))
 			continue;
 		if (!want && may_delete &&
 		    !may_delete(&running[i].key, context)) {
-			doomed[i] = KEEP;
+			fate[i] = VIP_KEPT;
 			continue;
 		}
-		/* not in the file, or its mode, split key or service changed */
-		doomed[i] = DELETE;
+		fate[i] = VIP_DELETED;
 	}
-	/* a service's VIPs go with its first one (they split by its route),
-	 * and before it */
-	for (size_t i = 0; i < running_count; i++)
-		for (size_t j = 0; doomed[i] == DELETE && j < running_count;
-		     j++) {
+}
+
+/* A service's VIPs go with its first one (they split by its route); one
+ * promised to be left alone cannot outlive its route, so that is an error. */
+static int delete_route_members(const struct xs_vip_entry *running,
+				size_t count, enum vip_fate *fate, char *error,
+				size_t error_size)
+{
+	for (size_t i = 0; i < count; i++)
+		for (size_t j = 0; fate[i] == VIP_DELETED && j < count; j++) {
 			char member[80], first[80];
 
 			if (j == i ||
 			    running[j].vip.route_id != running[i].vip.vip_id)
 				continue;
-			if (doomed[j] != KEEP) {
-				doomed[j] = DELETE;
+			if (fate[j] != VIP_KEPT) {
+				fate[j] = VIP_DELETED;
 				continue;
 			}
-			/* promised to be left alone, it cannot outlive its route */
 			xs_format_vip(&running[j].key, member, sizeof(member));
 			xs_format_vip(&running[i].key, first, sizeof(first));
 			snprintf(
 				error, error_size,
 				"VIP %s (not in the file) shares the route of %s, which the file removes or changes; delete %s first",
 				member, first, member);
-			err = -EBUSY;
-			goto out;
+			return -EBUSY;
 		}
+	return 0;
+}
+
+/* "- vip ...": a service's members before the VIP whose route they use */
+static int plan_vip_deletions(const struct xs_dataplane *dp,
+			      const struct xs_vip_entry *running, size_t count,
+			      const enum vip_fate *fate, struct xs_plan *plan,
+			      struct plan_room *room)
+{
+	size_t backend_count;
+
 	for (int primaries = 0; primaries < 2; primaries++)
-		for (size_t i = 0; i < running_count; i++) {
+		for (size_t i = 0; i < count; i++) {
 			struct xs_change *c;
 			char text[80];
 
-			if (doomed[i] != DELETE ||
+			if (fate[i] != VIP_DELETED ||
 			    (running[i].vip.route_id ==
 			     running[i].vip.vip_id) != primaries)
 				continue;
 			c = add_change(plan, XS_CHANGE_DELETE_VIP);
-			if (!c) {
-				err = -ENOMEM;
-				goto out;
-			}
+			if (!c)
+				return -ENOMEM;
 			c->key = running[i].key;
 			xs_format_vip(&running[i].key, text, sizeof(text));
 			snprintf(c->text, sizeof(c->text), "- vip %s", text);
 			free(xs_backend_all(dp, running[i].vip.vip_id,
 					    &backend_count));
-			freed_backends += backend_count;
-			deleted_vips++;
+			room->freed_backends += backend_count;
+			room->deleted_vips++;
 		}
-	for (size_t i = 0; i < running_count; i++)
-		if (doomed[i])
-			running[i].vip.vip_id =
-				~0U; /* no longer counts as running */
+	return 0;
+}
+
+/* The file's VIPs, each against the running one of its key that stays
+ * (deleted ones have vip_id ~0U by now) */
+static int plan_wanted_vips(struct xs_dataplane *dp,
+			    const struct xs_config_file *config,
+			    const struct xs_vip_entry *running, size_t count,
+			    struct xs_plan *plan, struct plan_room *room,
+			    char *error, size_t error_size)
+{
+	int err = 0;
+
 	for (__u32 v = 0; v < config->vip_count && !err; v++) {
 		const struct xs_vip_entry *have = NULL;
 
-		for (size_t i = 0; i < running_count; i++)
+		for (size_t i = 0; i < count; i++)
 			if (running[i].vip.vip_id != ~0U &&
 			    !memcmp(&running[i].key, &config->vips[v].key,
 				    sizeof(running[i].key)))
 				have = &running[i];
-		new_vips += !have;
-		err = plan_vip(dp, &config->vips[v], have, plan, &new_backends,
-			       error, error_size);
+		room->new_vips += !have;
+		err = plan_vip(dp, &config->vips[v], have, plan,
+			       &room->new_backends, error, error_size);
 	}
-	if (err)
-		goto out;
+	return err;
+}
+
+static int check_room(const struct xs_dataplane *dp, const struct xs_plan *plan,
+		      size_t running_count, const struct plan_room *room,
+		      char *error, size_t error_size)
+{
+	__u32 freed_backends = room->freed_backends;
+	size_t backend_count;
+
 	for (size_t i = 0; i < plan->count; i++)
 		freed_backends += plan->changes[i].kind ==
 				  XS_CHANGE_DELETE_BACKEND;
 	free(xs_backend_all(dp, ~0U, &backend_count));
-	if (running_count - deleted_vips + new_vips > dp->config.max_vips) {
+	if (running_count - room->deleted_vips + room->new_vips >
+	    dp->config.max_vips) {
 		snprintf(error, error_size,
 			 "the file needs %u more VIPs; %u of %u are in use",
-			 new_vips, (unsigned)running_count,
+			 room->new_vips, (unsigned)running_count,
 			 dp->config.max_vips);
-		err = -ENOSPC;
-	} else if (backend_count - freed_backends + new_backends >
-		   dp->config.max_backends - 1) {
+		return -ENOSPC;
+	}
+	if (backend_count - freed_backends + room->new_backends >
+	    dp->config.max_backends - 1) {
 		snprintf(
 			error, error_size,
 			"the file needs %u more backends; %zu of %u are in use",
-			new_backends, backend_count,
+			room->new_backends, backend_count,
 			dp->config.max_backends - 1);
-		err = -ENOSPC;
+		return -ENOSPC;
 	}
+	return 0;
+}
+
+int xs_apply_plan_scoped(struct xs_dataplane *dp,
+			 const struct xs_config_file *config,
+			 xs_apply_may_delete may_delete, void *context,
+			 struct xs_plan *plan, char *error, size_t error_size)
+{
+	struct plan_room room = { 0 };
+	struct xs_vip_entry *running;
+	enum vip_fate *fate = NULL;
+	size_t running_count;
+	int err;
+
+	memset(plan, 0, sizeof(*plan));
+	running = xs_vip_all(dp, &running_count);
+	if (!running)
+		return -ENOMEM;
+	fate = calloc(running_count + 1, sizeof(*fate));
+	if (!fate) {
+		err = -ENOMEM;
+		goto out;
+	}
+	judge_running_vips(config, running, running_count, may_delete, context,
+			   fate);
+	err = delete_route_members(running, running_count, fate, error,
+				   error_size);
+	if (!err)
+		err = plan_vip_deletions(dp, running, running_count, fate, plan,
+					 &room);
+	if (err)
+		goto out;
+	for (size_t i = 0; i < running_count; i++)
+		if (fate[i] != VIP_STAYS)
+			running[i].vip.vip_id = ~0U; /* no longer running */
+	err = plan_wanted_vips(dp, config, running, running_count, plan, &room,
+			       error, error_size);
+	if (!err)
+		err = check_room(dp, plan, running_count, &room, error,
+				 error_size);
 out:
 	free(running);
-	free(doomed);
+	free(fate);
 	if (err)
 		xs_plan_free(plan);
 	return err;

@@ -201,18 +201,14 @@ static int reuse_pinned(const struct xs_load_options *options,
 	return err;
 }
 
-static int open_sized(const struct xs_load_options *options,
-		      struct xs_loaded *loaded, struct xs_config *config,
-		      bool *fresh)
+/* The pin directory made ready, and the sizes to load with: those pinned
+ * there, or (*fresh, nothing pinned yet) the options'. */
+static int settle_config(const struct xs_load_options *options,
+			 struct xs_config *config, bool *fresh)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts,
-		    .pin_root_path = options->pin_dir);
+	char error[512];
 	int err;
 
-	char error[512];
-
-	memset(loaded, 0, sizeof(*loaded));
-	loaded->inner_template_fd = -1;
 	/* never libbpf's default of pinning at the bpffs root */
 	err = xs_pin_dir_prepare(options->pin_dir, true, error, sizeof(error));
 	if (err) {
@@ -229,26 +225,19 @@ static int open_sized(const struct xs_load_options *options,
 			return err;
 		config_from_options(options, config);
 	}
-	err = validate_config(config);
-	if (err)
-		return err;
+	return validate_config(config);
+}
 
-	if (options->object_path) {
-		loaded->file_obj =
-			bpf_object__open_file(options->object_path, &open_opts);
-		if (!loaded->file_obj) {
-			err = -errno;
-			pr_warn("Couldn't open the object '%s': %s\n",
-				options->object_path, strerror(errno));
-			return err;
-		}
-		if (!bpf_object__find_program_by_name(loaded->file_obj,
-						      XS_PROG_SPLIT)) {
-			pr_warn("The object '%s' has no program %s\n",
-				options->object_path, XS_PROG_SPLIT);
-			return -ENOENT;
-		}
-	} else {
+/* The object named in the options, or the one built in; its maps pinned
+ * under the pin directory. */
+static int open_object(const struct xs_load_options *options,
+		       struct xs_loaded *loaded)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts,
+		    .pin_root_path = options->pin_dir);
+	int err;
+
+	if (!options->object_path) {
 		loaded->skel = xdp_split__open_opts(&open_opts);
 		if (!loaded->skel) {
 			err = -errno;
@@ -256,14 +245,32 @@ static int open_sized(const struct xs_load_options *options,
 				strerror(errno));
 			return err;
 		}
+		return 0;
 	}
-	err = set_sizes(object_of(loaded), config);
-	if (err) {
-		pr_warn("Couldn't size the maps\n");
+	loaded->file_obj =
+		bpf_object__open_file(options->object_path, &open_opts);
+	if (!loaded->file_obj) {
+		err = -errno;
+		pr_warn("Couldn't open the object '%s': %s\n",
+			options->object_path, strerror(errno));
 		return err;
 	}
-	/* Maglev tables must have the template's size. libbpf 1.1 cannot
-	 * resize the template declared in the object, so give it one. */
+	if (!bpf_object__find_program_by_name(loaded->file_obj,
+					      XS_PROG_SPLIT)) {
+		pr_warn("The object '%s' has no program %s\n",
+			options->object_path, XS_PROG_SPLIT);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Maglev tables must have the template's size. libbpf 1.1 cannot resize
+ * the template declared in the object, so give it one. */
+static int set_maglev_template(struct xs_loaded *loaded,
+			       const struct xs_config *config)
+{
+	int err;
+
 	loaded->inner_template_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY,
 						   "maglev_table",
 						   sizeof(__u32), sizeof(__u32),
@@ -274,9 +281,31 @@ static int open_sized(const struct xs_load_options *options,
 			strerror(errno));
 		return err;
 	}
-	err = bpf_map__set_inner_map_fd(
+	return bpf_map__set_inner_map_fd(
 		bpf_object__find_map_by_name(object_of(loaded), XS_MAP_MAGLEV),
 		loaded->inner_template_fd);
+}
+
+static int open_sized(const struct xs_load_options *options,
+		      struct xs_loaded *loaded, struct xs_config *config,
+		      bool *fresh)
+{
+	int err;
+
+	memset(loaded, 0, sizeof(*loaded));
+	loaded->inner_template_fd = -1;
+	err = settle_config(options, config, fresh);
+	if (err)
+		return err;
+	err = open_object(options, loaded);
+	if (err)
+		return err;
+	err = set_sizes(object_of(loaded), config);
+	if (err) {
+		pr_warn("Couldn't size the maps\n");
+		return err;
+	}
+	err = set_maglev_template(loaded, config);
 	if (err)
 		return err;
 	return reuse_pinned(options, loaded);

@@ -22,6 +22,7 @@
  * PromQL rules are asked by the query thread, as on one host.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +413,81 @@ static void decision_free(struct decision *d)
 	free(d->answer_text);
 }
 
+/* The decision's keys under the service's name; its line of history is
+ * numbered by the lines the rollout has so far. */
+static void decision_keys(struct decision *d, struct leader *l,
+			  const struct led *r, const char *name)
+{
+	char more[160];
+
+	key(l, d->rollout_key, "rollouts", name);
+	key(l, d->route_key, "routes", name);
+	snprintf(more, sizeof(more), "%s/%llu/%06u", name,
+		 (unsigned long long)r->record.id, r->record.history);
+	key(l, d->history_key, "history", more);
+	key(l, d->answer_key, "answers", name);
+}
+
+/* Fenced by the lead, and by the rollout as this leader last read it. */
+static void add_fences(struct decision *d, const struct leader *l,
+		       const struct led *r)
+{
+	d->compares[d->compare_count++] =
+		(struct xs_etcd_compare){ .key = l->leader_key,
+					  .target = XS_ETCD_CREATE,
+					  .result = XS_ETCD_EQUAL,
+					  .number = l->fence };
+	d->compares[d->compare_count++] =
+		(struct xs_etcd_compare){ .key = d->rollout_key,
+					  .target = XS_ETCD_MOD,
+					  .result = XS_ETCD_EQUAL,
+					  .number = r->mod_revision };
+}
+
+static void add_answer(struct decision *d, const struct xs_fleet_request *q,
+		       const char *answer, bool answer_ok)
+{
+	d->answer_text =
+		xs_fleet_answer_format(q->seq, answer_ok, answer ? answer : "");
+	if (d->answer_text)
+		add_put(d, d->answer_key, d->answer_text);
+}
+
+/* Runs the decision's txn; true if it was recorded. A failed fence means
+ * the rollout is read afresh next round. */
+static bool record_decision(struct leader *l, struct led *r,
+			    const struct decision *d, const char *name,
+			    const char *what)
+{
+	struct xs_etcd_txn_result result;
+	char text[160], error[512];
+	bool ok = false;
+	int err;
+
+	err = xs_etcd_txn(l->etcd, d->compares, d->compare_count, d->ops,
+			  d->op_count, NULL, 0, &result, error, sizeof(error));
+	if (err) {
+		pr_warn("fleet: couldn't record the rollout of %s: %s; it waits\n",
+			name, error);
+	} else if (!result.succeeded) {
+		pr_warn("fleet: the rollout of %s changed under this leader (or the lead was lost); reading again\n",
+			name);
+		r->used = false; /* read afresh next round */
+	} else {
+		r->mod_revision = result.revision;
+		ok = true;
+		xs_format_vip(&r->record.service, text, sizeof(text));
+		webhooks_post(text,
+			      xs_config_policy(&l->document, r->record.policy),
+			      &r->told, &r->record.rollout);
+		r->told = r->record.rollout;
+		if (what)
+			pr_info("fleet: %s: %s\n", name, what);
+	}
+	xs_etcd_txn_result_free(&result);
+	return ok;
+}
+
 /*
  * The one txn of a decision: the rollout's new state, its route if it
  * changed (flush counts raised for the pools to flush), a line of
@@ -424,69 +500,28 @@ static bool commit(struct leader *l, const struct fleet_read *f, struct led *r,
 		   bool answer_ok)
 {
 	struct decision d = { 0 };
-	char name[96], more[160], error[512];
-	struct xs_etcd_txn_result result;
+	char name[96];
 	bool ok = false;
-	int err;
 
 	xs_fleet_service_name(&r->record.service, name, sizeof(name));
-	key(l, d.rollout_key, "rollouts", name);
-	key(l, d.route_key, "routes", name);
-	snprintf(more, sizeof(more), "%s/%llu/%06u", name,
-		 (unsigned long long)r->record.id, r->record.history);
-	key(l, d.history_key, "history", more);
-	key(l, d.answer_key, "answers", name);
+	decision_keys(&d, l, r, name);
 	snprintf(r->record.leader, sizeof(r->record.leader), "%s",
 		 l->config.host);
 	if (what)
 		r->record.history++;
-	d.compares[d.compare_count++] =
-		(struct xs_etcd_compare){ .key = l->leader_key,
-					  .target = XS_ETCD_CREATE,
-					  .result = XS_ETCD_EQUAL,
-					  .number = l->fence };
-	d.compares[d.compare_count++] =
-		(struct xs_etcd_compare){ .key = d.rollout_key,
-					  .target = XS_ETCD_MOD,
-					  .result = XS_ETCD_EQUAL,
-					  .number = r->mod_revision };
+	add_fences(&d, l, r);
 	d.record_text = xs_fleet_rollout_format(&r->record, now_ms());
 	add_put(&d, d.rollout_key, d.record_text);
 	if (a->write_route)
 		add_route(&d, r, current_route(l, f, &r->record.service), a);
 	if (what)
 		add_history(&d, l, r, a, what);
-	if (answered) {
-		d.answer_text = xs_fleet_answer_format(answered->seq, answer_ok,
-						       answer ? answer : "");
-		if (d.answer_text)
-			add_put(&d, d.answer_key, d.answer_text);
-	}
-	if (!d.record_text || (a->write_route && !d.route_text) ||
-	    (what && !d.history_text))
-		goto out; /* out of memory: decided again next round */
-	err = xs_etcd_txn(l->etcd, d.compares, d.compare_count, d.ops,
-			  d.op_count, NULL, 0, &result, error, sizeof(error));
-	if (err) {
-		pr_warn("fleet: couldn't record the rollout of %s: %s; it waits\n",
-			name, error);
-	} else if (!result.succeeded) {
-		pr_warn("fleet: the rollout of %s changed under this leader (or the lead was lost); reading again\n",
-			name);
-		r->used = false; /* read afresh next round */
-	} else {
-		r->mod_revision = result.revision;
-		ok = true;
-		xs_format_vip(&r->record.service, more, sizeof(more));
-		webhooks_post(more,
-			      xs_config_policy(&l->document, r->record.policy),
-			      &r->told, &r->record.rollout);
-		r->told = r->record.rollout;
-		if (what)
-			pr_info("fleet: %s: %s\n", name, what);
-	}
-	xs_etcd_txn_result_free(&result);
-out:
+	if (answered)
+		add_answer(&d, answered, answer, answer_ok);
+	/* out of memory for a text: decided again next round */
+	if (d.record_text && (!a->write_route || d.route_text) &&
+	    (!what || d.history_text))
+		ok = record_decision(l, r, &d, name, what);
 	if (!ok && what)
 		r->record.history--;
 	decision_free(&d);
@@ -548,104 +583,154 @@ policy_for(struct leader *l, const struct xs_vip_key *service, const char *name)
 	return name[0] ? xs_config_policy(&l->document, name) : NULL;
 }
 
+/* Answers a request it cannot carry out, with a message made like printf's. */
+static void refuse(struct leader *l, const struct xs_vip_key *service,
+		   const struct xs_fleet_request *q, const char *format, ...)
+	__attribute__((format(printf, 4, 5)));
+static void refuse(struct leader *l, const struct xs_vip_key *service,
+		   const struct xs_fleet_request *q, const char *format, ...)
+{
+	char message[600];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(message, sizeof(message), format, ap);
+	va_end(ap);
+	answer_only(l, service, q, message);
+}
+
+/* The rollout a start request begins, and its policy; NULL (the request
+ * answered) if none may start. */
+static struct led *led_to_start(struct leader *l,
+				const struct xs_vip_key *service,
+				const struct xs_fleet_request *q,
+				const char *text,
+				const struct xs_policy **policy)
+{
+	struct led *r = led_of(l, service, false);
+
+	*policy = policy_for(l, service, q->policy);
+	if (!*policy) {
+		refuse(l, service, q,
+		       "%s has no policy %s in the fleet's document", text,
+		       q->policy[0] ? q->policy : "of its own (rollout:)");
+		return NULL;
+	}
+	if (r && under_way(&r->record.rollout)) {
+		refuse(l, service, q,
+		       "a rollout of %s runs already (%s); abort it first",
+		       text, r->record.policy);
+		return NULL;
+	}
+	if (!r)
+		r = led_of(l, service, true);
+	if (!r)
+		answer_only(l, service, q,
+			    "the leader holds too many rollouts");
+	return r;
+}
+
+/* A new rollout from the service's current route, as the request's. */
+static int start_rollout(struct leader *l, const struct fleet_read *f,
+			 struct led *r, const struct xs_fleet_request *q,
+			 const struct xs_policy *policy, __u64 now,
+			 struct xs_rollout *next, struct xs_actions *a)
+{
+	struct xs_fleet_route route = current_route(l, f, &r->record.service);
+	int err;
+
+	memset(next, 0, sizeof(*next));
+	err = xs_rollout_start(policy, next, &route.route, now, a);
+	if (err)
+		return err;
+	r->record.id = q->seq;
+	r->record.history = 0;
+	snprintf(r->record.policy, sizeof(r->record.policy), "%s",
+		 policy->name);
+	r->measured = false;
+	memset(r->promql_seen, 0, sizeof(r->promql_seen));
+	memset(&r->told, 0, sizeof(r->told)); /* posts started */
+	return 0;
+}
+
+/* The rollout any other request acts on, and its policy; NULL (the request
+ * answered) if there is none. */
+static struct led *led_to_change(struct leader *l,
+				 const struct xs_vip_key *service,
+				 const struct xs_fleet_request *q,
+				 const char *text,
+				 const struct xs_policy **policy)
+{
+	struct led *r = led_of(l, service, false);
+
+	if (!r || !r->record.id) {
+		refuse(l, service, q,
+		       "no rollout of %s; start one with 'splitctl fleet rollout start %s'",
+		       text, text);
+		return NULL;
+	}
+	*policy = xs_config_policy(&l->document, r->record.policy);
+	if (!*policy) {
+		refuse(l, service, q,
+		       "the rollout's policy %s is no longer in the fleet's document",
+		       r->record.policy);
+		return NULL;
+	}
+	return r;
+}
+
+/* Pause, resume, promote, abort or undo; non-zero where it does not apply. */
+static int change_rollout(const struct xs_policy *policy,
+			  const struct xs_fleet_request *q, __u64 now,
+			  struct xs_rollout *next, struct xs_actions *a)
+{
+	switch (q->action) {
+	case XS_FLEET_PAUSE:
+		return xs_rollout_pause(next, now, a);
+	case XS_FLEET_RESUME:
+		return xs_rollout_resume(next, now, a);
+	case XS_FLEET_PROMOTE:
+		return xs_rollout_promote(policy, next, now, a);
+	case XS_FLEET_ABORT:
+		return xs_rollout_abort(next, "aborted by an operator",
+					q->flush, a);
+	case XS_FLEET_UNDO:
+		return xs_rollout_undo(next, q->flush, a);
+	default:
+		return -EINVAL;
+	}
+}
+
 static void handle_request(struct leader *l, const struct fleet_read *f,
 			   const struct xs_vip_key *service,
 			   const struct xs_fleet_request *q)
 {
-	struct led *r = led_of(l, service, false);
-	struct xs_rollout next = r ? r->record.rollout :
-				     (struct xs_rollout){ 0 };
 	const struct xs_policy *policy;
 	struct xs_actions a = { 0 };
+	struct xs_rollout next;
 	__u64 now = now_ms();
 	char message[600], what[400], text[80];
-	int err = 0;
+	struct led *r;
+	int err;
 
 	xs_format_vip(service, text, sizeof(text));
 	if (q->action == XS_FLEET_START) {
-		struct xs_fleet_route route = current_route(l, f, service);
-
-		policy = policy_for(l, service, q->policy);
-		if (!policy) {
-			snprintf(message, sizeof(message),
-				 "%s has no policy %s in the fleet's document",
-				 text,
-				 q->policy[0] ? q->policy :
-						"of its own (rollout:)");
-			answer_only(l, service, q, message);
-			return;
-		}
-		if (r && under_way(&r->record.rollout)) {
-			snprintf(
-				message, sizeof(message),
-				"a rollout of %s runs already (%s); abort it first",
-				text, r->record.policy);
-			answer_only(l, service, q, message);
-			return;
-		}
+		r = led_to_start(l, service, q, text, &policy);
 		if (!r)
-			r = led_of(l, service, true);
-		if (!r) {
-			answer_only(l, service, q,
-				    "the leader holds too many rollouts");
 			return;
-		}
-		memset(&next, 0, sizeof(next));
-		err = xs_rollout_start(policy, &next, &route.route, now, &a);
-		if (!err) {
-			r->record.id = q->seq;
-			r->record.history = 0;
-			snprintf(r->record.policy, sizeof(r->record.policy),
-				 "%s", policy->name);
-			r->measured = false;
-			memset(r->promql_seen, 0, sizeof(r->promql_seen));
-			memset(&r->told, 0,
-			       sizeof(r->told)); /* posts started */
-		}
-	} else if (!r || !r->record.id) {
-		snprintf(
-			message, sizeof(message),
-			"no rollout of %s; start one with 'splitctl fleet rollout start %s'",
-			text, text);
-		answer_only(l, service, q, message);
-		return;
+		err = start_rollout(l, f, r, q, policy, now, &next, &a);
 	} else {
-		policy = xs_config_policy(&l->document, r->record.policy);
-		if (!policy) {
-			snprintf(
-				message, sizeof(message),
-				"the rollout's policy %s is no longer in the fleet's document",
-				r->record.policy);
-			answer_only(l, service, q, message);
+		r = led_to_change(l, service, q, text, &policy);
+		if (!r)
 			return;
-		}
-		switch (q->action) {
-		case XS_FLEET_PAUSE:
-			err = xs_rollout_pause(&next, now, &a);
-			break;
-		case XS_FLEET_RESUME:
-			err = xs_rollout_resume(&next, now, &a);
-			break;
-		case XS_FLEET_PROMOTE:
-			err = xs_rollout_promote(policy, &next, now, &a);
-			break;
-		case XS_FLEET_ABORT:
-			err = xs_rollout_abort(&next, "aborted by an operator",
-					       q->flush, &a);
-			break;
-		case XS_FLEET_UNDO:
-			err = xs_rollout_undo(&next, q->flush, &a);
-			break;
-		default:
-			err = -EINVAL;
-		}
+		next = r->record.rollout;
+		err = change_rollout(policy, q, now, &next, &a);
 	}
 	if (err) {
-		snprintf(message, sizeof(message),
-			 "%s does not apply to the rollout of %s now (%s)",
-			 xs_fleet_action_name(q->action), text,
-			 xs_phase_name(r->record.rollout.phase));
-		answer_only(l, service, q, message);
+		refuse(l, service, q,
+		       "%s does not apply to the rollout of %s now (%s)",
+		       xs_fleet_action_name(q->action), text,
+		       xs_phase_name(r->record.rollout.phase));
 		return;
 	}
 	r->record.rollout = next;

@@ -299,31 +299,32 @@ static int link_up(struct mnl_socket *netlink, unsigned int sequence,
 	return transact(netlink, sequence, request, NULL, NULL);
 }
 
-int xs_announce_open(struct xs_announcer *announcer, const char *device,
-		     __u32 table, char *error, size_t size)
+/* A device name the kernel takes, and a table no ip rule points at. */
+static int check_device_and_table(const char *device, __u32 table, char *error,
+				  size_t size)
 {
-	struct ifreq request = { 0 };
-	int err;
-
-	memset(announcer, 0, sizeof(*announcer));
-	announcer->tun_fd = -1;
-	if (!device)
-		device = XS_ANNOUNCE_DEVICE;
-	announcer->table = table ? table : XS_ANNOUNCE_TABLE;
 	if (!*device || strlen(device) >= IF_NAMESIZE || strchr(device, '/')) {
 		say(error, size,
 		    "Couldn't announce on '%s': not a valid interface name (1 to %d characters, no '/')",
 		    device, IF_NAMESIZE - 1);
 		return -EINVAL;
 	}
-	if (announcer->table == 253 || announcer->table == 254 ||
-	    announcer->table == 255) {
+	if (table == 253 || table == 254 || table == 255) {
 		say(error, size,
 		    "Couldn't announce in table %u: it is the kernel's default, main or local table; announcements need a table no ip rule points at",
-		    announcer->table);
+		    table);
 		return -EINVAL;
 	}
-	snprintf(announcer->device, sizeof(announcer->device), "%s", device);
+	return 0;
+}
+
+/* The TUN device the announcements hang on, of a name no other device has. */
+static int create_device(struct xs_announcer *announcer, const char *device,
+			 char *error, size_t size)
+{
+	struct ifreq request = { 0 };
+	int err;
+
 	if (if_nametoindex(device)) {
 		say(error, size,
 		    "Couldn't create the announcement device '%s': a device of that name already exists and is not ours (another splitd running? an operator's device?); stop its owner, or choose another name",
@@ -359,48 +360,68 @@ int xs_announce_open(struct xs_announcer *announcer, const char *device,
 			    "Couldn't create the announcement device '%s': %s%s",
 			    device, strerror(errno),
 			    errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
-		goto fail;
+		return err;
 	}
 	announcer->ifindex = (int)if_nametoindex(device);
 	if (!announcer->ifindex) {
-		err = -ENODEV;
 		say(error, size,
 		    "Couldn't find the announcement device '%s' just created",
 		    device);
-		goto fail;
+		return -ENODEV;
 	}
+	return 0;
+}
+
+/* The netlink socket the announcements go through, and the device up. */
+static int bring_up(struct xs_announcer *announcer, const char *device,
+		    char *error, size_t size)
+{
+	int err;
+
 	announcer->netlink = netlink_open();
 	if (!announcer->netlink) {
 		err = -errno;
 		say(error, size,
 		    "Couldn't open a netlink socket to announce VIPs: %s",
 		    strerror(errno));
-		goto fail;
+		return err;
 	}
 	announcer->sequence = (unsigned int)getpid() << 8;
 	err = link_up(announcer->netlink, ++announcer->sequence,
 		      announcer->ifindex);
-	if (err) {
+	if (err)
 		say(error, size,
 		    "Couldn't bring the announcement device '%s' up: %s",
 		    device, strerror(-err));
-		goto fail;
-	}
-	return 0;
-fail:
-	xs_announce_close(announcer);
 	return err;
 }
 
-int xs_announce_set(struct xs_announcer *announcer,
-		    const struct xs_announce_prefix *prefixes, size_t count)
+int xs_announce_open(struct xs_announcer *announcer, const char *device,
+		     __u32 table, char *error, size_t size)
 {
-	struct xs_announce_prefix *wanted = NULL, *present = NULL;
-	size_t present_count = 0, wanted_count = 0, i, j;
-	char text[INET6_ADDRSTRLEN + 8];
-	int err = 0, failed = 0;
+	int err;
 
-	announcer->error[0] = 0;
+	memset(announcer, 0, sizeof(*announcer));
+	announcer->tun_fd = -1;
+	if (!device)
+		device = XS_ANNOUNCE_DEVICE;
+	announcer->table = table ? table : XS_ANNOUNCE_TABLE;
+	err = check_device_and_table(device, announcer->table, error, size);
+	if (err)
+		return err;
+	snprintf(announcer->device, sizeof(announcer->device), "%s", device);
+	err = create_device(announcer, device, error, size);
+	if (!err)
+		err = bring_up(announcer, device, error, size);
+	if (err)
+		xs_announce_close(
+			announcer); /* nothing to close, or the half made */
+	return err;
+}
+
+/* An announcer that is open, on the device it made. */
+static int check_announcer(struct xs_announcer *announcer)
+{
 	if (announcer->tun_fd < 0 || !announcer->netlink) {
 		say(announcer->error, sizeof(announcer->error),
 		    "Couldn't announce: the announcer is not open");
@@ -413,6 +434,102 @@ int xs_announce_set(struct xs_announcer *announcer,
 		    announcer->device);
 		return -ENODEV;
 	}
+	return 0;
+}
+
+/* The prefixes asked for as the kernel holds them: host bits cleared,
+ * sorted, each once; *wanted_count of them in wanted. */
+static int wanted_prefixes(struct xs_announcer *announcer,
+			   const struct xs_announce_prefix *prefixes,
+			   size_t count, struct xs_announce_prefix *wanted,
+			   size_t *wanted_count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (prefixes[i].family != XS_FAMILY_IPV4 &&
+		    prefixes[i].family != XS_FAMILY_IPV6) {
+			say(announcer->error, sizeof(announcer->error),
+			    "Couldn't announce prefix %zu: family %u is neither IPv4 nor IPv6",
+			    i, prefixes[i].family);
+			return -EINVAL;
+		}
+		wanted[i] = prefixes[i];
+		normalize(&wanted[i]);
+	}
+	qsort(wanted, count, sizeof(*wanted), compare);
+	*wanted_count = 0;
+	for (size_t i = 0; i < count; i++)
+		if (!*wanted_count ||
+		    !same(&wanted[*wanted_count - 1], &wanted[i]))
+			wanted[(*wanted_count)++] = wanted[i];
+	return 0;
+}
+
+/* Withdraws what is present but not wanted (both sorted: one merge). The
+ * first failure is the one said; *failed counts them. */
+static void withdraw_unwanted(struct xs_announcer *announcer,
+			      const struct xs_announce_prefix *present,
+			      size_t present_count,
+			      const struct xs_announce_prefix *wanted,
+			      size_t wanted_count, int *failed)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	size_t i, j;
+	int err;
+
+	for (i = j = 0; i < present_count; i++) {
+		while (j < wanted_count && compare(&wanted[j], &present[i]) < 0)
+			j++;
+		if (j < wanted_count && same(&wanted[j], &present[i]))
+			continue;
+		err = route_change(announcer, RTM_DELROUTE, &present[i]);
+		if (err && err != -ESRCH && !(*failed)++)
+			say(announcer->error, sizeof(announcer->error),
+			    "Couldn't withdraw %s from table %u: %s",
+			    xs_announce_format(&present[i], text, sizeof(text)),
+			    announcer->table, strerror(-err));
+	}
+}
+
+/* Announces what is wanted but not present, the same way. */
+static void announce_missing(struct xs_announcer *announcer,
+			     const struct xs_announce_prefix *present,
+			     size_t present_count,
+			     const struct xs_announce_prefix *wanted,
+			     size_t wanted_count, int *failed)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	size_t i, j;
+	int err;
+
+	for (i = j = 0; i < wanted_count; i++) {
+		while (j < present_count &&
+		       compare(&present[j], &wanted[i]) < 0)
+			j++;
+		if (j < present_count && same(&present[j], &wanted[i]))
+			continue;
+		err = route_change(announcer, RTM_NEWROUTE, &wanted[i]);
+		if (err && !(*failed)++)
+			say(announcer->error, sizeof(announcer->error),
+			    "Couldn't announce %s in table %u: %s%s",
+			    xs_announce_format(&wanted[i], text, sizeof(text)),
+			    announcer->table, strerror(-err),
+			    err == -EEXIST ?
+				    " (a route for it that is not ours is in the table)" :
+				    "");
+	}
+}
+
+int xs_announce_set(struct xs_announcer *announcer,
+		    const struct xs_announce_prefix *prefixes, size_t count)
+{
+	struct xs_announce_prefix *wanted = NULL, *present = NULL;
+	size_t present_count = 0, wanted_count = 0;
+	int err, failed = 0;
+
+	announcer->error[0] = 0;
+	err = check_announcer(announcer);
+	if (err)
+		return err;
 	if (count > XS_ANNOUNCE_MAX) {
 		say(announcer->error, sizeof(announcer->error),
 		    "Couldn't announce %zu prefixes: at most %d", count,
@@ -427,23 +544,10 @@ int xs_announce_set(struct xs_announcer *announcer,
 		    "Couldn't announce: out of memory");
 		goto out;
 	}
-	for (i = 0; i < count; i++) {
-		if (prefixes[i].family != XS_FAMILY_IPV4 &&
-		    prefixes[i].family != XS_FAMILY_IPV6) {
-			err = -EINVAL;
-			say(announcer->error, sizeof(announcer->error),
-			    "Couldn't announce prefix %zu: family %u is neither IPv4 nor IPv6",
-			    i, prefixes[i].family);
-			goto out;
-		}
-		wanted[i] = prefixes[i];
-		normalize(&wanted[i]);
-	}
-	qsort(wanted, count, sizeof(*wanted), compare);
-	for (i = 0; i < count; i++)
-		if (!wanted_count ||
-		    !same(&wanted[wanted_count - 1], &wanted[i]))
-			wanted[wanted_count++] = wanted[i];
+	err = wanted_prefixes(announcer, prefixes, count, wanted,
+			      &wanted_count);
+	if (err)
+		goto out;
 	err = list_on(announcer->netlink, ++announcer->sequence,
 		      announcer->ifindex, announcer->table, present,
 		      XS_ANNOUNCE_MAX, &present_count);
@@ -453,36 +557,11 @@ int xs_announce_set(struct xs_announcer *announcer,
 		    announcer->table, strerror(-err));
 		goto out;
 	}
-	/* both sorted: one merge finds what to delete and what to add.
-	 * Deletions first, so a failure halfway announces less, never more */
-	for (i = j = 0; i < present_count; i++) {
-		while (j < wanted_count && compare(&wanted[j], &present[i]) < 0)
-			j++;
-		if (j < wanted_count && same(&wanted[j], &present[i]))
-			continue;
-		err = route_change(announcer, RTM_DELROUTE, &present[i]);
-		if (err && err != -ESRCH && !failed++)
-			say(announcer->error, sizeof(announcer->error),
-			    "Couldn't withdraw %s from table %u: %s",
-			    xs_announce_format(&present[i], text, sizeof(text)),
-			    announcer->table, strerror(-err));
-	}
-	for (i = j = 0; i < wanted_count; i++) {
-		while (j < present_count &&
-		       compare(&present[j], &wanted[i]) < 0)
-			j++;
-		if (j < present_count && same(&present[j], &wanted[i]))
-			continue;
-		err = route_change(announcer, RTM_NEWROUTE, &wanted[i]);
-		if (err && !failed++)
-			say(announcer->error, sizeof(announcer->error),
-			    "Couldn't announce %s in table %u: %s%s",
-			    xs_announce_format(&wanted[i], text, sizeof(text)),
-			    announcer->table, strerror(-err),
-			    err == -EEXIST ?
-				    " (a route for it that is not ours is in the table)" :
-				    "");
-	}
+	/* deletions first, so a failure halfway announces less, never more */
+	withdraw_unwanted(announcer, present, present_count, wanted,
+			  wanted_count, &failed);
+	announce_missing(announcer, present, present_count, wanted,
+			 wanted_count, &failed);
 	err = failed ? -EIO : 0;
 out:
 	free(wanted);

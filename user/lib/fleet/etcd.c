@@ -545,15 +545,14 @@ struct attempt {
 	bool retry;
 };
 
-static void post_once(struct xs_etcd *etcd, const char *url,
-		      struct curl_slist *headers, const char *text,
-		      enum request_kind kind, struct attempt *a)
+/* A POST of text to url, the answer collected in reply (up to 16 MiB);
+ * detail gets curl's own words for a failure. */
+static void post_request(struct xs_etcd *etcd, const char *url,
+			 struct curl_slist *headers, const char *text,
+			 struct buffer *reply, char *detail)
 {
-	struct buffer reply = { 0 };
-	long status = 0, sent = 0;
-
 	curl_easy_reset(etcd->curl);
-	a->detail[0] = '\0';
+	detail[0] = '\0';
 	curl_easy_setopt(etcd->curl, CURLOPT_URL, url);
 	curl_easy_setopt(etcd->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(etcd->curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -566,8 +565,18 @@ static void post_once(struct xs_etcd *etcd, const char *url,
 	curl_easy_setopt(etcd->curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(etcd->curl, CURLOPT_POSTFIELDS, text);
 	curl_easy_setopt(etcd->curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(etcd->curl, CURLOPT_WRITEDATA, &reply);
-	curl_easy_setopt(etcd->curl, CURLOPT_ERRORBUFFER, a->detail);
+	curl_easy_setopt(etcd->curl, CURLOPT_WRITEDATA, reply);
+	curl_easy_setopt(etcd->curl, CURLOPT_ERRORBUFFER, detail);
+}
+
+static void post_once(struct xs_etcd *etcd, const char *url,
+		      struct curl_slist *headers, const char *text,
+		      enum request_kind kind, struct attempt *a)
+{
+	struct buffer reply = { 0 };
+	long status = 0, sent = 0;
+
+	post_request(etcd, url, headers, text, &reply, a->detail);
 	a->code = curl_easy_perform(etcd->curl);
 	curl_easy_getinfo(etcd->curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(etcd->curl, CURLINFO_REQUEST_SIZE, &sent);
@@ -1362,6 +1371,45 @@ static int deliver_events(struct watch *w, struct json_object *events)
 	return 0;
 }
 
+/* etcd's cancel of the watch, said with its reason: -EAGAIN where another
+ * member may create it. */
+static void watch_canceled(struct watch *w, struct json_object *result)
+{
+	struct json_object *reason = NULL;
+	const char *text;
+
+	json_object_object_get_ex(result, "cancel_reason", &reason);
+	text = reason ? json_object_get_string(reason) : "";
+	watch_end(w, grpc_errno(0, text) == -EAGAIN ? -EAGAIN : -ECANCELED,
+		  "etcd canceled the watch: %s",
+		  text && *text ? text : "(no reason)");
+}
+
+/* Delivers a message's events; the revision of the last in *highest. -1
+ * when the watch ended. */
+static int watch_events(struct watch *w, struct json_object *events,
+			int64_t *highest)
+{
+	size_t n;
+
+	if (json_object_get_type(events) != json_type_array) {
+		watch_end(w, -EPROTO, "events that are not an array");
+		return -1;
+	}
+	if (deliver_events(w, events))
+		return -1;
+	n = json_object_array_length(events);
+	if (n) {
+		struct json_object *last = json_object_array_get_idx(events,
+								     n - 1),
+				   *kv;
+
+		if (!get_object(last, "kv", &kv) && kv)
+			get_int64(kv, "mod_revision", highest);
+	}
+	return 0;
+}
+
 /* One message of the stream: {"result": WatchResponse} or an error. */
 static void watch_message(struct watch *w, struct json_object *message)
 {
@@ -1395,35 +1443,12 @@ static void watch_message(struct watch *w, struct json_object *message)
 		return;
 	}
 	if (canceled) {
-		struct json_object *reason = NULL;
-		const char *text;
-
-		json_object_object_get_ex(result, "cancel_reason", &reason);
-		text = reason ? json_object_get_string(reason) : "";
-		watch_end(w,
-			  grpc_errno(0, text) == -EAGAIN ? -EAGAIN : -ECANCELED,
-			  "etcd canceled the watch: %s",
-			  text && *text ? text : "(no reason)");
+		watch_canceled(w, result);
 		return;
 	}
 	if (json_object_object_get_ex(result, "events", &events) && events) {
-		size_t n;
-
-		if (json_object_get_type(events) != json_type_array) {
-			watch_end(w, -EPROTO, "events that are not an array");
+		if (watch_events(w, events, &highest))
 			return;
-		}
-		if (deliver_events(w, events))
-			return;
-		n = json_object_array_length(events);
-		if (n) {
-			struct json_object *last = json_object_array_get_idx(
-						   events, n - 1),
-					   *kv;
-
-			if (!get_object(last, "kv", &kv) && kv)
-				get_int64(kv, "mod_revision", &highest);
-		}
 	} else if (!created && revision > 0) {
 		/* a progress notification: everything up to revision is out */
 		highest = revision;
@@ -1477,34 +1502,31 @@ static double seconds_now(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* One stream on one endpoint. Returns the watch's result; *retry when it
- * failed before etcd created the watch, so another endpoint may do. */
-static int watch_once(struct xs_etcd *etcd, const char *endpoint,
-		      const char *text, struct watch *w,
-		      const volatile int *stop, bool *retry)
+/* The stream's headers, or NULL. gRPC metadata "hasleader": etcd ends the
+ * stream when the member loses its leader, instead of leaving it silent. */
+static struct curl_slist *watch_headers(void)
 {
-	char url[512], detail[CURL_ERROR_SIZE] = "";
-	struct curl_slist *headers = NULL, *more;
-	double started = seconds_now();
-	CURLcode code = CURLE_OK;
-	CURL *curl = curl_easy_init();
-	CURLM *multi = curl_multi_init();
-	int running = 1, err = 0;
-	CURLMsg *info;
-	int left;
+	struct curl_slist *headers =
+		curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *more =
+		headers ? curl_slist_append(headers,
+					    "Grpc-Metadata-hasleader: true") :
+			  NULL;
 
-	*retry = false;
-	headers = curl_slist_append(NULL, "Content-Type: application/json");
-	/* gRPC metadata "hasleader": etcd ends the stream when the member
-	 * loses its leader, instead of leaving it silent */
-	more = headers ? curl_slist_append(headers,
-					   "Grpc-Metadata-hasleader: true") :
-			 NULL;
-	if (!curl || !multi || !more) {
-		watch_end(w, -ENOMEM, "out of memory");
-		goto out;
-	}
-	headers = more;
+	if (!more)
+		curl_slist_free_all(headers);
+	return more;
+}
+
+/* A POST of text to the endpoint's watch, its messages to watch_data;
+ * detail gets curl's own words for a failure. */
+static void watch_request(CURL *curl, const struct xs_etcd *etcd,
+			  const char *endpoint, const char *text,
+			  struct curl_slist *headers, struct watch *w,
+			  char *detail)
+{
+	char url[512];
+
 	snprintf(url, sizeof(url), "%s/v3/watch", endpoint);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -1519,7 +1541,16 @@ static int watch_once(struct xs_etcd *etcd, const char *endpoint,
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, watch_data);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, w);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
-	curl_multi_add_handle(multi, curl);
+}
+
+/* Runs the stream until it ends, the watch ends or *stop is set; *retry if
+ * etcd did not create the watch in time. */
+static void watch_stream(const struct xs_etcd *etcd, CURLM *multi,
+			 struct watch *w, const volatile int *stop, bool *retry)
+{
+	double started = seconds_now();
+	int running = 1;
+
 	while (running && !w->done) {
 		if (*stop) {
 			watch_end(w, 0, "stopped");
@@ -1540,33 +1571,62 @@ static int watch_once(struct xs_etcd *etcd, const char *endpoint,
 		if (running && !w->done)
 			curl_multi_poll(multi, NULL, 0, WATCH_POLL_MS, NULL);
 	}
+}
+
+/* Why a stream ended without an answer of ours; *retry where another
+ * endpoint may do (it failed before etcd created the watch). */
+static void watch_stream_ended(CURL *curl, CURLM *multi, struct watch *w,
+			       const char *detail, bool *retry)
+{
+	CURLcode code = CURLE_OK;
+	long status = 0;
+	CURLMsg *info;
+	int left;
+
 	while ((info = curl_multi_info_read(multi, &left)))
 		if (info->msg == CURLMSG_DONE)
 			code = info->data.result;
-	if (!w->done) {
-		/* the stream ended without an answer of ours */
-		long status = 0;
-
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-		if (code != CURLE_OK) {
-			err = curl_errno(code, NULL);
-			watch_end(w, err, "%s",
-				  curl_reason(code, NULL, detail));
-			*retry = !w->created;
-		} else if (w->pending) {
-			watch_end(w, -EPROTO, "a truncated JSON message");
-		} else if (status != 200) {
-			watch_end(w, -EPROTO, "HTTP %ld", status);
-		} else {
-			watch_end(w, -ECONNRESET, "the stream ended");
-			*retry = !w->created;
-		}
-	} else if (w->result == -EAGAIN && !w->created) {
-		*retry = true;
+	if (w->done) {
+		if (w->result == -EAGAIN && !w->created)
+			*retry = true;
+		return;
 	}
-out:
-	if (multi && curl)
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (code != CURLE_OK) {
+		watch_end(w, curl_errno(code, NULL), "%s",
+			  curl_reason(code, NULL, detail));
+		*retry = !w->created;
+	} else if (w->pending) {
+		watch_end(w, -EPROTO, "a truncated JSON message");
+	} else if (status != 200) {
+		watch_end(w, -EPROTO, "HTTP %ld", status);
+	} else {
+		watch_end(w, -ECONNRESET, "the stream ended");
+		*retry = !w->created;
+	}
+}
+
+/* One stream on one endpoint. Returns the watch's result; *retry when it
+ * failed before etcd created the watch, so another endpoint may do. */
+static int watch_once(struct xs_etcd *etcd, const char *endpoint,
+		      const char *text, struct watch *w,
+		      const volatile int *stop, bool *retry)
+{
+	char detail[CURL_ERROR_SIZE] = "";
+	struct curl_slist *headers = watch_headers();
+	CURL *curl = curl_easy_init();
+	CURLM *multi = curl_multi_init();
+
+	*retry = false;
+	if (!curl || !multi || !headers) {
+		watch_end(w, -ENOMEM, "out of memory");
+	} else {
+		watch_request(curl, etcd, endpoint, text, headers, w, detail);
+		curl_multi_add_handle(multi, curl);
+		watch_stream(etcd, multi, w, stop, retry);
+		watch_stream_ended(curl, multi, w, detail, retry);
 		curl_multi_remove_handle(multi, curl);
+	}
 	if (curl)
 		curl_easy_cleanup(curl);
 	if (multi)
@@ -1575,12 +1635,38 @@ out:
 	return w->result;
 }
 
+/* {"create_request": {the key or range, start_revision, progress_notify}},
+ * or NULL when out of memory. */
+static struct json_object *watch_create_body(const char *key, size_t key_length,
+					     unsigned int flags,
+					     int64_t start_revision)
+{
+	struct json_object *body = json_object_new_object();
+	struct json_object *create = json_object_new_object();
+
+	if (!body || !create ||
+	    json_object_object_add(body, "create_request", create)) {
+		json_object_put(create);
+		json_object_put(body);
+		return NULL;
+	}
+	if (add_key_range(create, key, key_length, flags & XS_ETCD_PREFIX,
+			  NULL) ||
+	    (start_revision > 0 &&
+	     add_int64(create, "start_revision", start_revision)) ||
+	    add_bool(create, "progress_notify", true)) {
+		json_object_put(body);
+		return NULL;
+	}
+	return body;
+}
+
 int xs_etcd_watch(struct xs_etcd *etcd, const char *key, size_t key_length,
 		  unsigned int flags, int64_t start_revision,
 		  xs_etcd_watch_fn fn, void *ctx, const volatile int *stop,
 		  struct xs_etcd_watch_status *status, char *error, size_t size)
 {
-	struct json_object *body, *create;
+	struct json_object *body;
 	struct xs_etcd_watch_status local;
 	char attempts[1024] = "";
 	const char *text;
@@ -1595,22 +1681,9 @@ int xs_etcd_watch(struct xs_etcd *etcd, const char *key, size_t key_length,
 		set_error(error, size, "etcd watch: no callback or stop flag");
 		return -EINVAL;
 	}
-	body = json_object_new_object();
-	create = json_object_new_object();
-	if (!body || !create ||
-	    json_object_object_add(body, "create_request", create)) {
-		json_object_put(create);
-		json_object_put(body);
+	body = watch_create_body(key, key_length, flags, start_revision);
+	if (!body)
 		return nomem(error, size);
-	}
-	if (add_key_range(create, key, key_length, flags & XS_ETCD_PREFIX,
-			  NULL) ||
-	    (start_revision > 0 &&
-	     add_int64(create, "start_revision", start_revision)) ||
-	    add_bool(create, "progress_notify", true)) {
-		json_object_put(body);
-		return nomem(error, size);
-	}
 	text = json_object_to_json_string_ext(
 		body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text) {

@@ -180,84 +180,113 @@ static int read_open_way(const struct xs_flow_bucket *bucket, int way,
 	return 0;
 }
 
+/* One walk of the flow table: what it exports to, what it reads with and
+ * what it counted. */
+struct export_run {
+	const struct xs_dataplane *dp;
+	int all; /* every live flow, not only those the route now moves */
+	xs_flow_share_emit emit;
+	void *ctx;
+	struct xs_predict_cache *cache;
+	const struct xs_backend *backends;
+	struct vip_cache vips;
+	struct xs_flow_export_stats stats;
+};
+
+/* The backend a flow is pinned to, or NULL where the data plane takes the
+ * flow for stale: stale_reason() of bpf/flow.bpf.h, but for a SYN. */
+static const struct xs_backend *pinned_backend(const struct export_run *run,
+					       const struct xs_flow_slot *slot,
+					       const struct xs_vip *vip)
+{
+	__u32 id = slot->flow.backend_id;
+	const struct xs_backend *backend =
+		id && id < run->dp->config.max_backends ? &run->backends[id] :
+							  NULL;
+
+	if (!backend || !keeps_flows(backend) ||
+	    backend->vip_id != vip->vip_id ||
+	    slot->flow.pool >= XS_POOL_COUNT ||
+	    xs_pool_epoch(run->dp, vip->vip_id, slot->flow.pool) !=
+		    slot->flow.epoch)
+		return NULL;
+	return backend;
+}
+
+/* Exports the flow in one way if it is open and live, and (unless all) the
+ * route now predicts another backend for it; counts what it saw. Returns
+ * emit's result: non-zero stops the walk. */
+static int export_way(struct export_run *run,
+		      const struct xs_flow_bucket *bucket, int way)
+{
+	struct xs_flow_export_stats *stats = &run->stats;
+	struct xs_flow_share_record record;
+	struct xs_prediction prediction;
+	const struct xs_backend *backend;
+	struct xs_flow_slot slot;
+	struct xs_vip vip;
+	__u32 word;
+	int torn, rc;
+
+	stats->ways++;
+	if (!read_open_way(bucket, way, &slot, &word, &torn)) {
+		stats->torn += torn;
+		return 0;
+	}
+	stats->flows++;
+	if (!vip_lookup(&run->vips, &slot.key, &vip)) {
+		stats->no_vip++;
+		return 0;
+	}
+	backend = pinned_backend(run, &slot, &vip);
+	if (!backend) {
+		stats->stale++;
+		return 0;
+	}
+	if (xs_predict_cached(run->cache, &vip, &slot.key, &prediction)) {
+		stats->no_vip++; /* an invalid route: passed */
+		return 0;
+	}
+	if (prediction.backend_id == slot.flow.backend_id) {
+		stats->unchanged++;
+		if (!run->all)
+			return 0;
+	}
+	record_of(&slot, word, backend, &record);
+	rc = run->emit(&record, run->ctx);
+	if (!rc)
+		stats->exported++;
+	return rc;
+}
+
 static int export_walk(const struct xs_dataplane *dp, int all,
 		       xs_flow_share_emit emit, void *ctx,
 		       struct xs_flow_export_stats *out)
 {
 	__u32 buckets = xs_flow_buckets(dp->config.max_flows);
-	struct xs_flow_export_stats stats = { 0 };
-	const struct xs_backend *backends;
-	struct xs_predict_cache *cache;
 	struct xs_flow_bucket *flows = xs_dataplane_flows(dp);
-	struct vip_cache vips;
+	struct export_run run = {
+		.dp = dp, .all = all, .emit = emit, .ctx = ctx
+	};
 	int rc = 0;
 
 	if (!flows)
 		return -errno;
-	cache = xs_predict_cache_new(dp);
-	if (!cache)
+	run.cache = xs_predict_cache_new(dp);
+	if (!run.cache)
 		return errno ? -errno : -ENOMEM;
-	if (vip_cache_init(&vips, dp)) {
-		xs_predict_cache_free(cache);
+	if (vip_cache_init(&run.vips, dp)) {
+		xs_predict_cache_free(run.cache);
 		return -ENOMEM;
 	}
-	backends = xs_predict_cache_backends(cache);
-	for (__u32 b = 0; b < buckets && !rc; b++) {
-		const struct xs_flow_bucket *bucket = &flows[b];
-
-		for (int way = 0; way < XS_FLOW_WAYS && !rc; way++) {
-			struct xs_flow_share_record record;
-			struct xs_prediction prediction;
-			const struct xs_backend *backend;
-			struct xs_flow_slot slot;
-			struct xs_vip vip;
-			__u32 word, id;
-			int torn;
-
-			stats.ways++;
-			if (!read_open_way(bucket, way, &slot, &word, &torn)) {
-				stats.torn += torn;
-				continue;
-			}
-			stats.flows++;
-			if (!vip_lookup(&vips, &slot.key, &vip)) {
-				stats.no_vip++;
-				continue;
-			}
-			/* stale_reason() of bpf/flow.bpf.h, but for a SYN */
-			id = slot.flow.backend_id;
-			backend = id && id < dp->config.max_backends ?
-					  &backends[id] :
-					  NULL;
-			if (!backend || !keeps_flows(backend) ||
-			    backend->vip_id != vip.vip_id ||
-			    slot.flow.pool >= XS_POOL_COUNT ||
-			    xs_pool_epoch(dp, vip.vip_id, slot.flow.pool) !=
-				    slot.flow.epoch) {
-				stats.stale++;
-				continue;
-			}
-			if (xs_predict_cached(cache, &vip, &slot.key,
-					      &prediction)) {
-				stats.no_vip++; /* an invalid route: passed */
-				continue;
-			}
-			if (!all && prediction.backend_id == id) {
-				stats.unchanged++;
-				continue;
-			}
-			if (prediction.backend_id == id)
-				stats.unchanged++;
-			record_of(&slot, word, backend, &record);
-			rc = emit(&record, ctx);
-			if (!rc)
-				stats.exported++;
-		}
-	}
-	vip_cache_free(&vips);
-	xs_predict_cache_free(cache);
+	run.backends = xs_predict_cache_backends(run.cache);
+	for (__u32 b = 0; b < buckets && !rc; b++)
+		for (int way = 0; way < XS_FLOW_WAYS && !rc; way++)
+			rc = export_way(&run, &flows[b], way);
+	vip_cache_free(&run.vips);
+	xs_predict_cache_free(run.cache);
 	if (out)
-		*out = stats;
+		*out = run.stats;
 	return rc;
 }
 
@@ -438,57 +467,35 @@ struct import_context {
 	struct vip_cache vips;
 };
 
-/* Stores one record's flow unless it is for something this host does not
- * have; counts what became of it in stats, and what the data plane's
- * counters record in counted. */
-static void import_one(struct import_context *c,
-		       const struct xs_flow_share_record *record,
-		       struct xs_flow_import_stats *stats,
-		       struct xs_flow_import_stats *counted)
+/* The flow a record stores here, on this host's backend id. */
+static void flow_of(const struct import_context *c,
+		    const struct xs_flow_share_record *r, __u32 vip_id,
+		    __u32 id, struct xs_flow *flow)
 {
-	struct xs_flow_share_record r;
-	struct xs_flow_key key;
-	struct xs_flow flow;
-	struct xs_vip vip;
-	__u32 id, replaced = XS_FLOW_TAG_EMPTY;
-
-	memcpy(&r, record, sizeof(r));
-	stats->records++;
-	key_of(&r, &key);
-	if (!vip_lookup(&c->vips, &key, &vip)) {
-		stats->unknown_vip++;
-		return;
-	}
-	id = backend_index_find(&c->index, vip.vip_id, &r);
-	if (!id) {
-		stats->unknown_backend++;
-		return;
-	}
-	if (!keeps_flows(&c->backends[id])) {
-		stats->backend_down++;
-		return;
-	}
-	memset(&flow, 0, sizeof(flow));
-	flow.backend_id = id;
+	memset(flow, 0, sizeof(*flow));
+	flow->backend_id = id;
 	/* epochs are this host's own: the flow is of the pool's present
 	 * one, as a flow chosen here now would be */
-	flow.epoch = xs_pool_epoch(c->dp, vip.vip_id, r.pool);
-	flow.pool = r.pool;
-	flow.state = r.state;
-	flow.initial_sequence = r.initial_sequence;
+	flow->epoch = xs_pool_epoch(c->dp, vip_id, r->pool);
+	flow->pool = r->pool;
+	flow->state = r->state;
+	flow->initial_sequence = r->initial_sequence;
 	/* a handshake's latency is measured from here on this host
 	 * (bpf_ktime_get_ns is CLOCK_MONOTONIC) */
-	if (r.state == XS_FLOW_SYN_SEEN)
-		flow.syn_time_ns = monotonic_ns();
-	switch (insert_flow(
-		c->dp, &key, &flow,
-		r.flags & XS_FLOW_SHARE_CONFIRMED ? XS_FLOW_WAY_CONFIRMED : 0,
-		&replaced)) {
+	if (r->state == XS_FLOW_SYN_SEEN)
+		flow->syn_time_ns = monotonic_ns();
+}
+
+/* What insert_flow did with a flow, counted: an insertion (and what it
+ * replaced) in counted, as flow_table_insert() counts, the rest in stats. */
+static void count_insert(enum insert_result result, __u32 replaced,
+			 bool confirmed, struct xs_flow_import_stats *stats,
+			 struct xs_flow_import_stats *counted)
+{
+	switch (result) {
 	case INSERTED:
 		counted->imported++;
-		counted->imported_pending +=
-			!(r.flags & XS_FLOW_SHARE_CONFIRMED);
-		/* as flow_table_insert() counts */
+		counted->imported_pending += !confirmed;
 		if (replaced == XS_FLOW_TAG_EMPTY)
 			break;
 		if (!(replaced & XS_FLOW_WAY_CONFIRMED))
@@ -508,6 +515,45 @@ static void import_one(struct import_context *c,
 		stats->busy++;
 		break;
 	}
+}
+
+/* Stores one record's flow unless it is for something this host does not
+ * have; counts what became of it in stats, and what the data plane's
+ * counters record in counted. */
+static void import_one(struct import_context *c,
+		       const struct xs_flow_share_record *record,
+		       struct xs_flow_import_stats *stats,
+		       struct xs_flow_import_stats *counted)
+{
+	struct xs_flow_share_record r;
+	struct xs_flow_key key;
+	struct xs_flow flow;
+	struct xs_vip vip;
+	__u32 id, replaced = XS_FLOW_TAG_EMPTY;
+	bool confirmed;
+	enum insert_result result;
+
+	memcpy(&r, record, sizeof(r));
+	stats->records++;
+	key_of(&r, &key);
+	if (!vip_lookup(&c->vips, &key, &vip)) {
+		stats->unknown_vip++;
+		return;
+	}
+	id = backend_index_find(&c->index, vip.vip_id, &r);
+	if (!id) {
+		stats->unknown_backend++;
+		return;
+	}
+	if (!keeps_flows(&c->backends[id])) {
+		stats->backend_down++;
+		return;
+	}
+	flow_of(c, &r, vip.vip_id, id, &flow);
+	confirmed = r.flags & XS_FLOW_SHARE_CONFIRMED;
+	result = insert_flow(c->dp, &key, &flow,
+			     confirmed ? XS_FLOW_WAY_CONFIRMED : 0, &replaced);
+	count_insert(result, replaced, confirmed, stats, counted);
 }
 
 /* Adds a walk's imports to stats and to the data plane's counters. */

@@ -71,35 +71,28 @@ static json_object *route_object(const struct xs_route *route)
 	return object;
 }
 
-char *xs_fleet_rollout_format(const struct xs_fleet_rollout *r, __u64 now_ms)
+/* How long ago then was, clamped to what the parser takes back. */
+static __u64 clamped_since(__u64 now_ms, __u64 then_ms)
 {
-	const struct xs_rollout *ro = &r->rollout;
-	json_object *object = json_object_new_object(), *last;
-	char service[96];
-	/* elapsed, not instants: the next reader's clock is its own */
-	__u64 elapsed =
-		now_ms > ro->step_started_ms ? now_ms - ro->step_started_ms : 0;
-	__u64 paused = ro->phase == XS_PHASE_PAUSED &&
-				       now_ms > ro->paused_at_ms ?
-			       now_ms - ro->paused_at_ms :
-			       0;
+	__u64 since = now_ms > then_ms ? now_ms - then_ms : 0;
 
-	/* A gate waits for its promote, a pause for its resume, for as long
+	return since > MAX_ELAPSED_MS ? MAX_ELAPSED_MS : since;
+}
+
+/* Where the rollout is: phase, step, clocks, colors, canary share. */
+static void add_progress(json_object *object, const struct xs_rollout *ro,
+			 __u64 now_ms)
+{
+	/* Elapsed, not instants: the next reader's clock is its own.
+	 * A gate waits for its promote, a pause for its resume, for as long
 	 * as they take: a record older than the parser's week must still
 	 * read back. A week is past every timed step (24 hours at most), so
 	 * the clamp changes no decision. */
-	if (elapsed > MAX_ELAPSED_MS)
-		elapsed = MAX_ELAPSED_MS;
-	if (paused > MAX_ELAPSED_MS)
-		paused = MAX_ELAPSED_MS;
+	__u64 elapsed = clamped_since(now_ms, ro->step_started_ms);
+	__u64 paused = ro->phase == XS_PHASE_PAUSED ?
+			       clamped_since(now_ms, ro->paused_at_ms) :
+			       0;
 
-	xs_fleet_service_name(&r->service, service, sizeof(service));
-	json_object_object_add(object, "service",
-			       json_object_new_string(service));
-	json_object_object_add(object, "id",
-			       json_object_new_int64((int64_t)r->id));
-	json_object_object_add(object, "policy",
-			       json_object_new_string(r->policy));
 	json_object_object_add(
 		object, "phase",
 		json_object_new_string(xs_phase_name(ro->phase)));
@@ -117,11 +110,12 @@ char *xs_fleet_rollout_format(const struct xs_fleet_rollout *r, __u64 now_ms)
 			       json_object_new_boolean(ro->switched));
 	json_object_object_add(object, "promote",
 			       json_object_new_boolean(ro->promote));
-	json_object_object_add(object, "consecutive",
-			       u32_array(ro->consecutive, XS_MAX_RULES));
-	json_object_object_add(object, "total",
-			       u32_array(ro->total_failures, XS_MAX_RULES));
-	last = json_object_new_array();
+}
+
+static json_object *last_array(const struct xs_rollout *ro)
+{
+	json_object *last = json_object_new_array();
+
 	for (int i = 0; i < XS_MAX_RULES; i++) {
 		json_object *m = json_object_new_object();
 
@@ -134,11 +128,38 @@ char *xs_fleet_rollout_format(const struct xs_fleet_rollout *r, __u64 now_ms)
 			json_object_new_int64((int64_t)ro->last[i].samples));
 		json_object_array_add(last, m);
 	}
-	json_object_object_add(object, "last", last);
+	return last;
+}
+
+/* What the analysis found: failures by rule, the last measurements, why
+ * the rollout ended. */
+static void add_findings(json_object *object, const struct xs_rollout *ro)
+{
+	json_object_object_add(object, "consecutive",
+			       u32_array(ro->consecutive, XS_MAX_RULES));
+	json_object_object_add(object, "total",
+			       u32_array(ro->total_failures, XS_MAX_RULES));
+	json_object_object_add(object, "last", last_array(ro));
 	json_object_object_add(object, "reason",
 			       json_object_new_string(ro->reason));
 	json_object_object_add(object, "failed_rule",
 			       json_object_new_int64(ro->failed_rule));
+}
+
+char *xs_fleet_rollout_format(const struct xs_fleet_rollout *r, __u64 now_ms)
+{
+	json_object *object = json_object_new_object();
+	char service[96];
+
+	xs_fleet_service_name(&r->service, service, sizeof(service));
+	json_object_object_add(object, "service",
+			       json_object_new_string(service));
+	json_object_object_add(object, "id",
+			       json_object_new_int64((int64_t)r->id));
+	json_object_object_add(object, "policy",
+			       json_object_new_string(r->policy));
+	add_progress(object, &r->rollout, now_ms);
+	add_findings(object, &r->rollout);
 	json_object_object_add(object, "request",
 			       json_object_new_int64((int64_t)r->request));
 	json_object_object_add(object, "history",
@@ -184,22 +205,16 @@ static int last_parse(json_object *object, struct xs_rollout *ro, char *why,
 	return 0;
 }
 
-int xs_fleet_rollout_parse(const char *text, size_t length,
-			   struct xs_fleet_rollout *r, __u64 now_ms, char *why,
-			   size_t size)
+/* "service", "id", "policy": whose rollout it is. */
+static int identity_parse(json_object *object, struct xs_fleet_rollout *r,
+			  char *why, size_t size)
 {
-	json_object *object = xs_json_parse_object(text, length, why, size);
-	struct xs_rollout *ro = &r->rollout;
-	char service[96], phase[32];
-	int64_t id = 0, step = 0, elapsed = 0, paused = 0, from = 0, to = 0,
-		canary = 0, failed = 0, request = 0, history = 0;
-	bool switched = false, promote = false;
-	int err = object ? 0 : -EINVAL;
+	char service[96];
+	int64_t id = 0;
+	int err;
 
-	memset(r, 0, sizeof(*r));
-	if (!err)
-		err = xs_json_get_string(object, "service", false, service,
-					 sizeof(service), why, size);
+	err = xs_json_get_string(object, "service", false, service,
+				 sizeof(service), why, size);
 	if (!err && xs_fleet_service_parse(service, &r->service)) {
 		snprintf(why, size, "'service' names no service");
 		err = -EINVAL;
@@ -211,8 +226,46 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 		err = xs_json_get_string(object, "policy", false, r->policy,
 					 sizeof(r->policy), why, size);
 	if (!err)
-		err = xs_json_get_string(object, "phase", false, phase,
-					 sizeof(phase), why, size);
+		r->id = (__u64)id;
+	return err;
+}
+
+/* "from" and "to": the colors it goes between. */
+static int colors_parse(json_object *object, struct xs_rollout *ro, char *why,
+			size_t size)
+{
+	int64_t from = 0, to = 0;
+	int err;
+
+	err = xs_json_get_int(object, "from", 0, XS_POOL_GREEN, &from, why,
+			      size);
+	if (!err)
+		err = xs_json_get_int(object, "to", 0, XS_POOL_GREEN, &to, why,
+				      size);
+	/* xs_rollout_start goes from the live color to the other one, as
+	 * the local state file (state.c) requires too */
+	if (!err && from == to) {
+		snprintf(why, size, "'from' and 'to' must be different colors");
+		err = -EINVAL;
+	}
+	if (err)
+		return err;
+	ro->from_color = (__u8)from;
+	ro->to_color = (__u8)to;
+	return 0;
+}
+
+/* Where it is: phase, step, clocks (as elapsed times), colors, canary. */
+static int progress_parse(json_object *object, struct xs_rollout *ro,
+			  __u64 now_ms, char *why, size_t size)
+{
+	int64_t step = 0, elapsed = 0, paused = 0, canary = 0;
+	bool switched = false, promote = false;
+	char phase[32];
+	int err;
+
+	err = xs_json_get_string(object, "phase", false, phase, sizeof(phase),
+				 why, size);
 	if (!err && phase_parse(phase, &ro->phase)) {
 		snprintf(why, size, "'phase' is not a rollout's phase");
 		err = -EINVAL;
@@ -229,17 +282,7 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 		err = xs_json_get_int(object, "paused_for_ms", 0,
 				      MAX_ELAPSED_MS, &paused, why, size);
 	if (!err)
-		err = xs_json_get_int(object, "from", 0, XS_POOL_GREEN, &from,
-				      why, size);
-	if (!err)
-		err = xs_json_get_int(object, "to", 0, XS_POOL_GREEN, &to, why,
-				      size);
-	/* xs_rollout_start goes from the live color to the other one, as
-	 * the local state file (state.c) requires too */
-	if (!err && from == to) {
-		snprintf(why, size, "'from' and 'to' must be different colors");
-		err = -EINVAL;
-	}
+		err = colors_parse(object, ro, why, size);
 	if (!err)
 		err = xs_json_get_int(object, "canary_bp", 0, XS_WEIGHT_TOTAL,
 				      &canary, why, size);
@@ -248,9 +291,28 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 				       size);
 	if (!err)
 		err = xs_json_get_bool(object, "promote", &promote, why, size);
-	if (!err)
-		err = u32_array_parse(object, "consecutive", ro->consecutive,
-				      XS_MAX_RULES, why, size);
+	if (err)
+		return err;
+	ro->step = (__u32)step;
+	ro->step_started_ms =
+		now_ms > (__u64)elapsed ? now_ms - (__u64)elapsed : 0;
+	ro->paused_at_ms = now_ms > (__u64)paused ? now_ms - (__u64)paused : 0;
+	ro->canary_bp = (__u16)canary;
+	ro->switched = switched;
+	ro->promote = promote;
+	return 0;
+}
+
+/* What the analysis found: failures by rule, the last measurements, why
+ * it ended. */
+static int findings_parse(json_object *object, struct xs_rollout *ro, char *why,
+			  size_t size)
+{
+	int64_t failed = 0;
+	int err;
+
+	err = u32_array_parse(object, "consecutive", ro->consecutive,
+			      XS_MAX_RULES, why, size);
 	if (!err)
 		err = u32_array_parse(object, "total", ro->total_failures,
 				      XS_MAX_RULES, why, size);
@@ -264,33 +326,53 @@ int xs_fleet_rollout_parse(const char *text, size_t length,
 		err = xs_json_get_int(object, "failed_rule", 0,
 				      XS_MAX_RULES - 1, &failed, why, size);
 	if (!err)
-		err = xs_json_get_int(object, "request", 0, INT64_MAX, &request,
-				      why, size);
+		ro->failed_rule = (__u32)failed;
+	return err;
+}
+
+/* The leader's own: the request answered last, the lines of history
+ * written, its name. */
+static int bookkeeping_parse(json_object *object, struct xs_fleet_rollout *r,
+			     char *why, size_t size)
+{
+	int64_t request = 0, history = 0;
+	int err;
+
+	err = xs_json_get_int(object, "request", 0, INT64_MAX, &request, why,
+			      size);
 	if (!err)
 		err = xs_json_get_int(object, "history", 0, UINT32_MAX,
 				      &history, why, size);
 	if (!err)
 		err = xs_json_get_string(object, "leader", true, r->leader,
 					 sizeof(r->leader), why, size);
-	json_object_put(object);
-	if (err) {
-		memset(r, 0, sizeof(*r));
+	if (err)
 		return err;
-	}
-	r->id = (__u64)id;
-	ro->step = (__u32)step;
-	ro->step_started_ms =
-		now_ms > (__u64)elapsed ? now_ms - (__u64)elapsed : 0;
-	ro->paused_at_ms = now_ms > (__u64)paused ? now_ms - (__u64)paused : 0;
-	ro->from_color = (__u8)from;
-	ro->to_color = (__u8)to;
-	ro->canary_bp = (__u16)canary;
-	ro->switched = switched;
-	ro->promote = promote;
-	ro->failed_rule = (__u32)failed;
 	r->request = (__u64)request;
 	r->history = (__u32)history;
 	return 0;
+}
+
+int xs_fleet_rollout_parse(const char *text, size_t length,
+			   struct xs_fleet_rollout *r, __u64 now_ms, char *why,
+			   size_t size)
+{
+	json_object *object = xs_json_parse_object(text, length, why, size);
+	int err = object ? 0 : -EINVAL;
+
+	memset(r, 0, sizeof(*r));
+	if (!err)
+		err = identity_parse(object, r, why, size);
+	if (!err)
+		err = progress_parse(object, &r->rollout, now_ms, why, size);
+	if (!err)
+		err = findings_parse(object, &r->rollout, why, size);
+	if (!err)
+		err = bookkeeping_parse(object, r, why, size);
+	json_object_put(object);
+	if (err)
+		memset(r, 0, sizeof(*r));
+	return err;
 }
 
 const char *xs_fleet_action_name(enum xs_fleet_action action)
