@@ -66,39 +66,44 @@ GATE = "gate"
 SWITCH = "switch"
 
 
+def entries(items):
+    """A list's entries, one "- " each; an entry's further lines are its own."""
+    return "".join("      - %s\n" % item for item in items)
+
+
 def policy(name, interval, steps, analysis=(), webhooks=(), **fields):
     """One entry of rollouts:; fields (on_failure, flush_canary...) come
-    between its interval and its steps, in the order given; analysis and
-    webhooks are lists of entries (rule texts, webhook texts)."""
+    between its interval and its steps, in the order given; steps, analysis
+    rules and webhooks are lists of entries."""
     text = "  - name: %s\n    interval: %s\n" % (name, interval)
     text += "".join("    %s: %s\n" % field for field in fields.items())
-    text += "    steps:\n" + "".join("      - %s\n" % step for step in steps)
+    text += "    steps:\n" + entries(steps)
     if analysis:
-        text += "    analysis:\n" + "".join(analysis)
+        text += "    analysis:\n" + entries(analysis)
     if webhooks:
-        text += "    webhooks:\n" + "".join(webhooks)
+        text += "    webhooks:\n" + entries(webhooks)
     return text
 
 
 def handshake_rule(min_ratio, min_samples, failures, name="canary-handshakes"):
     """An analysis rule on the canary's handshake ratio (one flow map, wrapped)."""
-    return ("      - {name: %s, metric: handshake_ratio, pool: canary, min: %s,\n"
-            "         min_samples: %s, failures: %s}\n" % (name, min_ratio, min_samples, failures))
+    return ("{name: %s, metric: handshake_ratio, pool: canary, min: %s,\n"
+            "         min_samples: %s, failures: %s}" % (name, min_ratio, min_samples, failures))
 
 
 def p99_rule(max_seconds, min_samples, failures, relative=False):
     """An analysis rule on the canary's p99 handshake latency (relative: to blue's)."""
-    return ("      - {name: canary-p99, metric: latency_p99, pool: canary, %smax: %s,\n"
-            "         min_samples: %s, failures: %s}\n"
+    return ("{name: canary-p99, metric: latency_p99, pool: canary, %smax: %s,\n"
+            "         min_samples: %s, failures: %s}"
             % ("relative: true, " if relative else "", max_seconds, min_samples, failures))
 
 
 def prometheus_errors_rule(url):
     """An analysis rule asking Prometheus at url for the canary's error rate."""
-    return ("      - name: canary-errors\n"
+    return ("name: canary-errors\n"
             "        prometheus: %s\n"
             "        query: sum(rate(backend_errors_total{pool=\"canary\"}[5s]))\n"
-            "        max: 0.5\n" % url)
+            "        max: 0.5" % url)
 
 
 def splitd_config(interval, vips, rollouts=(), head="\n"):
