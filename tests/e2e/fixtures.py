@@ -10,7 +10,7 @@ byte, so a test's file (and what it edits in it with replace) stays the same.
 
 Texts that tests fill in later (`CONFIG % {"policy": ...}`) may hold
 %(name)s placeholders anywhere a value goes."""
-from harness import BACKENDS
+from harness import BACKENDS, BACKENDS_V6
 
 METRICS = "127.0.0.1:9464"
 ALL_BACKENDS = ("blue1", "blue2", "green1", "green2", "canary1", "canary2")
@@ -25,14 +25,16 @@ def pool_of(name):
     return name.rstrip("0123456789")
 
 
-def backend(name):
-    """One line of a VIP's backends: the lab's server of that name in its pool."""
-    return "      - {address: %s, pool: %s}\n" % (BACKENDS[name], pool_of(name))
+def backend(name, v6=False):
+    """One line of a VIP's backends: the lab's server of that name in its
+    pool (v6: its IPv6 address, quoted)."""
+    address = '"%s"' % BACKENDS_V6[name] if v6 else BACKENDS[name]
+    return "      - {address: %s, pool: %s}\n" % (address, pool_of(name))
 
 
-def backends(*names):
+def backends(*names, v6=False):
     """A VIP's backends: block, the lab's servers of these names."""
-    return "    backends:\n" + "".join(backend(name) for name in names)
+    return "    backends:\n" + "".join(backend(name, v6) for name in names)
 
 
 def vip(address, backends_text, **fields):
