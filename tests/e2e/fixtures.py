@@ -10,10 +10,17 @@ byte, so a test's file (and what it edits in it with replace) stays the same.
 
 Texts that tests fill in later (`CONFIG % {"policy": ...}`) may hold
 %(name)s placeholders anywhere a value goes."""
+import os
+
 from harness import BACKENDS, BACKENDS_V6
 
 METRICS = "127.0.0.1:9464"
 ALL_BACKENDS = ("blue1", "blue2", "green1", "green2", "canary1", "canary2")
+
+# The first lines of a script run by python -c in a namespace that builds
+# packets: client.py's Internet checksum, checksum(data).
+IMPORT_CHECKSUM = ("import sys\nsys.path.insert(0, %r)\nfrom client import checksum\n"
+                   % os.path.dirname(os.path.abspath(__file__)))
 
 
 def daemon(interval, metrics=METRICS):
