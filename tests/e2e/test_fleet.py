@@ -12,7 +12,7 @@ import time
 
 import fleet_net
 from fleet_lab import FleetLab, POOLS, document, vip_entry
-from fixtures import canary, pause, policy
+from fixtures import IMPORT_CHECKSUM, canary, pause, policy
 from harness import PYTHON, ROOT, Skip, audit_time, check, test
 
 VIP = fleet_net.VIPS_V4[0]
@@ -435,16 +435,9 @@ def fleet_host_changes(_):
 # ECMP: the host is the test's choice), a frag-needed about the backend's
 # reply VIP:80 -> client:PORT (UDP), as a router on the client's path
 # sends it.
-TOO_BIG = r"""
+TOO_BIG = IMPORT_CHECKSUM + r"""
 import socket, struct, sys
 device, mac, vip, client, port, mtu = sys.argv[1:7]
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xffff) + (total >> 16)
-    return ~total & 0xffff
 def ipv4(source, destination, protocol, payload):
     header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0x4000, 64,
                          protocol, 0, socket.inet_aton(source), socket.inet_aton(destination))
