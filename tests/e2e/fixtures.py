@@ -23,6 +23,17 @@ IMPORT_CHECKSUM = ("import sys\nsys.path.insert(0, %r)\nfrom client import check
                    % os.path.dirname(os.path.abspath(__file__)))
 
 
+def stop_canary(lab):
+    """The canary pool's servers stopped: its backends refuse connections."""
+    lab.stop_server("canary1")
+    lab.stop_server("canary2")
+
+
+def start_canary(lab):
+    lab.start_server("canary1")
+    lab.start_server("canary2")
+
+
 def daemon(interval, metrics=METRICS):
     return "daemon: {interval: %s, metrics: %s}\n" % (interval, metrics)
 

@@ -12,7 +12,7 @@ import time
 import harness
 from fixtures import (ALL_BACKENDS, GATE, SWITCH, backends, bake, canary, handshake_rule,
                       p99_rule, pause, policy, probe, prometheus_errors_rule, splitd_config,
-                      vip)
+                      start_canary, stop_canary, vip)
 from harness import BUILD, Skip, audit_entries, audit_time, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
@@ -44,12 +44,10 @@ def broken_canary_rolls_back(lab):
     try:
         time.sleep(2.0)
         killed_wall, killed = time.time(), time.monotonic()
-        lab.stop_server("canary1")
-        lab.stop_server("canary2")
+        stop_canary(lab)
         result = lab.finish(process)
     finally:
-        lab.start_server("canary1")
-        lab.start_server("canary2")
+        start_canary(lab)
     state = status(lab)
     check(state["phase"] == "rolled-back", "phase %s" % state["phase"])
     check(state["route"]["canary"] == 0, "route %s" % state["route"])
