@@ -14,7 +14,7 @@ import subprocess
 import time
 
 from fixtures import (ALL_BACKENDS, GATE, SWITCH, backends, bake, canary, handshake_rule,
-                      p99_rule, pause, policy, splitd_config, vip)
+                      p99_rule, pause, policy, splitd_config, start_canary, stop_canary, vip)
 from harness import BUILD, PYTHON, ROOT, Failure, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
@@ -270,15 +270,13 @@ def live_rollout_watch_shows_a_failing_rule(lab):
                      10, "the rule judged ok")
         except Failure as failure:
             raise Failure("%s:\n%s" % (failure, pane.screen()))
-        lab.stop_server("canary1")
-        lab.stop_server("canary2")
+        stop_canary(lab)
         wait_for(pane.dead, 15, "the rollback to end the watch")
         final, status = pane.screen(), pane.status()
         check_in_place(pane, final, "the rollback")
     finally:
         stop(load)
-        lab.start_server("canary1")
-        lab.start_server("canary2")
+        start_canary(lab)
         if pane:
             pane.close()
     check(re.search(r"canary-handshakes +handshake_ratio canary +[\d.]+% < 90.0%  FAILING 2/2",
