@@ -14,7 +14,7 @@ import threading
 import time
 
 from fixtures import (backends, canary, handshake_rule, pause, policy, prometheus_errors_rule,
-                      splitd_config, vip)
+                      splitd_config, start_canary, stop_canary, vip)
 from harness import BUILD, PYTHON, Failure, check, test, wait_for
 from harness import audit_entries, audit_time
 
@@ -123,14 +123,12 @@ def stalling_clients_do_not_stop_rollback(lab):
             aborted, abort_took = timed(lab, "rollout", "abort", OTHER_VIP)
             time.sleep(max(0, 2.0 - abort_took - status_took))
             killed_wall = time.time()
-            lab.stop_server("canary1")
-            lab.stop_server("canary2")
+            stop_canary(lab)
             result = lab.finish(process)
             after_status, after_status_took = timed(lab, "-j", "rollout", "status", VIP)
             closed = nuisance.closed_by_splitd
     finally:
-        lab.start_server("canary1")
-        lab.start_server("canary2")
+        start_canary(lab)
     rollbacks = audit_entries(lab, "rolled back")
     # figures first, so that a failure shows them too (none: 99 s)
     reaction = audit_time(rollbacks[-1]) - killed_wall if rollbacks else 99
@@ -267,12 +265,10 @@ def slow_prometheus_stalls_nothing(lab):
             check(scrapes.returncode == 0, "scrapes failed: %s" % scrapes.stderr[-300:])
             worst = float(scrapes.stdout)
             killed_wall = time.time()
-            lab.stop_server("canary1")
-            lab.stop_server("canary2")
+            stop_canary(lab)
             lab.finish(process)
         finally:
-            lab.start_server("canary1")
-            lab.start_server("canary2")
+            start_canary(lab)
         answered, status_took = timed(lab, "-j", "rollout", "status")
     finally:
         server.kill()
