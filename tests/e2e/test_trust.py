@@ -10,7 +10,7 @@ import time
 
 import harness
 from fixtures import (ALL_BACKENDS, SWITCH, backends, bake, canary, handshake_rule, pause, policy,
-                      splitd_config, vip)
+                      splitd_config, start_canary, stop_canary, vip)
 from harness import audit_entries, audit_time, check, test, wait_for
 from test_network import PROBED  # tcp probes every 200 ms, fall 2, rise 2
 
@@ -272,16 +272,14 @@ def wall_clock_steps_change_nothing(lab):
         step_wall_clock(-7200)
         process = lab.client_background("hold", "10.77.100.1", 80, 1, 4)
         time.sleep(0.5)
-        lab.stop_server("canary1")
-        lab.stop_server("canary2")
+        stop_canary(lab)
         stopped = time.monotonic()
         rolled = wait_for(lambda: route(lab)["canary"] == 0 and time.monotonic(), 5,
                           "a rollback with the clock 1 h behind")
         lab.finish(process)
     finally:
         time.clock_settime(time.CLOCK_REALTIME, wall + time.monotonic() - mono)
-        lab.start_server("canary1")
-        lab.start_server("canary2")
+        start_canary(lab)
     print("     +1 h: the pause held; -1 h: the broken canary rolled back %.0f ms after "
           "its servers stopped" % ((rolled - stopped) * 1000))
     check(status(lab)["phase"] == "rolled-back", "phase %s" % status(lab)["phase"])
