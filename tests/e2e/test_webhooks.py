@@ -11,7 +11,8 @@ import signal
 import subprocess
 import time
 
-from fixtures import GATE, backends, canary, handshake_rule, pause, policy, splitd_config, vip
+from fixtures import (GATE, backends, canary, handshake_rule, pause, policy, splitd_config,
+                      start_canary, stop_canary, vip)
 from harness import PYTHON, ROOT, audit_entries, audit_time, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
@@ -176,12 +177,10 @@ def webhook_rollback_has_reason_and_values(lab):
         try:
             time.sleep(2.0)
             killed_wall, killed = time.time(), time.monotonic()
-            lab.stop_server("canary1")
-            lab.stop_server("canary2")
+            stop_canary(lab)
             lab.finish(process)
         finally:
-            lab.start_server("canary1")
-            lab.start_server("canary2")
+            start_canary(lab)
         wait_for(lambda: status(lab)["phase"] == "rolled-back", 10, "the rollback")
         got = wait_for(lambda: hooks.requests("/record"), 5, "the rolled-back event")
         time.sleep(0.5)
