@@ -6,32 +6,17 @@ Each function returns the lines the tests wrote out by hand before, to the
 byte, so a test's file (and what it edits in it with replace) stays the same.
 
     splitd_config("500ms", [vip(VIP, backends(*ALL_BACKENDS), rollout="slow")],
-           [policy("slow", "500ms", [canary(10), pause("60s")])])
+                  [policy("slow", "500ms", [canary(10), pause("60s")])])
 
 Texts that tests fill in later (`CONFIG % {"policy": ...}`) may hold
-%(name)s placeholders anywhere a value goes."""
+%(name)s placeholders anywhere a value goes. Besides: the canary's servers
+stopped and started, and client.py's checksum for packet scripts."""
 import os
 
 from harness import BACKENDS, BACKENDS_V6
 
 METRICS = "127.0.0.1:9464"
 ALL_BACKENDS = ("blue1", "blue2", "green1", "green2", "canary1", "canary2")
-
-# The first lines of a script run by python -c in a namespace that builds
-# packets: client.py's Internet checksum, checksum(data).
-IMPORT_CHECKSUM = ("import sys\nsys.path.insert(0, %r)\nfrom client import checksum\n"
-                   % os.path.dirname(os.path.abspath(__file__)))
-
-
-def stop_canary(lab):
-    """The canary pool's servers stopped: its backends refuse connections."""
-    lab.stop_server("canary1")
-    lab.stop_server("canary2")
-
-
-def start_canary(lab):
-    lab.start_server("canary1")
-    lab.start_server("canary2")
 
 
 def daemon(interval, metrics=METRICS):
@@ -111,11 +96,12 @@ def handshake_rule(min_ratio, min_samples, failures, name="canary-handshakes"):
             "         min_samples: %s, failures: %s}" % (name, min_ratio, min_samples, failures))
 
 
-def p99_rule(max_seconds, min_samples, failures, relative=False):
-    """An analysis rule on the canary's p99 handshake latency (relative: to blue's)."""
+def p99_rule(maximum, min_samples, failures, relative=False):
+    """An analysis rule on the canary's p99 handshake latency (relative:
+    the rule's relative: true, maximum then not in seconds)."""
     return ("{name: canary-p99, metric: latency_p99, pool: canary, %smax: %s,\n"
             "         min_samples: %s, failures: %s}"
-            % ("relative: true, " if relative else "", max_seconds, min_samples, failures))
+            % ("relative: true, " if relative else "", maximum, min_samples, failures))
 
 
 def prometheus_errors_rule(url):
@@ -133,3 +119,20 @@ def splitd_config(interval, vips, rollouts=(), head="\n"):
     if rollouts:
         text += "rollouts:\n" + "".join(rollouts)
     return text
+
+
+def stop_canary(lab):
+    """The canary pool's servers stopped: its backends refuse connections."""
+    lab.stop_server("canary1")
+    lab.stop_server("canary2")
+
+
+def start_canary(lab):
+    lab.start_server("canary1")
+    lab.start_server("canary2")
+
+
+# The first lines of a script run by python -c in a namespace that builds
+# packets: client.py's Internet checksum, checksum(data).
+IMPORT_CHECKSUM = ("import sys\nsys.path.insert(0, %r)\nfrom client import checksum\n"
+                   % os.path.dirname(os.path.abspath(__file__)))
