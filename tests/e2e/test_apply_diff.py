@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 
+from fixtures import ALL_BACKENDS, backends, canary, pause, policy, splitd_config, vip
 from harness import BUILD, ROOT, check, test, wait_for
 from test_cli import dump_maps
 
@@ -15,34 +16,16 @@ VIP = "10.77.100.1:80/tcp"
 
 # 10.77.0.19 is no host's: the MAC the file gives it stays (splitd follows a
 # real neighbour's MAC, which a dry run would show as a change of its own)
-BASE = """\
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    weights: {blue: 100, green: 0, canary: 0}
-    probe: {type: tcp, port: 80, interval: 1s, timeout: 500ms}
-    rollout: ramp
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-      - {address: 10.77.0.21, pool: green}
-      - {address: 10.77.0.22, pool: green}
-      - {address: 10.77.0.31, pool: canary}
-      - {address: 10.77.0.32, pool: canary}
-  - vip: 10.77.100.2:80/tcp
-    mode: l2dsr
-    backends:
-      - {address: 10.77.0.19, pool: blue, mac: 02:00:00:00:00:11}
-rollouts:
-  - name: ramp
-    interval: 1s
-    on_failure: rollback
-    steps:
-      - weights: {canary: 10}
-      - pause: 5s
-    analysis:
-      - {name: handshakes, metric: handshake_ratio, min: 0.9, min_samples: 10}
-"""
+BASE = splitd_config(
+    "500ms",
+    [vip(VIP, backends(*ALL_BACKENDS), weights="{blue: 100, green: 0, canary: 0}",
+         probe="{type: tcp, port: 80, interval: 1s, timeout: 500ms}", rollout="ramp"),
+     vip("10.77.100.2:80/tcp",
+         "    backends:\n      - {address: 10.77.0.19, pool: blue, mac: 02:00:00:00:00:11}\n",
+         mode="l2dsr")],
+    [policy("ramp", "1s", [canary(10), pause("5s")],
+            analysis=["{name: handshakes, metric: handshake_ratio, min: 0.9, min_samples: 10}"],
+            on_failure="rollback")], head="")
 
 # (what changes, the edit of BASE, the one line the dry run must show,
 # who holds the old value)

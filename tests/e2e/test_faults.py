@@ -10,40 +10,16 @@ import re
 import subprocess
 import time
 
+from fixtures import (ALL_BACKENDS, SWITCH, backends, bake, canary, pause, policy, splitd_config,
+                      vip)
 from harness import check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
 
-CONFIG = """
-daemon: {interval: 100ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    rollout: stepper
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-      - {address: 10.77.0.21, pool: green}
-      - {address: 10.77.0.22, pool: green}
-      - {address: 10.77.0.31, pool: canary}
-      - {address: 10.77.0.32, pool: canary}
-rollouts:
-  - name: stepper
-    interval: 100ms
-    steps:
-      - weights: {canary: 5}
-      - pause: 3s
-      - weights: {canary: 10}
-      - pause: 3s
-      - weights: {canary: 20}
-      - pause: 3s
-      - weights: {canary: 30}
-      - pause: 3s
-      - weights: {canary: 50}
-      - pause: 3s
-      - weights: {canary: 0}
-      - switch
-      - bake: 3s
-"""
+CONFIG = splitd_config("100ms", [vip(VIP, backends(*ALL_BACKENDS), rollout="stepper")], [
+    policy("stepper", "100ms",
+           [step for share in (5, 10, 20, 30, 50) for step in (canary(share), pause("3s"))]
+           + [canary(0), SWITCH, bake("3s")])])
 
 CLOCK_LINE = re.compile(r"clock boot=[0-9a-f-]{36} now=\d+\n")
 STATE_LINE = re.compile(

@@ -12,6 +12,7 @@ import time
 
 import fleet_net
 from fleet_lab import FleetLab, POOLS, document, vip_entry
+from fixtures import IMPORT_CHECKSUM, canary, pause, policy
 from harness import PYTHON, ROOT, Skip, audit_time, check, test
 
 VIP = fleet_net.VIPS_V4[0]
@@ -164,19 +165,9 @@ def fleet_drain(_):
         lab.down()
 
 
-RAMP = """  - name: ramp
-    interval: 500ms
-    steps:
-      - weights: {canary: 5}
-      - pause: 3s
-      - weights: {canary: 10}
-      - pause: 3s
-      - weights: {canary: 15}
-      - pause: 3s
-      - weights: {canary: 20}
-      - pause: 3s
-      - weights: {canary: 25}
-"""
+RAMP = policy("ramp", "500ms",
+              [canary(5), pause("3s"), canary(10), pause("3s"), canary(15), pause("3s"),
+               canary(20), pause("3s"), canary(25)])
 
 
 def history(lab):
@@ -253,21 +244,14 @@ def fleet_leader_killed(_):
 
 # a verdict needs more new canary flows in one interval than any one host
 # gets below (about 120 of its 400), and fewer than the three together
-ROLLBACK = """  - name: judged
-    interval: 3s
-    on_failure: rollback
-    flush_canary: true
-    steps:
-      - weights: {canary: 30}
-      - pause: 60s
-    analysis:
-      - name: canary-handshakes
-        metric: handshake_ratio
-        pool: canary
-        min: 0.9
-        min_samples: 250
-        failures: 1
-"""
+ROLLBACK = policy("judged", "3s", [canary(30), pause("60s")],
+                  analysis=["name: canary-handshakes\n"
+                            "        metric: handshake_ratio\n"
+                            "        pool: canary\n"
+                            "        min: 0.9\n"
+                            "        min_samples: 250\n"
+                            "        failures: 1"],
+                  on_failure="rollback", flush_canary="true")
 
 
 @test
@@ -317,17 +301,9 @@ def fleet_rollback(_):
         lab.down()
 
 
-QUORUM = """  - name: slow
-    interval: 500ms
-    steps:
-      - weights: {canary: 5}
-      - pause: 2s
-      - weights: {canary: 10}
-      - pause: 2s
-      - weights: {canary: 15}
-      - pause: 2s
-      - weights: {canary: 20}
-"""
+QUORUM = policy("slow", "500ms",
+                [canary(5), pause("2s"), canary(10), pause("2s"), canary(15), pause("2s"),
+                 canary(20)])
 
 
 @test
@@ -372,18 +348,9 @@ def fleet_quorum(_):
         lab.down()
 
 
-GROW = """  - name: grow
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 2s
-      - weights: {canary: 15}
-      - pause: 4s
-      - weights: {canary: 20}
-      - pause: 2s
-      - weights: {canary: 25}
-      - pause: 60s
-"""
+GROW = policy("grow", "500ms",
+              [canary(10), pause("2s"), canary(15), pause("4s"), canary(20), pause("2s"),
+               canary(25), pause("60s")])
 
 
 def wait_canary(lab, percent, timeout):
@@ -468,16 +435,9 @@ def fleet_host_changes(_):
 # ECMP: the host is the test's choice), a frag-needed about the backend's
 # reply VIP:80 -> client:PORT (UDP), as a router on the client's path
 # sends it.
-TOO_BIG = r"""
+TOO_BIG = IMPORT_CHECKSUM + r"""
 import socket, struct, sys
 device, mac, vip, client, port, mtu = sys.argv[1:7]
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xffff) + (total >> 16)
-    return ~total & 0xffff
 def ipv4(source, destination, protocol, payload):
     header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0x4000, 64,
                          protocol, 0, socket.inet_aton(source), socket.inet_aton(destination))

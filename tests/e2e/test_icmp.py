@@ -5,6 +5,7 @@ whose kernel lowers the path MTU to the client (a route exception, seen in
 `ip route get`)."""
 import subprocess
 
+from fixtures import IMPORT_CHECKSUM
 from harness import BACKENDS, BACKENDS_V6, CLIENT, PYTHON, check, test
 
 # on every backend's loopback (topology.sh)
@@ -18,20 +19,12 @@ MTU = {4: 1300, 6: 1400}
 # answer; "icmp PORT..." is a "router" (the client's own address: the LB
 # takes any source) sending a too-big about the backend's replies
 # VIP:80 -> client:PORT.
-SEND = r"""
+SEND = IMPORT_CHECKSUM + r"""
 import socket, struct, sys
 vip, port, client, mtu = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 command, ports = sys.argv[5], [int(p) for p in sys.argv[6:]]
 v6 = ":" in vip
 family = socket.AF_INET6 if v6 else socket.AF_INET
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xffff) + (total >> 16)
-    return ~total & 0xffff
 
 if command == "hello":
     udp = socket.socket(family, socket.SOCK_DGRAM)

@@ -13,54 +13,21 @@ import signal
 import subprocess
 import time
 
+from fixtures import (ALL_BACKENDS, GATE, SWITCH, backends, bake, canary, handshake_rule,
+                      p99_rule, pause, policy, splitd_config, start_canary, stop_canary, vip)
 from harness import BUILD, PYTHON, ROOT, Failure, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
 ROWS, COLUMNS = 40, 120
 
-CONFIG = """
-daemon: {interval: 200ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    rollout: %(policy)s
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-      - {address: 10.77.0.21, pool: green}
-      - {address: 10.77.0.22, pool: green}
-      - {address: 10.77.0.31, pool: canary}
-      - {address: 10.77.0.32, pool: canary}
-rollouts:
-  - name: stepped
-    interval: 500ms
-    steps:
-      - weights: {canary: 20}
-      - pause: 2s
-      - weights: {canary: 50}
-      - pause: 2s
-      - gate
-      - weights: {canary: 0}
-      - switch
-      - bake: 1s
-    analysis:
-      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
-         min_samples: 2, failures: 3}
-      - {name: canary-p99, metric: latency_p99, pool: canary, max: 0.5,
-         min_samples: 2, failures: 3}
-  - name: fragile
-    interval: 500ms
-    steps:
-      - weights: {canary: 50}
-      - pause: 60s
-    analysis:
-      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
-         min_samples: 3, failures: 2}
-  - name: long
-    interval: 200ms
-    steps:
-      - weights: {canary: 20}
-      - pause: 120s
-"""
+CONFIG = splitd_config("200ms", [vip(VIP, backends(*ALL_BACKENDS), rollout="%(policy)s")], [
+    policy("stepped", "500ms",
+           [canary(20), pause("2s"), canary(50), pause("2s"), GATE, canary(0), SWITCH,
+            bake("1s")],
+           analysis=[handshake_rule(0.9, 2, 3), p99_rule(0.5, 2, 3)]),
+    policy("fragile", "500ms", [canary(50), pause("60s")],
+           analysis=[handshake_rule(0.9, 3, 2)]),
+    policy("long", "200ms", [canary(20), pause("120s")])])
 
 ESCAPE = "\x1b"
 
@@ -303,15 +270,13 @@ def live_rollout_watch_shows_a_failing_rule(lab):
                      10, "the rule judged ok")
         except Failure as failure:
             raise Failure("%s:\n%s" % (failure, pane.screen()))
-        lab.stop_server("canary1")
-        lab.stop_server("canary2")
+        stop_canary(lab)
         wait_for(pane.dead, 15, "the rollback to end the watch")
         final, status = pane.screen(), pane.status()
         check_in_place(pane, final, "the rollback")
     finally:
         stop(load)
-        lab.start_server("canary1")
-        lab.start_server("canary2")
+        start_canary(lab)
         if pane:
             pane.close()
     check(re.search(r"canary-handshakes +handshake_ratio canary +[\d.]+% < 90.0%  FAILING 2/2",

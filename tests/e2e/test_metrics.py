@@ -10,6 +10,7 @@ import re
 import subprocess
 import time
 
+from fixtures import SWITCH, backends, bake, canary, pause, policy, splitd_config, vip
 from harness import BACKENDS, ROOT, audit_entries, check, test, wait_for
 
 UDP_VIP = "10.77.100.1:80/udp"
@@ -17,47 +18,15 @@ SILENT_VIP = "10.77.100.1:81/tcp"  # no server listens on port 81
 TCP_VIP = "10.77.100.1:80/tcp"
 DATAGRAMS = 300
 
-CONFIG = """
-daemon: {interval: 200ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: %s
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-""" % UDP_VIP
+CONFIG = splitd_config("200ms", [vip(UDP_VIP, backends("blue1", "blue2"))])
 
-ROLLOUT_CONFIG = """
-daemon: {interval: 200ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: %s
-    rollout: five
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.21, pool: green}
-      - {address: 10.77.0.31, pool: canary}
-rollouts:
-  - name: five
-    interval: 200ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 3s
-      - weights: {canary: 0}
-      - switch
-      - bake: 1s
-""" % TCP_VIP
+ROLLOUT_CONFIG = splitd_config(
+    "200ms", [vip(TCP_VIP, backends("blue1", "green1", "canary1"), rollout="five")],
+    [policy("five", "200ms", [canary(10), pause("3s"), canary(0), SWITCH, bake("1s")])])
 STEPS = 5
 
-LATENCY_CONFIG = """
-daemon: {interval: 200ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: %s
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-  - vip: %s
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-""" % (TCP_VIP, SILENT_VIP)
+LATENCY_CONFIG = splitd_config("200ms", [vip(TCP_VIP, backends("blue1", "blue2")),
+                                         vip(SILENT_VIP, backends("blue1"))])
 
 SAMPLE = re.compile(r'^(\w+)(?:\{(.*)\})? (\S+)$')
 

@@ -6,19 +6,12 @@ import os
 import subprocess
 import time
 
+from fixtures import backends, probe, splitd_config, vip
 from harness import BUILD, ROOT, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
 
-PROBED = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    probe: {type: tcp, port: 80, interval: 200ms, timeout: 150ms, rise: 2, fall: 2}
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-"""
+PROBED = splitd_config("500ms", [vip(VIP, backends("blue1", "blue2"), probe=probe())])
 
 
 def backend(lab, address):

@@ -15,6 +15,7 @@ import threading
 import time
 
 import harness
+from fixtures import backends, canary, pause, policy, splitd_config, vip
 from harness import ROOT, BUILD, Skip, check, test, wait_for
 
 PACKAGE = "xdpsplit"
@@ -194,25 +195,11 @@ CTL_WRITES = 60
 ROTATE_VIP = "10.77.100.1:80/tcp"
 CTL_VIP = "10.77.100.2:80/tcp"
 
-ROTATE_CONFIG = """
-daemon: {interval: 100ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    rollout: stepper
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.31, pool: canary}
-  - vip: 10.77.100.2:80/tcp
-    backends:
-      - {address: 10.77.0.12, pool: blue}
-      - {address: 10.77.0.32, pool: canary}
-rollouts:
-  - name: stepper
-    interval: 200ms
-    steps:
-%s
-""" % "\n".join("      - weights: {canary: %d}\n      - pause: 300ms" % (n + 1)
-                for n in range(STEPS // 2))
+ROTATE_CONFIG = splitd_config(
+    "100ms", [vip(ROTATE_VIP, backends("blue1", "canary1"), rollout="stepper"),
+              vip(CTL_VIP, backends("blue2", "canary2"))],
+    [policy("stepper", "200ms",
+            [step for n in range(STEPS // 2) for step in (canary(n + 1), pause("300ms"))])])
 
 
 def shipped_rule(log_path):

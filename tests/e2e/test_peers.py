@@ -13,51 +13,24 @@ import subprocess
 import threading
 import time
 
+from fixtures import (backends, canary, handshake_rule, pause, policy, prometheus_errors_rule,
+                      splitd_config, start_canary, stop_canary, vip)
 from harness import BUILD, PYTHON, Failure, check, test, wait_for
 from harness import audit_entries, audit_time
 
 VIP = "10.77.100.1:80/tcp"
 OTHER_VIP = "10.77.100.2:80/tcp"
 
-BACKENDS = """    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-      - {address: 10.77.0.31, pool: canary}
-      - {address: 10.77.0.32, pool: canary}
-"""
+BACKENDS = backends("blue1", "blue2", "canary1", "canary2")
 
-TWO_VIPS = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    rollout: broken-canary
-""" + BACKENDS + """  - vip: 10.77.100.2:80/tcp
-    rollout: %(other)s
-""" + BACKENDS + """rollouts:
-  - name: broken-canary
-    interval: 500ms
-    steps:
-      - weights: {canary: 20}
-      - pause: 60s
-    analysis:
-      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
-         min_samples: 5, failures: 1}
-  - name: slow
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 60s
-  - name: slow-prometheus
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 60s
-    analysis:
-      - name: canary-errors
-        prometheus: http://127.0.0.1:9091
-        query: sum(rate(backend_errors_total{pool="canary"}[5s]))
-        max: 0.5
-"""
+TWO_VIPS = splitd_config(
+    "500ms", [vip(VIP, BACKENDS, rollout="broken-canary"),
+              vip(OTHER_VIP, BACKENDS, rollout="%(other)s")],
+    [policy("broken-canary", "500ms", [canary(20), pause("60s")],
+            analysis=[handshake_rule(0.9, 5, 1)]),
+     policy("slow", "500ms", [canary(10), pause("60s")]),
+     policy("slow-prometheus", "500ms", [canary(10), pause("60s")],
+            analysis=[prometheus_errors_rule("http://127.0.0.1:9091")])])
 
 
 def socket_path(lab):
@@ -150,14 +123,12 @@ def stalling_clients_do_not_stop_rollback(lab):
             aborted, abort_took = timed(lab, "rollout", "abort", OTHER_VIP)
             time.sleep(max(0, 2.0 - abort_took - status_took))
             killed_wall = time.time()
-            lab.stop_server("canary1")
-            lab.stop_server("canary2")
+            stop_canary(lab)
             result = lab.finish(process)
             after_status, after_status_took = timed(lab, "-j", "rollout", "status", VIP)
             closed = nuisance.closed_by_splitd
     finally:
-        lab.start_server("canary1")
-        lab.start_server("canary2")
+        start_canary(lab)
     rollbacks = audit_entries(lab, "rolled back")
     # figures first, so that a failure shows them too (none: 99 s)
     reaction = audit_time(rollbacks[-1]) - killed_wall if rollbacks else 99
@@ -199,19 +170,13 @@ def sigterm_with_idle_clients(lab):
     check(took < 1.0, "SIGTERM took %.2f s" % took)
 
 
-MANY = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-%(vips)s
-rollouts:
-  - name: %(policy)s
-    interval: 500ms
-    steps:
-      - weights: {canary: 1}
-      - pause: 600s
-    analysis:
-%(rules)s
-"""
+def many_vips_config(vips, name):
+    """The VIPs, each with blue1 and canary1, and one policy of that name
+    with eight rules of long names that never decide."""
+    rules = ["{name: %s-%d, metric: handshake_ratio, pool: canary, min: 0.1,"
+             " min_samples: 1000000}" % ("r" * 58, k) for k in range(8)]
+    return splitd_config("500ms", [vip(v, backends("blue1", "canary1")) for v in vips],
+                         [policy(name, "500ms", [canary(1), pause("600s")], analysis=rules)])
 
 
 @test
@@ -219,13 +184,7 @@ def reply_over_64_kib_arrives_whole(lab):
     """peers: a rollout status reply over 64 KiB arrives whole and parses as JSON"""
     vips = ["10.77.101.%d:80/tcp" % n for n in range(1, 41)]
     policy = "p" * 60
-    text = MANY % {
-        "policy": policy,
-        "vips": "".join("  - vip: %s\n    backends:\n      - {address: 10.77.0.11, pool: blue}\n"
-                        "      - {address: 10.77.0.31, pool: canary}\n" % v for v in vips),
-        "rules": "".join("      - {name: %s-%d, metric: handshake_ratio, pool: canary, min: 0.1,"
-                         " min_samples: 1000000}\n" % ("r" * 58, k) for k in range(8))}
-    lab.start_splitd(text)
+    lab.start_splitd(many_vips_config(vips, policy))
     s = None
     for vip in vips:  # straight to the socket: forty splitctl runs are slow
         s = socket.socket(socket.AF_UNIX)
@@ -306,12 +265,10 @@ def slow_prometheus_stalls_nothing(lab):
             check(scrapes.returncode == 0, "scrapes failed: %s" % scrapes.stderr[-300:])
             worst = float(scrapes.stdout)
             killed_wall = time.time()
-            lab.stop_server("canary1")
-            lab.stop_server("canary2")
+            stop_canary(lab)
             lab.finish(process)
         finally:
-            lab.start_server("canary1")
-            lab.start_server("canary2")
+            start_canary(lab)
         answered, status_took = timed(lab, "-j", "rollout", "status")
     finally:
         server.kill()

@@ -10,53 +10,21 @@ import subprocess
 import time
 
 import harness
+from fixtures import (ALL_BACKENDS, GATE, SWITCH, backends, bake, canary, handshake_rule,
+                      p99_rule, pause, policy, probe, prometheus_errors_rule, splitd_config,
+                      start_canary, stop_canary, vip)
 from harness import BUILD, Skip, audit_entries, audit_time, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
 
-CONFIG = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    rollout: %(policy)s
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-      - {address: 10.77.0.21, pool: green}
-      - {address: 10.77.0.22, pool: green}
-      - {address: 10.77.0.31, pool: canary}
-      - {address: 10.77.0.32, pool: canary}
-rollouts:
-  - name: broken-canary
-    interval: 500ms
-    steps:
-      - weights: {canary: 20}
-      - pause: 60s
-    analysis:
-      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
-         min_samples: 5, failures: 1}
-  - name: healthy
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 1s
-      - weights: {canary: 50}
-      - pause: 1s
-      - gate
-      - weights: {canary: 0}
-      - switch
-      - bake: 1s
-    analysis:
-      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
-         min_samples: 5, failures: 2}
-  - name: slow
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 2s
-      - weights: {canary: 20}
-      - pause: 60s
-"""
+CONFIG = splitd_config("500ms", [vip(VIP, backends(*ALL_BACKENDS), rollout="%(policy)s")], [
+    policy("broken-canary", "500ms", [canary(20), pause("60s")],
+           analysis=[handshake_rule(0.9, 5, 1)]),
+    policy("healthy", "500ms",
+           [canary(10), pause("1s"), canary(50), pause("1s"), GATE, canary(0), SWITCH,
+            bake("1s")],
+           analysis=[handshake_rule(0.9, 5, 2)]),
+    policy("slow", "500ms", [canary(10), pause("2s"), canary(20), pause("60s")])])
 
 
 def config(policy):
@@ -76,12 +44,10 @@ def broken_canary_rolls_back(lab):
     try:
         time.sleep(2.0)
         killed_wall, killed = time.time(), time.monotonic()
-        lab.stop_server("canary1")
-        lab.stop_server("canary2")
+        stop_canary(lab)
         result = lab.finish(process)
     finally:
-        lab.start_server("canary1")
-        lab.start_server("canary2")
+        start_canary(lab)
     state = status(lab)
     check(state["phase"] == "rolled-back", "phase %s" % state["phase"])
     check(state["route"]["canary"] == 0, "route %s" % state["route"])
@@ -200,15 +166,8 @@ def control_socket_refuses_bad_requests(lab):
     check(lab.splitd.poll() is None, "splitd died")
 
 
-PROBED = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    probe: {type: %s, port: 80, interval: 200ms, timeout: 150ms, rise: 2, fall: 2}
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-"""
+PROBED = splitd_config("500ms", [vip(VIP, backends("blue1", "blue2"),
+                                     probe=probe(kind="%s"))])
 
 
 def backend_state(lab, address):
@@ -274,28 +233,10 @@ def probe_finds_a_backend_splitctl_adds(lab):
     print("     added with no server: DOWN %.0f ms later (200 ms interval, fall 2)" % (down * 1000))
 
 
-PROMQL = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    rollout: promql
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-      - {address: 10.77.0.31, pool: canary}
-      - {address: 10.77.0.32, pool: canary}
-rollouts:
-  - name: promql
-    interval: 1s
-    steps:
-      - weights: {canary: 20}
-      - pause: 120s
-    analysis:
-      - name: canary-errors
-        prometheus: http://127.0.0.1:9090
-        query: sum(rate(backend_errors_total{pool="canary"}[5s]))
-        max: 0.5
-"""
+PROMQL = splitd_config(
+    "500ms", [vip(VIP, backends("blue1", "blue2", "canary1", "canary2"), rollout="promql")],
+    [policy("promql", "1s", [canary(20), pause("120s")],
+            analysis=[prometheus_errors_rule("http://127.0.0.1:9090")])])
 
 
 @test
@@ -384,33 +325,12 @@ def splitd_keeps_only_two_capabilities(lab):
     wait_for(lambda: status(lab)["route"]["canary"] == 10, 5, "the first step")
 
 
-VALGRIND_CONFIG = """
-daemon: {interval: 300ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    rollout: quick
-    probe: {type: http, port: 8080, path: /healthz, interval: 300ms, timeout: 250ms, rise: 1, fall: 2}
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.21, pool: green}
-      - {address: 10.77.0.31, pool: canary}
-rollouts:
-  - name: quick
-    interval: 300ms
-    steps:
-      - weights: {canary: 20}
-      - pause: 1s
-      - weights: {canary: 50}
-      - gate
-      - weights: {canary: 0}
-      - switch
-      - bake: 1s
-    analysis:
-      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.5,
-         min_samples: 5, failures: 3}
-      - {name: canary-p99, metric: latency_p99, pool: canary, relative: true, max: 50,
-         min_samples: 5, failures: 3}
-"""
+VALGRIND_CONFIG = splitd_config(
+    "300ms", [vip(VIP, backends("blue1", "green1", "canary1"), rollout="quick",
+                  probe=probe("http", 8080, "/healthz", "300ms", "250ms", rise=1))],
+    [policy("quick", "300ms",
+            [canary(20), pause("1s"), canary(50), GATE, canary(0), SWITCH, bake("1s")],
+            analysis=[handshake_rule(0.5, 5, 3), p99_rule(50, 5, 3, relative=True)])])
 
 
 @test

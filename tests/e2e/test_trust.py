@@ -9,90 +9,31 @@ import signal
 import time
 
 import harness
+from fixtures import (ALL_BACKENDS, SWITCH, backends, bake, canary, handshake_rule, pause, policy,
+                      splitd_config, start_canary, stop_canary, vip)
 from harness import audit_entries, audit_time, check, test, wait_for
 from test_network import PROBED  # tcp probes every 200 ms, fall 2, rise 2
 
 VIP = "10.77.100.1:80/tcp"
 OTHER = "10.77.100.2:80/tcp"
 
-BACKENDS = """    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.12, pool: blue}
-      - {address: 10.77.0.21, pool: green}
-      - {address: 10.77.0.22, pool: green}
-      - {address: 10.77.0.31, pool: canary}
-      - {address: 10.77.0.32, pool: canary}
-"""
+CONFIG = splitd_config(
+    "500ms",
+    # the VIPs a test adds (extra) after the first
+    [vip(VIP, backends(*ALL_BACKENDS), weights="%(weights)s", rollout="slow"), "%(extra)s\n"],
+    [policy("slow", "500ms", [canary(10), pause("2s"), canary(20), pause("60s")]),
+     policy("steady", "500ms", [canary(10), pause("60s")]),
+     policy("green-now", "500ms", [SWITCH, bake("1s")]),
+     policy("bake-long", "500ms", [canary(0), SWITCH, bake("60s")]),
+     policy("half-canary", "500ms", [canary(50), pause("60s")], flush_canary="true"),
+     policy("on-time", "1s", [canary(10), pause("4200ms"), canary(20), pause("60s")]),
+     policy("watched", "500ms", [canary(20), pause("10s"), canary(30), pause("60s")],
+            analysis=[handshake_rule(0.9, 5, 1)])])
 
-CONFIG = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    weights: %(weights)s
-    rollout: slow
-""" + BACKENDS + """%(extra)s
-rollouts:
-  - name: slow
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 2s
-      - weights: {canary: 20}
-      - pause: 60s
-  - name: steady
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 60s
-  - name: green-now
-    interval: 500ms
-    steps:
-      - switch
-      - bake: 1s
-  - name: bake-long
-    interval: 500ms
-    steps:
-      - weights: {canary: 0}
-      - switch
-      - bake: 60s
-  - name: half-canary
-    interval: 500ms
-    flush_canary: true
-    steps:
-      - weights: {canary: 50}
-      - pause: 60s
-  - name: on-time
-    interval: 1s
-    steps:
-      - weights: {canary: 10}
-      - pause: 4200ms
-      - weights: {canary: 20}
-      - pause: 60s
-  - name: watched
-    interval: 500ms
-    steps:
-      - weights: {canary: 20}
-      - pause: 10s
-      - weights: {canary: 30}
-      - pause: 60s
-    analysis:
-      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
-         min_samples: 5, failures: 1}
-"""
-
-ONLY_OTHER = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.2:80/tcp
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-"""
+ONLY_OTHER = splitd_config("500ms", [vip(OTHER, backends("blue1"))])
 
 
-SECOND_VIP = """  - vip: 10.77.100.2:80/tcp
-    backends:
-      - {address: 10.77.0.12, pool: blue}
-"""
+SECOND_VIP = vip(OTHER, backends("blue2"))
 
 
 def config(weights="{blue: 100, green: 0, canary: 0}", extra=""):
@@ -331,16 +272,14 @@ def wall_clock_steps_change_nothing(lab):
         step_wall_clock(-7200)
         process = lab.client_background("hold", "10.77.100.1", 80, 1, 4)
         time.sleep(0.5)
-        lab.stop_server("canary1")
-        lab.stop_server("canary2")
+        stop_canary(lab)
         stopped = time.monotonic()
         rolled = wait_for(lambda: route(lab)["canary"] == 0 and time.monotonic(), 5,
                           "a rollback with the clock 1 h behind")
         lab.finish(process)
     finally:
         time.clock_settime(time.CLOCK_REALTIME, wall + time.monotonic() - mono)
-        lab.start_server("canary1")
-        lab.start_server("canary2")
+        start_canary(lab)
     print("     +1 h: the pause held; -1 h: the broken canary rolled back %.0f ms after "
           "its servers stopped" % ((rolled - stopped) * 1000))
     check(status(lab)["phase"] == "rolled-back", "phase %s" % status(lab)["phase"])
@@ -455,27 +394,11 @@ def service_switches_as_one(lab):
     clear()
 
 
-CONFIG_SERVICE = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.21, pool: green}
-      - {address: 10.77.0.31, pool: canary}
-  - vip: "[fd77:100::1]:80/tcp"
-    share: 10.77.100.1:80/tcp
-    backends:
-      - {address: "fd77::11", pool: blue}
-      - {address: "fd77::21", pool: green}
-      - {address: "fd77::31", pool: canary}
-rollouts:
-  - name: slow
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 60s
-"""
+CONFIG_SERVICE = splitd_config(
+    "500ms",
+    [vip(VIP, backends("blue1", "green1", "canary1")),
+     vip('"%s"' % V6, backends("blue1", "green1", "canary1", v6=True), share=VIP)],
+    [policy("slow", "500ms", [canary(10), pause("60s")])])
 
 
 @test

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import time
 
+from fixtures import (GATE, backends, canary, handshake_rule, pause, policy, splitd_config,
+                      start_canary, stop_canary, vip)
 from harness import PYTHON, ROOT, audit_entries, audit_time, check, test, wait_for
 
 VIP = "10.77.100.1:80/tcp"
@@ -18,91 +20,40 @@ RECEIVER = "10.78.0.2"        # the receiver's namespace
 BLACKHOLE = "10.78.0.3"       # on the veth's subnet, answered by nobody
 HOOKS = "http://%s:8000" % RECEIVER
 
-CONFIG = """
-daemon: {interval: 500ms, metrics: 127.0.0.1:9464}
-vips:
-  - vip: 10.77.100.1:80/tcp
-    rollout: %(policy)s
-    backends:
-      - {address: 10.77.0.11, pool: blue}
-      - {address: 10.77.0.21, pool: green}
-      - {address: 10.77.0.31, pool: canary}
-      - {address: 10.77.0.32, pool: canary}
-rollouts:
-  - name: steps
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 1s
-      - weights: {canary: 30}
-      - pause: 1s
-    webhooks:
-      - name: chat
-        url: %(hooks)s/record/chat
-        headers: {X-Team: lb}
-        token_file: %(token)s
-  - name: broken-canary
-    interval: 500ms
-    steps:
-      - weights: {canary: 20}
-      - pause: 60s
-    analysis:
-      - {name: canary-handshakes, metric: handshake_ratio, pool: canary, min: 0.9,
-         min_samples: 5, failures: 1}
-    webhooks:
-      - {name: chat, url: '%(hooks)s/record/chat', events: [rolled-back]}
-      - {name: hang, url: '%(hooks)s/hang/r', timeout: 10s, retries: 10}
-  - name: gated
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - gate
-      - weights: {canary: 20}
-    webhooks:
-      - {name: approve, type: gate, url: '%(hooks)s/gate/approve', interval: 500ms,
-         timeout: 500ms}
-      - {name: chat, url: '%(hooks)s/record/chat'}
-  - name: slow-receivers
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 1s
-      - weights: {canary: 20}
-      - pause: 1s
-      - weights: {canary: 30}
-      - pause: 1s
-    webhooks:
-      - {name: hang, url: '%(hooks)s/hang/x', timeout: 1s, retries: 1}
-      - {name: refused, url: 'http://%(receiver)s:9/', timeout: 2s, retries: 2}
-      - {name: blackhole, url: 'http://%(blackhole)s:8000/', timeout: 1s, retries: 1}
-      - {name: chat, url: '%(hooks)s/record/chat'}
-  - name: slow-abort
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 60s
-    webhooks:
-      - {name: hang, url: '%(hooks)s/hang/y', timeout: 10s, retries: 10}
-  - name: gated-unanswered
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - gate
-      - weights: {canary: 20}
-    webhooks:
-      - {name: hung-gate, type: gate, url: '%(hooks)s/hang/gate', interval: 500ms,
-         timeout: 500ms}
-      - {name: refused-gate, type: gate, url: 'http://%(receiver)s:9/', interval: 500ms,
-         timeout: 500ms}
-  - name: pausable
-    interval: 500ms
-    steps:
-      - weights: {canary: 10}
-      - pause: 60s
-    webhooks:
-      - {name: hang, url: '%(hooks)s/hang/z', timeout: 60s, retries: 0,
-         events: [paused, resumed]}
-"""
+CONFIG = splitd_config(
+    "500ms",
+    [vip(VIP, backends("blue1", "green1", "canary1", "canary2"), rollout="%(policy)s")], [
+        policy("steps", "500ms", [canary(10), pause("1s"), canary(30), pause("1s")],
+               webhooks=["name: chat\n"
+                         "        url: %(hooks)s/record/chat\n"
+                         "        headers: {X-Team: lb}\n"
+                         "        token_file: %(token)s"]),
+        policy("broken-canary", "500ms", [canary(20), pause("60s")],
+               analysis=[handshake_rule(0.9, 5, 1)],
+               webhooks=["{name: chat, url: '%(hooks)s/record/chat', events: [rolled-back]}",
+                         "{name: hang, url: '%(hooks)s/hang/r', timeout: 10s, retries: 10}"]),
+        policy("gated", "500ms", [canary(10), GATE, canary(20)],
+               webhooks=["{name: approve, type: gate, url: '%(hooks)s/gate/approve',"
+                         " interval: 500ms,\n         timeout: 500ms}",
+                         "{name: chat, url: '%(hooks)s/record/chat'}"]),
+        policy("slow-receivers", "500ms",
+               [canary(10), pause("1s"), canary(20), pause("1s"), canary(30), pause("1s")],
+               webhooks=["{name: hang, url: '%(hooks)s/hang/x', timeout: 1s, retries: 1}",
+                         "{name: refused, url: 'http://%(receiver)s:9/', timeout: 2s,"
+                         " retries: 2}",
+                         "{name: blackhole, url: 'http://%(blackhole)s:8000/', timeout: 1s,"
+                         " retries: 1}",
+                         "{name: chat, url: '%(hooks)s/record/chat'}"]),
+        policy("slow-abort", "500ms", [canary(10), pause("60s")],
+               webhooks=["{name: hang, url: '%(hooks)s/hang/y', timeout: 10s, retries: 10}"]),
+        policy("gated-unanswered", "500ms", [canary(10), GATE, canary(20)],
+               webhooks=["{name: hung-gate, type: gate, url: '%(hooks)s/hang/gate',"
+                         " interval: 500ms,\n         timeout: 500ms}",
+                         "{name: refused-gate, type: gate, url: 'http://%(receiver)s:9/',"
+                         " interval: 500ms,\n         timeout: 500ms}"]),
+        policy("pausable", "500ms", [canary(10), pause("60s")],
+               webhooks=["{name: hang, url: '%(hooks)s/hang/z', timeout: 60s, retries: 0,\n"
+                         "         events: [paused, resumed]}"])])
 
 
 class Receiver:
@@ -226,12 +177,10 @@ def webhook_rollback_has_reason_and_values(lab):
         try:
             time.sleep(2.0)
             killed_wall, killed = time.time(), time.monotonic()
-            lab.stop_server("canary1")
-            lab.stop_server("canary2")
+            stop_canary(lab)
             lab.finish(process)
         finally:
-            lab.start_server("canary1")
-            lab.start_server("canary2")
+            start_canary(lab)
         wait_for(lambda: status(lab)["phase"] == "rolled-back", 10, "the rollback")
         got = wait_for(lambda: hooks.requests("/record"), 5, "the rolled-back event")
         time.sleep(0.5)
@@ -431,21 +380,12 @@ def webhook_bad_config_is_refused(lab):
               "the policy changed")
 
 
-FLEET_RAMP = """  - name: ramp
-    interval: 500ms
-    steps:
-      - weights: {canary: 5}
-      - pause: 2s
-      - weights: {canary: 10}
-      - gate
-      - weights: {canary: 15}
-      - pause: 2s
-      - weights: {canary: 20}
-    webhooks:
-      - {name: chat, url: 'http://10.77.0.1:8000/record/chat'}
-      - {name: approve, type: gate, url: 'http://10.77.0.1:8000/gate/approve',
-         interval: 500ms, timeout: 500ms}
-"""
+FLEET_RAMP = policy(
+    "ramp", "500ms",
+    [canary(5), pause("2s"), canary(10), GATE, canary(15), pause("2s"), canary(20)],
+    webhooks=["{name: chat, url: 'http://10.77.0.1:8000/record/chat'}",
+              "{name: approve, type: gate, url: 'http://10.77.0.1:8000/gate/approve',\n"
+              "         interval: 500ms, timeout: 500ms}"])
 
 
 @test
