@@ -19,6 +19,8 @@
 #include "user/lib/pins.h"
 #include "splitctl.h"
 
+#define LOCK_TIMEOUT_MS 10000
+
 static int need_interface(const char *object, const char *name, int *ifindex)
 {
 	if (!name)
@@ -45,45 +47,70 @@ static void attachment_json(char *out, size_t size, const char *name,
 	free(escaped);
 }
 
-int cmd_attach(struct ctl *ctl, int argc, char **argv)
+/* The pin directory locked for the change (ctl->lock_fd), or the error
+ * said. */
+static int lock_pin_dir(struct ctl *ctl)
 {
-	struct xs_load_options options = { .pin_dir = ctl->pin_dir };
-	enum xdp_attach_mode mode = XDP_MODE_NATIVE;
-	struct xs_loaded loaded;
-	struct xs_attached current;
-	char after[256], error[512];
-	int ifindex, rc, i;
+	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, LOCK_TIMEOUT_MS);
+	if (ctl->lock_fd < 0)
+		return runtime_error("Couldn't lock '%s'", ctl->pin_dir);
+	return EXIT_OK;
+}
 
-	rc = need_interface("attach", argc ? argv[0] : NULL, &ifindex);
-	if (rc)
-		return rc;
-	for (i = 1; i < argc; i++) {
-		__u32 *target = NULL, max = 1U << 30;
+/* object FILE, argv[*at] being 'object' (attach's and upgrade's): the
+ * build of xdp_split to load instead of this one's. */
+static int take_object(const char *object, int argc, char **argv, int *at,
+		       struct xs_load_options *options)
+{
+	if (*at + 1 >= argc)
+		return usage_error(
+			object, "'object' needs a file (a build of xdp_split)");
+	options->object_path = argv[++*at];
+	return EXIT_OK;
+}
 
-		if (is_keyword(argv[i], "native"))
-			mode = XDP_MODE_NATIVE;
-		else if (is_keyword(argv[i], "generic"))
-			mode = XDP_MODE_SKB;
-		else if (is_keyword(argv[i], "flows"))
-			target = &options.max_flows;
-		else if (is_keyword(argv[i], "vips"))
-			target = &options.max_vips, max = 65536;
-		else if (is_keyword(argv[i], "backends"))
-			target = &options.max_backends, max = 1U << 20;
-		else if (is_keyword(argv[i], "maglev"))
-			target = &options.maglev_size, max = 1U << 24;
-		else if (is_keyword(argv[i], "seed"))
-			target = &options.split_seed, max = ~0U;
-		else if (is_keyword(argv[i], "object")) {
-			if (i + 1 >= argc)
-				return usage_error(
-					"attach",
-					"'object' needs a file (a build of xdp_split)");
-			options.object_path = argv[++i];
-		} else
-			return usage_error("attach", "unknown argument '%s'",
-					   argv[i]);
-		if (target) {
+/* Where attach's number keyword word goes, with its largest value in *max;
+ * NULL if word is none of them. */
+static __u32 *number_option(const char *word, struct xs_load_options *options,
+			    __u32 *max)
+{
+	*max = 1U << 30;
+	if (is_keyword(word, "flows"))
+		return &options->max_flows;
+	if (is_keyword(word, "vips")) {
+		*max = 65536;
+		return &options->max_vips;
+	}
+	if (is_keyword(word, "backends")) {
+		*max = 1U << 20;
+		return &options->max_backends;
+	}
+	if (is_keyword(word, "maglev")) {
+		*max = 1U << 24;
+		return &options->maglev_size;
+	}
+	if (is_keyword(word, "seed")) {
+		*max = ~0U;
+		return &options->split_seed;
+	}
+	return NULL;
+}
+
+/* attach's words after IFACE: the mode, the map sizes, the seed and the
+ * object, in any order. */
+static int parse_attach_arguments(int argc, char **argv,
+				  struct xs_load_options *options,
+				  enum xdp_attach_mode *mode)
+{
+	for (int i = 1; i < argc; i++) {
+		__u32 *target, max;
+		int rc;
+
+		if (is_keyword(argv[i], "native")) {
+			*mode = XDP_MODE_NATIVE;
+		} else if (is_keyword(argv[i], "generic")) {
+			*mode = XDP_MODE_SKB;
+		} else if ((target = number_option(argv[i], options, &max))) {
 			if (i + 1 >= argc ||
 			    xs_parse_u32(argv[i + 1], 1, max, target))
 				return usage_error(
@@ -91,23 +118,70 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 					"'%s' needs a number from 1 to %u",
 					argv[i], max);
 			i++;
+		} else if (is_keyword(argv[i], "object")) {
+			rc = take_object("attach", argc, argv, &i, options);
+			if (rc)
+				return rc;
+		} else {
+			return usage_error("attach", "unknown argument '%s'",
+					   argv[i]);
 		}
 	}
-	if (options.split_seed)
-		options.backend_seed = options.split_seed ^ 0x9e3779b9U;
+	if (options->split_seed)
+		options->backend_seed = options->split_seed ^ 0x9e3779b9U;
+	return EXIT_OK;
+}
+
+/* Is this xdp_split attached to the interface already? Then attach leaves
+ * it, and says so (*rc). */
+static bool attached_already(struct ctl *ctl, int ifindex, const char *name,
+			     int *rc)
+{
+	struct xs_attached current;
 
 	xs_find_attached(ifindex, ctl->pin_dir, &current);
-	if (current.prog) {
-		rc = ctl_unchanged(
-			"xdp_split is attached to %s (program id %u, %s mode); to load this build over it, 'splitctl upgrade %s'",
-			argv[0], xdp_program__id(current.prog),
-			xs_attach_mode_name(current.mode), argv[0]);
-		xdp_multiprog__close(current.mp);
-		return rc;
+	if (!current.prog) {
+		xs_attached_close(&current);
+		return false;
 	}
-	if (current.mp)
-		xdp_multiprog__close(current.mp);
+	*rc = ctl_unchanged(
+		"xdp_split is attached to %s (program id %u, %s mode); to load this build over it, 'splitctl upgrade %s'",
+		name, xdp_program__id(current.prog),
+		xs_attach_mode_name(current.mode), name);
+	xs_attached_close(&current);
+	return true;
+}
 
+static int attach_failed(struct ctl *ctl, const char *name,
+			 enum xdp_attach_mode mode, int rc)
+{
+	if (rc == XS_ERR_LAYOUT)
+		return runtime_error(
+			"Couldn't attach xdp_split to '%s': the pinned maps are of another layout (see above); attach the build that made them, or detach it everywhere and remove '%s' to start afresh (every flow is lost)",
+			name, ctl->pin_dir);
+	return runtime_error(
+		"Couldn't attach xdp_split to '%s' in %s mode (see the message above)%s",
+		name, xs_attach_mode_name(mode),
+		mode == XDP_MODE_NATIVE ?
+			"; if the driver lacks native XDP, try 'generic'" :
+			"");
+}
+
+int cmd_attach(struct ctl *ctl, int argc, char **argv)
+{
+	struct xs_load_options options = { .pin_dir = ctl->pin_dir };
+	enum xdp_attach_mode mode = XDP_MODE_NATIVE;
+	struct xs_loaded loaded;
+	char after[256], error[512];
+	int ifindex, rc;
+
+	rc = need_interface("attach", argc ? argv[0] : NULL, &ifindex);
+	if (!rc)
+		rc = parse_attach_arguments(argc, argv, &options, &mode);
+	if (rc)
+		return rc;
+	if (attached_already(ctl, ifindex, argv[0], &rc))
+		return rc;
 	/* the loader makes the pin directory; lock it before loading. bpffs
 	 * is mounted here if the machine has none yet. */
 	rc = ctl_open_audit(ctl);
@@ -115,21 +189,12 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if (xs_pin_dir_prepare(ctl->pin_dir, true, error, sizeof(error)))
 		return runtime_error("%s", error);
-	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, 10000);
-	if (ctl->lock_fd < 0)
-		return runtime_error("Couldn't lock '%s'", ctl->pin_dir);
-	rc = xs_load_and_attach(&options, ifindex, mode, &loaded);
-	if (rc == XS_ERR_LAYOUT)
-		return runtime_error(
-			"Couldn't attach xdp_split to '%s': the pinned maps are of another layout (see above); attach the build that made them, or detach it everywhere and remove '%s' to start afresh (every flow is lost)",
-			argv[0], ctl->pin_dir);
+	rc = lock_pin_dir(ctl);
 	if (rc)
-		return runtime_error(
-			"Couldn't attach xdp_split to '%s' in %s mode (see the message above)%s",
-			argv[0], xs_attach_mode_name(mode),
-			mode == XDP_MODE_NATIVE ?
-				"; if the driver lacks native XDP, try 'generic'" :
-				"");
+		return rc;
+	rc = xs_load_and_attach(&options, ifindex, mode, &loaded);
+	if (rc)
+		return attach_failed(ctl, argv[0], mode, rc);
 	attachment_json(after, sizeof(after), argv[0], mode,
 			xdp_program__id(loaded.xdp_prog));
 	ctl_done(
@@ -138,12 +203,6 @@ int cmd_attach(struct ctl *ctl, int argc, char **argv)
 		xs_attach_mode_name(mode), ctl->pin_dir);
 	xs_unload(&loaded);
 	return ctl_audit(ctl, NULL, after);
-}
-
-static void describe_program(char *out, size_t size, const char *iface,
-			     enum xdp_attach_mode mode, __u32 id)
-{
-	attachment_json(out, size, iface, mode, id);
 }
 
 /* The program id now attached to ifindex in mode (0: none), as the kernel
@@ -159,34 +218,73 @@ static __u32 attached_id(int ifindex, enum xdp_attach_mode mode)
 	return id;
 }
 
+/* upgrade's words after IFACE: only object FILE. */
+static int parse_upgrade_arguments(int argc, char **argv,
+				   struct xs_load_options *options)
+{
+	for (int i = 1; i < argc; i++) {
+		int rc;
+
+		if (!is_keyword(argv[i], "object"))
+			return usage_error("upgrade", "unknown argument '%s'",
+					   argv[i]);
+		rc = take_object("upgrade", argc, argv, &i, options);
+		if (rc)
+			return rc;
+	}
+	return EXIT_OK;
+}
+
+/* After a failed replace: whether the old program (old_id) still runs,
+ * for the error message. */
+static void state_after_failure(int ifindex, enum xdp_attach_mode mode,
+				__u32 old_id, char *state, size_t size)
+{
+	if (attached_id(ifindex, mode) == old_id)
+		snprintf(
+			state, size,
+			"nothing was detached: the running program (id %u, %s mode) still forwards",
+			old_id, xs_attach_mode_name(mode));
+	else
+		snprintf(
+			state, size,
+			"program id %u is not attached any more; see 'splitctl status'",
+			old_id);
+}
+
+static void print_upgrade_json(const char *name,
+			       const struct xs_attached *current, __u32 old_id,
+			       __u32 new_id)
+{
+	out_object_begin(NULL);
+	out_string("interface", name);
+	out_string("mode", xs_attach_mode_name(current->mode));
+	out_u64("old_program_id", old_id);
+	out_u64("program_id", new_id);
+	out_bool("dispatcher", !xdp_multiprog__is_legacy(current->mp));
+	out_string("maps", "kept");
+	out_object_end();
+	out_finish();
+}
+
 int cmd_upgrade(struct ctl *ctl, int argc, char **argv)
 {
 	struct xs_load_options options = { .pin_dir = ctl->pin_dir };
 	struct xs_attached current;
 	struct xs_loaded loaded;
-	char before[256], after[256];
+	char before[256], after[256], state[160];
 	__u32 old_id, new_id;
-	int ifindex, rc, i;
+	int ifindex, rc;
 
 	rc = need_interface("upgrade", argc ? argv[0] : NULL, &ifindex);
-	if (rc)
-		return rc;
-	for (i = 1; i < argc; i++) {
-		if (is_keyword(argv[i], "object") && i + 1 < argc)
-			options.object_path = argv[++i];
-		else if (is_keyword(argv[i], "object"))
-			return usage_error(
-				"upgrade",
-				"'object' needs a file (a build of xdp_split)");
-		else
-			return usage_error("upgrade", "unknown argument '%s'",
-					   argv[i]);
-	}
+	if (!rc)
+		rc = parse_upgrade_arguments(argc, argv, &options);
 	/* locked before looking: two upgrades at once would race for the
 	 * same old program */
-	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, 10000);
-	if (ctl->lock_fd < 0)
-		return runtime_error("Couldn't lock '%s'", ctl->pin_dir);
+	if (!rc)
+		rc = lock_pin_dir(ctl);
+	if (rc)
+		return rc;
 	xs_find_attached(ifindex, ctl->pin_dir, &current);
 	if (!current.prog) {
 		rc = current.other;
@@ -198,22 +296,11 @@ int cmd_upgrade(struct ctl *ctl, int argc, char **argv)
 			argv[0]);
 	}
 	old_id = xdp_program__id(current.prog);
-	describe_program(before, sizeof(before), argv[0], current.mode, old_id);
+	attachment_json(before, sizeof(before), argv[0], current.mode, old_id);
 	rc = xs_replace(&options, ifindex, &current, &loaded);
 	if (rc) {
-		__u32 now = attached_id(ifindex, current.mode);
-		char state[160];
-
-		if (now == old_id)
-			snprintf(
-				state, sizeof(state),
-				"nothing was detached: the running program (id %u, %s mode) still forwards",
-				old_id, xs_attach_mode_name(current.mode));
-		else
-			snprintf(
-				state, sizeof(state),
-				"program id %u is not attached any more; see 'splitctl status'",
-				old_id);
+		state_after_failure(ifindex, current.mode, old_id, state,
+				    sizeof(state));
 		xs_attached_close(&current);
 		return runtime_error(
 			"Couldn't upgrade xdp_split on %s%s; %s", argv[0],
@@ -224,18 +311,9 @@ int cmd_upgrade(struct ctl *ctl, int argc, char **argv)
 	}
 	new_id = loaded.xdp_prog ? xdp_program__id(loaded.xdp_prog) :
 				   attached_id(ifindex, current.mode);
-	describe_program(after, sizeof(after), argv[0], current.mode, new_id);
-	if (out_is_json()) {
-		out_object_begin(NULL);
-		out_string("interface", argv[0]);
-		out_string("mode", xs_attach_mode_name(current.mode));
-		out_u64("old_program_id", old_id);
-		out_u64("program_id", new_id);
-		out_bool("dispatcher", !xdp_multiprog__is_legacy(current.mp));
-		out_string("maps", "kept");
-		out_object_end();
-		out_finish();
-	}
+	attachment_json(after, sizeof(after), argv[0], current.mode, new_id);
+	if (out_is_json())
+		print_upgrade_json(argv[0], &current, old_id, new_id);
 	ctl_done(
 		"upgraded xdp_split on %s: program id %u replaced by %u (%s mode, in one swap); flow tables and settings kept in %s",
 		argv[0], old_id, new_id, xs_attach_mode_name(current.mode),
@@ -272,7 +350,7 @@ int cmd_detach(struct ctl *ctl, int argc, char **argv)
 		xdp_multiprog__close(current.mp);
 		return rc;
 	}
-	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, 10000);
+	ctl->lock_fd = xs_lock_pin_dir(ctl->pin_dir, LOCK_TIMEOUT_MS);
 	attachment_json(before, sizeof(before), argv[0], current.mode,
 			xdp_program__id(current.prog));
 	err = current.other ? xdp_program__detach(current.prog, ifindex,

@@ -123,16 +123,116 @@ static int vip_and_address(struct ctl *ctl, int argc, char **argv,
 	return EXIT_OK;
 }
 
+/* The backend backend add makes of its arguments, in the VIP's family. */
+static void fill_backend(struct xs_backend *backend,
+			 const struct xs_vip_entry *vip, __u8 pool,
+			 const struct backend_args *a)
+{
+	backend->family = vip->key.family;
+	backend->vip_id = vip->vip.vip_id;
+	backend->pool = pool;
+	backend->weight = a->has_weight ? a->weight : 1;
+	backend->state = a->has_state ? a->state : XS_BACKEND_UP;
+	backend->ifindex = a->ifindex;
+	if (a->has_mac)
+		memcpy(backend->mac, a->mac, 6);
+}
+
+/* backend add of an address the VIP has already: unchanged if it has the
+ * settings asked for (and, when no MAC is given, whatever MAC it has),
+ * else refused. argv: VIP, POOL, ADDRESS as given. */
+static int add_again(const struct xs_backend_entry *existing,
+		     const struct xs_backend *backend, bool has_mac,
+		     char **argv)
+{
+	struct xs_backend wanted = *backend;
+
+	if (!has_mac)
+		memcpy(wanted.mac, existing->backend.mac, 6);
+	if (!memcmp(&wanted, &existing->backend, sizeof(wanted)))
+		return ctl_unchanged("backend %s is in pool %s of %s", argv[2],
+				     xs_pool_name(existing->backend.pool),
+				     argv[0]);
+	return runtime_error(
+		"backend %s is already in pool %s of %s with other settings; use 'backend set' or 'backend del'",
+		argv[2], xs_pool_name(existing->backend.pool), argv[0]);
+}
+
+/* The next hop to the backend, asked of the kernel when it matters: l2dsr
+ * needs the backend's MAC (unless given); ipip only needs the kernel to
+ * know the next hop, so a failure there is a warning. */
+static int resolve_next_hop(const struct xs_vip_entry *vip,
+			    struct xs_backend *backend, bool has_mac,
+			    const char *address)
+{
+	struct xs_next_hop hop;
+	char why[256];
+	int err;
+
+	if (has_mac && vip->vip.forward_mode != XS_MODE_IPIP)
+		return EXIT_OK;
+	err = xs_resolve_backend(backend->family, backend->address,
+				 RESOLVE_TIMEOUT_MS, &hop, why, sizeof(why));
+	if (vip->vip.forward_mode == XS_MODE_L2DSR) {
+		if (err)
+			return runtime_error(
+				"Couldn't find the MAC of backend %s: %s",
+				address, why);
+		memcpy(backend->mac, hop.mac, 6);
+	} else if (err && !out_is_json()) {
+		fprintf(stderr,
+			"Warning: next hop to backend %s: %s; its packets are dropped (drop_no_neighbour) until it resolves\n",
+			address, why);
+	}
+	return EXIT_OK;
+}
+
+/* dev IFACE: the LB's own MAC on the interface the backend sits behind,
+ * for the data plane (the source of the frames it sends there). */
+static int record_interface_mac(struct ctl *ctl, const struct backend_args *a)
+{
+	__u8 mac[6];
+
+	if (interface_mac(a->dev, mac) ||
+	    xs_egress_write(&ctl->dp, a->ifindex, mac))
+		return runtime_error(
+			"Couldn't record the MAC of interface '%s'", a->dev);
+	return EXIT_OK;
+}
+
+/* Writes the new backend and records it. argv: VIP, POOL, ADDRESS. */
+static int create_backend(struct ctl *ctl, const struct xs_backend *backend,
+			  char **argv)
+{
+	struct xs_backend_entry added;
+	char *after;
+	int rc, err;
+
+	err = xs_backend_create(&ctl->dp, backend, &added.id);
+	if (err == -ENOSPC)
+		return runtime_error(
+			"no room for backend %s: all %u backend slots are in use",
+			argv[2], ctl->dp.config.max_backends - 1);
+	if (err)
+		return runtime_error("Couldn't add backend %s: %s", argv[2],
+				     strerror(-err));
+	added.backend = *backend;
+	after = describe_backend(&added);
+	ctl_done("added backend %s to pool %s of %s (id %u)", argv[2], argv[1],
+		 argv[0], added.id);
+	rc = ctl_audit(ctl, NULL, after);
+	free(after);
+	return rc;
+}
+
 static int backend_add(struct ctl *ctl, int argc, char **argv)
 {
 	struct xs_backend backend = { 0 };
-	struct xs_backend_entry existing, added;
+	struct xs_backend_entry existing;
 	struct xs_vip_entry vip;
 	struct backend_args a;
-	struct xs_next_hop hop;
-	char why[256], *after;
 	__u8 pool;
-	int rc, err;
+	int rc;
 
 	if (argc < 3)
 		return usage_error(
@@ -151,72 +251,15 @@ static int backend_add(struct ctl *ctl, int argc, char **argv)
 	}
 	if (rc)
 		return rc;
-
-	backend.family = vip.key.family;
-	backend.vip_id = vip.vip.vip_id;
-	backend.pool = pool;
-	backend.weight = a.has_weight ? a.weight : 1;
-	backend.state = a.has_state ? a.state : XS_BACKEND_UP;
-	backend.ifindex = a.ifindex;
-	if (a.has_mac)
-		memcpy(backend.mac, a.mac, 6);
-
+	fill_backend(&backend, &vip, pool, &a);
 	if (!xs_backend_lookup(&ctl->dp, vip.vip.vip_id, backend.address,
-			       &existing)) {
-		struct xs_backend wanted = backend;
-
-		if (!a.has_mac)
-			memcpy(wanted.mac, existing.backend.mac, 6);
-		if (!memcmp(&wanted, &existing.backend, sizeof(wanted)))
-			return ctl_unchanged(
-				"backend %s is in pool %s of %s", argv[2],
-				xs_pool_name(existing.backend.pool), argv[0]);
-		return runtime_error(
-			"backend %s is already in pool %s of %s with other settings; use 'backend set' or 'backend del'",
-			argv[2], xs_pool_name(existing.backend.pool), argv[0]);
-	}
-
-	/* l2dsr needs the backend's MAC; ipip only needs the kernel to know
-	 * the next hop, so a failure there is a warning */
-	if (!a.has_mac || vip.vip.forward_mode == XS_MODE_IPIP) {
-		err = xs_resolve_backend(backend.family, backend.address,
-					 RESOLVE_TIMEOUT_MS, &hop, why,
-					 sizeof(why));
-		if (vip.vip.forward_mode == XS_MODE_L2DSR) {
-			if (err)
-				return runtime_error(
-					"Couldn't find the MAC of backend %s: %s",
-					argv[2], why);
-			memcpy(backend.mac, hop.mac, 6);
-		} else if (err && !out_is_json()) {
-			fprintf(stderr,
-				"Warning: next hop to backend %s: %s; its packets are dropped (drop_no_neighbour) until it resolves\n",
-				argv[2], why);
-		}
-	}
-	if (a.dev) {
-		__u8 mac[6];
-
-		if (interface_mac(a.dev, mac) ||
-		    xs_egress_write(&ctl->dp, a.ifindex, mac))
-			return runtime_error(
-				"Couldn't record the MAC of interface '%s'",
-				a.dev);
-	}
-	err = xs_backend_create(&ctl->dp, &backend, &added.id);
-	if (err == -ENOSPC)
-		return runtime_error(
-			"no room for backend %s: all %u backend slots are in use",
-			argv[2], ctl->dp.config.max_backends - 1);
-	if (err)
-		return runtime_error("Couldn't add backend %s: %s", argv[2],
-				     strerror(-err));
-	added.backend = backend;
-	after = describe_backend(&added);
-	ctl_done("added backend %s to pool %s of %s (id %u)", argv[2], argv[1],
-		 argv[0], added.id);
-	rc = ctl_audit(ctl, NULL, after);
-	free(after);
+			       &existing))
+		return add_again(&existing, &backend, a.has_mac, argv);
+	rc = resolve_next_hop(&vip, &backend, a.has_mac, argv[2]);
+	if (!rc && a.dev)
+		rc = record_interface_mac(ctl, &a);
+	if (!rc)
+		rc = create_backend(ctl, &backend, argv);
 	return rc;
 }
 

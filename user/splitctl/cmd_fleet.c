@@ -234,8 +234,15 @@ struct route_change {
 	int64_t seen; /* the key's mod revision when planned (0: absent) */
 };
 
-/* The rollout under way on the service whose route key is route_key,
- * or NULL. */
+/* Is the rollout running or paused, and so the owner of its route? */
+static bool under_way(const struct xs_fleet_rollout *rollout)
+{
+	return rollout->rollout.phase == XS_PHASE_RUNNING ||
+	       rollout->rollout.phase == XS_PHASE_PAUSED;
+}
+
+/* Does a rollout under way own the service's route? Its record is then
+ * in owner. */
 static bool owned_by_rollout(const struct fleet_conn *conn,
 			     const struct xs_etcd_range *rollouts,
 			     const struct xs_vip_key *service,
@@ -250,8 +257,7 @@ static bool owned_by_rollout(const struct fleet_conn *conn,
 		    !xs_fleet_rollout_parse(rollouts->kvs[i].value,
 					    rollouts->kvs[i].value_length,
 					    owner, 0, why, sizeof(why)))
-			return owner->rollout.phase == XS_PHASE_RUNNING ||
-			       owner->rollout.phase == XS_PHASE_PAUSED;
+			return under_way(owner);
 	return false;
 }
 
@@ -273,6 +279,100 @@ static const struct xs_etcd_kv *find_kv(const struct xs_etcd_range *range,
 	return NULL;
 }
 
+/* The route the document gives a service: its weights, or all blue. */
+static struct xs_route document_route(const struct xs_config_vip *vip)
+{
+	struct xs_route route = { .live_pool = XS_POOL_BLUE };
+
+	route.weight[XS_POOL_BLUE] = XS_WEIGHT_TOTAL;
+	if (vip->has_weights)
+		route = vip->weights;
+	route.vip_tag = 0;
+	return route;
+}
+
+/* Did the document's weights for the service change since before (the
+ * service's entry in the previous document, NULL if it had none)? */
+static bool weights_edited(const struct xs_config_vip *before,
+			   const struct xs_config_vip *vip)
+{
+	return !before || before->has_weights != vip->has_weights ||
+	       (vip->has_weights &&
+		memcmp(&before->weights, &vip->weights, sizeof(vip->weights)));
+}
+
+/* The put of vip's route planned into c, if the route needs one (see
+ * plan_routes): true if it does. */
+static bool plan_route_put(const struct fleet_conn *conn,
+			   const struct xs_config_vip *vip,
+			   const struct xs_config_vip *before,
+			   const struct xs_etcd_range *routes,
+			   const struct xs_etcd_range *rollouts,
+			   struct route_change *c)
+{
+	struct xs_fleet_route route = { .by = "splitctl fleet apply" };
+	const struct xs_etcd_kv *existing;
+	struct xs_fleet_rollout owner;
+	struct xs_fleet_route old;
+	char name[96], why[200];
+
+	if (vip->has_share)
+		return false;
+	xs_fleet_service_name(&vip->key, name, sizeof(name));
+	fleet_key(conn, c->key, "routes", name);
+	route.route = document_route(vip);
+	existing = find_kv(routes, c->key);
+	if (existing && !weights_edited(before, vip))
+		return false;
+	if (existing && owned_by_rollout(conn, rollouts, &vip->key, &owner)) {
+		if (!out_is_json())
+			printf("= weights %s: kept; rollout %llu (policy %s, %s) owns them, not the file\n",
+			       vip->text, (unsigned long long)owner.id,
+			       owner.policy,
+			       xs_phase_name(owner.rollout.phase));
+		return false;
+	}
+	c->seen = existing ? existing->mod_revision : 0;
+	if (existing &&
+	    !xs_fleet_route_parse(existing->value, existing->value_length, &old,
+				  why, sizeof(why)))
+		memcpy(route.flush, old.flush, sizeof(route.flush));
+	snprintf(c->vip, sizeof(c->vip), "%s", vip->text);
+	c->route = route.route;
+	c->value = xs_fleet_route_format(&route);
+	return true;
+}
+
+/* The deletes of the routes whose services next has not (or whose first
+ * VIP shares another's route now), planned into changes: how many. */
+static size_t plan_route_deletes(const struct fleet_conn *conn,
+				 const struct xs_config_file *next,
+				 const struct xs_etcd_range *routes,
+				 struct route_change *changes)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < routes->kv_count; i++) {
+		const char *name = xs_fleet_key_rest(routes->kvs[i].key,
+						     conn->prefix, "routes/");
+		struct route_change *c = &changes[count];
+		struct xs_vip_key key;
+		const struct xs_config_vip *vip;
+
+		if (!name || xs_fleet_service_parse(name, &key))
+			continue;
+		vip = find_vip(next, &key);
+		if (vip && !vip->has_share)
+			continue;
+		snprintf(c->key, sizeof(c->key), "%s", routes->kvs[i].key);
+		c->seen = routes->kvs[i].mod_revision;
+		xs_format_vip(&key, c->vip, sizeof(c->vip));
+		c->value = NULL;
+		count++;
+	}
+	return count;
+}
+
 /* The route keys the new document needs: a service's route is put when
  * it has none or the document's weights for it changed (an edit takes
  * effect); otherwise what rollouts and operators wrote stays. Routes of
@@ -288,71 +388,12 @@ static size_t plan_routes(const struct fleet_conn *conn,
 
 	for (__u32 v = 0; v < next->vip_count; v++) {
 		const struct xs_config_vip *vip = &next->vips[v];
-		const struct xs_config_vip *before =
-			find_vip(previous, &vip->key);
-		struct xs_fleet_route route = { .by = "splitctl fleet apply" };
-		struct route_change *c = &changes[count];
-		const struct xs_etcd_kv *existing;
-		struct xs_fleet_rollout owner;
-		struct xs_fleet_route old;
-		char name[96], why[200];
-		bool edited;
 
-		if (vip->has_share)
-			continue;
-		xs_fleet_service_name(&vip->key, name, sizeof(name));
-		fleet_key(conn, c->key, "routes", name);
-		route.route.weight[XS_POOL_BLUE] = XS_WEIGHT_TOTAL;
-		route.route.live_pool = XS_POOL_BLUE;
-		if (vip->has_weights)
-			route.route = vip->weights;
-		route.route.vip_tag = 0;
-		edited = !before || before->has_weights != vip->has_weights ||
-			 (vip->has_weights &&
-			  memcmp(&before->weights, &vip->weights,
-				 sizeof(vip->weights)));
-		existing = find_kv(routes, c->key);
-		if (existing && !edited)
-			continue;
-		if (existing &&
-		    owned_by_rollout(conn, rollouts, &vip->key, &owner)) {
-			if (!out_is_json())
-				printf("= weights %s: kept; rollout %llu (policy %s, %s) owns them, not the file\n",
-				       vip->text, (unsigned long long)owner.id,
-				       owner.policy,
-				       xs_phase_name(owner.rollout.phase));
-			continue;
-		}
-		c->seen = existing ? existing->mod_revision : 0;
-		if (existing && !xs_fleet_route_parse(existing->value,
-						      existing->value_length,
-						      &old, why, sizeof(why)))
-			memcpy(route.flush, old.flush, sizeof(route.flush));
-		snprintf(c->vip, sizeof(c->vip), "%s", vip->text);
-		c->route = route.route;
-		c->value = xs_fleet_route_format(&route);
-		count++;
+		if (plan_route_put(conn, vip, find_vip(previous, &vip->key),
+				   routes, rollouts, &changes[count]))
+			count++;
 	}
-	for (size_t i = 0; i < routes->kv_count; i++) {
-		const char *name = xs_fleet_key_rest(routes->kvs[i].key,
-						     conn->prefix, "routes/");
-		struct xs_vip_key key;
-		const struct xs_config_vip *vip;
-
-		if (!name || xs_fleet_service_parse(name, &key))
-			continue;
-		vip = find_vip(next, &key);
-		if (vip && !vip->has_share)
-			continue;
-		snprintf(changes[count].key, sizeof(changes[count].key), "%s",
-			 routes->kvs[i].key);
-		changes[count].seen = routes->kvs[i].mod_revision;
-		xs_format_vip(&key, changes[count].vip,
-			      sizeof(changes[count].vip));
-		changes[count].value = NULL;
-		count++;
-	}
-	return count;
+	return count + plan_route_deletes(conn, next, routes, changes + count);
 }
 
 /* What an apply changes (or would, or did not), as JSON: the same
@@ -458,84 +499,125 @@ static int write_plan(struct fleet_conn *conn, const char *file,
 	return rc;
 }
 
+static int parse_apply_arguments(int argc, char **argv, const char **file,
+				 bool *dry_run)
+{
+	for (int i = 0; i < argc; i++) {
+		if (is_keyword(argv[i], "-f") && i + 1 >= argc)
+			return usage_error("fleet", "-f needs FILE");
+		else if (is_keyword(argv[i], "-f"))
+			*file = argv[++i];
+		else if (is_keyword(argv[i], "--dry-run"))
+			*dry_run = true;
+		else
+			return usage_error("fleet", "unexpected '%s'", argv[i]);
+	}
+	if (!*file)
+		return usage_error("fleet", "missing -f FILE");
+	return EXIT_OK;
+}
+
+/* FILE's text (malloc'd) and the document it holds, or the error said. */
+static int read_document(const char *file, struct xs_config_file *document,
+			 char **text, size_t *length)
+{
+	char error[600];
+	int err;
+
+	err = xs_read_trusted(file, MAX_DOCUMENT_BYTES, text, length, error,
+			      sizeof(error));
+	if (err)
+		return runtime_error("Couldn't read '%s': %s", file, error);
+	if (xs_config_parse_document(*text, *length, file, document, error,
+				     sizeof(error))) {
+		free(*text);
+		return runtime_error("%s; the fleet was not changed", error);
+	}
+	return EXIT_OK;
+}
+
+/* The fleet's document now, parsed into previous; NULL when there is none
+ * or it does not parse (every service's weights then count as edited). */
+static const struct xs_config_file *
+previous_document(const struct fleet_view *v, struct xs_config_file *previous)
+{
+	const struct xs_etcd_kv *kv;
+	char error[600];
+
+	if (!v->config.kv_count)
+		return NULL;
+	kv = &v->config.kvs[0];
+	if (xs_config_parse_document(kv->value, kv->value_length,
+				     "the fleet's document", previous, error,
+				     sizeof(error)))
+		return NULL;
+	return previous;
+}
+
+/* What the apply is about to write: in text, a line for the document (if
+ * it changed) and one per route; in JSON, the plan, for a dry run only
+ * (a real apply says it once written). */
+static void show_plan(const char *file, const struct xs_config_file *next,
+		      const struct fleet_view *v,
+		      const struct route_change *changes, size_t count,
+		      bool same, bool dry_run)
+{
+	if (out_is_json()) {
+		if (dry_run)
+			print_plan(file, next, v, changes, count, same, true,
+				   0);
+		return;
+	}
+	if (!same)
+		printf("%s document: %s (%zu VIPs, %u policies)\n",
+		       v->config.kv_count ? "~" : "+", file,
+		       (size_t)next->vip_count, next->policy_count);
+	for (size_t i = 0; i < count; i++)
+		if (changes[i].value)
+			print_route_text("+", changes[i].vip,
+					 &changes[i].route);
+		else
+			printf("- route %s\n", changes[i].vip);
+	if (dry_run)
+		printf("dry run: nothing was written\n");
+}
+
 static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 {
 	static struct xs_config_file next, previous;
 	static struct route_change changes[2 * XS_CONFIG_MAX_VIPS];
 	const char *file = NULL;
-	bool dry_run = false, have_previous = false, same;
+	bool dry_run = false, same;
 	char error[600], *text;
 	struct fleet_view v;
 	size_t length, count;
-	int64_t seen = 0;
-	int err, rc = EXIT_OK;
+	int64_t seen;
+	int err, rc;
 
-	for (int i = 0; i < argc; i++) {
-		if (is_keyword(argv[i], "-f") && i + 1 >= argc)
-			return usage_error("fleet", "-f needs FILE");
-		else if (is_keyword(argv[i], "-f"))
-			file = argv[++i];
-		else if (is_keyword(argv[i], "--dry-run"))
-			dry_run = true;
-		else
-			return usage_error("fleet", "unexpected '%s'", argv[i]);
-	}
-	if (!file)
-		return usage_error("fleet", "missing -f FILE");
-	err = xs_read_trusted(file, MAX_DOCUMENT_BYTES, &text, &length, error,
-			      sizeof(error));
-	if (err)
-		return runtime_error("Couldn't read '%s': %s", file, error);
-	if (xs_config_parse_document(text, length, file, &next, error,
-				     sizeof(error))) {
-		free(text);
-		return runtime_error("%s; the fleet was not changed", error);
-	}
+	rc = parse_apply_arguments(argc, argv, &file, &dry_run);
+	if (!rc)
+		rc = read_document(file, &next, &text, &length);
+	if (rc)
+		return rc;
 	err = read_view(conn, &v, error, sizeof(error));
 	if (err) {
 		free(text);
 		return etcd_error("read the fleet", error);
 	}
-	if (v.config.kv_count) {
-		const struct xs_etcd_kv *kv = &v.config.kvs[0];
-
-		seen = kv->mod_revision;
-		have_previous = !xs_config_parse_document(
-			kv->value, kv->value_length, "the fleet's document",
-			&previous, error, sizeof(error));
-	}
+	/* the write is fenced on the document as read (0: none yet) */
+	seen = v.config.kv_count ? v.config.kvs[0].mod_revision : 0;
 	same = v.config.kv_count && v.config.kvs[0].value_length == length &&
 	       !memcmp(v.config.kvs[0].value, text, length);
-	count = plan_routes(conn, &next, have_previous ? &previous : NULL,
+	count = plan_routes(conn, &next, previous_document(&v, &previous),
 			    &v.routes, &v.rollouts, changes);
 	if (same && !count) {
 		print_plan(file, &next, &v, changes, 0, true, dry_run, seen);
-		goto out;
-	}
-	if (out_is_json()) {
-		if (dry_run)
-			print_plan(file, &next, &v, changes, count, same, true,
-				   0);
 	} else {
-		if (!same)
-			printf("%s document: %s (%zu VIPs, %u policies)\n",
-			       v.config.kv_count ? "~" : "+", file,
-			       (size_t)next.vip_count, next.policy_count);
-		for (size_t i = 0; i < count; i++)
-			if (changes[i].value)
-				print_route_text("+", changes[i].vip,
-						 &changes[i].route);
-			else
-				printf("- route %s\n", changes[i].vip);
+		show_plan(file, &next, &v, changes, count, same, dry_run);
+		if (!dry_run)
+			rc = write_plan(conn, file, &next, &v, changes, count,
+					same, seen, text, length);
 	}
-	if (dry_run) {
-		if (!out_is_json())
-			printf("dry run: nothing was written\n");
-		goto out;
-	}
-	rc = write_plan(conn, file, &next, &v, changes, count, same, seen, text,
-			length);
-out:
 	for (size_t i = 0; i < count; i++)
 		free(changes[i].value);
 	free_view(&v);
@@ -599,16 +681,138 @@ static int fleet_undrain(struct fleet_conn *conn, int argc, char **argv)
 
 /* --- weights ------------------------------------------------------ */
 
+/* The keys a weights change reads and writes, with their mod revisions
+ * as read (0: absent): the write is fenced on both. */
+struct route_fence {
+	char rollout_key[XS_FLEET_KEY_SIZE], route_key[XS_FLEET_KEY_SIZE];
+	int64_t rollout_seen, route_seen;
+};
+
+/* The service's rollout record, as read: the weights are refused while
+ * a rollout under way owns them, fleet-wide as on one host. */
+static int refuse_if_rollout_owns(const struct xs_etcd_range *rollout,
+				  const char *vip, struct route_fence *fence)
+{
+	const struct xs_etcd_kv *kv;
+	struct xs_fleet_rollout owner;
+	char why[200];
+
+	if (!rollout->kv_count)
+		return EXIT_OK;
+	kv = &rollout->kvs[0];
+	fence->rollout_seen = kv->mod_revision;
+	if (xs_fleet_rollout_parse(kv->value, kv->value_length, &owner, 0, why,
+				   sizeof(why)) ||
+	    !under_way(&owner))
+		return EXIT_OK;
+	return runtime_error(
+		"rollout %llu (policy %s, %s) owns the weights of %s; abort it first (splitctl fleet rollout abort %s)",
+		(unsigned long long)owner.id, owner.policy,
+		xs_phase_name(owner.rollout.phase), vip, vip);
+}
+
+/* The service's route, as read: there must be one. What the new route
+ * keeps of it goes into route, its live pool into *live (left as it is
+ * if the route does not parse). */
+static int take_current_route(const struct xs_etcd_range *current_route,
+			      const char *vip, struct route_fence *fence,
+			      struct xs_fleet_route *route, __u8 *live)
+{
+	const struct xs_etcd_kv *kv;
+	struct xs_fleet_route current;
+	char why[200];
+
+	if (!current_route->kv_count)
+		return runtime_error(
+			"the fleet has no route for %s: it is not the first VIP of a service in the fleet's document",
+			vip);
+	kv = &current_route->kvs[0];
+	fence->route_seen = kv->mod_revision;
+	if (!xs_fleet_route_parse(kv->value, kv->value_length, &current, why,
+				  sizeof(why))) {
+		*live = current.route.live_pool;
+		/* carried over: hosts flush when a count grows, never else */
+		memcpy(route->flush, current.flush, sizeof(route->flush));
+	}
+	return EXIT_OK;
+}
+
+/* Reads the service's rollout and route in one transaction (fence's
+ * revisions are taken from it). */
+static int read_route(struct fleet_conn *conn, const char *vip,
+		      struct route_fence *fence, struct xs_fleet_route *route,
+		      __u8 *live)
+{
+	struct xs_etcd_txn_result read;
+	char error[600];
+	int rc, err;
+
+	err = xs_etcd_txn(
+		conn->etcd, NULL, 0,
+		(struct xs_etcd_op[]){
+			{ .type = XS_ETCD_OP_RANGE, .key = fence->rollout_key },
+			{ .type = XS_ETCD_OP_RANGE, .key = fence->route_key } },
+		2, NULL, 0, &read, error, sizeof(error));
+	if (err || read.response_count != 2) {
+		xs_etcd_txn_result_free(&read);
+		return etcd_error("read the route",
+				  err ? error : "a short answer");
+	}
+	rc = refuse_if_rollout_owns(&read.responses[0].range, vip, fence);
+	if (!rc)
+		rc = take_current_route(&read.responses[1].range, vip, fence,
+					route, live);
+	xs_etcd_txn_result_free(&read);
+	return rc;
+}
+
+/* Puts the route, only over what was read: a rollout started, or another
+ * writer, since then makes this one fail rather than undo theirs. */
+static int write_route(struct fleet_conn *conn, const struct route_fence *fence,
+		       const struct xs_fleet_route *route)
+{
+	struct xs_etcd_txn_result written;
+	char error[600], *value;
+	int err;
+
+	value = xs_fleet_route_format(route);
+	if (!value)
+		return runtime_error("out of memory");
+	err = xs_etcd_txn(
+		conn->etcd,
+		(struct xs_etcd_compare[]){ { .key = fence->rollout_key,
+					      .target = XS_ETCD_MOD,
+					      .result = XS_ETCD_EQUAL,
+					      .number = fence->rollout_seen },
+					    { .key = fence->route_key,
+					      .target = XS_ETCD_MOD,
+					      .result = XS_ETCD_EQUAL,
+					      .number = fence->route_seen } },
+		2,
+		&(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT,
+				      .key = fence->route_key,
+				      .value = value,
+				      .value_length = strlen(value) },
+		1, NULL, 0, &written, error, sizeof(error));
+	free(value);
+	if (!err && !written.succeeded) {
+		err = -EAGAIN;
+		snprintf(
+			error, sizeof(error),
+			"the route or its rollout changed while this was written; nothing was written, look and try again");
+	}
+	xs_etcd_txn_result_free(&written);
+	return err ? etcd_error("write the route", error) : EXIT_OK;
+}
+
 static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 {
-	struct xs_fleet_route route = { 0 }, current;
-	char rollout_key[XS_FLEET_KEY_SIZE], route_key[XS_FLEET_KEY_SIZE],
-		name[96], error[600], *value;
-	struct xs_etcd_txn_result read, written;
+	struct xs_fleet_route route = { 0 };
+	struct route_fence fence = { 0 };
 	struct xs_vip_key vip;
-	int64_t rollout_seen = 0, route_seen = 0;
 	__u8 live = XS_POOL_BLUE;
-	int rc, err;
+	char name[96];
+	int rc;
 
 	if (argc != 7)
 		return usage_error(
@@ -620,88 +824,18 @@ static int fleet_weights(struct fleet_conn *conn, int argc, char **argv)
 	if (rc)
 		return rc;
 	xs_fleet_service_name(&vip, name, sizeof(name));
-	fleet_key(conn, rollout_key, "rollouts", name);
-	fleet_key(conn, route_key, "routes", name);
-	err = xs_etcd_txn(
-		conn->etcd, NULL, 0,
-		(struct xs_etcd_op[]){
-			{ .type = XS_ETCD_OP_RANGE, .key = rollout_key },
-			{ .type = XS_ETCD_OP_RANGE, .key = route_key } },
-		2, NULL, 0, &read, error, sizeof(error));
-	if (err || read.response_count != 2) {
-		xs_etcd_txn_result_free(&read);
-		return etcd_error("read the route",
-				  err ? error : "a short answer");
-	}
-	if (read.responses[0].range.kv_count) {
-		const struct xs_etcd_kv *kv = &read.responses[0].range.kvs[0];
-		struct xs_fleet_rollout owner;
-
-		rollout_seen = kv->mod_revision;
-		/* a rollout under way owns the route, fleet-wide as on one host */
-		if (!xs_fleet_rollout_parse(kv->value, kv->value_length, &owner,
-					    0, error, sizeof(error)) &&
-		    (owner.rollout.phase == XS_PHASE_RUNNING ||
-		     owner.rollout.phase == XS_PHASE_PAUSED)) {
-			xs_etcd_txn_result_free(&read);
-			return runtime_error(
-				"rollout %llu (policy %s, %s) owns the weights of %s; abort it first (splitctl fleet rollout abort %s)",
-				(unsigned long long)owner.id, owner.policy,
-				xs_phase_name(owner.rollout.phase), argv[0],
-				argv[0]);
-		}
-	}
-	if (!read.responses[1].range.kv_count) {
-		xs_etcd_txn_result_free(&read);
-		return runtime_error(
-			"the fleet has no route for %s: it is not the first VIP of a service in the fleet's document",
-			argv[0]);
-	}
-	route_seen = read.responses[1].range.kvs[0].mod_revision;
-	if (!xs_fleet_route_parse(read.responses[1].range.kvs[0].value,
-				  read.responses[1].range.kvs[0].value_length,
-				  &current, error, sizeof(error))) {
-		live = current.route.live_pool;
-		/* carried over: hosts flush when a count grows, never else */
-		memcpy(route.flush, current.flush, sizeof(route.flush));
-	}
-	xs_etcd_txn_result_free(&read);
+	fleet_key(conn, fence.rollout_key, "rollouts", name);
+	fleet_key(conn, fence.route_key, "routes", name);
+	rc = read_route(conn, argv[0], &fence, &route, &live);
+	if (rc)
+		return rc;
 	route.route.live_pool = live_pool_after(&route.route, live);
 	snprintf(route.by, sizeof(route.by), "splitctl (uid %u)",
 		 (unsigned)getuid());
-	value = xs_fleet_route_format(&route);
-	if (!value)
-		return runtime_error("out of memory");
-	/* only over what was read: a rollout started, or another writer,
-	 * since then makes this one fail rather than undo theirs */
-	err = xs_etcd_txn(
-		conn->etcd,
-		(struct xs_etcd_compare[]){ { .key = rollout_key,
-					      .target = XS_ETCD_MOD,
-					      .result = XS_ETCD_EQUAL,
-					      .number = rollout_seen },
-					    { .key = route_key,
-					      .target = XS_ETCD_MOD,
-					      .result = XS_ETCD_EQUAL,
-					      .number = route_seen } },
-		2,
-		&(struct xs_etcd_op){ .type = XS_ETCD_OP_PUT,
-				      .key = route_key,
-				      .value = value,
-				      .value_length = strlen(value) },
-		1, NULL, 0, &written, error, sizeof(error));
-	free(value);
-	if (!err && !written.succeeded)
-		err = -EAGAIN,
-		snprintf(
-			error, sizeof(error),
-			"the route or its rollout changed while this was written; nothing was written, look and try again");
-	xs_etcd_txn_result_free(&written);
-	if (err)
-		return etcd_error("write the route", error);
-	if (!out_is_json())
+	rc = write_route(conn, &fence, &route);
+	if (!rc && !out_is_json())
 		print_route_text("fleet:", argv[0], &route.route);
-	return EXIT_OK;
+	return rc;
 }
 
 /* --- the table ---------------------------------------------------- */

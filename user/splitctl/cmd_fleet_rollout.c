@@ -106,59 +106,70 @@ static int wait_answer(struct fleet_conn *conn, const char *name, __u64 seq,
 		(unsigned long long)seq, vip, ANSWER_WAIT_MS / 1000);
 }
 
-static int request(struct fleet_conn *conn, enum xs_fleet_action action,
-		   int argc, char **argv)
+/* The words after VIP: --flush for abort and undo, POLICY for start. */
+static int parse_request_arguments(enum xs_fleet_action action, int argc,
+				   char **argv, struct xs_fleet_request *q)
 {
-	static struct xs_config_file document;
-	struct xs_fleet_request q = { .action = action }, previous;
-	char key[XS_FLEET_KEY_SIZE], name[96], error[600], *text;
-	struct xs_etcd_txn_result result;
-	struct xs_etcd_range range;
-	struct xs_vip_key service;
-	int64_t seen = 0;
-	int rc, err;
-
 	if (argc < 1)
 		return usage_error("fleet", "missing VIP");
 	for (int i = 1; i < argc; i++) {
 		if ((action == XS_FLEET_ABORT || action == XS_FLEET_UNDO) &&
 		    is_keyword(argv[i], "--flush"))
-			q.flush = true;
-		else if (action == XS_FLEET_START && !q.policy[0] &&
-			 strlen(argv[i]) < sizeof(q.policy))
-			strcpy(q.policy, argv[i]);
+			q->flush = true;
+		else if (action == XS_FLEET_START && !q->policy[0] &&
+			 strlen(argv[i]) < sizeof(q->policy))
+			strcpy(q->policy, argv[i]);
 		else
 			return usage_error("fleet", "unexpected '%s'", argv[i]);
 	}
-	rc = service_of(conn, argv[0], &service, &document);
-	if (rc)
-		return rc;
-	xs_fleet_service_name(&service, name, sizeof(name));
-	fleet_key(conn, key, "requests", name);
+	return EXIT_OK;
+}
+
+/* The number of the service's next request (at key), and the key's mod
+ * revision as read (*seen, left 0 if there is no request yet). */
+static int next_request_number(struct fleet_conn *conn, const char *key,
+			       const char *vip, __u64 *seq, int64_t *seen)
+{
+	struct xs_fleet_request previous;
+	struct xs_etcd_range range;
+	char error[600];
+	int err;
+
 	err = xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error,
 			  sizeof(error));
 	if (err) {
 		xs_etcd_range_free(&range);
 		return runtime_error("Couldn't read the requests of %s: %s",
-				     argv[0], error);
+				     vip, error);
 	}
-	q.seq = 1;
+	*seq = 1;
 	if (range.kv_count) {
-		seen = range.kvs[0].mod_revision;
+		*seen = range.kvs[0].mod_revision;
 		if (!xs_fleet_request_parse(range.kvs[0].value,
 					    range.kvs[0].value_length,
 					    &previous, error, sizeof(error)))
-			q.seq = previous.seq + 1;
+			*seq = previous.seq + 1;
 		else
-			q.seq = (__u64)
-				seen; /* above any seq a writer could have used */
+			/* above any seq a writer could have used */
+			*seq = (__u64)*seen;
 	}
 	xs_etcd_range_free(&range);
-	snprintf(q.by, sizeof(q.by), "splitctl (uid %u)", (unsigned)getuid());
-	text = xs_fleet_request_format(&q);
+	return EXIT_OK;
+}
+
+/* Puts the request over the one read (seen): numbered once, two operators
+ * at once each get their own number. */
+static int record_request(struct fleet_conn *conn, const char *key,
+			  const struct xs_fleet_request *q, int64_t seen,
+			  const char *vip)
+{
+	struct xs_etcd_txn_result result;
+	char error[600], *text;
+	int err;
+
+	text = xs_fleet_request_format(q);
 	if (!text)
 		return runtime_error("out of memory");
-	/* numbered once: two operators at once each get their own number */
 	err = xs_etcd_txn(conn->etcd,
 			  &(struct xs_etcd_compare){ .key = key,
 						     .target = XS_ETCD_MOD,
@@ -171,14 +182,42 @@ static int request(struct fleet_conn *conn, enum xs_fleet_action action,
 						.value_length = strlen(text) },
 			  1, NULL, 0, &result, error, sizeof(error));
 	free(text);
-	if (!err && !result.succeeded)
-		err = -EAGAIN,
+	if (!err && !result.succeeded) {
+		err = -EAGAIN;
 		snprintf(error, sizeof(error),
 			 "another request for it came first; try again");
+	}
 	xs_etcd_txn_result_free(&result);
 	if (err)
 		return runtime_error("Couldn't record the request for %s: %s",
-				     argv[0], error);
+				     vip, error);
+	return EXIT_OK;
+}
+
+static int request(struct fleet_conn *conn, enum xs_fleet_action action,
+		   int argc, char **argv)
+{
+	static struct xs_config_file document;
+	struct xs_fleet_request q = { .action = action };
+	char key[XS_FLEET_KEY_SIZE], name[96];
+	struct xs_vip_key service;
+	int64_t seen = 0;
+	int rc;
+
+	rc = parse_request_arguments(action, argc, argv, &q);
+	if (!rc)
+		rc = service_of(conn, argv[0], &service, &document);
+	if (rc)
+		return rc;
+	xs_fleet_service_name(&service, name, sizeof(name));
+	fleet_key(conn, key, "requests", name);
+	rc = next_request_number(conn, key, argv[0], &q.seq, &seen);
+	if (rc)
+		return rc;
+	snprintf(q.by, sizeof(q.by), "splitctl (uid %u)", (unsigned)getuid());
+	rc = record_request(conn, key, &q, seen, argv[0]);
+	if (rc)
+		return rc;
 	return wait_answer(conn, name, q.seq, argv[0]);
 }
 
@@ -260,15 +299,74 @@ static void print_rules(const struct xs_policy *policy,
 	out_array_end();
 }
 
+/* The service's rollout record (name: the service's), which must be
+ * there. */
+static int read_rollout(struct fleet_conn *conn, const char *name,
+			const char *vip, struct xs_fleet_rollout *record)
+{
+	char key[XS_FLEET_KEY_SIZE], error[600];
+	struct xs_etcd_range range;
+
+	fleet_key(conn, key, "rollouts", name);
+	if (xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error,
+			sizeof(error))) {
+		xs_etcd_range_free(&range);
+		return runtime_error("Couldn't read the rollout of %s: %s", vip,
+				     error);
+	}
+	if (!range.kv_count ||
+	    xs_fleet_rollout_parse(range.kvs[0].value,
+				   range.kvs[0].value_length, record, 0, error,
+				   sizeof(error))) {
+		xs_etcd_range_free(&range);
+		return runtime_error(
+			"no rollout of %s in the fleet; start one with 'splitctl fleet rollout start %s'",
+			vip, vip);
+	}
+	xs_etcd_range_free(&range);
+	return EXIT_OK;
+}
+
+/* Where the rollout is, and why: in text its line (and the gate it waits
+ * at, if one), in JSON the object's first fields. */
+static void print_rollout(const char *vip,
+			  const struct xs_fleet_rollout *record,
+			  const struct xs_policy *policy)
+{
+	const struct xs_rollout *r = &record->rollout;
+	__u32 step = xs_rollout_step_number(policy, r->step);
+
+	if (out_is_json()) {
+		out_string("vip", vip);
+		out_u64("id", record->id);
+		out_string("policy", record->policy);
+		out_string("phase", xs_phase_name(r->phase));
+		out_u64("step", step);
+		out_u64("steps", policy ? policy->step_count : 0);
+		out_basis_points("canary", r->canary_bp);
+		out_string("reason", r->reason);
+		out_string("leader", record->leader);
+		return;
+	}
+	printf("%s: rollout %llu (policy %s), %s, step %u/%u, canary %u.%02u%%, recorded by %s%s%s\n",
+	       vip, (unsigned long long)record->id, record->policy,
+	       xs_phase_name(r->phase), step, policy ? policy->step_count : 0,
+	       r->canary_bp / 100, r->canary_bp % 100, record->leader,
+	       r->reason[0] ? ": " : "", r->reason);
+	if (policy && r->step < policy->step_count &&
+	    policy->steps[r->step].kind == XS_STEP_GATE &&
+	    r->phase == XS_PHASE_RUNNING)
+		printf("  waiting at a gate: 'splitctl fleet rollout promote %s' opens it\n",
+		       vip);
+}
+
 static int status(struct fleet_conn *conn, int argc, char **argv)
 {
 	static struct xs_config_file document;
-	char key[XS_FLEET_KEY_SIZE], name[96], error[600];
 	struct xs_fleet_rollout record;
 	const struct xs_policy *policy;
-	struct xs_etcd_range range;
 	struct xs_vip_key service;
-	__u32 step;
+	char name[96];
 	int rc;
 
 	if (argc != 1)
@@ -279,51 +377,13 @@ static int status(struct fleet_conn *conn, int argc, char **argv)
 	if (rc)
 		return rc;
 	xs_fleet_service_name(&service, name, sizeof(name));
-	fleet_key(conn, key, "rollouts", name);
-	if (xs_etcd_get(conn->etcd, key, 0, 0, 0, &range, error,
-			sizeof(error))) {
-		xs_etcd_range_free(&range);
-		return runtime_error("Couldn't read the rollout of %s: %s",
-				     argv[0], error);
-	}
-	if (!range.kv_count ||
-	    xs_fleet_rollout_parse(range.kvs[0].value,
-				   range.kvs[0].value_length, &record, 0, error,
-				   sizeof(error))) {
-		xs_etcd_range_free(&range);
-		return runtime_error(
-			"no rollout of %s in the fleet; start one with 'splitctl fleet rollout start %s'",
-			argv[0], argv[0]);
-	}
-	xs_etcd_range_free(&range);
+	rc = read_rollout(conn, name, argv[0], &record);
+	if (rc)
+		return rc;
 	policy = xs_config_policy(&document, record.policy);
-	step = xs_rollout_step_number(policy, record.rollout.step);
-	if (out_is_json()) {
+	if (out_is_json())
 		out_object_begin(NULL);
-		out_string("vip", argv[0]);
-		out_u64("id", record.id);
-		out_string("policy", record.policy);
-		out_string("phase", xs_phase_name(record.rollout.phase));
-		out_u64("step", step);
-		out_u64("steps", policy ? policy->step_count : 0);
-		out_basis_points("canary", record.rollout.canary_bp);
-		out_string("reason", record.rollout.reason);
-		out_string("leader", record.leader);
-	} else {
-		printf("%s: rollout %llu (policy %s), %s, step %u/%u, canary %u.%02u%%, recorded by %s%s%s\n",
-		       argv[0], (unsigned long long)record.id, record.policy,
-		       xs_phase_name(record.rollout.phase), step,
-		       policy ? policy->step_count : 0,
-		       record.rollout.canary_bp / 100,
-		       record.rollout.canary_bp % 100, record.leader,
-		       record.rollout.reason[0] ? ": " : "",
-		       record.rollout.reason);
-		if (policy && record.rollout.step < policy->step_count &&
-		    policy->steps[record.rollout.step].kind == XS_STEP_GATE &&
-		    record.rollout.phase == XS_PHASE_RUNNING)
-			printf("  waiting at a gate: 'splitctl fleet rollout promote %s' opens it\n",
-			       argv[0]);
-	}
+	print_rollout(argv[0], &record, policy);
 	print_rules(policy, &record.rollout);
 	if (!out_is_json())
 		printf("history:\n");

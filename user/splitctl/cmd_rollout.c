@@ -29,38 +29,54 @@ static __u64 monotonic_ms(void)
 	return (__u64)t.tv_sec * 1000 + (__u64)t.tv_nsec / 1000000;
 }
 
-/* Sends the request and reads the whole reply, whatever its size (splitd
- * closes the connection after it), all within REPLY_TIMEOUT_MS. In a
- * live view the wait lets the view's signals through, so a stop (C-c)
- * ends it at once: -EINTR. */
-static int ask(struct ctl *ctl, const char *request, char **reply)
+/* A connection to splitd's control socket, RUN_DIR/splitd.sock: its fd,
+ * or -errno. */
+static int connect_splitd(struct ctl *ctl)
 {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	struct timeval timeout = { .tv_sec = REPLY_TIMEOUT_MS / 1000 };
-	__u64 deadline = monotonic_ms() + REPLY_TIMEOUT_MS;
-	size_t used = 0, capacity = 0, length = strlen(request);
-	char *buffer = NULL;
-	int fd, err = 0;
+	int fd, err;
 
-	*reply = NULL;
 	snprintf(address.sun_path, sizeof(address.sun_path), "%s/splitd.sock",
 		 ctl->run_dir);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
 	/* bounds connect (a full backlog) and the write as well */
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout,
-			   sizeof(timeout));
-	if (fd < 0 ||
-	    connect(fd, (struct sockaddr *)&address, sizeof(address))) {
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+	if (connect(fd, (struct sockaddr *)&address, sizeof(address))) {
 		err = -errno;
-		if (fd >= 0)
-			close(fd);
+		close(fd);
 		return err;
 	}
-	if (send(fd, request, length, MSG_NOSIGNAL) != (ssize_t)length) {
-		close(fd);
-		return -EIO;
-	}
+	return fd;
+}
+
+/* Room in *buffer for 64 KiB more of the reply past used, and its
+ * terminating NUL: 0, or -ENOMEM (at REPLY_MAX_BYTES too). */
+static int make_room(char **buffer, size_t used, size_t *capacity)
+{
+	char *grown;
+
+	if (*capacity - used >= 65536)
+		return 0;
+	grown = *capacity < REPLY_MAX_BYTES ?
+			realloc(*buffer, *capacity + 65536 + 1) :
+			NULL;
+	if (!grown)
+		return -ENOMEM;
+	*buffer = grown;
+	*capacity += 65536;
+	return 0;
+}
+
+/* Reads the reply into *buffer (*used bytes, malloc'd) until splitd
+ * closes the connection: 0, or -ETIMEDOUT at deadline (monotonic_ms),
+ * -EINTR on a stop, -ENOMEM. */
+static int read_reply(int fd, __u64 deadline, char **buffer, size_t *used)
+{
+	size_t capacity = 0;
+
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		__u64 now = monotonic_ms(), left = deadline - now;
@@ -70,37 +86,45 @@ static int ask(struct ctl *ctl, const char *request, char **reply)
 		ssize_t n;
 		int ready;
 
-		if (now >= deadline) {
-			err = -ETIMEDOUT;
-			break;
-		}
+		if (now >= deadline)
+			return -ETIMEDOUT;
 		ready = ppoll(&p, 1, &wait, screen_signal_mask());
 		if (ready < 0 && errno == EINTR && !screen_stopped())
 			continue; /* a resize: the view redraws after */
-		if (ready != 1) {
-			err = ready < 0 && errno == EINTR ? -EINTR : -ETIMEDOUT;
-			break;
-		}
-		if (capacity - used < 65536) {
-			char *grown =
-				capacity < REPLY_MAX_BYTES ?
-					realloc(buffer, capacity + 65536 + 1) :
-					NULL;
-
-			if (!grown) {
-				err = -ENOMEM;
-				break;
-			}
-			buffer = grown;
-			capacity += 65536;
-		}
-		n = read(fd, buffer + used, capacity - used);
+		if (ready != 1)
+			return ready < 0 && errno == EINTR ? -EINTR :
+							     -ETIMEDOUT;
+		if (make_room(buffer, *used, &capacity))
+			return -ENOMEM;
+		n = read(fd, *buffer + *used, capacity - *used);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			break;
-		used += (size_t)n;
+			return 0;
+		*used += (size_t)n;
 	}
+}
+
+/* Sends the request and reads the whole reply, whatever its size (splitd
+ * closes the connection after it), all within REPLY_TIMEOUT_MS. In a
+ * live view the wait lets the view's signals through, so a stop (C-c)
+ * ends it at once: -EINTR. */
+static int ask(struct ctl *ctl, const char *request, char **reply)
+{
+	__u64 deadline = monotonic_ms() + REPLY_TIMEOUT_MS;
+	size_t used = 0, length = strlen(request);
+	char *buffer = NULL;
+	int fd, err;
+
+	*reply = NULL;
+	fd = connect_splitd(ctl);
+	if (fd < 0)
+		return fd;
+	if (send(fd, request, length, MSG_NOSIGNAL) != (ssize_t)length) {
+		close(fd);
+		return -EIO;
+	}
+	err = read_reply(fd, deadline, &buffer, &used);
 	close(fd);
 	if (!err && !used)
 		err = -ECONNRESET;
@@ -126,6 +150,28 @@ static const char *field(struct json_object *o, const char *key)
 	if (!json_object_object_get_ex(o, key, &value) || !value)
 		return "";
 	return json_object_get_string(value);
+}
+
+/* A rollout's rules, each with its last value against its bounds. */
+static void print_analysis(FILE *out, struct json_object *rollout)
+{
+	struct json_object *list;
+
+	if (!json_object_object_get_ex(rollout, "analysis", &list))
+		return;
+	for (size_t a = 0; a < json_object_array_length(list); a++) {
+		struct json_object *m = json_object_array_get_idx(list, a);
+
+		fprintf(out,
+			"  analysis %s  %s %s  (min %s max %s)  samples %s  failures %s/%s\n",
+			field(m, "rule"), field(m, "metric"),
+			*field(m, "value") ? field(m, "value") :
+					     "(too few samples)",
+			*field(m, "min") ? field(m, "min") : "-",
+			*field(m, "max") ? field(m, "max") : "-",
+			field(m, "samples"), field(m, "consecutive_failures"),
+			field(m, "failures"));
+	}
 }
 
 static void print_status(FILE *out, struct json_object *reply)
@@ -160,26 +206,7 @@ static void print_status(FILE *out, struct json_object *reply)
 				field(r, "waiting_for"),
 				field(r, "waiting_for"), field(r, "vip"));
 		fprintf(out, "\n");
-		if (json_object_object_get_ex(r, "analysis", &list))
-			for (size_t a = 0; a < json_object_array_length(list);
-			     a++) {
-				struct json_object *m =
-					json_object_array_get_idx(list, a);
-
-				fprintf(out,
-					"  analysis %s  %s %s  (min %s max %s)  samples %s  failures %s/%s\n",
-					field(m, "rule"), field(m, "metric"),
-					*field(m, "value") ?
-						field(m, "value") :
-						"(too few samples)",
-					*field(m, "min") ? field(m, "min") :
-							   "-",
-					*field(m, "max") ? field(m, "max") :
-							   "-",
-					field(m, "samples"),
-					field(m, "consecutive_failures"),
-					field(m, "failures"));
-			}
+		print_analysis(out, r);
 		if (json_object_object_get_ex(r, "history", &list))
 			for (size_t h = 0; h < json_object_array_length(list);
 			     h++)
@@ -223,13 +250,40 @@ static int watch_status(struct ctl *ctl, int argc, char **argv)
 	return rollout_watch(ctl, argv[0], seconds);
 }
 
+/* splitd's answer: the error it says, or the reply, in JSON as it came,
+ * in text as print_status puts it. */
+static int show_reply(struct ctl *ctl, const char *reply)
+{
+	struct json_object *parsed, *ok;
+	int rc;
+
+	parsed = json_tokener_parse(reply);
+	if (!parsed)
+		return runtime_error("splitd sent an answer that is not JSON");
+	if (!json_object_object_get_ex(parsed, "ok", &ok) ||
+	    !json_object_get_boolean(ok)) {
+		rc = runtime_error("%s", field(parsed, "error"));
+	} else {
+		if (out_is_json())
+			printf("%s\n",
+			       json_object_to_json_string_ext(
+				       parsed, ctl->pretty ?
+						       JSON_C_TO_STRING_PRETTY :
+						       JSON_C_TO_STRING_PLAIN));
+		else
+			print_text(parsed);
+		rc = EXIT_OK;
+	}
+	json_object_put(parsed);
+	return rc;
+}
+
 int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 {
 	/* the table's command is the control socket's verb */
 	const char *verb = current_command()->name;
 	char request[512], *reply;
 	struct xs_vip_key key;
-	struct json_object *parsed, *ok;
 	const struct argument *flag;
 	int err, rc;
 
@@ -266,25 +320,8 @@ int cmd_rollout(struct ctl *ctl, int argc, char **argv)
 		return runtime_error(
 			"Couldn't reach splitd at %s/splitd.sock: %s; is it running?",
 			ctl->run_dir, strerror(-err));
-	parsed = json_tokener_parse(reply);
+	rc = show_reply(ctl, reply);
 	free(reply);
-	if (!parsed)
-		return runtime_error("splitd sent an answer that is not JSON");
-	if (!json_object_object_get_ex(parsed, "ok", &ok) ||
-	    !json_object_get_boolean(ok)) {
-		rc = runtime_error("%s", field(parsed, "error"));
-	} else {
-		if (out_is_json())
-			printf("%s\n",
-			       json_object_to_json_string_ext(
-				       parsed, ctl->pretty ?
-						       JSON_C_TO_STRING_PRETTY :
-						       JSON_C_TO_STRING_PLAIN));
-		else
-			print_text(parsed);
-		rc = EXIT_OK;
-	}
-	json_object_put(parsed);
 	return rc;
 }
 

@@ -108,6 +108,38 @@ static void print_pool(const char *name, const struct xs_pool_stats *now,
 	out_object_end();
 }
 
+/* The backends of now's VIP v; a rate where then has the backend at the
+ * same place (the rate of one that came or went would mean nothing). */
+static void print_backends(const struct snapshot *now,
+			   const struct snapshot *then, size_t v,
+			   double seconds)
+{
+	out_array_begin("backends");
+	for (size_t b = 0; b < now->backend_count; b++) {
+		const struct xs_backend *backend = &now->backends[b].backend;
+		const struct xs_backend_stats *s = &now->backend_stats[b];
+		char address[64];
+
+		if (backend->vip_id != now->vips[v].vip.vip_id)
+			continue;
+		xs_format_address(backend->family, backend->address, address,
+				  sizeof(address));
+		out_object_begin(NULL);
+		out_string("backend", address);
+		out_string("pool", xs_pool_name(backend->pool));
+		out_string("state", xs_state_name(backend->state));
+		out_u64("packets", s->packets);
+		out_u64("bytes", s->bytes);
+		out_u64("new_flows", s->new_flows);
+		if (then && b < then->backend_count &&
+		    then->backends[b].id == now->backends[b].id)
+			print_rate("packets_per_second", s->packets,
+				   then->backend_stats[b].packets, seconds);
+		out_object_end();
+	}
+	out_array_end();
+}
+
 static void print_snapshot(const struct snapshot *now,
 			   const struct snapshot *then, double seconds)
 {
@@ -130,36 +162,7 @@ static void print_snapshot(const struct snapshot *now,
 				   seconds);
 		}
 		out_array_end();
-		out_array_begin("backends");
-		for (size_t b = 0; b < now->backend_count; b++) {
-			const struct xs_backend_stats *s =
-				&now->backend_stats[b];
-			char address[64];
-
-			if (now->backends[b].backend.vip_id !=
-			    now->vips[v].vip.vip_id)
-				continue;
-			xs_format_address(now->backends[b].backend.family,
-					  now->backends[b].backend.address,
-					  address, sizeof(address));
-			out_object_begin(NULL);
-			out_string("backend", address);
-			out_string("pool",
-				   xs_pool_name(now->backends[b].backend.pool));
-			out_string(
-				"state",
-				xs_state_name(now->backends[b].backend.state));
-			out_u64("packets", s->packets);
-			out_u64("bytes", s->bytes);
-			out_u64("new_flows", s->new_flows);
-			if (then && b < then->backend_count &&
-			    then->backends[b].id == now->backends[b].id)
-				print_rate("packets_per_second", s->packets,
-					   then->backend_stats[b].packets,
-					   seconds);
-			out_object_end();
-		}
-		out_array_end();
+		print_backends(now, then, v, seconds);
 		out_object_end();
 	}
 	out_array_end();
@@ -198,54 +201,60 @@ static void show_snapshot(struct screen *screen, const struct snapshot *now,
 	free(frame);
 }
 
-int cmd_stats(struct ctl *ctl, int argc, char **argv)
+/* [ VIP ] [ --watch SECONDS [ --count N ] ]: *only is vip when a VIP is
+ * given (it must exist), else NULL; watch 0: once. */
+static int parse_stats_arguments(struct ctl *ctl, int argc, char **argv,
+				 struct xs_vip_entry *vip,
+				 const struct xs_vip_entry **only,
+				 double *watch, __u32 *count)
 {
-	struct snapshot then, now;
-	struct xs_vip_entry vip, *only = NULL;
-	struct screen screen;
-	double watch = 0;
-	__u32 count = 0;
-	int rc, err = 0;
+	int rc;
 
 	for (int i = 0; i < argc; i++) {
 		if (is_keyword(argv[i], "--watch")) {
 			if (i + 1 >= argc ||
-			    screen_parse_interval(argv[++i], &watch))
+			    screen_parse_interval(argv[++i], watch))
 				return usage_error(
 					"stats",
 					"--watch takes " SCREEN_INTERVAL_TEXT);
 		} else if (is_keyword(argv[i], "--count")) {
 			if (i + 1 >= argc ||
-			    xs_parse_u32(argv[++i], 1, 1000000, &count))
+			    xs_parse_u32(argv[++i], 1, 1000000, count))
 				return usage_error(
 					"stats",
 					"--count takes a positive number");
-		} else if (!only) {
-			rc = need_vip(ctl, "stats", argv[i], &vip);
+		} else if (!*only) {
+			rc = need_vip(ctl, "stats", argv[i], vip);
 			if (rc)
 				return rc;
-			only = &vip;
+			*only = vip;
 		} else {
 			return usage_error("stats", "unexpected '%s'", argv[i]);
 		}
 	}
-	if (count && !watch)
+	if (*count && !*watch)
 		return usage_error("stats", "--count goes with --watch");
-	rc = ctl_open(ctl);
-	if (rc)
-		return rc;
-	if (snapshot_take(ctl, only, &then)) {
-		snapshot_free(&then);
-		return runtime_error("Couldn't read the counters");
-	}
-	if (!watch) {
-		print_snapshot(&then, NULL, 0);
-		snapshot_free(&then);
-		return EXIT_OK;
-	}
-	/* ends like rollout status --watch: 0 after --count rounds, 1 when
-	 * the counters cannot be read, 130 when interrupted */
-	rc = EXIT_INTERRUPTED;
+	return EXIT_OK;
+}
+
+static double seconds_between(const struct timespec *start,
+			      const struct timespec *end)
+{
+	return (end->tv_sec - start->tv_sec) +
+	       (end->tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* --watch: a snapshot every interval, with its rates over the interval
+ * since then (the first snapshot, taken). Ends like rollout status
+ * --watch: 0 after count rounds (if not 0), 1 when the counters cannot
+ * be read, 130 when interrupted. */
+static int watch_stats(struct ctl *ctl, const struct xs_vip_entry *only,
+		       struct snapshot *then, double watch, __u32 count)
+{
+	struct snapshot now;
+	struct screen screen;
+	int rc = EXIT_INTERRUPTED, err = 0;
+
 	screen_open(&screen, out_is_json());
 	for (__u32 round = 0; !screen_stopped(); round++) {
 		struct timespec start, end;
@@ -265,17 +274,43 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv)
 			rc = EXIT_RUNTIME;
 			break;
 		}
-		show_snapshot(&screen, &now, &then,
-			      (end.tv_sec - start.tv_sec) +
-				      (end.tv_nsec - start.tv_nsec) / 1e9);
-		snapshot_free(&then);
-		then = now;
+		show_snapshot(&screen, &now, then,
+			      seconds_between(&start, &end));
+		snapshot_free(then);
+		*then = now;
 	}
 	screen_close(&screen);
-	snapshot_free(&then);
+	snapshot_free(then);
 	/* said below the last frame, once the terminal is back */
 	if (rc == EXIT_RUNTIME)
 		return runtime_error("Couldn't read the counters: %s",
 				     strerror(-err));
 	return rc;
+}
+
+int cmd_stats(struct ctl *ctl, int argc, char **argv)
+{
+	struct xs_vip_entry vip;
+	const struct xs_vip_entry *only = NULL;
+	struct snapshot then;
+	double watch = 0;
+	__u32 count = 0;
+	int rc;
+
+	rc = parse_stats_arguments(ctl, argc, argv, &vip, &only, &watch,
+				   &count);
+	if (!rc)
+		rc = ctl_open(ctl);
+	if (rc)
+		return rc;
+	if (snapshot_take(ctl, only, &then)) {
+		snapshot_free(&then);
+		return runtime_error("Couldn't read the counters");
+	}
+	if (!watch) {
+		print_snapshot(&then, NULL, 0);
+		snapshot_free(&then);
+		return EXIT_OK;
+	}
+	return watch_stats(ctl, only, &then, watch, count);
 }

@@ -6,19 +6,22 @@
 #include "user/lib/parse.h"
 #include "splitctl.h"
 
-static int vip_add(struct ctl *ctl, int argc, char **argv)
-{
-	__u8 mode = XS_MODE_L2DSR, split = XS_SPLIT_FLOW;
-	struct xs_vip_entry entry, service;
-	struct xs_vip_key key, share;
-	const char *share_text = NULL;
-	char *after;
-	__u32 vip_id;
-	int rc, err;
+/* What vip add is asked for. */
+struct vip_args {
+	struct xs_vip_key key;
+	__u8 mode, split;
+	struct xs_vip_key share;
+	const char *share_text; /* share VIP as given; NULL: a route of its own */
+};
 
+static int parse_vip_add_arguments(int argc, char **argv, struct vip_args *a)
+{
+	a->mode = XS_MODE_L2DSR;
+	a->split = XS_SPLIT_FLOW;
+	a->share_text = NULL;
 	if (argc < 1)
 		return usage_error("vip", "missing VIP (ADDRESS:PORT/PROTO)");
-	if (xs_parse_vip(argv[0], &key))
+	if (xs_parse_vip(argv[0], &a->key))
 		return usage_error(
 			"vip",
 			"'%s' is not a VIP; write ADDRESS:PORT/tcp, ADDRESS:PORT/udp or [IPV6]:PORT/PROTO",
@@ -29,71 +32,114 @@ static int vip_add(struct ctl *ctl, int argc, char **argv)
 		if (is_keyword(argv[i], "mode") &&
 		    (value_is("mode", value, "l2dsr") ||
 		     value_is("mode", value, "ipip")))
-			mode = value_is("mode", value, "ipip") ? XS_MODE_IPIP :
-								 XS_MODE_L2DSR;
+			a->mode = value_is("mode", value, "ipip") ?
+					  XS_MODE_IPIP :
+					  XS_MODE_L2DSR;
 		else if (is_keyword(argv[i], "split") &&
 			 (value_is("split", value, "flow") ||
 			  value_is("split", value, "client")))
-			split = value_is("split", value, "client") ?
-					XS_SPLIT_CLIENT :
-					XS_SPLIT_FLOW;
+			a->split = value_is("split", value, "client") ?
+					   XS_SPLIT_CLIENT :
+					   XS_SPLIT_FLOW;
 		else if (is_keyword(argv[i], "share") && value &&
-			 !xs_parse_vip(value, &share) && !share_text)
-			share_text = value;
+			 !xs_parse_vip(value, &a->share) && !a->share_text)
+			a->share_text = value;
 		else
 			return usage_error("vip", "unexpected '%s%s%s'",
 					   argv[i], value ? " " : "",
 					   value ? value : "");
 	}
-	rc = ctl_begin_change(ctl);
-	if (rc)
-		return rc;
-	if (share_text && xs_vip_lookup(&ctl->dp, &share, &service))
+	return EXIT_OK;
+}
+
+/* share VIP: the first VIP of the service whose route the new one is to
+ * share, into service. */
+static int find_shared_service(struct ctl *ctl, const struct vip_args *a,
+			       struct xs_vip_entry *service)
+{
+	if (xs_vip_lookup(&ctl->dp, &a->share, service))
 		return runtime_error("no VIP %s to share the route of",
-				     share_text);
-	if (share_text && service.vip.route_id != service.vip.vip_id)
+				     a->share_text);
+	if (service->vip.route_id != service->vip.vip_id)
 		return runtime_error(
 			"VIP %s shares another's route itself: name the first VIP of its service",
-			share_text);
-	if (!xs_vip_lookup(&ctl->dp, &key, &entry)) {
-		if (entry.vip.forward_mode == mode &&
-		    entry.vip.split_key == split &&
-		    entry.vip.route_id == (share_text ? service.vip.vip_id :
-							entry.vip.vip_id))
-			return ctl_unchanged(
-				"VIP %s exists with mode %s, split %s", argv[0],
-				xs_mode_name(mode), xs_split_name(split));
-		return runtime_error(
-			"VIP %s exists with mode %s, split %s%s; delete it first to change them",
-			argv[0], xs_mode_name(entry.vip.forward_mode),
-			xs_split_name(entry.vip.split_key),
-			entry.vip.route_id == entry.vip.vip_id ?
-				", a route of its own" :
-				", in another service");
-	}
-	err = xs_vip_create(&ctl->dp, &key, mode, split,
-			    share_text ? &share : NULL, &vip_id);
+			a->share_text);
+	return EXIT_OK;
+}
+
+/* vip add of a VIP that exists (entry): unchanged if it has the mode,
+ * split and route asked for, else refused. service: as for create_vip. */
+static int add_again(const struct xs_vip_entry *entry, const struct vip_args *a,
+		     const struct xs_vip_entry *service, const char *text)
+{
+	__u32 route_id = a->share_text ? service->vip.vip_id :
+					 entry->vip.vip_id;
+
+	if (entry->vip.forward_mode == a->mode &&
+	    entry->vip.split_key == a->split && entry->vip.route_id == route_id)
+		return ctl_unchanged("VIP %s exists with mode %s, split %s",
+				     text, xs_mode_name(a->mode),
+				     xs_split_name(a->split));
+	return runtime_error(
+		"VIP %s exists with mode %s, split %s%s; delete it first to change them",
+		text, xs_mode_name(entry->vip.forward_mode),
+		xs_split_name(entry->vip.split_key),
+		entry->vip.route_id == entry->vip.vip_id ?
+			", a route of its own" :
+			", in another service");
+}
+
+/* Writes the new VIP and records it. service: the service it joins (read
+ * only with share VIP). */
+static int create_vip(struct ctl *ctl, const struct vip_args *a,
+		      const struct xs_vip_entry *service, const char *text)
+{
+	struct xs_vip_entry entry;
+	char *after;
+	__u32 vip_id;
+	int rc, err;
+
+	err = xs_vip_create(&ctl->dp, &a->key, a->mode, a->split,
+			    a->share_text ? &a->share : NULL, &vip_id);
 	if (err == -ENOSPC)
 		return runtime_error(
-			"no room for VIP %s: all %u VIP slots are in use",
-			argv[0], ctl->dp.config.max_vips);
+			"no room for VIP %s: all %u VIP slots are in use", text,
+			ctl->dp.config.max_vips);
 	if (err)
-		return runtime_error("Couldn't add VIP %s: %s", argv[0],
+		return runtime_error("Couldn't add VIP %s: %s", text,
 				     strerror(-err));
-	xs_vip_lookup(&ctl->dp, &key, &entry);
+	xs_vip_lookup(&ctl->dp, &a->key, &entry);
 	after = describe_vip(&entry);
-	if (share_text)
+	if (a->share_text)
 		ctl_done(
 			"added VIP %s (id %u, mode %s, split %s) to the service of VIP id %u: one route for both",
-			argv[0], vip_id, xs_mode_name(mode),
-			xs_split_name(split), service.vip.vip_id);
+			text, vip_id, xs_mode_name(a->mode),
+			xs_split_name(a->split), service->vip.vip_id);
 	else
 		ctl_done("added VIP %s (id %u, mode %s, split %s, 100%% blue)",
-			 argv[0], vip_id, xs_mode_name(mode),
-			 xs_split_name(split));
+			 text, vip_id, xs_mode_name(a->mode),
+			 xs_split_name(a->split));
 	rc = ctl_audit(ctl, NULL, after);
 	free(after);
 	return rc;
+}
+
+static int vip_add(struct ctl *ctl, int argc, char **argv)
+{
+	struct xs_vip_entry entry, service;
+	struct vip_args a;
+	int rc;
+
+	rc = parse_vip_add_arguments(argc, argv, &a);
+	if (!rc)
+		rc = ctl_begin_change(ctl);
+	if (!rc && a.share_text)
+		rc = find_shared_service(ctl, &a, &service);
+	if (rc)
+		return rc;
+	if (!xs_vip_lookup(&ctl->dp, &a.key, &entry))
+		return add_again(&entry, &a, &service, argv[0]);
+	return create_vip(ctl, &a, &service, argv[0]);
 }
 
 static int vip_del(struct ctl *ctl, int argc, char **argv)
