@@ -376,13 +376,14 @@ static size_t plan_route_deletes(const struct fleet_conn *conn,
 /* The route keys the new document needs: a service's route is put when
  * it has none or the document's weights for it changed (an edit takes
  * effect); otherwise what rollouts and operators wrote stays. Routes of
- * services the document dropped go. */
+ * services the document dropped go. *formatted false: a put's value could
+ * not be made (out of memory). */
 static size_t plan_routes(const struct fleet_conn *conn,
 			  const struct xs_config_file *next,
 			  const struct xs_config_file *previous,
 			  const struct xs_etcd_range *routes,
 			  const struct xs_etcd_range *rollouts,
-			  struct route_change *changes)
+			  struct route_change *changes, bool *formatted)
 {
 	size_t count = 0;
 
@@ -390,8 +391,12 @@ static size_t plan_routes(const struct fleet_conn *conn,
 		const struct xs_config_vip *vip = &next->vips[v];
 
 		if (plan_route_put(conn, vip, find_vip(previous, &vip->key),
-				   routes, rollouts, &changes[count]))
+				   routes, rollouts, &changes[count])) {
+			/* a put's value NULL would be taken for a delete */
+			if (!changes[count].value)
+				*formatted = false;
 			count++;
+		}
 	}
 	return count + plan_route_deletes(conn, next, routes, changes + count);
 }
@@ -593,6 +598,7 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 	size_t length, count;
 	int64_t seen;
 	int err, rc;
+	bool formatted = true;
 
 	rc = parse_apply_arguments(argc, argv, &file, &dry_run);
 	if (!rc)
@@ -609,8 +615,10 @@ static int fleet_apply(struct fleet_conn *conn, int argc, char **argv)
 	same = v.config.kv_count && v.config.kvs[0].value_length == length &&
 	       !memcmp(v.config.kvs[0].value, text, length);
 	count = plan_routes(conn, &next, previous_document(&v, &previous),
-			    &v.routes, &v.rollouts, changes);
-	if (same && !count) {
+			    &v.routes, &v.rollouts, changes, &formatted);
+	if (!formatted) {
+		rc = runtime_error("out of memory"); /* a put, not a delete */
+	} else if (same && !count) {
 		print_plan(file, &next, &v, changes, 0, true, dry_run, seen);
 	} else {
 		show_plan(file, &next, &v, changes, count, same, dry_run);
