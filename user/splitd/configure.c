@@ -182,25 +182,33 @@ static void note_created(struct daemon *d, const struct xs_plan *plan)
 	}
 }
 
-int configure(struct daemon *d, const struct xs_config_file *config,
-	      const struct xs_rollout_record *records, size_t record_count,
-	      const char *why, char *error, size_t error_size)
+/* What splitd last applied (STATE_DIR/config.applied), if it has. */
+static int load_applied(struct daemon *d, struct xs_applied_vip *applied,
+			size_t *count, char *error, size_t error_size)
 {
-	struct xs_applied_vip applied[XS_CONFIG_MAX_VIPS];
-	struct xs_config_file *wanted;
-	size_t applied_count = 0;
-	struct xs_plan plan;
 	bool found;
 	int err;
 
-	err = xs_applied_load(d->state_dir, applied, XS_CONFIG_MAX_VIPS,
-			      &applied_count, &found, error, error_size);
-	if (err) {
-		if (!error[0])
-			snprintf(error, error_size, "%s/%s: %s", d->state_dir,
-				 XS_APPLIED_FILE_NAME, strerror(-err));
-		return err;
-	}
+	err = xs_applied_load(d->state_dir, applied, XS_CONFIG_MAX_VIPS, count,
+			      &found, error, error_size);
+	if (err && !error[0])
+		snprintf(error, error_size, "%s/%s: %s", d->state_dir,
+			 XS_APPLIED_FILE_NAME, strerror(-err));
+	return err;
+}
+
+/* The changes that make the maps the file's, with each VIP's weights
+ * chosen by the rule above; made without d->lock (MACs are resolved). */
+static int plan_changes(struct daemon *d, const struct xs_config_file *config,
+			const struct xs_rollout_record *records,
+			size_t record_count,
+			const struct xs_applied_vip *applied,
+			size_t applied_count, struct xs_plan *plan, char *error,
+			size_t error_size)
+{
+	struct xs_config_file *wanted;
+	int err;
+
 	wanted = malloc(sizeof(*wanted));
 	if (!wanted)
 		return -ENOMEM;
@@ -210,8 +218,79 @@ int configure(struct daemon *d, const struct xs_config_file *config,
 	err = xs_apply_plan_scoped(&d->dp, wanted, listed_before,
 				   &(struct listed_before){ applied,
 							    applied_count },
-				   &plan, error, error_size);
+				   plan, error, error_size);
 	free(wanted);
+	return err;
+}
+
+/*
+ * The rollouts as they are now, not as they were when the plan was made:
+ * one started meanwhile owns its route, and none starts or writes while
+ * the plan is carried out (milliseconds, map writes only).
+ */
+static int carry_out(struct daemon *d, struct xs_plan *plan, char *error,
+		     size_t error_size)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&d->lock);
+	leave_owned_weights(d, plan);
+	for (size_t i = 0; i < plan->count; i++)
+		pr_info("%s\n", plan->changes[i].text);
+	if (plan->count)
+		err = xs_apply_execute(&d->dp, plan, error, error_size);
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
+
+/* The apply in the audit log, if it changed anything (or tried to). */
+static void audit_applied(struct daemon *d, const struct xs_plan *plan,
+			  const char *why, int err, const char *error)
+{
+	char command[700];
+
+	if (!plan->count)
+		return;
+	if (err)
+		snprintf(
+			command, sizeof(command),
+			"splitd: apply configuration (%s): %s; the changes before it were made",
+			why, error);
+	else
+		snprintf(command, sizeof(command),
+			 "splitd: apply configuration (%s, %zu changes)", why,
+			 plan->count);
+	xs_audit_append(d->state_dir, command, NULL, NULL);
+}
+
+/* The maps are the file's now, whatever happens to the records. */
+static void record_applied(struct daemon *d,
+			   const struct xs_config_file *config)
+{
+	if (save_applied(d, config))
+		pr_warn("Couldn't record the applied configuration in %s: a restart will take the file's weights as an edit\n",
+			d->state_dir);
+	/* what apply --dry-run compares a file's policies, probes and
+	 * daemon settings with */
+	if (xs_applied_settings_save(d->state_dir, config))
+		pr_warn("Couldn't record the applied settings in %s/%s: 'splitctl apply --dry-run' compares a file's with the previous record\n",
+			d->state_dir, XS_APPLIED_SETTINGS_NAME);
+}
+
+int configure(struct daemon *d, const struct xs_config_file *config,
+	      const struct xs_rollout_record *records, size_t record_count,
+	      const char *why, char *error, size_t error_size)
+{
+	struct xs_applied_vip applied[XS_CONFIG_MAX_VIPS];
+	size_t applied_count = 0;
+	struct xs_plan plan;
+	int err;
+
+	err = load_applied(d, applied, &applied_count, error, error_size);
+	if (err)
+		return err;
+	err = plan_changes(d, config, records, record_count, applied,
+			   applied_count, &plan, error, error_size);
 	if (err)
 		return err;
 	if (splitd_stop) {
@@ -222,42 +301,11 @@ int configure(struct daemon *d, const struct xs_config_file *config,
 		return -ECANCELED;
 	}
 	note_created(d, &plan);
-	/* the rollouts as they are now, not as they were when the plan was
-	 * made: one started meanwhile owns its route, and none starts or
-	 * writes while the plan is carried out (milliseconds) */
-	pthread_mutex_lock(&d->lock);
-	leave_owned_weights(d, &plan);
-	for (size_t i = 0; i < plan.count; i++)
-		pr_info("%s\n", plan.changes[i].text);
-	if (plan.count)
-		err = xs_apply_execute(&d->dp, &plan, error, error_size);
-	pthread_mutex_unlock(&d->lock);
-	if (plan.count) {
-		char command[700];
-
-		if (err)
-			snprintf(
-				command, sizeof(command),
-				"splitd: apply configuration (%s): %s; the changes before it were made",
-				why, error);
-		else
-			snprintf(
-				command, sizeof(command),
-				"splitd: apply configuration (%s, %zu changes)",
-				why, plan.count);
-		xs_audit_append(d->state_dir, command, NULL, NULL);
-	}
+	err = carry_out(d, &plan, error, error_size);
+	audit_applied(d, &plan, why, err, error);
 	xs_plan_free(&plan);
 	if (err)
 		return err;
-	/* the maps are the file's now, whatever happens to the record */
-	if (save_applied(d, config))
-		pr_warn("Couldn't record the applied configuration in %s: a restart will take the file's weights as an edit\n",
-			d->state_dir);
-	/* what apply --dry-run compares a file's policies, probes and
-	 * daemon settings with */
-	if (xs_applied_settings_save(d->state_dir, config))
-		pr_warn("Couldn't record the applied settings in %s/%s: 'splitctl apply --dry-run' compares a file's with the previous record\n",
-			d->state_dir, XS_APPLIED_SETTINGS_NAME);
+	record_applied(d, config);
 	return 0;
 }

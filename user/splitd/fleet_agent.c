@@ -352,79 +352,110 @@ static void share_moved_flows(struct agent *a)
 	}
 }
 
+/* The watch's latest desired state copied into want (the document too),
+ * noting which publication it was; false when the copy ran out of
+ * memory. */
+static bool take_desired(struct agent *a, struct fleet_desired *want)
+{
+	struct fleet *f = a->d->fleet;
+	bool lost;
+
+	pthread_mutex_lock(&f->lock);
+	free(want->document);
+	*want = f->desired;
+	a->taken = f->published;
+	want->document = f->desired.document ?
+				 strndup(f->desired.document,
+					 f->desired.document_length) :
+				 NULL;
+	lost = f->desired.document && !want->document;
+	pthread_mutex_unlock(&f->lock);
+	return !lost;
+}
+
+/* The document, the routes and the moved flows into the maps: whether
+ * the maps are caught up with want. */
+static bool catch_up(struct agent *a, const struct fleet_desired *want)
+{
+	bool caught_up;
+
+	if (!want->revision)
+		return false; /* nothing read from etcd yet */
+	apply_document(a, want);
+	caught_up = fleet_routes_apply(a->d) && !a->document_failed;
+	/* after the VIPs they belong to are in */
+	fleet_flows_import_queued(a->d);
+	return caught_up;
+}
+
+/* Whether this host announces its VIPs (rule 4 above); why says what
+ * keeps it from it, or what it serves on. */
+static bool should_serve(struct agent *a, const struct fleet_desired *want,
+			 bool caught_up, char *why, size_t size)
+{
+	if (!attached(a, why, size))
+		return false;
+	if (a->name_taken) {
+		snprintf(why, size, "another splitd reports as host %.60s",
+			 a->config.host);
+		return false;
+	}
+	if (want->drain) {
+		snprintf(why, size, "draining");
+		return false;
+	}
+	if (!a->caught_up_once) {
+		snprintf(why, size, "not caught up with etcd yet");
+		return false;
+	}
+	if (!caught_up && want->reachable) {
+		snprintf(why, size, "couldn't apply the fleet's revision %lld",
+			 (long long)want->revision);
+		return false;
+	}
+	if (!want->reachable)
+		snprintf(why, size,
+			 "etcd unreachable: serving at the last state");
+	return true;
+}
+
+/* The network last: the maps and the announcement never wait on it. */
+static void tell_etcd(struct agent *a, const struct xs_fleet_host *report)
+{
+	if (!keep_lease(a))
+		return;
+	report_to_etcd(a, report);
+	/* under another splitd's name they would overwrite its own */
+	if (!a->name_taken) {
+		publish_counters(a);
+		share_moved_flows(a);
+	}
+}
+
 static void converge(struct agent *a)
 {
 	static struct fleet_desired want;
 	struct fleet *f = a->d->fleet;
 	struct xs_fleet_host report = { 0 };
-	bool leased, caught_up, serve;
+	bool caught_up, serve;
 	char why[160] = "";
 
-	bool lost;
-
-	pthread_mutex_lock(&f->lock);
-	free(want.document);
-	want = f->desired;
-	a->taken = f->published;
-	want.document = f->desired.document ?
-				strndup(f->desired.document,
-					f->desired.document_length) :
-				NULL;
-	lost = f->desired.document && !want.document;
-	pthread_mutex_unlock(&f->lock);
-	if (lost)
+	if (!take_desired(a, &want))
 		return; /* out of memory: the next round */
-	if (want.revision) {
-		apply_document(a, &want);
-		caught_up = fleet_routes_apply(a->d) && !a->document_failed;
-		/* after the VIPs they belong to are in */
-		fleet_flows_import_queued(a->d);
-	} else {
-		caught_up = false; /* nothing read from etcd yet */
-	}
+	caught_up = catch_up(a, &want);
 	if (caught_up && want.reachable)
 		a->caught_up_once = true;
 	snprintf(report.host, sizeof(report.host), "%s", a->config.host);
 	snprintf(report.version, sizeof(report.version), "%s", XS_VERSION);
 	report.draining = want.drain;
 	report.applied = caught_up ? want.wanted : a->said.applied;
-	if (!attached(a, why, sizeof(why)))
-		serve = false;
-	else if (a->name_taken)
-		serve = false, snprintf(why, sizeof(why),
-					"another splitd reports as host %.60s",
-					a->config.host);
-	else if (want.drain)
-		serve = false, snprintf(why, sizeof(why), "draining");
-	else if (!a->caught_up_once)
-		serve = false,
-		snprintf(why, sizeof(why), "not caught up with etcd yet");
-	else if (!caught_up && want.reachable)
-		serve = false,
-		snprintf(why, sizeof(why),
-			 "couldn't apply the fleet's revision %lld",
-			 (long long)want.revision);
-	else if (!want.reachable)
-		serve = true,
-		snprintf(why, sizeof(why),
-			 "etcd unreachable: serving at the last state");
-	else
-		serve = true;
+	serve = should_serve(a, &want, caught_up, why, sizeof(why));
 	snprintf(report.why, sizeof(report.why), "%s", why);
 	announce(a, &report, serve);
 	pthread_mutex_lock(&f->lock);
 	f->report = report;
 	pthread_mutex_unlock(&f->lock);
-	/* the network last: the maps and the announcement never wait on it */
-	leased = keep_lease(a);
-	if (leased) {
-		report_to_etcd(a, &report);
-		/* under another splitd's name they would overwrite its own */
-		if (!a->name_taken) {
-			publish_counters(a);
-			share_moved_flows(a);
-		}
-	}
+	tell_etcd(a, &report);
 }
 
 void *fleet_agent_loop(void *daemon)

@@ -281,65 +281,122 @@ static int parse_arguments(struct daemon *d, int argc, char **argv,
 	return -1;
 }
 
-int main(int argc, char **argv)
+/* The configuration file into d->config: 0, or the exit code. */
+static int read_configuration(struct daemon *d)
 {
-	struct daemon d = { .control_fd = -1, .metrics_fd = -1 };
-	int verbosity = XS_LOG_INFO, rc;
 	char error[512] = "";
 
-	rc = parse_arguments(&d, argc, argv, &verbosity);
-	if (rc >= 0)
-		return rc;
-	rc = 1;
-	xs_log_set_level(verbosity > XS_LOG_DEBUG ? XS_LOG_DEBUG : verbosity);
-	/* first: a second splitd must leave the first one's socket, maps
-	 * and state alone */
-	if (single_instance_lock(&d))
+	d->config = calloc(1, sizeof(*d->config));
+	if (!d->config)
 		return 1;
-	d.config = calloc(1, sizeof(*d.config));
-	if (!d.config)
-		return 1;
-	if (xs_config_load(d.config_path, d.config, error, sizeof(error))) {
+	if (xs_config_load(d->config_path, d->config, error, sizeof(error))) {
 		pr_err("Error: %s\n", error);
-		free(d.config);
+		free(d->config);
 		return 2;
 	}
-	pthread_mutex_init(&d.lock, NULL);
-	/* before any thread: it is not thread-safe */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return 0;
+}
+
+/* SIGINT and SIGTERM stop, SIGHUP reloads, each waking the main loop
+ * through wake_pipe; SIGPIPE is ignored. */
+static int catch_signals(void)
+{
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK)) {
 		pr_warn("Couldn't make a pipe: %s\n", strerror(errno));
-		goto out;
+		return -1;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (check_local_state(&d))
-		goto out;
-	if (attach_interfaces(&d))
-		goto out;
-	if (xs_dataplane_open(&d.dp, d.pin_dir)) {
-		pr_err("Error: %s\n", d.dp.error);
-		goto out;
+	return 0;
+}
+
+/* The local state checked, the interfaces attached (or adopted) and the
+ * pinned maps opened. */
+static int open_data_plane(struct daemon *d)
+{
+	if (check_local_state(d))
+		return -1;
+	if (attach_interfaces(d))
+		return -1;
+	if (xs_dataplane_open(&d->dp, d->pin_dir)) {
+		pr_err("Error: %s\n", d->dp.error);
+		return -1;
 	}
+	return 0;
+}
+
+/* The maps made what the configuration says, the rollouts resumed, the
+ * privileges dropped, every thread started and the sockets served. */
+static int start_serving(struct daemon *d)
+{
 	/* in a fleet the VIPs and rollouts come from etcd (fleet_agent.c):
 	 * until then the maps stay exactly as they are */
-	if ((!d.config->fleet.enabled &&
-	     (apply_configuration(&d) || rollouts_restore(&d))) ||
-	    control_open(&d) || metrics_bind(&d))
-		goto close;
+	if ((!d->config->fleet.enabled &&
+	     (apply_configuration(d) || rollouts_restore(d))) ||
+	    control_open(d) || metrics_bind(d))
+		return -1;
 	/* before any thread starts: capabilities are per thread */
-	if (drop_privileges() || metrics_start(&d) || probes_start(&d) ||
-	    reload_start(&d) || queries_start(&d) ||
-	    webhooks_start(d.config->fleet.enabled ? d.config->fleet.host :
-						     NULL) ||
-	    fleet_start(&d) || control_listen(&d))
-		goto close;
-	neighbours_open(&d); /* without it splitd still runs: it says so */
+	if (drop_privileges() || metrics_start(d) || probes_start(d) ||
+	    reload_start(d) || queries_start(d) ||
+	    webhooks_start(d->config->fleet.enabled ? d->config->fleet.host :
+						      NULL) ||
+	    fleet_start(d) || control_listen(d))
+		return -1;
+	neighbours_open(d); /* without it splitd still runs: it says so */
 	pr_info("splitd ready: %u VIPs, control socket %s/%s, metrics http://%s/metrics\n",
-		d.config->vip_count, d.run_dir, XS_CONTROL_SOCKET_NAME,
-		d.config->metrics);
+		d->config->vip_count, d->run_dir, XS_CONTROL_SOCKET_NAME,
+		d->config->metrics);
+	return 0;
+}
+
+/* Every thread stopped and the sockets and maps closed; false (nothing
+ * closed) when a reload is still under way. */
+static bool stop_serving(struct daemon *d)
+{
+	splitd_stop = 1;
+	if (!reload_stop()) {
+		/* a reload still resolving a MAC: it has written nothing,
+		 * and exiting ends it; the maps stay as they are */
+		pr_info("splitd stopping in the middle of a reload; nothing of it was applied\n");
+		return false;
+	}
+	fleet_stop(d); /* withdraws first: the other hosts take over */
+	probes_stop();
+	queries_stop();
+	webhooks_stop(); /* after the rollouts' last events */
+	neighbours_close();
+	metrics_stop(d);
+	control_close(d);
+	xs_dataplane_close(&d->dp);
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .control_fd = -1, .metrics_fd = -1 };
+	int verbosity = XS_LOG_INFO, rc;
+
+	rc = parse_arguments(&d, argc, argv, &verbosity);
+	if (rc >= 0)
+		return rc;
+	xs_log_set_level(verbosity > XS_LOG_DEBUG ? XS_LOG_DEBUG : verbosity);
+	/* first: a second splitd must leave the first one's socket, maps
+	 * and state alone */
+	if (single_instance_lock(&d))
+		return 1;
+	rc = read_configuration(&d);
+	if (rc)
+		return rc;
+	rc = 1;
+	pthread_mutex_init(&d.lock, NULL);
+	/* before any thread: it is not thread-safe */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (catch_signals() || open_data_plane(&d))
+		goto out;
+	if (start_serving(&d))
+		goto close;
 	notify_ready(&d);
 	run(&d);
 	notify_stopping();
@@ -347,21 +404,8 @@ int main(int argc, char **argv)
 	pr_info("splitd stopping; the data plane keeps forwarding\n");
 	rc = 0;
 close:
-	splitd_stop = 1;
-	if (!reload_stop()) {
-		/* a reload still resolving a MAC: it has written nothing,
-		 * and exiting ends it; the maps stay as they are */
-		pr_info("splitd stopping in the middle of a reload; nothing of it was applied\n");
+	if (!stop_serving(&d))
 		return rc;
-	}
-	fleet_stop(&d); /* withdraws first: the other hosts take over */
-	probes_stop();
-	queries_stop();
-	webhooks_stop(); /* after the rollouts' last events */
-	neighbours_close();
-	metrics_stop(&d);
-	control_close(&d);
-	xs_dataplane_close(&d.dp);
 out:
 	curl_global_cleanup();
 	free(d.config);

@@ -689,12 +689,90 @@ static void print_status(struct daemon *d, struct daemon_rollout *r, __u64 now)
 	out_object_end();
 }
 
+/* The policy a start uses: the one given, else the VIP's configured one;
+ * NULL when neither names one. */
+static const char *policy_to_start(const struct daemon *d,
+				   const struct xs_vip_key *key,
+				   const char *policy_name)
+{
+	const struct xs_config_vip *configured = NULL;
+
+	if (policy_name && *policy_name)
+		return policy_name;
+	for (__u32 i = 0; i < d->config->vip_count; i++)
+		if (!memcmp(&d->config->vips[i].key, key, sizeof(*key)))
+			configured = &d->config->vips[i];
+	return configured && configured->rollout[0] ? configured->rollout :
+						      NULL;
+}
+
+/* Whether the VIP's rollout, if it has one, is under way still: a rollout
+ * whose VIP was replaced has ended, whether or not a tick has noticed
+ * yet. */
+static bool still_under_way(struct daemon *d, struct daemon_rollout *r)
+{
+	int gone;
+
+	if (!r || !active(r))
+		return false;
+	gone = own_vip(d, r);
+	if (gone)
+		end_orphaned(d, r, gone);
+	return active(r);
+}
+
+/* The place of a VIP's new rollout: its finished one's, else a free one,
+ * else a finished rollout's if all are taken; NULL when every place holds
+ * a rollout under way. A place not the VIP's own starts cleared. */
+static struct daemon_rollout *place_for(struct daemon *d,
+					struct daemon_rollout *own)
+{
+	struct daemon_rollout *r = NULL;
+
+	if (own)
+		return own;
+	for (size_t i = 0; d->rollout_count == XS_CONFIG_MAX_VIPS && !r &&
+			   i < d->rollout_count;
+	     i++)
+		if (!active(&d->rollouts[i]))
+			r = &d->rollouts[i];
+	if (!r && d->rollout_count == XS_CONFIG_MAX_VIPS)
+		return NULL;
+	if (!r)
+		r = &d->rollouts[d->rollout_count++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+/* A new record in r's place, bound to the VIP's present generation and
+ * the policy; the first analysis one interval from now. */
+static void begin_record(struct daemon *d, struct daemon_rollout *r,
+			 const struct xs_vip_key *key,
+			 const struct xs_vip_entry *vip,
+			 const char *policy_name, __u64 now)
+{
+	const struct xs_policy *policy =
+		xs_config_policy(d->config, policy_name);
+	struct daemon_rollout fresh = *r;
+
+	memset(&fresh.record, 0, sizeof(fresh.record));
+	fresh.record.key = *key;
+	fresh.record.generation = vip->vip.generation;
+	xs_format_vip(key, fresh.record.vip, sizeof(fresh.record.vip));
+	snprintf(fresh.record.policy, sizeof(fresh.record.policy), "%s",
+		 policy_name);
+	fresh.vip_id = vip->vip.vip_id;
+	fresh.have_last = false;
+	fresh.next_tick_ms = now + policy->interval_ms;
+	*r = fresh;
+	bind_policy(r, policy);
+}
+
 static int start(struct daemon *d, const struct xs_vip_key *key,
 		 const char *vip_text, const char *policy_name, __u64 now,
 		 char *message, size_t size)
 {
-	struct daemon_rollout *r = find(d, key), fresh;
-	const struct xs_config_vip *configured = NULL;
+	struct daemon_rollout *r = find(d, key);
 	struct xs_vip_entry vip;
 	struct xs_rollout next;
 	struct xs_actions a;
@@ -706,13 +784,7 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 			 vip_text);
 		return -ENOENT;
 	}
-	for (__u32 i = 0; i < d->config->vip_count; i++)
-		if (!memcmp(&d->config->vips[i].key, key, sizeof(*key)))
-			configured = &d->config->vips[i];
-	if (!policy_name || !*policy_name)
-		policy_name = configured && configured->rollout[0] ?
-				      configured->rollout :
-				      NULL;
+	policy_name = policy_to_start(d, key, policy_name);
 	if (!policy_name || !xs_config_policy(d->config, policy_name)) {
 		snprintf(message, size,
 			 policy_name ?
@@ -721,46 +793,19 @@ static int start(struct daemon *d, const struct xs_vip_key *key,
 			 policy_name ? policy_name : vip_text);
 		return -EINVAL;
 	}
-	/* a rollout whose VIP was replaced has ended, whether or not a tick
-	 * has noticed yet */
-	gone = r && active(r) ? own_vip(d, r) : 0;
-	if (gone)
-		end_orphaned(d, r, gone);
-	if (r && active(r)) {
+	if (still_under_way(d, r)) {
 		snprintf(
 			message, size,
 			"a rollout of %s is already %s; pause, resume, promote or abort it",
 			r->record.vip, xs_phase_name(r->record.rollout.phase));
 		return -EBUSY;
 	}
+	r = place_for(d, r);
 	if (!r) {
-		/* a finished rollout's place, if all are taken */
-		for (size_t i = 0; d->rollout_count == XS_CONFIG_MAX_VIPS &&
-				   !r && i < d->rollout_count;
-		     i++)
-			if (!active(&d->rollouts[i]))
-				r = &d->rollouts[i];
-		if (!r && d->rollout_count == XS_CONFIG_MAX_VIPS) {
-			snprintf(message, size, "too many rollouts");
-			return -ENOSPC;
-		}
-		if (!r)
-			r = &d->rollouts[d->rollout_count++];
-		memset(r, 0, sizeof(*r));
+		snprintf(message, size, "too many rollouts");
+		return -ENOSPC;
 	}
-	fresh = *r;
-	memset(&fresh.record, 0, sizeof(fresh.record));
-	fresh.record.key = *key;
-	fresh.record.generation = vip.vip.generation;
-	xs_format_vip(key, fresh.record.vip, sizeof(fresh.record.vip));
-	snprintf(fresh.record.policy, sizeof(fresh.record.policy), "%s",
-		 policy_name);
-	fresh.vip_id = vip.vip.vip_id;
-	fresh.have_last = false;
-	fresh.next_tick_ms =
-		now + xs_config_policy(d->config, policy_name)->interval_ms;
-	*r = fresh;
-	bind_policy(r, xs_config_policy(d->config, policy_name));
+	begin_record(d, r, key, &vip, policy_name, now);
 	next = r->record.rollout;
 	xs_rollout_start(r->policy, &next, &vip.route, now, &a);
 	snprintf(what, sizeof(what), "started with policy %s", policy_name);
@@ -844,70 +889,24 @@ static int operator_change(struct daemon *d, struct daemon_rollout *r,
 	return 0;
 }
 
-char *rollouts_command(struct daemon *d, const struct control_request *request,
-		       uid_t uid)
+/* The reply to a status without a VIP: every rollout this host has. */
+static char *reply_all(struct daemon *d, __u64 now)
 {
-	const char *verb = request->verb, *vip_text = request->vip;
-	const char *policy = request->policy;
-	char message[400] = "";
-	struct xs_vip_key key;
-	struct daemon_rollout *r = NULL;
-	__u64 now = now_ms();
-	int err = 0;
-	char *json;
+	out_capture_begin();
+	out_object_begin(NULL);
+	out_bool("ok", true);
+	out_array_begin("rollouts");
+	for (size_t i = 0; i < d->rollout_count; i++)
+		print_status(d, &d->rollouts[i], now);
+	out_array_end();
+	out_object_end();
+	return out_capture_end();
+}
 
-	pthread_mutex_lock(&d->lock);
-	if (!strcmp(verb, "status") && !*vip_text) {
-		out_capture_begin();
-		out_object_begin(NULL);
-		out_bool("ok", true);
-		out_array_begin("rollouts");
-		for (size_t i = 0; i < d->rollout_count; i++)
-			print_status(d, &d->rollouts[i], now);
-		out_array_end();
-		out_object_end();
-		goto reply;
-	}
-	if (d->config->fleet.enabled) {
-		/* one rollout for the fleet, not one per host */
-		snprintf(
-			message, sizeof(message),
-			"this host is in fleet %s: its rollouts are the fleet's; see 'splitctl fleet help'",
-			d->config->fleet.prefix);
-		err = -EPERM;
-		goto fail;
-	}
-	if (xs_parse_vip(vip_text, &key)) {
-		snprintf(message, sizeof(message), "'%s' is not a VIP",
-			 vip_text);
-		err = -EINVAL;
-		goto fail;
-	}
-	service_of(d, &key);
-	if (!strcmp(verb, "start")) {
-		err = start(d, &key, vip_text, policy, now, message,
-			    sizeof(message));
-		if (err)
-			goto fail;
-		r = find(d, &key);
-		goto done;
-	}
-	r = find(d, &key);
-	if (!r) {
-		snprintf(
-			message, sizeof(message),
-			"no rollout of %s; start one with 'splitctl rollout start %s'",
-			vip_text, vip_text);
-		err = -ENOENT;
-		goto fail;
-	}
-	if (!strcmp(verb, "status"))
-		goto done;
-	err = operator_change(d, r, request, uid, now, message,
-			      sizeof(message));
-	if (err)
-		goto fail;
-done:
+/* The reply to a command done: its message and the rollout, if any. */
+static char *reply_done(struct daemon *d, const char *message,
+			struct daemon_rollout *r, __u64 now)
+{
 	out_capture_begin();
 	out_object_begin(NULL);
 	out_bool("ok", true);
@@ -917,15 +916,82 @@ done:
 		print_status(d, r, now);
 	out_array_end();
 	out_object_end();
-	goto reply;
-fail:
+	return out_capture_end();
+}
+
+static char *reply_error(const char *message)
+{
 	out_capture_begin();
 	out_object_begin(NULL);
 	out_bool("ok", false);
 	out_string("error", message);
 	out_object_end();
-reply:
-	json = out_capture_end();
+	return out_capture_end();
+}
+
+/*
+ * A command on one VIP's rollout (start, status, or an operator's change),
+ * under the daemon's lock: 0 and *r the rollout (NULL if none), or an
+ * error; message says what happened either way.
+ */
+static int run_command(struct daemon *d, const struct control_request *request,
+		       uid_t uid, __u64 now, char *message, size_t size,
+		       struct daemon_rollout **r)
+{
+	const char *verb = request->verb, *vip_text = request->vip;
+	struct xs_vip_key key;
+	int err;
+
+	*r = NULL;
+	if (d->config->fleet.enabled) {
+		/* one rollout for the fleet, not one per host */
+		snprintf(
+			message, size,
+			"this host is in fleet %s: its rollouts are the fleet's; see 'splitctl fleet help'",
+			d->config->fleet.prefix);
+		return -EPERM;
+	}
+	if (xs_parse_vip(vip_text, &key)) {
+		snprintf(message, size, "'%s' is not a VIP", vip_text);
+		return -EINVAL;
+	}
+	service_of(d, &key);
+	if (!strcmp(verb, "start")) {
+		err = start(d, &key, vip_text, request->policy, now, message,
+			    size);
+		if (!err)
+			*r = find(d, &key);
+		return err;
+	}
+	*r = find(d, &key);
+	if (!*r) {
+		snprintf(
+			message, size,
+			"no rollout of %s; start one with 'splitctl rollout start %s'",
+			vip_text, vip_text);
+		return -ENOENT;
+	}
+	if (!strcmp(verb, "status"))
+		return 0;
+	return operator_change(d, *r, request, uid, now, message, size);
+}
+
+char *rollouts_command(struct daemon *d, const struct control_request *request,
+		       uid_t uid)
+{
+	char message[400] = "";
+	struct daemon_rollout *r;
+	__u64 now = now_ms();
+	char *json;
+
+	pthread_mutex_lock(&d->lock);
+	if (!strcmp(request->verb, "status") && !*request->vip)
+		json = reply_all(d, now);
+	else if (run_command(d, request, uid, now, message, sizeof(message),
+			     &r))
+		json = reply_error(message);
+	else
+		json = reply_done(d, message, r, now);
 	pthread_mutex_unlock(&d->lock);
 	/* a rollout started or resumed may have PromQL rules: their first
 	 * query now, not when the idle query thread next looks */

@@ -438,6 +438,60 @@ static struct gate *gate_of(const struct xs_webhook *hook, const char *vip,
 	return free_slot;
 }
 
+/*
+ * Under lock: one gate webhook's part of the verdict, from its latest
+ * answer (asked by the thread); its question, with this tick's values, is
+ * the one the thread asks next. out->what gathers the tick's changes.
+ */
+static void judge_gate(const struct xs_webhook *hook, const char *vip,
+		       const struct xs_policy *policy,
+		       const struct xs_rollout *r, const char *when, __u64 now,
+		       struct webhooks_gate_answer *out)
+{
+	struct xs_webhook_context c = {
+		.event = "gate-check",
+		.time = when,
+		.host = host_name,
+		.vip = vip,
+		.policy = policy,
+		.rollout = r,
+		.webhook = hook->name,
+	};
+	struct gate *g = gate_of(hook, vip, r, true);
+	char *body;
+
+	if (!g) {
+		out->open = false;
+		snprintf(out->what, sizeof(out->what),
+			 "gate webhook %s not asked: more than %d gates wait",
+			 hook->name, MAX_GATES);
+		return;
+	}
+	g->wanted_ms = now;
+	g->keep_ms = 2 * (__u64)policy->interval_ms + 2000;
+	body = xs_webhook_body(&c);
+	if (body) {
+		free(g->body);
+		g->body = body;
+	}
+	out->open &= g->answers && g->open;
+	/* a change is news; the same 503 every interval is not */
+	if (g->answers && strcmp(g->told, g->answer)) {
+		size_t used = out->changed ? strlen(out->what) : 0;
+
+		snprintf(g->told, sizeof(g->told), "%s", g->answer);
+		/* every change of this tick, in one line */
+		snprintf(out->what + used, sizeof(out->what) - used,
+			 "%sgate webhook %s answered %s",
+			 out->changed ? ", " : "", hook->name, g->answer);
+		out->changed = true;
+	} else if (!out->changed && !(g->answers && g->open)) {
+		snprintf(out->what, sizeof(out->what),
+			 "waiting for gate webhook %s (%s)", hook->name,
+			 g->answers ? g->answer : "no answer yet");
+	}
+}
+
 bool webhooks_gate(const char *vip, const struct xs_policy *policy,
 		   const struct xs_rollout *r, struct webhooks_gate_answer *out)
 {
@@ -453,54 +507,11 @@ bool webhooks_gate(const char *vip, const struct xs_policy *policy,
 	pthread_mutex_lock(&lock);
 	for (__u32 i = 0; i < policy->webhooks.count; i++) {
 		const struct xs_webhook *hook = &policy->webhooks.hooks[i];
-		struct xs_webhook_context c = {
-			.event = "gate-check",
-			.time = when,
-			.host = host_name,
-			.vip = vip,
-			.policy = policy,
-			.rollout = r,
-			.webhook = hook->name,
-		};
-		struct gate *g;
-		char *body;
 
 		if (hook->kind != XS_WEBHOOK_GATEKEEPER)
 			continue;
 		any = true;
-		g = gate_of(hook, vip, r, true);
-		if (!g) {
-			out->open = false;
-			snprintf(
-				out->what, sizeof(out->what),
-				"gate webhook %s not asked: more than %d gates wait",
-				hook->name, MAX_GATES);
-			continue;
-		}
-		g->wanted_ms = now;
-		g->keep_ms = 2 * (__u64)policy->interval_ms + 2000;
-		body = xs_webhook_body(&c);
-		if (body) {
-			free(g->body);
-			g->body = body;
-		}
-		out->open &= g->answers && g->open;
-		/* a change is news; the same 503 every interval is not */
-		if (g->answers && strcmp(g->told, g->answer)) {
-			size_t used = out->changed ? strlen(out->what) : 0;
-
-			snprintf(g->told, sizeof(g->told), "%s", g->answer);
-			/* every change of this tick, in one line */
-			snprintf(out->what + used, sizeof(out->what) - used,
-				 "%sgate webhook %s answered %s",
-				 out->changed ? ", " : "", hook->name,
-				 g->answer);
-			out->changed = true;
-		} else if (!out->changed && !(g->answers && g->open)) {
-			snprintf(out->what, sizeof(out->what),
-				 "waiting for gate webhook %s (%s)", hook->name,
-				 g->answers ? g->answer : "no answer yet");
-		}
+		judge_gate(hook, vip, policy, r, when, now, out);
 	}
 	/* the verdict is the gate's, all of its webhooks together */
 	if (any && out->changed)
