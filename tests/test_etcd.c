@@ -67,25 +67,33 @@ out:
 static const char binary_value[] = { 0, (char)0xff, '\n', '"', '\\', 0, 'x' };
 static const char binary_key[] = { 'b', 'i', 'n', '/', (char)0xfe, 0, 1 };
 
-static int round_trip(struct single *s)
+/* /t/a, the binary value at /t/b, the binary key (empty) and /u outside
+ * /t/, at three revisions one after another. */
+static int put_round_trip_keys(struct xs_etcd *etcd, int64_t *rev1,
+			       int64_t *rev2, int64_t *rev3)
 {
-	struct xs_etcd *etcd = s->etcd;
-	struct xs_etcd_range range;
-	int64_t rev1, rev2, rev3, deleted, after;
 	char error[512];
 
-	CHECK_OK(xs_etcd_put(etcd, "/t/a", 0, "one", 3, 0, &rev1, error,
+	CHECK_OK(xs_etcd_put(etcd, "/t/a", 0, "one", 3, 0, rev1, error,
 			     sizeof(error)));
 	CHECK_OK(xs_etcd_put(etcd, "/t/b", 0, binary_value,
-			     sizeof(binary_value), 0, &rev2, error,
+			     sizeof(binary_value), 0, rev2, error,
 			     sizeof(error)));
 	CHECK_OK(xs_etcd_put(etcd, binary_key, sizeof(binary_key), "", 0, 0,
-			     &rev3, error, sizeof(error)));
+			     rev3, error, sizeof(error)));
 	CHECK_OK(xs_etcd_put(etcd, "/u", 0, "outside", 7, 0, NULL, error,
 			     sizeof(error)));
-	CHECK(rev1 > 0 && rev2 == rev1 + 1 && rev3 == rev2 + 1,
-	      "revisions %lld %lld %lld", (long long)rev1, (long long)rev2,
-	      (long long)rev3);
+	CHECK(*rev1 > 0 && *rev2 == *rev1 + 1 && *rev3 == *rev2 + 1,
+	      "revisions %lld %lld %lld", (long long)*rev1, (long long)*rev2,
+	      (long long)*rev3);
+	return 0;
+}
+
+/* The binary value (put at rev2) and the binary key read back whole. */
+static int binary_reads_back(struct xs_etcd *etcd, int64_t rev2)
+{
+	struct xs_etcd_range range;
+	char error[512];
 
 	CHECK_OK(xs_etcd_get(etcd, "/t/b", 0, 0, 0, &range, error,
 			     sizeof(error)));
@@ -113,6 +121,14 @@ static int round_trip(struct single *s)
 		      range.kvs[0].value_length == 0,
 	      "binary key");
 	xs_etcd_range_free(&range);
+	return 0;
+}
+
+/* A prefix, a limit, a serializable read and an absent key. */
+static int ranges_read(struct xs_etcd *etcd)
+{
+	struct xs_etcd_range range;
+	char error[512];
 
 	CHECK_OK(xs_etcd_get(etcd, "/t/", 0, XS_ETCD_PREFIX, 0, &range, error,
 			     sizeof(error)));
@@ -142,6 +158,16 @@ static int round_trip(struct single *s)
 	CHECK(range.kv_count == 0, "an absent key read %zu kvs",
 	      range.kv_count);
 	xs_etcd_range_free(&range);
+	return 0;
+}
+
+/* The prefix delete takes /t/ (both keys, at rev3 + 2) and not /u;
+ * deleting nothing deletes nothing; an empty key is refused. */
+static int prefix_delete(struct xs_etcd *etcd, int64_t rev3)
+{
+	struct xs_etcd_range range;
+	int64_t deleted, after;
+	char error[512];
 
 	CHECK_OK(xs_etcd_delete(etcd, "/t/", 0, XS_ETCD_PREFIX, &deleted,
 				&after, error, sizeof(error)));
@@ -162,6 +188,17 @@ static int round_trip(struct single *s)
 	CHECK(xs_etcd_put(etcd, "", 0, "x", 1, 0, NULL, error, sizeof(error)) ==
 		      -EINVAL,
 	      "an empty key");
+	return 0;
+}
+
+static int round_trip(struct single *s)
+{
+	int64_t rev1, rev2, rev3;
+
+	CHECK_OK(put_round_trip_keys(s->etcd, &rev1, &rev2, &rev3));
+	CHECK_OK(binary_reads_back(s->etcd, rev2));
+	CHECK_OK(ranges_read(s->etcd));
+	CHECK_OK(prefix_delete(s->etcd, rev3));
 	return 0;
 }
 
@@ -921,13 +958,13 @@ static void linger(struct broken_server *b, int fd)
 	}
 }
 
-static void answer(struct broken_server *b, int fd)
+/* Reads the request's head (and, small as it is, its body), for at most
+ * a second of silence. */
+static void read_request(int fd)
 {
 	char request[4096];
 	size_t used = 0;
-	static char block[65536];
 
-	/* the request's head (and, small as it is, its body) */
 	while (used < sizeof(request) - 1) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
@@ -946,30 +983,66 @@ static void answer(struct broken_server *b, int fd)
 		     (size_t)(end + 4 - request) + atoi(length + 15) <= used))
 			break;
 	}
-	switch (atomic_load(&b->answer)) {
-	case ANSWER_NOT_JSON:
-		send_response(fd, "200 OK", "this is not JSON at all");
-		break;
-	case ANSWER_TRUNCATED_JSON:
-		send_response(
-			fd, "200 OK",
-			"{\"header\":{\"revision\":\"7\"},\"kvs\":[{\"key\":");
-		break;
-	case ANSWER_CUT_OFF:
-		send_text(
-			fd,
-			"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"header\":");
-		break;
-	case ANSWER_WRONG_TYPES:
-		send_response(
-			fd, "200 OK",
-			"{\"header\":{\"revision\":{}},\"kvs\":\"nope\"}");
-		break;
-	case ANSWER_BAD_BASE64:
-		send_response(
-			fd, "200 OK",
-			"{\"kvs\":[{\"key\":\"!!not base64\",\"mod_revision\":\"x\"}]}");
-		break;
+}
+
+/* Up to 64 MiB of this byte, until the client leaves or the server stops. */
+static void send_endless(struct broken_server *b, int fd, char byte)
+{
+	static char block[65536];
+
+	memset(block, byte, sizeof(block));
+	for (int i = 0; i < 1024 && !atomic_load(&b->stop); i++)
+		if (send(fd, block, sizeof(block), MSG_NOSIGNAL) <= 0)
+			break;
+}
+
+/* The answers that are one fixed text: a response with this status and
+ * body, or, with no status, these bytes as they are. */
+static const struct {
+	enum answer answer;
+	const char *status, *text;
+} fixed_answers[] = {
+	{ ANSWER_NOT_JSON, "200 OK", "this is not JSON at all" },
+	{ ANSWER_TRUNCATED_JSON, "200 OK",
+	  "{\"header\":{\"revision\":\"7\"},\"kvs\":[{\"key\":" },
+	{ ANSWER_CUT_OFF, NULL,
+	  "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"header\":" },
+	{ ANSWER_WRONG_TYPES, "200 OK",
+	  "{\"header\":{\"revision\":{}},\"kvs\":\"nope\"}" },
+	{ ANSWER_BAD_BASE64, "200 OK",
+	  "{\"kvs\":[{\"key\":\"!!not base64\",\"mod_revision\":\"x\"}]}" },
+	{ ANSWER_HTML_500, "500 Internal Server Error", "<html>oops</html>" },
+	{ ANSWER_NOT_HTTP, NULL, "SSH-2.0-OpenSSH_9.2\r\n\r\n" },
+};
+
+/* Sends the answer if it is a fixed one; whether it was. */
+static bool send_fixed_answer(int fd, enum answer answer)
+{
+	for (size_t i = 0; i < sizeof(fixed_answers) / sizeof(fixed_answers[0]);
+	     i++) {
+		if (fixed_answers[i].answer != answer)
+			continue;
+		if (fixed_answers[i].status)
+			send_response(fd, fixed_answers[i].status,
+				      fixed_answers[i].text);
+		else
+			send_text(fd, fixed_answers[i].text);
+		return true;
+	}
+	return false;
+}
+
+static void answer(struct broken_server *b, int fd)
+{
+	enum answer answer;
+
+	read_request(fd);
+	answer = atomic_load(&b->answer);
+	if (send_fixed_answer(fd, answer)) {
+		close(fd);
+		return;
+	}
+	switch (answer) {
 	case ANSWER_DEEP_NESTING: {
 		static char deep[20001];
 		memset(deep, '[', 10000);
@@ -977,28 +1050,15 @@ static void answer(struct broken_server *b, int fd)
 		send_response(fd, "200 OK", deep);
 		break;
 	}
-	case ANSWER_HTML_500:
-		send_response(fd, "500 Internal Server Error",
-			      "<html>oops</html>");
-		break;
 	case ANSWER_HUGE_DECLARED:
 		send_text(
 			fd,
 			"HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n");
-		memset(block, ' ', sizeof(block));
-		for (int i = 0; i < 1024 && !atomic_load(&b->stop); i++)
-			if (send(fd, block, sizeof(block), MSG_NOSIGNAL) <= 0)
-				break;
+		send_endless(b, fd, ' ');
 		break;
 	case ANSWER_HUGE_STREAMED:
 		send_text(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n[");
-		memset(block, '1', sizeof(block));
-		for (int i = 0; i < 1024 && !atomic_load(&b->stop); i++)
-			if (send(fd, block, sizeof(block), MSG_NOSIGNAL) <= 0)
-				break;
-		break;
-	case ANSWER_NOT_HTTP:
-		send_text(fd, "SSH-2.0-OpenSSH_9.2\r\n\r\n");
+		send_endless(b, fd, '1');
 		break;
 	case ANSWER_SILENCE:
 		linger(b, fd);
@@ -1020,10 +1080,9 @@ static void answer(struct broken_server *b, int fd)
 		send_text(
 			fd,
 			"{\"result\":{\"created\":true}}\n{\"result\":{\"events\":[{\"kv\":{\"value\":\"");
-		memset(block, 'A', sizeof(block));
-		for (int i = 0; i < 1024 && !atomic_load(&b->stop); i++)
-			if (send(fd, block, sizeof(block), MSG_NOSIGNAL) <= 0)
-				break;
+		send_endless(b, fd, 'A');
+		break;
+	default: /* sent by send_fixed_answer() */
 		break;
 	}
 	close(fd);
