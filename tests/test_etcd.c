@@ -332,17 +332,13 @@ static int txn_range_delete(struct single *s)
 	return 0;
 }
 
-/* Compare-and-swap on mod_revision: of two writers that read the same
- * revision, the second fails; VALUE and VERSION compares too. */
-static int txn_mod_revision(struct single *s)
+/* Of two writers that read /weights at read_at, the first's txn puts its
+ * value and the second's fails, changing nothing. */
+static int stale_writer_fails(struct xs_etcd *etcd, int64_t read_at)
 {
 	struct xs_etcd_txn_result result;
 	struct xs_etcd_range range;
-	int64_t read_at;
 	char error[512];
-
-	CHECK_OK(xs_etcd_put(s->etcd, "/weights", 0, "v1", 2, 0, &read_at,
-			     error, sizeof(error)));
 	struct xs_etcd_compare unchanged = { .key = "/weights",
 					     .target = XS_ETCD_MOD,
 					     .result = XS_ETCD_EQUAL,
@@ -356,23 +352,31 @@ static int txn_mod_revision(struct single *s)
 				    .value = "v2-stale",
 				    .value_length = 8 };
 
-	CHECK_OK(xs_etcd_txn(s->etcd, &unchanged, 1, &fresh, 1, NULL, 0,
-			     &result, error, sizeof(error)));
+	CHECK_OK(xs_etcd_txn(etcd, &unchanged, 1, &fresh, 1, NULL, 0, &result,
+			     error, sizeof(error)));
 	CHECK(result.succeeded && result.revision == read_at + 1,
 	      "the fresh writer");
 	xs_etcd_txn_result_free(&result);
-	CHECK_OK(xs_etcd_txn(s->etcd, &unchanged, 1, &stale, 1, NULL, 0,
-			     &result, error, sizeof(error)));
+	CHECK_OK(xs_etcd_txn(etcd, &unchanged, 1, &stale, 1, NULL, 0, &result,
+			     error, sizeof(error)));
 	CHECK(!result.succeeded && result.response_count == 0 &&
 		      result.revision == read_at + 1,
 	      "the stale writer's txn succeeded");
 	xs_etcd_txn_result_free(&result);
-	CHECK_OK(xs_etcd_get(s->etcd, "/weights", 0, 0, 0, &range, error,
+	CHECK_OK(xs_etcd_get(etcd, "/weights", 0, 0, 0, &range, error,
 			     sizeof(error)));
 	CHECK(range.kv_count == 1 && !strcmp(range.kvs[0].value, "v2-fresh"),
 	      "value %s", range.kv_count ? range.kvs[0].value : "(none)");
 	xs_etcd_range_free(&range);
+	return 0;
+}
 
+/* A txn on every other compare target of /weights (value, version, mod,
+ * lease, create) succeeds, and deletes and reads in one go. */
+static int other_compare_targets(struct xs_etcd *etcd, int64_t read_at)
+{
+	struct xs_etcd_txn_result result;
+	char error[512];
 	struct xs_etcd_compare others[] = {
 		{ .key = "/weights",
 		  .target = XS_ETCD_VALUE,
@@ -400,8 +404,8 @@ static int txn_mod_revision(struct single *s)
 		{ .type = XS_ETCD_OP_DELETE, .key = "/weights" },
 		{ .type = XS_ETCD_OP_RANGE, .key = "/weights" },
 	};
-	CHECK_OK(xs_etcd_txn(s->etcd, others, 5, both, 2, NULL, 0, &result,
-			     error, sizeof(error)));
+	CHECK_OK(xs_etcd_txn(etcd, others, 5, both, 2, NULL, 0, &result, error,
+			     sizeof(error)));
 	CHECK(result.succeeded && result.response_count == 2 &&
 		      result.responses[0].type == XS_ETCD_OP_DELETE &&
 		      result.responses[0].deleted == 1 &&
@@ -409,6 +413,20 @@ static int txn_mod_revision(struct single *s)
 		      result.responses[1].range.kv_count == 0,
 	      "value/version/mod/lease/create compares and delete+range");
 	xs_etcd_txn_result_free(&result);
+	return 0;
+}
+
+/* Compare-and-swap on mod_revision: of two writers that read the same
+ * revision, the second fails; VALUE and VERSION compares too. */
+static int txn_mod_revision(struct single *s)
+{
+	int64_t read_at;
+	char error[512];
+
+	CHECK_OK(xs_etcd_put(s->etcd, "/weights", 0, "v1", 2, 0, &read_at,
+			     error, sizeof(error)));
+	CHECK_OK(stale_writer_fails(s->etcd, read_at));
+	CHECK_OK(other_compare_targets(s->etcd, read_at));
 	return 0;
 }
 
@@ -549,6 +567,50 @@ static int wait_for(atomic_int *value, int at_least, int timeout_ms)
 	return 0;
 }
 
+/* The history watch_in_order() watches from its second entry: /w/a put
+ * at *first, /w/b, /other outside the prefix, /w/a deleted and put again. */
+static int write_watch_history(struct xs_etcd *etcd, int64_t *first)
+{
+	char error[512];
+
+	CHECK_OK(xs_etcd_put(etcd, "/w/a", 0, "1", 1, 0, first, error,
+			     sizeof(error)));
+	CHECK_OK(xs_etcd_put(etcd, "/w/b", 0, "2", 1, 0, NULL, error,
+			     sizeof(error)));
+	CHECK_OK(xs_etcd_put(etcd, "/other", 0, "x", 1, 0, NULL, error,
+			     sizeof(error)));
+	CHECK_OK(xs_etcd_delete(etcd, "/w/a", 0, 0, NULL, NULL, error,
+				sizeof(error)));
+	CHECK_OK(xs_etcd_put(etcd, "/w/a", 0, "3", 1, 0, NULL, error,
+			     sizeof(error)));
+	return 0;
+}
+
+/* The four events seen: the history from /w/b on (without /other), then
+ * the live put at revision live; the status at the live put. */
+static int check_watched_events(const struct watcher *w, int64_t first,
+				int64_t live)
+{
+	const struct seen *e = &w->seen;
+
+	CHECK(atomic_load(&e->count) == 4, "%d events", atomic_load(&e->count));
+	CHECK(e->type[0] == XS_ETCD_EVENT_PUT && !strcmp(e->key[0], "/w/b") &&
+		      !strcmp(e->value[0], "2") && e->revision[0] == first + 1,
+	      "event 0: %s", e->key[0]);
+	CHECK(e->type[1] == XS_ETCD_EVENT_DELETE &&
+		      !strcmp(e->key[1], "/w/a") && e->revision[1] == first + 3,
+	      "event 1: %s at %lld", e->key[1], (long long)e->revision[1]);
+	CHECK(e->type[2] == XS_ETCD_EVENT_PUT && !strcmp(e->value[2], "3") &&
+		      e->revision[2] == first + 4,
+	      "event 2");
+	CHECK(e->type[3] == XS_ETCD_EVENT_PUT && !strcmp(e->key[3], "/w/c") &&
+		      e->revision[3] == live,
+	      "event 3 (live)");
+	CHECK(w->status.last_revision == live && w->status.created_revision > 0,
+	      "status: last %lld", (long long)w->status.last_revision);
+	return 0;
+}
+
 static int watch_in_order(struct single *s)
 {
 	struct watcher w = { .key = "/w/", .flags = XS_ETCD_PREFIX };
@@ -558,16 +620,7 @@ static int watch_in_order(struct single *s)
 	pthread_t thread;
 	double stopped;
 
-	CHECK_OK(xs_etcd_put(s->etcd, "/w/a", 0, "1", 1, 0, &first, error,
-			     sizeof(error)));
-	CHECK_OK(xs_etcd_put(s->etcd, "/w/b", 0, "2", 1, 0, NULL, error,
-			     sizeof(error)));
-	CHECK_OK(xs_etcd_put(s->etcd, "/other", 0, "x", 1, 0, NULL, error,
-			     sizeof(error)));
-	CHECK_OK(xs_etcd_delete(s->etcd, "/w/a", 0, 0, NULL, NULL, error,
-				sizeof(error)));
-	CHECK_OK(xs_etcd_put(s->etcd, "/w/a", 0, "3", 1, 0, NULL, error,
-			     sizeof(error)));
+	CHECK_OK(write_watch_history(s->etcd, &first));
 	/* its own handle: a handle belongs to one thread at a time */
 	w.etcd = xs_etcd_open(endpoints, 1, TIMEOUT_MS, error, sizeof(error));
 	CHECK(w.etcd, "%s", error);
@@ -606,22 +659,7 @@ static int watch_in_order(struct single *s)
 		      atomic_load(&w.seen.ends_after) >= 1,
 	      "end-of-response calls: %d in all, %d after the live put",
 	      atomic_load(&w.seen.ends), atomic_load(&w.seen.ends_after));
-	struct seen *e = &w.seen;
-	CHECK(atomic_load(&e->count) == 4, "%d events", atomic_load(&e->count));
-	CHECK(e->type[0] == XS_ETCD_EVENT_PUT && !strcmp(e->key[0], "/w/b") &&
-		      !strcmp(e->value[0], "2") && e->revision[0] == first + 1,
-	      "event 0: %s", e->key[0]);
-	CHECK(e->type[1] == XS_ETCD_EVENT_DELETE &&
-		      !strcmp(e->key[1], "/w/a") && e->revision[1] == first + 3,
-	      "event 1: %s at %lld", e->key[1], (long long)e->revision[1]);
-	CHECK(e->type[2] == XS_ETCD_EVENT_PUT && !strcmp(e->value[2], "3") &&
-		      e->revision[2] == first + 4,
-	      "event 2");
-	CHECK(e->type[3] == XS_ETCD_EVENT_PUT && !strcmp(e->key[3], "/w/c") &&
-		      e->revision[3] == live,
-	      "event 3 (live)");
-	CHECK(w.status.last_revision == live && w.status.created_revision > 0,
-	      "status: last %lld", (long long)w.status.last_revision);
+	CHECK_OK(check_watched_events(&w, first, live));
 	return 0;
 }
 
@@ -761,17 +799,15 @@ RUN_SINGLE(failover)
 
 /* ---- three members ---- */
 
-static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
+/* With two of three members killed: a read, a write and a watch on the
+ * survivor each fail within the timeout, rather than hang. */
+static int calls_fail_without_quorum(struct etcd_server *members,
+				     struct xs_etcd *etcd)
 {
 	struct xs_etcd_range range;
 	char error[512];
 	double start, took;
 	int err;
-
-	CHECK_OK(xs_etcd_put(etcd, "/q", 0, "before", 6, 0, NULL, error,
-			     sizeof(error)));
-	etcd_server_kill(&members[0]);
-	etcd_server_kill(&members[1]);
 
 	start = now();
 	err = xs_etcd_get(etcd, "/q", 0, 0, 0, &range, error, sizeof(error));
@@ -805,6 +841,45 @@ static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
 	CHECK(w.result == -EAGAIN || w.result == -ETIMEDOUT,
 	      "a watch without quorum: %d", w.result);
 	CHECK(took < 5, "took %.2f s", took);
+	return 0;
+}
+
+/* The killed members back: the cluster takes a write and reads it. */
+static int restart_and_write(struct etcd_server *members, struct xs_etcd *etcd)
+{
+	struct xs_etcd_range range;
+	char error[512];
+	int err;
+
+	CHECK_OK(etcd_server_spawn(&members[0], NULL) ? -1 : 0);
+	CHECK_OK(etcd_server_spawn(&members[1], NULL) ? -1 : 0);
+	CHECK_OK(etcd_server_wait_ready(&members[0], 10000));
+	CHECK_OK(etcd_server_wait_ready(&members[1], 10000));
+	CHECK_OK(etcd_server_wait_ready(&members[2], 10000));
+	err = xs_etcd_put(etcd, "/q", 0, "after", 5, 0, NULL, error,
+			  sizeof(error));
+	CHECK(err == 0, "put after the restart: %d %s", err, error);
+	CHECK_OK(
+		xs_etcd_get(etcd, "/q", 0, 0, 0, &range, error, sizeof(error)));
+	CHECK(range.kv_count == 1 && !strcmp(range.kvs[0].value, "after"),
+	      "read after the restart");
+	xs_etcd_range_free(&range);
+	return 0;
+}
+
+static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
+{
+	struct xs_etcd_range range;
+	char error[512];
+	double start, took;
+	int err;
+
+	CHECK_OK(xs_etcd_put(etcd, "/q", 0, "before", 6, 0, NULL, error,
+			     sizeof(error)));
+	etcd_server_kill(&members[0]);
+	etcd_server_kill(&members[1]);
+
+	CHECK_OK(calls_fail_without_quorum(members, etcd));
 
 	/* once the survivor knows it has no leader, it says so at once */
 	start = now();
@@ -822,19 +897,7 @@ static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
 	      "serializable read");
 	xs_etcd_range_free(&range);
 
-	CHECK_OK(etcd_server_spawn(&members[0], NULL) ? -1 : 0);
-	CHECK_OK(etcd_server_spawn(&members[1], NULL) ? -1 : 0);
-	CHECK_OK(etcd_server_wait_ready(&members[0], 10000));
-	CHECK_OK(etcd_server_wait_ready(&members[1], 10000));
-	CHECK_OK(etcd_server_wait_ready(&members[2], 10000));
-	err = xs_etcd_put(etcd, "/q", 0, "after", 5, 0, NULL, error,
-			  sizeof(error));
-	CHECK(err == 0, "put after the restart: %d %s", err, error);
-	CHECK_OK(
-		xs_etcd_get(etcd, "/q", 0, 0, 0, &range, error, sizeof(error)));
-	CHECK(range.kv_count == 1 && !strcmp(range.kvs[0].value, "after"),
-	      "read after the restart");
-	xs_etcd_range_free(&range);
+	CHECK_OK(restart_and_write(members, etcd));
 	return 0;
 }
 
