@@ -1209,15 +1209,11 @@ static const struct {
 	{ ANSWER_SILENCE, "silence", -ETIMEDOUT },
 };
 
-static int broken_body(struct broken_server *b)
+/* A get against each broken answer: its error, within 1.5 s. */
+static int gets_fail_cleanly(struct broken_server *b, struct xs_etcd *etcd)
 {
-	char url[48], error[512];
-	struct xs_etcd *etcd;
+	char error[512];
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", b->port);
-	const char *endpoints[] = { url };
-	etcd = xs_etcd_open(endpoints, 1, 1000, error, sizeof(error));
-	CHECK(etcd, "%s", error);
 	for (size_t i = 0;
 	     i < sizeof(broken_answers) / sizeof(broken_answers[0]); i++) {
 		struct xs_etcd_range range;
@@ -1230,21 +1226,16 @@ static int broken_body(struct broken_server *b)
 		xs_etcd_range_free(&range);
 		printf("     %-20s get %4d in %.2f s: %.150s\n",
 		       broken_answers[i].what, err, now() - start, error);
-		if (err != broken_answers[i].expected || now() - start > 1.5) {
-			xs_etcd_close(etcd);
-			CHECK(0, "%s: %d, expected %d", broken_answers[i].what,
-			      err, broken_answers[i].expected);
-		}
+		CHECK(err == broken_answers[i].expected && now() - start <= 1.5,
+		      "%s: %d, expected %d", broken_answers[i].what, err,
+		      broken_answers[i].expected);
 	}
-	/* the same for a write, whose errors are not repeated elsewhere */
-	atomic_store(&b->answer, ANSWER_NOT_JSON);
-	int err = xs_etcd_put(etcd, "/k", 0, "v", 1, 0, NULL, error,
-			      sizeof(error));
-	if (err != -EPROTO) {
-		xs_etcd_close(etcd);
-		CHECK(0, "put on garbage: %d", err);
-	}
-	/* a watch: split messages parsed, then garbage; an endless message */
+	return 0;
+}
+
+/* a watch: split messages parsed, then garbage; an endless message */
+static int watches_fail_cleanly(struct broken_server *b, struct xs_etcd *etcd)
+{
 	static const struct {
 		enum answer answer;
 		int expected;
@@ -1263,17 +1254,45 @@ static int broken_body(struct broken_server *b)
 		watch_thread(&w);
 		printf("     watch %d in %.2f s: %.150s\n", w.result,
 		       now() - start, w.error);
-		if (w.result != watches[i].expected ||
-		    w.status.created_revision != watches[i].created ||
-		    now() - start > 2) {
-			xs_etcd_close(etcd);
-			CHECK(0, "watch %zu: %d (created %lld), expected %d", i,
-			      w.result, (long long)w.status.created_revision,
-			      watches[i].expected);
-		}
+		CHECK(w.result == watches[i].expected &&
+			      w.status.created_revision == watches[i].created &&
+			      now() - start <= 2,
+		      "watch %zu: %d (created %lld), expected %d", i, w.result,
+		      (long long)w.status.created_revision,
+		      watches[i].expected);
 	}
-	xs_etcd_close(etcd);
 	return 0;
+}
+
+/* the same for a write, whose errors are not repeated elsewhere */
+static int put_fails_cleanly(struct broken_server *b, struct xs_etcd *etcd)
+{
+	char error[512];
+	int err;
+
+	atomic_store(&b->answer, ANSWER_NOT_JSON);
+	err = xs_etcd_put(etcd, "/k", 0, "v", 1, 0, NULL, error, sizeof(error));
+	CHECK(err == -EPROTO, "put on garbage: %d", err);
+	return 0;
+}
+
+static int broken_body(struct broken_server *b)
+{
+	char url[48], error[512];
+	struct xs_etcd *etcd;
+	int err;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", b->port);
+	const char *endpoints[] = { url };
+	etcd = xs_etcd_open(endpoints, 1, 1000, error, sizeof(error));
+	CHECK(etcd, "%s", error);
+	err = gets_fail_cleanly(b, etcd);
+	if (!err)
+		err = put_fails_cleanly(b, etcd);
+	if (!err)
+		err = watches_fail_cleanly(b, etcd);
+	xs_etcd_close(etcd);
+	return err;
 }
 
 static int run_broken(const void *arg)
