@@ -397,14 +397,52 @@ static int changed_flows_follow_their_connections(const void *arg)
  * host never becomes confirmed entries on the others. */
 #define HANDSHAKES 400
 
+/* On B, for each exported handshake: found pending, then its SYN again
+ * (same ISN: send_flow_packet's) and its ACK go where the SYN went on A,
+ * and the ACK confirms it. */
+struct handshakes_on_b {
+	int pending, astray, confirmed_after;
+};
+
+static void complete_handshakes_on_b(struct host *a, struct host *b,
+				     const __u32 *started,
+				     const struct collected *sent,
+				     struct handshakes_on_b *seen)
+{
+	struct flow_source flows;
+
+	memset(seen, 0, sizeof(*seen));
+	flow_source_init(&flows, 4, 71);
+	for (int i = 0; i < HANDSHAKES; i++, flow_source_next(&flows)) {
+		struct xs_flow flow;
+		__u8 kind = 0;
+		__u32 on_b;
+
+		if (!find_record(sent, &flows))
+			continue;
+		seen->pending += flow_found(b, &flows, &flow, &kind) &&
+				 !(kind & XS_FLOW_WAY_CONFIRMED);
+		/* the SYN again (same ISN: send_flow_packet's), then the ACK */
+		on_b = send_flow_packet(&b->env, &flows, VIP, 80, SYN);
+		seen->astray += address_of(b, on_b) !=
+				address_of(a, started[i]);
+		on_b = send_flow_packet(&b->env, &flows, VIP, 80, ACK);
+		seen->astray += address_of(b, on_b) !=
+				address_of(a, started[i]);
+		seen->confirmed_after += flow_found(b, &flows, &flow, &kind) &&
+					 (kind & XS_FLOW_WAY_CONFIRMED);
+	}
+}
+
 static int handshake_under_way_is_imported_pending(const void *arg)
 {
 	static __u32 started[HANDSHAKES];
 	struct collected sent = { 0 };
 	struct xs_flow_import_stats imported = { 0 };
+	struct handshakes_on_b on_b;
 	static struct host a, b;
 	struct flow_source flows;
-	int flagged = 0, pending_on_b = 0, astray = 0, confirmed_after = 0;
+	int flagged = 0;
 
 	(void)arg;
 	CHECK_OK(host_make(&a, NULL, 0));
@@ -424,37 +462,17 @@ static int handshake_under_way_is_imported_pending(const void *arg)
 			sent.records[i].state != XS_FLOW_SYN_SEEN ||
 			!sent.records[i].initial_sequence;
 	CHECK_OK(import_all(&b, &sent, &imported));
-	flow_source_init(&flows, 4, 71);
-	for (int i = 0; i < HANDSHAKES; i++, flow_source_next(&flows)) {
-		struct xs_flow_key key;
-		struct xs_flow flow;
-		__u8 kind = 0;
-		__u32 on_b;
-
-		if (!find_record(&sent, &flows))
-			continue;
-		key_of(&flows, &key);
-		pending_on_b += !xs_flow_find(&b.env.dp, &key, &flow, &kind) &&
-				!(kind & XS_FLOW_WAY_CONFIRMED);
-		/* the SYN again (same ISN: send_flow_packet's), then the ACK */
-		on_b = send_flow_packet(&b.env, &flows, VIP, 80, SYN);
-		astray += address_of(&b, on_b) != address_of(&a, started[i]);
-		on_b = send_flow_packet(&b.env, &flows, VIP, 80, ACK);
-		astray += address_of(&b, on_b) != address_of(&a, started[i]);
-		confirmed_after +=
-			!xs_flow_find(&b.env.dp, &key, &flow, &kind) &&
-			(kind & XS_FLOW_WAY_CONFIRMED);
-	}
+	complete_handshakes_on_b(&a, &b, started, &sent, &on_b);
 	printf("     %u handshakes under way exported (%d not marked pending with their SYN); B imported %llu, %llu pending; on B: %d found pending, %d packets (SYN again, ACK) not where the SYN went, %d confirmed by the ACK\n",
 	       sent.count, flagged, (unsigned long long)imported.imported,
-	       (unsigned long long)imported.imported_pending, pending_on_b,
-	       astray, confirmed_after);
+	       (unsigned long long)imported.imported_pending, on_b.pending,
+	       on_b.astray, on_b.confirmed_after);
 	CHECK(sent.count > HANDSHAKES / 10 && !flagged, "the export");
 	CHECK(imported.imported == sent.count &&
 		      imported.imported_pending == sent.count &&
-		      pending_on_b == (int)sent.count,
+		      on_b.pending == (int)sent.count,
 	      "not imported pending");
-	CHECK(!astray && confirmed_after == (int)sent.count,
+	CHECK(!on_b.astray && on_b.confirmed_after == (int)sent.count,
 	      "the handshake did not complete where it started");
 	CHECK(env_counter(&b.env, XS_FLOW_RECHOSEN_NEW_SYN) == 0,
 	      "a retransmitted SYN was taken for a new connection");
