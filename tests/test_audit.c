@@ -51,32 +51,18 @@ static int lines_with(const char *path, const char *command, int *lines)
 	return strstr(text, needle) != NULL;
 }
 
-static int line_follows_rotation(const void *arg)
+/* Runs a test's body on an audit log opened in a fresh directory, then
+ * closes the log and removes the directory. The body says what went wrong
+ * and returns -1, or returns 0. */
+static int with_open_log(int (*body)(const struct log_dir *l, int *fd))
 {
 	struct log_dir l;
-	int fd, lines, err = -1;
+	int fd, err = -1;
 
-	(void)arg;
 	CHECK(!make_log_dir(&l), "mkdtemp");
 	fd = xs_audit_open(l.dir);
-	if (fd < 0)
-		goto out;
-	if (xs_audit_record(l.dir, &fd, "before", NULL, NULL) ||
-	    rename(l.log, l.rotated) ||
-	    xs_audit_record(l.dir, &fd, "after", NULL, NULL))
-		goto out;
-	if (!lines_with(l.log, "after", &lines) || lines != 1) {
-		fprintf(stderr,
-			"    the line after the rotation is not alone in the new file (%d lines)\n",
-			lines);
-		goto out;
-	}
-	if (!lines_with(l.rotated, "before", &lines) || lines != 1) {
-		fprintf(stderr, "    the rotated file holds %d lines\n", lines);
-		goto out;
-	}
-	err = 0;
-out:
+	if (fd >= 0)
+		err = body(&l, &fd);
 	if (fd >= 0)
 		close(fd);
 	remove_log_dir(&l);
@@ -84,38 +70,59 @@ out:
 	return 0;
 }
 
-static int planted_file_is_refused(const void *arg)
+static int write_across_rotation(const struct log_dir *l, int *fd)
 {
-	struct log_dir l;
-	int fd, lines, refused, err = -1;
+	int lines;
 
-	(void)arg;
-	CHECK(!make_log_dir(&l), "mkdtemp");
-	fd = xs_audit_open(l.dir);
-	if (fd < 0)
-		goto out;
+	if (xs_audit_record(l->dir, fd, "before", NULL, NULL) ||
+	    rename(l->log, l->rotated) ||
+	    xs_audit_record(l->dir, fd, "after", NULL, NULL))
+		return -1;
+	if (!lines_with(l->log, "after", &lines) || lines != 1) {
+		fprintf(stderr,
+			"    the line after the rotation is not alone in the new file (%d lines)\n",
+			lines);
+		return -1;
+	}
+	if (!lines_with(l->rotated, "before", &lines) || lines != 1) {
+		fprintf(stderr, "    the rotated file holds %d lines\n", lines);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_over_planted_link(const struct log_dir *l, int *fd)
+{
+	int lines, refused;
+
 	/* rotated, and a link to somewhere else planted in its place */
-	if (rename(l.log, l.rotated) || symlink("/etc/passwd", l.log))
-		goto out;
+	if (rename(l->log, l->rotated) || symlink("/etc/passwd", l->log))
+		return -1;
 	/* (the refusal's warning, printed, is expected) */
-	refused = xs_audit_record(l.dir, &fd, "planted", NULL, NULL);
+	refused = xs_audit_record(l->dir, fd, "planted", NULL, NULL);
 	if (!refused) {
 		fprintf(stderr,
 			"    a symbolic link in the log's place was not refused\n");
-		goto out;
+		return -1;
 	}
-	if (lines_with(l.rotated, "planted", &lines) || lines) {
+	if (lines_with(l->rotated, "planted", &lines) || lines) {
 		fprintf(stderr,
 			"    the refused line went to the rotated file\n");
-		goto out;
+		return -1;
 	}
-	err = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	remove_log_dir(&l);
-	CHECK(err == 0, "see above");
 	return 0;
+}
+
+static int line_follows_rotation(const void *arg)
+{
+	(void)arg;
+	return with_open_log(write_across_rotation);
+}
+
+static int planted_file_is_refused(const void *arg)
+{
+	(void)arg;
+	return with_open_log(write_over_planted_link);
 }
 
 const struct test_case *audit_tests(size_t *count)

@@ -67,25 +67,33 @@ out:
 static const char binary_value[] = { 0, (char)0xff, '\n', '"', '\\', 0, 'x' };
 static const char binary_key[] = { 'b', 'i', 'n', '/', (char)0xfe, 0, 1 };
 
-static int round_trip(struct single *s)
+/* /t/a, the binary value at /t/b, the binary key (empty) and /u outside
+ * /t/, at three revisions one after another. */
+static int put_round_trip_keys(struct xs_etcd *etcd, int64_t *rev1,
+			       int64_t *rev2, int64_t *rev3)
 {
-	struct xs_etcd *etcd = s->etcd;
-	struct xs_etcd_range range;
-	int64_t rev1, rev2, rev3, deleted, after;
 	char error[512];
 
-	CHECK_OK(xs_etcd_put(etcd, "/t/a", 0, "one", 3, 0, &rev1, error,
+	CHECK_OK(xs_etcd_put(etcd, "/t/a", 0, "one", 3, 0, rev1, error,
 			     sizeof(error)));
 	CHECK_OK(xs_etcd_put(etcd, "/t/b", 0, binary_value,
-			     sizeof(binary_value), 0, &rev2, error,
+			     sizeof(binary_value), 0, rev2, error,
 			     sizeof(error)));
 	CHECK_OK(xs_etcd_put(etcd, binary_key, sizeof(binary_key), "", 0, 0,
-			     &rev3, error, sizeof(error)));
+			     rev3, error, sizeof(error)));
 	CHECK_OK(xs_etcd_put(etcd, "/u", 0, "outside", 7, 0, NULL, error,
 			     sizeof(error)));
-	CHECK(rev1 > 0 && rev2 == rev1 + 1 && rev3 == rev2 + 1,
-	      "revisions %lld %lld %lld", (long long)rev1, (long long)rev2,
-	      (long long)rev3);
+	CHECK(*rev1 > 0 && *rev2 == *rev1 + 1 && *rev3 == *rev2 + 1,
+	      "revisions %lld %lld %lld", (long long)*rev1, (long long)*rev2,
+	      (long long)*rev3);
+	return 0;
+}
+
+/* The binary value (put at rev2) and the binary key read back whole. */
+static int binary_reads_back(struct xs_etcd *etcd, int64_t rev2)
+{
+	struct xs_etcd_range range;
+	char error[512];
 
 	CHECK_OK(xs_etcd_get(etcd, "/t/b", 0, 0, 0, &range, error,
 			     sizeof(error)));
@@ -113,6 +121,14 @@ static int round_trip(struct single *s)
 		      range.kvs[0].value_length == 0,
 	      "binary key");
 	xs_etcd_range_free(&range);
+	return 0;
+}
+
+/* A prefix, a limit, a serializable read and an absent key. */
+static int ranges_read(struct xs_etcd *etcd)
+{
+	struct xs_etcd_range range;
+	char error[512];
 
 	CHECK_OK(xs_etcd_get(etcd, "/t/", 0, XS_ETCD_PREFIX, 0, &range, error,
 			     sizeof(error)));
@@ -142,6 +158,16 @@ static int round_trip(struct single *s)
 	CHECK(range.kv_count == 0, "an absent key read %zu kvs",
 	      range.kv_count);
 	xs_etcd_range_free(&range);
+	return 0;
+}
+
+/* The prefix delete takes /t/ (both keys, at rev3 + 2) and not /u;
+ * deleting nothing deletes nothing; an empty key is refused. */
+static int prefix_delete(struct xs_etcd *etcd, int64_t rev3)
+{
+	struct xs_etcd_range range;
+	int64_t deleted, after;
+	char error[512];
 
 	CHECK_OK(xs_etcd_delete(etcd, "/t/", 0, XS_ETCD_PREFIX, &deleted,
 				&after, error, sizeof(error)));
@@ -162,6 +188,17 @@ static int round_trip(struct single *s)
 	CHECK(xs_etcd_put(etcd, "", 0, "x", 1, 0, NULL, error, sizeof(error)) ==
 		      -EINVAL,
 	      "an empty key");
+	return 0;
+}
+
+static int round_trip(struct single *s)
+{
+	int64_t rev1, rev2, rev3;
+
+	CHECK_OK(put_round_trip_keys(s->etcd, &rev1, &rev2, &rev3));
+	CHECK_OK(binary_reads_back(s->etcd, rev2));
+	CHECK_OK(ranges_read(s->etcd));
+	CHECK_OK(prefix_delete(s->etcd, rev3));
 	return 0;
 }
 
@@ -295,17 +332,13 @@ static int txn_range_delete(struct single *s)
 	return 0;
 }
 
-/* Compare-and-swap on mod_revision: of two writers that read the same
- * revision, the second fails; VALUE and VERSION compares too. */
-static int txn_mod_revision(struct single *s)
+/* Of two writers that read /weights at read_at, the first's txn puts its
+ * value and the second's fails, changing nothing. */
+static int stale_writer_fails(struct xs_etcd *etcd, int64_t read_at)
 {
 	struct xs_etcd_txn_result result;
 	struct xs_etcd_range range;
-	int64_t read_at;
 	char error[512];
-
-	CHECK_OK(xs_etcd_put(s->etcd, "/weights", 0, "v1", 2, 0, &read_at,
-			     error, sizeof(error)));
 	struct xs_etcd_compare unchanged = { .key = "/weights",
 					     .target = XS_ETCD_MOD,
 					     .result = XS_ETCD_EQUAL,
@@ -319,23 +352,31 @@ static int txn_mod_revision(struct single *s)
 				    .value = "v2-stale",
 				    .value_length = 8 };
 
-	CHECK_OK(xs_etcd_txn(s->etcd, &unchanged, 1, &fresh, 1, NULL, 0,
-			     &result, error, sizeof(error)));
+	CHECK_OK(xs_etcd_txn(etcd, &unchanged, 1, &fresh, 1, NULL, 0, &result,
+			     error, sizeof(error)));
 	CHECK(result.succeeded && result.revision == read_at + 1,
 	      "the fresh writer");
 	xs_etcd_txn_result_free(&result);
-	CHECK_OK(xs_etcd_txn(s->etcd, &unchanged, 1, &stale, 1, NULL, 0,
-			     &result, error, sizeof(error)));
+	CHECK_OK(xs_etcd_txn(etcd, &unchanged, 1, &stale, 1, NULL, 0, &result,
+			     error, sizeof(error)));
 	CHECK(!result.succeeded && result.response_count == 0 &&
 		      result.revision == read_at + 1,
 	      "the stale writer's txn succeeded");
 	xs_etcd_txn_result_free(&result);
-	CHECK_OK(xs_etcd_get(s->etcd, "/weights", 0, 0, 0, &range, error,
+	CHECK_OK(xs_etcd_get(etcd, "/weights", 0, 0, 0, &range, error,
 			     sizeof(error)));
 	CHECK(range.kv_count == 1 && !strcmp(range.kvs[0].value, "v2-fresh"),
 	      "value %s", range.kv_count ? range.kvs[0].value : "(none)");
 	xs_etcd_range_free(&range);
+	return 0;
+}
 
+/* A txn on every other compare target of /weights (value, version, mod,
+ * lease, create) succeeds, and deletes and reads in one go. */
+static int other_compare_targets(struct xs_etcd *etcd, int64_t read_at)
+{
+	struct xs_etcd_txn_result result;
+	char error[512];
 	struct xs_etcd_compare others[] = {
 		{ .key = "/weights",
 		  .target = XS_ETCD_VALUE,
@@ -363,8 +404,8 @@ static int txn_mod_revision(struct single *s)
 		{ .type = XS_ETCD_OP_DELETE, .key = "/weights" },
 		{ .type = XS_ETCD_OP_RANGE, .key = "/weights" },
 	};
-	CHECK_OK(xs_etcd_txn(s->etcd, others, 5, both, 2, NULL, 0, &result,
-			     error, sizeof(error)));
+	CHECK_OK(xs_etcd_txn(etcd, others, 5, both, 2, NULL, 0, &result, error,
+			     sizeof(error)));
 	CHECK(result.succeeded && result.response_count == 2 &&
 		      result.responses[0].type == XS_ETCD_OP_DELETE &&
 		      result.responses[0].deleted == 1 &&
@@ -372,6 +413,20 @@ static int txn_mod_revision(struct single *s)
 		      result.responses[1].range.kv_count == 0,
 	      "value/version/mod/lease/create compares and delete+range");
 	xs_etcd_txn_result_free(&result);
+	return 0;
+}
+
+/* Compare-and-swap on mod_revision: of two writers that read the same
+ * revision, the second fails; VALUE and VERSION compares too. */
+static int txn_mod_revision(struct single *s)
+{
+	int64_t read_at;
+	char error[512];
+
+	CHECK_OK(xs_etcd_put(s->etcd, "/weights", 0, "v1", 2, 0, &read_at,
+			     error, sizeof(error)));
+	CHECK_OK(stale_writer_fails(s->etcd, read_at));
+	CHECK_OK(other_compare_targets(s->etcd, read_at));
 	return 0;
 }
 
@@ -512,6 +567,50 @@ static int wait_for(atomic_int *value, int at_least, int timeout_ms)
 	return 0;
 }
 
+/* The history watch_in_order() watches from its second entry: /w/a put
+ * at *first, /w/b, /other outside the prefix, /w/a deleted and put again. */
+static int write_watch_history(struct xs_etcd *etcd, int64_t *first)
+{
+	char error[512];
+
+	CHECK_OK(xs_etcd_put(etcd, "/w/a", 0, "1", 1, 0, first, error,
+			     sizeof(error)));
+	CHECK_OK(xs_etcd_put(etcd, "/w/b", 0, "2", 1, 0, NULL, error,
+			     sizeof(error)));
+	CHECK_OK(xs_etcd_put(etcd, "/other", 0, "x", 1, 0, NULL, error,
+			     sizeof(error)));
+	CHECK_OK(xs_etcd_delete(etcd, "/w/a", 0, 0, NULL, NULL, error,
+				sizeof(error)));
+	CHECK_OK(xs_etcd_put(etcd, "/w/a", 0, "3", 1, 0, NULL, error,
+			     sizeof(error)));
+	return 0;
+}
+
+/* The four events seen: the history from /w/b on (without /other), then
+ * the live put at revision live; the status at the live put. */
+static int check_watched_events(const struct watcher *w, int64_t first,
+				int64_t live)
+{
+	const struct seen *e = &w->seen;
+
+	CHECK(atomic_load(&e->count) == 4, "%d events", atomic_load(&e->count));
+	CHECK(e->type[0] == XS_ETCD_EVENT_PUT && !strcmp(e->key[0], "/w/b") &&
+		      !strcmp(e->value[0], "2") && e->revision[0] == first + 1,
+	      "event 0: %s", e->key[0]);
+	CHECK(e->type[1] == XS_ETCD_EVENT_DELETE &&
+		      !strcmp(e->key[1], "/w/a") && e->revision[1] == first + 3,
+	      "event 1: %s at %lld", e->key[1], (long long)e->revision[1]);
+	CHECK(e->type[2] == XS_ETCD_EVENT_PUT && !strcmp(e->value[2], "3") &&
+		      e->revision[2] == first + 4,
+	      "event 2");
+	CHECK(e->type[3] == XS_ETCD_EVENT_PUT && !strcmp(e->key[3], "/w/c") &&
+		      e->revision[3] == live,
+	      "event 3 (live)");
+	CHECK(w->status.last_revision == live && w->status.created_revision > 0,
+	      "status: last %lld", (long long)w->status.last_revision);
+	return 0;
+}
+
 static int watch_in_order(struct single *s)
 {
 	struct watcher w = { .key = "/w/", .flags = XS_ETCD_PREFIX };
@@ -521,16 +620,7 @@ static int watch_in_order(struct single *s)
 	pthread_t thread;
 	double stopped;
 
-	CHECK_OK(xs_etcd_put(s->etcd, "/w/a", 0, "1", 1, 0, &first, error,
-			     sizeof(error)));
-	CHECK_OK(xs_etcd_put(s->etcd, "/w/b", 0, "2", 1, 0, NULL, error,
-			     sizeof(error)));
-	CHECK_OK(xs_etcd_put(s->etcd, "/other", 0, "x", 1, 0, NULL, error,
-			     sizeof(error)));
-	CHECK_OK(xs_etcd_delete(s->etcd, "/w/a", 0, 0, NULL, NULL, error,
-				sizeof(error)));
-	CHECK_OK(xs_etcd_put(s->etcd, "/w/a", 0, "3", 1, 0, NULL, error,
-			     sizeof(error)));
+	CHECK_OK(write_watch_history(s->etcd, &first));
 	/* its own handle: a handle belongs to one thread at a time */
 	w.etcd = xs_etcd_open(endpoints, 1, TIMEOUT_MS, error, sizeof(error));
 	CHECK(w.etcd, "%s", error);
@@ -569,22 +659,7 @@ static int watch_in_order(struct single *s)
 		      atomic_load(&w.seen.ends_after) >= 1,
 	      "end-of-response calls: %d in all, %d after the live put",
 	      atomic_load(&w.seen.ends), atomic_load(&w.seen.ends_after));
-	struct seen *e = &w.seen;
-	CHECK(atomic_load(&e->count) == 4, "%d events", atomic_load(&e->count));
-	CHECK(e->type[0] == XS_ETCD_EVENT_PUT && !strcmp(e->key[0], "/w/b") &&
-		      !strcmp(e->value[0], "2") && e->revision[0] == first + 1,
-	      "event 0: %s", e->key[0]);
-	CHECK(e->type[1] == XS_ETCD_EVENT_DELETE &&
-		      !strcmp(e->key[1], "/w/a") && e->revision[1] == first + 3,
-	      "event 1: %s at %lld", e->key[1], (long long)e->revision[1]);
-	CHECK(e->type[2] == XS_ETCD_EVENT_PUT && !strcmp(e->value[2], "3") &&
-		      e->revision[2] == first + 4,
-	      "event 2");
-	CHECK(e->type[3] == XS_ETCD_EVENT_PUT && !strcmp(e->key[3], "/w/c") &&
-		      e->revision[3] == live,
-	      "event 3 (live)");
-	CHECK(w.status.last_revision == live && w.status.created_revision > 0,
-	      "status: last %lld", (long long)w.status.last_revision);
+	CHECK_OK(check_watched_events(&w, first, live));
 	return 0;
 }
 
@@ -724,17 +799,15 @@ RUN_SINGLE(failover)
 
 /* ---- three members ---- */
 
-static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
+/* With two of three members killed: a read, a write and a watch on the
+ * survivor each fail within the timeout, rather than hang. */
+static int calls_fail_without_quorum(struct etcd_server *members,
+				     struct xs_etcd *etcd)
 {
 	struct xs_etcd_range range;
 	char error[512];
 	double start, took;
 	int err;
-
-	CHECK_OK(xs_etcd_put(etcd, "/q", 0, "before", 6, 0, NULL, error,
-			     sizeof(error)));
-	etcd_server_kill(&members[0]);
-	etcd_server_kill(&members[1]);
 
 	start = now();
 	err = xs_etcd_get(etcd, "/q", 0, 0, 0, &range, error, sizeof(error));
@@ -768,6 +841,45 @@ static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
 	CHECK(w.result == -EAGAIN || w.result == -ETIMEDOUT,
 	      "a watch without quorum: %d", w.result);
 	CHECK(took < 5, "took %.2f s", took);
+	return 0;
+}
+
+/* The killed members back: the cluster takes a write and reads it. */
+static int restart_and_write(struct etcd_server *members, struct xs_etcd *etcd)
+{
+	struct xs_etcd_range range;
+	char error[512];
+	int err;
+
+	CHECK_OK(etcd_server_spawn(&members[0], NULL) ? -1 : 0);
+	CHECK_OK(etcd_server_spawn(&members[1], NULL) ? -1 : 0);
+	CHECK_OK(etcd_server_wait_ready(&members[0], 10000));
+	CHECK_OK(etcd_server_wait_ready(&members[1], 10000));
+	CHECK_OK(etcd_server_wait_ready(&members[2], 10000));
+	err = xs_etcd_put(etcd, "/q", 0, "after", 5, 0, NULL, error,
+			  sizeof(error));
+	CHECK(err == 0, "put after the restart: %d %s", err, error);
+	CHECK_OK(
+		xs_etcd_get(etcd, "/q", 0, 0, 0, &range, error, sizeof(error)));
+	CHECK(range.kv_count == 1 && !strcmp(range.kvs[0].value, "after"),
+	      "read after the restart");
+	xs_etcd_range_free(&range);
+	return 0;
+}
+
+static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
+{
+	struct xs_etcd_range range;
+	char error[512];
+	double start, took;
+	int err;
+
+	CHECK_OK(xs_etcd_put(etcd, "/q", 0, "before", 6, 0, NULL, error,
+			     sizeof(error)));
+	etcd_server_kill(&members[0]);
+	etcd_server_kill(&members[1]);
+
+	CHECK_OK(calls_fail_without_quorum(members, etcd));
 
 	/* once the survivor knows it has no leader, it says so at once */
 	start = now();
@@ -785,19 +897,7 @@ static int cluster_body(struct etcd_server *members, struct xs_etcd *etcd)
 	      "serializable read");
 	xs_etcd_range_free(&range);
 
-	CHECK_OK(etcd_server_spawn(&members[0], NULL) ? -1 : 0);
-	CHECK_OK(etcd_server_spawn(&members[1], NULL) ? -1 : 0);
-	CHECK_OK(etcd_server_wait_ready(&members[0], 10000));
-	CHECK_OK(etcd_server_wait_ready(&members[1], 10000));
-	CHECK_OK(etcd_server_wait_ready(&members[2], 10000));
-	err = xs_etcd_put(etcd, "/q", 0, "after", 5, 0, NULL, error,
-			  sizeof(error));
-	CHECK(err == 0, "put after the restart: %d %s", err, error);
-	CHECK_OK(
-		xs_etcd_get(etcd, "/q", 0, 0, 0, &range, error, sizeof(error)));
-	CHECK(range.kv_count == 1 && !strcmp(range.kvs[0].value, "after"),
-	      "read after the restart");
-	xs_etcd_range_free(&range);
+	CHECK_OK(restart_and_write(members, etcd));
 	return 0;
 }
 
@@ -921,13 +1021,13 @@ static void linger(struct broken_server *b, int fd)
 	}
 }
 
-static void answer(struct broken_server *b, int fd)
+/* Reads the request's head (and, small as it is, its body), for at most
+ * a second of silence. */
+static void read_request(int fd)
 {
 	char request[4096];
 	size_t used = 0;
-	static char block[65536];
 
-	/* the request's head (and, small as it is, its body) */
 	while (used < sizeof(request) - 1) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
@@ -946,30 +1046,66 @@ static void answer(struct broken_server *b, int fd)
 		     (size_t)(end + 4 - request) + atoi(length + 15) <= used))
 			break;
 	}
-	switch (atomic_load(&b->answer)) {
-	case ANSWER_NOT_JSON:
-		send_response(fd, "200 OK", "this is not JSON at all");
-		break;
-	case ANSWER_TRUNCATED_JSON:
-		send_response(
-			fd, "200 OK",
-			"{\"header\":{\"revision\":\"7\"},\"kvs\":[{\"key\":");
-		break;
-	case ANSWER_CUT_OFF:
-		send_text(
-			fd,
-			"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"header\":");
-		break;
-	case ANSWER_WRONG_TYPES:
-		send_response(
-			fd, "200 OK",
-			"{\"header\":{\"revision\":{}},\"kvs\":\"nope\"}");
-		break;
-	case ANSWER_BAD_BASE64:
-		send_response(
-			fd, "200 OK",
-			"{\"kvs\":[{\"key\":\"!!not base64\",\"mod_revision\":\"x\"}]}");
-		break;
+}
+
+/* Up to 64 MiB of this byte, until the client leaves or the server stops. */
+static void send_endless(struct broken_server *b, int fd, char byte)
+{
+	static char block[65536];
+
+	memset(block, byte, sizeof(block));
+	for (int i = 0; i < 1024 && !atomic_load(&b->stop); i++)
+		if (send(fd, block, sizeof(block), MSG_NOSIGNAL) <= 0)
+			break;
+}
+
+/* The answers that are one fixed text: a response with this status and
+ * body, or, with no status, these bytes as they are. */
+static const struct {
+	enum answer answer;
+	const char *status, *text;
+} fixed_answers[] = {
+	{ ANSWER_NOT_JSON, "200 OK", "this is not JSON at all" },
+	{ ANSWER_TRUNCATED_JSON, "200 OK",
+	  "{\"header\":{\"revision\":\"7\"},\"kvs\":[{\"key\":" },
+	{ ANSWER_CUT_OFF, NULL,
+	  "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"header\":" },
+	{ ANSWER_WRONG_TYPES, "200 OK",
+	  "{\"header\":{\"revision\":{}},\"kvs\":\"nope\"}" },
+	{ ANSWER_BAD_BASE64, "200 OK",
+	  "{\"kvs\":[{\"key\":\"!!not base64\",\"mod_revision\":\"x\"}]}" },
+	{ ANSWER_HTML_500, "500 Internal Server Error", "<html>oops</html>" },
+	{ ANSWER_NOT_HTTP, NULL, "SSH-2.0-OpenSSH_9.2\r\n\r\n" },
+};
+
+/* Sends the answer if it is a fixed one; whether it was. */
+static bool send_fixed_answer(int fd, enum answer answer)
+{
+	for (size_t i = 0; i < sizeof(fixed_answers) / sizeof(fixed_answers[0]);
+	     i++) {
+		if (fixed_answers[i].answer != answer)
+			continue;
+		if (fixed_answers[i].status)
+			send_response(fd, fixed_answers[i].status,
+				      fixed_answers[i].text);
+		else
+			send_text(fd, fixed_answers[i].text);
+		return true;
+	}
+	return false;
+}
+
+static void answer(struct broken_server *b, int fd)
+{
+	enum answer answer;
+
+	read_request(fd);
+	answer = atomic_load(&b->answer);
+	if (send_fixed_answer(fd, answer)) {
+		close(fd);
+		return;
+	}
+	switch (answer) {
 	case ANSWER_DEEP_NESTING: {
 		static char deep[20001];
 		memset(deep, '[', 10000);
@@ -977,28 +1113,15 @@ static void answer(struct broken_server *b, int fd)
 		send_response(fd, "200 OK", deep);
 		break;
 	}
-	case ANSWER_HTML_500:
-		send_response(fd, "500 Internal Server Error",
-			      "<html>oops</html>");
-		break;
 	case ANSWER_HUGE_DECLARED:
 		send_text(
 			fd,
 			"HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n");
-		memset(block, ' ', sizeof(block));
-		for (int i = 0; i < 1024 && !atomic_load(&b->stop); i++)
-			if (send(fd, block, sizeof(block), MSG_NOSIGNAL) <= 0)
-				break;
+		send_endless(b, fd, ' ');
 		break;
 	case ANSWER_HUGE_STREAMED:
 		send_text(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n[");
-		memset(block, '1', sizeof(block));
-		for (int i = 0; i < 1024 && !atomic_load(&b->stop); i++)
-			if (send(fd, block, sizeof(block), MSG_NOSIGNAL) <= 0)
-				break;
-		break;
-	case ANSWER_NOT_HTTP:
-		send_text(fd, "SSH-2.0-OpenSSH_9.2\r\n\r\n");
+		send_endless(b, fd, '1');
 		break;
 	case ANSWER_SILENCE:
 		linger(b, fd);
@@ -1020,10 +1143,9 @@ static void answer(struct broken_server *b, int fd)
 		send_text(
 			fd,
 			"{\"result\":{\"created\":true}}\n{\"result\":{\"events\":[{\"kv\":{\"value\":\"");
-		memset(block, 'A', sizeof(block));
-		for (int i = 0; i < 1024 && !atomic_load(&b->stop); i++)
-			if (send(fd, block, sizeof(block), MSG_NOSIGNAL) <= 0)
-				break;
+		send_endless(b, fd, 'A');
+		break;
+	default: /* sent by send_fixed_answer() */
 		break;
 	}
 	close(fd);
@@ -1087,15 +1209,11 @@ static const struct {
 	{ ANSWER_SILENCE, "silence", -ETIMEDOUT },
 };
 
-static int broken_body(struct broken_server *b)
+/* A get against each broken answer: its error, within 1.5 s. */
+static int gets_fail_cleanly(struct broken_server *b, struct xs_etcd *etcd)
 {
-	char url[48], error[512];
-	struct xs_etcd *etcd;
+	char error[512];
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", b->port);
-	const char *endpoints[] = { url };
-	etcd = xs_etcd_open(endpoints, 1, 1000, error, sizeof(error));
-	CHECK(etcd, "%s", error);
 	for (size_t i = 0;
 	     i < sizeof(broken_answers) / sizeof(broken_answers[0]); i++) {
 		struct xs_etcd_range range;
@@ -1108,21 +1226,16 @@ static int broken_body(struct broken_server *b)
 		xs_etcd_range_free(&range);
 		printf("     %-20s get %4d in %.2f s: %.150s\n",
 		       broken_answers[i].what, err, now() - start, error);
-		if (err != broken_answers[i].expected || now() - start > 1.5) {
-			xs_etcd_close(etcd);
-			CHECK(0, "%s: %d, expected %d", broken_answers[i].what,
-			      err, broken_answers[i].expected);
-		}
+		CHECK(err == broken_answers[i].expected && now() - start <= 1.5,
+		      "%s: %d, expected %d", broken_answers[i].what, err,
+		      broken_answers[i].expected);
 	}
-	/* the same for a write, whose errors are not repeated elsewhere */
-	atomic_store(&b->answer, ANSWER_NOT_JSON);
-	int err = xs_etcd_put(etcd, "/k", 0, "v", 1, 0, NULL, error,
-			      sizeof(error));
-	if (err != -EPROTO) {
-		xs_etcd_close(etcd);
-		CHECK(0, "put on garbage: %d", err);
-	}
-	/* a watch: split messages parsed, then garbage; an endless message */
+	return 0;
+}
+
+/* a watch: split messages parsed, then garbage; an endless message */
+static int watches_fail_cleanly(struct broken_server *b, struct xs_etcd *etcd)
+{
 	static const struct {
 		enum answer answer;
 		int expected;
@@ -1141,17 +1254,45 @@ static int broken_body(struct broken_server *b)
 		watch_thread(&w);
 		printf("     watch %d in %.2f s: %.150s\n", w.result,
 		       now() - start, w.error);
-		if (w.result != watches[i].expected ||
-		    w.status.created_revision != watches[i].created ||
-		    now() - start > 2) {
-			xs_etcd_close(etcd);
-			CHECK(0, "watch %zu: %d (created %lld), expected %d", i,
-			      w.result, (long long)w.status.created_revision,
-			      watches[i].expected);
-		}
+		CHECK(w.result == watches[i].expected &&
+			      w.status.created_revision == watches[i].created &&
+			      now() - start <= 2,
+		      "watch %zu: %d (created %lld), expected %d", i, w.result,
+		      (long long)w.status.created_revision,
+		      watches[i].expected);
 	}
-	xs_etcd_close(etcd);
 	return 0;
+}
+
+/* the same for a write, whose errors are not repeated elsewhere */
+static int put_fails_cleanly(struct broken_server *b, struct xs_etcd *etcd)
+{
+	char error[512];
+	int err;
+
+	atomic_store(&b->answer, ANSWER_NOT_JSON);
+	err = xs_etcd_put(etcd, "/k", 0, "v", 1, 0, NULL, error, sizeof(error));
+	CHECK(err == -EPROTO, "put on garbage: %d", err);
+	return 0;
+}
+
+static int broken_body(struct broken_server *b)
+{
+	char url[48], error[512];
+	struct xs_etcd *etcd;
+	int err;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", b->port);
+	const char *endpoints[] = { url };
+	etcd = xs_etcd_open(endpoints, 1, 1000, error, sizeof(error));
+	CHECK(etcd, "%s", error);
+	err = gets_fail_cleanly(b, etcd);
+	if (!err)
+		err = put_fails_cleanly(b, etcd);
+	if (!err)
+		err = watches_fail_cleanly(b, etcd);
+	xs_etcd_close(etcd);
+	return err;
 }
 
 static int run_broken(const void *arg)

@@ -77,6 +77,17 @@ struct fixture {
 		.protocol = IPPROTO_TCP, .tcp_flags = 0x02, __VA_ARGS__        \
 	}
 
+/* an ICMP "fragmentation needed" from a router, quoting a TCP reply of the
+ * flow V4_SYN() makes */
+#define V4_FRAG_NEEDED(...)                                                    \
+	V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",             \
+	       .quoted_protocol = IPPROTO_TCP, __VA_ARGS__)
+/* an ICMPv6 "packet too big" from a router, quoting a TCP reply of the
+ * flow V6_SYN() makes */
+#define V6_TOO_BIG(...)                                                        \
+	V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",            \
+	       .quoted_protocol = IPPROTO_TCP, __VA_ARGS__)
+
 static const struct fixture fixtures[] = {
 	/* forwarded */
 	{ "v4 tcp syn", "SYN 192.0.2.10:40000 -> 10.100.0.1:80", V4_SYN(), 0, 0,
@@ -144,69 +155,55 @@ static const struct fixture fixtures[] = {
 	  0, 0, 0, XDP_TX, XS_FORWARD_FRAGMENT, L2DSR_FRAME, F6 },
 	{ "v4 icmp frag-needed for a flow",
 	  "router 198.51.100.1 -> VIP, quoting 10.100.0.1:80 -> 192.0.2.10:40000",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, A },
+	  V4_FRAG_NEEDED(), 0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW,
+	  L2DSR_FRAME, A },
 	{ "v4 icmp frag-needed in the flow's VLAN",
 	  "as above, the flow's SYN and the ICMP both in VLAN 100",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_TCP, .vlan_count = 1),
-	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, A },
+	  V4_FRAG_NEEDED(.vlan_count = 1), 0, 0, 1, XDP_TX,
+	  XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, A },
 	{ "v4 icmp frag-needed without a flow",
 	  "no SYN seen here: the backend a new packet of the flow gets",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE, L2DSR_FRAME, A },
+	  V4_FRAG_NEEDED(), 0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE,
+	  L2DSR_FRAME, A },
 	{ "v6 packet-too-big for a flow",
 	  "router 2001:db8::1 -> VIP, quoting [fd00:100::1]:443 -> client",
-	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, S },
+	  V6_TOO_BIG(), 0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW,
+	  L2DSR_FRAME, S },
 	{ "v4 icmp frag-needed quoting udp",
 	  "no datagram seen here: 10.100.0.1:53 -> 192.0.2.10:5353 quoted",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_UDP, .client_port = 5353,
-		 .vip_port = 53),
+	  V4_FRAG_NEEDED(.quoted_protocol = IPPROTO_UDP, .client_port = 5353,
+			 .vip_port = 53),
 	  0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE, L2DSR_FRAME, U },
 	{ "v4 icmp frag-needed quoting a stored udp flow",
 	  "the client's datagram first, then the ICMP quoting the reply",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_UDP, .client_port = 5353,
-		 .vip_port = 53),
+	  V4_FRAG_NEEDED(.quoted_protocol = IPPROTO_UDP, .client_port = 5353,
+			 .vip_port = 53),
 	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, U },
 	{ "v4 icmp frag-needed for an every-port VIP",
 	  "quoting 10.100.0.3:5000/udp (port 0 VIP, client split)",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .vip = "10.100.0.3", .quoted_protocol = IPPROTO_UDP,
-		 .vip_port = 5000),
+	  V4_FRAG_NEEDED(.vip = "10.100.0.3", .quoted_protocol = IPPROTO_UDP,
+			 .vip_port = 5000),
 	  0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE, L2DSR_FRAME, F },
 	{ "v6 packet-too-big without a flow",
 	  "no SYN seen here: the backend a new packet of the flow gets",
-	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE, L2DSR_FRAME, S },
+	  V6_TOO_BIG(), 0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE,
+	  L2DSR_FRAME, S },
 	{ "v6 packet-too-big quoting extension headers",
 	  "the quoted reply has 4 dest-options headers before TCP",
-	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
-		 .quoted_protocol = IPPROTO_TCP, .quoted_extension_count = 4),
-	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, S },
+	  V6_TOO_BIG(.quoted_extension_count = 4), 0, 0, 1, XDP_TX,
+	  XS_FORWARD_ICMP_STORED_FLOW, L2DSR_FRAME, S },
 	{ "ipip v4 icmp frag-needed for a flow",
 	  "the flow's SYN to 10.100.0.2:80 (ipip), then the ICMP",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .vip = "10.100.0.2", .quoted_protocol = IPPROTO_TCP,
-		 .dont_fragment = 1),
-	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, IPIP_FRAME, T4 },
+	  V4_FRAG_NEEDED(.vip = "10.100.0.2", .dont_fragment = 1), 0, 0, 1,
+	  XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, IPIP_FRAME, T4 },
 	{ "ipip v4 icmp frag-needed without a flow",
 	  "quoting 10.100.0.2:80 -> 192.0.2.10:40000, no SYN seen",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .vip = "10.100.0.2", .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 0, XDP_TX, XS_FORWARD_ICMP_NEW_CHOICE, IPIP_FRAME, T4 },
+	  V4_FRAG_NEEDED(.vip = "10.100.0.2"), 0, 0, 0, XDP_TX,
+	  XS_FORWARD_ICMP_NEW_CHOICE, IPIP_FRAME, T4 },
 	{ "ipip v6 packet-too-big for a flow",
 	  "the flow's SYN to [fd00:100::2]:80 (ipip), then the ICMPv6",
-	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
-		 .vip = "fd00:100::2", .vip_port = 80,
-		 .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 1, XDP_TX, XS_FORWARD_ICMP_STORED_FLOW, IPIP_FRAME, T6 },
+	  V6_TOO_BIG(.vip = "fd00:100::2", .vip_port = 80), 0, 0, 1, XDP_TX,
+	  XS_FORWARD_ICMP_STORED_FLOW, IPIP_FRAME, T6 },
 	{ "ipip v4", "SYN to 10.100.0.2:80, an ipip VIP",
 	  V4_SYN(.vip = "10.100.0.2", .dont_fragment = 1, .tos = 0x28), 0, 0, 0,
 	  XDP_TX, XS_FORWARD_IPIP, IPIP_FRAME, T4 },
@@ -240,30 +237,22 @@ static const struct fixture fixtures[] = {
 		 .quoted_protocol = IPPROTO_TCP),
 	  ICMP_ECHO, 0, 0, XDP_PASS, XS_PASS_ICMP_OTHER, SAME_FRAME, NONE },
 	{ "icmp port unreachable", "type 3 code 3 quoting a VIP flow",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  ICMP_PORT_UNREACHABLE, 0, 1, XDP_PASS, XS_PASS_ICMP_OTHER, SAME_FRAME,
-	  NONE },
+	  V4_FRAG_NEEDED(), ICMP_PORT_UNREACHABLE, 0, 1, XDP_PASS,
+	  XS_PASS_ICMP_OTHER, SAME_FRAME, NONE },
 	{ "icmp frag-needed quoting no VIP",
 	  "to 10.100.0.9, quoting 10.100.0.9:80 (the LB host's own flow)",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .vip = "10.100.0.9", .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_NOT_VIP, SAME_FRAME, NONE },
+	  V4_FRAG_NEEDED(.vip = "10.100.0.9"), 0, 0, 0, XDP_PASS,
+	  XS_PASS_ICMP_NOT_VIP, SAME_FRAME, NONE },
 	{ "icmp frag-needed quoting a VIP address on another port",
-	  "quoting 10.100.0.1:81, no VIP",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .vip_port = 81, .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_NOT_VIP, SAME_FRAME, NONE },
+	  "quoting 10.100.0.1:81, no VIP", V4_FRAG_NEEDED(.vip_port = 81), 0, 0,
+	  0, XDP_PASS, XS_PASS_ICMP_NOT_VIP, SAME_FRAME, NONE },
 	{ "v6 packet-too-big quoting no VIP",
 	  "to fd00:100::9, quoting [fd00:100::9]:443",
-	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
-		 .vip = "fd00:100::9", .quoted_protocol = IPPROTO_TCP),
-	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_NOT_VIP, SAME_FRAME, NONE },
+	  V6_TOO_BIG(.vip = "fd00:100::9"), 0, 0, 0, XDP_PASS,
+	  XS_PASS_ICMP_NOT_VIP, SAME_FRAME, NONE },
 	{ "icmp frag-needed not sent to the quoted source",
 	  "to 10.100.0.9, quoting the VIP 10.100.0.1:80's reply",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  OUTER_DESTINATION_OTHER, 0, 1, XDP_PASS,
+	  V4_FRAG_NEEDED(), OUTER_DESTINATION_OTHER, 0, 1, XDP_PASS,
 	  XS_PASS_ICMP_NOT_TO_QUOTED_SOURCE, SAME_FRAME, NONE },
 	{ "v4 later fragment, port VIP", "TCP fragment at offset 1480 to :80",
 	  V4_SYN(.fragment = LATER_FRAGMENT, .payload_length = 40), 0, 0, 0,
@@ -329,52 +318,34 @@ static const struct fixture fixtures[] = {
 	  0, 0, 0, XDP_PASS, XS_PASS_EXTENSION_CHAIN_TOO_LONG, SAME_FRAME,
 	  NONE },
 	{ "icmp frag-needed cut in the quote", "quoted ports cut off",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  CUT_AND_FIX_IP_LENGTH, 14 + 20 + 8 + 20 + 2, 0, XDP_PASS,
-	  XS_PASS_TRUNCATED_ICMP, SAME_FRAME, NONE },
+	  V4_FRAG_NEEDED(), CUT_AND_FIX_IP_LENGTH, 14 + 20 + 8 + 20 + 2, 0,
+	  XDP_PASS, XS_PASS_TRUNCATED_ICMP, SAME_FRAME, NONE },
 	{ "icmp frag-needed cut in its header", "4 bytes of ICMP",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  CUT_AND_FIX_IP_LENGTH, 14 + 20 + 4, 0, XDP_PASS,
+	  V4_FRAG_NEEDED(), CUT_AND_FIX_IP_LENGTH, 14 + 20 + 4, 0, XDP_PASS,
 	  XS_PASS_TRUNCATED_ICMP, SAME_FRAME, NONE },
 	{ "v6 packet-too-big with 4 bytes of TCP quoted",
 	  "the ports, but fewer than the 8 bytes a router must quote",
-	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  CUT_AND_FIX_IP_LENGTH, 14 + 40 + 8 + 40 + 4, 0, XDP_PASS,
-	  XS_PASS_TRUNCATED_ICMP, SAME_FRAME, NONE },
+	  V6_TOO_BIG(), CUT_AND_FIX_IP_LENGTH, 14 + 40 + 8 + 40 + 4, 0,
+	  XDP_PASS, XS_PASS_TRUNCATED_ICMP, SAME_FRAME, NONE },
 	{ "icmp frag-needed quoting ihl 4", "quoted header's ihl 4",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  QUOTED_IHL_4, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER,
-	  SAME_FRAME, NONE },
+	  V4_FRAG_NEEDED(), QUOTED_IHL_4, 0, 0, XDP_PASS,
+	  XS_PASS_ICMP_BAD_QUOTED_HEADER, SAME_FRAME, NONE },
 	{ "icmp frag-needed quoting a later fragment",
-	  "quoted offset 1480: no ports",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_TCP),
+	  "quoted offset 1480: no ports", V4_FRAG_NEEDED(),
 	  QUOTED_LATER_FRAGMENT, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER,
 	  SAME_FRAME, NONE },
 	{ "icmp frag-needed quoting version 6", "quoted version nibble 6",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_TCP),
-	  QUOTED_VERSION_6, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER,
-	  SAME_FRAME, NONE },
+	  V4_FRAG_NEEDED(), QUOTED_VERSION_6, 0, 0, XDP_PASS,
+	  XS_PASS_ICMP_BAD_QUOTED_HEADER, SAME_FRAME, NONE },
 	{ "v6 packet-too-big quoting 5 extension headers",
-	  "more than a quote may have",
-	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
-		 .quoted_protocol = IPPROTO_TCP, .quoted_extension_count = 5),
+	  "more than a quote may have", V6_TOO_BIG(.quoted_extension_count = 5),
 	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_BAD_QUOTED_HEADER, SAME_FRAME, NONE },
 	{ "icmp frag-needed quoting icmp", "the quoted protocol is ICMP",
-	  V4_SYN(.protocol = IPPROTO_ICMP, .router = "198.51.100.1",
-		 .quoted_protocol = IPPROTO_ICMP),
-	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_QUOTED_NOT_TCP_UDP, SAME_FRAME,
-	  NONE },
+	  V4_FRAG_NEEDED(.quoted_protocol = IPPROTO_ICMP), 0, 0, 0, XDP_PASS,
+	  XS_PASS_ICMP_QUOTED_NOT_TCP_UDP, SAME_FRAME, NONE },
 	{ "v6 packet-too-big quoting gre", "the quoted next header is 47",
-	  V6_SYN(.protocol = IPPROTO_ICMPV6, .router = "2001:db8::1",
-		 .quoted_protocol = 47),
-	  0, 0, 0, XDP_PASS, XS_PASS_ICMP_QUOTED_NOT_TCP_UDP, SAME_FRAME,
-	  NONE },
+	  V6_TOO_BIG(.quoted_protocol = 47), 0, 0, 0, XDP_PASS,
+	  XS_PASS_ICMP_QUOTED_NOT_TCP_UDP, SAME_FRAME, NONE },
 
 	/* dropped */
 	{ "ipip v4 too big for the tunnel", "1500-byte packet + 20 > MTU 1500",
@@ -443,15 +414,11 @@ static void refresh_ipv4_checksum(__u8 *ip)
 	put16(ip + 10, ipv4_header_checksum(ip, header));
 }
 
-static void mutate(const struct fixture *f, __u8 *frame, size_t *length)
+/* The mutations of the IP and TCP headers and of the frame's length. */
+static void mutate_headers(const struct fixture *f, __u8 *ip, size_t ip_offset,
+			   size_t header, size_t *length)
 {
-	__u8 *ip = frame + l3_offset(frame);
-	size_t ip_offset = ip - frame;
-	size_t header = (ip[0] & 0xf) * 4;
-
 	switch (f->mutation) {
-	case NO_MUTATION:
-		break;
 	case CUT_TO_LENGTH:
 		*length = f->cut;
 		break;
@@ -491,11 +458,36 @@ static void mutate(const struct fixture *f, __u8 *frame, size_t *length)
 	case ETHERTYPE_ARP:
 		put16(ip - 2, 0x0806);
 		break;
+	case OUTER_DESTINATION_OTHER: {
+		__be32 other[4]; /* parse_address writes 16 bytes */
+
+		parse_address(4, "10.100.0.9", other);
+		memcpy(ip + 16, other, 4);
+		refresh_ipv4_checksum(ip);
+		break;
+	}
+	default: /* none, or one of mutate_icmp_message()'s */
+		break;
+	}
+}
+
+static bool is_icmp_mutation(enum mutation mutation)
+{
+	return mutation >= ICMP_ECHO && mutation <= QUOTED_VERSION_6;
+}
+
+/* The mutations of an ICMP message (is_icmp_mutation()): the changed
+ * message keeps a right checksum, as a router's. */
+static void mutate_icmp_message(const struct fixture *f, __u8 *ip,
+				size_t header)
+{
+	size_t l4 = f->spec.family == 4 ? header : 40;
+	size_t end;
+
+	switch (f->mutation) {
 	case ICMP_ECHO:
-		if (f->spec.family == 6)
-			header = 40;
-		ip[header] = f->spec.family == 4 ? 8 : 128;
-		ip[header + 1] = 0;
+		ip[l4] = f->spec.family == 4 ? 8 : 128;
+		ip[l4 + 1] = 0;
 		break;
 	case ICMP_PORT_UNREACHABLE:
 		ip[header + 1] = 3;
@@ -511,23 +503,109 @@ static void mutate(const struct fixture *f, __u8 *frame, size_t *length)
 	case QUOTED_VERSION_6:
 		ip[header + 8] = 0x65;
 		break;
-	case OUTER_DESTINATION_OTHER: {
-		__be32 other[4]; /* parse_address writes 16 bytes */
-
-		parse_address(4, "10.100.0.9", other);
-		memcpy(ip + 16, other, 4);
-		refresh_ipv4_checksum(ip);
+	default:
 		break;
 	}
-	}
-	/* a changed ICMP message keeps a right checksum, as a router's */
-	if (f->mutation >= ICMP_ECHO && f->mutation <= QUOTED_VERSION_6) {
-		size_t l4 = f->spec.family == 4 ? header : 40;
-		size_t end = f->spec.family == 4 ? ((ip[2] << 8) | ip[3]) :
-						   40 + ((ip[4] << 8) | ip[5]);
+	end = f->spec.family == 4 ? ((ip[2] << 8) | ip[3]) :
+				    40 + ((ip[4] << 8) | ip[5]);
+	refresh_icmp_checksum(f->spec.family, ip, ip + l4, end - l4);
+}
 
-		refresh_icmp_checksum(f->spec.family, ip, ip + l4, end - l4);
-	}
+static void mutate(const struct fixture *f, __u8 *frame, size_t *length)
+{
+	__u8 *ip = frame + l3_offset(frame);
+	size_t header = (ip[0] & 0xf) * 4;
+
+	if (is_icmp_mutation(f->mutation))
+		mutate_icmp_message(f, ip, header);
+	else
+		mutate_headers(f, ip, ip - frame, header, length);
+}
+
+/* The outer IPv4 header of an ipip frame to the backend at address,
+ * around the inner header at inner. */
+static void write_outer_ipv4(__u8 *outer, const __u8 *inner,
+			     const __be32 *address)
+{
+	size_t inner_length = (inner[2] << 8) | inner[3];
+
+	memset(outer, 0, 20);
+	outer[0] = 0x45;
+	outer[1] = inner[1];
+	put16(outer + 2, inner_length + 20);
+	outer[6] = inner[6] & 0x40; /* DF copied */
+	outer[8] = 64;
+	outer[9] = IPPROTO_IPIP;
+	parse_address(4, "10.0.0.1", (__be32 *)(outer + 12));
+	memcpy(outer + 16, address, 4);
+	put16(outer + 10, ipv4_header_checksum(outer, 20));
+}
+
+/* The flow label of the outer IPv6 header: an ICMP's label is its quoted
+ * flow's, so that it takes the flow's path. */
+static __u32 expected_flow_label(const struct fixture *f, const __u8 *in,
+				 size_t l3)
+{
+	struct xs_flow_key key = {
+		.client_port = htons(f->spec.client_port),
+		.vip_port = htons(f->spec.vip_port),
+		.protocol = f->spec.router ? f->spec.quoted_protocol :
+					     f->spec.protocol,
+		.family = XS_FAMILY_IPV6,
+	};
+
+	parse_address(6, f->spec.client, key.client);
+	parse_address(6, f->spec.vip, key.vip);
+	if (l3 > 14) /* the flow key has the outer tag's VLAN ID */
+		key.vlan_id = ((in[14] << 8) | in[15]) & XS_VLAN_ID_MASK;
+	return xs_flow_label(&key);
+}
+
+/* The outer IPv6 header of an ipip frame to the backend at address,
+ * around the inner header at in + l3. */
+static void write_outer_ipv6(const struct fixture *f, __u8 *outer,
+			     const __u8 *in, size_t l3, const __be32 *address)
+{
+	const __u8 *inner = in + l3;
+	__u8 traffic_class = ((inner[0] & 0xf) << 4) | (inner[1] >> 4);
+	__u32 label = expected_flow_label(f, in, l3);
+	size_t inner_length = 40 + ((inner[4] << 8) | inner[5]);
+
+	memset(outer, 0, 40);
+	outer[0] = 0x60 | (traffic_class >> 4);
+	outer[1] = ((traffic_class & 0xf) << 4) | (label >> 16);
+	outer[2] = label >> 8;
+	outer[3] = label;
+	put16(outer + 4, inner_length);
+	outer[6] = IPPROTO_IPV6;
+	outer[7] = 64;
+	parse_address(6, "fd00::1", (__be32 *)(outer + 8));
+	memcpy(outer + 24, address, 16);
+}
+
+/* ipip: neighbour MAC of the backend, lb0's MAC, the tags, outer */
+static size_t expected_ipip_frame(const struct fixture *f,
+				  const struct fixture_setup *s, const __u8 *in,
+				  size_t length, __u8 *out)
+{
+	size_t l3 = l3_offset(in);
+	const char *backend = s->backend_address[f->backend];
+	int family = s->backend_family[f->backend];
+	__u8 *outer = out + l3;
+	size_t outer_length = family == 4 ? 20 : 40;
+	__be32 address[4];
+
+	parse_mac(TEST_NEIGHBOUR_MAC_PREFIX "00", out);
+	parse_address(family, backend, address);
+	out[5] = family == 4 ? ((__u8 *)address)[3] : ((__u8 *)address)[15];
+	parse_mac(TEST_LB_MAC, out + 6);
+	memcpy(out + 12, in + 12, l3 - 12);
+	if (family == 4)
+		write_outer_ipv4(outer, in + l3, address);
+	else
+		write_outer_ipv6(f, outer, in, l3, address);
+	memcpy(outer + outer_length, in + l3, length - l3);
+	return length + outer_length;
 }
 
 /* The frame the program must emit, built independently of it. */
@@ -535,7 +613,6 @@ static size_t expected_frame(const struct fixture *f,
 			     const struct fixture_setup *s, const __u8 *in,
 			     size_t length, __u8 *out)
 {
-	size_t l3 = l3_offset(in);
 	__u8 mac[6];
 
 	if (f->output == SAME_FRAME) {
@@ -549,63 +626,7 @@ static size_t expected_frame(const struct fixture *f,
 		memcpy(out + 6, in, 6); /* our MAC, the frame's destination */
 		return length;
 	}
-
-	/* ipip: neighbour MAC of the backend, lb0's MAC, the tags, outer */
-	const char *backend = s->backend_address[f->backend];
-	int family = s->backend_family[f->backend];
-	__u8 *outer = out + l3;
-	size_t inner_length, outer_length = family == 4 ? 20 : 40;
-	__be32 address[4];
-
-	parse_mac(TEST_NEIGHBOUR_MAC_PREFIX "00", out);
-	parse_address(family, backend, address);
-	out[5] = family == 4 ? ((__u8 *)address)[3] : ((__u8 *)address)[15];
-	parse_mac(TEST_LB_MAC, out + 6);
-	memcpy(out + 12, in + 12, l3 - 12);
-	if (family == 4) {
-		inner_length = (in[l3 + 2] << 8) | in[l3 + 3];
-		memset(outer, 0, 20);
-		outer[0] = 0x45;
-		outer[1] = in[l3 + 1];
-		put16(outer + 2, inner_length + 20);
-		outer[6] = in[l3 + 6] & 0x40; /* DF copied */
-		outer[8] = 64;
-		outer[9] = IPPROTO_IPIP;
-		parse_address(4, "10.0.0.1", (__be32 *)(outer + 12));
-		memcpy(outer + 16, address, 4);
-		put16(outer + 10, ipv4_header_checksum(outer, 20));
-	} else {
-		/* an ICMP's label is its quoted flow's: the flow's path */
-		struct xs_flow_key key = {
-			.client_port = htons(f->spec.client_port),
-			.vip_port = htons(f->spec.vip_port),
-			.protocol = f->spec.router ? f->spec.quoted_protocol :
-						     f->spec.protocol,
-			.family = XS_FAMILY_IPV6,
-		};
-		__u8 traffic_class = ((in[l3] & 0xf) << 4) | (in[l3 + 1] >> 4);
-		__u32 label;
-
-		parse_address(6, f->spec.client, key.client);
-		parse_address(6, f->spec.vip, key.vip);
-		if (l3 > 14) /* the flow key has the outer tag's VLAN ID */
-			key.vlan_id = ((in[14] << 8) | in[15]) &
-				      XS_VLAN_ID_MASK;
-		label = xs_flow_label(&key);
-		inner_length = 40 + ((in[l3 + 4] << 8) | in[l3 + 5]);
-		memset(outer, 0, 40);
-		outer[0] = 0x60 | (traffic_class >> 4);
-		outer[1] = ((traffic_class & 0xf) << 4) | (label >> 16);
-		outer[2] = label >> 8;
-		outer[3] = label;
-		put16(outer + 4, inner_length);
-		outer[6] = IPPROTO_IPV6;
-		outer[7] = 64;
-		parse_address(6, "fd00::1", (__be32 *)(outer + 8));
-		memcpy(outer + 24, address, 16);
-	}
-	memcpy(outer + outer_length, in + l3, length - l3);
-	return length + outer_length;
+	return expected_ipip_frame(f, s, in, length, out);
 }
 
 static size_t input_frame(const struct fixture *f, __u8 *frame)
@@ -643,6 +664,52 @@ static void dump(const char *what, const __u8 *frame, size_t length)
 	fputc('\n', stderr);
 }
 
+/* The SYN (or datagram) of the flow an ICMP row quotes, sent first so
+ * that the flow is stored; 0 if it was forwarded. */
+static int send_quoted_flow(struct test_env *env, const struct fixture *f,
+			    struct run_result *result)
+{
+	struct packet_spec syn = f->spec;
+
+	syn.protocol = f->spec.quoted_protocol;
+	syn.router = NULL;
+	syn.tcp_flags = 0x02;
+	if (env_run_spec(env, &syn, result) || result->action != XDP_TX)
+		return -1;
+	return 0;
+}
+
+static int counter_of_verdict(int verdict)
+{
+	return verdict == XDP_TX   ? XS_VERDICT_TX :
+	       verdict == XDP_DROP ? XS_VERDICT_DROP :
+	       verdict == XDP_PASS ? XS_VERDICT_PASS :
+				     XS_VERDICT_REDIRECT;
+}
+
+/* What a row that went wrong did: its verdict and reason, every counter
+ * that moved, and the frames in, out and expected. */
+static void report_mismatch(const struct fixture *f, struct test_env *env,
+			    __u64 reason_before, const __u8 *in, size_t length,
+			    const struct run_result *result,
+			    const __u8 *expected, size_t expected_length)
+{
+	fprintf(stderr,
+		"    made as: %s\n    verdict %d (want %d), %s +%llu (want +1)\n",
+		f->how_made, result->action, f->verdict,
+		xs_counter_names[f->reason],
+		(unsigned long long)(env_counter(env, f->reason) -
+				     reason_before));
+	for (int c = 0; c < XS_COUNTER_COUNT; c++)
+		if (env_counter(env, c))
+			fprintf(stderr, "    counter %s = %llu\n",
+				xs_counter_names[c],
+				(unsigned long long)env_counter(env, c));
+	dump("input", in, length);
+	dump("output", result->frame, result->length);
+	dump("expected", expected, expected_length);
+}
+
 static int run_fixture(const void *arg)
 {
 	const struct fixture *f = arg;
@@ -652,28 +719,16 @@ static int run_fixture(const void *arg)
 	struct test_env env;
 	__u64 reason_before, verdict_before;
 	size_t length, expected_length;
-	int verdict_counter, failed = 0;
+	int verdict_counter = counter_of_verdict(f->verdict), failed = 0;
 
 	CHECK_OK(env_setup(&env));
 	setup_vips(&env, &setup);
-	if (f->prelude_syn) {
-		struct packet_spec syn = f->spec;
-
-		syn.protocol = f->spec.quoted_protocol;
-		syn.router = NULL;
-		syn.tcp_flags = 0x02;
-		if (env_run_spec(&env, &syn, &result) ||
-		    result.action != XDP_TX)
-			failed = 1;
-	}
+	if (f->prelude_syn && send_quoted_flow(&env, f, &result))
+		failed = 1;
 
 	length = input_frame(f, in);
 	expected_length = expected_frame(f, &setup, in, length, expected);
 
-	verdict_counter = f->verdict == XDP_TX	 ? XS_VERDICT_TX :
-			  f->verdict == XDP_DROP ? XS_VERDICT_DROP :
-			  f->verdict == XDP_PASS ? XS_VERDICT_PASS :
-						   XS_VERDICT_REDIRECT;
 	reason_before = env_counter(&env, f->reason);
 	verdict_before = env_counter(&env, verdict_counter);
 	if (!failed && env_run(&env, in, length, &result))
@@ -684,21 +739,8 @@ static int run_fixture(const void *arg)
 	     env_counter(&env, verdict_counter) != verdict_before + 1 ||
 	     result.length != expected_length ||
 	     memcmp(result.frame, expected, expected_length))) {
-		fprintf(stderr,
-			"    made as: %s\n    verdict %d (want %d), %s +%llu (want +1)\n",
-			f->how_made, result.action, f->verdict,
-			xs_counter_names[f->reason],
-			(unsigned long long)(env_counter(&env, f->reason) -
-					     reason_before));
-		for (int c = 0; c < XS_COUNTER_COUNT; c++)
-			if (env_counter(&env, c))
-				fprintf(stderr, "    counter %s = %llu\n",
-					xs_counter_names[c],
-					(unsigned long long)env_counter(&env,
-									c));
-		dump("input", in, length);
-		dump("output", result.frame, result.length);
-		dump("expected", expected, expected_length);
+		report_mismatch(f, &env, reason_before, in, length, &result,
+				expected, expected_length);
 		failed = 1;
 	}
 	env_teardown(&env);

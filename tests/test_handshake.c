@@ -126,84 +126,91 @@ struct expected {
 	__u64 packets, new_flows, syn_retransmits, handshakes;
 };
 
-static int race(struct test_env *env, const struct race_case *c)
+/* The first seed's connections' SYNs, each counted in want for the pool
+ * it went to; 0 if each went where xs_predict said. */
+static int open_handshakes(struct test_env *env, const struct race_vip *v,
+			   int family, __u32 *backend, struct expected *want)
 {
-	static __u32 backend[CONNECTIONS];
-	struct expected want[XS_POOL_COUNT] = { 0 };
-	struct xs_pool_stats stats[XS_POOL_COUNT];
-	int unpredicted = 0, would_move = 0, unforwarded = 0;
-	int moved_ack = 0, moved_data = 0, moved_retransmit = 0;
-	int fresh_astray = 0;
+	int unpredicted = 0, unforwarded = 0;
 	struct flow_source flows;
-	struct race_vip v;
 
-	make_race_vip(env, c->family, &v);
-	CHECK_OK(set_route(env, &v, &c->before));
-
-	/* every SYN under the old route */
-	flow_source_init(&flows, c->family, 11);
+	flow_source_init(&flows, family, 11);
 	for (int i = 0; i < CONNECTIONS; i++, flow_source_next(&flows)) {
-		__u32 expected = predicted(env, &v, &flows);
+		__u32 expected = predicted(env, v, &flows);
 
-		backend[i] = send_packet(env, &v, &flows, SYN, isn_of(i), 0);
+		backend[i] = send_packet(env, v, &flows, SYN, isn_of(i), 0);
 		unforwarded += !backend[i];
 		unpredicted += backend[i] != expected;
-		want[v.pool_of[backend[i]]].packets++;
-		want[v.pool_of[backend[i]]].new_flows++;
+		want[v->pool_of[backend[i]]].packets++;
+		want[v->pool_of[backend[i]]].new_flows++;
 	}
 	CHECK(!unforwarded && !unpredicted,
 	      "%d SYNs not forwarded, %d not where the route said", unforwarded,
 	      unpredicted);
+	return 0;
+}
 
-	/* the route changes while every handshake is under way */
-	for (int k = 0; k < c->change_count; k++)
-		CHECK_OK(set_route(env, &v, &c->changes[k]));
+/* How many handshakes the route in force would move, and how many of
+ * their later packets went elsewhere than their SYN. */
+struct moves {
+	int would_move, ack, data, retransmit;
+};
 
-	flow_source_init(&flows, c->family, 11);
+/* Each handshake's ACK and data (and every RETRANSMIT_EVERY-th one's SYN
+ * again first), counted in want for its SYN's pool. */
+static void finish_handshakes(struct test_env *env, const struct race_vip *v,
+			      int family, const __u32 *backend,
+			      struct expected *want, struct moves *moved)
+{
+	struct flow_source flows;
+
+	memset(moved, 0, sizeof(*moved));
+	flow_source_init(&flows, family, 11);
 	for (int i = 0; i < CONNECTIONS; i++, flow_source_next(&flows)) {
-		struct expected *pool = &want[v.pool_of[backend[i]]];
+		struct expected *pool = &want[v->pool_of[backend[i]]];
 
-		would_move += predicted(env, &v, &flows) != backend[i];
+		moved->would_move += predicted(env, v, &flows) != backend[i];
 		if (i % RETRANSMIT_EVERY == 0) {
-			moved_retransmit += send_packet(env, &v, &flows, SYN,
-							isn_of(i),
-							0) != backend[i];
+			moved->retransmit += send_packet(env, v, &flows, SYN,
+							 isn_of(i),
+							 0) != backend[i];
 			pool->packets++;
 			pool->syn_retransmits++;
 		}
-		moved_ack += send_packet(env, &v, &flows, ACK, isn_of(i) + 1,
-					 0) != backend[i];
-		moved_data += send_packet(env, &v, &flows, ACK | PSH,
-					  isn_of(i) + 1, 100) != backend[i];
+		moved->ack += send_packet(env, v, &flows, ACK, isn_of(i) + 1,
+					  0) != backend[i];
+		moved->data += send_packet(env, v, &flows, ACK | PSH,
+					   isn_of(i) + 1, 100) != backend[i];
 		pool->packets += 2;
 		pool->handshakes++;
 	}
+}
 
-	/* new connections follow the route now in force */
-	flow_source_init(&flows, c->family, 12);
+/* New connections (the second seed's) under the route now in force, each
+ * counted in want; how many went elsewhere than it says. */
+static int fresh_syns_astray(struct test_env *env, const struct race_vip *v,
+			     int family, struct expected *want)
+{
+	struct flow_source flows;
+	int astray = 0;
+
+	flow_source_init(&flows, family, 12);
 	for (int i = 0; i < CONNECTIONS; i++, flow_source_next(&flows)) {
-		__u32 expected = predicted(env, &v, &flows);
-		__u32 now = send_packet(env, &v, &flows, SYN, isn_of(i), 0);
+		__u32 expected = predicted(env, v, &flows);
+		__u32 now = send_packet(env, v, &flows, SYN, isn_of(i), 0);
 
-		fresh_astray += !now || now != expected;
-		want[v.pool_of[now]].packets++;
-		want[v.pool_of[now]].new_flows++;
+		astray += !now || now != expected;
+		want[v->pool_of[now]].packets++;
+		want[v->pool_of[now]].new_flows++;
 	}
+	return astray;
+}
 
-	for (int pool = 0; pool < XS_POOL_COUNT; pool++)
-		CHECK_OK(xs_pool_stats_read(&env->dp, v.vip.vip_id, pool,
-					    &stats[pool]));
-	printf("     IPv%d, %d change(s) between SYN and ACK: %d of %d handshakes would move under the new route; moved: %d ACKs, %d data packets, %d of %d retransmitted SYNs; %d new SYNs not where the new route says\n",
-	       c->family, c->change_count, would_move, CONNECTIONS, moved_ack,
-	       moved_data, moved_retransmit, CONNECTIONS / RETRANSMIT_EVERY,
-	       fresh_astray);
-	CHECK(would_move >= c->least_would_move,
-	      "only %d handshakes straddle a change of backend: the route change did not take",
-	      would_move);
-	CHECK(!moved_ack && !moved_data && !moved_retransmit,
-	      "a handshake's packets left its SYN's backend");
-	CHECK(!fresh_astray, "%d new connections ignored the new route",
-	      fresh_astray);
+/* Each pool's counters exactly as expected, a latency counted for every
+ * handshake, and no client reset. */
+static int check_pool_counters(const struct xs_pool_stats *stats,
+			       const struct expected *want)
+{
 	for (int pool = 0; pool < XS_POOL_COUNT; pool++) {
 		__u64 latencies = 0;
 
@@ -229,6 +236,45 @@ static int race(struct test_env *env, const struct race_case *c)
 			      stats[pool].client_resets == 0,
 		      "%s's counters are not exact", pool_names[pool]);
 	}
+	return 0;
+}
+
+static int race(struct test_env *env, const struct race_case *c)
+{
+	static __u32 backend[CONNECTIONS];
+	struct expected want[XS_POOL_COUNT] = { 0 };
+	struct xs_pool_stats stats[XS_POOL_COUNT];
+	struct moves moved;
+	int fresh_astray;
+	struct race_vip v;
+
+	make_race_vip(env, c->family, &v);
+	CHECK_OK(set_route(env, &v, &c->before));
+
+	/* every SYN under the old route */
+	CHECK_OK(open_handshakes(env, &v, c->family, backend, want));
+
+	/* the route changes while every handshake is under way */
+	for (int k = 0; k < c->change_count; k++)
+		CHECK_OK(set_route(env, &v, &c->changes[k]));
+	finish_handshakes(env, &v, c->family, backend, want, &moved);
+	fresh_astray = fresh_syns_astray(env, &v, c->family, want);
+
+	for (int pool = 0; pool < XS_POOL_COUNT; pool++)
+		CHECK_OK(xs_pool_stats_read(&env->dp, v.vip.vip_id, pool,
+					    &stats[pool]));
+	printf("     IPv%d, %d change(s) between SYN and ACK: %d of %d handshakes would move under the new route; moved: %d ACKs, %d data packets, %d of %d retransmitted SYNs; %d new SYNs not where the new route says\n",
+	       c->family, c->change_count, moved.would_move, CONNECTIONS,
+	       moved.ack, moved.data, moved.retransmit,
+	       CONNECTIONS / RETRANSMIT_EVERY, fresh_astray);
+	CHECK(moved.would_move >= c->least_would_move,
+	      "only %d handshakes straddle a change of backend: the route change did not take",
+	      moved.would_move);
+	CHECK(!moved.ack && !moved.data && !moved.retransmit,
+	      "a handshake's packets left its SYN's backend");
+	CHECK(!fresh_astray, "%d new connections ignored the new route",
+	      fresh_astray);
+	CHECK_OK(check_pool_counters(stats, want));
 	/* a retransmitted SYN is the same connection, not a new one */
 	CHECK(env_counter(env, XS_FLOW_RECHOSEN_NEW_SYN) == 0,
 	      "flow_rechosen_new_syn %llu",

@@ -58,89 +58,109 @@ static int route_is(const struct xs_actions *a, __u16 blue, __u16 green,
 	       a->route.live_pool == live;
 }
 
+/* A rollout of policy() and the actions of its last call. */
+struct run {
+	struct xs_policy p;
+	struct xs_rollout r;
+	struct xs_actions a;
+};
+
+/* policy() with this on_failure, started at 0 on an all-blue route */
+static int start(struct run *t, enum xs_on_failure on_failure)
+{
+	memset(t, 0, sizeof(*t));
+	policy(&t->p, on_failure);
+	return xs_rollout_start(&t->p, &t->r, &all_blue, 0, &t->a);
+}
+
+static void tick(struct run *t, __u64 now_ms, const struct xs_measurement *m)
+{
+	xs_rollout_tick(&t->p, &t->r, now_ms, m, &t->a);
+}
+
+static int promote(struct run *t, __u64 now_ms)
+{
+	return xs_rollout_promote(&t->p, &t->r, now_ms, &t->a);
+}
+
 static int steps_pauses_gate_switch_bake(const void *arg)
 {
-	struct xs_policy p;
-	struct xs_rollout r = { 0 };
-	struct xs_actions a;
+	struct run t;
 
 	(void)arg;
-	policy(&p, XS_ON_FAILURE_ROLLBACK);
-	CHECK_OK(xs_rollout_start(&p, &r, &all_blue, 0, &a));
-	CHECK(route_is(&a, 9900, 0, 100, XS_POOL_BLUE) && r.step == 1,
+	CHECK_OK(start(&t, XS_ON_FAILURE_ROLLBACK));
+	CHECK(route_is(&t.a, 9900, 0, 100, XS_POOL_BLUE) && t.r.step == 1,
 	      "start: canary 1%% and waiting in the pause");
-	CHECK(xs_rollout_start(&p, &r, &all_blue, 0, &a) == -EBUSY,
+	CHECK(xs_rollout_start(&t.p, &t.r, &all_blue, 0, &t.a) == -EBUSY,
 	      "second start");
-	xs_rollout_tick(&p, &r, 9 * SECOND, &healthy, &a);
-	CHECK(!a.write_route && r.step == 1, "the pause ended early");
-	xs_rollout_tick(&p, &r, 10 * SECOND, &healthy, &a);
-	CHECK(route_is(&a, 9500, 0, 500, XS_POOL_BLUE) && r.step == 3,
-	      "after the pause: 5%% and at the gate (step %u)", r.step);
-	xs_rollout_tick(&p, &r, 100 * SECOND, &healthy, &a);
-	CHECK(!a.write_route && r.step == 3, "the gate opened by itself");
-	CHECK_OK(xs_rollout_promote(&p, &r, 101 * SECOND, &a));
-	CHECK(route_is(&a, 0, 10000, 0, XS_POOL_GREEN) && r.step == 6,
+	tick(&t, 9 * SECOND, &healthy);
+	CHECK(!t.a.write_route && t.r.step == 1, "the pause ended early");
+	tick(&t, 10 * SECOND, &healthy);
+	CHECK(route_is(&t.a, 9500, 0, 500, XS_POOL_BLUE) && t.r.step == 3,
+	      "after the pause: 5%% and at the gate (step %u)", t.r.step);
+	tick(&t, 100 * SECOND, &healthy);
+	CHECK(!t.a.write_route && t.r.step == 3, "the gate opened by itself");
+	CHECK_OK(promote(&t, 101 * SECOND));
+	CHECK(route_is(&t.a, 0, 10000, 0, XS_POOL_GREEN) && t.r.step == 6,
 	      "promote: canary off and switched to green");
-	xs_rollout_tick(&p, &r, 130 * SECOND, &healthy, &a);
-	CHECK(r.phase == XS_PHASE_RUNNING, "the bake ended early");
-	xs_rollout_tick(&p, &r, 131 * SECOND, &healthy, &a);
-	CHECK(r.phase == XS_PHASE_SUCCEEDED && !a.write_route,
+	tick(&t, 130 * SECOND, &healthy);
+	CHECK(t.r.phase == XS_PHASE_RUNNING, "the bake ended early");
+	tick(&t, 131 * SECOND, &healthy);
+	CHECK(t.r.phase == XS_PHASE_SUCCEEDED && !t.a.write_route,
 	      "after the bake");
-	CHECK_OK(xs_rollout_undo(&r, false, &a));
-	CHECK(route_is(&a, 10000, 0, 0, XS_POOL_BLUE) &&
-		      r.phase == XS_PHASE_ROLLED_BACK &&
-		      !a.flush[XS_POOL_CANARY],
+	CHECK_OK(xs_rollout_undo(&t.r, false, &t.a));
+	CHECK(route_is(&t.a, 10000, 0, 0, XS_POOL_BLUE) &&
+		      t.r.phase == XS_PHASE_ROLLED_BACK &&
+		      !t.a.flush[XS_POOL_CANARY],
 	      "undo brings blue back, the canary drains");
-	CHECK_OK(xs_rollout_undo(&r, false, &a));
-	CHECK(!a.write_route && !a.changed, "a second undo changed something");
+	CHECK_OK(xs_rollout_undo(&t.r, false, &t.a));
+	CHECK(!t.a.write_route && !t.a.changed,
+	      "a second undo changed something");
 	return 0;
 }
 
 static int pause_stops_the_clock(const void *arg)
 {
-	struct xs_policy p;
-	struct xs_rollout r = { 0 };
-	struct xs_actions a;
+	struct run t;
 
 	(void)arg;
-	policy(&p, XS_ON_FAILURE_ROLLBACK);
-	CHECK_OK(xs_rollout_start(&p, &r, &all_blue, 0, &a));
-	CHECK_OK(xs_rollout_pause(&r, 4 * SECOND, &a));
-	CHECK_OK(xs_rollout_pause(&r, 5 * SECOND, &a)); /* again: harmless */
-	xs_rollout_tick(&p, &r, 60 * SECOND, &healthy, &a);
-	CHECK(r.step == 1 && r.phase == XS_PHASE_PAUSED, "moved while paused");
-	CHECK_OK(xs_rollout_resume(&r, 60 * SECOND, &a));
-	xs_rollout_tick(&p, &r, 65 * SECOND, &healthy, &a);
-	CHECK(r.step == 1, "6 s of pause ran as 10 s");
-	xs_rollout_tick(&p, &r, 66 * SECOND, &healthy, &a);
-	CHECK(r.step == 3, "the pause did not end after 10 running seconds");
-	CHECK(xs_rollout_promote(&p, &r, 66 * SECOND, &a) == 0 && r.step == 6,
+	CHECK_OK(start(&t, XS_ON_FAILURE_ROLLBACK));
+	CHECK_OK(xs_rollout_pause(&t.r, 4 * SECOND, &t.a));
+	/* again: harmless */
+	CHECK_OK(xs_rollout_pause(&t.r, 5 * SECOND, &t.a));
+	tick(&t, 60 * SECOND, &healthy);
+	CHECK(t.r.step == 1 && t.r.phase == XS_PHASE_PAUSED,
+	      "moved while paused");
+	CHECK_OK(xs_rollout_resume(&t.r, 60 * SECOND, &t.a));
+	tick(&t, 65 * SECOND, &healthy);
+	CHECK(t.r.step == 1, "6 s of pause ran as 10 s");
+	tick(&t, 66 * SECOND, &healthy);
+	CHECK(t.r.step == 3, "the pause did not end after 10 running seconds");
+	CHECK(promote(&t, 66 * SECOND) == 0 && t.r.step == 6,
 	      "promote at the gate");
-	CHECK(xs_rollout_promote(&p, &r, 67 * SECOND, &a) == -EINVAL,
+	CHECK(promote(&t, 67 * SECOND) == -EINVAL,
 	      "promote in a bake is not a gate");
 	return 0;
 }
 
 static int consecutive_failures_roll_back(const void *arg)
 {
-	struct xs_policy p;
-	struct xs_rollout r = { 0 };
-	struct xs_actions a;
+	struct run t;
 
 	(void)arg;
-	policy(&p, XS_ON_FAILURE_ROLLBACK);
-	CHECK_OK(xs_rollout_start(&p, &r, &all_blue, 0, &a));
-	xs_rollout_tick(&p, &r, 1 * SECOND, &failing, &a);
-	CHECK(r.phase == XS_PHASE_RUNNING && !a.write_route,
+	CHECK_OK(start(&t, XS_ON_FAILURE_ROLLBACK));
+	tick(&t, 1 * SECOND, &failing);
+	CHECK(t.r.phase == XS_PHASE_RUNNING && !t.a.write_route,
 	      "one failing interval of two needed rolled back");
-	xs_rollout_tick(&p, &r, 2 * SECOND, &failing, &a);
-	CHECK(r.phase == XS_PHASE_ROLLED_BACK &&
-		      route_is(&a, 10000, 0, 0, XS_POOL_BLUE) &&
-		      a.flush[XS_POOL_CANARY],
+	tick(&t, 2 * SECOND, &failing);
+	CHECK(t.r.phase == XS_PHASE_ROLLED_BACK &&
+		      route_is(&t.a, 10000, 0, 0, XS_POOL_BLUE) &&
+		      t.a.flush[XS_POOL_CANARY],
 	      "rollback in the interval of the breach");
-	CHECK(strstr(r.reason, "handshakes") != NULL, "reason: %s", r.reason);
-	CHECK_OK(xs_rollout_abort(&r, "again", false, &a));
-	CHECK(!a.write_route && r.phase == XS_PHASE_ROLLED_BACK,
+	CHECK(strstr(t.r.reason, "handshakes") != NULL, "reason: %s",
+	      t.r.reason);
+	CHECK_OK(xs_rollout_abort(&t.r, "again", false, &t.a));
+	CHECK(!t.a.write_route && t.r.phase == XS_PHASE_ROLLED_BACK,
 	      "replaying a rollback changed something");
 	return 0;
 }
@@ -150,64 +170,55 @@ static int failure_limit_and_min_samples(const void *arg)
 	const struct xs_measurement *pattern[] = {
 		&failing, &healthy, &too_few, &failing, &healthy, &failing
 	};
-	struct xs_policy p;
-	struct xs_rollout r = { 0 };
-	struct xs_actions a;
+	struct run t;
 
 	(void)arg;
-	policy(&p, XS_ON_FAILURE_ROLLBACK);
-	CHECK_OK(xs_rollout_start(&p, &r, &all_blue, 0, &a));
+	CHECK_OK(start(&t, XS_ON_FAILURE_ROLLBACK));
 	for (int i = 0; i < 100; i++) {
-		xs_rollout_tick(&p, &r, SECOND / 10, &too_few, &a);
-		CHECK(r.phase == XS_PHASE_RUNNING,
+		tick(&t, SECOND / 10, &too_few);
+		CHECK(t.r.phase == XS_PHASE_RUNNING,
 		      "a verdict on too few samples");
 	}
 	for (int i = 0; i < 6; i++) {
-		xs_rollout_tick(&p, &r, SECOND / 10, pattern[i], &a);
-		CHECK((r.phase == XS_PHASE_ROLLED_BACK) == (i == 5),
+		tick(&t, SECOND / 10, pattern[i]);
+		CHECK((t.r.phase == XS_PHASE_ROLLED_BACK) == (i == 5),
 		      "interval %d: phase %s (limit is 3 failures in all)", i,
-		      xs_phase_name(r.phase));
+		      xs_phase_name(t.r.phase));
 	}
 	return 0;
 }
 
 static int failure_can_pause_instead(const void *arg)
 {
-	struct xs_policy p;
-	struct xs_rollout r = { 0 };
-	struct xs_actions a;
+	struct run t;
 
 	(void)arg;
-	policy(&p, XS_ON_FAILURE_PAUSE);
-	CHECK_OK(xs_rollout_start(&p, &r, &all_blue, 0, &a));
-	xs_rollout_tick(&p, &r, SECOND, &failing, &a);
-	xs_rollout_tick(&p, &r, 2 * SECOND, &failing, &a);
-	CHECK(r.phase == XS_PHASE_PAUSED && !a.write_route,
-	      "pause policy: phase %s", xs_phase_name(r.phase));
-	CHECK_OK(xs_rollout_resume(&r, 3 * SECOND, &a));
-	CHECK(r.phase == XS_PHASE_RUNNING && r.consecutive[0] == 0,
+	CHECK_OK(start(&t, XS_ON_FAILURE_PAUSE));
+	tick(&t, SECOND, &failing);
+	tick(&t, 2 * SECOND, &failing);
+	CHECK(t.r.phase == XS_PHASE_PAUSED && !t.a.write_route,
+	      "pause policy: phase %s", xs_phase_name(t.r.phase));
+	CHECK_OK(xs_rollout_resume(&t.r, 3 * SECOND, &t.a));
+	CHECK(t.r.phase == XS_PHASE_RUNNING && t.r.consecutive[0] == 0,
 	      "resume starts the failures afresh");
 	return 0;
 }
 
 static int rollback_after_switch_restores_old_color(const void *arg)
 {
-	struct xs_policy p;
-	struct xs_rollout r = { 0 };
-	struct xs_actions a;
+	struct run t;
 
 	(void)arg;
-	policy(&p, XS_ON_FAILURE_ROLLBACK);
-	CHECK_OK(xs_rollout_start(&p, &r, &all_blue, 0, &a));
-	xs_rollout_tick(&p, &r, 10 * SECOND, &healthy, &a);
-	xs_rollout_promote(&p, &r, 11 * SECOND, &a);
-	CHECK(r.switched, "not switched");
-	xs_rollout_tick(&p, &r, 12 * SECOND, &failing, &a);
-	xs_rollout_tick(&p, &r, 13 * SECOND, &failing, &a);
-	CHECK(route_is(&a, 10000, 0, 0, XS_POOL_BLUE) &&
-		      r.phase == XS_PHASE_ROLLED_BACK,
+	CHECK_OK(start(&t, XS_ON_FAILURE_ROLLBACK));
+	tick(&t, 10 * SECOND, &healthy);
+	promote(&t, 11 * SECOND);
+	CHECK(t.r.switched, "not switched");
+	tick(&t, 12 * SECOND, &failing);
+	tick(&t, 13 * SECOND, &failing);
+	CHECK(route_is(&t.a, 10000, 0, 0, XS_POOL_BLUE) &&
+		      t.r.phase == XS_PHASE_ROLLED_BACK,
 	      "blue not restored");
-	CHECK(xs_rollout_pause(&r, 14 * SECOND, &a) == -EINVAL,
+	CHECK(xs_rollout_pause(&t.r, 14 * SECOND, &t.a) == -EINVAL,
 	      "pause after the end");
 	return 0;
 }
@@ -216,25 +227,22 @@ static int rollback_after_switch_restores_old_color(const void *arg)
  * the last step once past it, as status, metrics and the audit log show. */
 static int step_numbers(const void *arg)
 {
-	struct xs_policy p;
-	struct xs_rollout r = { 0 };
-	struct xs_actions a;
+	struct run t;
 
 	(void)arg;
-	policy(&p, XS_ON_FAILURE_ROLLBACK);
-	CHECK_OK(xs_rollout_start(&p, &r, &all_blue, 0, &a));
-	CHECK(xs_rollout_step_number(&p, r.step) == 2, "in the pause: step %u",
-	      xs_rollout_step_number(&p, r.step));
-	CHECK_OK(xs_rollout_promote(&p, &r, 10 * SECOND, &a));
-	xs_rollout_tick(&p, &r, 11 * SECOND, &healthy, &a);
-	CHECK_OK(xs_rollout_promote(&p, &r, 12 * SECOND, &a));
-	xs_rollout_tick(&p, &r, 100 * SECOND, &healthy, &a);
-	CHECK(r.phase == XS_PHASE_SUCCEEDED && r.step == p.step_count,
+	CHECK_OK(start(&t, XS_ON_FAILURE_ROLLBACK));
+	CHECK(xs_rollout_step_number(&t.p, t.r.step) == 2,
+	      "in the pause: step %u", xs_rollout_step_number(&t.p, t.r.step));
+	CHECK_OK(promote(&t, 10 * SECOND));
+	tick(&t, 11 * SECOND, &healthy);
+	CHECK_OK(promote(&t, 12 * SECOND));
+	tick(&t, 100 * SECOND, &healthy);
+	CHECK(t.r.phase == XS_PHASE_SUCCEEDED && t.r.step == t.p.step_count,
 	      "finished past the last step (%s, index %u)",
-	      xs_phase_name(r.phase), r.step);
-	CHECK(xs_rollout_step_number(&p, r.step) == p.step_count,
-	      "finished: step %u of %u", xs_rollout_step_number(&p, r.step),
-	      p.step_count);
+	      xs_phase_name(t.r.phase), t.r.step);
+	CHECK(xs_rollout_step_number(&t.p, t.r.step) == t.p.step_count,
+	      "finished: step %u of %u", xs_rollout_step_number(&t.p, t.r.step),
+	      t.p.step_count);
 	CHECK(xs_rollout_step_number(NULL, 4) == 5,
 	      "no policy: the index plus one");
 	return 0;

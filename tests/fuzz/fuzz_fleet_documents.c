@@ -46,67 +46,140 @@ static void check_string(const char *s, size_t size)
 		abort();
 }
 
-/* the text a formatter made: it parses, and formatting what it parsed to
- * gives the same text (one canonical form) */
-static void same_text(const char *first, const char *second)
+/* The text a formatter made: it parses, and formatting what it parsed to
+ * gives the same text (one canonical form). Frees both. */
+static void formats_alike(char *first, char *second)
 {
 	if (!first || !second || strcmp(first, second))
 		abort();
+	free(first);
+	free(second);
 }
 
-static void route(const uint8_t *data, size_t size)
+/* Whether the parser accepted the value; a refused one must leave a
+ * reason and its output zeroed. */
+static bool accepted(int err, const char *why, size_t why_size, const void *out,
+		     size_t out_size)
 {
-	struct xs_fleet_route r, again;
-	char why[200] = "", *text, *text2;
-	int err = xs_fleet_route_parse((const char *)data, size, &r, why,
-				       sizeof(why));
-
-	check_why(err, why, sizeof(why));
-	if (err) {
-		if (!all_zero(&r, sizeof(r)))
-			abort();
-		return;
-	}
-	check_string(r.by, sizeof(r.by));
-	if (!xs_route_is_valid(&r.route))
+	check_why(err, why, why_size);
+	if (err && !all_zero(out, out_size))
 		abort();
-	text = xs_fleet_route_format(&r);
-	if (!text ||
-	    xs_fleet_route_parse(text, strlen(text), &again, why,
-				 sizeof(why)) ||
-	    memcmp(&r, &again, sizeof(r)))
-		abort();
-	text2 = xs_fleet_route_format(&again);
-	same_text(text, text2);
-	free(text);
-	free(text2);
+	return !err;
 }
 
-static void host(const uint8_t *data, size_t size)
-{
-	struct xs_fleet_host h, again;
-	char why[200] = "", *text, *text2;
-	int err = xs_fleet_host_parse((const char *)data, size, &h, why,
-				      sizeof(why));
+/* The documents whose parser fills one struct that its formatter writes
+ * back: each goes through round_trip(), and differs from the others only
+ * in the calls below and in what its parser promises. */
+enum document_kind { ROUTE, HOST, REQUEST, HISTORY };
 
-	check_why(err, why, sizeof(why));
-	if (err) {
-		if (!all_zero(&h, sizeof(h)))
-			abort();
-		return;
+union document {
+	struct xs_fleet_route route;
+	struct xs_fleet_host host;
+	struct xs_fleet_request request;
+	struct xs_fleet_history history;
+};
+
+static size_t document_size(enum document_kind kind)
+{
+	switch (kind) {
+	case ROUTE:
+		return sizeof(struct xs_fleet_route);
+	case HOST:
+		return sizeof(struct xs_fleet_host);
+	case REQUEST:
+		return sizeof(struct xs_fleet_request);
+	case HISTORY:
+		return sizeof(struct xs_fleet_history);
 	}
-	check_string(h.host, sizeof(h.host));
-	check_string(h.why, sizeof(h.why));
-	check_string(h.version, sizeof(h.version));
-	text = xs_fleet_host_format(&h);
+	abort();
+}
+
+static int parse(enum document_kind kind, const char *text, size_t length,
+		 union document *d, char *why, size_t why_size)
+{
+	switch (kind) {
+	case ROUTE:
+		return xs_fleet_route_parse(text, length, &d->route, why,
+					    why_size);
+	case HOST:
+		return xs_fleet_host_parse(text, length, &d->host, why,
+					   why_size);
+	case REQUEST:
+		return xs_fleet_request_parse(text, length, &d->request, why,
+					      why_size);
+	case HISTORY:
+		return xs_fleet_history_parse(text, length, &d->history, why,
+					      why_size);
+	}
+	abort();
+}
+
+static char *format(enum document_kind kind, const union document *d)
+{
+	switch (kind) {
+	case ROUTE:
+		return xs_fleet_route_format(&d->route);
+	case HOST:
+		return xs_fleet_host_format(&d->host);
+	case REQUEST:
+		return xs_fleet_request_format(&d->request);
+	case HISTORY:
+		return xs_fleet_history_format(&d->history);
+	}
+	abort();
+}
+
+/* what each parser promises of a value it accepted */
+static void check_accepted(enum document_kind kind, const union document *d)
+{
+	switch (kind) {
+	case ROUTE:
+		check_string(d->route.by, sizeof(d->route.by));
+		if (!xs_route_is_valid(&d->route.route))
+			abort();
+		break;
+	case HOST:
+		check_string(d->host.host, sizeof(d->host.host));
+		check_string(d->host.why, sizeof(d->host.why));
+		check_string(d->host.version, sizeof(d->host.version));
+		break;
+	case REQUEST:
+		if (d->request.action >= XS_FLEET_ACTION_COUNT ||
+		    !d->request.seq)
+			abort();
+		check_string(d->request.policy, sizeof(d->request.policy));
+		check_string(d->request.by, sizeof(d->request.by));
+		break;
+	case HISTORY:
+		check_string(d->history.what, sizeof(d->history.what));
+		check_string(d->history.leader, sizeof(d->history.leader));
+		if (!xs_route_is_valid(&d->history.route) ||
+		    d->history.phase > XS_PHASE_ABORTED)
+			abort();
+		break;
+	}
+}
+
+/* The bytes as a document of this kind: refused with a reason, or
+ * accepted, formatted, parsed back to the same struct and formatted
+ * again to the same text. */
+static void round_trip(enum document_kind kind, const uint8_t *data,
+		       size_t size)
+{
+	union document d, again;
+	char why[200] = "", *text;
+	size_t struct_size = document_size(kind);
+	int err = parse(kind, (const char *)data, size, &d, why, sizeof(why));
+
+	if (!accepted(err, why, sizeof(why), &d, struct_size))
+		return;
+	check_accepted(kind, &d);
+	text = format(kind, &d);
 	if (!text ||
-	    xs_fleet_host_parse(text, strlen(text), &again, why, sizeof(why)) ||
-	    memcmp(&h, &again, sizeof(h)))
+	    parse(kind, text, strlen(text), &again, why, sizeof(why)) ||
+	    memcmp(&d, &again, struct_size))
 		abort();
-	text2 = xs_fleet_host_format(&again);
-	same_text(text, text2);
-	free(text);
-	free(text2);
+	formats_alike(text, format(kind, &again));
 }
 
 static void drain(const uint8_t *data, size_t size)
@@ -135,7 +208,7 @@ static void counters(const uint8_t *data, size_t size)
 {
 	static struct xs_fleet_service_counters s[MAX_SERVICES],
 		again[MAX_SERVICES];
-	char why[200] = "", *text, *text2;
+	char why[200] = "", *text;
 	size_t count = 99, count2 = 99;
 	int err = xs_fleet_counters_parse((const char *)data, size, s,
 					  MAX_SERVICES, &count, why,
@@ -160,10 +233,7 @@ static void counters(const uint8_t *data, size_t size)
 				    &count2, why, sizeof(why)) ||
 	    count2 != count || memcmp(s, again, count * sizeof(s[0])))
 		abort();
-	text2 = xs_fleet_counters_format(again, count2);
-	same_text(text, text2);
-	free(text);
-	free(text2);
+	formats_alike(text, xs_fleet_counters_format(again, count2));
 }
 
 /* equal, a NaN equal to a NaN (json-c writes every NaN as NaN) */
@@ -184,16 +254,12 @@ static bool same_measurements(const struct xs_rollout *a,
 static void rollout(const uint8_t *data, size_t size)
 {
 	struct xs_fleet_rollout r, again;
-	char why[200] = "", *text, *text2;
+	char why[200] = "", *text;
 	int err = xs_fleet_rollout_parse((const char *)data, size, &r, NOW_MS,
 					 why, sizeof(why));
 
-	check_why(err, why, sizeof(why));
-	if (err) {
-		if (!all_zero(&r, sizeof(r)))
-			abort();
+	if (!accepted(err, why, sizeof(why), &r, sizeof(r)))
 		return;
-	}
 	check_string(r.policy, sizeof(r.policy));
 	check_string(r.leader, sizeof(r.leader));
 	check_string(r.rollout.reason, sizeof(r.rollout.reason));
@@ -217,39 +283,7 @@ static void rollout(const uint8_t *data, size_t size)
 	memcpy(again.rollout.last, r.rollout.last, sizeof(r.rollout.last));
 	if (memcmp(&r, &again, sizeof(r)))
 		abort();
-	text2 = xs_fleet_rollout_format(&again, NOW_MS);
-	same_text(text, text2);
-	free(text);
-	free(text2);
-}
-
-static void request(const uint8_t *data, size_t size)
-{
-	struct xs_fleet_request q, again;
-	char why[200] = "", *text, *text2;
-	int err = xs_fleet_request_parse((const char *)data, size, &q, why,
-					 sizeof(why));
-
-	check_why(err, why, sizeof(why));
-	if (err) {
-		if (!all_zero(&q, sizeof(q)))
-			abort();
-		return;
-	}
-	if (q.action >= XS_FLEET_ACTION_COUNT || !q.seq)
-		abort();
-	check_string(q.policy, sizeof(q.policy));
-	check_string(q.by, sizeof(q.by));
-	text = xs_fleet_request_format(&q);
-	if (!text ||
-	    xs_fleet_request_parse(text, strlen(text), &again, why,
-				   sizeof(why)) ||
-	    memcmp(&q, &again, sizeof(q)))
-		abort();
-	text2 = xs_fleet_request_format(&again);
-	same_text(text, text2);
-	free(text);
-	free(text2);
+	formats_alike(text, xs_fleet_rollout_format(&again, NOW_MS));
 }
 
 static void answer(const uint8_t *data, size_t size)
@@ -277,35 +311,6 @@ static void answer(const uint8_t *data, size_t size)
 	    seq2 != seq || ok2 != ok || strcmp(message, message2))
 		abort();
 	free(text);
-}
-
-static void history(const uint8_t *data, size_t size)
-{
-	struct xs_fleet_history h, again;
-	char why[200] = "", *text, *text2;
-	int err = xs_fleet_history_parse((const char *)data, size, &h, why,
-					 sizeof(why));
-
-	check_why(err, why, sizeof(why));
-	if (err) {
-		if (!all_zero(&h, sizeof(h)))
-			abort();
-		return;
-	}
-	check_string(h.what, sizeof(h.what));
-	check_string(h.leader, sizeof(h.leader));
-	if (!xs_route_is_valid(&h.route) || h.phase > XS_PHASE_ABORTED)
-		abort();
-	text = xs_fleet_history_format(&h);
-	if (!text ||
-	    xs_fleet_history_parse(text, strlen(text), &again, why,
-				   sizeof(why)) ||
-	    memcmp(&h, &again, sizeof(h)))
-		abort();
-	text2 = xs_fleet_history_format(&again);
-	same_text(text, text2);
-	free(text);
-	free(text2);
 }
 
 /* The bytes as a service name (its canonical name parses to the same
@@ -341,14 +346,14 @@ static void keys(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	route(data, size);
-	host(data, size);
+	round_trip(ROUTE, data, size);
+	round_trip(HOST, data, size);
 	drain(data, size);
 	counters(data, size);
 	rollout(data, size);
-	request(data, size);
+	round_trip(REQUEST, data, size);
 	answer(data, size);
-	history(data, size);
+	round_trip(HISTORY, data, size);
 	keys(data, size);
 	return 0;
 }
