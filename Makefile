@@ -172,7 +172,7 @@ fuzz_flags_packets := -I$(BUILD) $(shell pkg-config --cflags $(PKGS) 2>/dev/null
 fuzz_libs_packets := $(LDLIBS)
 $(BUILD)/fuzz/fuzz_packets: $(SKELS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HEADERS) $(wildcard user/lib/*.c user/lib/*/*.c user/splitd/request.c)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(HEADERS) $(wildcard user/lib/*.c user/lib/*/*.c user/splitd/request.c testlib/*.c) tests/test_fixtures.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  FUZZ     $@")
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(fuzz_flags_$*) $< $(fuzz_sources_$*) \
