@@ -323,9 +323,9 @@ static void judge_running_vips(const struct xs_config_file *config,
 
 /* A service's VIPs go with its first one (they split by its route); one
  * promised to be left alone cannot outlive its route, so that is an error. */
-static int delete_route_members(const struct xs_vip_entry *running,
-				size_t count, enum vip_fate *fate, char *error,
-				size_t error_size)
+static int doom_route_members(const struct xs_vip_entry *running, size_t count,
+			      enum vip_fate *fate, char *error,
+			      size_t error_size)
 {
 	for (size_t i = 0; i < count; i++)
 		for (size_t j = 0; fate[i] == VIP_DELETED && j < count; j++) {
@@ -381,7 +381,7 @@ static int plan_vip_deletions(const struct xs_dataplane *dp,
 }
 
 /* The file's VIPs, each against the running one of its key that stays
- * (deleted ones have vip_id ~0U by now) */
+ * (deleted and kept ones have vip_id ~0U by now) */
 static int plan_wanted_vips(struct xs_dataplane *dp,
 			    const struct xs_config_file *config,
 			    const struct xs_vip_entry *running, size_t count,
@@ -458,8 +458,8 @@ int xs_apply_plan_scoped(struct xs_dataplane *dp,
 	}
 	judge_running_vips(config, running, running_count, may_delete, context,
 			   fate);
-	err = delete_route_members(running, running_count, fate, error,
-				   error_size);
+	err = doom_route_members(running, running_count, fate, error,
+				 error_size);
 	if (!err)
 		err = plan_vip_deletions(dp, running, running_count, fate, plan,
 					 &room);

@@ -373,8 +373,9 @@ static int create_device(struct xs_announcer *announcer, const char *device,
 }
 
 /* The netlink socket the announcements go through, and the device up. */
-static int bring_up(struct xs_announcer *announcer, const char *device,
-		    char *error, size_t size)
+static int open_socket_and_bring_up(struct xs_announcer *announcer,
+				    const char *device, char *error,
+				    size_t size)
 {
 	int err;
 
@@ -412,10 +413,10 @@ int xs_announce_open(struct xs_announcer *announcer, const char *device,
 	snprintf(announcer->device, sizeof(announcer->device), "%s", device);
 	err = create_device(announcer, device, error, size);
 	if (!err)
-		err = bring_up(announcer, device, error, size);
+		err = open_socket_and_bring_up(announcer, device, error, size);
+	/* nothing to close, or the half made */
 	if (err)
-		xs_announce_close(
-			announcer); /* nothing to close, or the half made */
+		xs_announce_close(announcer);
 	return err;
 }
 

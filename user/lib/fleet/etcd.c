@@ -545,11 +545,11 @@ struct attempt {
 	bool retry;
 };
 
-/* A POST of text to url, the answer collected in reply (up to 16 MiB);
- * detail gets curl's own words for a failure. */
-static void post_request(struct xs_etcd *etcd, const char *url,
-			 struct curl_slist *headers, const char *text,
-			 struct buffer *reply, char *detail)
+/* The handle set up for a POST of text to url, the answer collected in
+ * reply (up to 16 MiB); detail gets curl's own words for a failure. */
+static void set_post_options(struct xs_etcd *etcd, const char *url,
+			     struct curl_slist *headers, const char *text,
+			     struct buffer *reply, char *detail)
 {
 	curl_easy_reset(etcd->curl);
 	detail[0] = '\0';
@@ -576,7 +576,7 @@ static void post_once(struct xs_etcd *etcd, const char *url,
 	struct buffer reply = { 0 };
 	long status = 0, sent = 0;
 
-	post_request(etcd, url, headers, text, &reply, a->detail);
+	set_post_options(etcd, url, headers, text, &reply, a->detail);
 	a->code = curl_easy_perform(etcd->curl);
 	curl_easy_getinfo(etcd->curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(etcd->curl, CURLINFO_REQUEST_SIZE, &sent);
@@ -1518,12 +1518,12 @@ static struct curl_slist *watch_headers(void)
 	return more;
 }
 
-/* A POST of text to the endpoint's watch, its messages to watch_data;
- * detail gets curl's own words for a failure. */
-static void watch_request(CURL *curl, const struct xs_etcd *etcd,
-			  const char *endpoint, const char *text,
-			  struct curl_slist *headers, struct watch *w,
-			  char *detail)
+/* The handle set up for a POST of text to the endpoint's watch, its
+ * messages to watch_data; detail gets curl's own words for a failure. */
+static void set_watch_options(CURL *curl, const struct xs_etcd *etcd,
+			      const char *endpoint, const char *text,
+			      struct curl_slist *headers, struct watch *w,
+			      char *detail)
 {
 	char url[512];
 
@@ -1621,7 +1621,8 @@ static int watch_once(struct xs_etcd *etcd, const char *endpoint,
 	if (!curl || !multi || !headers) {
 		watch_end(w, -ENOMEM, "out of memory");
 	} else {
-		watch_request(curl, etcd, endpoint, text, headers, w, detail);
+		set_watch_options(curl, etcd, endpoint, text, headers, w,
+				  detail);
 		curl_multi_add_handle(multi, curl);
 		watch_stream(etcd, multi, w, stop, retry);
 		watch_stream_ended(curl, multi, w, detail, retry);
