@@ -465,58 +465,49 @@ static int wanted_prefixes(struct xs_announcer *announcer,
 	return 0;
 }
 
-/* Withdraws what is present but not wanted (both sorted: one merge). The
- * first failure is the one said; *failed counts them. */
-static void withdraw_unwanted(struct xs_announcer *announcer,
-			      const struct xs_announce_prefix *present,
-			      size_t present_count,
-			      const struct xs_announce_prefix *wanted,
-			      size_t wanted_count, int *failed)
+/* The first failure of a change is the one said; *failed counts them. */
+static void say_failure(struct xs_announcer *announcer, int type,
+			const struct xs_announce_prefix *prefix, int err,
+			int *failed)
 {
 	char text[INET6_ADDRSTRLEN + 8];
-	size_t i, j;
-	int err;
 
-	for (i = j = 0; i < present_count; i++) {
-		while (j < wanted_count && compare(&wanted[j], &present[i]) < 0)
-			j++;
-		if (j < wanted_count && same(&wanted[j], &present[i]))
-			continue;
-		err = route_change(announcer, RTM_DELROUTE, &present[i]);
-		if (err && err != -ESRCH && !(*failed)++)
-			say(announcer->error, sizeof(announcer->error),
-			    "Couldn't withdraw %s from table %u: %s",
-			    xs_announce_format(&present[i], text, sizeof(text)),
-			    announcer->table, strerror(-err));
-	}
+	if ((*failed)++)
+		return;
+	xs_announce_format(prefix, text, sizeof(text));
+	if (type == RTM_DELROUTE)
+		say(announcer->error, sizeof(announcer->error),
+		    "Couldn't withdraw %s from table %u: %s", text,
+		    announcer->table, strerror(-err));
+	else
+		say(announcer->error, sizeof(announcer->error),
+		    "Couldn't announce %s in table %u: %s%s", text,
+		    announcer->table, strerror(-err),
+		    err == -EEXIST ?
+			    " (a route for it that is not ours is in the table)" :
+			    "");
 }
 
-/* Announces what is wanted but not present, the same way. */
-static void announce_missing(struct xs_announcer *announcer,
-			     const struct xs_announce_prefix *present,
-			     size_t present_count,
-			     const struct xs_announce_prefix *wanted,
-			     size_t wanted_count, int *failed)
+/* Withdraws (RTM_DELROUTE) or announces (RTM_NEWROUTE) each prefix of
+ * `each` that `in` has not (both sorted: one merge). A route already
+ * gone is withdrawn. */
+static void change_each_not_in(struct xs_announcer *announcer, int type,
+			       const struct xs_announce_prefix *each,
+			       size_t each_count,
+			       const struct xs_announce_prefix *in,
+			       size_t in_count, int *failed)
 {
-	char text[INET6_ADDRSTRLEN + 8];
 	size_t i, j;
 	int err;
 
-	for (i = j = 0; i < wanted_count; i++) {
-		while (j < present_count &&
-		       compare(&present[j], &wanted[i]) < 0)
+	for (i = j = 0; i < each_count; i++) {
+		while (j < in_count && compare(&in[j], &each[i]) < 0)
 			j++;
-		if (j < present_count && same(&present[j], &wanted[i]))
+		if (j < in_count && same(&in[j], &each[i]))
 			continue;
-		err = route_change(announcer, RTM_NEWROUTE, &wanted[i]);
-		if (err && !(*failed)++)
-			say(announcer->error, sizeof(announcer->error),
-			    "Couldn't announce %s in table %u: %s%s",
-			    xs_announce_format(&wanted[i], text, sizeof(text)),
-			    announcer->table, strerror(-err),
-			    err == -EEXIST ?
-				    " (a route for it that is not ours is in the table)" :
-				    "");
+		err = route_change(announcer, type, &each[i]);
+		if (err && !(type == RTM_DELROUTE && err == -ESRCH))
+			say_failure(announcer, type, &each[i], err, failed);
 	}
 }
 
@@ -559,10 +550,11 @@ int xs_announce_set(struct xs_announcer *announcer,
 		goto out;
 	}
 	/* deletions first, so a failure halfway announces less, never more */
-	withdraw_unwanted(announcer, present, present_count, wanted,
-			  wanted_count, &failed);
-	announce_missing(announcer, present, present_count, wanted,
-			 wanted_count, &failed);
+	/* withdrawals first: what is no longer ours leaves the table */
+	change_each_not_in(announcer, RTM_DELROUTE, present, present_count,
+			   wanted, wanted_count, &failed);
+	change_each_not_in(announcer, RTM_NEWROUTE, wanted, wanted_count,
+			   present, present_count, &failed);
 	err = failed ? -EIO : 0;
 out:
 	free(wanted);
