@@ -387,6 +387,44 @@ static int decap_restores_the_inner_packet(const void *arg)
 	return failed ? -1 : 0;
 }
 
+/* 1 if a load with any of these pin directories succeeded (each said). */
+static int loads_with_any(const char *const *dirs, size_t count)
+{
+	int loaded_one = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		struct xs_load_options options = { .pin_dir = dirs[i],
+						   .max_flows = 4096 };
+		struct xs_loaded loaded;
+
+		if (!xs_load(&options, &loaded)) {
+			fprintf(stderr, "    loaded with pin directory '%s'\n",
+				dirs[i] ?: "(none)");
+			xs_unload(&loaded);
+			loaded_one = 1;
+		}
+	}
+	return loaded_one;
+}
+
+/* 1 if any of our maps is pinned right in root (each said). */
+static int pinned_in(const char *root)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int pinned = 0;
+
+	for (int m = 0; m < XS_MAP_ID_COUNT; m++) {
+		snprintf(path, sizeof(path), "%s/%s", root, xs_map_names[m]);
+		if (!lstat(path, &st)) {
+			fprintf(stderr, "    %s is pinned at the bpffs root\n",
+				path);
+			pinned = 1;
+		}
+	}
+	return pinned;
+}
+
 /* A load must pin under a directory of its own: never at the bpffs root,
  * where any program pinning by name would pick our maps up (and a later
  * load would reuse theirs), nor with no directory at all. */
@@ -394,30 +432,11 @@ static int never_pins_at_the_root(const void *arg)
 {
 	const char *shared[] = { "/sys/fs/bpf", "/sys/fs/bpf/", "", NULL };
 	char path[PATH_MAX];
-	struct stat st;
-	int failed = 0;
+	int failed;
 
 	(void)arg;
-	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
-		struct xs_load_options options = { .pin_dir = shared[i],
-						   .max_flows = 4096 };
-		struct xs_loaded loaded;
-
-		if (!xs_load(&options, &loaded)) {
-			fprintf(stderr, "    loaded with pin directory '%s'\n",
-				shared[i] ?: "(none)");
-			xs_unload(&loaded);
-			failed = 1;
-		}
-	}
-	for (int m = 0; m < XS_MAP_ID_COUNT; m++) {
-		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", xs_map_names[m]);
-		if (!lstat(path, &st)) {
-			fprintf(stderr, "    %s is pinned at the bpffs root\n",
-				path);
-			failed = 1;
-		}
-	}
+	failed = loads_with_any(shared, sizeof(shared) / sizeof(shared[0]));
+	failed |= pinned_in("/sys/fs/bpf");
 	if (failed) /* ours, from this test: nothing else pins by these names */
 		for (int m = 0; m < XS_MAP_ID_COUNT; m++) {
 			snprintf(path, sizeof(path), "/sys/fs/bpf/%s",
@@ -434,7 +453,7 @@ static int never_pins_at_a_private_root(const void *arg)
 {
 	char root[] = "/tmp/xdpsplit-test-bpffs-XXXXXX", slash[PATH_MAX];
 	const char *roots[] = { root, slash };
-	int failed = 0;
+	int failed;
 
 	(void)arg;
 	if (!mkdtemp(root))
@@ -445,29 +464,8 @@ static int never_pins_at_a_private_root(const void *arg)
 		return -1;
 	}
 	snprintf(slash, sizeof(slash), "%s/", root);
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-		struct xs_load_options options = { .pin_dir = roots[i],
-						   .max_flows = 4096 };
-		struct xs_loaded loaded;
-
-		if (!xs_load(&options, &loaded)) {
-			fprintf(stderr, "    loaded with pin directory '%s'\n",
-				roots[i]);
-			xs_unload(&loaded);
-			failed = 1;
-		}
-	}
-	for (int m = 0; m < XS_MAP_ID_COUNT; m++) {
-		char path[PATH_MAX];
-		struct stat st;
-
-		snprintf(path, sizeof(path), "%s/%s", root, xs_map_names[m]);
-		if (!lstat(path, &st)) {
-			fprintf(stderr, "    %s is pinned at the bpffs root\n",
-				path);
-			failed = 1;
-		}
-	}
+	failed = loads_with_any(roots, sizeof(roots) / sizeof(roots[0]));
+	failed |= pinned_in(root);
 	umount2(root, MNT_DETACH); /* its pins go with it */
 	rmdir(root);
 	return failed ? -1 : 0;
